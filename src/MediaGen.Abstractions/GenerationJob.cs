@@ -1,0 +1,105 @@
+namespace MediaGen;
+
+/// <summary>
+/// The persisted record of one generation: the source of truth for its status. Immutable; a change is a new
+/// instance written with <see cref="IJobStore.UpdateAsync"/> under optimistic concurrency on <see cref="Version"/>.
+/// </summary>
+public sealed record GenerationJob
+{
+    /// <summary>The job id: 32 lowercase hex characters, unique across owners.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The request the job was created from.</summary>
+    public required GenerationRequest Request { get; init; }
+
+    /// <summary>The owner; the same as <see cref="GenerationRequest.OwnerId"/>.</summary>
+    public string OwnerId => Request.OwnerId;
+
+    /// <summary>The current status.</summary>
+    public JobStatus Status { get; init; } = JobStatus.Pending;
+
+    /// <summary>How many attempts have started (0 until a worker first picks the job up).</summary>
+    public int Attempt { get; init; }
+
+    /// <summary>When the job was accepted.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When the job was last written.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>When the first attempt started.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When the job reached a terminal status.</summary>
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>When a scheduled retry is due, while the job waits in <see cref="JobStatus.Pending"/> after a failed attempt.</summary>
+    public DateTimeOffset? NextAttemptAt { get; init; }
+
+    /// <summary>After this instant the job is failed instead of attempted again.</summary>
+    public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>The stored outputs, in index order. Empty until the job succeeds.</summary>
+    public IReadOnlyList<JobOutput> Outputs { get; init; } = [];
+
+    /// <summary>The last error: the reason for <see cref="JobStatus.Failed"/>, or the error of the attempt a pending retry follows.</summary>
+    public JobError? Error { get; init; }
+
+    /// <summary>Credits reserved for the job.</summary>
+    public long CreditsCharged { get; init; }
+
+    /// <summary>Credits given back (after a failure or a cancel).</summary>
+    public long CreditsRefunded { get; init; }
+
+    /// <summary>Progress of the running attempt, from 0 to 1.</summary>
+    public double Progress { get; init; }
+
+    /// <summary>A short, human-readable description of the current progress.</summary>
+    public string? ProgressMessage { get; init; }
+
+    /// <summary>
+    /// The generator's provider-side handle (for example a Replicate prediction id), saved before it waits, so an
+    /// attempt after a crash resumes the provider's work instead of paying for it again.
+    /// </summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>Set when the owner asked to cancel a job that was already processing; the worker finishes the cancel.</summary>
+    public bool CancelRequested { get; init; }
+
+    /// <summary>The optimistic concurrency version; every successful update increments it by one.</summary>
+    public long Version { get; init; }
+}
+
+/// <summary>One stored output of a job.</summary>
+public sealed record JobOutput
+{
+    /// <summary>The output's position, from 0.</summary>
+    public required int Index { get; init; }
+
+    /// <summary>The storage key, <c>{jobId}/{index}.{ext}</c>.</summary>
+    public required string Key { get; init; }
+
+    /// <summary>A URL the output can be read from (public, presigned or SAS), when the storage provides one.</summary>
+    public Uri? Url { get; init; }
+
+    /// <summary>The MIME type, for example <c>image/png</c>.</summary>
+    public required string ContentType { get; init; }
+
+    /// <summary>The stored size in bytes.</summary>
+    public long Size { get; init; }
+
+    /// <summary>The width in pixels, when known.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>The height in pixels, when known.</summary>
+    public int? Height { get; init; }
+
+    /// <summary>The storage key of a thumbnail, when the generator produced one.</summary>
+    public string? ThumbnailKey { get; init; }
+}
+
+/// <summary>Why a job (or one of its attempts) failed.</summary>
+/// <param name="Code">A stable, machine-readable code such as <c>provider_rate_limited</c>; see <see cref="MediaGenErrorCodes"/>.</param>
+/// <param name="Message">A human-readable description, including the provider's own error text where there is one.</param>
+/// <param name="Retryable">Whether the failure was transient.</param>
+public sealed record JobError(string Code, string Message, bool Retryable);

@@ -1,0 +1,112 @@
+using System.Text.Json;
+
+namespace MediaGen;
+
+/// <summary>What a caller asks to have generated. Immutable; validated at submission against the model's rules.</summary>
+public sealed record GenerationRequest
+{
+    /// <summary>The longest prompt accepted, in characters.</summary>
+    public const int MaxPromptLength = 2000;
+
+    /// <summary>The text prompt: 1 to <see cref="MaxPromptLength"/> characters, not blank.</summary>
+    public required string Prompt { get; init; }
+
+    /// <summary>What the image should not contain, for models that accept it.</summary>
+    public string? NegativePrompt { get; init; }
+
+    /// <summary>The id of a model some registered <see cref="IMediaGenerator"/> serves.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The owner the job and its credits belong to. Set by the host from the caller's identity, never from the request body.</summary>
+    public required string OwnerId { get; init; }
+
+    /// <summary>The typed settings common to most models.</summary>
+    public GenerationSettings Settings { get; init; } = GenerationSettings.Default;
+
+    /// <summary>Model-specific values (for example <c>guidance</c> or <c>steps</c>), checked against the model's <see cref="ModelParameterRule"/>s.</summary>
+    public IReadOnlyDictionary<string, JsonElement>? Parameters { get; init; }
+
+    /// <summary>
+    /// A caller-chosen key that makes submission idempotent per owner: the same key returns the same job and
+    /// charges once. At most 255 characters.
+    /// </summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>An absolute http(s) URL to notify when the job finishes.</summary>
+    public Uri? WebhookUrl { get; init; }
+
+    /// <summary>The queue priority.</summary>
+    public JobPriority Priority { get; init; } = JobPriority.Normal;
+
+    /// <summary>Returns <see langword="true"/> when <paramref name="other"/> asks for the same work (everything but the idempotency key and priority).</summary>
+    /// <param name="other">The request to compare with.</param>
+    /// <returns>Whether both requests would produce the same job.</returns>
+    public bool IsSameWorkAs(GenerationRequest other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return string.Equals(Prompt, other.Prompt, StringComparison.Ordinal)
+            && string.Equals(NegativePrompt, other.NegativePrompt, StringComparison.Ordinal)
+            && string.Equals(Model, other.Model, StringComparison.Ordinal)
+            && string.Equals(OwnerId, other.OwnerId, StringComparison.Ordinal)
+            && Settings == other.Settings
+            && ParametersEqual(Parameters, other.Parameters)
+            && Equals(WebhookUrl, other.WebhookUrl);
+    }
+
+    private static bool ParametersEqual(IReadOnlyDictionary<string, JsonElement>? a, IReadOnlyDictionary<string, JsonElement>? b)
+    {
+        var countA = a?.Count ?? 0;
+        var countB = b?.Count ?? 0;
+        if (countA != countB)
+        {
+            return false;
+        }
+
+        if (countA == 0)
+        {
+            return true;
+        }
+
+        foreach (var (key, value) in a!)
+        {
+            if (!b!.TryGetValue(key, out var otherValue) || !JsonEquals(value, otherValue))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+#if NET9_0_OR_GREATER
+    private static bool JsonEquals(JsonElement a, JsonElement b) => JsonElement.DeepEquals(a, b);
+#else
+    private static bool JsonEquals(JsonElement a, JsonElement b) =>
+        a.ValueKind == b.ValueKind && string.Equals(a.GetRawText(), b.GetRawText(), StringComparison.Ordinal);
+#endif
+}
+
+/// <summary>Settings most text-to-image models share. A null value means the model's default.</summary>
+public sealed record GenerationSettings
+{
+    /// <summary>Settings with every value left to the model.</summary>
+    public static GenerationSettings Default { get; } = new();
+
+    /// <summary>Output width in pixels. Mutually exclusive with <see cref="AspectRatio"/>.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>Output height in pixels. Mutually exclusive with <see cref="AspectRatio"/>.</summary>
+    public int? Height { get; init; }
+
+    /// <summary>An aspect ratio such as <c>1:1</c> or <c>16:9</c>. Mutually exclusive with <see cref="Width"/> and <see cref="Height"/>.</summary>
+    public string? AspectRatio { get; init; }
+
+    /// <summary>How many images to generate.</summary>
+    public int? OutputCount { get; init; }
+
+    /// <summary>The image encoding.</summary>
+    public OutputFormat? OutputFormat { get; init; }
+
+    /// <summary>The random seed, for reproducible output.</summary>
+    public long? Seed { get; init; }
+}

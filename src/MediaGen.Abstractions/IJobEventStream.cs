@@ -1,0 +1,86 @@
+namespace MediaGen;
+
+/// <summary>
+/// Publishes job events and streams them to subscribers (server-sent events, webhooks). Delivery is best effort
+/// and live: the job store, not the stream, is the source of truth, so a subscriber should read the job once it
+/// has subscribed.
+/// </summary>
+public interface IJobEventStream
+{
+    /// <summary>Publishes an event to the job's subscribers, in whichever process they are.</summary>
+    /// <param name="jobEvent">The event.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>A task that completes once the event is handed to the transport.</returns>
+    ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams a job's events from now on, until <paramref name="cancellationToken"/> is canceled.</summary>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="cancellationToken">Ends the subscription.</param>
+    /// <returns>The events in the order they were published.</returns>
+    IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What happened to a job.</summary>
+public enum JobEventType
+{
+    /// <summary>Accepted and enqueued.</summary>
+    Queued = 0,
+
+    /// <summary>An attempt started.</summary>
+    Started = 1,
+
+    /// <summary>The running attempt made progress.</summary>
+    Progress = 2,
+
+    /// <summary>One output was stored.</summary>
+    OutputStored = 3,
+
+    /// <summary>An attempt failed and a retry is scheduled.</summary>
+    Retrying = 4,
+
+    /// <summary>Finished with every output stored. Terminal.</summary>
+    Succeeded = 5,
+
+    /// <summary>Failed for good. Terminal.</summary>
+    Failed = 6,
+
+    /// <summary>Canceled. Terminal.</summary>
+    Canceled = 7,
+}
+
+/// <summary>One job event.</summary>
+public sealed record JobEvent
+{
+    /// <summary>The job.</summary>
+    public required string JobId { get; init; }
+
+    /// <summary>The job's owner.</summary>
+    public required string OwnerId { get; init; }
+
+    /// <summary>What happened.</summary>
+    public required JobEventType Type { get; init; }
+
+    /// <summary>When.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>The job's status after the event.</summary>
+    public JobStatus Status { get; init; }
+
+    /// <summary>The attempt the event belongs to.</summary>
+    public int Attempt { get; init; }
+
+    /// <summary>Progress from 0 to 1, for <see cref="JobEventType.Progress"/>.</summary>
+    public double? Progress { get; init; }
+
+    /// <summary>A short description.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>The stored output, for <see cref="JobEventType.OutputStored"/>.</summary>
+    public JobOutput? Output { get; init; }
+
+    /// <summary>The error, for <see cref="JobEventType.Retrying"/> and <see cref="JobEventType.Failed"/>.</summary>
+    public JobError? Error { get; init; }
+
+    /// <summary>Whether the event ends the job's stream.</summary>
+    public bool IsTerminal => Type is JobEventType.Succeeded or JobEventType.Failed or JobEventType.Canceled;
+}

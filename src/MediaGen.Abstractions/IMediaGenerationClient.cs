@@ -1,0 +1,66 @@
+namespace MediaGen;
+
+/// <summary>
+/// The producer side of MediaGen: submit jobs and read, list, cancel or delete them. Every call that names a job is
+/// scoped to its owner; another owner's job is reported as not found.
+/// </summary>
+public interface IMediaGenerationClient
+{
+    /// <summary>
+    /// Validates the request, reserves the model's cost in credits, writes the job and enqueues it. With an
+    /// idempotency key already used by the owner, returns that job and charges nothing.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The job, and whether this call created it.</returns>
+    /// <exception cref="RequestValidationException">The request is invalid.</exception>
+    /// <exception cref="InsufficientCreditsException">The owner cannot pay for the job; nothing was written.</exception>
+    /// <exception cref="IdempotencyKeyReusedException">The key names a job with a different request.</exception>
+    /// <exception cref="QueueUnavailableException">The job could not be enqueued; it is failed and refunded.</exception>
+    ValueTask<SubmitResult> SubmitAsync(GenerationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Gets one of the owner's jobs.</summary>
+    /// <param name="ownerId">The owner.</param>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The job.</returns>
+    /// <exception cref="JobNotFoundException">No such job for this owner.</exception>
+    ValueTask<GenerationJob> GetAsync(string ownerId, string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists the owner's jobs, newest first.</summary>
+    /// <param name="query">The owner, status filter, cursor and page size.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>A page.</returns>
+    /// <exception cref="RequestValidationException">The cursor or limit is invalid.</exception>
+    ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Cancels a job: a pending job at once, a processing one by signaling its worker (the provider's work is
+    /// canceled too). The job's credits are refunded. Canceling a canceled job returns it unchanged.
+    /// </summary>
+    /// <param name="ownerId">The owner.</param>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The job after the request: Canceled, or Processing with <see cref="GenerationJob.CancelRequested"/> set.</returns>
+    /// <exception cref="JobNotFoundException">No such job for this owner.</exception>
+    /// <exception cref="InvalidJobTransitionException">The job already succeeded or failed.</exception>
+    ValueTask<GenerationJob> CancelAsync(string ownerId, string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a finished job and its stored outputs.</summary>
+    /// <param name="ownerId">The owner.</param>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>A task that completes once the job and its outputs are gone.</returns>
+    /// <exception cref="JobNotFoundException">No such job for this owner.</exception>
+    /// <exception cref="InvalidJobTransitionException">The job is still pending or processing; cancel it first.</exception>
+    ValueTask DeleteAsync(string ownerId, string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>The models every registered generator serves.</summary>
+    /// <returns>The model catalog.</returns>
+    IReadOnlyList<ModelDescriptor> GetModels();
+}
+
+/// <summary>The result of <see cref="IMediaGenerationClient.SubmitAsync"/>.</summary>
+/// <param name="Job">The job.</param>
+/// <param name="Created">False when an idempotency key returned an existing job.</param>
+public readonly record struct SubmitResult(GenerationJob Job, bool Created);

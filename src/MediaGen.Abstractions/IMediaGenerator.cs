@@ -1,0 +1,192 @@
+namespace MediaGen;
+
+/// <summary>
+/// Produces media for the models it serves. Implementations are registered with the builder's
+/// <c>AddXxxGenerator</c> methods; the worker picks the generator whose <see cref="Models"/> contains the job's model.
+/// </summary>
+public interface IMediaGenerator
+{
+    /// <summary>A short, stable name for logs and metrics, such as <c>replicate</c>.</summary>
+    string Name { get; }
+
+    /// <summary>The models this generator serves.</summary>
+    IReadOnlyList<ModelDescriptor> Models { get; }
+
+    /// <summary>Runs one attempt of a job.</summary>
+    /// <param name="context">The job, its model, the progress and checkpoint sinks, and the job-abort token.</param>
+    /// <param name="cancellationToken">
+    /// Signaled when this attempt must stop for any reason (timeout, shutdown, lost lease, cancel). Provider-side
+    /// work should be left running unless <see cref="GenerationContext.JobAborted"/> is also signaled, so the next
+    /// attempt can resume it from the checkpoint.
+    /// </param>
+    /// <returns>The outputs; the worker streams each into storage before the job counts as succeeded.</returns>
+    /// <exception cref="GenerationException">A classified failure.</exception>
+    ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Everything a generator receives for one attempt.</summary>
+public sealed class GenerationContext
+{
+    /// <summary>Creates a context.</summary>
+    /// <param name="job">The job as it stands at the start of the attempt.</param>
+    /// <param name="model">The model's descriptor.</param>
+    /// <param name="progress">Where progress goes.</param>
+    /// <param name="checkpoint">Where the provider handle is saved.</param>
+    /// <param name="jobAborted">Signaled when the job itself is canceled or its deadline passes.</param>
+    public GenerationContext(GenerationJob job, ModelDescriptor model, IProgress<GenerationProgress> progress, ICheckpointSink checkpoint, CancellationToken jobAborted)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(progress);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        Job = job;
+        Model = model;
+        Progress = progress;
+        Checkpoint = checkpoint;
+        JobAborted = jobAborted;
+    }
+
+    /// <summary>The job as it stands at the start of the attempt.</summary>
+    public GenerationJob Job { get; }
+
+    /// <summary>The request.</summary>
+    public GenerationRequest Request => Job.Request;
+
+    /// <summary>The model's descriptor.</summary>
+    public ModelDescriptor Model { get; }
+
+    /// <summary>The attempt number, from 1.</summary>
+    public int Attempt => Job.Attempt;
+
+    /// <summary>The checkpoint a previous attempt saved, if any: resume that provider-side work instead of starting new work.</summary>
+    public string? ExistingCheckpoint => Job.Checkpoint;
+
+    /// <summary>Where progress goes; reports are throttled before they reach the job's events.</summary>
+    public IProgress<GenerationProgress> Progress { get; }
+
+    /// <summary>Where the provider-side handle is saved before waiting on it.</summary>
+    public ICheckpointSink Checkpoint { get; }
+
+    /// <summary>
+    /// Signaled when the job itself is over (canceled by its owner or past its deadline): provider-side work
+    /// should be canceled too, so it is not paid for.
+    /// </summary>
+    public CancellationToken JobAborted { get; }
+}
+
+/// <summary>Progress of a running generation.</summary>
+/// <param name="Fraction">From 0 to 1.</param>
+/// <param name="Message">A short description, for example <c>step 12/28</c>; never the prompt.</param>
+public readonly record struct GenerationProgress(double Fraction, string? Message = null);
+
+/// <summary>Saves a generator's provider-side handle on the job, durably, before the generator waits on it.</summary>
+public interface ICheckpointSink
+{
+    /// <summary>Persists <paramref name="checkpoint"/> on the job. Returns once it is durable.</summary>
+    /// <param name="checkpoint">An opaque string the generator can resume from, such as a prediction id.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>A task that completes when the checkpoint is stored.</returns>
+    ValueTask SaveAsync(string checkpoint, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The outputs of a successful attempt.</summary>
+/// <param name="Outputs">The outputs in index order.</param>
+public sealed record GenerationResult(IReadOnlyList<GeneratedOutput> Outputs);
+
+/// <summary>
+/// One output of a generation, read as a stream when the worker stores it, so large files (or files downloaded
+/// from a provider URL) never need to be held in memory whole.
+/// </summary>
+public sealed class GeneratedOutput
+{
+    private readonly Func<CancellationToken, ValueTask<Stream>> _open;
+
+    /// <summary>Creates an output read by <paramref name="open"/>.</summary>
+    /// <param name="contentType">The MIME type.</param>
+    /// <param name="open">Opens the content; the caller disposes the stream.</param>
+    public GeneratedOutput(string contentType, Func<CancellationToken, ValueTask<Stream>> open)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
+        ArgumentNullException.ThrowIfNull(open);
+        ContentType = contentType;
+        _open = open;
+    }
+
+    /// <summary>Creates an output over bytes already in memory.</summary>
+    /// <param name="contentType">The MIME type.</param>
+    /// <param name="content">The bytes.</param>
+    /// <returns>The output.</returns>
+    public static GeneratedOutput FromBytes(string contentType, ReadOnlyMemory<byte> content) =>
+        new(contentType, _ => ValueTask.FromResult<Stream>(new ReadOnlyMemoryStream(content))) { Length = content.Length };
+
+    /// <summary>The MIME type.</summary>
+    public string ContentType { get; }
+
+    /// <summary>The length in bytes, when known in advance.</summary>
+    public long? Length { get; init; }
+
+    /// <summary>The width in pixels, when known.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>The height in pixels, when known.</summary>
+    public int? Height { get; init; }
+
+    /// <summary>Opens the content for reading. The caller disposes the stream.</summary>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The content stream.</returns>
+    public ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken = default) => _open(cancellationToken);
+
+    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> content) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => false;
+
+        public override long Length => content.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = (int)Math.Clamp(value, 0, content.Length);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(buffer.Length, content.Length - _position);
+            content.Span.Slice(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            Task.FromResult(Read(buffer.AsSpan(offset, count)));
+
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            Position = origin switch
+            {
+                SeekOrigin.Current => _position + offset,
+                SeekOrigin.End => content.Length + offset,
+                _ => offset,
+            };
+            return _position;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
