@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every MediaGen test. Installs and starts, on loopback, each real server the adapter tests need
+# (see eng/servers/*.sh), exports their addresses as MEDIAGEN_* variables, runs `dotnet test`, and stops
+# what it started. Extra arguments go to `dotnet test` (for example --filter).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+export MEDIAGEN_RUN_DIR=${MEDIAGEN_RUN_DIR:-$(mktemp -d -t mediagen-test.XXXXXX)}
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# shellcheck source=eng/servers/lib.sh
+source "$root/eng/servers/lib.sh"
+for f in "$root"/eng/servers/*.sh; do
+  [[ $(basename "$f") == lib.sh ]] && continue
+  # shellcheck disable=SC1090
+  source "$f"
+done
+
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+for s in "${MEDIAGEN_SERVERS[@]}"; do
+  log "starting $s"
+  "start_$s"
+done
+
+log "building"
+dotnet build MediaGen.sln -c Release -nologo -clp:ErrorsOnly
+
+log "testing"
+set +e
+dotnet test MediaGen.sln -c Release --no-build -nologo \
+  --logger "console;verbosity=normal" --results-directory "$MEDIAGEN_RUN_DIR/results" "$@" \
+  | tee "$MEDIAGEN_RUN_DIR/test-output.txt" | grep -E --line-buffered '^\s*(Passed|Failed|Skipped|Total|error)|Test Run|Results File|\[FAIL\]|  Failed ' 
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for the whole run, summed over every test assembly.
+python3 - "$MEDIAGEN_RUN_DIR/test-output.txt" <<'PY'
+import re, sys
+passed = failed = skipped = 0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"(Passed|Failed)!\s+-\s+Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+)", line)
+    if m:
+        failed += int(m.group(2)); passed += int(m.group(3)); skipped += int(m.group(4))
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit "$status"
