@@ -48,7 +48,7 @@ internal sealed class DeadLetterBrowse
             while (browse._items.Count < maxCount)
             {
                 using var window = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                window.CancelAfter(browse._items.Count == 0 ? quiet : quiet / 4);
+                window.CancelAfter(browse._items.Count == 0 ? quiet * 2 : quiet / 2);
                 Message message;
                 try
                 {

@@ -304,6 +304,19 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits for one request-response round trip on the current connection. Brokers that process a connection's frames
+    /// in order have then also processed every settlement sent before it (settlements themselves get no answer).
+    /// </summary>
+    internal async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var connection = _connection;
+        if (connection is { IsUsable: true })
+        {
+            await connection.PutTokensAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private TimeSpan ReconnectDelay(int failures)
     {
         var delay = _options.ReconnectDelay * Math.Pow(2, Math.Min(failures - 1, 16));
