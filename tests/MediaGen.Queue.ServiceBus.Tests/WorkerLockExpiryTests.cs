@@ -1,0 +1,141 @@
+using System.Text;
+using MediaGen.Queue.ServiceBus.Tests.Endpoint;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+
+namespace MediaGen.Queue.ServiceBus.Tests;
+
+/// <summary>
+/// Settlements are sent pre-settled, so a lock lost at the broker is not reported to the worker; the worker's
+/// idempotence must make the redelivery harmless. Shown on the spec-derived endpoint with the Core worker.
+/// </summary>
+public sealed class WorkerLockExpiryTests
+{
+    [Fact]
+    public async Task Worker_LockExpiresMidGeneration_JobSucceedsOnceWithOneProviderCreate()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var endpoint = new SpecAmqpEndpoint(time);
+        var specQueue = endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
+        var generator = new CheckpointingGenerator();
+        var root = Path.Combine(Path.GetTempPath(), "mediagen-sb-tests", Guid.NewGuid().ToString("N"));
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(time);
+            services.AddMediaGeneration()
+                .UseServiceBusQueue(o =>
+                {
+                    o.ConnectionString = endpoint.ConnectionString;
+                    o.QueueName = "jobs";
+                    o.RemoteCertificateValidation = endpoint.ValidateCertificate;
+                })
+                .UseFileSystemStorage(o => o.RootPath = root)
+                .ConfigureCredits(o => o.InitialBalance = 100)
+                .AddGenerator(generator)
+                .AddWorker(o =>
+                {
+                    o.Concurrency = 2;
+                    o.LeaseRenewalInterval = TimeSpan.FromHours(1);
+                    o.SweepInterval = TimeSpan.Zero;
+                });
+        }).Build();
+        await host.StartAsync();
+        try
+        {
+            var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+            var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = "a lighthouse at dusk", Model = generator.ModelId, OwnerId = "alice" });
+            await generator.FirstCallWaiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // The first attempt holds its lease past the lock duration without renewing: the endpoint redelivers.
+            time.Advance(TimeSpan.FromSeconds(31));
+
+            var job = await WaitForAsync(client, submitted.Job.Id, j => j.Status.IsTerminal());
+            generator.ReleaseFirstCall();
+            await WaitForAsync(client, submitted.Job.Id, _ => generator.Returned == 2);
+            var final = await client.GetAsync("alice", submitted.Job.Id);
+
+            Assert.Equal(JobStatus.Succeeded, job.Status);
+            Assert.Equal(JobStatus.Succeeded, final.Status);
+            Assert.Equal(job.CompletedAt, final.CompletedAt);
+            Assert.Equal(2, generator.Calls);
+            Assert.Equal(1, generator.Creates);
+            Assert.True(specQueue.StaleSettlements >= 1, "The first delivery's completion should have arrived after its lock was lost.");
+            Assert.Equal(0, specQueue.DeadLetterCount);
+        }
+        finally
+        {
+            await host.StopAsync();
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string id, Func<GenerationJob, bool> condition)
+    {
+        for (var i = 0; i < 1000; i++)
+        {
+            var job = await client.GetAsync("alice", id);
+            if (condition(job))
+            {
+                return job;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException("The job did not reach the expected state within 20 s.");
+    }
+
+    /// <summary>Pays the provider ("creates") only when the job has no checkpoint; the first call then blocks.</summary>
+    private sealed class CheckpointingGenerator : IMediaGenerator
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _calls;
+        private int _creates;
+        private int _returned;
+
+        public string Name => "checkpointing";
+
+        public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = "checkpointing-model", CostCredits = 5, ExpectedDuration = TimeSpan.FromSeconds(1) }];
+
+        public string ModelId => Models[0].Id;
+
+        public TaskCompletionSource FirstCallWaiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public int Creates => Volatile.Read(ref _creates);
+
+        public int Returned => Volatile.Read(ref _returned);
+
+        public void ReleaseFirstCall() => _release.TrySetResult();
+
+        public async ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default)
+        {
+            var call = Interlocked.Increment(ref _calls);
+            try
+            {
+                if (context.ExistingCheckpoint is null)
+                {
+                    Interlocked.Increment(ref _creates);
+                    await context.Checkpoint.SaveAsync("prediction-1", cancellationToken);
+                }
+
+                if (call == 1)
+                {
+                    FirstCallWaiting.TrySetResult();
+                    await _release.Task;
+                }
+
+                return new GenerationResult([GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("png"))]);
+            }
+            finally
+            {
+                Interlocked.Increment(ref _returned);
+            }
+        }
+    }
+}
