@@ -87,6 +87,7 @@ async function submit(event) {
 function follow(jobId) {
   if (state.source) state.source.close();
   state.jobId = jobId;
+  history.replaceState(null, "", `#job=${jobId}`);
   $("jobId").textContent = jobId;
   $("images").innerHTML = "";
   $("jobError").textContent = "";
@@ -180,5 +181,8 @@ async function init() {
   try { await loadModels(); } catch (e) { $("formError").textContent = e.message; }
   loadBalance();
   loadJobs();
+  // A link such as /#job={id} opens that job.
+  const match = /^#job=([0-9a-f]{32})$/.exec(location.hash);
+  if (match && state.jobId !== match[1]) follow(match[1]);
 }
 init();
