@@ -32,6 +32,10 @@ public static class MediaGenHostingExtensions
     /// <summary>Every generator section name under <c>MediaGen:Generators</c>, whether or not this build includes it.</summary>
     public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace"];
 
+    // The providers this build includes; the others in QueueProviders/StorageProviders are refused as "not available".
+    private static readonly string[] AvailableQueueProviders = [InMemoryProvider];
+    private static readonly string[] AvailableStorageProviders = [FileSystemProvider];
+
     // Sections under MediaGen that belong to adapters this build does not include.
     private static readonly string[] UnavailableSections = ["Redis", "ServiceBus", "S3", "Blob"];
 
@@ -65,10 +69,10 @@ public static class MediaGenHostingExtensions
 
         var queueSection = root.GetSection("Queue");
         checker.CheckOnly(queueSection, "Provider");
-        var queueProvider = ResolveProvider(checker, queueSection, QueueProviders, InMemoryProvider);
+        var queueProvider = ResolveProvider(checker, queueSection, QueueProviders, AvailableQueueProviders, InMemoryProvider);
         var storageSection = root.GetSection("Storage");
         checker.CheckOnly(storageSection, "Provider");
-        var storageProvider = ResolveProvider(checker, storageSection, StorageProviders, FileSystemProvider);
+        var storageProvider = ResolveProvider(checker, storageSection, StorageProviders, AvailableStorageProviders, FileSystemProvider);
 
         var workerSection = root.GetSection("Worker");
         checker.Check<MediaGenerationWorkerOptions>(workerSection, "Enabled");
@@ -118,7 +122,7 @@ public static class MediaGenHostingExtensions
             // Adapter packages add their cases here, for example:
             // case "Redis": builder.UseRedisQueue(root.GetSection("Redis")); break;
             default:
-                throw NotAvailable(queueSection.GetSection("Provider").Path, queueProvider, InMemoryProvider);
+                throw NotAvailable(queueSection.GetSection("Provider").Path, queueProvider, AvailableQueueProviders);
         }
 
         switch (storageProvider)
@@ -129,7 +133,7 @@ public static class MediaGenHostingExtensions
                 break;
 
             default:
-                throw NotAvailable(storageSection.GetSection("Provider").Path, storageProvider, FileSystemProvider);
+                throw NotAvailable(storageSection.GetSection("Provider").Path, storageProvider, AvailableStorageProviders);
         }
 
         builder.AddProceduralGenerator();
@@ -138,7 +142,7 @@ public static class MediaGenHostingExtensions
         return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled);
     }
 
-    private static string ResolveProvider(ConfigurationChecker checker, IConfigurationSection section, IReadOnlyList<string> providers, string defaultProvider)
+    private static string ResolveProvider(ConfigurationChecker checker, IConfigurationSection section, IReadOnlyList<string> providers, IReadOnlyList<string> available, string defaultProvider)
     {
         var key = section.GetSection("Provider");
         var value = key.Value;
@@ -154,16 +158,16 @@ public static class MediaGenHostingExtensions
             return defaultProvider;
         }
 
-        if (canonical != defaultProvider)
+        if (!available.Contains(canonical))
         {
-            checker.Add(key.Path, $"is '{canonical}', which is not available in this build of the samples; use {defaultProvider}.");
+            checker.Add(key.Path, $"is '{canonical}', which is not available in this build of the samples; use {JoinChoices(available)}.");
         }
 
         return canonical;
     }
 
-    private static MediaGenConfigurationException NotAvailable(string key, string provider, string available) =>
-        new([$"{key} is '{provider}', which is not available in this build of the samples; use {available}."]);
+    private static MediaGenConfigurationException NotAvailable(string key, string provider, IReadOnlyList<string> available) =>
+        new([$"{key} is '{provider}', which is not available in this build of the samples; use {JoinChoices(available)}."]);
 
     private static string JoinChoices(IReadOnlyList<string> choices) =>
         choices.Count == 1 ? choices[0] : string.Join(", ", choices.Take(choices.Count - 1)) + " or " + choices[^1];

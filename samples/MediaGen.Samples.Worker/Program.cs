@@ -4,7 +4,17 @@ using MediaGen.Samples.Worker;
 // A worker-only host: receives jobs from the configured queue and runs them. It accepts no submissions itself, so it
 // is useful with a queue other processes share (MediaGen:Queue:Provider = Redis or ServiceBus).
 var builder = Host.CreateApplicationBuilder(args);
-var mediaGen = builder.Services.AddMediaGenerationFromConfiguration(builder.Configuration).AddWorker();
+MediaGenHostSetup mediaGen;
+try
+{
+    mediaGen = builder.Services.AddMediaGenerationFromConfiguration(builder.Configuration).AddWorker();
+}
+catch (MediaGenConfigurationException e)
+{
+    // The message names every offending key; a stack trace would only hide it.
+    await Console.Error.WriteLineAsync(e.Message);
+    return 1;
+}
 
 using var host = builder.Build();
 var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MediaGen.Samples.Worker");
@@ -15,3 +25,4 @@ if (mediaGen.IsQueueInProcess)
 }
 
 await host.RunAsync();
+return 0;
