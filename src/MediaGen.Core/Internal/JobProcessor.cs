@@ -27,6 +27,7 @@ internal sealed partial class JobProcessor
     private readonly JobCancellationRegistry _running;
     private readonly ProviderRateGate _rateGate;
     private readonly MediaGenMetrics _metrics;
+    private readonly WebhookDispatcher _webhooks;
     private readonly MediaGenerationOptions _options;
     private readonly MediaGenerationWorkerOptions _workerOptions;
     private readonly TimeProvider _time;
@@ -44,6 +45,7 @@ internal sealed partial class JobProcessor
         JobCancellationRegistry running,
         ProviderRateGate rateGate,
         MediaGenMetrics metrics,
+        WebhookDispatcher webhooks,
         IOptions<MediaGenerationOptions> options,
         IOptions<MediaGenerationWorkerOptions> workerOptions,
         TimeProvider timeProvider,
@@ -58,6 +60,7 @@ internal sealed partial class JobProcessor
         _running = running;
         _rateGate = rateGate;
         _metrics = metrics;
+        _webhooks = webhooks;
         _options = options.Value;
         _workerOptions = workerOptions.Value;
         _time = timeProvider;
@@ -227,6 +230,7 @@ internal sealed partial class JobProcessor
                 _metrics.JobDuration.Record((completedAt - succeeded.CreatedAt).TotalSeconds, modelTag);
                 Log.JobSucceeded(_logger, job.Id, succeeded.Attempt, outputs.Count);
                 await PublishAsync(succeeded, JobEventType.Succeeded).ConfigureAwait(false);
+                _webhooks.Notify(succeeded);
             }
 
             await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
@@ -393,6 +397,7 @@ internal sealed partial class JobProcessor
             _metrics.JobDuration.Record((now - failed.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("mediagen.model", failed.Request.Model));
             Log.JobFailed(_logger, failed.Id, error.Code, error.Message, exception);
             await PublishAsync(failed, JobEventType.Failed, error: error).ConfigureAwait(false);
+            _webhooks.Notify(failed);
         }
 
         if (deadLetter)
@@ -418,6 +423,7 @@ internal sealed partial class JobProcessor
             _metrics.Canceled.Add(1, new KeyValuePair<string, object?>("mediagen.model", canceled.Request.Model));
             Log.JobCanceled(_logger, canceled.Id);
             await PublishAsync(canceled, JobEventType.Canceled).ConfigureAwait(false);
+            _webhooks.Notify(canceled);
         }
 
         await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
