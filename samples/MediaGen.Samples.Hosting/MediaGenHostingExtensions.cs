@@ -40,7 +40,7 @@ public static class MediaGenHostingExtensions
     private static readonly string[] UnavailableSections = ["Redis", "ServiceBus", "S3", "Blob"];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "FileSystem", "InMemoryQueue", "Generators", "Samples"];
+    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -90,6 +90,7 @@ public static class MediaGenHostingExtensions
         }
 
         checker.Check<CreditLedgerOptions>(root.GetSection("Credits"));
+        checker.Check<WebhookOptions>(root.GetSection("Webhooks"));
         checker.Check<FileSystemStorageOptions>(root.GetSection("FileSystem"));
         checker.Check<InMemoryJobQueueOptions>(root.GetSection("InMemoryQueue"));
 
@@ -111,6 +112,7 @@ public static class MediaGenHostingExtensions
         services.AddOptions<MediaGenerationOptions>().Bind(root);
         builder.ConfigureCredits(o => o.InitialBalance = SampleInitialBalance);
         services.AddOptions<CreditLedgerOptions>().Bind(root.GetSection("Credits"));
+        services.AddOptions<WebhookOptions>().Bind(root.GetSection("Webhooks"));
 
         switch (queueProvider)
         {

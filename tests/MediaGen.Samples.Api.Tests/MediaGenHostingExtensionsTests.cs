@@ -32,6 +32,7 @@ public sealed class MediaGenHostingExtensionsTests
             ("MediaGen:Worker:Concurrency", "3"),
             ("MediaGen:Worker:Retry:Delay", "00:00:05"),
             ("MediaGen:Credits:InitialBalance", "42"),
+            ("MediaGen:Webhooks:MaxAttempts", "2"),
             ("MediaGen:FileSystem:RootPath", "/tmp/elsewhere"),
             ("MediaGen:InMemoryQueue:LeaseDuration", "00:00:09"),
             ("MediaGen:Generators:Procedural:CostCredits", "5")));
@@ -44,6 +45,7 @@ public sealed class MediaGenHostingExtensionsTests
         var worker = provider.GetRequiredService<IOptions<MediaGenerationWorkerOptions>>().Value;
         Assert.Equal((3, TimeSpan.FromSeconds(5)), (worker.Concurrency, worker.Retry.Delay));
         Assert.Equal(42, provider.GetRequiredService<IOptions<CreditLedgerOptions>>().Value.InitialBalance);
+        Assert.Equal(2, provider.GetRequiredService<IOptions<WebhookOptions>>().Value.MaxAttempts);
         Assert.Equal("/tmp/elsewhere", provider.GetRequiredService<IOptions<FileSystemStorageOptions>>().Value.RootPath);
         Assert.Equal(TimeSpan.FromSeconds(9), provider.GetRequiredService<IOptions<InMemoryJobQueueOptions>>().Value.LeaseDuration);
         Assert.Equal(5, provider.GetRequiredService<IMediaGenerationClient>().GetModels().Single(m => m.Id == "procedural").CostCredits);

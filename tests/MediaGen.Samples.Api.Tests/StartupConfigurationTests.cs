@@ -14,6 +14,7 @@ public sealed class StartupConfigurationTests
     [InlineData("MediaGen:Samples:SseHeartbeatInterval", "00:00:00", "MediaGen:Samples:SseHeartbeatInterval")]
     [InlineData("MediaGen:Samples:ApiKey:abc", "x", "MediaGen:Samples:ApiKey is not a known setting")]
     [InlineData("MediaGen:MaxAttempts", "0", "MediaGen:MaxAttempts")]
+    [InlineData("MediaGen:Webhooks:MaxAttempts", "0", "MediaGen:Webhooks:MaxAttempts")]
     public void Start_InvalidConfiguration_FailsNamingTheKey(string key, string value, string expected)
     {
         using var factory = new ApiFactory(new Dictionary<string, string?> { [key] = value });
