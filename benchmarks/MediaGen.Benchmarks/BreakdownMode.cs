@@ -10,6 +10,7 @@ internal static class BreakdownMode
     {
         var jobs = args.Int("--jobs", 100_000);
         var concurrency = args.Int("--concurrency", 16);
+        using var sampler = args.Flag("--types") ? new AllocationSampler() : null;
         Report.Environment();
         Console.WriteLine($"# breakdown: {jobs:N0} jobs, concurrency {concurrency}; submission (one submitter, worker stopped), then processing");
 
@@ -19,6 +20,7 @@ internal static class BreakdownMode
         await using var pipeline = MediaGenPipeline.Create(concurrency, new NoOpGenerator());
         var request = new GenerationRequest { Prompt = "a lighthouse on a cliff at dusk", Model = NoOpGenerator.ModelId, OwnerId = "bench" };
         Snapshot.Settle();
+        sampler?.Start();
         var start = Snapshot.Take();
         for (var i = 0; i < jobs; i++)
         {
@@ -26,20 +28,29 @@ internal static class BreakdownMode
         }
 
         var submitted = Snapshot.Take();
+        var submitTypes = sampler?.Stop();
         Snapshot.Settle();
+        sampler?.Start();
         var finished = pipeline.Completions.WhenFinished(jobs);
         var processStart = Snapshot.Take();
         await pipeline.StartAsync().ConfigureAwait(false);
         await finished.WaitAsync(TimeSpan.FromMinutes(10)).ConfigureAwait(false);
         var processed = Snapshot.Take();
+        var processTypes = sampler?.Stop();
 
         var submit = new RunResult("submit only", 1, jobs, start, submitted, 0);
         var process = new RunResult("process only", concurrency, jobs, processStart, processed, pipeline.Completions.Unsuccessful);
         Report.Load("after the run");
         Console.WriteLine();
         Report.Table(
-            ["phase", "jobs/s", "CPU µs/job", "B/job", "GC 0/1/2"],
-            new[] { submit, process }.Select(r => (IReadOnlyList<string>)[r.System, Report.N(r.JobsPerSecond), Report.N(r.CpuMicrosecondsPerJob, 2), Report.N(r.BytesPerJob), r.Collections]));
+            ["phase", "jobs/s", "CPU µs/job", "B/job", "GC 0/1/2", "GC pause ms"],
+            new[] { submit, process }.Select(r => (IReadOnlyList<string>)[r.System, Report.N(r.JobsPerSecond), Report.N(r.CpuMicrosecondsPerJob, 2), Report.N(r.BytesPerJob), r.Collections, Report.N(r.GcPauseMilliseconds)]));
+        if (submitTypes is not null && processTypes is not null)
+        {
+            AllocationSampler.Print("submit only", submitTypes, jobs);
+            AllocationSampler.Print("process only", processTypes, jobs);
+        }
+
         return process.Unsuccessful > 0 ? 1 : 0;
     }
 }

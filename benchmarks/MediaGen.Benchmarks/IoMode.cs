@@ -20,7 +20,8 @@ internal static class IoMode
         Report.Environment();
         Console.WriteLine($"# io: {jobs:N0} jobs, each awaiting {delay.TotalSeconds} s, concurrency {concurrency:N0}; ideal wall time {ideal.TotalSeconds} s");
 
-        await using var pipeline = await MediaGenPipeline.StartAsync(concurrency, new DelayGenerator(delay)).ConfigureAwait(false);
+        var generator = new DelayGenerator(delay);
+        await using var pipeline = await MediaGenPipeline.StartAsync(concurrency, generator).ConfigureAwait(false);
         var request = new GenerationRequest { Prompt = "a lighthouse on a cliff at dusk", Model = NoOpGenerator.ModelId, OwnerId = "bench" };
         Snapshot.Settle();
         using var process = Process.GetCurrentProcess();
@@ -44,7 +45,7 @@ internal static class IoMode
         Report.Load("after the run");
         Console.WriteLine();
         Report.Table(
-            ["system", "jobs", "concurrency", "submitted in s", "wall s", "ideal s", "over ideal", "peak working set MB", "peak managed heap MB", "baseline WS / heap MB", "CPU µs/job", "B/job", "GC 0/1/2", "not succeeded"],
+            ["system", "jobs", "concurrency", "submitted in s", "wall s", "ideal s", "over ideal", "peak working set MB", "peak managed heap MB", "baseline WS / heap MB", "CPU µs/job", "B/job", "GC 0/1/2", "GC pause ms", "not succeeded"],
             [[
                 "MediaGen",
                 Report.N(jobs),
@@ -59,8 +60,12 @@ internal static class IoMode
                 Report.N(result.CpuMicrosecondsPerJob, 2),
                 Report.N(result.BytesPerJob),
                 result.Collections,
+                Report.N(result.GcPauseMilliseconds),
                 Report.N(result.Unsuccessful),
             ]]);
+        Console.WriteLine();
+        Console.WriteLine($"# generator waits: mean {Report.N(generator.MeanWait.TotalMilliseconds, 1)} ms, max {Report.N(generator.MaxWait.TotalMilliseconds, 1)} ms (asked {delay.TotalMilliseconds} ms); "
+            + $"peak running at once {Report.N(generator.PeakRunning)}; first to last attempt start {Report.N(generator.StartSpread.TotalSeconds, 2)} s (ideal {Report.N((ideal - delay).TotalSeconds, 2)} s)");
         return result.Unsuccessful > 0 ? 1 : 0;
     }
 

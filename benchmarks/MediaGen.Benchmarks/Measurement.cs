@@ -4,7 +4,7 @@ using System.Globalization;
 namespace MediaGen.Benchmarks;
 
 /// <summary>Process-wide counters read before and after a measured run.</summary>
-internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allocated, int Gen0, int Gen1, int Gen2)
+internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan GcPause)
 {
     public static Snapshot Take()
     {
@@ -15,7 +15,8 @@ internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allo
             GC.GetTotalAllocatedBytes(precise: true),
             GC.CollectionCount(0),
             GC.CollectionCount(1),
-            GC.CollectionCount(2));
+            GC.CollectionCount(2),
+            GC.GetTotalPauseDuration());
     }
 
     public static void Settle()
@@ -36,6 +37,8 @@ internal sealed record RunResult(string System, int Concurrency, long Jobs, Snap
     public double CpuMicrosecondsPerJob => (After.Cpu - Before.Cpu).TotalMicroseconds / Jobs;
 
     public double BytesPerJob => (double)(After.Allocated - Before.Allocated) / Jobs;
+
+    public double GcPauseMilliseconds => (After.GcPause - Before.GcPause).TotalMilliseconds;
 
     public string Collections => string.Create(CultureInfo.InvariantCulture, $"{After.Gen0 - Before.Gen0}/{After.Gen1 - Before.Gen1}/{After.Gen2 - Before.Gen2}");
 }

@@ -15,7 +15,7 @@ switch (mode)
     case "breakdown":
         return await BreakdownMode.RunAsync(rest).ConfigureAwait(false);
     case "bdn":
-        var summaries = BenchmarkSwitcher.FromTypes([typeof(PipelineBenchmarks), typeof(ComponentBenchmarks)]).Run(args[1..]);
+        var summaries = BenchmarkSwitcher.FromTypes([typeof(PipelineBenchmarks), typeof(ComponentBenchmarks), typeof(DiagnosticBenchmarks)]).Run(args[1..]);
         return summaries.Any(s => s.HasCriticalValidationErrors) ? 1 : 0;
     default:
         Console.Error.WriteLine("""
@@ -23,7 +23,7 @@ switch (mode)
               throughput  [--jobs 100000] [--warmup 10000] [--concurrency 1,16,256] [--submitters N] [--no-peer]
               latency     [--rate 1000] [--seconds 10] [--concurrency 16] [--warmup 2000] [--no-peer]
               io          [--jobs 50000] [--concurrency 10000] [--delay-ms 2000] [--submitters N]
-              breakdown   [--jobs 100000] [--concurrency 16]   (submit and process measured apart)
+              breakdown   [--jobs 100000] [--concurrency 16] [--types]   (submit and process measured apart; --types samples allocations by type)
               bdn         [BenchmarkDotNet arguments, e.g. --filter *]
             """);
         return 2;

@@ -113,11 +113,11 @@ internal static class ThroughputMode
     }
 
     private static void Print(RunResult r) =>
-        Console.WriteLine($"{r.System,-18} concurrency {r.Concurrency,5}: {Report.N(r.JobsPerSecond),10} jobs/s  {Report.N(r.CpuMicrosecondsPerJob, 2),8} CPU µs/job  {Report.N(r.BytesPerJob),8} B/job  wall {Report.N(r.Wall.TotalSeconds, 2)} s  GC {r.Collections}  not succeeded {r.Unsuccessful}");
+        Console.WriteLine($"{r.System,-18} concurrency {r.Concurrency,5}: {Report.N(r.JobsPerSecond),10} jobs/s  {Report.N(r.CpuMicrosecondsPerJob, 2),8} CPU µs/job  {Report.N(r.BytesPerJob),8} B/job  wall {Report.N(r.Wall.TotalSeconds, 2)} s  GC {r.Collections}  GC pause {Report.N(r.GcPauseMilliseconds)} ms  not succeeded {r.Unsuccessful}");
 
     private static void PrintTable(List<RunResult> results)
     {
-        string[] header = ["concurrency", "MediaGen jobs/s", "Hangfire jobs/s", "ratio", "MediaGen CPU µs/job", "Hangfire CPU µs/job", "MediaGen B/job", "Hangfire B/job", "MediaGen GC 0/1/2", "Hangfire GC 0/1/2"];
+        string[] header = ["concurrency", "MediaGen jobs/s", "Hangfire jobs/s", "ratio", "MediaGen CPU µs/job", "Hangfire CPU µs/job", "MediaGen B/job", "Hangfire B/job", "MediaGen GC 0/1/2", "Hangfire GC 0/1/2", "MediaGen GC pause ms", "Hangfire GC pause ms"];
         var rows = new List<IReadOnlyList<string>>();
         foreach (var group in results.GroupBy(r => r.Concurrency))
         {
@@ -135,6 +135,8 @@ internal static class ThroughputMode
                 h is null ? "-" : Report.N(h.BytesPerJob),
                 m?.Collections ?? "-",
                 h?.Collections ?? "-",
+                m is null ? "-" : Report.N(m.GcPauseMilliseconds),
+                h is null ? "-" : Report.N(h.GcPauseMilliseconds),
             ]);
         }
 
