@@ -16,6 +16,7 @@ internal static class IoMode
         var delay = TimeSpan.FromMilliseconds(args.Int("--delay-ms", 2000));
         var submitters = args.Int("--submitters", Math.Max(2, Environment.ProcessorCount));
         var ideal = delay * Math.Ceiling((double)jobs / concurrency);
+        using var allocations = args.Flag("--types") ? new AllocationSampler() : null;
 
         Report.Environment();
         Console.WriteLine($"# io: {jobs:N0} jobs, each awaiting {delay.TotalSeconds} s, concurrency {concurrency:N0}; ideal wall time {ideal.TotalSeconds} s");
@@ -32,11 +33,13 @@ internal static class IoMode
         using var sampling = new CancellationTokenSource();
         var sampler = SampleAsync(sampling.Token);
         var finished = pipeline.Completions.WhenFinished(jobs);
+        allocations?.Start();
         var before = Snapshot.Take();
         await SubmitAsync(pipeline.Client, request, jobs, submitters).ConfigureAwait(false);
         var submittedIn = Stopwatch.GetElapsedTime(before.Timestamp);
         await finished.WaitAsync(ideal * 10).ConfigureAwait(false);
         var after = Snapshot.Take();
+        var types = allocations?.Stop();
         await sampling.CancelAsync().ConfigureAwait(false);
         var (peakWorkingSet, peakHeap) = await sampler.ConfigureAwait(false);
 
@@ -66,6 +69,11 @@ internal static class IoMode
         Console.WriteLine();
         Console.WriteLine($"# generator waits: mean {Report.N(generator.MeanWait.TotalMilliseconds, 1)} ms, max {Report.N(generator.MaxWait.TotalMilliseconds, 1)} ms (asked {delay.TotalMilliseconds} ms); "
             + $"peak running at once {Report.N(generator.PeakRunning)}; first to last attempt start {Report.N(generator.StartSpread.TotalSeconds, 2)} s (ideal {Report.N((ideal - delay).TotalSeconds, 2)} s)");
+        if (types is not null)
+        {
+            AllocationSampler.Print("io run", types, jobs, top: 40);
+        }
+
         return result.Unsuccessful > 0 ? 1 : 0;
     }
 
