@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MediaGen.Generators.Replicate.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Options;
 
 namespace MediaGen.Generators.Replicate.Tests;
@@ -70,6 +71,30 @@ internal static class TestSupport
             await stream.CopyToAsync(copy);
             return copy.ToArray();
         }
+    }
+
+    /// <summary>
+    /// Moves fake time forward a step at a time until <paramref name="done"/> completes, giving real work (HTTP on
+    /// loopback) a moment after each step, and checks <paramref name="invariant"/> at every step before
+    /// <paramref name="until"/>. Returns the fake time that passed.
+    /// </summary>
+    public static async Task<TimeSpan> AdvanceUntilDoneAsync(FakeTimeProvider time, Task done, TimeSpan step, TimeSpan until, Action invariant)
+    {
+        var elapsed = TimeSpan.Zero;
+        for (var i = 0; i < 2000 && !done.IsCompleted; i++)
+        {
+            if (elapsed < until)
+            {
+                invariant();
+            }
+
+            time.Advance(step);
+            elapsed += step;
+            await Task.WhenAny(done, Task.Delay(20));
+        }
+
+        await done.WaitAsync(TimeSpan.FromSeconds(30));
+        return elapsed;
     }
 
     /// <summary>Waits for a condition another thread makes true, failing after a bound instead of hanging.</summary>
