@@ -64,6 +64,11 @@ internal sealed class FakeReplicateServer : IAsyncDisposable
 
     public int OutputSize { get; set; } = 64 * 1024;
 
+    /// <summary>When set, a create is received and counted, completes <see cref="CreateReceived"/>, then waits for this before answering.</summary>
+    public TaskCompletionSource? CreateGate { get; set; }
+
+    public TaskCompletionSource CreateReceived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public ConcurrentQueue<JsonObject> CreateBodies { get; } = new();
 
     public ConcurrentQueue<string> PreferHeaders { get; } = new();
@@ -114,6 +119,7 @@ internal sealed class FakeReplicateServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         OutputGate?.TrySetResult();
+        CreateGate?.TrySetResult();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
@@ -155,6 +161,11 @@ internal sealed class FakeReplicateServer : IAsyncDisposable
         CreateBodies.Enqueue((JsonObject)body.DeepClone());
         var prediction = NewPrediction(model ?? "stability-ai/sdxl", version, (JsonObject)input.DeepClone());
         Interlocked.Increment(ref _predictionsCreated);
+        if (CreateGate is { } gate)
+        {
+            CreateReceived.TrySetResult();
+            await gate.Task;
+        }
         if (http.Request.Headers.TryGetValue("Prefer", out var prefer))
         {
             PreferHeaders.Enqueue(prefer.ToString());

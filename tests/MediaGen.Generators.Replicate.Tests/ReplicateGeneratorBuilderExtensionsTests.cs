@@ -160,6 +160,54 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CancelAsync_ProcessingJob_CancelsThePredictionAndRefunds()
+    {
+        _server.PollsUntilDone = int.MaxValue;
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker()).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "carol" });
+        await WaitForAsync(client, "carol", submitted.Job.Id, j => j.Checkpoint is not null);
+        await client.CancelAsync("carol", submitted.Job.Id);
+        var job = await WaitForAsync(client, "carol", submitted.Job.Id, j => j.Status.IsTerminal());
+        await host.StopAsync();
+
+        Assert.Equal(JobStatus.Canceled, job.Status);
+        Assert.Equal(1, _server.CancelCalls);
+        Assert.Equal("canceled", _server.Find(job.Checkpoint!)!.Status);
+        Assert.Equal(100, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("carol"));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_DeadlinePassesWhileThePredictionRuns_CancelsThePrediction()
+    {
+        _server.PollsUntilDone = int.MaxValue;
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration(o => o.JobDeadline = TimeSpan.FromSeconds(3))
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker()).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "dave" });
+        var job = await WaitForAsync(client, "dave", submitted.Job.Id, j => j.Status.IsTerminal());
+        await host.StopAsync();
+
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Equal(MediaGenErrorCodes.DeadlineExceeded, job.Error?.Code);
+        Assert.Equal(1, _server.CancelCalls);
+        Assert.Equal(1, _server.PredictionsCreated);
+    }
+
+    [Fact]
     public async Task SubmitAsync_SettingTheModelDoesNotAccept_IsRejectedAtSubmissionWithoutACreate()
     {
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
@@ -194,12 +242,15 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     private static IConfigurationSection Section(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("MediaGen:Generators:Replicate");
 
-    private static async Task<GenerationJob> WaitForTerminalAsync(IMediaGenerationClient client, string owner, string id)
+    private static Task<GenerationJob> WaitForTerminalAsync(IMediaGenerationClient client, string owner, string id) =>
+        WaitForAsync(client, owner, id, j => j.Status.IsTerminal());
+
+    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string owner, string id, Func<GenerationJob, bool> condition)
     {
         for (var i = 0; i < 1000; i++)
         {
             var job = await client.GetAsync(owner, id);
-            if (job.Status.IsTerminal())
+            if (condition(job))
             {
                 return job;
             }
@@ -207,7 +258,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
             await Task.Delay(10);
         }
 
-        throw new TimeoutException("The job did not finish.");
+        throw new TimeoutException("The job did not reach the expected state.");
     }
 
     private sealed class CountingHandler() : DelegatingHandler(new SocketsHttpHandler())

@@ -257,6 +257,19 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GenerateAsync_CheckpointCannotBeSaved_CancelsThePredictionNobodyCouldResume()
+    {
+        _server.PollsUntilDone = 1000;
+        var generator = TestSupport.Generator(_server, _http);
+        var checkpoint = new RecordingCheckpointSink { Failure = new InvalidOperationException("The job store is down.") };
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint)).AsTask());
+
+        Assert.Equal(1, _server.CancelCalls);
+        Assert.Equal("canceled", _server.Find("pred0001fake")!.Status);
+    }
+
+    [Fact]
     public async Task GenerateAsync_JobAbortedWhilePolling_CancelsThePredictionOnReplicate()
     {
         _server.PollsUntilDone = 1000;
@@ -277,6 +290,40 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
 
         Assert.Equal(1, _server.CancelCalls);
         Assert.Equal("canceled", _server.Find(checkpoint.Saved.Single())!.Status);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_JobAbortedWhileTheCreateIsInFlight_LetsTheCreateFinishAndCancelsThePrediction()
+    {
+        _server.PollsUntilDone = 1000;
+        _server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = TestSupport.Generator(_server, _http);
+        using var aborted = new CancellationTokenSource();
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(aborted.Token);
+
+        var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), jobAborted: aborted.Token), attempt.Token).AsTask();
+        await _server.CreateReceived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        aborted.Cancel();
+        _server.CreateGate.SetResult();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.Equal(1, _server.CancelCalls);
+        Assert.Equal("canceled", _server.Find("pred0001fake")!.Status);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_AttemptStoppedWhileTheCreateIsInFlight_StopsAtOnce()
+    {
+        _server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = TestSupport.Generator(_server, _http);
+        using var attempt = new CancellationTokenSource();
+
+        var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()), attempt.Token).AsTask();
+        await _server.CreateReceived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        attempt.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, _server.CancelCalls);
     }
 
     [Fact]

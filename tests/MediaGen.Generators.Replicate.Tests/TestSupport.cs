@@ -117,8 +117,16 @@ internal sealed class RecordingCheckpointSink : ICheckpointSink
     /// <summary>Runs when a checkpoint is saved, after it is recorded.</summary>
     public Action<string>? OnSaved { get; set; }
 
+    /// <summary>When set, saving fails with this exception instead.</summary>
+    public Exception? Failure { get; set; }
+
     public ValueTask SaveAsync(string checkpoint, CancellationToken cancellationToken = default)
     {
+        if (Failure is not null)
+        {
+            return ValueTask.FromException(Failure);
+        }
+
         Saved.Enqueue(checkpoint);
         OnSaved?.Invoke(checkpoint);
         return ValueTask.CompletedTask;

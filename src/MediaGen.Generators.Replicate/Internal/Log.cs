@@ -26,10 +26,10 @@ internal static partial class Log
     [LoggerMessage(5107, LogLevel.Information, "Retrying a Replicate {Operation} call in {Delay} (retry {Retry} of {MaxRetries}).")]
     public static partial void RetryingCall(ILogger logger, string operation, TimeSpan delay, int retry, int maxRetries);
 
-    [LoggerMessage(5108, LogLevel.Information, "Canceled Replicate prediction {PredictionId} because job {JobId} was aborted.")]
+    [LoggerMessage(5108, LogLevel.Information, "Canceled Replicate prediction {PredictionId} of job {JobId} so it is not paid for.")]
     public static partial void PredictionCanceled(ILogger logger, string predictionId, string jobId);
 
-    [LoggerMessage(5109, LogLevel.Warning, "Could not cancel Replicate prediction {PredictionId} of aborted job {JobId}; it may run to completion.")]
+    [LoggerMessage(5109, LogLevel.Warning, "Could not cancel Replicate prediction {PredictionId} of job {JobId}; it may run to completion.")]
     public static partial void CancelFailed(ILogger logger, Exception exception, string predictionId, string jobId);
 
     [LoggerMessage(5110, LogLevel.Trace, "Replicate input for job {JobId}: {Input}")]

@@ -72,11 +72,22 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
                     Log.PredictionInput(_logger, jobId, input.ToJsonString());
                 }
 
-                // Only the attempt's token stops the create: when the job is aborted while the create is in flight,
-                // letting it finish tells us the id to cancel, so the prediction is not left running and billed.
-                prediction = await _api.CreateAsync(model, input, cancellationToken).ConfigureAwait(false);
+                prediction = await CreateAsync(model, input, context.JobAborted, cancellationToken).ConfigureAwait(false);
                 predictionId = prediction.Id;
-                await context.Checkpoint.SaveAsync(prediction.Id, cancellationToken).ConfigureAwait(false);
+                context.JobAborted.ThrowIfCancellationRequested();
+                try
+                {
+                    await context.Checkpoint.SaveAsync(prediction.Id, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    // The job store refused the checkpoint: no later attempt can find this prediction, so it would run
+                    // (and be billed) for nothing while the retry pays for a new one. Stop it now. A canceled save is
+                    // left alone: the write may have landed, and a later attempt may resume the prediction.
+                    await CancelPredictionAsync(prediction.Id, jobId).ConfigureAwait(false);
+                    throw;
+                }
+
                 Log.PredictionCreated(_logger, prediction.Id, jobId, model.Id);
                 context.JobAborted.ThrowIfCancellationRequested();
             }
@@ -91,6 +102,39 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
         catch (OperationCanceledException) when (context.JobAborted.IsCancellationRequested && predictionId is not null)
         {
             await CancelPredictionAsync(predictionId, jobId).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the prediction. When the job is aborted while the create is in flight, the call is let finish (for at
+    /// most <see cref="ReplicateGeneratorOptions.CancelTimeout"/>) so the id is known and the prediction can be canceled
+    /// instead of running, billed, with nobody waiting for it. Any other stop of the attempt cancels the call at once.
+    /// </summary>
+    private async Task<ReplicatePrediction> CreateAsync(ReplicateModel model, JsonObject input, CancellationToken jobAborted, CancellationToken cancellationToken)
+    {
+        using var createCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        using var registration = cancellationToken.UnsafeRegister(
+            static (state, _) =>
+            {
+                var (source, aborted, grace) = ((CancellationTokenSource, CancellationToken, TimeSpan))state!;
+                if (aborted.IsCancellationRequested)
+                {
+                    source.CancelAfter(grace);
+                }
+                else
+                {
+                    source.Cancel();
+                }
+            },
+            (createCancel, jobAborted, _options.CancelTimeout));
+        try
+        {
+            return await _api.CreateAsync(model, input, createCancel.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (createCancel.IsCancellationRequested)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
             throw;
         }
     }
