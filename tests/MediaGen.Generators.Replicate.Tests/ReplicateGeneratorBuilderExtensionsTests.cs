@@ -160,6 +160,38 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SubmitAsync_PredictionReportsSteps_ProgressReachesTheJobsEvents()
+    {
+        _server.PollsUntilDone = 40;
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker(o => o.ProgressInterval = TimeSpan.Zero)).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var events = host.Services.GetRequiredService<IJobEventStream>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "erin" });
+        var seen = new List<JobEvent>();
+        await foreach (var e in events.SubscribeAsync(submitted.Job.Id, timeout.Token))
+        {
+            seen.Add(e);
+            if (e.IsTerminal)
+            {
+                break;
+            }
+        }
+
+        await host.StopAsync();
+
+        Assert.Equal(JobEventType.Succeeded, seen[^1].Type);
+        Assert.Contains(seen, e => e.Type == JobEventType.Progress && e.Progress is > 0 and < 1 && e.Message?.StartsWith("step ", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
     public async Task CancelAsync_ProcessingJob_CancelsThePredictionAndRefunds()
     {
         _server.PollsUntilDone = int.MaxValue;
