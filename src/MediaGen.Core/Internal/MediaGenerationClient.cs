@@ -19,6 +19,7 @@ internal sealed class MediaGenerationClient(
     JobTransitions transitions,
     JobCancellationRegistry running,
     MediaGenMetrics metrics,
+    WebhookDispatcher webhooks,
     IOptions<MediaGenerationOptions> options,
     TimeProvider timeProvider,
     ILogger<MediaGenerationClient> logger) : IMediaGenerationClient
@@ -35,7 +36,7 @@ internal sealed class MediaGenerationClient(
         var now = timeProvider.GetUtcNow();
         var job = new GenerationJob
         {
-            Id = Guid.NewGuid().ToString("N"),
+            Id = JobIds.New(),
             Request = request,
             CreatedAt = now,
             UpdatedAt = now,
@@ -148,6 +149,7 @@ internal sealed class MediaGenerationClient(
                 Status = JobStatus.Canceled,
                 Attempt = job.Attempt,
             }, CancellationToken.None).ConfigureAwait(false);
+            webhooks.Notify(job);
         }
         else if (job.Status == JobStatus.Processing)
         {
