@@ -66,8 +66,8 @@ public sealed class ServiceBusJobQueueComplianceTests : JobQueueComplianceTests
                 ConnectionString = _endpoint!.ConnectionString,
                 QueueName = name,
                 RemoteCertificateValidation = _endpoint.ValidateCertificate,
-                ReceiveRoundTrip = TimeSpan.FromMilliseconds(250),
+                ReceiveRoundTrip = TimeSpan.FromMilliseconds(400),
             },
             Time,
-            NullLogger.Instance);
+            ConsoleWarningLogger.Instance);
 }

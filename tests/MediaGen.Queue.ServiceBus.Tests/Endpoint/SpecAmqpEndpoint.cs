@@ -390,10 +390,8 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
 
         public override void OnDisposition(DispositionContext dispositionContext)
         {
-            if (!Closed)
-            {
-                queue.Settle(dispositionContext.Message, dispositionContext.DeliveryState);
-            }
+            // Deliveries still unsettled when the link closes are reported here as released: their locks end with the link.
+            queue.Settle(dispositionContext.Message, dispositionContext.DeliveryState);
 
             dispositionContext.Complete();
         }
