@@ -62,6 +62,8 @@ ENV
     # shellcheck disable=SC1091
     source "$dir/env.sh"
     /usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup >/dev/null
+    # rabbitmq-server run directly writes no pid file: record the node's OS pid for the restart test and for stopping.
+    /usr/lib/rabbitmq/bin/rabbitmqctl -q eval 'list_to_integer(os:getpid()).' > "$RABBITMQ_PID_FILE"
     local q=mediagen-jobs
     /usr/lib/rabbitmq/bin/rabbitmqctl -q eval "rabbit_amqqueue:declare(rabbit_misc:r(<<\"/\">>, queue, <<\"$q.dead-letter\">>), true, false, [], none, <<\"mediagen\">>)." >/dev/null
     /usr/lib/rabbitmq/bin/rabbitmqctl -q eval "rabbit_amqqueue:declare(rabbit_misc:r(<<\"/\">>, queue, <<\"$q\">>), true, false, [{<<\"x-queue-type\">>, longstr, <<\"quorum\">>}], none, <<\"mediagen\">>)." >/dev/null

@@ -33,14 +33,14 @@ public static class MediaGenHostingExtensions
     public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace"];
 
     // The providers this build includes; the others in QueueProviders/StorageProviders are refused as "not available".
-    private static readonly string[] AvailableQueueProviders = [InMemoryProvider];
+    private static readonly string[] AvailableQueueProviders = [InMemoryProvider, "ServiceBus"];
     private static readonly string[] AvailableStorageProviders = [FileSystemProvider];
 
     // Sections under MediaGen that belong to adapters this build does not include.
-    private static readonly string[] UnavailableSections = ["Redis", "ServiceBus", "S3", "Blob"];
+    private static readonly string[] UnavailableSections = ["Redis", "S3", "Blob"];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples"];
+    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "ServiceBus", "Generators", "Samples"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -119,6 +119,11 @@ public static class MediaGenHostingExtensions
             case InMemoryProvider:
                 builder.UseInMemoryQueue();
                 services.AddOptions<InMemoryJobQueueOptions>().Bind(root.GetSection("InMemoryQueue"));
+                break;
+
+            case "ServiceBus":
+                // MediaGen:ServiceBus binds ServiceBusQueueOptions strictly (an unknown key stops the host at start-up).
+                builder.UseServiceBusQueue(root.GetSection("ServiceBus"));
                 break;
 
             // Adapter packages add their cases here, for example:

@@ -131,7 +131,8 @@ public sealed class RabbitMqAmqpTests : IAsyncLifetime
 
         await RunBrokerScriptAsync("kill -9 \"$(cat \"$RABBITMQ_PID_FILE\")\"; for i in $(seq 1 100); do kill -0 \"$(cat \"$RABBITMQ_PID_FILE\")\" 2>/dev/null || break; sleep 0.1; done; "
             + "setsid /usr/lib/rabbitmq/bin/rabbitmq-server >>\"$RABBITMQ_LOG_BASE/console.txt\" 2>&1 < /dev/null & "
-            + "/usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup --timeout 90");
+            + "/usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup --timeout 90 && "
+            + "/usr/lib/rabbitmq/bin/rabbitmqctl -q eval 'list_to_integer(os:getpid()).' > \"$RABBITMQ_PID_FILE\"");
 
         var received = new HashSet<string>(StringComparer.Ordinal);
         var deadline = Stopwatch.StartNew();

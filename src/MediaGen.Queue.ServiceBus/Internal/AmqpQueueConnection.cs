@@ -50,6 +50,9 @@ internal sealed class AmqpQueueConnection
 
     public bool IsUsable => !_closed.Task.IsCompleted && !Connection.IsClosed && !Sender.IsClosed && !Receiver.IsClosed;
 
+    /// <summary>How long the broker took to answer the receiving link's attach, on the system clock.</summary>
+    public TimeSpan AttachRoundTrip { get; private set; }
+
     /// <summary>How many tokens were put to <c>$cbs</c> on this connection (for diagnostics and tests).</summary>
     public int TokensPut { get; private set; }
 
@@ -125,10 +128,11 @@ internal sealed class AmqpQueueConnection
 
         var id = Guid.NewGuid().ToString("N");
         var senderAttached = AmqpTasks.AttachSignal(out var onSenderAttached);
-        Sender = new SenderLink(Session, $"mediagen-send-{id}", new Attach { Source = new Source { Address = "mediagen-send-" + id }, Target = new Target { Address = _settings.QueueAddress, Durable = 1 } }, onSenderAttached);
+        Sender = new SenderLink(Session, $"mediagen-send-{id}", new Attach { Source = new Source { Address = "mediagen-send-" + id }, Target = new Target { Address = _settings.QueueAddress } }, onSenderAttached);
         Sender.AddClosedCallback((_, error) => OnClosed(error));
         await AmqpTasks.WhenAttachedAsync(Sender, senderAttached, timeout, cancellationToken).ConfigureAwait(false);
 
+        var attachStarted = TimeProvider.System.GetTimestamp();
         var receiverAttached = AmqpTasks.AttachSignal(out var onReceiverAttached);
         Receiver = new ReceiverLink(
             Session,
@@ -143,6 +147,7 @@ internal sealed class AmqpQueueConnection
             onReceiverAttached);
         Receiver.AddClosedCallback((_, error) => OnClosed(error));
         await AmqpTasks.WhenAttachedAsync(Receiver, receiverAttached, timeout, cancellationToken).ConfigureAwait(false);
+        AttachRoundTrip = TimeProvider.System.GetElapsedTime(attachStarted);
 
         // The callback is set with no credit; from then on credit is only ever issued by the queue, per receive, and
         // settling never restores it.

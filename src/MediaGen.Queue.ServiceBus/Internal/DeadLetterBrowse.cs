@@ -44,7 +44,7 @@ internal sealed class DeadLetterBrowse
             link.SetCredit(maxCount, CreditMode.Manual);
 
             // No count is available over AMQP: collect what arrives within a round trip, then until the flow goes quiet.
-            var quiet = options.ReceiveRoundTrip;
+            var quiet = queue.RoundTripAllowance();
             while (browse._items.Count < maxCount)
             {
                 using var window = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

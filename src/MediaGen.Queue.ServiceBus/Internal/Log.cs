@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(6008, LogLevel.Debug, "The lease on message {MessageId} had expired when it was settled; the outcome was sent but may be ignored.")]
     public static partial void StaleSettlement(ILogger logger, string messageId);
+
+    [LoggerMessage(6009, LogLevel.Warning, "Reading the dead-letter queue failed while opening its link; trying once more.")]
+    public static partial void DeadLetterBrowseRetried(ILogger logger, Exception exception);
 }

@@ -31,6 +31,7 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
     private AmqpQueueConnection? _connection;
     private int _credit;
     private long _arrivals;
+    private long _deliveryLatencyTicks;
     private int _failures;
     private DateTimeOffset _lastFailureAt;
     private bool _disposed;
@@ -77,7 +78,7 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
             return ToLeases(buffered);
         }
 
-        var waiter = new Waiter(maxMessages, connection);
+        var waiter = new Waiter(maxMessages, connection) { Probe = maxWait <= TimeSpan.Zero };
         int issue;
         lock (_gate)
         {
@@ -113,8 +114,7 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
     public async ValueTask<IReadOnlyList<DeadLetterMessage>> ListDeadLettersAsync(int maxCount = 100, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
-        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        var browse = await DeadLetterBrowse.OpenAsync(this, connection, maxCount, cancellationToken).ConfigureAwait(false);
+        var browse = await BrowseDeadLettersAsync(maxCount, cancellationToken).ConfigureAwait(false);
         try
         {
             return browse.Items.Select(d => d.ToDeadLetter(_time.GetUtcNow())).ToList();
@@ -128,8 +128,7 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
     public async ValueTask<bool> ResubmitDeadLetterAsync(string messageId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(messageId);
-        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        var browse = await DeadLetterBrowse.OpenAsync(this, connection, 256, cancellationToken).ConfigureAwait(false);
+        var browse = await BrowseDeadLettersAsync(256, cancellationToken).ConfigureAwait(false);
         try
         {
             var match = browse.Items.FirstOrDefault(d => string.Equals(d.Figures?.Message.MessageId ?? d.Amqp.Properties?.MessageId, messageId, StringComparison.Ordinal));
@@ -149,6 +148,22 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
         finally
         {
             await browse.ReleaseAllAndCloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Opens a look at the dead-letter queue; a link that fails while opening is tried once more on a (re)opened connection.</summary>
+    private async Task<DeadLetterBrowse> BrowseDeadLettersAsync(int maxCount, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await DeadLetterBrowse.OpenAsync(this, connection, maxCount, cancellationToken).ConfigureAwait(false);
+        }
+        catch (QueueUnavailableException e)
+        {
+            Log.DeadLetterBrowseRetried(_logger, e);
+            connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            return await DeadLetterBrowse.OpenAsync(this, connection, maxCount, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -284,6 +299,7 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
                 }
 
                 _failures = 0;
+                ObserveDeliveryLatency(opened.AttachRoundTrip);
                 Log.Connected(_logger, _settings.Host, _settings.Port, _settings.QueueAddress);
                 return opened;
             }
@@ -407,6 +423,11 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
             return;
         }
 
+        if (wake is { Probe: true } && filled == 1)
+        {
+            ObserveDeliveryLatency(TimeProvider.System.GetElapsedTime(wake.StartedAt));
+        }
+
         wake?.Signal(filled);
     }
 
@@ -449,7 +470,7 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
     private async Task WaitAsync(Waiter waiter, TimeSpan maxWait, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var roundTrip = _options.ReceiveRoundTrip;
+        var roundTrip = RoundTripAllowance();
         try
         {
             // The wait ends at the later of the caller's wait in queue time and one network round trip in wall time.
@@ -466,6 +487,30 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
         {
             await stop.CancelAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The wall-clock allowance for one broker round trip: <see cref="ServiceBusQueueOptions.ReceiveRoundTrip"/>, or
+    /// more when recent deliveries took longer to arrive after credit was issued (a busy broker or machine), up to ten
+    /// times the configured value.
+    /// </summary>
+    internal TimeSpan RoundTripAllowance()
+    {
+        var configured = _options.ReceiveRoundTrip;
+        var observed = TimeSpan.FromTicks(Volatile.Read(ref _deliveryLatencyTicks) * 3);
+        return observed <= configured ? configured : observed < configured * 10 ? observed : configured * 10;
+    }
+
+    /// <summary>Keeps a slowly decaying maximum of the time from issuing credit to the first delivery.</summary>
+    private void ObserveDeliveryLatency(TimeSpan latency)
+    {
+        long current, next;
+        do
+        {
+            current = Volatile.Read(ref _deliveryLatencyTicks);
+            next = Math.Max(latency.Ticks, current - (current / 8));
+        }
+        while (Interlocked.CompareExchange(ref _deliveryLatencyTicks, next, current) != current);
     }
 
     private List<Delivery> TakeBuffered(int maxMessages)
@@ -592,6 +637,12 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
         public int Want { get; } = want;
 
         public AmqpQueueConnection Connection { get; } = connection;
+
+        /// <summary>Whether the receive does not wait: what arrives was ready, so its latency is the broker's.</summary>
+        public bool Probe { get; init; }
+
+        /// <summary>When the receive began waiting, on the system clock (for the delivery latency).</summary>
+        public long StartedAt { get; } = TimeProvider.System.GetTimestamp();
 
         public List<Delivery> Items { get; } = [];
 

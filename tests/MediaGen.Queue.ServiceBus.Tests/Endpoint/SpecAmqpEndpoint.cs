@@ -378,7 +378,11 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
         public void Attached(long readyAt)
         {
             Volatile.Write(ref _readyAt, readyAt);
-            Link.AddClosedCallback((_, _) => Closed = true);
+            Link.AddClosedCallback((_, _) =>
+            {
+                Closed = true;
+                queue.RemoveLink(this);
+            });
             queue.AddLink(this);
         }
 

@@ -22,7 +22,7 @@ internal sealed class SpecQueue : IDisposable
     private readonly List<Entry> _deadLetters = [];
     private readonly Dictionary<string, DateTimeOffset> _seenIds = new(StringComparer.Ordinal);
     private readonly List<SpecAmqpEndpoint.OutgoingEndpoint> _links = [];
-    private readonly Dictionary<Message, (Entry Entry, Guid Token)> _sent = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Message, (Entry Entry, Guid Token, SpecAmqpEndpoint.OutgoingEndpoint Link)> _sent = new(ReferenceEqualityComparer.Instance);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ITimer _timer;
     private readonly Task _pump;
@@ -115,12 +115,27 @@ internal sealed class SpecQueue : IDisposable
         _ = WakeAfterGraceAsync(link);
     }
 
+    /// <summary>A closed link's locks end with it: its unsettled deliveries return as released.</summary>
     public void RemoveLink(SpecAmqpEndpoint.OutgoingEndpoint link)
     {
         lock (_gate)
         {
             _links.Remove(link);
+            foreach (var (message, held) in _sent.ToList())
+            {
+                if (held.Link == link)
+                {
+                    _sent.Remove(message);
+                    if (held.Entry.LockToken == held.Token)
+                    {
+                        held.Entry.LockToken = null;
+                        held.Entry.Deliveries--;
+                    }
+                }
+            }
         }
+
+        Wake();
     }
 
     public void AddCredit(SpecAmqpEndpoint.OutgoingEndpoint link, int delta)
@@ -164,7 +179,7 @@ internal sealed class SpecQueue : IDisposable
                 return;
             }
 
-            var (entry, token) = held;
+            var (entry, token, _) = held;
             if (entry.LockToken != token || entry.LockedUntil <= now)
             {
                 StaleSettlements++;
@@ -328,7 +343,7 @@ internal sealed class SpecQueue : IDisposable
                         entry.LockedUntil = now + LockDuration;
                         var outgoing = entry.ToDelivery(token);
                         entry.Deliveries++;
-                        _sent[outgoing] = (entry, token);
+                        _sent[outgoing] = (entry, token, link);
                         sends.Add((link, outgoing));
                     }
                 }
@@ -347,7 +362,13 @@ internal sealed class SpecQueue : IDisposable
                 }
                 catch (Exception e) when (e is AmqpException or ObjectDisposedException or InvalidOperationException)
                 {
-                    // The link closed under us: the lock expires and the message comes back.
+                    // The link closed under us; handled below.
+                }
+
+                if (link.Closed)
+                {
+                    // The link closed while this transfer was chosen: its lock ends with the link too.
+                    RemoveLink(link);
                 }
             }
         }
