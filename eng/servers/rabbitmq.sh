@@ -49,6 +49,8 @@ export RABBITMQ_PID_FILE='$dir/rabbitmq.pid'
 export RABBITMQ_CONF_ENV_FILE='$dir/rabbitmq-env.conf'
 ENV
   : > "$dir/rabbitmq-env.conf"
+  # Erlang starts an epmd daemon on first use; stop it afterwards only if this run started it.
+  if ! pgrep -x epmd >/dev/null 2>&1; then on_stop "ERL_EPMD_ADDRESS=127.0.0.1 epmd -kill >/dev/null 2>&1 || true"; fi
   on_stop "_stop_rabbitmq '$dir'"
   (
     # shellcheck disable=SC1091

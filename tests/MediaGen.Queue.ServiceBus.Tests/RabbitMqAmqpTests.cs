@@ -26,8 +26,13 @@ public sealed class RabbitMqAmqpTests : IAsyncLifetime
             return;
         }
 
+        // Drained by a client of its own: a receive leaves link credit behind, and the drainer's goes away with it.
+        await using (var drainer = NewQueue())
+        {
+            await DrainAsync(drainer);
+        }
+
         _queue = NewQueue();
-        await DrainAsync(_queue);
     }
 
     public async Task DisposeAsync()
@@ -91,6 +96,8 @@ public sealed class RabbitMqAmqpTests : IAsyncLifetime
 
         var deadLetter = Assert.Single(await WaitForDeadLettersAsync(Queue, 1));
         Assert.Equal(jobId, deadLetter.Message.JobId);
+        Assert.Equal(jobId, deadLetter.Message.MessageId);
+        Assert.Single(await Queue.ListDeadLettersAsync());
         Assert.True(await Queue.ResubmitDeadLetterAsync(jobId));
         var lease = await ReceiveOneAsync(Queue);
         Assert.Equal(jobId, lease.Message.JobId);
@@ -131,7 +138,8 @@ public sealed class RabbitMqAmqpTests : IAsyncLifetime
 
         await RunBrokerScriptAsync("kill -9 \"$(cat \"$RABBITMQ_PID_FILE\")\"; for i in $(seq 1 100); do kill -0 \"$(cat \"$RABBITMQ_PID_FILE\")\" 2>/dev/null || break; sleep 0.1; done; "
             + "setsid /usr/lib/rabbitmq/bin/rabbitmq-server >>\"$RABBITMQ_LOG_BASE/console.txt\" 2>&1 < /dev/null & "
-            + "/usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup --timeout 90 && "
+            + "for i in $(seq 1 240); do /usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 0.5; done; "
+            + "/usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup && "
             + "/usr/lib/rabbitmq/bin/rabbitmqctl -q eval 'list_to_integer(os:getpid()).' > \"$RABBITMQ_PID_FILE\"");
 
         var received = new HashSet<string>(StringComparer.Ordinal);

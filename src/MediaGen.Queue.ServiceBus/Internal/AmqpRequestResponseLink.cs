@@ -95,13 +95,15 @@ internal sealed class AmqpRequestResponseLink
 /// <summary>Small awaitable helpers over AMQPNetLite's callback style.</summary>
 internal static class AmqpTasks
 {
-    /// <summary>A task that completes when the broker answers an attach, and fails when the answer refuses it (no source or target).</summary>
+    /// <summary>A task that completes when the broker answers an attach, and fails when the answer refuses it (no terminus on its side).</summary>
     public static Task AttachSignal(out OnAttached onAttached)
     {
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         onAttached = (link, attach) =>
         {
-            if (attach.Source is null || attach.Target is null)
+            // A refusal leaves the broker's terminus out: the source for a receiving link, the target for a sending one
+            // (RabbitMQ, for one, leaves out the other terminus on success).
+            if (link is ReceiverLink ? attach.Source is null : attach.Target is null)
             {
                 signal.TrySetException(new AmqpException(link.Error ?? new Error(ErrorCode.NotFound) { Description = "The broker refused to attach the link." }));
             }

@@ -5,16 +5,20 @@ namespace MediaGen.ServiceBus.Internal;
 
 /// <summary>
 /// A look at the dead-letter queue: a short-lived receiving link takes up to N dead letters under lock, the caller reads
-/// them (and may complete one), and every other one is released and the link closed. A second lister running at the
-/// same moment sees only what this one has not locked.
+/// them (and may complete one), and ending the link's own session hands every other one back. A second lister running at the same
+/// moment sees only what this one has not locked.
 /// </summary>
 internal sealed class DeadLetterBrowse
 {
+    private readonly Session _session;
     private readonly ReceiverLink _link;
     private readonly List<Item> _items = [];
-    private readonly HashSet<Item> _settled = [];
 
-    private DeadLetterBrowse(ReceiverLink link) => _link = link;
+    private DeadLetterBrowse(Session session, ReceiverLink link)
+    {
+        _session = session;
+        _link = link;
+    }
 
     public IReadOnlyList<Item> Items => _items;
 
@@ -23,8 +27,9 @@ internal sealed class DeadLetterBrowse
         var options = queue.Options;
         var name = "mediagen-dead-letters-" + Guid.NewGuid().ToString("N");
         var attached = AmqpTasks.AttachSignal(out var onAttached);
+        var session = new Session(connection.Connection);
         var link = new ReceiverLink(
-            connection.Session,
+            session,
             name,
             new Attach
             {
@@ -34,7 +39,7 @@ internal sealed class DeadLetterBrowse
                 RcvSettleMode = ReceiverSettleMode.First,
             },
             onAttached);
-        var browse = new DeadLetterBrowse(link);
+        var browse = new DeadLetterBrowse(session, link);
         var arrivals = System.Threading.Channels.Channel.CreateUnbounded<Message>();
         try
         {
@@ -63,12 +68,6 @@ internal sealed class DeadLetterBrowse
                 browse._items.Add(new Item(message, figures));
             }
 
-            // Anything still in flight after the window is released with the rest.
-            while (arrivals.Reader.TryRead(out var late))
-            {
-                ServiceBusJobQueue.TrySettle(link, late, new Released());
-            }
-
             browse._items.Sort(static (a, b) =>
             {
                 var byTime = Nullable.Compare(a.Figures?.BrokerEnqueuedAt, b.Figures?.BrokerEnqueuedAt);
@@ -86,20 +85,17 @@ internal sealed class DeadLetterBrowse
     public void Complete(Item item)
     {
         ServiceBusJobQueue.TrySettle(_link, item.Amqp, new Accepted());
-        _settled.Add(item);
     }
 
+    /// <summary>
+    /// Ends the browse's own session, which hands back every delivery still unsettled on it (RabbitMQ requeues only when
+    /// the session ends, not when a link detaches). Releasing them one by one instead would let the broker send them
+    /// straight back on this link, which still has credit, where they would stay locked.
+    /// </summary>
     public async Task ReleaseAllAndCloseAsync()
     {
-        foreach (var item in _items)
-        {
-            if (_settled.Add(item))
-            {
-                ServiceBusJobQueue.TrySettle(_link, item.Amqp, new Released());
-            }
-        }
-
         await AmqpTasks.CloseQuietlyAsync(_link).ConfigureAwait(false);
+        await AmqpTasks.CloseQuietlyAsync(_session).ConfigureAwait(false);
     }
 
     /// <summary>One dead letter as received.</summary>
