@@ -27,7 +27,7 @@ public static class ServiceBusJobQueueFactory
 }
 
 /// <summary>A Service Bus queue owned by whoever created it; it is an <see cref="IJobQueue"/> and is disposed by its owner.</summary>
-public sealed class ServiceBusJobQueueHandle : IJobQueue, IAsyncDisposable
+public sealed class ServiceBusJobQueueHandle : IJobQueue, IAsyncDisposable, IDisposable
 {
     private readonly ServiceBusJobQueue _queue;
 
@@ -61,6 +61,9 @@ public sealed class ServiceBusJobQueueHandle : IJobQueue, IAsyncDisposable
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _queue.DisposeAsync();
+
+    /// <summary>Disposes without waiting for the broker's answer to the close; prefer <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => _queue.Dispose();
 
     private sealed class UnownedQueue(ServiceBusJobQueue queue) : IJobQueue
     {

@@ -108,6 +108,21 @@ internal sealed class AmqpQueueConnection
         Log.TokensPut(_logger, _audiences.Length, expiresAt);
     }
 
+    /// <summary>Sends the close and returns at once.</summary>
+    public void CloseWithoutWaiting()
+    {
+        _tokenTimer?.Dispose();
+        _closed.TrySetResult();
+        try
+        {
+            Connection.Close(TimeSpan.Zero, null);
+        }
+        catch (Exception e) when (e is AmqpException or ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            // Closing is best effort: the peer may already be gone.
+        }
+    }
+
     public async Task CloseAsync()
     {
         _tokenTimer?.Dispose();

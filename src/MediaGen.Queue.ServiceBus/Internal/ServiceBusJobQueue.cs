@@ -17,7 +17,7 @@ namespace MediaGen.ServiceBus.Internal;
 /// first (a buffered delivery whose lock has passed is returned instead). Every delivery is settled, even a stale one,
 /// because an unsettled delivery would keep its slot.
 /// </remarks>
-internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
+internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable, IDisposable
 {
     private readonly ServiceBusQueueOptions _options;
     private readonly AmqpBrokerSettings _settings;
@@ -171,7 +171,24 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
     public ValueTask<QueueDepth> GetDepthAsync(CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(new QueueDepth(-1, -1, -1, -1));
 
+    /// <summary>Disposes without waiting for the broker's answer to the close (for containers disposed synchronously).</summary>
+    public void Dispose()
+    {
+        var connection = BeginDispose();
+        connection?.CloseWithoutWaiting();
+    }
+
     public async ValueTask DisposeAsync()
+    {
+        var connection = BeginDispose();
+        if (connection is not null)
+        {
+            await connection.CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Marks the queue disposed and hands back what this process holds; returns the connection to close.</summary>
+    private AmqpQueueConnection? BeginDispose()
     {
         AmqpQueueConnection? connection;
         ServiceBusQueueLease[] held;
@@ -180,7 +197,7 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
         {
             if (_disposed)
             {
-                return;
+                return null;
             }
 
             _disposed = true;
@@ -201,12 +218,7 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable
             delivery.TrySettle(new Released());
         }
 
-        if (connection is not null)
-        {
-            await connection.CloseAsync().ConfigureAwait(false);
-        }
-
-        _connectGate.Dispose();
+        return connection;
     }
 
     internal async Task SendAsync(Message amqp, string messageId, CancellationToken cancellationToken)
