@@ -226,7 +226,11 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable, 
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            var started = TimeProvider.System.GetTimestamp();
             await connection.Sender.SendAsync(amqp, _options.OperationTimeout).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+            // A send waits for the broker's outcome: one round trip, which is what a zero-wait receive must allow.
+            ObserveDeliveryLatency(TimeProvider.System.GetElapsedTime(started));
         }
         catch (AmqpException e)
         {
@@ -503,8 +507,8 @@ internal sealed partial class ServiceBusJobQueue : IJobQueue, IAsyncDisposable, 
 
     /// <summary>
     /// The wall-clock allowance for one broker round trip: <see cref="ServiceBusQueueOptions.ReceiveRoundTrip"/>, or
-    /// more when recent deliveries took longer to arrive after credit was issued (a busy broker or machine), up to ten
-    /// times the configured value.
+    /// three times the slowest recent round trip (a send's outcome, an attach, a delivery after credit) when that is
+    /// more (a busy broker or machine), up to ten times the configured value.
     /// </summary>
     internal TimeSpan RoundTripAllowance()
     {
