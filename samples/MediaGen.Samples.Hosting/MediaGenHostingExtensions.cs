@@ -97,11 +97,14 @@ public static class MediaGenHostingExtensions
         var generatorsSection = root.GetSection("Generators");
         checker.CheckOnly(generatorsSection, [.. Generators]);
         checker.Check<ProceduralGeneratorOptions>(generatorsSection.GetSection("Procedural"));
-        foreach (var child in generatorsSection.GetChildren())
+        var replicate = generatorsSection.GetSection("Replicate");
+        var huggingFace = generatorsSection.GetSection("HuggingFace");
+        foreach (var provider in (IConfigurationSection[])[replicate, huggingFace])
         {
-            if (!string.Equals(child.Key, "Procedural", StringComparison.OrdinalIgnoreCase) && Generators.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            // A provider is used when its token is set; a section with other keys but no token is a mistake worth naming.
+            if (provider.GetChildren().Any() && string.IsNullOrWhiteSpace(provider["ApiToken"]))
             {
-                checker.Add(child.Path, $"configures the {child.Key} generator, which is not available in this build of the samples.");
+                checker.Add(provider.GetSection("ApiToken").Path, $"is required to use the {provider.Key} generator (or remove {provider.Path}).");
             }
         }
 
@@ -140,6 +143,15 @@ public static class MediaGenHostingExtensions
 
         builder.AddProceduralGenerator();
         services.AddOptions<ProceduralGeneratorOptions>().Bind(generatorsSection.GetSection("Procedural"));
+        if (!string.IsNullOrWhiteSpace(replicate["ApiToken"]))
+        {
+            builder.AddReplicateGenerator(replicate);
+        }
+
+        if (!string.IsNullOrWhiteSpace(huggingFace["ApiToken"]))
+        {
+            builder.AddHuggingFaceGenerator(huggingFace);
+        }
 
         return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled);
     }

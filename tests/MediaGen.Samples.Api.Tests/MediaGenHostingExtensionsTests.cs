@@ -58,7 +58,7 @@ public sealed class MediaGenHostingExtensionsTests
             ("MediaGen:Queue:Provider", "Kafka"),
             ("MediaGen:Queue:Name", "jobs"),
             ("MediaGen:Redis:Configuration", "localhost"),
-            ("MediaGen:Generators:Replicate:ApiToken", "x"),
+            ("MediaGen:Generators:Replicate:BaseUrl", "http://127.0.0.1:9/"),
             ("MediaGen:Generators:Dalle:Model", "x"),
             ("MediaGen:Worker:Concurrency", "many"))));
 
@@ -66,7 +66,7 @@ public sealed class MediaGenHostingExtensionsTests
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Queue:Provider has the unknown value 'Kafka'", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Queue:Name is not a known setting", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Redis configures the Redis adapter, which is not available", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Generators:Replicate configures the Replicate generator, which is not available", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Generators:Replicate:ApiToken is required", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Generators:Dalle is not a known setting", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.Contains("'MediaGen:Worker:Concurrency'", StringComparison.Ordinal));
     }

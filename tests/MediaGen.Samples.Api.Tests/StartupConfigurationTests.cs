@@ -38,6 +38,35 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    public void Start_ReplicateSectionWithoutToken_FailsNamingTheKey()
+    {
+        using var factory = new ApiFactory(new Dictionary<string, string?> { ["MediaGen:Generators:Replicate:BaseUrl"] = "http://127.0.0.1:9/" });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("MediaGen:Generators:Replicate:ApiToken is required", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_ProviderTokensSet_TheirModelsAreServedBesideTheProceduralOnes()
+    {
+        using var factory = new ApiFactory(new Dictionary<string, string?>
+        {
+            ["MediaGen:Generators:Replicate:ApiToken"] = "r8_test",
+            ["MediaGen:Generators:Replicate:BaseUrl"] = "http://127.0.0.1:9/",
+            ["MediaGen:Generators:HuggingFace:ApiToken"] = "hf_test",
+        });
+        using var client = factory.CreateClient();
+
+        var models = await client.GetStringAsync("/api/v1/models");
+
+        foreach (var id in new[] { "procedural", "flux-schnell", "flux-dev", "flux-1.1-pro", "sdxl", "sd3", "hf-flux-1-dev" })
+        {
+            Assert.Contains($"\"{id}\"", models, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Start_ProviderNamesAreCaseInsensitive()
     {
         using var factory = new ApiFactory(new Dictionary<string, string?> { ["MediaGen:Queue:Provider"] = "inmemory", ["MediaGen:Storage:Provider"] = "FILESYSTEM" });
