@@ -466,7 +466,7 @@ internal sealed partial class JobProcessor
         await _store.GetAsync(job.Id, CancellationToken.None).ConfigureAwait(false) ?? job;
 
     private ValueTask PublishAsync(GenerationJob job, JobEventType type, JobOutput? output = null, JobError? error = null, double? progress = null, string? message = null) =>
-        _events.PublishAsync(new JobEvent
+        !_events.IsWorthPublishing(job.Id) ? ValueTask.CompletedTask : _events.PublishAsync(new JobEvent
         {
             JobId = job.Id,
             OwnerId = job.OwnerId,
