@@ -64,6 +64,8 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CreditLedgerOptions>, CreditLedgerOptionsValidator>());
         services.AddOptions<InMemoryJobQueueOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryJobQueueOptions>, InMemoryJobQueueOptionsValidator>());
+        services.AddOptions<WebhookOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>());
         services.AddOptions<FileSystemStorageOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileSystemStorageOptions>, FileSystemStorageOptionsValidator>());
 
@@ -78,6 +80,10 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<JobCancellationRegistry>();
         services.TryAddSingleton<JobTransitions>();
         services.TryAddSingleton<IMediaGenerationClient, MediaGenerationClient>();
+
+        services.AddHttpClient(WebhookDispatcher.HttpClientName);
+        services.TryAddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
 
         services.AddHealthChecks()
             .AddCheck<QueueHealthCheck>("mediagen-queue", tags: ["mediagen", "ready"])
