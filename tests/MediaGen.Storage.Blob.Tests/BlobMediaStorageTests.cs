@@ -289,6 +289,23 @@ public sealed class BlobMediaStorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Resolve_MalformedConnectionString_SaysWhichSettingIsWrong()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseBlobStorage(o =>
+        {
+            o.ConnectionString = "this is not a connection string";
+            o.ContainerName = "outputs";
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var e = Assert.Throws<StorageUnavailableException>(() => provider.GetRequiredService<IMediaStorage>());
+
+        Assert.Contains("MediaGen:Blob:ConnectionString", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("this is not", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Options_UnknownConfigurationKey_FailsAtStart()
     {
         var section = BlobTestServer.Section(new Dictionary<string, string?>

@@ -180,6 +180,17 @@ public sealed class S3MediaStorageTests : IAsyncLifetime
         Assert.DoesNotContain("not-the-secret", e.Message, StringComparison.Ordinal);
     }
 
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task SaveAsync_ServiceRejectingDefaultChecksums_SaysToSetWhenRequired()
+    {
+        var storage = Storage(o => o.RequestChecksumCalculation = S3ChecksumCalculation.WhenSupported);
+
+        var e = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.SaveAsync("job-12/0.png", new MemoryStream([1, 2, 3]), Png).AsTask());
+
+        Assert.Contains("RequestChecksumCalculation", e.Message, StringComparison.Ordinal);
+        Assert.Contains("WhenRequired", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task FirstUse_UnreachableEndpoint_SaysWhichEndpointToCheck()
     {
