@@ -306,6 +306,23 @@ public sealed class BlobMediaStorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Options_MalformedPrefix_FailsAtStart()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseBlobStorage(o =>
+        {
+            o.ContainerName = "outputs";
+            o.ConnectionString = "UseDevelopmentStorage=true";
+            o.Prefix = "media/../other";
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<BlobStorageOptions>>().Value);
+
+        Assert.Contains("MediaGen:Blob:Prefix", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Options_UnknownConfigurationKey_FailsAtStart()
     {
         var section = BlobTestServer.Section(new Dictionary<string, string?>

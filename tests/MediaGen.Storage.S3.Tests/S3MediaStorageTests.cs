@@ -295,6 +295,22 @@ public sealed class S3MediaStorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Options_MalformedPrefix_FailsAtStart()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseS3Storage(o =>
+        {
+            o.BucketName = "outputs";
+            o.Prefix = "media/../other";
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<S3StorageOptions>>().Value);
+
+        Assert.Contains("MediaGen:S3:Prefix", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Options_UnknownConfigurationKey_FailsAtStart()
     {
         var section = S3TestServer.Section(new Dictionary<string, string?>

@@ -15,6 +15,19 @@ internal static class StorageKeyRules
         MediaStorageKeys.ValidatePrefix(prefix);
     }
 
+    public static bool IsValidRootPrefix(string? prefix)
+    {
+        try
+        {
+            NormalizeRootPrefix(prefix);
+            return true;
+        }
+        catch (InvalidStorageKeyException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Normalises a configured storage prefix: no leading or doubled <c>/</c> at the ends, one trailing <c>/</c> unless empty.</summary>
     public static string NormalizeRootPrefix(string? prefix)
     {
