@@ -34,13 +34,13 @@ public static class MediaGenHostingExtensions
 
     // The providers this build includes; the others in QueueProviders/StorageProviders are refused as "not available".
     private static readonly string[] AvailableQueueProviders = [InMemoryProvider];
-    private static readonly string[] AvailableStorageProviders = [FileSystemProvider];
+    private static readonly string[] AvailableStorageProviders = [FileSystemProvider, "S3", "Blob"];
 
     // Sections under MediaGen that belong to adapters this build does not include.
-    private static readonly string[] UnavailableSections = ["Redis", "ServiceBus", "S3", "Blob"];
+    private static readonly string[] UnavailableSections = ["Redis", "ServiceBus"];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples"];
+    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -92,6 +92,16 @@ public static class MediaGenHostingExtensions
         checker.Check<CreditLedgerOptions>(root.GetSection("Credits"));
         checker.Check<WebhookOptions>(root.GetSection("Webhooks"));
         checker.Check<FileSystemStorageOptions>(root.GetSection("FileSystem"));
+        if (storageProvider == "S3" || root.GetSection("S3").Exists())
+        {
+            checker.Check<S3StorageOptions>(root.GetSection("S3"));
+        }
+
+        if (storageProvider == "Blob" || root.GetSection("Blob").Exists())
+        {
+            checker.Check<BlobStorageOptions>(root.GetSection("Blob"));
+        }
+
         checker.Check<InMemoryJobQueueOptions>(root.GetSection("InMemoryQueue"));
 
         var generatorsSection = root.GetSection("Generators");
@@ -135,6 +145,14 @@ public static class MediaGenHostingExtensions
             case FileSystemProvider:
                 builder.UseFileSystemStorage();
                 services.AddOptions<FileSystemStorageOptions>().Bind(root.GetSection("FileSystem"));
+                break;
+
+            case "S3":
+                builder.UseS3Storage(root.GetSection("S3"));
+                break;
+
+            case "Blob":
+                builder.UseBlobStorage(root.GetSection("Blob"));
                 break;
 
             default:

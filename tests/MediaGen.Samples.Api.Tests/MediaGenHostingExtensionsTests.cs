@@ -71,6 +71,52 @@ public sealed class MediaGenHostingExtensionsTests
         Assert.Contains(error.Errors, e => e.Contains("'MediaGen:Worker:Concurrency'", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_S3Provider_UsesS3StorageWithItsSection()
+    {
+        var services = new ServiceCollection();
+
+        var setup = services.AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Storage:Provider", "s3"),
+            ("MediaGen:S3:BucketName", "media"),
+            ("MediaGen:S3:ServiceUrl", "http://127.0.0.1:7480"),
+            ("MediaGen:S3:ForcePathStyle", "true"),
+            ("MediaGen:S3:RequestChecksumCalculation", "WhenRequired")));
+
+        Assert.Equal("S3", setup.StorageProvider);
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<S3StorageOptions>>().Value;
+        Assert.Equal(("media", S3ChecksumCalculation.WhenRequired), (options.BucketName, options.RequestChecksumCalculation));
+        Assert.Equal("S3MediaStorage", provider.GetRequiredService<IMediaStorage>().GetType().Name);
+    }
+
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_BlobProvider_UsesBlobStorageWithItsSection()
+    {
+        var services = new ServiceCollection();
+
+        var setup = services.AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Storage:Provider", "Blob"),
+            ("MediaGen:Blob:ServiceUri", "https://account.blob.core.windows.net/"),
+            ("MediaGen:Blob:ContainerName", "media")));
+
+        Assert.Equal("Blob", setup.StorageProvider);
+        using var provider = services.BuildServiceProvider();
+        Assert.Equal("media", provider.GetRequiredService<IOptions<BlobStorageOptions>>().Value.ContainerName);
+        Assert.Equal("BlobMediaStorage", provider.GetRequiredService<IMediaStorage>().GetType().Name);
+    }
+
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_S3ProviderWithoutBucketOrWithTypo_ReportsTheKeys()
+    {
+        var error = Assert.Throws<MediaGenConfigurationException>(() => new ServiceCollection().AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Storage:Provider", "S3"),
+            ("MediaGen:S3:Bucket", "media"))));
+
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:S3:Bucket is not a known setting", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:S3:BucketName", StringComparison.Ordinal));
+    }
+
     private static IConfiguration Configuration(params (string Key, string Value)[] values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build();
 }

@@ -26,7 +26,6 @@ public sealed class StartupConfigurationTests
 
     [Theory]
     [InlineData("MediaGen:Queue:Provider", "redis")]
-    [InlineData("MediaGen:Storage:Provider", "S3")]
     public void Start_ProviderNotInThisBuild_FailsSayingSo(string key, string value)
     {
         using var factory = new ApiFactory(new Dictionary<string, string?> { [key] = value });
