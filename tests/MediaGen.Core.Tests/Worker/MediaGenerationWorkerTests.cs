@@ -591,6 +591,81 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(5, generator.Calls);
     }
 
+    // Known defect, reported: JobProcessor starts an attempt for a job already Processing with a fresh heartbeat, so a
+    // duplicate message (which PendingJobSweeper writes for any Pending job older than StalePendingAfter, such as one
+    // waiting in a backlog) runs the job twice at once and pays the provider twice. Remove Skip once fixed.
+    private const string DuplicateMessageDefect = "Known defect: a duplicate message starts a second concurrent attempt (see comment above).";
+
+    [Fact(Skip = DuplicateMessageDefect)]
+    public async Task Worker_DuplicateMessageForARunningJob_DoesNotStartASecondAttempt()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = new ScriptedGenerator("blocking", async (ctx, ct) =>
+        {
+            await release.Task.WaitAsync(ct);
+            return ScriptedGenerator.TextOutputs("ok");
+        });
+        var host = await _harness.StartHostAsync(generator);
+        var job = await WorkerHarness.SubmitAsync(host, generator);
+        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+
+        // A second message for the same job, as the sweeper writes for a job it believes lost.
+        await _harness.Queue.EnqueueAsync(new QueueMessage(job.Id));
+
+        // Wait until the worker has taken the duplicate and decided: started it (the defect) or let go of its lease.
+        await _harness.WaitUntilQueueAsync(d => generator.Calls > 1 || (d.Ready == 0 && d.Leased == 1), "the duplicate to be handled");
+        Assert.Equal(1, generator.Calls);
+        release.SetResult();
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+        Assert.Equal(1, succeeded.Attempt);
+    }
+
+    [Fact(Skip = DuplicateMessageDefect)]
+    public async Task Worker_BacklogOlderThanTheSweepPeriod_RunsEachJobOnce()
+    {
+        var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseLate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        GenerationJob? late = null;
+        var generator = new ScriptedGenerator("busy", async (ctx, ct) =>
+        {
+            calls.AddOrUpdate(ctx.Job.Id, 1, (_, n) => n + 1);
+            await (ctx.Job.Id == late?.Id ? releaseLate : releaseFirst).Task.WaitAsync(ct);
+            return ScriptedGenerator.TextOutputs("ok");
+        });
+        var host = await _harness.StartHostAsync(generator, worker: o =>
+        {
+            o.Concurrency = 2;
+            o.SweepInterval = TimeSpan.FromMinutes(1);
+            o.StalePendingAfter = TimeSpan.FromMinutes(5);
+        });
+        var busy = new[] { await WorkerHarness.SubmitAsync(host, generator), await WorkerHarness.SubmitAsync(host, generator) };
+        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 2, "both slots to be busy");
+        late = await WorkerHarness.SubmitAsync(host, generator);
+
+        // Both slots stay busy for seven minutes: the late job waits in the queue, untouched, longer than the sweep period.
+        for (var i = 0; i < 7 * 12; i++)
+        {
+            _harness.Time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(2);
+        }
+
+        releaseFirst.SetResult();
+        foreach (var job in busy)
+        {
+            await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+        }
+
+        await WorkerHarness.WaitUntilAsync(() => calls.ContainsKey(late.Id), "the late job to start");
+
+        // The sweeper wrote a second message for the late job; wait until the worker has taken it and decided.
+        await _harness.WaitUntilQueueAsync(d => calls[late.Id] > 1 || (d.Ready == 0 && d.Leased == 1), "the duplicate to be handled");
+        Assert.Equal(1, calls[late.Id]);
+        releaseLate.SetResult();
+        await _harness.WaitForJobAsync(late.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+        Assert.Equal(1, calls[late.Id]);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         var current = Volatile.Read(ref target);

@@ -162,6 +162,22 @@ internal sealed class WorkerHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>Polls the queue depth until <paramref name="condition"/> holds.</summary>
+    public async Task WaitUntilQueueAsync(Func<QueueDepth, bool> condition, string what)
+    {
+        var started = Stopwatch.GetTimestamp();
+        QueueDepth depth;
+        while (!condition(depth = await Queue.GetDepthAsync()))
+        {
+            if (Stopwatch.GetElapsedTime(started) > RealTimeout)
+            {
+                throw new XunitException($"Timed out after {RealTimeout.TotalSeconds:0} s of real time waiting for {what}; the queue depth is {depth}.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+
     /// <summary>
     /// Moves the clock on in <paramref name="step"/>s, letting the worker react between steps, until the job satisfies
     /// <paramref name="condition"/> or <paramref name="limit"/> of fake time has passed.
