@@ -43,6 +43,18 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(2, generator.Calls);
         Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
         await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        // Submission publishes Queued after the enqueue, so the worker's Started can overtake it; only its count is fixed.
+        var all = _harness.Published.For(job.Id);
+        Assert.Single(all, e => e.Type == JobEventType.Queued);
+        var events = all.Where(e => e.Type != JobEventType.Queued).ToList();
+        Assert.Equal(
+            [JobEventType.Started, JobEventType.Retrying, JobEventType.Started, JobEventType.OutputStored, JobEventType.Succeeded],
+            events.Select(e => e.Type));
+        Assert.Equal([1, 1, 2, 2, 2], events.Select(e => e.Attempt));
+        Assert.Equal(MediaGenErrorCodes.GeneratorTransient, events[1].Error?.Code);
+        Assert.Equal(JobStatus.Pending, events[1].Status);
+        Assert.Equal($"{job.Id}/0.png", events[3].Output?.Key);
+        Assert.All(all, e => Assert.Equal(WorkerHarness.Owner, e.OwnerId));
     }
 
     [Fact]
@@ -97,11 +109,20 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     [Fact]
     public async Task Worker_AttemptTimesOut_RetriesTheJob()
     {
+        var abortedOnTimeout = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var generator = new ScriptedGenerator("hangs-once", async (ctx, ct) =>
         {
             if (ctx.Attempt == 1)
             {
-                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    abortedOnTimeout.TrySetResult(ctx.JobAborted.IsCancellationRequested);
+                    throw;
+                }
             }
 
             return ScriptedGenerator.TextOutputs("ok");
@@ -115,6 +136,9 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var retrying = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Pending && j.Attempt == 1, "pending after a timeout");
         Assert.Equal(MediaGenErrorCodes.AttemptTimedOut, retrying.Error?.Code);
         Assert.True(retrying.Error?.Retryable);
+
+        // A timed-out attempt leaves the provider's work running for the next attempt to resume: the job is not aborted.
+        Assert.False(await abortedOnTimeout.Task.WaitAsync(TimeSpan.FromSeconds(10)), "JobAborted was signaled by an attempt timeout.");
         await _harness.WaitForDepthAsync(new QueueDepth(0, 1, 0, 0));
 
         _harness.Time.Advance(TimeSpan.FromSeconds(2));
@@ -249,6 +273,8 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.NotNull(canceled.CompletedAt);
         Assert.Equal(WorkerHarness.InitialBalance, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
         Assert.Equal(1, generator.Calls);
+        Assert.Equal(JobEventType.Canceled, _harness.Published.For(job.Id)[^1].Type);
+        Assert.Single(_harness.Published.For(job.Id), e => e.IsTerminal);
     }
 
     [Fact]
@@ -424,6 +450,10 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(MediaGenErrorCodes.AttemptsExhausted, deadLetter.Reason);
         Assert.Equal(3, deadLetter.DeliveryCount);
         Assert.Equal(new QueueDepth(0, 0, 0, 1), await _harness.Queue.GetDepthAsync());
+        var last = _harness.Published.For(job.Id)[^1];
+        Assert.Equal(JobEventType.Failed, last.Type);
+        Assert.Equal(MediaGenErrorCodes.AttemptsExhausted, last.Error?.Code);
+        Assert.Equal(2, _harness.Published.For(job.Id).Count(e => e.Type == JobEventType.Retrying));
     }
 
     [Fact]
@@ -591,7 +621,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(5, generator.Calls);
     }
 
-    // Known defect, reported: JobProcessor starts an attempt for a job already Processing with a fresh heartbeat, so a
+    // Known defect: JobProcessor starts an attempt for a job already Processing with a fresh heartbeat, so a
     // duplicate message (which PendingJobSweeper writes for any Pending job older than StalePendingAfter, such as one
     // waiting in a backlog) runs the job twice at once and pays the provider twice. Remove Skip once fixed.
     private const string DuplicateMessageDefect = "Known defect: a duplicate message starts a second concurrent attempt (see comment above).";

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using MediaGen.Internal;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,6 +35,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
         Store = new InMemoryJobStore(Time);
         Ledger = new InMemoryCreditLedger(Options.Create(new CreditLedgerOptions { InitialBalance = InitialBalance }));
         Events = new InMemoryJobEventStream();
+        Published = new RecordingEventStream(Events);
     }
 
     public FakeTimeProvider Time { get; } = new(Start);
@@ -47,6 +49,9 @@ internal sealed class WorkerHarness : IAsyncDisposable
     public InMemoryCreditLedger Ledger { get; }
 
     public InMemoryJobEventStream Events { get; }
+
+    /// <summary>Every event the hosts published, in order; the hosts publish through it to <see cref="Events"/>.</summary>
+    public RecordingEventStream Published { get; }
 
     /// <summary>
     /// Starts a host running the worker with test defaults: no jitter, a 2 s first retry delay, three attempts, no
@@ -72,7 +77,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
                     .UseQueue("Shared", _ => Queue)
                     .UseJobStore("Shared", _ => Store)
                     .UseCreditLedger("Shared", _ => Ledger)
-                    .UseEventStream("Shared", _ => Events)
+                    .UseEventStream("Shared", _ => Published)
                     .UseFileSystemStorage(o => o.RootPath = Root)
                     .AddWorker(o =>
                     {
@@ -262,4 +267,21 @@ internal sealed class WorkerHarness : IAsyncDisposable
     private static string Describe(GenerationJob? job) => job is null
         ? "missing"
         : $"{job.Status}, attempt {job.Attempt}, version {job.Version}, error {job.Error?.Code ?? "none"}, next attempt {job.NextAttemptAt?.ToString("O") ?? "none"}";
+}
+
+/// <summary>An event stream that remembers what was published, then passes it on.</summary>
+internal sealed class RecordingEventStream(IJobEventStream inner) : IJobEventStream
+{
+    private readonly ConcurrentQueue<JobEvent> _published = new();
+
+    public IReadOnlyList<JobEvent> For(string jobId) => _published.Where(e => e.JobId == jobId).ToList();
+
+    public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
+    {
+        _published.Enqueue(jobEvent);
+        return inner.PublishAsync(jobEvent, cancellationToken);
+    }
+
+    public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) =>
+        inner.SubscribeAsync(jobId, cancellationToken);
 }
