@@ -6,9 +6,10 @@ internal sealed partial class JobProcessor
     /// One running attempt: the job as last written, the progress and checkpoint sinks handed to the generator, and the
     /// lease renewal tick, which also notices a cancel requested from another process.
     /// </summary>
-    private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, CancellationTokenSource jobAborted, CancellationTokenSource attemptCancel)
+    private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, CancellationTokenSource jobAborted, CancellationTokenSource attemptCancel, TimeSpan renewal)
         : IProgress<GenerationProgress>, ICheckpointSink
     {
+        private ITimer? _timer;
         private readonly Lock _gate = new();
         private GenerationJob _job = job;
         private long _lastProgressTimestamp;
@@ -69,19 +70,85 @@ internal sealed partial class JobProcessor
             Remember(saved);
         }
 
-        public void OnRenewTick()
+        /// <summary>Arms the timer for the first renewal or the deadline, whichever comes first.</summary>
+        public void Start(ITimer timer, DateTimeOffset now)
         {
-            if (Interlocked.Exchange(ref _renewing, 1) == 0)
-            {
-                _ = RenewAsync();
-            }
+            _timer = timer;
+            Arm(now);
         }
 
-        public void Complete()
+        /// <summary>Stops renewals; the attempt is settling.</summary>
+        public void Stop()
         {
             lock (_gate)
             {
                 _completed = true;
+                try
+                {
+                    _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Already stopped.
+                }
+            }
+        }
+
+        public void OnTimer()
+        {
+            var now = processor._time.GetUtcNow();
+            if (Job.Deadline is { } deadline && now >= deadline)
+            {
+                // The job is over: the generator cancels its provider work, and the attempt fails as past its deadline.
+                _ = CancelQuietlyAsync(jobAborted);
+                return;
+            }
+
+            if (Interlocked.Exchange(ref _renewing, 1) == 0)
+            {
+                _ = RenewAsync();
+            }
+            else
+            {
+                Arm(now);
+            }
+        }
+
+        private void Arm(DateTimeOffset now)
+        {
+            var due = renewal;
+            if (Job.Deadline is { } deadline && deadline - now < due)
+            {
+                due = deadline - now > TimeSpan.Zero ? deadline - now : TimeSpan.Zero;
+            }
+
+            lock (_gate)
+            {
+                if (_completed)
+                {
+                    return;
+                }
+
+                try
+                {
+                    _timer?.Change(due, Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The attempt finished.
+                }
+            }
+        }
+
+        private static async Task CancelQuietlyAsync(CancellationTokenSource source)
+        {
+            try
+            {
+                await source.CancelAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The attempt finished first.
             }
         }
 
@@ -96,7 +163,7 @@ internal sealed partial class JobProcessor
                 catch (LeaseLostException)
                 {
                     LeaseLost = true;
-                    await attemptCancel.CancelAsync().ConfigureAwait(false);
+                    await CancelQuietlyAsync(attemptCancel).ConfigureAwait(false);
                     return;
                 }
 
@@ -117,7 +184,7 @@ internal sealed partial class JobProcessor
                 Remember(stored);
                 if (stored.CancelRequested || stored.Status != JobStatus.Processing)
                 {
-                    await jobAborted.CancelAsync().ConfigureAwait(false);
+                    await CancelQuietlyAsync(jobAborted).ConfigureAwait(false);
                 }
             }
             catch (ObjectDisposedException)
@@ -131,6 +198,7 @@ internal sealed partial class JobProcessor
             finally
             {
                 Volatile.Write(ref _renewing, 0);
+                Arm(processor._time.GetUtcNow());
             }
         }
 

@@ -27,6 +27,7 @@ internal sealed partial class JobProcessor
     private readonly JobCancellationRegistry _running;
     private readonly ProviderRateGate _rateGate;
     private readonly MediaGenMetrics _metrics;
+    private readonly WebhookDispatcher _webhooks;
     private readonly MediaGenerationOptions _options;
     private readonly MediaGenerationWorkerOptions _workerOptions;
     private readonly TimeProvider _time;
@@ -44,6 +45,7 @@ internal sealed partial class JobProcessor
         JobCancellationRegistry running,
         ProviderRateGate rateGate,
         MediaGenMetrics metrics,
+        WebhookDispatcher webhooks,
         IOptions<MediaGenerationOptions> options,
         IOptions<MediaGenerationWorkerOptions> workerOptions,
         TimeProvider timeProvider,
@@ -58,6 +60,7 @@ internal sealed partial class JobProcessor
         _running = running;
         _rateGate = rateGate;
         _metrics = metrics;
+        _webhooks = webhooks;
         _options = options.Value;
         _workerOptions = workerOptions.Value;
         _time = timeProvider;
@@ -197,14 +200,14 @@ internal sealed partial class JobProcessor
         Log.AttemptStarted(_logger, job.Id, job.Attempt, generator.Name);
         await PublishAsync(job, JobEventType.Started).ConfigureAwait(false);
 
-        using var jobAborted = job.Deadline is { } deadline
-            ? new CancellationTokenSource(deadline - now, _time)
-            : new CancellationTokenSource();
+        // One timer per attempt serves both the lease renewal and the deadline, which signals JobAborted.
+        using var jobAborted = new CancellationTokenSource();
         using var attemptCancel = CancellationTokenSource.CreateLinkedTokenSource(shutdown, jobAborted.Token);
-        var attempt = new AttemptState(this, lease, job, jobAborted, attemptCancel);
-        _running.Register(job.Id, jobAborted);
         var renewal = _workerOptions.LeaseRenewalInterval ?? RenewalInterval(lease, now);
-        using var renewTimer = _time.CreateTimer(static s => ((AttemptState)s!).OnRenewTick(), attempt, renewal, renewal);
+        var attempt = new AttemptState(this, lease, job, jobAborted, attemptCancel, renewal);
+        _running.Register(job.Id, jobAborted);
+        using var renewTimer = _time.CreateTimer(static s => ((AttemptState)s!).OnTimer(), attempt, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        attempt.Start(renewTimer, now);
         var generationStarted = _time.GetTimestamp();
         try
         {
@@ -216,7 +219,7 @@ internal sealed partial class JobProcessor
             _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
 
             var outputs = await StoreOutputsAsync(attempt, result, attemptCancel.Token).ConfigureAwait(false);
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var completedAt = _time.GetUtcNow();
             var succeeded = await _transitions.UpdateAsync(attempt.Job, j => j.Status == JobStatus.Processing
                 ? j with { Status = JobStatus.Succeeded, Outputs = outputs, CompletedAt = completedAt, Progress = 1, ProgressMessage = null, Error = null }
@@ -227,13 +230,14 @@ internal sealed partial class JobProcessor
                 _metrics.JobDuration.Record((completedAt - succeeded.CreatedAt).TotalSeconds, modelTag);
                 Log.JobSucceeded(_logger, job.Id, succeeded.Attempt, outputs.Count);
                 await PublishAsync(succeeded, JobEventType.Succeeded).ConfigureAwait(false);
+                _webhooks.Notify(succeeded);
             }
 
             await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
         }
         catch (Exception e) when (jobAborted.IsCancellationRequested && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
         {
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var current = await ReloadAsync(attempt.Job).ConfigureAwait(false);
             if (current.Deadline is { } d && _time.GetUtcNow() >= d && !current.CancelRequested)
             {
@@ -251,25 +255,25 @@ internal sealed partial class JobProcessor
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             await ReturnOnShutdownAsync(attempt, lease).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException e)
         {
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var error = new JobError(MediaGenErrorCodes.AttemptTimedOut, $"The attempt took longer than {_workerOptions.AttemptTimeout}.", Retryable: true);
             await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
         }
         catch (GenerationException e)
         {
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var error = new JobError(e.ErrorCode, e.Message, e.IsTransient);
             await HandleFailureAsync(attempt, generator, error, e, e.RetryAfter, e.IsRateLimited, e.IsRefundable).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !attemptCancel.IsCancellationRequested)
         {
             // The worker's one broad catch for an attempt: an unexpected fault is an outcome, retried like a transient error.
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var code = e is StorageUnavailableException ? MediaGenErrorCodes.StorageUnavailable : MediaGenErrorCodes.InternalError;
             var error = new JobError(code, e.Message, Retryable: true);
             await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
@@ -277,7 +281,7 @@ internal sealed partial class JobProcessor
         finally
         {
             _running.Unregister(job.Id, jobAborted);
-            attempt.Complete();
+            attempt.Stop();
         }
     }
 
@@ -393,6 +397,7 @@ internal sealed partial class JobProcessor
             _metrics.JobDuration.Record((now - failed.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("mediagen.model", failed.Request.Model));
             Log.JobFailed(_logger, failed.Id, error.Code, error.Message, exception);
             await PublishAsync(failed, JobEventType.Failed, error: error).ConfigureAwait(false);
+            _webhooks.Notify(failed);
         }
 
         if (deadLetter)
@@ -418,6 +423,7 @@ internal sealed partial class JobProcessor
             _metrics.Canceled.Add(1, new KeyValuePair<string, object?>("mediagen.model", canceled.Request.Model));
             Log.JobCanceled(_logger, canceled.Id);
             await PublishAsync(canceled, JobEventType.Canceled).ConfigureAwait(false);
+            _webhooks.Notify(canceled);
         }
 
         await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);

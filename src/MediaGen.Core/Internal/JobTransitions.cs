@@ -27,7 +27,8 @@ internal sealed class JobTransitions(IJobStore store, TimeProvider timeProvider)
                 JobStatusTransitions.EnsureTransition(job.Id, job.Status, next.Status);
             }
 
-            next = next with { UpdatedAt = timeProvider.GetUtcNow() };
+            // One copy stamps both, and a store may keep it as is when the version already says expected + 1.
+            next = next with { UpdatedAt = timeProvider.GetUtcNow(), Version = job.Version + 1 };
             if (await store.UpdateAsync(next, job.Version, cancellationToken).ConfigureAwait(false) is { } stored)
             {
                 return stored;
