@@ -621,6 +621,37 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(5, generator.Calls);
     }
 
+    [Fact]
+    public async Task Worker_PendingJobWhoseMessageWasLost_IsSweptRunOnceAndChargedOnce()
+    {
+        var generator = new ScriptedGenerator("swept", (ctx, ct) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("ok")));
+        await _harness.StartHostAsync(generator, worker: o =>
+        {
+            o.SweepInterval = TimeSpan.FromMinutes(1);
+            o.StalePendingAfter = TimeSpan.FromMinutes(5);
+        });
+
+        // What a submitter that crashed after writing the job, before reserving and enqueueing, leaves behind.
+        var now = _harness.Time.GetUtcNow();
+        var job = (await _harness.Store.CreateAsync(new GenerationJob
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Request = new GenerationRequest { Prompt = "a lighthouse at dusk", Model = generator.ModelId, OwnerId = WorkerHarness.Owner },
+            CreatedAt = now,
+            UpdatedAt = now,
+            Deadline = now + TimeSpan.FromHours(1),
+            CreditsCharged = 5,
+        })).Job;
+
+        var succeeded = await _harness.AdvanceUntilJobAsync(job.Id, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), j => j.Status == JobStatus.Succeeded, "succeeded");
+
+        Assert.True(succeeded.StartedAt >= now + TimeSpan.FromMinutes(5), $"The job started at {succeeded.StartedAt:O}, before it was stale.");
+        Assert.Equal(1, succeeded.Attempt);
+        Assert.Equal(1, generator.Calls);
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+    }
+
     // Known defect: JobProcessor starts an attempt for a job already Processing with a fresh heartbeat, so a
     // duplicate message (which PendingJobSweeper writes for any Pending job older than StalePendingAfter, such as one
     // waiting in a backlog) runs the job twice at once and pays the provider twice. Remove Skip once fixed.
