@@ -6,9 +6,12 @@ internal sealed partial class JobProcessor
     /// One running attempt: the job as last written, the progress and checkpoint sinks handed to the generator, and the
     /// lease renewal tick, which also notices a cancel requested from another process.
     /// </summary>
-    private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, CancellationTokenSource jobAborted, CancellationTokenSource attemptCancel, TimeSpan renewal)
-        : IProgress<GenerationProgress>, ICheckpointSink
+    private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, TimeSpan renewal)
+        : IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable
     {
+        // JobAborted: the job is over (owner cancel, deadline). AttemptCanceled: this attempt stops for any reason.
+        private readonly CancellationTokenSource jobAborted = new();
+        private readonly CancellationTokenSource attemptCancel = new();
         private ITimer? _timer;
         private readonly Lock _gate = new();
         private GenerationJob _job = job;
@@ -19,6 +22,22 @@ internal sealed partial class JobProcessor
         private bool _completed;
 
         public IQueueLease Lease { get; } = lease;
+
+        public CancellationToken JobAborted => jobAborted.Token;
+
+        public CancellationToken AttemptCanceled => attemptCancel.Token;
+
+        public bool IsJobAborted => jobAborted.IsCancellationRequested;
+
+        public void Abort() => _ = CancelQuietlyAsync(jobAborted, attemptCancel);
+
+        public void StopForShutdown() => _ = CancelQuietlyAsync(null, attemptCancel);
+
+        public void Dispose()
+        {
+            jobAborted.Dispose();
+            attemptCancel.Dispose();
+        }
 
         public GenerationJob Job
         {
@@ -100,7 +119,7 @@ internal sealed partial class JobProcessor
             if (Job.Deadline is { } deadline && now >= deadline)
             {
                 // The job is over: the generator cancels its provider work, and the attempt fails as past its deadline.
-                _ = CancelQuietlyAsync(jobAborted);
+                Abort();
                 return;
             }
 
@@ -140,11 +159,16 @@ internal sealed partial class JobProcessor
             }
         }
 
-        private static async Task CancelQuietlyAsync(CancellationTokenSource source)
+        private static async Task CancelQuietlyAsync(CancellationTokenSource? first, CancellationTokenSource second)
         {
             try
             {
-                await source.CancelAsync().ConfigureAwait(false);
+                if (first is not null)
+                {
+                    await first.CancelAsync().ConfigureAwait(false);
+                }
+
+                await second.CancelAsync().ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
@@ -163,7 +187,7 @@ internal sealed partial class JobProcessor
                 catch (LeaseLostException)
                 {
                     LeaseLost = true;
-                    await CancelQuietlyAsync(attemptCancel).ConfigureAwait(false);
+                    await CancelQuietlyAsync(null, attemptCancel).ConfigureAwait(false);
                     return;
                 }
 
@@ -184,7 +208,7 @@ internal sealed partial class JobProcessor
                 Remember(stored);
                 if (stored.CancelRequested || stored.Status != JobStatus.Processing)
                 {
-                    await CancelQuietlyAsync(jobAborted).ConfigureAwait(false);
+                    await CancelQuietlyAsync(jobAborted, attemptCancel).ConfigureAwait(false);
                 }
             }
             catch (ObjectDisposedException)

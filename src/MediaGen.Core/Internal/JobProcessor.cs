@@ -155,22 +155,18 @@ internal sealed partial class JobProcessor
             return;
         }
 
-        if (job.Attempt == 0)
-        {
-            // Submission reserves before enqueueing; this only charges a job whose submitter crashed in between (idempotent per job).
-            try
+        var started = await _transitions.UpdateAsync(job, now, static (j, now, s) => j.Status is JobStatus.Pending or JobStatus.Processing && !j.CancelRequested
+            ? j with
             {
-                await _ledger.ReserveAsync(job.OwnerId, job.Id, job.CreditsCharged, shutdown).ConfigureAwait(false);
+                Status = JobStatus.Processing,
+                Attempt = j.Attempt + 1,
+                StartedAt = j.StartedAt ?? now,
+                NextAttemptAt = null,
+                Progress = 0,
+                ProgressMessage = null,
+                UpdatedAt = s.At,
+                Version = s.Version,
             }
-            catch (InsufficientCreditsException e)
-            {
-                await FailAsync(job, new JobError(e.ErrorCode, e.Message, Retryable: false), refund: false, lease, deadLetter: false).ConfigureAwait(false);
-                return;
-            }
-        }
-
-        var started = await _transitions.UpdateAsync(job, j => j.Status is JobStatus.Pending or JobStatus.Processing && !j.CancelRequested
-            ? j with { Status = JobStatus.Processing, Attempt = j.Attempt + 1, StartedAt = j.StartedAt ?? now, NextAttemptAt = null, Progress = 0, ProgressMessage = null }
             : null, shutdown).ConfigureAwait(false);
         if (started.Status != JobStatus.Processing || started.Version == job.Version)
         {
@@ -200,31 +196,37 @@ internal sealed partial class JobProcessor
         Log.AttemptStarted(_logger, job.Id, job.Attempt, generator.Name);
         await PublishAsync(job, JobEventType.Started).ConfigureAwait(false);
 
-        // One timer per attempt serves both the lease renewal and the deadline, which signals JobAborted.
-        using var jobAborted = new CancellationTokenSource();
-        using var attemptCancel = CancellationTokenSource.CreateLinkedTokenSource(shutdown, jobAborted.Token);
+        // One timer per attempt serves both the lease renewal and the deadline, which signals JobAborted. Cancel sites
+        // (owner cancel, deadline, shutdown, lost lease) cancel the attempt's sources directly: no linked sources per job.
         var renewal = _workerOptions.LeaseRenewalInterval ?? RenewalInterval(lease, now);
-        var attempt = new AttemptState(this, lease, job, jobAborted, attemptCancel, renewal);
-        _running.Register(job.Id, jobAborted);
+        using var attempt = new AttemptState(this, lease, job, renewal);
+        var jobAborted = attempt.JobAborted;
+        var attemptCancel = attempt.AttemptCanceled;
+        _running.Register(job.Id, attempt);
+        if (shutdown.IsCancellationRequested)
+        {
+            attempt.StopForShutdown();
+        }
+
         using var renewTimer = _time.CreateTimer(static s => ((AttemptState)s!).OnTimer(), attempt, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         attempt.Start(renewTimer, now);
         var generationStarted = _time.GetTimestamp();
         try
         {
-            var context = new GenerationContext(job, model, attempt, attempt, jobAborted.Token);
+            var context = new GenerationContext(job, model, attempt, attempt, jobAborted);
             var result = await _attemptPipeline.ExecuteAsync(
                 static (state, ct) => state.Generator.GenerateAsync(state.Context, ct),
                 (Generator: generator, Context: context),
-                attemptCancel.Token).ConfigureAwait(false);
+                attemptCancel).ConfigureAwait(false);
             _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
 
-            var outputs = await StoreOutputsAsync(attempt, result, attemptCancel.Token).ConfigureAwait(false);
+            IReadOnlyList<JobOutput> outputs = result.Outputs.Count == 0 ? [] : await StoreOutputsAsync(attempt, result, attemptCancel).ConfigureAwait(false);
             attempt.Stop();
-            var completedAt = _time.GetUtcNow();
-            var succeeded = await _transitions.UpdateAsync(attempt.Job, j => j.Status == JobStatus.Processing
-                ? j with { Status = JobStatus.Succeeded, Outputs = outputs, CompletedAt = completedAt, Progress = 1, ProgressMessage = null, Error = null }
+            var succeeded = await _transitions.UpdateAsync(attempt.Job, outputs, static (j, outputs, s) => j.Status == JobStatus.Processing
+                ? j with { Status = JobStatus.Succeeded, Outputs = outputs, CompletedAt = s.At, Progress = 1, ProgressMessage = null, Error = null, UpdatedAt = s.At, Version = s.Version }
                 : null, CancellationToken.None).ConfigureAwait(false);
-            if (succeeded.Status == JobStatus.Succeeded && succeeded.CompletedAt == completedAt)
+            var completedAt = succeeded.CompletedAt.GetValueOrDefault();
+            if (succeeded.Status == JobStatus.Succeeded && ReferenceEquals(succeeded.Outputs, outputs) && succeeded.UpdatedAt == completedAt)
             {
                 _metrics.Succeeded.Add(1, modelTag);
                 _metrics.JobDuration.Record((completedAt - succeeded.CreatedAt).TotalSeconds, modelTag);
@@ -235,7 +237,7 @@ internal sealed partial class JobProcessor
 
             await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
         }
-        catch (Exception e) when (jobAborted.IsCancellationRequested && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
+        catch (Exception e) when (attempt.IsJobAborted && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
         {
             attempt.Stop();
             var current = await ReloadAsync(attempt.Job).ConfigureAwait(false);
@@ -280,19 +282,13 @@ internal sealed partial class JobProcessor
         }
         finally
         {
-            _running.Unregister(job.Id, jobAborted);
+            _running.Unregister(job.Id, attempt);
             attempt.Stop();
         }
     }
 
     private async Task<IReadOnlyList<JobOutput>> StoreOutputsAsync(AttemptState attempt, GenerationResult result, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(result);
-        if (result.Outputs.Count == 0)
-        {
-            return [];
-        }
-
         var job = attempt.Job;
         var metadata = new Dictionary<string, string>(3, StringComparer.Ordinal)
         {

@@ -36,7 +36,7 @@ internal sealed class MediaGenerationClient(
         var now = timeProvider.GetUtcNow();
         var job = new GenerationJob
         {
-            Id = Guid.NewGuid().ToString("N"),
+            Id = JobIds.New(),
             Request = request,
             CreatedAt = now,
             UpdatedAt = now,
