@@ -652,12 +652,9 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
     }
 
-    // Known defect: JobProcessor starts an attempt for a job already Processing with a fresh heartbeat, so a
-    // duplicate message (which PendingJobSweeper writes for any Pending job older than StalePendingAfter, such as one
-    // waiting in a backlog) runs the job twice at once and pays the provider twice. Remove Skip once fixed.
-    private const string DuplicateMessageDefect = "Known defect: a duplicate message starts a second concurrent attempt (see comment above).";
-
-    [Fact(Skip = DuplicateMessageDefect)]
+    // A duplicate message (which PendingJobSweeper writes for any Pending job older than StalePendingAfter, such as one
+    // waiting in a backlog) must not start a second attempt of a job whose run is alive: that would pay the provider twice.
+    [Fact]
     public async Task Worker_DuplicateMessageForARunningJob_DoesNotStartASecondAttempt()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -681,7 +678,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(1, succeeded.Attempt);
     }
 
-    [Fact(Skip = DuplicateMessageDefect)]
+    [Fact]
     public async Task Worker_BacklogOlderThanTheSweepPeriod_RunsEachJobOnce()
     {
         var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
