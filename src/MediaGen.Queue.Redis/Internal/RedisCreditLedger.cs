@@ -6,7 +6,8 @@ namespace MediaGen.Internal;
 /// <summary>
 /// The credit ledger on Redis. Each operation is one Lua script, so a reservation is checked and deducted
 /// atomically across every process, and a job is reserved and refunded at most once. Balances change with
-/// INCRBY/DECRBY, which keep exact 64-bit integers (Lua numbers would not).
+/// INCRBY/DECRBY and come back as
+/// strings, which keeps them exact 64-bit integers (Lua numbers are doubles).
 /// </summary>
 internal sealed class RedisCreditLedger : ICreditLedger
 {
@@ -14,13 +15,12 @@ internal sealed class RedisCreditLedger : ICreditLedger
     private const string ReserveScript = """
         local r = redis.call('HGET', KEYS[2], 'a')
         if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
-        if r then return { 0, tonumber(r), tonumber(redis.call('GET', KEYS[1])) } end
-        local balance = tonumber(redis.call('GET', KEYS[1]))
-        local amount = tonumber(ARGV[1])
-        if balance < amount then return { -1, amount, balance } end
-        local after = redis.call('DECRBY', KEYS[1], ARGV[1])
+        if r then return { 0, r, redis.call('GET', KEYS[1]) } end
+        local balance = redis.call('GET', KEYS[1])
+        if tonumber(balance) < tonumber(ARGV[1]) then return { -1, ARGV[1], balance } end
+        redis.call('DECRBY', KEYS[1], ARGV[1])
         redis.call('HSET', KEYS[2], 'a', ARGV[1], 'o', ARGV[3], 'r', 0)
-        return { 1, amount, after }
+        return { 1, ARGV[1], redis.call('GET', KEYS[1]) }
         """;
 
     /// <summary>KEYS 1 balance, 2 reservation. ARGV 1 initial balance, 2 owner. Returns the credits refunded.</summary>
@@ -30,13 +30,14 @@ internal sealed class RedisCreditLedger : ICreditLedger
         if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
         redis.call('INCRBY', KEYS[1], r[1])
         redis.call('HSET', KEYS[2], 'r', 1)
-        return tonumber(r[1])
+        return r[1]
         """;
 
     /// <summary>KEYS 1 balance. ARGV 1 amount, 2 initial balance. Returns the balance after the grant.</summary>
     private const string GrantScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
-        return redis.call('INCRBY', KEYS[1], ARGV[1])
+        redis.call('INCRBY', KEYS[1], ARGV[1])
+        return redis.call('GET', KEYS[1])
         """;
 
     private readonly RedisConnection _connection;
