@@ -1,0 +1,76 @@
+using System.Globalization;
+
+namespace MediaGen;
+
+/// <summary>
+/// Builds and checks storage keys, the same way for every <see cref="IMediaStorage"/>. Output keys are
+/// deterministic, <c>{jobId}/{index}.{ext}</c>, so a retried job overwrites instead of duplicating.
+/// </summary>
+public static class MediaStorageKeys
+{
+    /// <summary>The longest key accepted.</summary>
+    public const int MaxLength = 1024;
+
+    /// <summary>The key of a job's output.</summary>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="index">The output's index, from 0.</param>
+    /// <param name="contentType">The output's MIME type, which picks the extension.</param>
+    /// <returns><c>{jobId}/{index}.{ext}</c>.</returns>
+    public static string ForOutput(string jobId, int index, string contentType) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/{index}.{MediaTypes.ToExtension(contentType)}");
+
+    /// <summary>The prefix under which all of a job's outputs live.</summary>
+    /// <param name="jobId">The job id.</param>
+    /// <returns><c>{jobId}/</c>.</returns>
+    public static string JobPrefix(string jobId) => jobId + "/";
+
+    /// <summary>Refuses keys that are empty, too long, absolute, use backslashes or colons, or have empty, <c>.</c>, <c>..</c> or control-character segments.</summary>
+    /// <param name="key">The key.</param>
+    /// <exception cref="InvalidStorageKeyException">The key is not acceptable.</exception>
+    public static void Validate(string key)
+    {
+        if (string.IsNullOrEmpty(key))
+        {
+            throw new InvalidStorageKeyException(key ?? string.Empty, "It is empty.");
+        }
+
+        if (key.Length > MaxLength)
+        {
+            throw new InvalidStorageKeyException(key, $"It is longer than {MaxLength} characters.");
+        }
+
+        if (key[0] == '/' || key.Contains('\\', StringComparison.Ordinal) || key.Contains(':', StringComparison.Ordinal))
+        {
+            throw new InvalidStorageKeyException(key, "It must be relative and use '/' separators.");
+        }
+
+        foreach (var segment in key.Split('/'))
+        {
+            if (segment.Length == 0 || segment is "." or "..")
+            {
+                throw new InvalidStorageKeyException(key, "It has an empty, '.' or '..' segment.");
+            }
+
+            foreach (var c in segment)
+            {
+                if (char.IsControl(c))
+                {
+                    throw new InvalidStorageKeyException(key, "It contains a control character.");
+                }
+            }
+        }
+    }
+
+    /// <summary>Checks a prefix for <see cref="IMediaStorage.DeletePrefixAsync"/>: a valid key followed by <c>/</c>.</summary>
+    /// <param name="prefix">The prefix.</param>
+    /// <exception cref="InvalidStorageKeyException">The prefix is not acceptable.</exception>
+    public static void ValidatePrefix(string prefix)
+    {
+        if (string.IsNullOrEmpty(prefix) || !prefix.EndsWith('/'))
+        {
+            throw new InvalidStorageKeyException(prefix ?? string.Empty, "A prefix must end with '/'.");
+        }
+
+        Validate(prefix[..^1]);
+    }
+}

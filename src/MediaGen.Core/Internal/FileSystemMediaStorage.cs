@@ -1,0 +1,185 @@
+using Microsoft.Extensions.Options;
+
+namespace MediaGen.Internal;
+
+/// <summary>
+/// <see cref="IMediaStorage"/> on a local directory. Writes go to a temporary file that is moved over the key's path,
+/// so readers never see half an object and a retry overwrites. Content type and metadata live in a sidecar file.
+/// Keys that would escape the root are refused.
+/// </summary>
+internal sealed class FileSystemMediaStorage : IMediaStorage
+{
+    private const string SidecarSuffix = ".meta";
+    private readonly string _root;
+    private readonly string _publicBaseUrl;
+
+    public FileSystemMediaStorage(IOptions<FileSystemStorageOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _root = Path.GetFullPath(options.Value.RootPath);
+        _publicBaseUrl = options.Value.PublicBaseUrl.EndsWith('/') ? options.Value.PublicBaseUrl : options.Value.PublicBaseUrl + "/";
+    }
+
+    public string RootPath => _root;
+
+    public async ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(options);
+        var path = ResolvePath(key);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        long size;
+        try
+        {
+            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                size = file.Length;
+            }
+
+            await WriteSidecarAsync(path, options, cancellationToken).ConfigureAwait(false);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+
+        return new StoredObject
+        {
+            Key = key,
+            Size = size,
+            ContentType = options.ContentType,
+            Metadata = options.Metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(options.Metadata),
+        };
+    }
+
+    public ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var path = ResolvePath(key);
+        try
+        {
+            return ValueTask.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, FileOptions.Asynchronous));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new StorageObjectNotFoundException(key, e);
+        }
+    }
+
+    public async ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var path = ResolvePath(key);
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return null;
+        }
+
+        var (contentType, metadata) = await ReadSidecarAsync(path, cancellationToken).ConfigureAwait(false);
+        return new StoredObject { Key = key, Size = info.Length, ContentType = contentType, Metadata = metadata };
+    }
+
+    public ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var path = ResolvePath(key);
+        var existed = File.Exists(path);
+        TryDelete(path);
+        TryDelete(path + SidecarSuffix);
+        return ValueTask.FromResult(existed);
+    }
+
+    public ValueTask<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        MediaStorageKeys.ValidatePrefix(prefix);
+        var directory = ResolvePath(prefix.TrimEnd('/'));
+        if (!Directory.Exists(directory))
+        {
+            return ValueTask.FromResult(0);
+        }
+
+        var count = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Count(f => !f.EndsWith(SidecarSuffix, StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal));
+        Directory.Delete(directory, recursive: true);
+        return ValueTask.FromResult(count);
+    }
+
+    public ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
+    {
+        MediaStorageKeys.Validate(key);
+        return ValueTask.FromResult(new Uri(_publicBaseUrl + key, UriKind.RelativeOrAbsolute));
+    }
+
+    private string ResolvePath(string key)
+    {
+        MediaStorageKeys.Validate(key);
+        var path = Path.GetFullPath(Path.Combine(_root, key));
+        if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new InvalidStorageKeyException(key, "It resolves outside the storage root.");
+        }
+
+        if (path.EndsWith(SidecarSuffix, StringComparison.Ordinal) || path.EndsWith(".tmp", StringComparison.Ordinal))
+        {
+            throw new InvalidStorageKeyException(key, $"Keys may not end with '{SidecarSuffix}' or '.tmp'.");
+        }
+
+        return path;
+    }
+
+    private static async Task WriteSidecarAsync(string path, StorageWriteOptions options, CancellationToken cancellationToken)
+    {
+        var lines = new List<string> { options.ContentType };
+        if (options.Metadata is not null)
+        {
+            foreach (var (k, v) in options.Metadata)
+            {
+                lines.Add(Uri.EscapeDataString(k) + "=" + Uri.EscapeDataString(v));
+            }
+        }
+
+        var temp = path + SidecarSuffix + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        await File.WriteAllLinesAsync(temp, lines, cancellationToken).ConfigureAwait(false);
+        File.Move(temp, path + SidecarSuffix, overwrite: true);
+    }
+
+    private static async Task<(string ContentType, Dictionary<string, string> Metadata)> ReadSidecarAsync(string path, CancellationToken cancellationToken)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        string[] lines;
+        try
+        {
+            lines = await File.ReadAllLinesAsync(path + SidecarSuffix, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            return ("application/octet-stream", metadata);
+        }
+
+        foreach (var line in lines.Skip(1))
+        {
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                metadata[Uri.UnescapeDataString(line[..eq])] = Uri.UnescapeDataString(line[(eq + 1)..]);
+            }
+        }
+
+        return (lines.Length > 0 ? lines[0] : "application/octet-stream", metadata);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover temporary file is harmless and never read.
+        }
+    }
+}

@@ -1,0 +1,397 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace MediaGen.Internal;
+
+/// <summary>
+/// The in-memory <see cref="IJobQueue"/>. It keeps the lease contract a durable queue keeps: a received message is
+/// invisible until settled or until its lease expires, then delivered again with its count raised; delays and
+/// priorities; dead letters. Ready messages live in one FIFO per priority under a lock; a capacity-one channel is
+/// the doorbell that wakes waiting receivers; one <see cref="ITimer"/> from the <see cref="TimeProvider"/> fires when
+/// the next delayed message or lease comes due.
+/// </summary>
+internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _leaseDuration;
+    private readonly Queue<Entry>[] _ready = [new(), new(), new()];
+    private readonly PriorityQueue<Entry, long> _delayed = new();
+    private readonly Dictionary<long, InMemoryLease> _leased = [];
+    private readonly PriorityQueue<InMemoryLease, long> _expiries = new();
+    private readonly Dictionary<string, DeadLetterMessage> _deadLetters = new(StringComparer.Ordinal);
+    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ITimer _timer;
+    private long _timerDueTicks = long.MaxValue;
+    private long _nextLeaseToken;
+    private int _readyCount;
+    private bool _disposed;
+
+    public InMemoryJobQueue(IOptions<InMemoryJobQueueOptions> options, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _time = timeProvider;
+        _leaseDuration = options.Value.LeaseDuration;
+        _timer = timeProvider.CreateTimer(static state => ((InMemoryJobQueue)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    public TimeSpan LeaseDuration => _leaseDuration;
+
+    public ValueTask EnqueueAsync(QueueMessage message, EnqueueOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        options ??= EnqueueOptions.Default;
+        var now = _time.GetUtcNow();
+        var entry = new Entry(message, options.Priority, now);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (options.Delay > TimeSpan.Zero)
+            {
+                var due = (now + options.Delay).UtcTicks;
+                _delayed.Enqueue(entry, due);
+                ArmTimer(due);
+                return ValueTask.CompletedTask;
+            }
+
+            MakeReady(entry);
+        }
+
+        Ring();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask<IReadOnlyList<IQueueLease>> ReceiveAsync(int maxMessages, TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
+        var taken = TryTake(maxMessages);
+        if (taken.Count > 0 || maxWait <= TimeSpan.Zero)
+        {
+            return taken;
+        }
+
+        using var timeout = new CancellationTokenSource(maxWait, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        while (true)
+        {
+            try
+            {
+                await _doorbell.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return TryTake(maxMessages);
+            }
+
+            taken = TryTake(maxMessages);
+            if (taken.Count > 0)
+            {
+                return taken;
+            }
+        }
+    }
+
+    public ValueTask<IReadOnlyList<DeadLetterMessage>> ListDeadLettersAsync(int maxCount = 100, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<DeadLetterMessage> list = _deadLetters.Values.OrderBy(d => d.DeadLetteredAt).Take(maxCount).ToList();
+            return ValueTask.FromResult(list);
+        }
+    }
+
+    public ValueTask<bool> ResubmitDeadLetterAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageId);
+        lock (_gate)
+        {
+            if (!_deadLetters.Remove(messageId, out var deadLetter))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            MakeReady(new Entry(deadLetter.Message, JobPriority.Normal, _time.GetUtcNow()));
+        }
+
+        Ring();
+        return ValueTask.FromResult(true);
+    }
+
+    public ValueTask<QueueDepth> GetDepthAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            PromoteDue(_time.GetUtcNow().UtcTicks);
+            return ValueTask.FromResult(new QueueDepth(_readyCount, _delayed.Count, _leased.Count, _deadLetters.Count));
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+        }
+
+        _timer.Dispose();
+        _doorbell.Writer.TryComplete();
+    }
+
+    private List<IQueueLease> TryTake(int maxMessages)
+    {
+        var now = _time.GetUtcNow();
+        List<IQueueLease>? taken = null;
+        bool more;
+        lock (_gate)
+        {
+            PromoteDue(now.UtcTicks);
+            var lockedUntil = now + _leaseDuration;
+            for (var p = _ready.Length - 1; p >= 0 && (taken?.Count ?? 0) < maxMessages; p--)
+            {
+                var queue = _ready[p];
+                while (queue.Count > 0 && (taken?.Count ?? 0) < maxMessages)
+                {
+                    var entry = queue.Dequeue();
+                    _readyCount--;
+                    entry.DeliveryCount++;
+                    var lease = new InMemoryLease(this, entry, ++_nextLeaseToken, lockedUntil);
+                    _leased.Add(lease.Token, lease);
+                    _expiries.Enqueue(lease, lockedUntil.UtcTicks);
+                    (taken ??= new List<IQueueLease>(Math.Min(maxMessages, 16))).Add(lease);
+                }
+            }
+
+            if (taken is not null)
+            {
+                ArmTimer(lockedUntil.UtcTicks);
+            }
+
+            more = _readyCount > 0;
+        }
+
+        if (more)
+        {
+            // Other receivers may be waiting: pass the wake-up on.
+            Ring();
+        }
+
+        return taken ?? [];
+    }
+
+    private void MakeReady(Entry entry)
+    {
+        _ready[(int)entry.Priority].Enqueue(entry);
+        _readyCount++;
+    }
+
+    private void Ring() => _doorbell.Writer.TryWrite(true);
+
+    /// <summary>Moves due delayed messages and expired leases to the ready queues. Caller holds the lock.</summary>
+    private bool PromoteDue(long nowTicks)
+    {
+        var promoted = false;
+        while (_delayed.TryPeek(out var entry, out var due) && due <= nowTicks)
+        {
+            _delayed.Dequeue();
+            MakeReady(entry);
+            promoted = true;
+        }
+
+        while (_expiries.TryPeek(out var lease, out var expiry) && expiry <= nowTicks)
+        {
+            _expiries.Dequeue();
+
+            // Lazy deletion: a renewed or settled lease left a stale heap entry behind.
+            if (lease.LockedUntil.UtcTicks <= nowTicks && _leased.Remove(lease.Token))
+            {
+                MakeReady(lease.Entry);
+                promoted = true;
+            }
+        }
+
+        return promoted;
+    }
+
+    private void ArmTimer(long dueTicks)
+    {
+        if (dueTicks >= _timerDueTicks || _disposed)
+        {
+            return;
+        }
+
+        _timerDueTicks = dueTicks;
+        var delay = TimeSpan.FromTicks(Math.Max(0, dueTicks - _time.GetUtcNow().UtcTicks));
+        _timer.Change(delay, Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnTimer()
+    {
+        bool promoted;
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow().UtcTicks;
+            _timerDueTicks = long.MaxValue;
+            promoted = PromoteDue(now);
+            var next = long.MaxValue;
+            if (_delayed.TryPeek(out _, out var due))
+            {
+                next = due;
+            }
+
+            if (_expiries.TryPeek(out _, out var expiry))
+            {
+                next = Math.Min(next, expiry);
+            }
+
+            if (next != long.MaxValue)
+            {
+                ArmTimer(next);
+            }
+        }
+
+        if (promoted)
+        {
+            Ring();
+        }
+    }
+
+    private void Settle(InMemoryLease lease, Action<Entry>? then)
+    {
+        lock (_gate)
+        {
+            if (!_leased.Remove(lease.Token))
+            {
+                throw new LeaseLostException(lease.Message.MessageId);
+            }
+
+            then?.Invoke(lease.Entry);
+        }
+    }
+
+    private void Abandon(InMemoryLease lease, TimeSpan delay)
+    {
+        var ready = false;
+        Settle(lease, entry =>
+        {
+            if (delay > TimeSpan.Zero)
+            {
+                var due = (_time.GetUtcNow() + delay).UtcTicks;
+                _delayed.Enqueue(entry, due);
+                ArmTimer(due);
+            }
+            else
+            {
+                MakeReady(entry);
+                ready = true;
+            }
+        });
+        if (ready)
+        {
+            Ring();
+        }
+    }
+
+    private void DeadLetter(InMemoryLease lease, string reason, string? description) =>
+        Settle(lease, entry => _deadLetters[entry.Message.MessageId] =
+            new DeadLetterMessage(entry.Message, reason, description, entry.DeliveryCount, _time.GetUtcNow()));
+
+    private void Renew(InMemoryLease lease)
+    {
+        lock (_gate)
+        {
+            if (!_leased.ContainsKey(lease.Token))
+            {
+                throw new LeaseLostException(lease.Message.MessageId);
+            }
+
+            var lockedUntil = _time.GetUtcNow() + _leaseDuration;
+            lease.LockedUntil = lockedUntil;
+            _expiries.Enqueue(lease, lockedUntil.UtcTicks);
+            ArmTimer(lockedUntil.UtcTicks);
+        }
+    }
+
+    private sealed class Entry(QueueMessage message, JobPriority priority, DateTimeOffset enqueuedAt)
+    {
+        public QueueMessage Message { get; } = message;
+
+        public JobPriority Priority { get; } = (int)priority is >= 0 and <= 2 ? priority : JobPriority.Normal;
+
+        public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
+
+        public int DeliveryCount { get; set; }
+    }
+
+    private sealed class InMemoryLease(InMemoryJobQueue queue, Entry entry, long token, DateTimeOffset lockedUntil) : IQueueLease
+    {
+        private int _settled;
+
+        public Entry Entry { get; } = entry;
+
+        public long Token { get; } = token;
+
+        public QueueMessage Message => Entry.Message;
+
+        public int DeliveryCount { get; } = entry.DeliveryCount;
+
+        public DateTimeOffset EnqueuedAt => Entry.EnqueuedAt;
+
+        public DateTimeOffset LockedUntil { get; set; } = lockedUntil;
+
+        public JobPriority Priority => Entry.Priority;
+
+        public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
+        {
+            MarkSettled();
+            queue.Settle(this, then: null);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default)
+        {
+            MarkSettled();
+            queue.Abandon(this, delay);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(reason);
+            MarkSettled();
+            queue.DeadLetter(this, reason, description);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask RenewAsync(CancellationToken cancellationToken = default)
+        {
+            queue.Renew(this);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _settled, 1) == 0)
+            {
+                try
+                {
+                    queue.Abandon(this, TimeSpan.Zero);
+                }
+                catch (LeaseLostException)
+                {
+                    // Already redelivered to someone else: nothing to give back.
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        private void MarkSettled()
+        {
+            if (Interlocked.Exchange(ref _settled, 1) != 0)
+            {
+                throw new InvalidOperationException("The lease was already settled.");
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using System.Globalization;
+
+namespace MediaGen.Internal;
+
+/// <summary>
+/// The in-memory <see cref="IJobStore"/>: a dictionary under one lock. Jobs are immutable records, so readers
+/// get snapshots without copying.
+/// </summary>
+internal sealed class InMemoryJobStore(TimeProvider timeProvider) : IJobStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Entry> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
+    private readonly Dictionary<string, SortedSet<Entry>> _byOwner = new(StringComparer.Ordinal);
+    private long _sequence;
+
+    public ValueTask<JobCreateResult> CreateAsync(GenerationJob job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        lock (_gate)
+        {
+            if (job.Request.IdempotencyKey is { } key && _idempotency.TryGetValue((job.OwnerId, key), out var existingId))
+            {
+                return ValueTask.FromResult(new JobCreateResult(_jobs[existingId].Job, Created: false));
+            }
+
+            if (_jobs.ContainsKey(job.Id))
+            {
+                throw new InvalidOperationException($"A job with id '{job.Id}' already exists.");
+            }
+
+            var stored = job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? timeProvider.GetUtcNow() : job.UpdatedAt };
+            var entry = new Entry(stored, ++_sequence);
+            _jobs.Add(job.Id, entry);
+            if (job.Request.IdempotencyKey is { } newKey)
+            {
+                _idempotency[(job.OwnerId, newKey)] = job.Id;
+            }
+
+            if (!_byOwner.TryGetValue(job.OwnerId, out var owned))
+            {
+                _byOwner[job.OwnerId] = owned = new SortedSet<Entry>(EntryOrder.Instance);
+            }
+
+            owned.Add(entry);
+            return ValueTask.FromResult(new JobCreateResult(stored, Created: true));
+        }
+    }
+
+    public ValueTask<GenerationJob?> GetAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_jobs.TryGetValue(jobId, out var entry) ? entry.Job : null);
+        }
+    }
+
+    public ValueTask<GenerationJob?> UpdateAsync(GenerationJob job, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        lock (_gate)
+        {
+            if (!_jobs.TryGetValue(job.Id, out var entry) || entry.Job.Version != expectedVersion)
+            {
+                return ValueTask.FromResult<GenerationJob?>(null);
+            }
+
+            var stored = job with { Version = expectedVersion + 1 };
+            entry.Job = stored;
+            return ValueTask.FromResult<GenerationJob?>(stored);
+        }
+    }
+
+    public ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit is < 1 or > JobQuery.MaxLimit)
+        {
+            throw new RequestValidationException("limit", $"The limit must be between 1 and {JobQuery.MaxLimit}.");
+        }
+
+        var after = query.Cursor is null ? (long?)null : ParseCursor(query.Cursor);
+        var items = new List<GenerationJob>(Math.Min(query.Limit, 64));
+        string? next = null;
+        long lastSequence = 0;
+        lock (_gate)
+        {
+            if (_byOwner.TryGetValue(query.OwnerId, out var owned))
+            {
+                // Newest first: the set is ordered by descending sequence, and the cursor is the last sequence returned.
+                foreach (var entry in owned)
+                {
+                    if (after is { } a && entry.Sequence >= a)
+                    {
+                        continue;
+                    }
+
+                    if (query.Status is { } status && entry.Job.Status != status)
+                    {
+                        continue;
+                    }
+
+                    if (items.Count == query.Limit)
+                    {
+                        next = FormatCursor(lastSequence);
+                        break;
+                    }
+
+                    items.Add(entry.Job);
+                    lastSequence = entry.Sequence;
+                }
+            }
+        }
+
+        return ValueTask.FromResult(new JobPage(items, next));
+    }
+
+    public ValueTask<IReadOnlyList<GenerationJob>> ListStaleAsync(JobStatus status, DateTimeOffset updatedBefore, int maxCount, CancellationToken cancellationToken = default)
+    {
+        var result = new List<GenerationJob>();
+        lock (_gate)
+        {
+            foreach (var entry in _jobs.Values)
+            {
+                if (result.Count >= maxCount)
+                {
+                    break;
+                }
+
+                if (entry.Job.Status == status && entry.Job.UpdatedAt < updatedBefore)
+                {
+                    result.Add(entry.Job);
+                }
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<GenerationJob>>(result);
+    }
+
+    public ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        lock (_gate)
+        {
+            if (!_jobs.Remove(jobId, out var entry))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            if (entry.Job.Request.IdempotencyKey is { } key)
+            {
+                _idempotency.Remove((entry.Job.OwnerId, key));
+            }
+
+            if (_byOwner.TryGetValue(entry.Job.OwnerId, out var owned))
+            {
+                owned.Remove(entry);
+                if (owned.Count == 0)
+                {
+                    _byOwner.Remove(entry.Job.OwnerId);
+                }
+            }
+
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    private static string FormatCursor(long sequence) => sequence.ToString("x", CultureInfo.InvariantCulture);
+
+    private static long ParseCursor(string cursor) =>
+        long.TryParse(cursor, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new RequestValidationException("cursor", "The cursor is not one this server issued.");
+
+    private sealed class Entry(GenerationJob job, long sequence)
+    {
+        public GenerationJob Job { get; set; } = job;
+
+        public long Sequence { get; } = sequence;
+    }
+
+    private sealed class EntryOrder : IComparer<Entry>
+    {
+        public static readonly EntryOrder Instance = new();
+
+        public int Compare(Entry? x, Entry? y) => y!.Sequence.CompareTo(x!.Sequence);
+    }
+}

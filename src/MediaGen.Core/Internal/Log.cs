@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+
+namespace MediaGen.Internal;
+
+/// <summary>MediaGen.Core's log messages, with stable event ids. Prompts and outputs are never logged.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Job {JobId} submitted for model {Model} by owner {OwnerId}.")]
+    public static partial void JobSubmitted(ILogger logger, string jobId, string model, string ownerId);
+
+    [LoggerMessage(2, LogLevel.Warning, "Job {JobId} could not be enqueued; it was failed and refunded.")]
+    public static partial void EnqueueFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Debug, "Job {JobId} attempt {Attempt} started on generator {Generator}.")]
+    public static partial void AttemptStarted(ILogger logger, string jobId, int attempt, string generator);
+
+    [LoggerMessage(4, LogLevel.Information, "Job {JobId} succeeded after {Attempt} attempt(s) with {OutputCount} output(s).")]
+    public static partial void JobSucceeded(ILogger logger, string jobId, int attempt, int outputCount);
+
+    [LoggerMessage(5, LogLevel.Warning, "Job {JobId} attempt {Attempt} failed with {ErrorCode}; retrying in {Delay}.")]
+    public static partial void AttemptRetrying(ILogger logger, string jobId, int attempt, string errorCode, TimeSpan delay, Exception? exception);
+
+    [LoggerMessage(6, LogLevel.Warning, "Job {JobId} failed with {ErrorCode}: {Message}")]
+    public static partial void JobFailed(ILogger logger, string jobId, string errorCode, string message, Exception? exception);
+
+    [LoggerMessage(7, LogLevel.Information, "Job {JobId} was canceled.")]
+    public static partial void JobCanceled(ILogger logger, string jobId);
+
+    [LoggerMessage(8, LogLevel.Debug, "Message for job {JobId} dropped: the job is already {Status}.")]
+    public static partial void FinishedJobRedelivered(ILogger logger, string jobId, JobStatus status);
+
+    [LoggerMessage(9, LogLevel.Warning, "Message {MessageId} dead-lettered: {Reason}.")]
+    public static partial void MessageDeadLettered(ILogger logger, string messageId, string reason);
+
+    [LoggerMessage(10, LogLevel.Warning, "The lease on job {JobId} was lost; another worker may run it. Stopping this attempt.")]
+    public static partial void LeaseLost(ILogger logger, string jobId);
+
+    [LoggerMessage(11, LogLevel.Information, "Job {JobId} returned to the queue on shutdown.")]
+    public static partial void ReturnedOnShutdown(ILogger logger, string jobId);
+
+    [LoggerMessage(12, LogLevel.Error, "The worker's receive loop failed; retrying in {Delay}.")]
+    public static partial void ReceiveFailed(ILogger logger, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Information, "MediaGen worker started with concurrency {Concurrency}.")]
+    public static partial void WorkerStarted(ILogger logger, int concurrency);
+
+    [LoggerMessage(14, LogLevel.Information, "MediaGen worker stopping; waiting up to {DrainTimeout} for {Running} running job(s).")]
+    public static partial void WorkerDraining(ILogger logger, TimeSpan drainTimeout, int running);
+
+    [LoggerMessage(15, LogLevel.Warning, "Drain timeout passed; returning {Running} running job(s) to the queue.")]
+    public static partial void DrainTimedOut(ILogger logger, int running);
+
+    [LoggerMessage(16, LogLevel.Information, "Sweeper re-enqueued job {JobId}, which was {Status} with no progress since {UpdatedAt}.")]
+    public static partial void SweptJob(ILogger logger, string jobId, JobStatus status, DateTimeOffset updatedAt);
+
+    [LoggerMessage(17, LogLevel.Warning, "Sweeper pass failed.")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(18, LogLevel.Warning, "Settling the message for job {JobId} failed.")]
+    public static partial void SettleFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(19, LogLevel.Warning, "Generator {Generator} is rate limited; pausing its attempts for {Pause}.")]
+    public static partial void GeneratorPaused(ILogger logger, string generator, TimeSpan pause);
+
+    [LoggerMessage(20, LogLevel.Error, "Processing the message for job {JobId} failed unexpectedly; it returns to the queue.")]
+    public static partial void ProcessingCrashed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Warning, "Refunding job {JobId} failed; its credits were not returned yet.")]
+    public static partial void RefundFailed(ILogger logger, string jobId, Exception exception);
+}

@@ -1,0 +1,20 @@
+namespace MediaGen;
+
+/// <summary>The replaceable parts of MediaGen; each has exactly one implementation at a time.</summary>
+public enum MediaGenerationSeam
+{
+    /// <summary>The <see cref="IJobQueue"/>.</summary>
+    Queue = 0,
+
+    /// <summary>The <see cref="IJobStore"/>.</summary>
+    JobStore = 1,
+
+    /// <summary>The <see cref="ICreditLedger"/>.</summary>
+    CreditLedger = 2,
+
+    /// <summary>The <see cref="IJobEventStream"/>.</summary>
+    EventStream = 3,
+
+    /// <summary>The <see cref="IMediaStorage"/>.</summary>
+    Storage = 4,
+}

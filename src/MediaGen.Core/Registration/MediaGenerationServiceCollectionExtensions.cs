@@ -1,0 +1,88 @@
+using MediaGen;
+using MediaGen.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers MediaGen's producer side: submission, status and the in-memory defaults for every seam.</summary>
+public static class MediaGenerationServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the submission client (<see cref="IMediaGenerationClient"/>) and in-memory defaults for the queue, job
+    /// store, credit ledger and event stream, and file-system storage. Add a worker with
+    /// <see cref="MediaGenerationBuilderExtensions.AddWorker(IMediaGenerationBuilder, Action{MediaGenerationWorkerOptions}?)"/>
+    /// and replace seams with the adapters' <c>Use*</c> methods. Calling it again returns a builder over the same registrations.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures <see cref="MediaGenerationOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder AddMediaGeneration(this IServiceCollection services, Action<MediaGenerationOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = AddCore(services);
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Adds MediaGen with <see cref="MediaGenerationOptions"/> bound from <paramref name="section"/>; an unknown key is a start-up error.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="section">The configuration section, for example <c>MediaGen</c>.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder AddMediaGeneration(this IServiceCollection services, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        var builder = AddCore(services);
+        services.AddOptions<MediaGenerationOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        return builder;
+    }
+
+    private static MediaGenerationBuilder AddCore(IServiceCollection services)
+    {
+        var existing = services.FirstOrDefault(d => d.ServiceType == typeof(SeamSelections))?.ImplementationInstance as SeamSelections;
+        if (existing is not null)
+        {
+            return new MediaGenerationBuilder(services, existing);
+        }
+
+        var selections = new SeamSelections();
+        services.AddSingleton(selections);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddLogging();
+
+        services.AddOptions<MediaGenerationOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenerationOptions>, MediaGenerationOptionsValidator>());
+        services.AddOptions<CreditLedgerOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CreditLedgerOptions>, CreditLedgerOptionsValidator>());
+        services.AddOptions<InMemoryJobQueueOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryJobQueueOptions>, InMemoryJobQueueOptionsValidator>());
+        services.AddOptions<FileSystemStorageOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileSystemStorageOptions>, FileSystemStorageOptionsValidator>());
+
+        services.TryAddSingleton<IJobQueue, InMemoryJobQueue>();
+        services.TryAddSingleton<IJobStore, InMemoryJobStore>();
+        services.TryAddSingleton<ICreditLedger, InMemoryCreditLedger>();
+        services.TryAddSingleton<IJobEventStream, InMemoryJobEventStream>();
+        services.TryAddSingleton<IMediaStorage, FileSystemMediaStorage>();
+
+        services.TryAddSingleton<MediaGenMetrics>();
+        services.TryAddSingleton<GeneratorCatalog>();
+        services.TryAddSingleton<JobCancellationRegistry>();
+        services.TryAddSingleton<JobTransitions>();
+        services.TryAddSingleton<IMediaGenerationClient, MediaGenerationClient>();
+
+        services.AddHealthChecks()
+            .AddCheck<QueueHealthCheck>("mediagen-queue", tags: ["mediagen", "ready"])
+            .AddCheck<StorageHealthCheck>("mediagen-storage", tags: ["mediagen", "ready"]);
+
+        return new MediaGenerationBuilder(services, selections);
+    }
+}

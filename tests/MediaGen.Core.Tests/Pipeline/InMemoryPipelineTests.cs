@@ -1,0 +1,62 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace MediaGen.Core.Tests.Pipeline;
+
+public sealed class InMemoryPipelineTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task SubmitAsync_WithWorker_JobSucceedsWithStoredOutputsAndCharge()
+    {
+        var generator = new ScriptedGenerator("smoke", (ctx, ct) =>
+        {
+            ctx.Progress.Report(new GenerationProgress(0.5, "half"));
+            return ValueTask.FromResult(ScriptedGenerator.TextOutputs("first", "second"));
+        });
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(services => services
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddGenerator(generator)
+            .AddWorker(o => o.Concurrency = 2)).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var ledger = host.Services.GetRequiredService<ICreditLedger>();
+
+        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = "a red fox", Model = generator.ModelId, OwnerId = "alice" });
+
+        var job = await WaitForAsync(client, "alice", submitted.Job.Id, j => j.Status.IsTerminal());
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(1, job.Attempt);
+        Assert.Equal([$"{job.Id}/0.png", $"{job.Id}/1.png"], job.Outputs.Select(o => o.Key));
+        Assert.Equal("second", await File.ReadAllTextAsync(Path.Combine(_root, job.Id, "1.png")));
+        Assert.Equal(95, await ledger.GetBalanceAsync("alice"));
+        await host.StopAsync();
+    }
+
+    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string owner, string id, Func<GenerationJob, bool> condition)
+    {
+        for (var i = 0; i < 500; i++)
+        {
+            var job = await client.GetAsync(owner, id);
+            if (condition(job))
+            {
+                return job;
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException("The job did not reach the expected state.");
+    }
+}
