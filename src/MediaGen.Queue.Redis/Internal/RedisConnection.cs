@@ -8,7 +8,7 @@ namespace MediaGen.Internal;
 /// <see cref="RedisQueueOptions.Configuration"/> (and then disposed with it), or wrapping a caller-owned
 /// multiplexer that is never disposed here.
 /// </summary>
-internal sealed class RedisConnection : IAsyncDisposable
+internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 {
     private readonly string? _configuration;
     private readonly bool _owned;
@@ -75,6 +75,26 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public async ValueTask<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken) =>
         (await GetMultiplexerAsync(cancellationToken).ConfigureAwait(false)).GetDatabase();
+
+    public void Dispose()
+    {
+        _connectGate.Wait();
+        try
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                if (_owned)
+                {
+                    _multiplexer?.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

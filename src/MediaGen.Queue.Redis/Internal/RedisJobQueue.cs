@@ -12,7 +12,7 @@ namespace MediaGen.Internal;
 /// for a pub/sub wake-up (sent by the enqueue script) or for the next delayed message or lease expiry to come due,
 /// whichever is first, without polling.
 /// </summary>
-internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable
+internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan LongestWait = TimeSpan.FromMinutes(10);
 
@@ -183,6 +183,12 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable
             }
         }
 
+        Volatile.Read(ref _wake).TrySetResult();
+    }
+
+    public void Dispose()
+    {
+        _subscriber?.Unsubscribe(_wakeChannel, flags: CommandFlags.FireAndForget);
         Volatile.Read(ref _wake).TrySetResult();
     }
 
