@@ -1,0 +1,447 @@
+using Xunit;
+using Xunit.Sdk;
+
+namespace MediaGen.Compliance;
+
+/// <summary>
+/// The <see cref="IJobEventStream"/> contract, written once. Every event stream's test project derives a class from
+/// this one and says how to create a fresh, isolated stream (and a second client of it); the suite does the rest.
+/// </summary>
+/// <remarks>
+/// A subscription may take a moment to become live on a distributed transport, so each test first publishes probe
+/// events until the subscriber sees one; only then are the events under test published. Every wait is a bounded
+/// wait on the enumerator, never a sleep.
+/// </remarks>
+public abstract class JobEventStreamComplianceTests : ComplianceTestBase
+{
+    /// <summary>The <see cref="JobEvent.Message"/> of the probe events the suite publishes to learn that a subscription is live.</summary>
+    protected const string ProbeMessage = "compliance-probe";
+
+    /// <summary>Creates a fresh, isolated event stream.</summary>
+    /// <returns>The stream.</returns>
+    protected abstract ValueTask<IJobEventStream> CreateEventStreamAsync();
+
+    /// <summary>
+    /// Creates a second client of the same stream, as another process of a distributed deployment would hold.
+    /// The default returns the same instance.
+    /// </summary>
+    /// <param name="stream">A stream from <see cref="CreateEventStreamAsync"/>.</param>
+    /// <returns>The peer client.</returns>
+    protected virtual ValueTask<IJobEventStream> CreatePeerEventStreamAsync(IJobEventStream stream) => ValueTask.FromResult(stream);
+
+    [Fact]
+    public async Task SubscribeAsync_EventsPublished_ArriveInPublishOrder()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        await using var subscription = await SubscribeLiveAsync(stream, stream, jobId);
+        var published = new List<JobEvent> { Event(jobId, JobEventType.Started, JobStatus.Processing) };
+        for (var i = 1; i <= 30; i++)
+        {
+            published.Add(Event(jobId, JobEventType.Progress, JobStatus.Processing) with { Progress = i / 30.0, Message = $"step {i}/30" });
+        }
+
+        published.Add(Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded));
+
+        foreach (var jobEvent in published)
+        {
+            await stream.PublishAsync(jobEvent);
+        }
+
+        var received = await subscription.NextAsync(published.Count);
+        Assert.Equal(published, received);
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_EveryField_RoundTrips()
+    {
+        var stream = await NewStreamAsync();
+        var peer = await NewPeerAsync(stream);
+        var jobId = NewJobId();
+        await using var subscription = await SubscribeLiveAsync(stream, peer, jobId);
+        var output = new JobEvent
+        {
+            JobId = jobId,
+            OwnerId = "owner-ü",
+            Type = JobEventType.OutputStored,
+            Timestamp = Time.GetUtcNow().AddMilliseconds(375),
+            Status = JobStatus.Processing,
+            Attempt = 2,
+            Progress = 0.875,
+            Message = "stored output 1 of 2 — \"ok\"\n",
+            Output = new JobOutput
+            {
+                Index = 1,
+                Key = $"{jobId}/1.png",
+                Url = new Uri($"https://cdn.example.test/media/{jobId}/1.png?sig=a%2Fb&e=1"),
+                ContentType = "image/png",
+                Size = 65_536,
+                Width = 512,
+                Height = 768,
+                ThumbnailKey = $"{jobId}/1.thumb.png",
+            },
+        };
+        var retrying = new JobEvent
+        {
+            JobId = jobId,
+            OwnerId = "owner-ü",
+            Type = JobEventType.Retrying,
+            Timestamp = Time.GetUtcNow().AddSeconds(1),
+            Status = JobStatus.Pending,
+            Attempt = 2,
+            Error = new JobError(MediaGenErrorCodes.ProviderRateLimited, "Slow down.", Retryable: true),
+        };
+
+        await peer.PublishAsync(output);
+        await peer.PublishAsync(retrying);
+
+        Assert.Equal([output, retrying], await subscription.NextAsync(2));
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_OtherJobsEvents_AreNotDelivered()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        var otherJobId = NewJobId();
+        await using var subscription = await SubscribeLiveAsync(stream, stream, jobId);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await stream.PublishAsync(Event(otherJobId, JobEventType.Progress, JobStatus.Processing) with { Progress = i / 5.0 });
+        }
+
+        var mine = Event(jobId, JobEventType.Canceled, JobStatus.Canceled);
+        await stream.PublishAsync(mine);
+
+        Assert.Equal([mine], await subscription.NextAsync(1));
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_TwoSubscribers_BothSeeEveryEvent()
+    {
+        var stream = await NewStreamAsync();
+        var peer = await NewPeerAsync(stream);
+        var jobId = NewJobId();
+        await using var first = await SubscribeLiveAsync(stream, stream, jobId);
+        await using var second = await SubscribeLiveAsync(peer, stream, jobId);
+        await using var third = await SubscribeLiveAsync(stream, stream, jobId);
+        var published = new[]
+        {
+            Event(jobId, JobEventType.Started, JobStatus.Processing),
+            Event(jobId, JobEventType.Progress, JobStatus.Processing) with { Progress = 0.5 },
+            Event(jobId, JobEventType.Failed, JobStatus.Failed) with { Error = new JobError("generator_failed", "No.", false) },
+        };
+
+        foreach (var jobEvent in published)
+        {
+            await stream.PublishAsync(jobEvent);
+        }
+
+        Assert.Equal(published, await first.NextAsync(3));
+        Assert.Equal(published, await second.NextAsync(3));
+        Assert.Equal(published, await third.NextAsync(3));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PublishAsync_OnOneClient_ReachesSubscriberOfTheOther(bool subscribeOnPeer)
+    {
+        var stream = await NewStreamAsync();
+        var peer = await NewPeerAsync(stream);
+        var (subscriber, publisher) = subscribeOnPeer ? (peer, stream) : (stream, peer);
+        var jobId = NewJobId();
+        await using var subscription = await SubscribeLiveAsync(subscriber, publisher, jobId);
+        var published = new[]
+        {
+            Event(jobId, JobEventType.Started, JobStatus.Processing),
+            Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded),
+        };
+
+        foreach (var jobEvent in published)
+        {
+            await publisher.PublishAsync(jobEvent);
+        }
+
+        Assert.Equal(published, await subscription.NextAsync(2));
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_EventsPublishedBeforeSubscribing_AreNotReplayed()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        await stream.PublishAsync(Event(jobId, JobEventType.Queued, JobStatus.Pending) with { Message = "before" });
+
+        await using var subscription = await SubscribeLiveAsync(stream, stream, jobId);
+        var after = Event(jobId, JobEventType.Started, JobStatus.Processing) with { Message = "after" };
+        await stream.PublishAsync(after);
+
+        Assert.Equal([after], await subscription.NextAsync(1));
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_TokenCanceled_EndsTheEnumeration()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        var subscription = await SubscribeLiveAsync(stream, stream, jobId);
+
+        await subscription.CancelAsync();
+
+        await WithinAsync(subscription.AssertEndedAsync(), "Ending a canceled subscription");
+        await stream.PublishAsync(Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded));
+        await subscription.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_OneOfTwoSubscribersCanceled_TheOtherStillReceives()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        var leaving = await SubscribeLiveAsync(stream, stream, jobId);
+        await using var staying = await SubscribeLiveAsync(stream, stream, jobId);
+
+        await leaving.CancelAsync();
+        await WithinAsync(leaving.AssertEndedAsync(), "Ending a canceled subscription");
+        await leaving.DisposeAsync();
+        var jobEvent = Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded);
+        await stream.PublishAsync(jobEvent);
+
+        Assert.Equal([jobEvent], await staying.NextAsync(1));
+    }
+
+    [Fact]
+    public async Task PublishAsync_NoSubscriber_Completes()
+    {
+        var stream = await NewStreamAsync();
+
+        await WithinAsync(stream.PublishAsync(Event(NewJobId(), JobEventType.Queued, JobStatus.Pending)).AsTask(), "Publishing with no subscriber");
+    }
+
+    [Fact]
+    public async Task PublishAsync_NullEvent_ThrowsArgumentNull()
+    {
+        var stream = await NewStreamAsync();
+
+        await Assert.ThrowsAsync<ArgumentNullException>(() => stream.PublishAsync(null!).AsTask());
+    }
+
+    [Fact]
+    public async Task SubscribeAsync_EmptyJobId_ThrowsArgumentException()
+    {
+        var stream = await NewStreamAsync();
+
+        await Assert.ThrowsAnyAsync<ArgumentException>(async () =>
+        {
+            await foreach (var unused in stream.SubscribeAsync(string.Empty))
+            {
+                Assert.Fail($"A subscription to an empty job id produced {unused}.");
+            }
+        });
+    }
+
+    /// <summary>Creates a tracked stream.</summary>
+    /// <returns>The stream.</returns>
+    protected async Task<IJobEventStream> NewStreamAsync() => Track(await CreateEventStreamAsync());
+
+    /// <summary>Creates a tracked peer of <paramref name="stream"/>.</summary>
+    /// <param name="stream">The stream.</param>
+    /// <returns>The peer.</returns>
+    protected async Task<IJobEventStream> NewPeerAsync(IJobEventStream stream) => Track(await CreatePeerEventStreamAsync(stream));
+
+    /// <summary>An event of <paramref name="type"/> for <paramref name="jobId"/> at the current fake time.</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="type">The event type.</param>
+    /// <param name="status">The job's status after it.</param>
+    /// <returns>The event.</returns>
+    protected JobEvent Event(string jobId, JobEventType type, JobStatus status) => new()
+    {
+        JobId = jobId,
+        OwnerId = "owner-a",
+        Type = type,
+        Timestamp = Time.GetUtcNow(),
+        Status = status,
+        Attempt = 1,
+    };
+
+    /// <summary>
+    /// Subscribes through <paramref name="subscriber"/> and publishes probes through <paramref name="publisher"/>
+    /// until one arrives, so the subscription is known to be live.
+    /// </summary>
+    /// <param name="subscriber">The client to subscribe on.</param>
+    /// <param name="publisher">The client to publish probes on.</param>
+    /// <param name="jobId">The job.</param>
+    /// <returns>The live subscription.</returns>
+    protected async Task<Subscription> SubscribeLiveAsync(IJobEventStream subscriber, IJobEventStream publisher, string jobId)
+    {
+        var subscription = new Subscription(subscriber, jobId, RealTimeout);
+        var deadline = DateTimeOffset.UtcNow + RealTimeout;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            await publisher.PublishAsync(Event(jobId, JobEventType.Progress, JobStatus.Processing) with { Message = ProbeMessage });
+            if (await subscription.TryReceiveProbeAsync(TimeSpan.FromMilliseconds(100)))
+            {
+                return subscription;
+            }
+        }
+
+        await subscription.DisposeAsync();
+        throw new XunitException($"No probe event reached a subscription to job {jobId} within {RealTimeout.TotalSeconds:0} s of real time.");
+    }
+
+    /// <summary>A subscription read with bounded waits; probe events are skipped.</summary>
+    protected sealed class Subscription : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _cts = new();
+        private readonly IAsyncEnumerator<JobEvent> _enumerator;
+        private readonly Queue<JobEvent> _early = new();
+        private readonly TimeSpan _timeout;
+        private Task<bool>? _pending;
+
+        internal Subscription(IJobEventStream stream, string jobId, TimeSpan timeout)
+        {
+            _timeout = timeout;
+            _cts.CancelAfter(timeout * 6);
+            _enumerator = stream.SubscribeAsync(jobId, _cts.Token).GetAsyncEnumerator(_cts.Token);
+        }
+
+        /// <summary>Reads the next <paramref name="count"/> events that are not probes.</summary>
+        /// <param name="count">How many.</param>
+        /// <returns>The events, in the order they arrived.</returns>
+        public async Task<List<JobEvent>> NextAsync(int count)
+        {
+            var events = new List<JobEvent>(count);
+            while (events.Count < count && _early.TryDequeue(out var early))
+            {
+                events.Add(early);
+            }
+
+            while (events.Count < count)
+            {
+                if (!await MoveNextAsync(_timeout))
+                {
+                    throw new XunitException($"The subscription ended after {events.Count} of {count} events.");
+                }
+
+                if (_enumerator.Current.Message != ProbeMessage)
+                {
+                    events.Add(_enumerator.Current);
+                }
+            }
+
+            return events;
+        }
+
+        /// <summary>Cancels the subscription's token.</summary>
+        /// <returns>A task.</returns>
+        public Task CancelAsync() => _cts.CancelAsync();
+
+        /// <summary>Asserts that the enumeration ends (returns false or throws <see cref="OperationCanceledException"/>), skipping probes.</summary>
+        /// <returns>A task.</returns>
+        public async Task AssertEndedAsync()
+        {
+            try
+            {
+                while (await MoveNextAsync(Timeout.InfiniteTimeSpan))
+                {
+                    Assert.Equal(ProbeMessage, _enumerator.Current.Message);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        /// <inheritdoc />
+        public async ValueTask DisposeAsync()
+        {
+            await _cts.CancelAsync();
+            try
+            {
+                if (_pending is not null)
+                {
+                    await _pending.WaitAsync(_timeout);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (TimeoutException)
+            {
+                // Reported by the test that waited; disposing must not hide its failure.
+            }
+
+            try
+            {
+                if (_pending is null || _pending.IsCompleted)
+                {
+                    await _enumerator.DisposeAsync();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            _cts.Dispose();
+        }
+
+        internal async Task<bool> TryReceiveProbeAsync(TimeSpan wait)
+        {
+            var deadline = DateTimeOffset.UtcNow + wait;
+            while (true)
+            {
+                var left = deadline - DateTimeOffset.UtcNow;
+                if (left <= TimeSpan.Zero)
+                {
+                    return false;
+                }
+
+                _pending ??= _enumerator.MoveNextAsync().AsTask();
+                try
+                {
+                    await _pending.WaitAsync(left);
+                }
+                catch (TimeoutException)
+                {
+                    return false;
+                }
+
+                if (!await ConsumePendingAsync())
+                {
+                    throw new XunitException("The subscription ended before it delivered anything.");
+                }
+
+                if (_enumerator.Current.Message == ProbeMessage)
+                {
+                    return true;
+                }
+
+                _early.Enqueue(_enumerator.Current);
+            }
+        }
+
+        private async Task<bool> MoveNextAsync(TimeSpan timeout)
+        {
+            _pending ??= _enumerator.MoveNextAsync().AsTask();
+            try
+            {
+                await _pending.WaitAsync(timeout);
+            }
+            catch (TimeoutException)
+            {
+                throw new XunitException($"No event arrived within {timeout.TotalSeconds:0} s of real time.");
+            }
+
+            return await ConsumePendingAsync();
+        }
+
+        private async Task<bool> ConsumePendingAsync()
+        {
+            var pending = _pending!;
+            _pending = null;
+            return await pending;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+using MediaGen.Compliance;
+using MediaGen.Internal;
+using Microsoft.Extensions.Options;
+
+namespace MediaGen.Core.Tests.Compliance;
+
+public sealed class InMemoryCreditLedgerTests : CreditLedgerComplianceTests
+{
+    protected override ValueTask<ICreditLedger> CreateLedgerAsync(long initialBalance) =>
+        ValueTask.FromResult<ICreditLedger>(new InMemoryCreditLedger(Options.Create(new CreditLedgerOptions { InitialBalance = initialBalance })));
+}

@@ -1,0 +1,9 @@
+using MediaGen.Compliance;
+using MediaGen.Internal;
+
+namespace MediaGen.Core.Tests.Compliance;
+
+public sealed class InMemoryJobEventStreamTests : JobEventStreamComplianceTests
+{
+    protected override ValueTask<IJobEventStream> CreateEventStreamAsync() => ValueTask.FromResult<IJobEventStream>(new InMemoryJobEventStream());
+}

@@ -1,0 +1,11 @@
+using MediaGen.Compliance;
+using MediaGen.Internal;
+using Microsoft.Extensions.Options;
+
+namespace MediaGen.Core.Tests.Compliance;
+
+public sealed class InMemoryJobQueueTests : JobQueueComplianceTests
+{
+    protected override ValueTask<IJobQueue> CreateQueueAsync(TimeSpan leaseDuration) =>
+        ValueTask.FromResult<IJobQueue>(new InMemoryJobQueue(Options.Create(new InMemoryJobQueueOptions { LeaseDuration = leaseDuration }), Time));
+}
