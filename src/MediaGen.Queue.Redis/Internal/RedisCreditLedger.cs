@@ -11,26 +11,28 @@ namespace MediaGen.Internal;
 /// </summary>
 internal sealed class RedisCreditLedger : ICreditLedger
 {
-    /// <summary>KEYS 1 balance, 2 reservation. ARGV 1 amount, 2 initial balance, 3 owner. Returns { created (1, 0, or -1 when short), amount, balance }.</summary>
+    /// <summary>
+    /// KEYS 1 balance, 2 the owner's reservations (a hash: <c>a:{jobId}</c> amount, <c>r:{jobId}</c> refunded). ARGV 1 amount,
+    /// 2 initial balance, 3 job id. Returns { created (1, 0, or -1 when short), amount, balance }.
+    /// </summary>
     private const string ReserveScript = """
-        local r = redis.call('HGET', KEYS[2], 'a')
         if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
+        local r = redis.call('HGET', KEYS[2], 'a:' .. ARGV[3])
         if r then return { 0, r, redis.call('GET', KEYS[1]) } end
         local balance = redis.call('GET', KEYS[1])
         if tonumber(balance) < tonumber(ARGV[1]) then return { -1, ARGV[1], balance } end
         redis.call('DECRBY', KEYS[1], ARGV[1])
-        redis.call('HSET', KEYS[2], 'a', ARGV[1], 'o', ARGV[3], 'r', 0)
+        redis.call('HSET', KEYS[2], 'a:' .. ARGV[3], ARGV[1])
         return { 1, ARGV[1], redis.call('GET', KEYS[1]) }
         """;
 
-    /// <summary>KEYS 1 balance, 2 reservation. ARGV 1 initial balance, 2 owner. Returns the credits refunded.</summary>
+    /// <summary>KEYS 1 balance, 2 the owner's reservations. ARGV 1 initial balance, 2 job id. Returns the credits refunded.</summary>
     private const string RefundScript = """
-        local r = redis.call('HMGET', KEYS[2], 'a', 'o', 'r')
-        if not r[1] or r[3] == '1' or r[2] ~= ARGV[2] then return 0 end
+        local a = redis.call('HGET', KEYS[2], 'a:' .. ARGV[2])
+        if not a or redis.call('HSETNX', KEYS[2], 'r:' .. ARGV[2], 1) == 0 then return 0 end
         if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
-        redis.call('INCRBY', KEYS[1], r[1])
-        redis.call('HSET', KEYS[2], 'r', 1)
-        return r[1]
+        redis.call('INCRBY', KEYS[1], a)
+        return a
         """;
 
     /// <summary>KEYS 1 balance. ARGV 1 amount, 2 initial balance. Returns the balance after the grant.</summary>
@@ -61,8 +63,8 @@ internal sealed class RedisCreditLedger : ICreditLedger
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
         var result = (RedisResult[])(await RunAsync(
             ReserveScript,
-            [_keys.CreditBalance(ownerId), _keys.CreditReservation(jobId)],
-            [amount, InitialBalance, ownerId],
+            [_keys.CreditBalance(ownerId), _keys.CreditReservations(ownerId)],
+            [amount, InitialBalance, jobId],
             cancellationToken).ConfigureAwait(false))!;
         var outcome = (long)result[0];
         var reserved = (long)result[1];
@@ -78,8 +80,8 @@ internal sealed class RedisCreditLedger : ICreditLedger
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         var result = await RunAsync(
             RefundScript,
-            [_keys.CreditBalance(ownerId), _keys.CreditReservation(jobId)],
-            [InitialBalance, ownerId],
+            [_keys.CreditBalance(ownerId), _keys.CreditReservations(ownerId)],
+            [InitialBalance, jobId],
             cancellationToken).ConfigureAwait(false);
         return (long)result;
     }

@@ -49,5 +49,5 @@ internal sealed class RedisKeys
 
     public string CreditBalance(string ownerId) => Root + "credit:balance:" + ownerId;
 
-    public string CreditReservation(string jobId) => Root + "credit:reservation:" + jobId;
+    public string CreditReservations(string ownerId) => Root + "credit:reservations:" + ownerId;
 }
