@@ -53,6 +53,15 @@ public sealed class RedisQueueOptions
     public int MaxReceiveBatchSize { get; set; } = 256;
 
     /// <summary>
+    /// Whether calls made while the connection MediaGen created is down wait (up to the configuration string's
+    /// <c>asyncTimeout</c>) for it to come back instead of failing at once. By default they fail at once with
+    /// <see cref="QueueUnavailableException"/> (the sample API answers 503) while the connection is restored in the
+    /// background. Not used for a caller-owned connection, whose own settings apply.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool QueueCommandsWhileDisconnected { get; set; }
+
+    /// <summary>
     /// While a receive waits for messages it is woken by a Redis notification when one is enqueued; it also checks
     /// the queue at this interval in case a notification was lost (for example while the connection was restored).
     /// </summary>

@@ -17,11 +17,14 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     private IConnectionMultiplexer? _multiplexer;
     private bool _disposed;
 
+    private readonly bool _queueWhileDisconnected;
+
     /// <summary>Creates a connection MediaGen owns, connected on first use.</summary>
-    public RedisConnection(string configuration, ILogger logger)
+    public RedisConnection(string configuration, ILogger logger, bool queueWhileDisconnected = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         _configuration = configuration;
+        _queueWhileDisconnected = queueWhileDisconnected;
         _owned = true;
         _logger = logger;
     }
@@ -52,9 +55,14 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
                 var options = ConfigurationOptions.Parse(_configuration!);
 
                 // Keep retrying in the background instead of failing for good: API and workers must reconnect by
-                // themselves after a Redis restart. Calls made while disconnected fail fast and are mapped to
-                // QueueUnavailableException.
+                // themselves after a Redis restart. Calls made while disconnected fail at once (unless asked to wait)
+                // and are mapped to QueueUnavailableException.
                 options.AbortOnConnectFail = false;
+                if (!_queueWhileDisconnected)
+                {
+                    options.BacklogPolicy = BacklogPolicy.FailFast;
+                }
+
                 var created = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
                 created.ConnectionFailed += (_, e) => Log.ConnectionFailed(_logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString(), e.Exception);
                 created.ConnectionRestored += (_, e) => Log.ConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");

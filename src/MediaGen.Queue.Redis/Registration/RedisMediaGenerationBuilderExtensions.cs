@@ -73,7 +73,11 @@ public static class RedisMediaGenerationBuilderExtensions
             o => !string.IsNullOrWhiteSpace(o.Configuration),
             "MediaGen:Redis:Configuration is required: set it to the Redis server, for example 'localhost:6379' (a StackExchange.Redis " +
             "configuration string), or pass your own IConnectionMultiplexer to UseRedisQueue.");
-        return UseSeams(builder, sp => new RedisConnection(sp.GetRequiredService<IOptions<RedisQueueOptions>>().Value.Configuration!, Logger(sp)));
+        return UseSeams(builder, sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RedisQueueOptions>>().Value;
+            return new RedisConnection(options.Configuration!, Logger(sp), options.QueueCommandsWhileDisconnected);
+        });
     }
 
     private static IMediaGenerationBuilder UseSeams(IMediaGenerationBuilder builder, Func<IServiceProvider, RedisConnection> connection)
