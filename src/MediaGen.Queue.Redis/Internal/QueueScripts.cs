@@ -25,26 +25,59 @@ internal static class QueueScripts
 
         """;
 
-    /// <summary>ARGV 3 id, 4 body, 5 priority, 6 now, 7 delay ms, 8 enqueued at. Returns 1, or 0 when the id is already queued.</summary>
-    public const string Enqueue = Common + """
-        local id = ARGV[3]
-        local mk = ARGV[1] .. id
-        if redis.call('EXISTS', mk) == 1 then
-          if redis.call('ZREM', KEYS[4], id) == 1 then
+    /// <summary>
+    /// ARGV 3.. groups of id, body, priority, due time ms (0 for ready now), enqueued at ms. Returns 1 per message
+    /// added, 0 per id already queued (a dead-lettered id is replaced).
+    /// </summary>
+    public const string EnqueueMany = Common + """
+        local out = {}
+        local delayed = false
+        for i = 3, #ARGV, 5 do
+          local id = ARGV[i]
+          local mk = ARGV[1] .. id
+          local added = 1
+          if redis.call('EXISTS', mk) == 1 then
+            if redis.call('ZREM', KEYS[4], id) == 1 then
+              redis.call('DEL', mk)
+            else
+              added = 0
+            end
+          end
+          if added == 1 then
+            redis.call('HSET', mk, 'b', ARGV[i + 1], 'p', ARGV[i + 2], 'c', 0, 'e', ARGV[i + 4])
+            if ARGV[i + 3] ~= '0' then
+              redis.call('ZADD', KEYS[2], ARGV[i + 3], id)
+              delayed = true
+            else
+              make_ready(id, mk)
+            end
+          end
+          out[#out + 1] = added
+        end
+        if delayed then redis.call('PUBLISH', ARGV[2], '1') end
+        return out
+        """;
+
+    /// <summary>
+    /// ARGV 3 now, 4.. pairs of id and lease token. Completes each lease still held; returns 1 per completed lease
+    /// and -1 per lease no longer held.
+    /// </summary>
+    public const string CompleteMany = """
+        local now = tonumber(ARGV[3])
+        local out = {}
+        for i = 4, #ARGV, 2 do
+          local id = ARGV[i]
+          local mk = ARGV[1] .. id
+          local expiry = redis.call('ZSCORE', KEYS[3], id)
+          if redis.call('HGET', mk, 't') == ARGV[i + 1] and expiry and tonumber(expiry) > now then
+            redis.call('ZREM', KEYS[3], id)
             redis.call('DEL', mk)
+            out[#out + 1] = 1
           else
-            return 0
+            out[#out + 1] = -1
           end
         end
-        redis.call('HSET', mk, 'b', ARGV[4], 'p', ARGV[5], 'c', 0, 'e', ARGV[8])
-        local delay = tonumber(ARGV[7])
-        if delay > 0 then
-          redis.call('ZADD', KEYS[2], fmt(tonumber(ARGV[6]) + delay), id)
-          redis.call('PUBLISH', ARGV[2], '1')
-        else
-          make_ready(id, mk)
-        end
-        return 1
+        return out
         """;
 
     /// <summary>

@@ -24,6 +24,8 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     private readonly RedisKey[] _scriptKeys;
     private readonly RedisChannel _wakeChannel;
     private readonly SemaphoreSlim _subscribeGate = new(1, 1);
+    private readonly RedisCommandBatcher<EnqueueItem> _enqueues;
+    private readonly RedisCommandBatcher<(string MessageId, long Token)> _completions;
     private TaskCompletionSource _wake = NewSignal();
     private ISubscriber? _subscriber;
 
@@ -36,7 +38,12 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         _keys = new RedisKeys(_options.KeyPrefix, _options.QueueName);
         _scriptKeys = [_keys.Ready, _keys.Delayed, _keys.Leased, _keys.Dead, _keys.Sequence];
         _wakeChannel = RedisChannel.Literal(_keys.WakeChannel);
+        _enqueues = new RedisCommandBatcher<EnqueueItem>(FlushEnqueuesAsync, MaxBatch);
+        _completions = new RedisCommandBatcher<(string, long)>(FlushCompletionsAsync, MaxBatch);
     }
+
+    /// <summary>The most operations one batched script call carries.</summary>
+    private const int MaxBatch = 512;
 
     internal RedisKeys Keys => _keys;
 
@@ -56,13 +63,8 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
             new QueueMessageBody { Version = 1, JobId = message.JobId, Headers = message.Headers is null ? null : new Dictionary<string, string>(message.Headers, StringComparer.Ordinal) },
             RedisJsonContext.Default.QueueMessageBody);
         var now = NowMs();
-        await RunAsync(
-            db => db.ScriptEvaluateAsync(QueueScripts.Enqueue, _scriptKeys,
-            [
-                _keys.MessagePrefix, _keys.WakeChannel, message.MessageId, body, (int)options.Priority, now,
-                (long)Math.Ceiling(options.Delay.TotalMilliseconds), now,
-            ]),
-            cancellationToken).ConfigureAwait(false);
+        var dueMs = options.Delay > TimeSpan.Zero ? now + (long)Math.Ceiling(options.Delay.TotalMilliseconds) : 0;
+        await _enqueues.RunAsync(new EnqueueItem(message.MessageId, body, (int)options.Priority, dueMs, now), cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyList<IQueueLease>> ReceiveAsync(int maxMessages, TimeSpan maxWait, CancellationToken cancellationToken = default)
@@ -206,6 +208,10 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         return (value != -1, value);
     }
 
+    /// <summary>Completes a lease (batched with other completions in flight); returns false when the lease was no longer held.</summary>
+    internal async ValueTask<bool> CompleteAsync(string messageId, long token, CancellationToken cancellationToken) =>
+        await _completions.RunAsync((messageId, token), cancellationToken).ConfigureAwait(false) == 1;
+
     internal long NowMs() => _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
     private async ValueTask<(IReadOnlyList<IQueueLease> Leases, long? NextDueMs)> ReceiveOnceAsync(int count, CancellationToken cancellationToken)
@@ -247,6 +253,52 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         }
 
         return (leases, nextDue);
+    }
+
+    private async Task<long[]> FlushEnqueuesAsync(IReadOnlyList<EnqueueItem> items)
+    {
+        var values = new RedisValue[2 + (items.Count * 5)];
+        values[0] = _keys.MessagePrefix;
+        values[1] = _keys.WakeChannel;
+        var n = 2;
+        foreach (var item in items)
+        {
+            values[n++] = item.MessageId;
+            values[n++] = item.Body;
+            values[n++] = item.Priority;
+            values[n++] = item.DueMs;
+            values[n++] = item.EnqueuedAtMs;
+        }
+
+        return ToLongs(await RunAsync(db => db.ScriptEvaluateAsync(QueueScripts.EnqueueMany, _scriptKeys, values), CancellationToken.None).ConfigureAwait(false));
+    }
+
+    private async Task<long[]> FlushCompletionsAsync(IReadOnlyList<(string MessageId, long Token)> items)
+    {
+        var values = new RedisValue[3 + (items.Count * 2)];
+        values[0] = _keys.MessagePrefix;
+        values[1] = _keys.WakeChannel;
+        values[2] = NowMs();
+        var n = 3;
+        foreach (var (messageId, token) in items)
+        {
+            values[n++] = messageId;
+            values[n++] = token;
+        }
+
+        return ToLongs(await RunAsync(db => db.ScriptEvaluateAsync(QueueScripts.CompleteMany, _scriptKeys, values), CancellationToken.None).ConfigureAwait(false));
+    }
+
+    private static long[] ToLongs(RedisResult result)
+    {
+        var items = (RedisResult[])result!;
+        var values = new long[items.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            values[i] = (long)items[i];
+        }
+
+        return values;
     }
 
     private async ValueTask DeadLetterMalformedAsync(string id, long token, Exception? error, CancellationToken cancellationToken)
@@ -350,3 +402,6 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         }
     }
 }
+
+/// <summary>One enqueue waiting to be sent with others.</summary>
+internal readonly record struct EnqueueItem(string MessageId, byte[] Body, int Priority, long DueMs, long EnqueuedAtMs);

@@ -32,8 +32,29 @@ internal sealed class RedisQueueLease : IQueueLease
 
     public JobPriority Priority { get; }
 
-    public ValueTask CompleteAsync(CancellationToken cancellationToken = default) =>
-        SettleAsync("complete", 0, null, null, cancellationToken);
+    public async ValueTask CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _settled, 1, 0) != 0)
+        {
+            throw new LeaseLostException(Message.MessageId);
+        }
+
+        bool held;
+        try
+        {
+            held = await _queue.CompleteAsync(Message.MessageId, _token, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Volatile.Write(ref _settled, 0);
+            throw;
+        }
+
+        if (!held)
+        {
+            throw new LeaseLostException(Message.MessageId);
+        }
+    }
 
     public ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default)
     {
