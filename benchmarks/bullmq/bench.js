@@ -70,16 +70,17 @@ async function latency(name, perSecond, seconds, concurrency) {
     if (++received === total) finish();
   }, { connection, concurrency });
   await worker.waitUntilReady();
+  // Paced by a 1 ms timer (as the .NET side is): each tick adds every job whose time has come, without spinning.
   const start = performance.now();
   const adds = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / perSecond;
-    while (performance.now() < due) {
-      const wait = due - performance.now();
-      await new Promise((resolve) => (wait > 2 ? setTimeout(resolve, wait - 1) : setImmediate(resolve)));
+  let next = 0;
+  while (next < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) * perSecond) / 1000) + 1);
+    for (; next < due; next++) {
+      sentAt[next] = performance.now();
+      adds.push(queue.add('noop', { i: next }, jobOptions));
     }
-    sentAt[i] = performance.now();
-    adds.push(queue.add('noop', { i }, jobOptions));
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await Promise.all(adds);
   await finished;
