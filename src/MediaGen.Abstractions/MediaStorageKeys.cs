@@ -26,12 +26,14 @@ public static class MediaStorageKeys
 
     /// <summary>Refuses keys that are empty, too long, absolute, use backslashes or colons, or have empty, <c>.</c>, <c>..</c> or control-character segments.</summary>
     /// <param name="key">The key.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="InvalidStorageKeyException">The key is not acceptable.</exception>
     public static void Validate(string key)
     {
-        if (string.IsNullOrEmpty(key))
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Length == 0)
         {
-            throw new InvalidStorageKeyException(key ?? string.Empty, "It is empty.");
+            throw new InvalidStorageKeyException(key, "It is empty.");
         }
 
         if (key.Length > MaxLength)
@@ -66,9 +68,10 @@ public static class MediaStorageKeys
     /// <exception cref="InvalidStorageKeyException">The prefix is not acceptable.</exception>
     public static void ValidatePrefix(string prefix)
     {
-        if (string.IsNullOrEmpty(prefix) || !prefix.EndsWith('/'))
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (!prefix.EndsWith('/'))
         {
-            throw new InvalidStorageKeyException(prefix ?? string.Empty, "A prefix must end with '/'.");
+            throw new InvalidStorageKeyException(prefix, "A prefix must end with '/'.");
         }
 
         Validate(prefix[..^1]);

@@ -26,19 +26,9 @@ public sealed record ModelDescriptor
     public IReadOnlyDictionary<string, string[]> Validate(GenerationRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        Settings.Validate(request, (field, message) =>
-        {
-            if (!errors.TryGetValue(field, out var list))
-            {
-                errors[field] = list = [];
-            }
-
-            list.Add(message);
-        });
-        return errors.Count == 0
-            ? EmptyErrors
-            : errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+        var errors = new ValidationErrors();
+        Settings.Validate(request, ref errors);
+        return errors.ToDictionary() ?? EmptyErrors;
     }
 
     private static readonly IReadOnlyDictionary<string, string[]> EmptyErrors = new Dictionary<string, string[]>();
@@ -80,52 +70,52 @@ public sealed record ModelSettingsRules
     /// <summary>Model-specific parameters accepted in <see cref="GenerationRequest.Parameters"/>, by name.</summary>
     public IReadOnlyDictionary<string, ModelParameterRule> Parameters { get; init; } = new Dictionary<string, ModelParameterRule>();
 
-    internal void Validate(GenerationRequest request, Action<string, string> error)
+    internal void Validate(GenerationRequest request, ref ValidationErrors error)
     {
         var s = request.Settings ?? GenerationSettings.Default;
         if (s.Width is not null || s.Height is not null)
         {
             if (!SupportsDimensions)
             {
-                error("settings.width", $"Model '{request.Model}' does not accept width and height; use an aspect ratio.");
+                error.Add("settings.width", $"Model '{request.Model}' does not accept width and height; use an aspect ratio.");
             }
             else
             {
                 if (s.AspectRatio is not null)
                 {
-                    error("settings.aspectRatio", "Give either an aspect ratio or width and height, not both.");
+                    error.Add("settings.aspectRatio", "Give either an aspect ratio or width and height, not both.");
                 }
 
-                CheckDimension("settings.width", s.Width, error);
-                CheckDimension("settings.height", s.Height, error);
+                CheckDimension("settings.width", s.Width, ref error);
+                CheckDimension("settings.height", s.Height, ref error);
             }
         }
 
         if (s.AspectRatio is not null && !AspectRatios.Contains(s.AspectRatio, StringComparer.Ordinal))
         {
-            error("settings.aspectRatio", AspectRatios.Count == 0
+            error.Add("settings.aspectRatio", AspectRatios.Count == 0
                 ? $"Model '{request.Model}' does not accept an aspect ratio."
                 : $"Aspect ratio '{s.AspectRatio}' is not one of: {string.Join(", ", AspectRatios)}.");
         }
 
         if (s.OutputCount is { } count && (count < 1 || count > MaxOutputs))
         {
-            error("settings.outputCount", $"The output count must be between 1 and {MaxOutputs}.");
+            error.Add("settings.outputCount", $"The output count must be between 1 and {MaxOutputs}.");
         }
 
         if (s.OutputFormat is { } format && !OutputFormats.Contains(format))
         {
-            error("settings.outputFormat", $"Output format '{format}' is not one of: {string.Join(", ", OutputFormats)}.");
+            error.Add("settings.outputFormat", $"Output format '{format}' is not one of: {string.Join(", ", OutputFormats)}.");
         }
 
         if (s.Seed is not null && !SupportsSeed)
         {
-            error("settings.seed", $"Model '{request.Model}' does not accept a seed.");
+            error.Add("settings.seed", $"Model '{request.Model}' does not accept a seed.");
         }
 
         if (request.NegativePrompt is not null && !SupportsNegativePrompt)
         {
-            error("negativePrompt", $"Model '{request.Model}' does not accept a negative prompt.");
+            error.Add("negativePrompt", $"Model '{request.Model}' does not accept a negative prompt.");
         }
 
         if (request.Parameters is { Count: > 0 } parameters)
@@ -134,29 +124,29 @@ public sealed record ModelSettingsRules
             {
                 if (!Parameters.TryGetValue(name, out var rule))
                 {
-                    error($"parameters.{name}", $"Model '{request.Model}' has no parameter '{name}'.");
+                    error.Add($"parameters.{name}", $"Model '{request.Model}' has no parameter '{name}'.");
                 }
                 else if (rule.Check(value) is { } message)
                 {
-                    error($"parameters.{name}", message);
+                    error.Add($"parameters.{name}", message);
                 }
             }
         }
     }
 
-    private void CheckDimension(string field, int? value, Action<string, string> error)
+    private void CheckDimension(string field, int? value, ref ValidationErrors error)
     {
         if (value is not { } v)
         {
-            error(field, "Give both width and height.");
+            error.Add(field, "Give both width and height.");
         }
         else if (v < MinDimension || v > MaxDimension)
         {
-            error(field, $"Must be between {MinDimension} and {MaxDimension}.");
+            error.Add(field, $"Must be between {MinDimension} and {MaxDimension}.");
         }
         else if (DimensionMultiple > 1 && v % DimensionMultiple != 0)
         {
-            error(field, $"Must be a multiple of {DimensionMultiple}.");
+            error.Add(field, $"Must be a multiple of {DimensionMultiple}.");
         }
     }
 }
@@ -230,4 +220,24 @@ public sealed record ModelParameterRule
                     : $"Must be one of: {string.Join(", ", AllowedValues)}.";
         }
     }
+}
+
+/// <summary>Collects validation messages by field, allocating nothing until the first one.</summary>
+internal struct ValidationErrors
+{
+    private Dictionary<string, List<string>>? _errors;
+
+    public void Add(string field, string message)
+    {
+        _errors ??= new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        if (!_errors.TryGetValue(field, out var list))
+        {
+            _errors[field] = list = [];
+        }
+
+        list.Add(message);
+    }
+
+    public readonly Dictionary<string, string[]>? ToDictionary() =>
+        _errors?.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
 }

@@ -64,8 +64,10 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         {
             return ValueTask.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, FileOptions.Asynchronous));
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException
+            || (e is UnauthorizedAccessException && Directory.Exists(path)))
         {
+            // A key that is only a prefix of stored keys names a directory here, not an object.
             throw new StorageObjectNotFoundException(key, e);
         }
     }

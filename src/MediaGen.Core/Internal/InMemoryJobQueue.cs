@@ -8,7 +8,9 @@ namespace MediaGen.Internal;
 /// invisible until settled or until its lease expires, then delivered again with its count raised; delays and
 /// priorities; dead letters. Ready messages live in one FIFO per priority under a lock; a capacity-one channel is
 /// the doorbell that wakes waiting receivers; one <see cref="ITimer"/> from the <see cref="TimeProvider"/> fires when
-/// the next delayed message or lease comes due.
+/// the next delayed message or lease comes due. Every lease lasts the same duration, so leases are kept in a
+/// doubly-linked list in expiry order: receive and renew append, settle unlinks, expiry pops from the head; all O(1),
+/// and a settled lease is released at once.
 /// </summary>
 internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
 {
@@ -17,13 +19,13 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
     private readonly TimeSpan _leaseDuration;
     private readonly Queue<Entry>[] _ready = [new(), new(), new()];
     private readonly PriorityQueue<Entry, long> _delayed = new();
-    private readonly Dictionary<long, InMemoryLease> _leased = [];
-    private readonly PriorityQueue<InMemoryLease, long> _expiries = new();
     private readonly Dictionary<string, DeadLetterMessage> _deadLetters = new(StringComparer.Ordinal);
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ITimer _timer;
     private long _timerDueTicks = long.MaxValue;
-    private long _nextLeaseToken;
+    private InMemoryLease? _leaseHead;
+    private InMemoryLease? _leaseTail;
+    private int _leasedCount;
     private int _readyCount;
     private bool _disposed;
 
@@ -123,7 +125,7 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         lock (_gate)
         {
             PromoteDue(_time.GetUtcNow().UtcTicks);
-            return ValueTask.FromResult(new QueueDepth(_readyCount, _delayed.Count, _leased.Count, _deadLetters.Count));
+            return ValueTask.FromResult(new QueueDepth(_readyCount, _delayed.Count, _leasedCount, _deadLetters.Count));
         }
     }
 
@@ -155,9 +157,8 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
                     var entry = queue.Dequeue();
                     _readyCount--;
                     entry.DeliveryCount++;
-                    var lease = new InMemoryLease(this, entry, ++_nextLeaseToken, lockedUntil);
-                    _leased.Add(lease.Token, lease);
-                    _expiries.Enqueue(lease, lockedUntil.UtcTicks);
+                    var lease = new InMemoryLease(this, entry, lockedUntil);
+                    Append(lease);
                     (taken ??= new List<IQueueLease>(Math.Min(maxMessages, 16))).Add(lease);
                 }
             }
@@ -198,19 +199,57 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
             promoted = true;
         }
 
-        while (_expiries.TryPeek(out var lease, out var expiry) && expiry <= nowTicks)
+        while (_leaseHead is { } lease && lease.LockedUntil.UtcTicks <= nowTicks)
         {
-            _expiries.Dequeue();
-
-            // Lazy deletion: a renewed or settled lease left a stale heap entry behind.
-            if (lease.LockedUntil.UtcTicks <= nowTicks && _leased.Remove(lease.Token))
-            {
-                MakeReady(lease.Entry);
-                promoted = true;
-            }
+            Unlink(lease);
+            MakeReady(lease.Entry);
+            promoted = true;
         }
 
         return promoted;
+    }
+
+    private void Append(InMemoryLease lease)
+    {
+        lease.Previous = _leaseTail;
+        lease.Next = null;
+        if (_leaseTail is null)
+        {
+            _leaseHead = lease;
+        }
+        else
+        {
+            _leaseTail.Next = lease;
+        }
+
+        _leaseTail = lease;
+        lease.Held = true;
+        _leasedCount++;
+    }
+
+    private void Unlink(InMemoryLease lease)
+    {
+        if (lease.Previous is null)
+        {
+            _leaseHead = lease.Next;
+        }
+        else
+        {
+            lease.Previous.Next = lease.Next;
+        }
+
+        if (lease.Next is null)
+        {
+            _leaseTail = lease.Previous;
+        }
+        else
+        {
+            lease.Next.Previous = lease.Previous;
+        }
+
+        lease.Previous = lease.Next = null;
+        lease.Held = false;
+        _leasedCount--;
     }
 
     private void ArmTimer(long dueTicks)
@@ -239,9 +278,9 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
                 next = due;
             }
 
-            if (_expiries.TryPeek(out _, out var expiry))
+            if (_leaseHead is { } head)
             {
-                next = Math.Min(next, expiry);
+                next = Math.Min(next, head.LockedUntil.UtcTicks);
             }
 
             if (next != long.MaxValue)
@@ -260,11 +299,12 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
     {
         lock (_gate)
         {
-            if (!_leased.Remove(lease.Token))
+            if (!lease.Held)
             {
                 throw new LeaseLostException(lease.Message.MessageId);
             }
 
+            Unlink(lease);
             then?.Invoke(lease.Entry);
         }
     }
@@ -300,14 +340,16 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
     {
         lock (_gate)
         {
-            if (!_leased.ContainsKey(lease.Token))
+            if (!lease.Held)
             {
                 throw new LeaseLostException(lease.Message.MessageId);
             }
 
+            // The new expiry is the latest of all, so the lease moves to the tail and the list stays in expiry order.
             var lockedUntil = _time.GetUtcNow() + _leaseDuration;
+            Unlink(lease);
             lease.LockedUntil = lockedUntil;
-            _expiries.Enqueue(lease, lockedUntil.UtcTicks);
+            Append(lease);
             ArmTimer(lockedUntil.UtcTicks);
         }
     }
@@ -323,13 +365,18 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         public int DeliveryCount { get; set; }
     }
 
-    private sealed class InMemoryLease(InMemoryJobQueue queue, Entry entry, long token, DateTimeOffset lockedUntil) : IQueueLease
+    private sealed class InMemoryLease(InMemoryJobQueue queue, Entry entry, DateTimeOffset lockedUntil) : IQueueLease
     {
         private int _settled;
 
         public Entry Entry { get; } = entry;
 
-        public long Token { get; } = token;
+        // Links in the queue's expiry-ordered lease list, guarded by the queue's lock.
+        public InMemoryLease? Previous { get; set; }
+
+        public InMemoryLease? Next { get; set; }
+
+        public bool Held { get; set; }
 
         public QueueMessage Message => Entry.Message;
 

@@ -29,7 +29,9 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider) : IJobStore
                 throw new InvalidOperationException($"A job with id '{job.Id}' already exists.");
             }
 
-            var stored = job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? timeProvider.GetUtcNow() : job.UpdatedAt };
+            var stored = job.Version == 1 && job.UpdatedAt != default
+                ? job
+                : job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? timeProvider.GetUtcNow() : job.UpdatedAt };
             var entry = new Entry(stored, ++_sequence);
             _jobs.Add(job.Id, entry);
             if (job.Request.IdempotencyKey is { } newKey)
@@ -66,7 +68,7 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider) : IJobStore
                 return ValueTask.FromResult<GenerationJob?>(null);
             }
 
-            var stored = job with { Version = expectedVersion + 1 };
+            var stored = job.Version == expectedVersion + 1 ? job : job with { Version = expectedVersion + 1 };
             entry.Job = stored;
             return ValueTask.FromResult<GenerationJob?>(stored);
         }

@@ -6,10 +6,13 @@ internal sealed partial class JobProcessor
     /// One running attempt: the job as last written, the progress and checkpoint sinks handed to the generator, and the
     /// lease renewal tick, which also notices a cancel requested from another process.
     /// </summary>
-    private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, CancellationTokenSource jobAborted, CancellationTokenSource attemptCancel)
-        : IProgress<GenerationProgress>, ICheckpointSink
+    private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, TimeSpan renewal)
+        : IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable
     {
-        private readonly Lock _gate = new();
+        // JobAborted: the job is over (owner cancel, deadline). AttemptCanceled: this attempt stops for any reason.
+        private readonly CancellationTokenSource jobAborted = new();
+        private readonly CancellationTokenSource attemptCancel = new();
+        private ITimer? _timer;
         private GenerationJob _job = job;
         private long _lastProgressTimestamp;
         private GenerationProgress _progress;
@@ -19,11 +22,27 @@ internal sealed partial class JobProcessor
 
         public IQueueLease Lease { get; } = lease;
 
+        public CancellationToken JobAborted => jobAborted.Token;
+
+        public CancellationToken AttemptCanceled => attemptCancel.Token;
+
+        public bool IsJobAborted => jobAborted.IsCancellationRequested;
+
+        public void Abort() => _ = CancelQuietlyAsync(jobAborted, attemptCancel);
+
+        public void StopForShutdown() => _ = CancelQuietlyAsync(null, attemptCancel);
+
+        public void Dispose()
+        {
+            jobAborted.Dispose();
+            attemptCancel.Dispose();
+        }
+
         public GenerationJob Job
         {
             get
             {
-                lock (_gate)
+                lock (this)
                 {
                     return _job;
                 }
@@ -37,7 +56,7 @@ internal sealed partial class JobProcessor
             var fraction = Math.Clamp(value.Fraction, 0, 1);
             var now = processor._time.GetTimestamp();
             GenerationJob job;
-            lock (_gate)
+            lock (this)
             {
                 _progress = value with { Fraction = fraction };
                 _progressDirty = true;
@@ -69,19 +88,90 @@ internal sealed partial class JobProcessor
             Remember(saved);
         }
 
-        public void OnRenewTick()
+        /// <summary>Arms the timer for the first renewal or the deadline, whichever comes first.</summary>
+        public void Start(ITimer timer, DateTimeOffset now)
         {
+            _timer = timer;
+            Arm(now);
+        }
+
+        /// <summary>Stops renewals; the attempt is settling.</summary>
+        public void Stop()
+        {
+            lock (this)
+            {
+                _completed = true;
+                try
+                {
+                    _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Already stopped.
+                }
+            }
+        }
+
+        public void OnTimer()
+        {
+            var now = processor._time.GetUtcNow();
+            if (Job.Deadline is { } deadline && now >= deadline)
+            {
+                // The job is over: the generator cancels its provider work, and the attempt fails as past its deadline.
+                Abort();
+                return;
+            }
+
             if (Interlocked.Exchange(ref _renewing, 1) == 0)
             {
                 _ = RenewAsync();
             }
+            else
+            {
+                Arm(now);
+            }
         }
 
-        public void Complete()
+        private void Arm(DateTimeOffset now)
         {
-            lock (_gate)
+            var due = renewal;
+            if (Job.Deadline is { } deadline && deadline - now < due)
             {
-                _completed = true;
+                due = deadline - now > TimeSpan.Zero ? deadline - now : TimeSpan.Zero;
+            }
+
+            lock (this)
+            {
+                if (_completed)
+                {
+                    return;
+                }
+
+                try
+                {
+                    _timer?.Change(due, Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The attempt finished.
+                }
+            }
+        }
+
+        private static async Task CancelQuietlyAsync(CancellationTokenSource? first, CancellationTokenSource second)
+        {
+            try
+            {
+                if (first is not null)
+                {
+                    await first.CancelAsync().ConfigureAwait(false);
+                }
+
+                await second.CancelAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The attempt finished first.
             }
         }
 
@@ -96,7 +186,7 @@ internal sealed partial class JobProcessor
                 catch (LeaseLostException)
                 {
                     LeaseLost = true;
-                    await attemptCancel.CancelAsync().ConfigureAwait(false);
+                    await CancelQuietlyAsync(null, attemptCancel).ConfigureAwait(false);
                     return;
                 }
 
@@ -104,7 +194,7 @@ internal sealed partial class JobProcessor
                 // requested through another process.
                 GenerationProgress progress;
                 bool dirty;
-                lock (_gate)
+                lock (this)
                 {
                     progress = _progress;
                     dirty = _progressDirty;
@@ -117,7 +207,7 @@ internal sealed partial class JobProcessor
                 Remember(stored);
                 if (stored.CancelRequested || stored.Status != JobStatus.Processing)
                 {
-                    await jobAborted.CancelAsync().ConfigureAwait(false);
+                    await CancelQuietlyAsync(jobAborted, attemptCancel).ConfigureAwait(false);
                 }
             }
             catch (ObjectDisposedException)
@@ -131,12 +221,13 @@ internal sealed partial class JobProcessor
             finally
             {
                 Volatile.Write(ref _renewing, 0);
+                Arm(processor._time.GetUtcNow());
             }
         }
 
         private void Remember(GenerationJob stored)
         {
-            lock (_gate)
+            lock (this)
             {
                 if (stored.Version > _job.Version)
                 {

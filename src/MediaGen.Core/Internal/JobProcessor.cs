@@ -27,6 +27,7 @@ internal sealed partial class JobProcessor
     private readonly JobCancellationRegistry _running;
     private readonly ProviderRateGate _rateGate;
     private readonly MediaGenMetrics _metrics;
+    private readonly WebhookDispatcher _webhooks;
     private readonly MediaGenerationOptions _options;
     private readonly MediaGenerationWorkerOptions _workerOptions;
     private readonly TimeProvider _time;
@@ -44,6 +45,7 @@ internal sealed partial class JobProcessor
         JobCancellationRegistry running,
         ProviderRateGate rateGate,
         MediaGenMetrics metrics,
+        WebhookDispatcher webhooks,
         IOptions<MediaGenerationOptions> options,
         IOptions<MediaGenerationWorkerOptions> workerOptions,
         TimeProvider timeProvider,
@@ -58,6 +60,7 @@ internal sealed partial class JobProcessor
         _running = running;
         _rateGate = rateGate;
         _metrics = metrics;
+        _webhooks = webhooks;
         _options = options.Value;
         _workerOptions = workerOptions.Value;
         _time = timeProvider;
@@ -117,6 +120,18 @@ internal sealed partial class JobProcessor
             return;
         }
 
+        var now = _time.GetUtcNow();
+        var heartbeatWindow = HeartbeatWindow(lease, now);
+        if (job.Status == JobStatus.Processing && now - job.UpdatedAt < heartbeatWindow)
+        {
+            // Another delivery runs this job and its heartbeat is fresh: this message is a duplicate (a sweeper's copy, or
+            // our own message redelivered after a lease lapse). Starting again would pay the provider twice, and abandoning
+            // would only wear out the delivery count, so drop it; if that run dies, the sweeper finds the stale job.
+            Log.DuplicateDelivery(_logger, job.Id);
+            await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
+            return;
+        }
+
         if (!_catalog.TryGet(job.Request.Model, out var generator, out var model))
         {
             var error = new JobError(MediaGenErrorCodes.GeneratorPermanent, $"No generator serves model '{job.Request.Model}' in this worker.", Retryable: false);
@@ -130,7 +145,6 @@ internal sealed partial class JobProcessor
             return;
         }
 
-        var now = _time.GetUtcNow();
         if (job.Deadline is { } deadline && now >= deadline)
         {
             await FailAsync(job, DeadlineError(job.Error), refund: true, lease, deadLetter: true).ConfigureAwait(false);
@@ -152,22 +166,19 @@ internal sealed partial class JobProcessor
             return;
         }
 
-        if (job.Attempt == 0)
-        {
-            // Submission reserves before enqueueing; this only charges a job whose submitter crashed in between (idempotent per job).
-            try
+        var started = await _transitions.UpdateAsync(job, (Now: now, Window: heartbeatWindow), static (j, state, s) =>
+            (j.Status == JobStatus.Pending || (j.Status == JobStatus.Processing && state.Now - j.UpdatedAt >= state.Window)) && !j.CancelRequested
+            ? j with
             {
-                await _ledger.ReserveAsync(job.OwnerId, job.Id, job.CreditsCharged, shutdown).ConfigureAwait(false);
+                Status = JobStatus.Processing,
+                Attempt = j.Attempt + 1,
+                StartedAt = j.StartedAt ?? state.Now,
+                NextAttemptAt = null,
+                Progress = 0,
+                ProgressMessage = null,
+                UpdatedAt = s.At,
+                Version = s.Version,
             }
-            catch (InsufficientCreditsException e)
-            {
-                await FailAsync(job, new JobError(e.ErrorCode, e.Message, Retryable: false), refund: false, lease, deadLetter: false).ConfigureAwait(false);
-                return;
-            }
-        }
-
-        var started = await _transitions.UpdateAsync(job, j => j.Status is JobStatus.Pending or JobStatus.Processing && !j.CancelRequested
-            ? j with { Status = JobStatus.Processing, Attempt = j.Attempt + 1, StartedAt = j.StartedAt ?? now, NextAttemptAt = null, Progress = 0, ProgressMessage = null }
             : null, shutdown).ConfigureAwait(false);
         if (started.Status != JobStatus.Processing || started.Version == job.Version)
         {
@@ -197,43 +208,50 @@ internal sealed partial class JobProcessor
         Log.AttemptStarted(_logger, job.Id, job.Attempt, generator.Name);
         await PublishAsync(job, JobEventType.Started).ConfigureAwait(false);
 
-        using var jobAborted = job.Deadline is { } deadline
-            ? new CancellationTokenSource(deadline - now, _time)
-            : new CancellationTokenSource();
-        using var attemptCancel = CancellationTokenSource.CreateLinkedTokenSource(shutdown, jobAborted.Token);
-        var attempt = new AttemptState(this, lease, job, jobAborted, attemptCancel);
-        _running.Register(job.Id, jobAborted);
+        // One timer per attempt serves both the lease renewal and the deadline, which signals JobAborted. Cancel sites
+        // (owner cancel, deadline, shutdown, lost lease) cancel the attempt's sources directly: no linked sources per job.
         var renewal = _workerOptions.LeaseRenewalInterval ?? RenewalInterval(lease, now);
-        using var renewTimer = _time.CreateTimer(static s => ((AttemptState)s!).OnRenewTick(), attempt, renewal, renewal);
+        using var attempt = new AttemptState(this, lease, job, renewal);
+        var jobAborted = attempt.JobAborted;
+        var attemptCancel = attempt.AttemptCanceled;
+        _running.Register(job.Id, attempt);
+        if (shutdown.IsCancellationRequested)
+        {
+            attempt.StopForShutdown();
+        }
+
+        using var renewTimer = _time.CreateTimer(static s => ((AttemptState)s!).OnTimer(), attempt, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        attempt.Start(renewTimer, now);
         var generationStarted = _time.GetTimestamp();
         try
         {
-            var context = new GenerationContext(job, model, attempt, attempt, jobAborted.Token);
+            var context = new GenerationContext(job, model, attempt, attempt, jobAborted);
             var result = await _attemptPipeline.ExecuteAsync(
                 static (state, ct) => state.Generator.GenerateAsync(state.Context, ct),
                 (Generator: generator, Context: context),
-                attemptCancel.Token).ConfigureAwait(false);
+                attemptCancel).ConfigureAwait(false);
             _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
 
-            var outputs = await StoreOutputsAsync(attempt, result, attemptCancel.Token).ConfigureAwait(false);
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            var completedAt = _time.GetUtcNow();
-            var succeeded = await _transitions.UpdateAsync(attempt.Job, j => j.Status == JobStatus.Processing
-                ? j with { Status = JobStatus.Succeeded, Outputs = outputs, CompletedAt = completedAt, Progress = 1, ProgressMessage = null, Error = null }
+            IReadOnlyList<JobOutput> outputs = result.Outputs.Count == 0 ? [] : await StoreOutputsAsync(attempt, result, attemptCancel).ConfigureAwait(false);
+            attempt.Stop();
+            var succeeded = await _transitions.UpdateAsync(attempt.Job, outputs, static (j, outputs, s) => j.Status == JobStatus.Processing
+                ? j with { Status = JobStatus.Succeeded, Outputs = outputs, CompletedAt = s.At, Progress = 1, ProgressMessage = null, Error = null, UpdatedAt = s.At, Version = s.Version }
                 : null, CancellationToken.None).ConfigureAwait(false);
-            if (succeeded.Status == JobStatus.Succeeded && succeeded.CompletedAt == completedAt)
+            var completedAt = succeeded.CompletedAt.GetValueOrDefault();
+            if (succeeded.Status == JobStatus.Succeeded && ReferenceEquals(succeeded.Outputs, outputs) && succeeded.UpdatedAt == completedAt)
             {
                 _metrics.Succeeded.Add(1, modelTag);
                 _metrics.JobDuration.Record((completedAt - succeeded.CreatedAt).TotalSeconds, modelTag);
                 Log.JobSucceeded(_logger, job.Id, succeeded.Attempt, outputs.Count);
                 await PublishAsync(succeeded, JobEventType.Succeeded).ConfigureAwait(false);
+                _webhooks.Notify(succeeded);
             }
 
             await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
         }
-        catch (Exception e) when (jobAborted.IsCancellationRequested && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
+        catch (Exception e) when (attempt.IsJobAborted && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
         {
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var current = await ReloadAsync(attempt.Job).ConfigureAwait(false);
             if (current.Deadline is { } d && _time.GetUtcNow() >= d && !current.CancelRequested)
             {
@@ -251,44 +269,38 @@ internal sealed partial class JobProcessor
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             await ReturnOnShutdownAsync(attempt, lease).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException e)
         {
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var error = new JobError(MediaGenErrorCodes.AttemptTimedOut, $"The attempt took longer than {_workerOptions.AttemptTimeout}.", Retryable: true);
             await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
         }
         catch (GenerationException e)
         {
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var error = new JobError(e.ErrorCode, e.Message, e.IsTransient);
             await HandleFailureAsync(attempt, generator, error, e, e.RetryAfter, e.IsRateLimited, e.IsRefundable).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !attemptCancel.IsCancellationRequested)
         {
             // The worker's one broad catch for an attempt: an unexpected fault is an outcome, retried like a transient error.
-            renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            attempt.Stop();
             var code = e is StorageUnavailableException ? MediaGenErrorCodes.StorageUnavailable : MediaGenErrorCodes.InternalError;
             var error = new JobError(code, e.Message, Retryable: true);
             await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
         }
         finally
         {
-            _running.Unregister(job.Id, jobAborted);
-            attempt.Complete();
+            _running.Unregister(job.Id, attempt);
+            attempt.Stop();
         }
     }
 
     private async Task<IReadOnlyList<JobOutput>> StoreOutputsAsync(AttemptState attempt, GenerationResult result, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(result);
-        if (result.Outputs.Count == 0)
-        {
-            return [];
-        }
-
         var job = attempt.Job;
         var metadata = new Dictionary<string, string>(3, StringComparer.Ordinal)
         {
@@ -393,6 +405,7 @@ internal sealed partial class JobProcessor
             _metrics.JobDuration.Record((now - failed.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("mediagen.model", failed.Request.Model));
             Log.JobFailed(_logger, failed.Id, error.Code, error.Message, exception);
             await PublishAsync(failed, JobEventType.Failed, error: error).ConfigureAwait(false);
+            _webhooks.Notify(failed);
         }
 
         if (deadLetter)
@@ -418,6 +431,7 @@ internal sealed partial class JobProcessor
             _metrics.Canceled.Add(1, new KeyValuePair<string, object?>("mediagen.model", canceled.Request.Model));
             Log.JobCanceled(_logger, canceled.Id);
             await PublishAsync(canceled, JobEventType.Canceled).ConfigureAwait(false);
+            _webhooks.Notify(canceled);
         }
 
         await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
@@ -464,7 +478,7 @@ internal sealed partial class JobProcessor
         await _store.GetAsync(job.Id, CancellationToken.None).ConfigureAwait(false) ?? job;
 
     private ValueTask PublishAsync(GenerationJob job, JobEventType type, JobOutput? output = null, JobError? error = null, double? progress = null, string? message = null) =>
-        _events.PublishAsync(new JobEvent
+        !_events.IsWorthPublishing(job.Id) ? ValueTask.CompletedTask : _events.PublishAsync(new JobEvent
         {
             JobId = job.Id,
             OwnerId = job.OwnerId,
@@ -477,6 +491,17 @@ internal sealed partial class JobProcessor
             Progress = progress,
             Message = message,
         }, CancellationToken.None);
+
+    /// <summary>
+    /// How recent a Processing job's last write must be for its run to count as alive: a running attempt writes a
+    /// heartbeat at every renewal, so a job untouched for a whole lease period (or renewal interval, if longer) has no
+    /// live run.
+    /// </summary>
+    private TimeSpan HeartbeatWindow(IQueueLease lease, DateTimeOffset now)
+    {
+        var leasePeriod = lease.LockedUntil - now;
+        return _workerOptions.LeaseRenewalInterval is { } renewal && renewal > leasePeriod ? renewal : leasePeriod;
+    }
 
     private TimeSpan RenewalInterval(IQueueLease lease, DateTimeOffset now)
     {

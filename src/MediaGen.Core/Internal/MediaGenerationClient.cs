@@ -19,6 +19,7 @@ internal sealed class MediaGenerationClient(
     JobTransitions transitions,
     JobCancellationRegistry running,
     MediaGenMetrics metrics,
+    WebhookDispatcher webhooks,
     IOptions<MediaGenerationOptions> options,
     TimeProvider timeProvider,
     ILogger<MediaGenerationClient> logger) : IMediaGenerationClient
@@ -35,12 +36,13 @@ internal sealed class MediaGenerationClient(
         var now = timeProvider.GetUtcNow();
         var job = new GenerationJob
         {
-            Id = Guid.NewGuid().ToString("N"),
+            Id = JobIds.New(),
             Request = request,
             CreatedAt = now,
             UpdatedAt = now,
             Deadline = now + _options.JobDeadline,
             CreditsCharged = model.CostCredits,
+            Version = 1,
         };
 
         var created = await store.CreateAsync(job, cancellationToken).ConfigureAwait(false);
@@ -83,14 +85,18 @@ internal sealed class MediaGenerationClient(
 
         metrics.Submitted.Add(1, new KeyValuePair<string, object?>("mediagen.model", request.Model));
         Log.JobSubmitted(logger, job.Id, request.Model, job.OwnerId);
-        await events.PublishAsync(new JobEvent
+        if (events.IsWorthPublishing(job.Id))
+        {
+            await events.PublishAsync(new JobEvent
         {
             JobId = job.Id,
             OwnerId = job.OwnerId,
             Type = JobEventType.Queued,
             Timestamp = now,
             Status = JobStatus.Pending,
-        }, CancellationToken.None).ConfigureAwait(false);
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
+
         return new SubmitResult(job, Created: true);
     }
 
@@ -147,6 +153,7 @@ internal sealed class MediaGenerationClient(
                 Status = JobStatus.Canceled,
                 Attempt = job.Attempt,
             }, CancellationToken.None).ConfigureAwait(false);
+            webhooks.Notify(job);
         }
         else if (job.Status == JobStatus.Processing)
         {
@@ -174,61 +181,65 @@ internal sealed class MediaGenerationClient(
 
     private ModelDescriptor Validate(GenerationRequest request)
     {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        Dictionary<string, string[]>? errors = null;
         if (string.IsNullOrWhiteSpace(request.Prompt))
         {
-            errors["prompt"] = ["The prompt must not be blank."];
+            (errors ??= new(StringComparer.Ordinal))["prompt"] = ["The prompt must not be blank."];
         }
         else if (request.Prompt.Length > GenerationRequest.MaxPromptLength)
         {
-            errors["prompt"] = [$"The prompt must be at most {GenerationRequest.MaxPromptLength} characters."];
+            (errors ??= new(StringComparer.Ordinal))["prompt"] = [$"The prompt must be at most {GenerationRequest.MaxPromptLength} characters."];
         }
 
         if (request.NegativePrompt is { Length: > GenerationRequest.MaxPromptLength })
         {
-            errors["negativePrompt"] = [$"The negative prompt must be at most {GenerationRequest.MaxPromptLength} characters."];
+            (errors ??= new(StringComparer.Ordinal))["negativePrompt"] = [$"The negative prompt must be at most {GenerationRequest.MaxPromptLength} characters."];
         }
 
         if (string.IsNullOrWhiteSpace(request.OwnerId))
         {
-            errors["ownerId"] = ["The owner must not be blank."];
+            (errors ??= new(StringComparer.Ordinal))["ownerId"] = ["The owner must not be blank."];
         }
 
         if (request.IdempotencyKey is { } key && (string.IsNullOrWhiteSpace(key) || key.Length > _options.MaxIdempotencyKeyLength))
         {
-            errors["idempotencyKey"] = [$"The idempotency key must be 1 to {_options.MaxIdempotencyKeyLength} non-blank characters."];
+            (errors ??= new(StringComparer.Ordinal))["idempotencyKey"] = [$"The idempotency key must be 1 to {_options.MaxIdempotencyKeyLength} non-blank characters."];
         }
 
         if (request.WebhookUrl is { } webhook && (!webhook.IsAbsoluteUri || (webhook.Scheme != Uri.UriSchemeHttps && webhook.Scheme != Uri.UriSchemeHttp)))
         {
-            errors["webhookUrl"] = ["The webhook URL must be an absolute http or https URL."];
+            (errors ??= new(StringComparer.Ordinal))["webhookUrl"] = ["The webhook URL must be an absolute http or https URL."];
         }
 
         if (!Enum.IsDefined(request.Priority))
         {
-            errors["priority"] = ["The priority must be Low, Normal or High."];
+            (errors ??= new(StringComparer.Ordinal))["priority"] = ["The priority must be Low, Normal or High."];
         }
 
         ModelDescriptor? model = null;
         if (string.IsNullOrWhiteSpace(request.Model))
         {
-            errors["model"] = ["The model must not be blank."];
+            (errors ??= new(StringComparer.Ordinal))["model"] = ["The model must not be blank."];
         }
         else if (!catalog.TryGet(request.Model, out _, out model))
         {
-            errors["model"] = [catalog.Models.Count == 0
+            (errors ??= new(StringComparer.Ordinal))["model"] = [catalog.Models.Count == 0
                 ? $"Unknown model '{request.Model}': no generator is registered."
                 : $"Unknown model '{request.Model}'. Known models: {string.Join(", ", catalog.Models.Select(m => m.Id))}."];
         }
         else
         {
-            foreach (var (field, messages) in model.Validate(request))
+            var modelErrors = model.Validate(request);
+            if (modelErrors.Count > 0)
             {
-                errors[field] = messages;
+                foreach (var (field, messages) in modelErrors)
+                {
+                    (errors ??= new(StringComparer.Ordinal))[field] = messages;
+                }
             }
         }
 
-        return errors.Count > 0 ? throw new RequestValidationException(errors) : model!;
+        return errors is not null ? throw new RequestValidationException(errors) : model!;
     }
 
     private async Task FailUnqueuedAsync(GenerationJob job, Exception cause)

@@ -13,6 +13,7 @@ namespace MediaGen.Internal;
 internal sealed class MediaGenerationWorker(
     IJobQueue queue,
     JobProcessor processor,
+    JobCancellationRegistry running,
     MediaGenMetrics metrics,
     IOptions<MediaGenerationWorkerOptions> options,
     TimeProvider timeProvider,
@@ -170,6 +171,7 @@ internal sealed class MediaGenerationWorker(
             {
                 Log.DrainTimedOut(logger, Running);
                 await _hardStop.CancelAsync().ConfigureAwait(false);
+                running.StopAll();
             }
         }
 

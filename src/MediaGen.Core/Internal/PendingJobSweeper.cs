@@ -13,6 +13,7 @@ namespace MediaGen.Internal;
 internal sealed class PendingJobSweeper(
     IJobStore store,
     IJobQueue queue,
+    ICreditLedger ledger,
     JobTransitions transitions,
     IOptions<MediaGenerationWorkerOptions> options,
     TimeProvider timeProvider,
@@ -69,6 +70,11 @@ internal sealed class PendingJobSweeper(
                     continue;
                 }
 
+                if (touched.Status == JobStatus.Pending && touched.Attempt == 0 && !await EnsureChargedAsync(touched, cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
                 var priority = job.Request.Priority;
                 await queue.EnqueueAsync(new QueueMessage(job.Id), priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = priority }, cancellationToken).ConfigureAwait(false);
                 Log.SweptJob(logger, job.Id, status, job.UpdatedAt);
@@ -77,5 +83,26 @@ internal sealed class PendingJobSweeper(
         }
 
         return swept;
+    }
+
+    /// <summary>
+    /// A job that never started may come from a submitter that crashed between writing it and reserving its credits:
+    /// reserve now (a no-op when the reservation exists), or fail the job if the owner can no longer pay.
+    /// </summary>
+    private async Task<bool> EnsureChargedAsync(GenerationJob job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ledger.ReserveAsync(job.OwnerId, job.Id, job.CreditsCharged, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (InsufficientCreditsException e)
+        {
+            var now = timeProvider.GetUtcNow();
+            await transitions.UpdateAsync(job, j => j.Status == JobStatus.Pending
+                ? j with { Status = JobStatus.Failed, CompletedAt = now, Error = new JobError(e.ErrorCode, e.Message, Retryable: false) }
+                : null, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
     }
 }

@@ -112,6 +112,18 @@ public static class MediaGenerationBuilderExtensions
         return builder;
     }
 
+    /// <summary>Configures the webhooks sent when a job that names a <see cref="GenerationRequest.WebhookUrl"/> finishes.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures <see cref="WebhookOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder ConfigureWebhooks(this IMediaGenerationBuilder builder, Action<WebhookOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
     /// <summary>Adds a generator type. Adding the same type twice has no effect.</summary>
     /// <typeparam name="TGenerator">The generator.</typeparam>
     /// <param name="builder">The builder.</param>

@@ -30,7 +30,11 @@ public static class MediaGenerationServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Adds MediaGen with <see cref="MediaGenerationOptions"/> bound from <paramref name="section"/>; an unknown key is a start-up error.</summary>
+    /// <summary>
+    /// Adds MediaGen with <see cref="MediaGenerationOptions"/> bound from the values directly under
+    /// <paramref name="section"/>. An unknown value there is a start-up error that names its key; sub-sections (such as
+    /// <c>MediaGen:Worker</c> or <c>MediaGen:Redis</c>) are left to the components that own them.
+    /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="section">The configuration section, for example <c>MediaGen</c>.</param>
     /// <returns>The builder.</returns>
@@ -39,7 +43,21 @@ public static class MediaGenerationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
         var builder = AddCore(services);
-        services.AddOptions<MediaGenerationOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        services.AddOptions<MediaGenerationOptions>().Configure(o =>
+        {
+            var known = typeof(MediaGenerationOptions).GetProperties().Select(p => p.Name).ToArray();
+            foreach (var child in section.GetChildren())
+            {
+                var isSubsection = child.Value is null && child.GetChildren().Any();
+                if (!isSubsection && !known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+                {
+                    throw new InvalidOperationException(
+                        $"'{child.Path}' is not a MediaGen setting. Settings directly under '{section.Path}': {string.Join(", ", known)}.");
+                }
+            }
+
+            section.Bind(o);
+        });
         return builder;
     }
 
@@ -64,6 +82,8 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CreditLedgerOptions>, CreditLedgerOptionsValidator>());
         services.AddOptions<InMemoryJobQueueOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryJobQueueOptions>, InMemoryJobQueueOptionsValidator>());
+        services.AddOptions<WebhookOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>());
         services.AddOptions<FileSystemStorageOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileSystemStorageOptions>, FileSystemStorageOptionsValidator>());
 
@@ -78,6 +98,10 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<JobCancellationRegistry>();
         services.TryAddSingleton<JobTransitions>();
         services.TryAddSingleton<IMediaGenerationClient, MediaGenerationClient>();
+
+        services.AddHttpClient(WebhookDispatcher.HttpClientName);
+        services.TryAddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
 
         services.AddHealthChecks()
             .AddCheck<QueueHealthCheck>("mediagen-queue", tags: ["mediagen", "ready"])

@@ -67,6 +67,19 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public void AddMediaGeneration_SectionWithSubsections_BindsItsOwnValuesOnly()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MediaGen:MaxAttempts"] = "7",
+            ["MediaGen:Queue:Provider"] = "Redis",
+            ["MediaGen:Worker:Concurrency"] = "4",
+        }).Build();
+        using var provider = new ServiceCollection().AddMediaGeneration(configuration.GetSection("MediaGen")).Services.BuildServiceProvider();
+        Assert.Equal(7, provider.GetRequiredService<IOptions<MediaGenerationOptions>>().Value.MaxAttempts);
+    }
+
+    [Fact]
     public void Catalog_TwoGeneratorsServingOneModel_StartupErrorNamesBoth()
     {
         using var provider = new ServiceCollection().AddMediaGeneration()

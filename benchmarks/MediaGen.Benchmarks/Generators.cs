@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace MediaGen.Benchmarks;
+
+/// <summary>A generator that does nothing and returns no outputs, so a run measures the pipeline around it.</summary>
+internal sealed class NoOpGenerator : IMediaGenerator
+{
+    public const string ModelId = "noop";
+
+    public string Name => "noop";
+
+    public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = ModelId, CostCredits = 1, ExpectedDuration = TimeSpan.Zero }];
+
+    public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(new GenerationResult([]));
+}
+
+/// <summary>
+/// A no-op generator that records when each job started. The job's index travels in its prompt (<c>job 123</c>), so the
+/// start can be matched with the submit timestamp the submitter wrote into the same slot before submitting.
+/// </summary>
+internal sealed class StartRecordingGenerator(long[] started) : IMediaGenerator
+{
+    public const string PromptPrefix = "job ";
+
+    public string Name => "noop";
+
+    public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = NoOpGenerator.ModelId, CostCredits = 1, ExpectedDuration = TimeSpan.Zero }];
+
+    public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var index = int.Parse(context.Request.Prompt.AsSpan(PromptPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture);
+        started[index] = now;
+        return ValueTask.FromResult(new GenerationResult([]));
+    }
+}
+
+/// <summary>
+/// A generator that waits (real time) and returns no outputs: an I/O-bound provider call. It keeps figures on the waits
+/// themselves (how long each really took, how many ran at once) so a slow run can be told apart from slow timers.
+/// </summary>
+internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
+{
+    private long _running;
+    private long _peakRunning;
+    private long _count;
+    private long _totalTicks;
+    private long _maxTicks;
+    private long _firstStart;
+    private long _lastStart;
+
+    public string Name => "delay";
+
+    public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = NoOpGenerator.ModelId, CostCredits = 1, ExpectedDuration = delay }];
+
+    public long PeakRunning => Volatile.Read(ref _peakRunning);
+
+    public TimeSpan MeanWait => Volatile.Read(ref _count) == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(0, Volatile.Read(ref _totalTicks) / Volatile.Read(ref _count));
+
+    public TimeSpan MaxWait => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _maxTicks));
+
+    /// <summary>From the first attempt's start to the last one's.</summary>
+    public TimeSpan StartSpread => Stopwatch.GetElapsedTime(Volatile.Read(ref _firstStart), Volatile.Read(ref _lastStart));
+
+    public async ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default)
+    {
+        var start = Stopwatch.GetTimestamp();
+        Interlocked.CompareExchange(ref _firstStart, start, 0);
+        InterlockedMax(ref _lastStart, start);
+        InterlockedMax(ref _peakRunning, Interlocked.Increment(ref _running));
+        try
+        {
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+            var took = Stopwatch.GetTimestamp() - start;
+            Interlocked.Increment(ref _count);
+            Interlocked.Add(ref _totalTicks, took);
+            InterlockedMax(ref _maxTicks, took);
+        }
+
+        return new GenerationResult([]);
+    }
+
+    private static void InterlockedMax(ref long location, long value)
+    {
+        var current = Volatile.Read(ref location);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref location, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+
+namespace MediaGen.Benchmarks;
+
+/// <summary>
+/// An I/O-bound run: every generation awaits a real 2 s delay, 10,000 at a time, 50,000 jobs. Ideally the jobs finish
+/// in five waves of 2 s (10 s); the run reports how far the wall time is from that, and the peak working set and managed
+/// heap sampled every 50 ms.
+/// </summary>
+internal static class IoMode
+{
+    public static async Task<int> RunAsync(Arguments args)
+    {
+        var jobs = args.Int("--jobs", 50_000);
+        var concurrency = args.Int("--concurrency", 10_000);
+        var delay = TimeSpan.FromMilliseconds(args.Int("--delay-ms", 2000));
+        var submitters = args.Int("--submitters", Math.Max(2, Environment.ProcessorCount));
+        var ideal = delay * Math.Ceiling((double)jobs / concurrency);
+        using var allocations = args.Flag("--types") ? new AllocationSampler() : null;
+
+        Report.Environment();
+        Console.WriteLine($"# io: {jobs:N0} jobs, each awaiting {delay.TotalSeconds} s, concurrency {concurrency:N0}; ideal wall time {ideal.TotalSeconds} s");
+
+        var generator = new DelayGenerator(delay);
+        await using var pipeline = await MediaGenPipeline.StartAsync(concurrency, generator).ConfigureAwait(false);
+        var request = new GenerationRequest { Prompt = "a lighthouse on a cliff at dusk", Model = NoOpGenerator.ModelId, OwnerId = "bench" };
+        Snapshot.Settle();
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var baselineWorkingSet = process.WorkingSet64;
+        var baselineHeap = GC.GetTotalMemory(forceFullCollection: false);
+
+        using var sampling = new CancellationTokenSource();
+        var sampler = SampleAsync(sampling.Token);
+        var finished = pipeline.Completions.WhenFinished(jobs);
+        allocations?.Start();
+        var before = Snapshot.Take();
+        await SubmitAsync(pipeline.Client, request, jobs, submitters).ConfigureAwait(false);
+        var submittedIn = Stopwatch.GetElapsedTime(before.Timestamp);
+        await finished.WaitAsync(ideal * 10).ConfigureAwait(false);
+        var after = Snapshot.Take();
+        var types = allocations?.Stop();
+        await sampling.CancelAsync().ConfigureAwait(false);
+        var (peakWorkingSet, peakHeap) = await sampler.ConfigureAwait(false);
+
+        var result = new RunResult("MediaGen", concurrency, jobs, before, after, pipeline.Completions.Unsuccessful);
+        var overIdeal = (result.Wall.TotalSeconds / ideal.TotalSeconds) - 1;
+        Report.Load("after the run");
+        Console.WriteLine();
+        Report.Table(
+            ["system", "jobs", "concurrency", "submitted in s", "wall s", "ideal s", "over ideal", "peak working set MB", "peak managed heap MB", "baseline WS / heap MB", "CPU µs/job", "B/job", "GC 0/1/2", "GC pause ms", "not succeeded"],
+            [[
+                "MediaGen",
+                Report.N(jobs),
+                Report.N(concurrency),
+                Report.N(submittedIn.TotalSeconds, 2),
+                Report.N(result.Wall.TotalSeconds, 2),
+                Report.N(ideal.TotalSeconds, 2),
+                Report.N(overIdeal * 100, 1) + "%",
+                Report.N(peakWorkingSet / 1048576.0, 1),
+                Report.N(peakHeap / 1048576.0, 1),
+                Report.N(baselineWorkingSet / 1048576.0, 1) + " / " + Report.N(baselineHeap / 1048576.0, 1),
+                Report.N(result.CpuMicrosecondsPerJob, 2),
+                Report.N(result.BytesPerJob),
+                result.Collections,
+                Report.N(result.GcPauseMilliseconds),
+                Report.N(result.Unsuccessful),
+            ]]);
+        Console.WriteLine();
+        Console.WriteLine($"# generator waits: mean {Report.N(generator.MeanWait.TotalMilliseconds, 1)} ms, max {Report.N(generator.MaxWait.TotalMilliseconds, 1)} ms (asked {delay.TotalMilliseconds} ms); "
+            + $"peak running at once {Report.N(generator.PeakRunning)}; first to last attempt start {Report.N(generator.StartSpread.TotalSeconds, 2)} s (ideal {Report.N((ideal - delay).TotalSeconds, 2)} s)");
+        if (types is not null)
+        {
+            AllocationSampler.Print("io run", types, jobs, top: 40);
+        }
+
+        return result.Unsuccessful > 0 ? 1 : 0;
+    }
+
+    private static Task SubmitAsync(IMediaGenerationClient client, GenerationRequest request, int count, int submitters)
+    {
+        var tasks = new Task[submitters];
+        for (var s = 0; s < submitters; s++)
+        {
+            var share = (count / submitters) + (s < count % submitters ? 1 : 0);
+            tasks[s] = Task.Run(async () =>
+            {
+                for (var i = 0; i < share; i++)
+                {
+                    await client.SubmitAsync(request).ConfigureAwait(false);
+                }
+            });
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    private static async Task<(long WorkingSet, long Heap)> SampleAsync(CancellationToken cancellationToken)
+    {
+        using var process = Process.GetCurrentProcess();
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        long peakWorkingSet = 0;
+        long peakHeap = 0;
+        do
+        {
+            process.Refresh();
+            peakWorkingSet = Math.Max(peakWorkingSet, process.WorkingSet64);
+            peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(forceFullCollection: false));
+        }
+        while (await WaitAsync(timer, cancellationToken).ConfigureAwait(false));
+
+        return (peakWorkingSet, peakHeap);
+    }
+
+    private static async ValueTask<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using MediaGen.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MediaGen.Benchmarks;
+
+/// <summary>
+/// The in-memory pipeline in a generic host, set up through the public registration API: submission client, worker,
+/// in-memory queue, store and ledger, and an event stream that counts terminal events on the way through.
+/// </summary>
+internal sealed class MediaGenPipeline : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private bool _started;
+
+    private MediaGenPipeline(IHost host, CompletionCounter completions)
+    {
+        _host = host;
+        Completions = completions;
+        Client = host.Services.GetRequiredService<IMediaGenerationClient>();
+    }
+
+    public IMediaGenerationClient Client { get; }
+
+    public CompletionCounter Completions { get; }
+
+    public IServiceProvider Services => _host.Services;
+
+    /// <summary>Builds the host; the worker starts with <see cref="StartAsync"/>, so jobs can be submitted before it runs.</summary>
+    public static MediaGenPipeline Create(int concurrency, IMediaGenerator generator)
+    {
+        var completions = new CompletionCounter();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
+        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
+        builder.Services.AddMediaGeneration()
+            .ConfigureCredits(o => o.InitialBalance = long.MaxValue / 2)
+            .UseEventStream("Counting", _ => completions)
+            .AddGenerator(generator)
+            .AddWorker(o =>
+            {
+                o.Concurrency = concurrency;
+                o.SweepInterval = TimeSpan.Zero;
+                o.DrainTimeout = TimeSpan.FromSeconds(30);
+            });
+        return new MediaGenPipeline(builder.Build(), completions);
+    }
+
+    public static async Task<MediaGenPipeline> StartAsync(int concurrency, IMediaGenerator generator)
+    {
+        var pipeline = Create(concurrency, generator);
+        await pipeline.StartAsync().ConfigureAwait(false);
+        return pipeline;
+    }
+
+    public async Task StartAsync()
+    {
+        await _host.StartAsync().ConfigureAwait(false);
+        _started = true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_started)
+        {
+            await _host.StopAsync().ConfigureAwait(false);
+        }
+
+        _host.Dispose();
+    }
+}
+
+/// <summary>
+/// An <see cref="IJobEventStream"/> that counts terminal events and hands every event on to the in-memory stream, so
+/// completions are counted without a subscription or a store poll per job (one interlocked add per finished job).
+/// </summary>
+internal sealed class CompletionCounter : IJobEventStream
+{
+    private readonly InMemoryJobEventStream _inner = new();
+    private TaskCompletionSource _reached = NewSource();
+    private long _target = long.MaxValue;
+    private long _finished;
+    private long _unsuccessful;
+
+    public long Finished => Volatile.Read(ref _finished);
+
+    public long Unsuccessful => Volatile.Read(ref _unsuccessful);
+
+    /// <summary>Completes once <paramref name="total"/> jobs (counted since start) have reached a terminal status.</summary>
+    public Task WhenFinished(long total)
+    {
+        var reached = NewSource();
+        Volatile.Write(ref _reached, reached);
+        Volatile.Write(ref _target, total);
+        if (Finished >= total)
+        {
+            reached.TrySetResult();
+        }
+
+        return reached.Task;
+    }
+
+    public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
+    {
+        if (jobEvent.IsTerminal)
+        {
+            if (jobEvent.Type != JobEventType.Succeeded)
+            {
+                Interlocked.Increment(ref _unsuccessful);
+            }
+
+            if (Interlocked.Increment(ref _finished) >= Volatile.Read(ref _target))
+            {
+                Volatile.Read(ref _reached).TrySetResult();
+            }
+        }
+
+        return _inner.PublishAsync(jobEvent, cancellationToken);
+    }
+
+    public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) =>
+        _inner.SubscribeAsync(jobId, cancellationToken);
+
+    private static TaskCompletionSource NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

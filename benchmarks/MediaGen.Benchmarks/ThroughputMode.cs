@@ -1,0 +1,145 @@
+namespace MediaGen.Benchmarks;
+
+/// <summary>
+/// Submit to Succeeded with a no-op generator, as fast as parallel submitters can go, at several worker concurrencies,
+/// for MediaGen and for Hangfire.InMemory in the same process, one after the other.
+/// </summary>
+internal static class ThroughputMode
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
+
+    public static async Task<int> RunAsync(Arguments args)
+    {
+        var jobs = args.Int("--jobs", 100_000);
+        var warmup = args.Int("--warmup", 10_000);
+        var submitters = args.Int("--submitters", Math.Max(2, Environment.ProcessorCount));
+        var concurrencies = args.Ints("--concurrency", [1, 16, 256]);
+        var withPeer = !args.Flag("--no-peer");
+
+        Report.Environment();
+        Console.WriteLine($"# throughput: {jobs:N0} jobs per run after {warmup:N0} warm-up jobs, {submitters} parallel submitters");
+        var results = new List<RunResult>();
+        foreach (var concurrency in concurrencies)
+        {
+            var mediaGen = await RunMediaGenAsync(concurrency, jobs, warmup, submitters).ConfigureAwait(false);
+            Print(mediaGen);
+            results.Add(mediaGen);
+            if (withPeer)
+            {
+                var peer = await RunHangfireAsync(concurrency, jobs, warmup, submitters).ConfigureAwait(false);
+                Print(peer);
+                results.Add(peer);
+            }
+        }
+
+        Report.Load("after the runs");
+        Console.WriteLine();
+        PrintTable(results);
+        return results.Any(r => r.Unsuccessful > 0) ? 1 : 0;
+    }
+
+    public static async Task<RunResult> RunMediaGenAsync(int concurrency, int jobs, int warmup, int submitters)
+    {
+        await using var pipeline = await MediaGenPipeline.StartAsync(concurrency, new NoOpGenerator()).ConfigureAwait(false);
+        var request = new GenerationRequest { Prompt = "a lighthouse on a cliff at dusk", Model = NoOpGenerator.ModelId, OwnerId = "bench" };
+
+        if (warmup > 0)
+        {
+            var warmed = pipeline.Completions.WhenFinished(warmup);
+            await SubmitAsync(pipeline.Client, request, warmup, submitters).ConfigureAwait(false);
+            await warmed.WaitAsync(RunTimeout).ConfigureAwait(false);
+        }
+
+        Snapshot.Settle();
+        var unsuccessfulBefore = pipeline.Completions.Unsuccessful;
+        var finished = pipeline.Completions.WhenFinished(warmup + jobs);
+        var before = Snapshot.Take();
+        await SubmitAsync(pipeline.Client, request, jobs, submitters).ConfigureAwait(false);
+        await finished.WaitAsync(RunTimeout).ConfigureAwait(false);
+        var after = Snapshot.Take();
+        return new RunResult("MediaGen", concurrency, jobs, before, after, pipeline.Completions.Unsuccessful - unsuccessfulBefore);
+    }
+
+    public static async Task<RunResult> RunHangfireAsync(int workers, int jobs, int warmup, int submitters)
+    {
+        using var peer = new HangfirePeer(workers);
+        var client = peer.Client;
+        if (warmup > 0)
+        {
+            var warmed = HangfirePeer.WhenFinished(warmup);
+            await EnqueueAsync(client, warmup, submitters).ConfigureAwait(false);
+            await warmed.WaitAsync(RunTimeout).ConfigureAwait(false);
+        }
+
+        Snapshot.Settle();
+        var finished = HangfirePeer.WhenFinished(warmup + jobs);
+        var before = Snapshot.Take();
+        await EnqueueAsync(client, jobs, submitters).ConfigureAwait(false);
+        await finished.WaitAsync(RunTimeout).ConfigureAwait(false);
+        var after = Snapshot.Take();
+        return new RunResult("Hangfire.InMemory", workers, jobs, before, after, Unsuccessful: 0);
+    }
+
+    private static Task SubmitAsync(IMediaGenerationClient client, GenerationRequest request, int count, int submitters) =>
+        Parallel(count, submitters, async share =>
+        {
+            for (var i = 0; i < share; i++)
+            {
+                await client.SubmitAsync(request).ConfigureAwait(false);
+            }
+        });
+
+    private static Task EnqueueAsync(Hangfire.IBackgroundJobClient client, int count, int submitters) =>
+        Parallel(count, submitters, share =>
+        {
+            for (var i = 0; i < share; i++)
+            {
+                Hangfire.BackgroundJobClientExtensions.Enqueue(client, () => HangfireJobs.NoOp());
+            }
+
+            return Task.CompletedTask;
+        });
+
+    private static Task Parallel(int count, int submitters, Func<int, Task> submit)
+    {
+        var tasks = new Task[submitters];
+        for (var s = 0; s < submitters; s++)
+        {
+            var share = (count / submitters) + (s < count % submitters ? 1 : 0);
+            tasks[s] = Task.Run(() => submit(share));
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    private static void Print(RunResult r) =>
+        Console.WriteLine($"{r.System,-18} concurrency {r.Concurrency,5}: {Report.N(r.JobsPerSecond),10} jobs/s  {Report.N(r.CpuMicrosecondsPerJob, 2),8} CPU µs/job  {Report.N(r.BytesPerJob),8} B/job  wall {Report.N(r.Wall.TotalSeconds, 2)} s  GC {r.Collections}  GC pause {Report.N(r.GcPauseMilliseconds)} ms  not succeeded {r.Unsuccessful}");
+
+    private static void PrintTable(List<RunResult> results)
+    {
+        string[] header = ["concurrency", "MediaGen jobs/s", "Hangfire jobs/s", "ratio", "MediaGen CPU µs/job", "Hangfire CPU µs/job", "MediaGen B/job", "Hangfire B/job", "MediaGen GC 0/1/2", "Hangfire GC 0/1/2", "MediaGen GC pause ms", "Hangfire GC pause ms"];
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var group in results.GroupBy(r => r.Concurrency))
+        {
+            var m = group.FirstOrDefault(r => r.System == "MediaGen");
+            var h = group.FirstOrDefault(r => r.System != "MediaGen");
+            rows.Add(
+            [
+                group.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                m is null ? "-" : Report.N(m.JobsPerSecond),
+                h is null ? "-" : Report.N(h.JobsPerSecond),
+                m is null || h is null ? "-" : Report.N(m.JobsPerSecond / h.JobsPerSecond, 2) + "x",
+                m is null ? "-" : Report.N(m.CpuMicrosecondsPerJob, 2),
+                h is null ? "-" : Report.N(h.CpuMicrosecondsPerJob, 2),
+                m is null ? "-" : Report.N(m.BytesPerJob),
+                h is null ? "-" : Report.N(h.BytesPerJob),
+                m?.Collections ?? "-",
+                h?.Collections ?? "-",
+                m is null ? "-" : Report.N(m.GcPauseMilliseconds),
+                h is null ? "-" : Report.N(h.GcPauseMilliseconds),
+            ]);
+        }
+
+        Report.Table(header, rows);
+    }
+}

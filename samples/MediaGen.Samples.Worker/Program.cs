@@ -1,0 +1,28 @@
+using MediaGen.Samples.Hosting;
+using MediaGen.Samples.Worker;
+
+// A worker-only host: receives jobs from the configured queue and runs them. It accepts no submissions itself, so it
+// is useful with a queue other processes share (MediaGen:Queue:Provider = Redis or ServiceBus).
+var builder = Host.CreateApplicationBuilder(args);
+MediaGenHostSetup mediaGen;
+try
+{
+    mediaGen = builder.Services.AddMediaGenerationFromConfiguration(builder.Configuration).AddWorker();
+}
+catch (MediaGenConfigurationException e)
+{
+    // The message names every offending key; a stack trace would only hide it.
+    await Console.Error.WriteLineAsync(e.Message);
+    return 1;
+}
+
+using var host = builder.Build();
+var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MediaGen.Samples.Worker");
+WorkerLog.Started(logger, mediaGen.QueueProvider, mediaGen.StorageProvider);
+if (mediaGen.IsQueueInProcess)
+{
+    WorkerLog.InMemoryQueue(logger);
+}
+
+await host.RunAsync();
+return 0;

@@ -1,0 +1,437 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using MediaGen.Generators.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MediaGen.Generators.Replicate.Internal;
+
+/// <summary>
+/// Runs jobs as Replicate predictions. The provider is paid once per job: the prediction id is saved through the
+/// checkpoint sink right after the create, and an attempt that finds a checkpoint resumes that prediction.
+/// </summary>
+internal sealed partial class ReplicateGenerator : IMediaGenerator
+{
+    public const string GeneratorName = "replicate";
+
+    private readonly ReplicateGeneratorOptions _options;
+    private readonly IReadOnlyDictionary<string, ReplicateModel> _models;
+    private readonly ReplicateApiClient _api;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+
+    public ReplicateGenerator(IOptions<ReplicateGeneratorOptions> options, ReplicateHttpClientSource httpClient, TimeProvider timeProvider, ILogger<ReplicateGenerator> logger)
+    {
+        _options = options.Value;
+        _models = ReplicateModelCatalog.Build(_options, out var errors);
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(ReplicateGeneratorOptions), typeof(ReplicateGeneratorOptions), errors);
+        }
+
+        _timeProvider = timeProvider;
+        _logger = logger;
+        Gate = new ProviderRateGate(timeProvider);
+        _api = new ReplicateApiClient(_options, httpClient.Create, Gate, timeProvider, logger);
+        Models = [.. _models.Values.Select(m => m.Descriptor)];
+    }
+
+    public string Name => GeneratorName;
+
+    public IReadOnlyList<ModelDescriptor> Models { get; }
+
+    /// <summary>The gate every Replicate call of this generator waits on; paused for all jobs after a 429.</summary>
+    internal ProviderRateGate Gate { get; }
+
+    public async ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!_models.TryGetValue(context.Model.Id, out var model))
+        {
+            throw GenerationException.Permanent($"The Replicate generator does not serve model '{context.Model.Id}'.");
+        }
+
+        var request = context.Request;
+        var invalid = model.Descriptor.Validate(request);
+        if (invalid.Count > 0)
+        {
+            throw GenerationException.Permanent(new RequestValidationException(invalid).Message, MediaGenErrorCodes.ValidationFailed);
+        }
+
+        var jobId = context.Job.Id;
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.JobAborted);
+        var predictionId = context.ExistingCheckpoint is { Length: > 0 } saved ? saved : null;
+        try
+        {
+            var prediction = await ResumeAsync(context, both.Token).ConfigureAwait(false);
+            if (prediction is null)
+            {
+                var input = BuildInput(model, request);
+                if (_logger.IsEnabled(LogLevel.Trace))
+                {
+                    Log.PredictionInput(_logger, jobId, input.ToJsonString());
+                }
+
+                prediction = await CreateAsync(model, input, context.JobAborted, cancellationToken).ConfigureAwait(false);
+                predictionId = prediction.Id;
+                context.JobAborted.ThrowIfCancellationRequested();
+                try
+                {
+                    await context.Checkpoint.SaveAsync(prediction.Id, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    // The job store refused the checkpoint: no later attempt can find this prediction, so it would run
+                    // (and be billed) for nothing while the retry pays for a new one. Stop it now. A canceled save is
+                    // left alone: the write may have landed, and a later attempt may resume the prediction.
+                    await CancelPredictionAsync(prediction.Id, jobId).ConfigureAwait(false);
+                    throw;
+                }
+
+                Log.PredictionCreated(_logger, prediction.Id, jobId, model.Id);
+                context.JobAborted.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                predictionId = prediction.Id;
+            }
+
+            prediction = await WaitAsync(prediction, context.Progress, both.Token).ConfigureAwait(false);
+            return await CompleteAsync(prediction, context, both.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.JobAborted.IsCancellationRequested && predictionId is not null)
+        {
+            await CancelPredictionAsync(predictionId, jobId).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the prediction. When the job is aborted while the create is in flight, the call is let finish (for at
+    /// most <see cref="ReplicateGeneratorOptions.CancelTimeout"/>) so the id is known and the prediction can be canceled
+    /// instead of running, billed, with nobody waiting for it. Any other stop of the attempt cancels the call at once.
+    /// </summary>
+    private async Task<ReplicatePrediction> CreateAsync(ReplicateModel model, JsonObject input, CancellationToken jobAborted, CancellationToken cancellationToken)
+    {
+        using var createCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        using var registration = cancellationToken.UnsafeRegister(
+            static (state, _) =>
+            {
+                var (source, aborted, grace) = ((CancellationTokenSource, CancellationToken, TimeSpan))state!;
+                if (aborted.IsCancellationRequested)
+                {
+                    source.CancelAfter(grace);
+                }
+                else
+                {
+                    source.Cancel();
+                }
+            },
+            (createCancel, jobAborted, _options.CancelTimeout));
+        try
+        {
+            return await _api.CreateAsync(model, input, createCancel.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (createCancel.IsCancellationRequested)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw;
+        }
+    }
+
+    /// <summary>The saved prediction when it can be resumed; null when a new one must be created.</summary>
+    private async Task<ReplicatePrediction?> ResumeAsync(GenerationContext context, CancellationToken cancellationToken)
+    {
+        if (context.ExistingCheckpoint is not { Length: > 0 } saved)
+        {
+            return null;
+        }
+
+        var prediction = await _api.GetAsync(saved, cancellationToken).ConfigureAwait(false);
+        if (prediction is null)
+        {
+            // 404: Replicate no longer knows the prediction (it was never created under this token, or is long gone),
+            // so nothing is running or billed under that id and a new create cannot pay twice for the same work.
+            Log.PredictionNotResumable(_logger, saved, context.Job.Id, "not found");
+            return null;
+        }
+
+        if (prediction.Status == ReplicatePrediction.Aborted)
+        {
+            // Aborted predictions never started running, so they were not paid for.
+            Log.PredictionNotResumable(_logger, saved, context.Job.Id, "aborted before it started");
+            return null;
+        }
+
+        if (prediction.Status == ReplicatePrediction.Failed && IsTransientModelError(prediction.Error))
+        {
+            // The platform interrupted it; the same prediction can never succeed, so a retry needs a new one.
+            Log.PredictionNotResumable(_logger, saved, context.Job.Id, "interrupted");
+            return null;
+        }
+
+        Log.PredictionResumed(_logger, prediction.Id, context.Job.Id, context.Attempt, prediction.Status);
+        return prediction;
+    }
+
+    private async Task<ReplicatePrediction> WaitAsync(ReplicatePrediction prediction, IProgress<GenerationProgress> progress, CancellationToken cancellationToken)
+    {
+        var delay = _options.PollInitialInterval;
+        GenerationProgress? last = null;
+        while (!prediction.IsTerminal)
+        {
+            var current = ReadProgress(prediction);
+            if (current != last)
+            {
+                progress.Report(current);
+                last = current;
+            }
+
+            await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min((long)(delay.Ticks * _options.PollBackoffFactor), _options.PollMaxInterval.Ticks));
+            prediction = await _api.GetAsync(prediction.Id, cancellationToken).ConfigureAwait(false)
+                ?? throw GenerationException.Transient($"Replicate no longer knows prediction '{prediction.Id}' (404 while polling); the next attempt starts a new one.");
+        }
+
+        return prediction;
+    }
+
+    private async Task<GenerationResult> CompleteAsync(ReplicatePrediction prediction, GenerationContext context, CancellationToken cancellationToken)
+    {
+        var jobId = context.Job.Id;
+        switch (prediction.Status)
+        {
+            case ReplicatePrediction.Succeeded:
+                break;
+            case ReplicatePrediction.Canceled:
+                context.JobAborted.ThrowIfCancellationRequested();
+                Log.PredictionFailed(_logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorPermanent);
+                throw GenerationException.Permanent($"Replicate prediction '{prediction.Id}' was canceled outside MediaGen.");
+            case ReplicatePrediction.Aborted:
+                Log.PredictionFailed(_logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorTransient);
+                throw GenerationException.Transient($"Replicate aborted prediction '{prediction.Id}' before it started (its deadline passed); the next attempt starts a new one.");
+            default:
+                throw ModelFailure(prediction, jobId);
+        }
+
+        var urls = prediction.OutputUrls();
+        if (urls.Count == 0)
+        {
+            Log.PredictionFailed(_logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorPermanent);
+            throw GenerationException.Permanent($"Replicate prediction '{prediction.Id}' succeeded without any output.");
+        }
+
+        var outputs = new List<GeneratedOutput>(urls.Count);
+        var opened = new List<PreopenedResponse>();
+        try
+        {
+            foreach (var url in urls)
+            {
+                outputs.Add(await CreateOutputAsync(url, prediction.Id, opened, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch
+        {
+            foreach (var response in opened)
+            {
+                response.Dispose();
+            }
+
+            throw;
+        }
+
+        context.Progress.Report(new GenerationProgress(1, "succeeded"));
+        Log.PredictionSucceeded(_logger, prediction.Id, jobId, outputs.Count);
+        return new GenerationResult(outputs);
+    }
+
+    private GenerationException ModelFailure(ReplicatePrediction prediction, string jobId)
+    {
+        var text = string.IsNullOrWhiteSpace(prediction.Error) ? "no error text" : prediction.Error.Trim();
+        Log.PredictionErrorText(_logger, prediction.Id, text);
+        GenerationException failure;
+        if (IsContentFiltered(text))
+        {
+            failure = GenerationException.Permanent($"Replicate prediction '{prediction.Id}' was refused by the content filter: {text}", MediaGenErrorCodes.ContentFiltered);
+        }
+        else if (IsTransientModelError(text))
+        {
+            failure = GenerationException.Transient($"Replicate prediction '{prediction.Id}' was interrupted: {text}");
+        }
+        else
+        {
+            failure = GenerationException.Permanent($"Replicate prediction '{prediction.Id}' failed: {text}");
+        }
+
+        Log.PredictionFailed(_logger, prediction.Id, jobId, prediction.Status, failure.ErrorCode);
+        return failure;
+    }
+
+    private async Task<GeneratedOutput> CreateOutputAsync(string value, string predictionId, List<PreopenedResponse> opened, CancellationToken cancellationToken)
+    {
+        if (value.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            return ProviderHttp.TryDecodeDataUri(value, out var dataType, out var bytes)
+                ? GeneratedOutput.FromBytes(dataType, bytes)
+                : throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned a data URI that is not base64.");
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var url))
+        {
+            throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned an output that is not a URL.");
+        }
+
+        if (ProviderHttp.InferContentType(url) is { } inferred)
+        {
+            return new GeneratedOutput(inferred, ct => OpenOutputAsync(url, ct));
+        }
+
+        // The URL does not say what it holds: start the download now to read the response's content type, and hand
+        // that response to the first reader (later readers download again).
+        var response = await _api.DownloadAsync(url, cancellationToken).ConfigureAwait(false);
+        var preopened = new PreopenedResponse(response);
+        opened.Add(preopened);
+        var contentType = ProviderHttp.MediaContentType(response.Content.Headers.ContentType) ?? "application/octet-stream";
+        return new GeneratedOutput(contentType, ct => preopened.Take() is { } first ? WrapAsync(first, ct) : OpenOutputAsync(url, ct))
+        {
+            Length = response.Content.Headers.ContentLength,
+        };
+    }
+
+    private async ValueTask<Stream> OpenOutputAsync(Uri url, CancellationToken cancellationToken)
+    {
+        var response = await _api.DownloadAsync(url, cancellationToken).ConfigureAwait(false);
+        return await WrapAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async ValueTask<Stream> WrapAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            return new HttpResponseStream(response, body);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    private async Task CancelPredictionAsync(string predictionId, string jobId)
+    {
+        // The job's tokens are canceled already; the cancel call gets a short timeout of its own.
+        using var timeout = new CancellationTokenSource(_options.CancelTimeout, _timeProvider);
+        try
+        {
+            await _api.CancelAsync(predictionId, timeout.Token).ConfigureAwait(false);
+            Log.PredictionCanceled(_logger, predictionId, jobId);
+        }
+        catch (Exception e) when (e is GenerationException or OperationCanceledException or HttpRequestException)
+        {
+            Log.CancelFailed(_logger, e, predictionId, jobId);
+        }
+    }
+
+    internal static JsonObject BuildInput(ReplicateModel model, GenerationRequest request)
+    {
+        var rules = model.Descriptor.Settings;
+        var settings = request.Settings ?? GenerationSettings.Default;
+        var input = new JsonObject { ["prompt"] = request.Prompt };
+        if (settings.Width is { } width && settings.Height is { } height)
+        {
+            input["width"] = width;
+            input["height"] = height;
+            if (model.DimensionsAspectRatio is { } ratio)
+            {
+                input["aspect_ratio"] = ratio;
+            }
+        }
+        else if (settings.AspectRatio is { } aspectRatio)
+        {
+            input["aspect_ratio"] = aspectRatio;
+        }
+
+        if (settings.OutputCount is { } count && rules.MaxOutputs > 1)
+        {
+            input["num_outputs"] = count;
+        }
+
+        if (settings.OutputFormat is { } format && rules.OutputFormats.Count > 1)
+        {
+            input["output_format"] = format switch
+            {
+                OutputFormat.Jpeg => "jpg",
+                OutputFormat.Webp => "webp",
+                _ => "png",
+            };
+        }
+
+        if (settings.Seed is { } seed)
+        {
+            input["seed"] = seed;
+        }
+
+        if (request.NegativePrompt is { } negative)
+        {
+            input["negative_prompt"] = negative;
+        }
+
+        if (request.Parameters is { } parameters)
+        {
+            foreach (var (name, value) in parameters)
+            {
+                input[model.ParameterInputs.GetValueOrDefault(name, name)] = JsonNode.Parse(value.GetRawText());
+            }
+        }
+
+        return input;
+    }
+
+    /// <summary>Progress from the prediction's status and the last progress bar in its logs (<c> 40%|####  | 2/5</c>).</summary>
+    internal static GenerationProgress ReadProgress(ReplicatePrediction prediction)
+    {
+        if (prediction.Status == ReplicatePrediction.Starting || string.IsNullOrEmpty(prediction.Logs))
+        {
+            return new GenerationProgress(0, prediction.Status);
+        }
+
+        var matches = ProgressBar().Matches(prediction.Logs);
+        for (var i = matches.Count - 1; i >= 0; i--)
+        {
+            var match = matches[i];
+            if (long.TryParse(match.Groups["done"].ValueSpan, out var done)
+                && long.TryParse(match.Groups["total"].ValueSpan, out var total)
+                && total > 0 && done <= total)
+            {
+                return new GenerationProgress((double)done / total, $"step {done}/{total}");
+            }
+        }
+
+        return new GenerationProgress(0, prediction.Status);
+    }
+
+    private static bool IsContentFiltered(string text) =>
+        text.Contains("NSFW", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("flagged as sensitive", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("content filter", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("safety filter", StringComparison.OrdinalIgnoreCase)
+        || text.Contains("content moderation", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsTransientModelError(string? text) =>
+        text is not null
+        && (text.Contains("interrupted", StringComparison.OrdinalIgnoreCase) || text.Contains("please retry", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A download started to learn its content type, handed to the first reader.</summary>
+    private sealed class PreopenedResponse(HttpResponseMessage response) : IDisposable
+    {
+        private HttpResponseMessage? _response = response;
+
+        public HttpResponseMessage? Take() => Interlocked.Exchange(ref _response, null);
+
+        public void Dispose() => Take()?.Dispose();
+    }
+
+    [GeneratedRegex(@"(?<percent>\d{1,3})%\|[^|\r\n]*\|\s*(?<done>\d+)/(?<total>\d+)", RegexOptions.CultureInvariant, 1000)]
+    private static partial Regex ProgressBar();
+}

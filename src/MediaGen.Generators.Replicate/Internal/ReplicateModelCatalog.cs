@@ -1,0 +1,279 @@
+namespace MediaGen.Generators.Replicate.Internal;
+
+/// <summary>A catalog entry resolved from the built-in catalog and configuration.</summary>
+/// <param name="Descriptor">What MediaGen validates and charges by.</param>
+/// <param name="Owner">The Replicate model's owner.</param>
+/// <param name="Name">The Replicate model's name.</param>
+/// <param name="Version">The version id, or null to create through the model's endpoint.</param>
+/// <param name="DimensionsAspectRatio">The aspect ratio sent with explicit width and height, if the model needs one.</param>
+/// <param name="ParameterInputs">MediaGen parameter name to Replicate input name.</param>
+internal sealed record ReplicateModel(
+    ModelDescriptor Descriptor,
+    string Owner,
+    string Name,
+    string? Version,
+    string? DimensionsAspectRatio,
+    IReadOnlyDictionary<string, string> ParameterInputs)
+{
+    public string Id => Descriptor.Id;
+
+    public string Reference => Version is null ? $"{Owner}/{Name}" : $"{Owner}/{Name}:{Version}";
+}
+
+/// <summary>The models the Replicate generator serves: the built-in catalog merged with configuration.</summary>
+internal static class ReplicateModelCatalog
+{
+    private static readonly string[] FluxAspectRatios = ["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"];
+    private static readonly string[] FluxProAspectRatios = ["1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"];
+    private static readonly string[] Sd3AspectRatios = ["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "9:16", "9:21"];
+    private static readonly OutputFormat[] AllFormats = [OutputFormat.Webp, OutputFormat.Jpeg, OutputFormat.Png];
+
+    /// <summary>The built-in catalog, as options so configuration merges over it value by value.</summary>
+    /// <returns>Model id to its options; a new dictionary on every call.</returns>
+    public static Dictionary<string, ReplicateModelOptions> BuiltIn()
+    {
+        var schnell = new ReplicateModelOptions
+        {
+            Model = "black-forest-labs/flux-schnell",
+            DisplayName = "FLUX.1 [schnell]",
+            CostCredits = 1,
+            ExpectedDuration = TimeSpan.FromSeconds(3),
+            SupportsDimensions = false,
+            AspectRatios = FluxAspectRatios,
+            MaxOutputs = 4,
+            OutputFormats = AllFormats,
+            SupportsSeed = true,
+            SupportsNegativePrompt = false,
+        };
+        Add(schnell, "steps", new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 4 });
+        Add(schnell, "output_quality", new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 });
+        Add(schnell, "go_fast", new() { Kind = ModelParameterKind.Boolean });
+        Add(schnell, "megapixels", new() { Kind = ModelParameterKind.String, AllowedValues = ["1", "0.25"] });
+        Add(schnell, "disable_safety_checker", new() { Kind = ModelParameterKind.Boolean });
+
+        var dev = new ReplicateModelOptions
+        {
+            Model = "black-forest-labs/flux-dev",
+            DisplayName = "FLUX.1 [dev]",
+            CostCredits = 8,
+            ExpectedDuration = TimeSpan.FromSeconds(12),
+            SupportsDimensions = false,
+            AspectRatios = FluxAspectRatios,
+            MaxOutputs = 4,
+            OutputFormats = AllFormats,
+            SupportsSeed = true,
+            SupportsNegativePrompt = false,
+        };
+        Add(dev, "guidance", new() { Input = "guidance", Kind = ModelParameterKind.Number, Minimum = 0, Maximum = 10 });
+        Add(dev, "steps", new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 50 });
+        Add(dev, "output_quality", new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 });
+        Add(dev, "go_fast", new() { Kind = ModelParameterKind.Boolean });
+        Add(dev, "megapixels", new() { Kind = ModelParameterKind.String, AllowedValues = ["1", "0.25"] });
+        Add(dev, "disable_safety_checker", new() { Kind = ModelParameterKind.Boolean });
+
+        var pro = new ReplicateModelOptions
+        {
+            Model = "black-forest-labs/flux-1.1-pro",
+            DisplayName = "FLUX1.1 [pro]",
+            CostCredits = 12,
+            ExpectedDuration = TimeSpan.FromSeconds(10),
+            SupportsDimensions = true,
+            MinDimension = 256,
+            MaxDimension = 1440,
+            DimensionMultiple = 32,
+            DimensionsAspectRatio = "custom",
+            AspectRatios = FluxProAspectRatios,
+            MaxOutputs = 1,
+            OutputFormats = AllFormats,
+            SupportsSeed = true,
+            SupportsNegativePrompt = false,
+        };
+        Add(pro, "safety_tolerance", new() { Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 6 });
+        Add(pro, "prompt_upsampling", new() { Kind = ModelParameterKind.Boolean });
+        Add(pro, "output_quality", new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 });
+
+        var sdxl = new ReplicateModelOptions
+        {
+            Model = "stability-ai/sdxl",
+            Version = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc",
+            DisplayName = "Stable Diffusion XL",
+            CostCredits = 3,
+            ExpectedDuration = TimeSpan.FromSeconds(15),
+            SupportsDimensions = true,
+            MinDimension = 128,
+            MaxDimension = 2048,
+            DimensionMultiple = 8,
+            AspectRatios = [],
+            MaxOutputs = 4,
+            OutputFormats = [OutputFormat.Png],
+            SupportsSeed = true,
+            SupportsNegativePrompt = true,
+        };
+        Add(sdxl, "guidance", new() { Input = "guidance_scale", Kind = ModelParameterKind.Number, Minimum = 1, Maximum = 50 });
+        Add(sdxl, "steps", new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 500 });
+        Add(sdxl, "scheduler", new() { Kind = ModelParameterKind.String, AllowedValues = ["DDIM", "DPMSolverMultistep", "HeunDiscrete", "KarrasDPM", "K_EULER_ANCESTRAL", "K_EULER", "PNDM"] });
+        Add(sdxl, "refine", new() { Kind = ModelParameterKind.String, AllowedValues = ["no_refiner", "expert_ensemble_refiner", "base_image_refiner"] });
+        Add(sdxl, "apply_watermark", new() { Kind = ModelParameterKind.Boolean });
+
+        var sd3 = new ReplicateModelOptions
+        {
+            Model = "stability-ai/stable-diffusion-3",
+            DisplayName = "Stable Diffusion 3",
+            CostCredits = 6,
+            ExpectedDuration = TimeSpan.FromSeconds(8),
+            SupportsDimensions = false,
+            AspectRatios = Sd3AspectRatios,
+            MaxOutputs = 1,
+            OutputFormats = AllFormats,
+            SupportsSeed = true,
+            SupportsNegativePrompt = true,
+        };
+        Add(sd3, "guidance", new() { Input = "cfg", Kind = ModelParameterKind.Number, Minimum = 0, Maximum = 20 });
+        Add(sd3, "steps", new() { Input = "steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 28 });
+        Add(sd3, "output_quality", new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 });
+
+        return new Dictionary<string, ReplicateModelOptions>(StringComparer.Ordinal)
+        {
+            ["flux-schnell"] = schnell,
+            ["flux-dev"] = dev,
+            ["flux-1.1-pro"] = pro,
+            ["sdxl"] = sdxl,
+            ["sd3"] = sd3,
+        };
+
+        static void Add(ReplicateModelOptions model, string name, ReplicateParameterOptions parameter) => model.Parameters[name] = parameter;
+    }
+
+    /// <summary>Builds the catalog from <paramref name="options"/>.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="errors">What is wrong with the configured models, if anything.</param>
+    /// <returns>The models, by id.</returns>
+    public static IReadOnlyDictionary<string, ReplicateModel> Build(ReplicateGeneratorOptions options, out IReadOnlyList<string> errors)
+    {
+        var problems = new List<string>();
+        var merged = options.IncludeBuiltInModels ? BuiltIn() : new Dictionary<string, ReplicateModelOptions>(StringComparer.Ordinal);
+        foreach (var (id, configured) in options.Models)
+        {
+            merged[id] = merged.TryGetValue(id, out var builtIn) ? Merge(builtIn, configured) : configured;
+        }
+
+        var models = new Dictionary<string, ReplicateModel>(StringComparer.Ordinal);
+        foreach (var (id, model) in merged)
+        {
+            var prefix = $"MediaGen:Generators:Replicate:Models:{id}";
+            if (string.IsNullOrWhiteSpace(id))
+            {
+                problems.Add("A Replicate model has an empty id.");
+                continue;
+            }
+
+            var reference = model.Model?.Split('/');
+            if (reference is not [{ Length: > 0 } owner, { Length: > 0 } name])
+            {
+                problems.Add($"{prefix}:Model must be 'owner/name' (for example 'black-forest-labs/flux-schnell').");
+                continue;
+            }
+
+            if (model.CostCredits is not { } cost || cost < 0)
+            {
+                problems.Add($"{prefix}:CostCredits must be set to zero or more.");
+                continue;
+            }
+
+            var defaults = ModelSettingsRules.Default;
+            var settings = new ModelSettingsRules
+            {
+                SupportsDimensions = model.SupportsDimensions ?? defaults.SupportsDimensions,
+                MinDimension = model.MinDimension ?? defaults.MinDimension,
+                MaxDimension = model.MaxDimension ?? defaults.MaxDimension,
+                DimensionMultiple = model.DimensionMultiple ?? defaults.DimensionMultiple,
+                AspectRatios = model.AspectRatios ?? [],
+                MaxOutputs = model.MaxOutputs ?? 1,
+                OutputFormats = model.OutputFormats is { Length: > 0 } formats ? formats.Distinct().ToArray() : defaults.OutputFormats,
+                SupportsSeed = model.SupportsSeed ?? defaults.SupportsSeed,
+                SupportsNegativePrompt = model.SupportsNegativePrompt ?? false,
+                Parameters = model.Parameters.ToDictionary(
+                    p => p.Key,
+                    p => new ModelParameterRule
+                    {
+                        Kind = p.Value.Kind ?? ModelParameterKind.Number,
+                        Minimum = p.Value.Minimum,
+                        Maximum = p.Value.Maximum,
+                        AllowedValues = p.Value.AllowedValues,
+                    },
+                    StringComparer.Ordinal),
+            };
+            if (settings.MinDimension < 1 || settings.MaxDimension < settings.MinDimension || settings.DimensionMultiple < 1)
+            {
+                problems.Add($"{prefix}: MinDimension, MaxDimension and DimensionMultiple must be positive, with MinDimension <= MaxDimension.");
+                continue;
+            }
+
+            if (settings.MaxOutputs < 1)
+            {
+                problems.Add($"{prefix}:MaxOutputs must be at least 1.");
+                continue;
+            }
+
+            models[id] = new ReplicateModel(
+                new ModelDescriptor
+                {
+                    Id = id,
+                    DisplayName = model.DisplayName,
+                    CostCredits = cost,
+                    ExpectedDuration = model.ExpectedDuration ?? TimeSpan.FromSeconds(10),
+                    Settings = settings,
+                },
+                owner,
+                name,
+                string.IsNullOrWhiteSpace(model.Version) ? null : model.Version,
+                model.DimensionsAspectRatio,
+                model.Parameters.ToDictionary(p => p.Key, p => string.IsNullOrWhiteSpace(p.Value.Input) ? p.Key : p.Value.Input, StringComparer.Ordinal));
+        }
+
+        errors = problems;
+        return models;
+    }
+
+    private static ReplicateModelOptions Merge(ReplicateModelOptions builtIn, ReplicateModelOptions configured)
+    {
+        var result = new ReplicateModelOptions
+        {
+            Model = configured.Model ?? builtIn.Model,
+            Version = configured.Version ?? builtIn.Version,
+            DisplayName = configured.DisplayName ?? builtIn.DisplayName,
+            CostCredits = configured.CostCredits ?? builtIn.CostCredits,
+            ExpectedDuration = configured.ExpectedDuration ?? builtIn.ExpectedDuration,
+            SupportsDimensions = configured.SupportsDimensions ?? builtIn.SupportsDimensions,
+            MinDimension = configured.MinDimension ?? builtIn.MinDimension,
+            MaxDimension = configured.MaxDimension ?? builtIn.MaxDimension,
+            DimensionMultiple = configured.DimensionMultiple ?? builtIn.DimensionMultiple,
+            DimensionsAspectRatio = configured.DimensionsAspectRatio ?? builtIn.DimensionsAspectRatio,
+            AspectRatios = configured.AspectRatios ?? builtIn.AspectRatios,
+            MaxOutputs = configured.MaxOutputs ?? builtIn.MaxOutputs,
+            OutputFormats = configured.OutputFormats ?? builtIn.OutputFormats,
+            SupportsSeed = configured.SupportsSeed ?? builtIn.SupportsSeed,
+            SupportsNegativePrompt = configured.SupportsNegativePrompt ?? builtIn.SupportsNegativePrompt,
+        };
+        foreach (var (name, parameter) in builtIn.Parameters)
+        {
+            result.Parameters[name] = parameter;
+        }
+
+        foreach (var (name, parameter) in configured.Parameters)
+        {
+            result.Parameters[name] = result.Parameters.TryGetValue(name, out var existing)
+                ? new ReplicateParameterOptions
+                {
+                    Input = parameter.Input ?? existing.Input,
+                    Kind = parameter.Kind ?? existing.Kind,
+                    Minimum = parameter.Minimum ?? existing.Minimum,
+                    Maximum = parameter.Maximum ?? existing.Maximum,
+                    AllowedValues = parameter.AllowedValues ?? existing.AllowedValues,
+                }
+                : parameter;
+        }
+
+        return result;
+    }
+}

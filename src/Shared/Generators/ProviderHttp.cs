@@ -1,0 +1,261 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace MediaGen.Generators.Internal;
+
+/// <summary>HTTP helpers the provider generators share: Retry-After, error text, content types, data URIs.</summary>
+internal static class ProviderHttp
+{
+    private const int MaxErrorBytes = 8 * 1024;
+    private const int MaxErrorChars = 1000;
+
+    /// <summary>Whether a status is worth retrying: 408, 429 and every 5xx.</summary>
+    /// <param name="status">The status.</param>
+    /// <returns>Whether a later call may succeed.</returns>
+    public static bool IsTransient(HttpStatusCode status) =>
+        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+
+    /// <summary>Reads Retry-After as a delay from now; it may be seconds or an HTTP date.</summary>
+    /// <param name="response">The response.</param>
+    /// <param name="timeProvider">The clock an HTTP date is measured against.</param>
+    /// <returns>The delay, or null when the header is absent or unreadable.</returns>
+    public static TimeSpan? GetRetryAfter(HttpResponseMessage response, TimeProvider timeProvider)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
+        }
+
+        if (header?.Date is { } date)
+        {
+            var wait = date - timeProvider.GetUtcNow();
+            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Reads the provider's own error text from an error response: the <c>detail</c>, <c>error</c>, <c>message</c> or
+    /// <c>title</c> field of a JSON body, or the body itself, shortened; the reason phrase when the body is empty.
+    /// </summary>
+    /// <param name="response">The response.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The text; never null.</returns>
+    public static async Task<string> ReadErrorTextAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        string body;
+        try
+        {
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var buffer = new byte[MaxErrorBytes];
+                var total = 0;
+                int read;
+                while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                }
+
+                body = Encoding.UTF8.GetString(buffer, 0, total).Trim();
+            }
+        }
+        catch (HttpRequestException)
+        {
+            body = string.Empty;
+        }
+        catch (IOException)
+        {
+            body = string.Empty;
+        }
+
+        var text = ExtractErrorText(body);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            text = response.ReasonPhrase ?? response.StatusCode.ToString();
+        }
+
+        return text.Length > MaxErrorChars ? string.Concat(text.AsSpan(0, MaxErrorChars), "...") : text;
+    }
+
+    /// <summary>Picks the human-readable error out of a JSON error body, or returns the body as it is.</summary>
+    /// <param name="body">The body text.</param>
+    /// <returns>The error text.</returns>
+    public static string ExtractErrorText(string body)
+    {
+        if (body.Length == 0 || body[0] != '{')
+        {
+            return body;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            foreach (var name in (ReadOnlySpan<string>)["detail", "error", "message", "title"])
+            {
+                if (root.TryGetProperty(name, out var value))
+                {
+                    var text = value.ValueKind switch
+                    {
+                        JsonValueKind.String => value.GetString(),
+                        JsonValueKind.Array => string.Join("; ", value.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText())),
+                        JsonValueKind.Object when value.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String => message.GetString(),
+                        _ => null,
+                    };
+                    if (!string.IsNullOrWhiteSpace(text))
+                    {
+                        return text;
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return body;
+    }
+
+    /// <summary>The content type a response declares, when it names a media type worth keeping.</summary>
+    /// <param name="header">The Content-Type header.</param>
+    /// <returns>The media type, or null when absent or generic (for example <c>application/octet-stream</c>).</returns>
+    public static string? MediaContentType(MediaTypeHeaderValue? header) =>
+        header?.MediaType is { } type && (type.StartsWith("image/", StringComparison.OrdinalIgnoreCase) || type.StartsWith("video/", StringComparison.OrdinalIgnoreCase))
+            ? type.ToLowerInvariant()
+            : null;
+
+    /// <summary>Infers a media type from a URL's file extension.</summary>
+    /// <param name="url">The URL.</param>
+    /// <returns>The media type, or null when the extension says nothing.</returns>
+    public static string? InferContentType(Uri url)
+    {
+        var path = url.IsAbsoluteUri ? url.AbsolutePath : url.OriginalString;
+        var extension = Path.GetExtension(path);
+        return extension.ToUpperInvariant() switch
+        {
+            ".PNG" => "image/png",
+            ".JPG" or ".JPEG" => "image/jpeg",
+            ".WEBP" => "image/webp",
+            ".GIF" => "image/gif",
+            ".MP4" => "video/mp4",
+            _ => null,
+        };
+    }
+
+    /// <summary>Decodes a <c>data:</c> URI with base64 content, such as <c>data:image/png;base64,...</c>.</summary>
+    /// <param name="value">The URI text.</param>
+    /// <param name="contentType">The media type it declares (<c>application/octet-stream</c> when none).</param>
+    /// <param name="content">The decoded bytes.</param>
+    /// <returns>Whether <paramref name="value"/> is a base64 data URI that decoded.</returns>
+    public static bool TryDecodeDataUri(string value, out string contentType, out byte[] content)
+    {
+        contentType = "application/octet-stream";
+        content = [];
+        if (!value.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var comma = value.IndexOf(',', StringComparison.Ordinal);
+        if (comma < 0)
+        {
+            return false;
+        }
+
+        var meta = value.AsSpan(5, comma - 5);
+        if (!meta.EndsWith(";base64", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        meta = meta[..^";base64".Length];
+        var semicolon = meta.IndexOf(';');
+        var type = (semicolon >= 0 ? meta[..semicolon] : meta).Trim();
+        if (!type.IsEmpty)
+        {
+            contentType = type.ToString().ToLowerInvariant();
+        }
+
+        try
+        {
+            content = Convert.FromBase64String(value[(comma + 1)..]);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A cancellation source that fires after <paramref name="timeout"/> on <paramref name="timeProvider"/> or when <paramref name="cancellationToken"/> does.</summary>
+    /// <param name="timeout">The timeout; <see cref="Timeout.InfiniteTimeSpan"/> for none.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <returns>The timeout source and the linked source; dispose both.</returns>
+    public static (CancellationTokenSource Timeout, CancellationTokenSource Linked) CreateTimeout(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var timeoutSource = timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(timeout, timeProvider);
+        return (timeoutSource, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token));
+    }
+}
+
+/// <summary>A response body that disposes its <see cref="HttpResponseMessage"/> with it.</summary>
+internal sealed class HttpResponseStream(HttpResponseMessage response, Stream inner) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => response.Content.Headers.ContentLength ?? throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+    public override int Read(Span<byte> buffer) => inner.Read(buffer);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        inner.ReadAsync(buffer, cancellationToken);
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+            response.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await inner.DisposeAsync().ConfigureAwait(false);
+        response.Dispose();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}

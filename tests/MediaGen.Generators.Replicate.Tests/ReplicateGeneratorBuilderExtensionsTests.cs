@@ -1,0 +1,308 @@
+using MediaGen.Generators.Replicate.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace MediaGen.Generators.Replicate.Tests;
+
+public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-replicate-tests", Guid.NewGuid().ToString("N"));
+    private FakeReplicateServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await FakeReplicateServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AddReplicateGenerator_FromConfiguration_ServesTheMergedCatalog()
+    {
+        var section = Section(new Dictionary<string, string?>
+        {
+            ["MediaGen:Generators:Replicate:BaseUrl"] = _server.BaseUrl.AbsoluteUri,
+            ["MediaGen:Generators:Replicate:ApiToken"] = FakeReplicateServer.Token,
+            ["MediaGen:Generators:Replicate:PreferWaitSeconds"] = "10",
+            ["MediaGen:Generators:Replicate:Models:flux-dev:CostCredits"] = "20",
+            ["MediaGen:Generators:Replicate:Models:flux-dev:Parameters:steps:Maximum"] = "30",
+            ["MediaGen:Generators:Replicate:Models:acme-art:Model"] = "acme/art",
+            ["MediaGen:Generators:Replicate:Models:acme-art:CostCredits"] = "2",
+            ["MediaGen:Generators:Replicate:Models:acme-art:AspectRatios:0"] = "1:1",
+            ["MediaGen:Generators:Replicate:Models:acme-art:OutputFormats:0"] = "Png",
+            ["MediaGen:Generators:Replicate:Models:acme-art:Parameters:guidance:Input"] = "cfg_scale",
+            ["MediaGen:Generators:Replicate:Models:acme-art:Parameters:guidance:Maximum"] = "5",
+        });
+        using var provider = new ServiceCollection().AddMediaGeneration().AddReplicateGenerator(section).Services.BuildServiceProvider();
+
+        var generator = Assert.Single(provider.GetServices<IMediaGenerator>());
+
+        Assert.Equal("replicate", generator.Name);
+        Assert.Equal(6, generator.Models.Count);
+        var dev = generator.Models.Single(m => m.Id == "flux-dev");
+        Assert.Equal(20, dev.CostCredits);
+        Assert.Equal(30, dev.Settings.Parameters["steps"].Maximum);
+        Assert.Equal(11, dev.Settings.AspectRatios.Count);
+        var art = generator.Models.Single(m => m.Id == "acme-art");
+        Assert.Equal(["1:1"], art.Settings.AspectRatios);
+        Assert.Equal(5, art.Settings.Parameters["guidance"].Maximum);
+        Assert.Equal(10, provider.GetRequiredService<IOptions<ReplicateGeneratorOptions>>().Value.PreferWaitSeconds);
+    }
+
+    [Fact]
+    public async Task AddReplicateGenerator_UnknownConfigurationKey_FailsAtStartup()
+    {
+        var section = Section(new Dictionary<string, string?>
+        {
+            ["MediaGen:Generators:Replicate:ApiToken"] = FakeReplicateServer.Token,
+            ["MediaGen:Generators:Replicate:PollIntervall"] = "00:00:01",
+        });
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddReplicateGenerator(section)).Build();
+
+        var error = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("PollIntervall", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddReplicateGenerator_WithoutToken_FailsAtStartupNamingTheSetting()
+    {
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddReplicateGenerator(o => o.BaseUrl = _server.BaseUrl)).Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("MediaGen:Generators:Replicate:ApiToken", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddReplicateGenerator_InvalidConfiguredModel_FailsAtStartup()
+    {
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddReplicateGenerator(o =>
+        {
+            o.ApiToken = FakeReplicateServer.Token;
+            o.Models["half"] = new ReplicateModelOptions { CostCredits = 1 };
+        })).Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("Models:half:Model", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddReplicateGenerator_CalledTwice_AddsOneGenerator()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().AddReplicateGenerator(o => o.ApiToken = "a").AddReplicateGenerator(o => o.ApiToken = "b");
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Single(provider.GetServices<IMediaGenerator>());
+        Assert.Equal("b", provider.GetRequiredService<IOptions<ReplicateGeneratorOptions>>().Value.ApiToken);
+    }
+
+    [Fact]
+    public async Task AddReplicateGenerator_CallerOwnedHttpClient_IsUsedAndNotDisposed()
+    {
+        using var handler = new CountingHandler();
+        using var http = new HttpClient(handler);
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().AddReplicateGenerator(http, o => Configure(o));
+        var provider = services.BuildServiceProvider();
+        var generator = provider.GetServices<IMediaGenerator>().Single();
+
+        await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
+        await provider.DisposeAsync();
+
+        Assert.True(handler.Calls >= 2);
+        using var stillUsable = await http.GetAsync(new Uri(_server.BaseUrl, "v1/predictions/none"));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, stillUsable.StatusCode);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_WithWorkerOnInMemoryDefaults_JobSucceedsWithOutputsInStorageAndOnePrediction()
+    {
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker(o => o.Concurrency = 2)).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var ledger = host.Services.GetRequiredService<ICreditLedger>();
+        _server.PollsUntilDone = 3;
+
+        var submitted = await client.SubmitAsync(new GenerationRequest
+        {
+            Prompt = TestSupport.Prompt,
+            Model = "flux-schnell",
+            OwnerId = "alice",
+            Settings = new GenerationSettings { OutputCount = 2, AspectRatio = "16:9" },
+        });
+        var job = await WaitForTerminalAsync(client, "alice", submitted.Job.Id);
+        await host.StopAsync();
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(1, _server.PredictionsCreated);
+        var predictionId = Assert.IsType<string>(job.Checkpoint);
+        Assert.Equal([$"{job.Id}/0.webp", $"{job.Id}/1.webp"], job.Outputs.Select(o => o.Key));
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(FakeReplicateServer.OutputBytes(predictionId, i, _server.OutputSize), await File.ReadAllBytesAsync(Path.Combine(_root, job.Id, $"{i}.webp")));
+        }
+
+        Assert.Equal(99, await ledger.GetBalanceAsync("alice"));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_PredictionReportsSteps_ProgressReachesTheJobsEvents()
+    {
+        _server.PollsUntilDone = 40;
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker(o => o.ProgressInterval = TimeSpan.Zero)).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var events = host.Services.GetRequiredService<IJobEventStream>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "erin" });
+        var seen = new List<JobEvent>();
+        await foreach (var e in events.SubscribeAsync(submitted.Job.Id, timeout.Token))
+        {
+            seen.Add(e);
+            if (e.IsTerminal)
+            {
+                break;
+            }
+        }
+
+        await host.StopAsync();
+
+        Assert.Equal(JobEventType.Succeeded, seen[^1].Type);
+        Assert.Contains(seen, e => e.Type == JobEventType.Progress && e.Progress is > 0 and < 1 && e.Message?.StartsWith("step ", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task CancelAsync_ProcessingJob_CancelsThePredictionAndRefunds()
+    {
+        _server.PollsUntilDone = int.MaxValue;
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker()).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "carol" });
+        await WaitForAsync(client, "carol", submitted.Job.Id, j => j.Checkpoint is not null);
+        await client.CancelAsync("carol", submitted.Job.Id);
+        var job = await WaitForAsync(client, "carol", submitted.Job.Id, j => j.Status.IsTerminal());
+        await host.StopAsync();
+
+        Assert.Equal(JobStatus.Canceled, job.Status);
+        Assert.Equal(1, _server.CancelCalls);
+        Assert.Equal("canceled", _server.Find(job.Checkpoint!)!.Status);
+        Assert.Equal(100, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("carol"));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_DeadlinePassesWhileThePredictionRuns_CancelsThePrediction()
+    {
+        _server.PollsUntilDone = int.MaxValue;
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration(o => o.JobDeadline = TimeSpan.FromSeconds(3))
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker()).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "dave" });
+        var job = await WaitForAsync(client, "dave", submitted.Job.Id, j => j.Status.IsTerminal());
+        await host.StopAsync();
+
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Equal(MediaGenErrorCodes.DeadlineExceeded, job.Error?.Code);
+        Assert.Equal(1, _server.CancelCalls);
+        Assert.Equal(1, _server.PredictionsCreated);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_SettingTheModelDoesNotAccept_IsRejectedAtSubmissionWithoutACreate()
+    {
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker()).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        var error = await Assert.ThrowsAsync<RequestValidationException>(() => client.SubmitAsync(new GenerationRequest
+        {
+            Prompt = TestSupport.Prompt,
+            Model = "flux-schnell",
+            OwnerId = "alice",
+            Settings = new GenerationSettings { Width = 1024, Height = 1024 },
+        }).AsTask());
+        await host.StopAsync();
+
+        Assert.Contains("settings.width", error.Errors.Keys);
+        Assert.Equal(0, _server.CreateCalls);
+    }
+
+    private void Configure(ReplicateGeneratorOptions options)
+    {
+        options.BaseUrl = _server.BaseUrl;
+        options.ApiToken = FakeReplicateServer.Token;
+        options.PollInitialInterval = TimeSpan.FromMilliseconds(1);
+        options.PollMaxInterval = TimeSpan.FromMilliseconds(5);
+    }
+
+    private static IConfigurationSection Section(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("MediaGen:Generators:Replicate");
+
+    private static Task<GenerationJob> WaitForTerminalAsync(IMediaGenerationClient client, string owner, string id) =>
+        WaitForAsync(client, owner, id, j => j.Status.IsTerminal());
+
+    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string owner, string id, Func<GenerationJob, bool> condition)
+    {
+        for (var i = 0; i < 1000; i++)
+        {
+            var job = await client.GetAsync(owner, id);
+            if (condition(job))
+            {
+                return job;
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException("The job did not reach the expected state.");
+    }
+
+    private sealed class CountingHandler() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _calls);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}

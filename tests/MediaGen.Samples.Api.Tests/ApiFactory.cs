@@ -1,0 +1,176 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+namespace MediaGen.Samples.Api.Tests;
+
+/// <summary>
+/// Starts the API host in memory with the given configuration on top of a fast procedural generator and a private
+/// media directory. Settings go in as host configuration so Program sees them before it registers services.
+/// </summary>
+public class ApiFactory : WebApplicationFactory<Program>
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public ApiFactory(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        MediaRoot = Path.Combine(Path.GetTempPath(), "mediagen-api-tests", Guid.NewGuid().ToString("N"));
+        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["MediaGen:FileSystem:RootPath"] = MediaRoot,
+            ["MediaGen:Generators:Procedural:SimulatedDuration"] = "00:00:00.020",
+            ["MediaGen:Generators:Procedural:ProgressSteps"] = "2",
+            ["MediaGen:Worker:ProgressInterval"] = "00:00:00",
+            ["MediaGen:Worker:ReceiveWait"] = "00:00:00.200",
+            ["MediaGen:Worker:DrainTimeout"] = "00:00:01",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+    }
+
+    public string MediaRoot { get; }
+
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(_settings));
+        return base.CreateHost(builder);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(MediaRoot))
+        {
+            Directory.Delete(MediaRoot, recursive: true);
+        }
+    }
+
+    public HttpClient CreateClient(string? apiKey)
+    {
+        var client = CreateClient();
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        }
+
+        return client;
+    }
+}
+
+/// <summary>No API keys (every caller is <c>demo</c>), worker in-process, jobs finish in a few milliseconds.</summary>
+public sealed class DefaultApiFactory : ApiFactory
+{
+}
+
+/// <summary>API keys for alice, bob, carol and dave (one owner per test that checks a balance), a small heartbeat, and jobs that run for a minute unless canceled.</summary>
+public sealed class SlowJobsWithApiKeysFactory() : ApiFactory(new Dictionary<string, string?>
+{
+    ["MediaGen:Samples:ApiKeys:alice-key"] = "alice",
+    ["MediaGen:Samples:ApiKeys:bob-key"] = "bob",
+    ["MediaGen:Samples:ApiKeys:carol-key"] = "carol",
+    ["MediaGen:Samples:ApiKeys:dave-key"] = "dave",
+    ["MediaGen:Samples:SseHeartbeatInterval"] = "00:00:00.050",
+    ["MediaGen:Generators:Procedural:SimulatedDuration"] = "00:01:00",
+    ["MediaGen:Generators:Procedural:ProgressSteps"] = "600",
+});
+
+/// <summary>No worker: jobs stay Pending. One API key per test so owners do not share jobs or balances.</summary>
+public sealed class NoWorkerFactory() : ApiFactory(new Dictionary<string, string?>
+{
+    ["MediaGen:Worker:Enabled"] = "false",
+    ["MediaGen:Credits:InitialBalance"] = "10",
+    ["MediaGen:Samples:ApiKeys:cancel-key"] = "cancel-owner",
+    ["MediaGen:Samples:ApiKeys:list-key"] = "list-owner",
+    ["MediaGen:Samples:ApiKeys:poor-key"] = "poor-owner",
+});
+
+internal static class ApiTestExtensions
+{
+    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(20);
+
+    public static Task<HttpResponseMessage> SubmitAsync(this HttpClient client, object body, string? idempotencyKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/generations") { Content = JsonContent.Create(body) };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return client.SendAsync(request);
+    }
+
+    public static async Task<JsonElement> ReadJsonAsync(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public static async Task<long> GetBalanceAsync(this HttpClient client)
+    {
+        var credits = await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync();
+        return credits.GetProperty("balance").GetInt64();
+    }
+
+    public static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string id, Func<JsonElement, bool> condition)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        while (true)
+        {
+            var job = await (await client.GetAsync($"/api/v1/generations/{id}")).ReadJsonAsync();
+            if (condition(job))
+            {
+                return job;
+            }
+
+            if (TimeProvider.System.GetElapsedTime(started) > WaitLimit)
+            {
+                throw new TimeoutException($"Job {id} did not reach the expected state; last seen: {job}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public static string Status(this JsonElement job) => job.GetProperty("status").GetString()!;
+
+    /// <summary>Reads server-sent events (name and JSON data) until the stream ends; comment lines come back with the name ":".</summary>
+    public static async IAsyncEnumerable<(string Event, JsonElement Data)> ReadEventsAsync(this HttpResponseMessage response, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        string? name = null;
+        var data = new StringBuilder();
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith(':'))
+            {
+                yield return (":", default);
+            }
+            else if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line["event: ".Length..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                data.Append(line["data: ".Length..]);
+            }
+            else if (line.Length == 0 && name is not null)
+            {
+                yield return (name, JsonDocument.Parse(data.ToString()).RootElement.Clone());
+                name = null;
+                data.Clear();
+            }
+        }
+    }
+}
