@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MediaGen.Compliance;
 using MediaGen.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,25 +11,22 @@ namespace MediaGen.Queue.Redis.Tests;
 /// </summary>
 public sealed class RedisDurabilityTests : IAsyncLifetime
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mediagen-redis-aof");
-    private readonly int _port = RedisJobQueueTests.FreePort();
-    private Process? _server;
+    private readonly RedisServerProcess _redis = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public Task DisposeAsync()
     {
-        Kill();
-        _dir.Delete(recursive: true);
+        _redis.Dispose();
         return Task.CompletedTask;
     }
 
     [ServerFact(RedisTestServer.Variable)]
     public async Task RedisKilledAndRestarted_WithAppendFsyncAlways_LosesNoAcceptedJobAndClientsReconnect()
     {
-        await StartServerAsync();
+        await _redis.StartAsync();
         var options = RedisTestServer.Options(RedisTestServer.NewPrefix(), configure: o => o.IdleCheckInterval = TimeSpan.FromMilliseconds(200));
-        await using var connection = new RedisConnection($"127.0.0.1:{_port},connectTimeout=1000", NullLogger.Instance);
+        await using var connection = new RedisConnection($"{_redis.Address},connectTimeout=1000", NullLogger.Instance);
         var queue = RedisTestServer.Queue(connection, options, TimeProvider.System);
         var store = new RedisJobStore(connection, options, TimeProvider.System);
         var ledger = new RedisCreditLedger(connection, options, () => 1000);
@@ -47,10 +43,10 @@ public sealed class RedisDurabilityTests : IAsyncLifetime
         var leased = await queue.ReceiveAsync(50, TimeSpan.Zero);
         await Task.WhenAll(leased.Take(25).Select(l => l.CompleteAsync().AsTask()));
 
-        Kill();
+        _redis.Kill();
         await Assert.ThrowsAsync<QueueUnavailableException>(async () => await queue.EnqueueAsync(new QueueMessage("during-outage")));
         await Assert.ThrowsAsync<QueueUnavailableException>(async () => await store.CreateAsync(NewJob(999)));
-        await StartServerAsync();
+        await _redis.StartAsync();
 
         QueueDepth? depth = null;
         for (var i = 0; i < 300 && depth is null; i++)
@@ -89,45 +85,4 @@ public sealed class RedisDurabilityTests : IAsyncLifetime
         Request = new GenerationRequest { Prompt = $"prompt {i}", Model = "m", OwnerId = "owner" },
         CreatedAt = DateTimeOffset.UnixEpoch,
     };
-
-    private async Task StartServerAsync()
-    {
-        var start = new ProcessStartInfo("redis-server")
-        {
-            ArgumentList = { "--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _dir.FullName, "--save", "", "--appendonly", "yes", "--appendfsync", "always" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        _server = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start; is it on PATH?");
-        _server.OutputDataReceived += (_, _) => { };
-        _server.BeginOutputReadLine();
-        _server.BeginErrorReadLine();
-        for (var i = 0; i < 200; i++)
-        {
-            try
-            {
-                using var client = new System.Net.Sockets.TcpClient();
-                await client.ConnectAsync(System.Net.IPAddress.Loopback, _port);
-                return;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-
-        throw new InvalidOperationException($"redis-server did not listen on port {_port}.");
-    }
-
-    private void Kill()
-    {
-        if (_server is { HasExited: false })
-        {
-            _server.Kill();
-            _server.WaitForExit();
-        }
-
-        _server?.Dispose();
-        _server = null;
-    }
 }
