@@ -115,7 +115,7 @@ public static class BlobStorageBuilderExtensions
                 o => !fromOptions || o.ServiceUri is null || o.ServiceUri.IsAbsoluteUri,
                 "BlobStorageOptions.ServiceUri (MediaGen:Blob:ServiceUri) must be an absolute URL such as https://account.blob.core.windows.net/.")
             .Validate(
-                o => StorageKeyRules.IsValidRootPrefix(o.Prefix),
+                o => MediaStorageKeys.IsValidRootPrefix(o.Prefix),
                 "BlobStorageOptions.Prefix (MediaGen:Blob:Prefix) must be '/'-separated segments without empty, '.' or '..' segments, backslashes or colons, such as media/.")
             .Validate(
                 o => o.PublicBaseUrl is null || o.PublicBaseUrl.IsAbsoluteUri,

@@ -86,7 +86,7 @@ public static class S3StorageBuilderExtensions
                 o => client is not null || o.ServiceUrl is null || o.ServiceUrl.IsAbsoluteUri,
                 "S3StorageOptions.ServiceUrl (MediaGen:S3:ServiceUrl) must be an absolute URL such as http://127.0.0.1:7480.")
             .Validate(
-                o => StorageKeyRules.IsValidRootPrefix(o.Prefix),
+                o => MediaStorageKeys.IsValidRootPrefix(o.Prefix),
                 "S3StorageOptions.Prefix (MediaGen:S3:Prefix) must be '/'-separated segments without empty, '.' or '..' segments, backslashes or colons, such as media/.")
             .Validate(
                 o => o.PublicBaseUrl is null || o.PublicBaseUrl.IsAbsoluteUri,

@@ -35,7 +35,7 @@ internal sealed class BlobMediaStorage : IMediaStorage
     {
         _container = container;
         _options = options;
-        _rootPrefix = StorageKeyRules.NormalizeRootPrefix(options.Prefix);
+        _rootPrefix = MediaStorageKeys.NormalizeRootPrefix(options.Prefix);
         _timeProvider = timeProvider;
         _logger = logger;
         _endpoint = container.Uri.GetLeftPart(UriPartial.Path);
@@ -43,7 +43,7 @@ internal sealed class BlobMediaStorage : IMediaStorage
 
     public async ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(options);
         cancellationToken.ThrowIfCancellationRequested();
@@ -94,7 +94,7 @@ internal sealed class BlobMediaStorage : IMediaStorage
 
     public async ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -113,7 +113,7 @@ internal sealed class BlobMediaStorage : IMediaStorage
 
     public async ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -138,7 +138,7 @@ internal sealed class BlobMediaStorage : IMediaStorage
 
     public async ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -152,7 +152,7 @@ internal sealed class BlobMediaStorage : IMediaStorage
 
     public async ValueTask<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.ValidatePrefix(prefix);
+        MediaStorageKeys.ValidatePrefix(prefix);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var fullPrefix = _rootPrefix + prefix;
         var deleted = 0;
@@ -185,7 +185,7 @@ internal sealed class BlobMediaStorage : IMediaStorage
 
     public async ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         var blobName = _rootPrefix + key;
         if (_options.PublicBaseUrl is { } publicBase)
         {

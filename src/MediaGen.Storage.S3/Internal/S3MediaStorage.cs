@@ -35,7 +35,7 @@ internal sealed class S3MediaStorage : IMediaStorage, IDisposable
         _ownsClient = ownsClient;
         _options = options;
         _bucket = options.BucketName ?? throw new ArgumentException("S3StorageOptions.BucketName is required.", nameof(options));
-        _rootPrefix = StorageKeyRules.NormalizeRootPrefix(options.Prefix);
+        _rootPrefix = MediaStorageKeys.NormalizeRootPrefix(options.Prefix);
         _timeProvider = timeProvider;
         _logger = logger;
         _urlProtocol = client.Config.ServiceURL is { } url && url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? Protocol.HTTP : Protocol.HTTPS;
@@ -43,7 +43,7 @@ internal sealed class S3MediaStorage : IMediaStorage, IDisposable
 
     public async ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(options);
         cancellationToken.ThrowIfCancellationRequested();
@@ -85,7 +85,7 @@ internal sealed class S3MediaStorage : IMediaStorage, IDisposable
 
     public async ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -104,7 +104,7 @@ internal sealed class S3MediaStorage : IMediaStorage, IDisposable
 
     public async ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -137,7 +137,7 @@ internal sealed class S3MediaStorage : IMediaStorage, IDisposable
 
     public async ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -158,7 +158,7 @@ internal sealed class S3MediaStorage : IMediaStorage, IDisposable
 
     public async ValueTask<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.ValidatePrefix(prefix);
+        MediaStorageKeys.ValidatePrefix(prefix);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var fullPrefix = _rootPrefix + prefix;
         var deleted = 0;
@@ -198,7 +198,7 @@ internal sealed class S3MediaStorage : IMediaStorage, IDisposable
 
     public async ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
     {
-        StorageKeyRules.Validate(key);
+        MediaStorageKeys.Validate(key);
         var objectKey = _rootPrefix + key;
         if (_options.PublicBaseUrl is { } publicBase)
         {
