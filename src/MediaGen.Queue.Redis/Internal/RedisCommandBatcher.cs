@@ -10,7 +10,7 @@ internal sealed class RedisCommandBatcher<TItem>
 {
     private readonly Func<IReadOnlyList<TItem>, Task<long[]>> _flush;
     private readonly int _maxBatch;
-    private readonly Lock _gate = new();
+    private readonly object _gate = new();
     private List<Pending> _pending = [];
     private bool _flushing;
 
