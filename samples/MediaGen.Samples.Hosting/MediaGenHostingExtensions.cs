@@ -33,14 +33,14 @@ public static class MediaGenHostingExtensions
     public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace"];
 
     // The providers this build includes; the others in QueueProviders/StorageProviders are refused as "not available".
-    private static readonly string[] AvailableQueueProviders = [InMemoryProvider];
+    private static readonly string[] AvailableQueueProviders = [InMemoryProvider, "Redis"];
     private static readonly string[] AvailableStorageProviders = [FileSystemProvider, "S3", "Blob"];
 
     // Sections under MediaGen that belong to adapters this build does not include.
-    private static readonly string[] UnavailableSections = ["Redis", "ServiceBus"];
+    private static readonly string[] UnavailableSections = ["ServiceBus"];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob"];
+    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -134,8 +134,11 @@ public static class MediaGenHostingExtensions
                 services.AddOptions<InMemoryJobQueueOptions>().Bind(root.GetSection("InMemoryQueue"));
                 break;
 
-            // Adapter packages add their cases here, for example:
-            // case "Redis": builder.UseRedisQueue(root.GetSection("Redis")); break;
+            case "Redis":
+                builder.UseRedisQueue(root.GetSection("Redis"));
+                break;
+
+            // Other adapter packages add their cases here.
             default:
                 throw NotAvailable(queueSection.GetSection("Provider").Path, queueProvider, AvailableQueueProviders);
         }

@@ -57,7 +57,7 @@ public sealed class MediaGenHostingExtensionsTests
         var error = Assert.Throws<MediaGenConfigurationException>(() => new ServiceCollection().AddMediaGenerationFromConfiguration(Configuration(
             ("MediaGen:Queue:Provider", "Kafka"),
             ("MediaGen:Queue:Name", "jobs"),
-            ("MediaGen:Redis:Configuration", "localhost"),
+            ("MediaGen:ServiceBus:ConnectionString", "Endpoint=sb://localhost/"),
             ("MediaGen:Generators:Replicate:BaseUrl", "http://127.0.0.1:9/"),
             ("MediaGen:Generators:Dalle:Model", "x"),
             ("MediaGen:Worker:Concurrency", "many"))));
@@ -65,10 +65,26 @@ public sealed class MediaGenHostingExtensionsTests
         Assert.Equal(6, error.Errors.Count);
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Queue:Provider has the unknown value 'Kafka'", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Queue:Name is not a known setting", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Redis configures the Redis adapter, which is not available", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:ServiceBus configures the ServiceBus adapter, which is not available", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Generators:Replicate:ApiToken is required", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Generators:Dalle is not a known setting", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.Contains("'MediaGen:Worker:Concurrency'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_RedisProvider_UsesRedisWithItsSection()
+    {
+        var services = new ServiceCollection();
+        var setup = services.AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Queue:Provider", "redis"),
+            ("MediaGen:Redis:Configuration", "127.0.0.1:1,abortConnect=false"),
+            ("MediaGen:Redis:KeyPrefix", "sample")));
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal("Redis", setup.QueueProvider);
+        Assert.Equal("RedisJobQueue", provider.GetRequiredService<IJobQueue>().GetType().Name);
+        Assert.Equal("RedisJobStore", provider.GetRequiredService<IJobStore>().GetType().Name);
+        Assert.Equal("sample", provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.KeyPrefix);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class StartupConfigurationTests
     }
 
     [Theory]
-    [InlineData("MediaGen:Queue:Provider", "redis")]
+    [InlineData("MediaGen:Queue:Provider", "servicebus")]
     public void Start_ProviderNotInThisBuild_FailsSayingSo(string key, string value)
     {
         using var factory = new ApiFactory(new Dictionary<string, string?> { [key] = value });
