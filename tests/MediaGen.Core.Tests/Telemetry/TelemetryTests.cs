@@ -58,7 +58,8 @@ public sealed class TelemetryTests : IDisposable
         Activity submit, process;
         lock (activities)
         {
-            submit = Assert.Single(activities, a => a.OperationName == "mediagen.submit");
+            // The listener sees every MediaGen span in the process, including other test classes' running in parallel.
+            submit = Assert.Single(activities, a => a.OperationName == "mediagen.submit" && Equals(a.GetTagItem("mediagen.job_id"), job.Id));
             process = Assert.Single(activities, a => a.OperationName == "mediagen.process" && Equals(a.GetTagItem("mediagen.job_id"), job.Id));
         }
 
