@@ -35,14 +35,20 @@ dotnet test MediaGen.sln -c Release --no-build -nologo \
 status=${PIPESTATUS[0]}
 set -e
 
-# One closing line for the whole run, summed over every test assembly.
+# One closing line for the whole run, summed over every test assembly's "Total tests" block.
 python3 - "$MEDIAGEN_RUN_DIR/test-output.txt" <<'PY'
 import re, sys
-passed = failed = skipped = 0
+totals = {"Passed": 0, "Failed": 0, "Skipped": 0}
+in_block = False
 for line in open(sys.argv[1], errors="replace"):
-    m = re.search(r"(Passed|Failed)!\s+-\s+Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+)", line)
-    if m:
-        failed += int(m.group(2)); passed += int(m.group(3)); skipped += int(m.group(4))
-print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    if re.match(r"\s*Total tests:\s*\d+", line):
+        in_block = True
+        continue
+    m = re.match(r"\s+(Passed|Failed|Skipped):\s*(\d+)\s*$", line)
+    if in_block and m:
+        totals[m.group(1)] += int(m.group(2))
+    else:
+        in_block = False
+print(f"{totals['Passed']} passed, {totals['Failed']} failed, {totals['Skipped']} skipped")
 PY
 exit "$status"

@@ -58,7 +58,8 @@ internal sealed class ResponseMapper(IMediaStorage storage)
 
     private async ValueTask<OutputResponse> ToResponseAsync(JobOutput output, CancellationToken cancellationToken)
     {
-        var url = output.Url ?? await storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken);
+        // Signed (presigned S3, SAS) URLs expire, so every read signs afresh rather than returning the one stored with the job.
+        var url = await storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken);
         return new OutputResponse(output.Index, url.OriginalString, output.ContentType, output.Size, output.Width, output.Height);
     }
 }

@@ -33,14 +33,14 @@ public static class MediaGenHostingExtensions
     public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace"];
 
     // The providers this build includes; the others in QueueProviders/StorageProviders are refused as "not available".
-    private static readonly string[] AvailableQueueProviders = [InMemoryProvider, "ServiceBus"];
-    private static readonly string[] AvailableStorageProviders = [FileSystemProvider];
+    private static readonly string[] AvailableQueueProviders = [InMemoryProvider, "Redis", "ServiceBus"];
+    private static readonly string[] AvailableStorageProviders = [FileSystemProvider, "S3", "Blob"];
 
     // Sections under MediaGen that belong to adapters this build does not include.
-    private static readonly string[] UnavailableSections = ["Redis", "S3", "Blob"];
+    private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "ServiceBus", "Generators", "Samples"];
+    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -92,16 +92,33 @@ public static class MediaGenHostingExtensions
         checker.Check<CreditLedgerOptions>(root.GetSection("Credits"));
         checker.Check<WebhookOptions>(root.GetSection("Webhooks"));
         checker.Check<FileSystemStorageOptions>(root.GetSection("FileSystem"));
+        if (storageProvider == "S3" || root.GetSection("S3").Exists())
+        {
+            checker.Check<S3StorageOptions>(root.GetSection("S3"));
+        }
+
+        if (storageProvider == "Blob" || root.GetSection("Blob").Exists())
+        {
+            checker.Check<BlobStorageOptions>(root.GetSection("Blob"));
+        }
+
         checker.Check<InMemoryJobQueueOptions>(root.GetSection("InMemoryQueue"));
+        if (queueProvider == "ServiceBus" || root.GetSection("ServiceBus").Exists())
+        {
+            checker.Check<ServiceBusQueueOptions>(root.GetSection("ServiceBus"));
+        }
 
         var generatorsSection = root.GetSection("Generators");
         checker.CheckOnly(generatorsSection, [.. Generators]);
         checker.Check<ProceduralGeneratorOptions>(generatorsSection.GetSection("Procedural"));
-        foreach (var child in generatorsSection.GetChildren())
+        var replicate = generatorsSection.GetSection("Replicate");
+        var huggingFace = generatorsSection.GetSection("HuggingFace");
+        foreach (var provider in (IConfigurationSection[])[replicate, huggingFace])
         {
-            if (!string.Equals(child.Key, "Procedural", StringComparison.OrdinalIgnoreCase) && Generators.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            // A provider is used when its token is set; a section with other keys but no token is a mistake worth naming.
+            if (provider.GetChildren().Any() && string.IsNullOrWhiteSpace(provider["ApiToken"]))
             {
-                checker.Add(child.Path, $"configures the {child.Key} generator, which is not available in this build of the samples.");
+                checker.Add(provider.GetSection("ApiToken").Path, $"is required to use the {provider.Key} generator (or remove {provider.Path}).");
             }
         }
 
@@ -121,13 +138,16 @@ public static class MediaGenHostingExtensions
                 services.AddOptions<InMemoryJobQueueOptions>().Bind(root.GetSection("InMemoryQueue"));
                 break;
 
+            case "Redis":
+                builder.UseRedisQueue(root.GetSection("Redis"));
+                break;
+
             case "ServiceBus":
                 // MediaGen:ServiceBus binds ServiceBusQueueOptions strictly (an unknown key stops the host at start-up).
                 builder.UseServiceBusQueue(root.GetSection("ServiceBus"));
                 break;
 
-            // Adapter packages add their cases here, for example:
-            // case "Redis": builder.UseRedisQueue(root.GetSection("Redis")); break;
+            // Other adapter packages add their cases here.
             default:
                 throw NotAvailable(queueSection.GetSection("Provider").Path, queueProvider, AvailableQueueProviders);
         }
@@ -139,12 +159,29 @@ public static class MediaGenHostingExtensions
                 services.AddOptions<FileSystemStorageOptions>().Bind(root.GetSection("FileSystem"));
                 break;
 
+            case "S3":
+                builder.UseS3Storage(root.GetSection("S3"));
+                break;
+
+            case "Blob":
+                builder.UseBlobStorage(root.GetSection("Blob"));
+                break;
+
             default:
                 throw NotAvailable(storageSection.GetSection("Provider").Path, storageProvider, AvailableStorageProviders);
         }
 
         builder.AddProceduralGenerator();
         services.AddOptions<ProceduralGeneratorOptions>().Bind(generatorsSection.GetSection("Procedural"));
+        if (!string.IsNullOrWhiteSpace(replicate["ApiToken"]))
+        {
+            builder.AddReplicateGenerator(replicate);
+        }
+
+        if (!string.IsNullOrWhiteSpace(huggingFace["ApiToken"]))
+        {
+            builder.AddHuggingFaceGenerator(huggingFace);
+        }
 
         return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled);
     }

@@ -79,7 +79,10 @@ public sealed record JobOutput
     /// <summary>The storage key, <c>{jobId}/{index}.{ext}</c>.</summary>
     public required string Key { get; init; }
 
-    /// <summary>A URL the output can be read from (public, presigned or SAS), when the storage provides one.</summary>
+    /// <summary>
+    /// A URL the output could be read from when it was stored (public, presigned or SAS). Signed URLs expire: to hand a
+    /// URL to a client later, ask <see cref="IMediaStorage.GetReadUrlAsync"/> for <see cref="Key"/> again.
+    /// </summary>
     public Uri? Url { get; init; }
 
     /// <summary>The MIME type, for example <c>image/png</c>.</summary>

@@ -76,4 +76,39 @@ public static class MediaStorageKeys
 
         Validate(prefix[..^1]);
     }
+
+    /// <summary>
+    /// Normalises a storage's configured root prefix (such as <c>media/outputs</c>): no <c>/</c> at the start, one at the
+    /// end, or empty for none.
+    /// </summary>
+    /// <param name="prefix">The configured prefix; null or blank for none.</param>
+    /// <returns>The prefix to put before every key.</returns>
+    /// <exception cref="InvalidStorageKeyException">The prefix has an empty, <c>.</c> or <c>..</c> segment or another forbidden character.</exception>
+    public static string NormalizeRootPrefix(string? prefix)
+    {
+        var trimmed = (prefix ?? string.Empty).Trim('/');
+        if (trimmed.Length == 0)
+        {
+            return string.Empty;
+        }
+
+        Validate(trimmed);
+        return trimmed + "/";
+    }
+
+    /// <summary>Whether <see cref="NormalizeRootPrefix"/> accepts <paramref name="prefix"/>, for options validation.</summary>
+    /// <param name="prefix">The configured prefix.</param>
+    /// <returns><see langword="true"/> when it is acceptable.</returns>
+    public static bool IsValidRootPrefix(string? prefix)
+    {
+        try
+        {
+            NormalizeRootPrefix(prefix);
+            return true;
+        }
+        catch (InvalidStorageKeyException)
+        {
+            return false;
+        }
+    }
 }

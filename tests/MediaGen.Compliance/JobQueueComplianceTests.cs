@@ -57,7 +57,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         return ValueTask.CompletedTask;
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_AfterEnqueue_ReturnsTheMessageWithFirstDeliveryFigures()
     {
         var queue = await NewQueueAsync();
@@ -75,7 +75,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task CompleteAsync_ReceivedMessage_RemovesItForGood()
     {
         var queue = await NewQueueAsync();
@@ -90,7 +90,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await AssertDepthAsync(queue, new QueueDepth(0, 0, 0, 0));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_SamePriority_IsFirstInFirstOut()
     {
         var queue = await NewQueueAsync();
@@ -110,7 +110,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         Assert.Equal(Enumerable.Range(0, 10).Select(i => $"job-{i}"), received);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_MixedPriorities_ReturnsHighThenNormalThenLowEachInOrder()
     {
         var queue = await NewQueueAsync();
@@ -138,7 +138,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
             received);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_BatchOfMixedPriorities_IsOrderedByPriority()
     {
         var queue = await NewQueueAsync();
@@ -152,7 +152,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await CompleteAllAsync(batch);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_ZeroWaitOnEmptyQueue_ReturnsEmptyAtOnce()
     {
         var queue = await NewQueueAsync();
@@ -162,10 +162,13 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         Assert.Empty(leases);
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task ReceiveAsync_WaitingWhenMessageEnqueued_WakesWithIt(bool enqueueOnPeer)
+    [ComplianceFact]
+    public Task ReceiveAsync_WaitingWhenMessageEnqueued_WakesWithIt() => ReceiveAsync_WaitingWhenMessageEnqueued_WakesWithItCore(enqueueOnPeer: false);
+
+    [ComplianceFact]
+    public Task ReceiveAsync_WaitingWhenMessageEnqueuedOnPeer_WakesWithIt() => ReceiveAsync_WaitingWhenMessageEnqueued_WakesWithItCore(enqueueOnPeer: true);
+
+    private async Task ReceiveAsync_WaitingWhenMessageEnqueued_WakesWithItCore(bool enqueueOnPeer)
     {
         var queue = await NewQueueAsync();
         var peer = await NewPeerAsync(queue);
@@ -180,7 +183,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_WaitingOnPeerWhenMessageEnqueued_WakesWithIt()
     {
         var queue = await NewQueueAsync();
@@ -194,7 +197,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_SeveralWaitingReceivers_EachMessageGoesToExactlyOne()
     {
         var queue = await NewQueueAsync(TimeSpan.FromHours(1));
@@ -211,7 +214,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await CompleteAllAsync(leases);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_WaitCanceled_ThrowsAndLosesNoLaterMessage()
     {
         var queue = await NewQueueAsync();
@@ -227,7 +230,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_MaxMessages_ReturnsBatchesNoLargerThanAsked()
     {
         var queue = await NewQueueAsync();
@@ -246,17 +249,20 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await CompleteAllAsync([.. first, .. second]);
     }
 
-    [Theory]
-    [InlineData(0)]
-    [InlineData(-1)]
-    public async Task ReceiveAsync_MaxMessagesBelowOne_ThrowsArgumentOutOfRange(int maxMessages)
+    [ComplianceFact]
+    public Task ReceiveAsync_MaxMessagesZero_ThrowsArgumentOutOfRange() => ReceiveAsync_MaxMessagesBelowOne_ThrowsArgumentOutOfRangeCore(0);
+
+    [ComplianceFact]
+    public Task ReceiveAsync_MaxMessagesNegative_ThrowsArgumentOutOfRange() => ReceiveAsync_MaxMessagesBelowOne_ThrowsArgumentOutOfRangeCore(-1);
+
+    private async Task ReceiveAsync_MaxMessagesBelowOne_ThrowsArgumentOutOfRangeCore(int maxMessages)
     {
         var queue = await NewQueueAsync();
 
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => queue.ReceiveAsync(maxMessages, TimeSpan.Zero).AsTask());
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task EnqueueAsync_NullMessage_ThrowsArgumentNull()
     {
         var queue = await NewQueueAsync();
@@ -264,7 +270,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await Assert.ThrowsAsync<ArgumentNullException>(() => queue.EnqueueAsync(null!).AsTask());
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task EnqueueAsync_WithDelay_IsReceivableOnlyAfterTheDelay()
     {
         var queue = await NewQueueAsync();
@@ -281,7 +287,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task EnqueueAsync_DelayedMessage_DoesNotHoldBackAReadyOneBehindIt()
     {
         var queue = await NewQueueAsync();
@@ -294,7 +300,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_WaitingWhenDelayedMessageFallsDue_WakesWithIt()
     {
         var queue = await NewQueueAsync();
@@ -308,7 +314,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_LeaseExpired_RedeliversWithDeliveryCountRaised()
     {
         var queue = await NewQueueAsync();
@@ -329,7 +335,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await second.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task RenewAsync_BeforeExpiry_ExtendsLockedUntilAndPreventsRedelivery()
     {
         var queue = await NewQueueAsync();
@@ -355,7 +361,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await AssertEmptyAsync(queue, "a completed message");
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task AbandonAsync_NoDelay_MakesMessageReceivableAgainWithCountRaised()
     {
         var queue = await NewQueueAsync();
@@ -370,7 +376,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await second.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task AbandonAsync_WithDelay_MakesMessageReceivableOnlyAfterTheDelay()
     {
         var queue = await NewQueueAsync();
@@ -392,7 +398,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await second.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task AbandonAsync_DelayLongerThanLease_IsNotRedeliveredWhenTheOldLeaseWouldHaveExpired()
     {
         var queue = await NewQueueAsync();
@@ -409,7 +415,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await second.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task DisposeAsync_UnsettledLease_ReturnsMessageAtOnce()
     {
         var queue = await NewQueueAsync();
@@ -424,7 +430,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await second.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task DisposeAsync_SettledLease_DoesNotReturnTheMessage()
     {
         var queue = await NewQueueAsync();
@@ -442,7 +448,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         Assert.Single(await queue.ListDeadLettersAsync());
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task DeadLetterAsync_WithReason_IsListedAndNotReceivable()
     {
         var queue = await NewQueueAsync();
@@ -465,7 +471,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         AssertClose(deadLetteredAt, deadLetter.DeadLetteredAt, "DeadLetteredAt");
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task DeadLetterAsync_NoDescription_IsListedWithNullDescriptionAndItsDeliveryCount()
     {
         var queue = await NewQueueAsync();
@@ -481,10 +487,13 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         Assert.Equal(2, deadLetter.DeliveryCount);
     }
 
-    [Theory]
-    [InlineData("")]
-    [InlineData(null)]
-    public async Task DeadLetterAsync_MissingReason_ThrowsAndKeepsTheLease(string? reason)
+    [ComplianceFact]
+    public Task DeadLetterAsync_EmptyReason_ThrowsAndKeepsTheLease() => DeadLetterAsync_MissingReason_ThrowsAndKeepsTheLeaseCore(string.Empty);
+
+    [ComplianceFact]
+    public Task DeadLetterAsync_NullReason_ThrowsAndKeepsTheLease() => DeadLetterAsync_MissingReason_ThrowsAndKeepsTheLeaseCore(null);
+
+    private async Task DeadLetterAsync_MissingReason_ThrowsAndKeepsTheLeaseCore(string? reason)
     {
         var queue = await NewQueueAsync();
         await queue.EnqueueAsync(new QueueMessage("job-1"));
@@ -497,7 +506,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await AssertEmptyAsync(queue, "a completed message");
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListDeadLettersAsync_SeveralDeadLetters_ListsOldestFirstUpToMaxCount()
     {
         var queue = await NewQueueAsync();
@@ -522,7 +531,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         Assert.Equal(["job-a", "job-b"], firstTwo.Select(d => d.Message.JobId));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ResubmitDeadLetterAsync_DeadLetter_IsReceivableAgainWithCountReset()
     {
         var queue = await NewQueueAsync();
@@ -542,7 +551,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ResubmitDeadLetterAsync_UnknownId_ReturnsFalse()
     {
         var queue = await NewQueueAsync();
@@ -556,7 +565,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task GetDepthAsync_MessagesInEveryState_CountsEach()
     {
         var queue = await NewQueueAsync();
@@ -582,7 +591,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await AssertDepthAsync(queue, new QueueDepth(Ready: 2, Delayed: 3, Leased: 0, DeadLettered: 1));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_MessageWithHeadersAndOwnMessageId_RoundTripsThem()
     {
         var queue = await NewQueueAsync();
@@ -604,7 +613,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_MessageWithoutHeaders_HasNoHeaders()
     {
         var queue = await NewQueueAsync();
@@ -616,12 +625,19 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await lease.CompleteAsync();
     }
 
-    [Theory]
-    [InlineData(Settlement.Complete)]
-    [InlineData(Settlement.Abandon)]
-    [InlineData(Settlement.DeadLetter)]
-    [InlineData(Settlement.Dispose)]
-    public async Task Settle_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessage(Settlement settlement)
+    [ComplianceFact]
+    public Task CompleteAsync_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessage() => Settle_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessageCore(Settlement.Complete);
+
+    [ComplianceFact]
+    public Task AbandonAsync_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessage() => Settle_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessageCore(Settlement.Abandon);
+
+    [ComplianceFact]
+    public Task DeadLetterAsync_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessage() => Settle_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessageCore(Settlement.DeadLetter);
+
+    [ComplianceFact]
+    public Task DisposeAsync_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessage() => Settle_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessageCore(Settlement.Dispose);
+
+    private async Task Settle_StaleLeaseAfterRedelivery_DoesNotTouchTheNewHoldersMessageCore(Settlement settlement)
     {
         var queue = await NewQueueAsync();
         await queue.EnqueueAsync(new QueueMessage("job-1"));
@@ -668,7 +684,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await third.CompleteAsync();
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task RenewAsync_StaleLeaseAfterRedelivery_ThrowsLeaseLost()
     {
         var queue = await NewQueueAsync();
@@ -686,7 +702,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await AssertEmptyAsync(queue, "a completed message");
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_ConcurrentReceiversOnQueueAndPeer_DeliverEachMessageExactlyOnceToOneHolder()
     {
         const int count = 120;
@@ -757,7 +773,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         await AssertDepthAsync(queue, new QueueDepth(0, 0, 0, 0));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ReceiveAsync_ConcurrentReceiversWhileLeasesExpire_NeverHandOneMessageToTwoHolders()
     {
         const int count = 20;
@@ -799,7 +815,7 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
     }
 
     /// <summary>How a test settles a lease.</summary>
-    public enum Settlement
+    private enum Settlement
     {
         /// <summary><see cref="IQueueLease.CompleteAsync"/>.</summary>
         Complete,

@@ -17,7 +17,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
     /// <returns>The store.</returns>
     protected abstract ValueTask<IJobStore> CreateStoreAsync();
 
-    [Fact]
+    [ComplianceFact]
     public async Task CreateAsync_NewJob_IsReadableWithVersionOne()
     {
         var store = await NewStoreAsync();
@@ -33,7 +33,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         AssertSameJob(job with { Version = 1 }, read);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task GetAsync_UnknownId_ReturnsNull()
     {
         var store = await NewStoreAsync();
@@ -42,7 +42,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Null(await store.GetAsync(NewJobId()));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task CreateAsync_EveryField_RoundTrips()
     {
         var store = await NewStoreAsync();
@@ -56,7 +56,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         AssertSameJob(job with { Version = 1 }, read);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task UpdateAsync_EveryField_RoundTrips()
     {
         var store = await NewStoreAsync();
@@ -74,7 +74,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         AssertSameJob(changed with { Version = 2 }, read);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task UpdateAsync_CurrentVersion_IncrementsVersionEachTime()
     {
         var store = await NewStoreAsync();
@@ -96,7 +96,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(0.5, read.Progress);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task UpdateAsync_StaleVersion_ReturnsNullAndChangesNothing()
     {
         var store = await NewStoreAsync();
@@ -117,7 +117,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.False(read.CancelRequested);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task UpdateAsync_UnknownJob_ReturnsNullAndCreatesNothing()
     {
         var store = await NewStoreAsync();
@@ -130,7 +130,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Empty((await store.ListAsync(new JobQuery { OwnerId = "owner-a" })).Items);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task UpdateAsync_ConcurrentWritersWithOneVersion_ExactlyOneWins()
     {
         var store = await NewStoreAsync();
@@ -149,7 +149,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(winner.ProgressMessage, read.ProgressMessage);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task CreateAsync_SameIdempotencyKeySameOwner_ReturnsTheExistingJobAndWritesNothing()
     {
         var store = await NewStoreAsync();
@@ -167,7 +167,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal([first.Id], (await store.ListAsync(new JobQuery { OwnerId = "owner-a" })).Items.Select(j => j.Id));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task CreateAsync_SameIdempotencyKeyAfterUpdate_ReturnsTheCurrentJob()
     {
         var store = await NewStoreAsync();
@@ -182,7 +182,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(2, repeated.Job.Version);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task CreateAsync_SameIdempotencyKeyOtherOwner_CreatesANewJob()
     {
         var store = await NewStoreAsync();
@@ -198,7 +198,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.NotNull(await store.GetAsync(theirs.Id));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task CreateAsync_NoIdempotencyKey_CreatesEveryJob()
     {
         var store = await NewStoreAsync();
@@ -213,7 +213,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(3, (await store.ListAsync(new JobQuery { OwnerId = "owner-a" })).Items.Count);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task CreateAsync_ConcurrentCreatesWithOneKey_CreateExactlyOneJob()
     {
         var store = await NewStoreAsync();
@@ -233,7 +233,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         }
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task DeleteAsync_ExistingJob_RemovesItAndFreesItsIdempotencyKey()
     {
         var store = await NewStoreAsync();
@@ -252,7 +252,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(again.Id, result.Job.Id);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task DeleteAsync_UnknownJob_ReturnsFalse()
     {
         var store = await NewStoreAsync();
@@ -263,7 +263,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.NotNull(await store.GetAsync(kept.Id));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task UpdateAsync_DeletedJob_ReturnsNull()
     {
         var store = await NewStoreAsync();
@@ -274,7 +274,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Null(await store.GetAsync(job.Id));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_SeveralJobs_ListsNewestFirst()
     {
         var store = await NewStoreAsync();
@@ -293,7 +293,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Null(page.NextCursor);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_UnknownOwner_ReturnsAnEmptyLastPage()
     {
         var store = await NewStoreAsync();
@@ -305,7 +305,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Null(page.NextCursor);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_OtherOwnersJobs_AreNeverListed()
     {
         var store = await NewStoreAsync();
@@ -328,7 +328,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.All(all, j => Assert.Equal("owner-a", j.OwnerId));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_StatusFilter_ListsOnlyJobsCurrentlyInThatStatus()
     {
         var store = await NewStoreAsync();
@@ -357,7 +357,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Empty(failed.Items);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_CursorPaging_ReturnsEveryJobOnceInOrder()
     {
         var store = await NewStoreAsync();
@@ -384,7 +384,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(Enumerable.Reverse(ids), pages.SelectMany(p => p.Items).Select(j => j.Id));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_PagesThatExactlyFillTheLastPage_EndWithNullCursor()
     {
         var store = await NewStoreAsync();
@@ -403,7 +403,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Empty(first.Items.Select(j => j.Id).Intersect(second.Items.Select(j => j.Id), StringComparer.Ordinal));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_JobsCreatedInTheSameInstant_PageWithoutDuplicatesOrGaps()
     {
         var store = await NewStoreAsync();
@@ -420,7 +420,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(ids.Order(StringComparer.Ordinal), listed.Select(j => j.Id).Order(StringComparer.Ordinal));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_JobsAddedBetweenPages_StillListsEveryEarlierJobExactlyOnce()
     {
         var store = await NewStoreAsync();
@@ -452,7 +452,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(Enumerable.Reverse(original), listed.Where(original.Contains));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_CursorPagingWithStatusFilter_ListsEveryMatchingJobOnce()
     {
         var store = await NewStoreAsync();
@@ -475,7 +475,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.All(listed, j => Assert.Equal(JobStatus.Failed, j.Status));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_DeletedJobBetweenPages_IsSkippedAndTheRestStillListed()
     {
         var store = await NewStoreAsync();
@@ -496,11 +496,16 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(expected, first.Items.Concat(rest).Select(j => j.Id));
     }
 
-    [Theory]
-    [InlineData("not a cursor!")]
-    [InlineData("{\"t\":")]
-    [InlineData("%%%")]
-    public async Task ListAsync_InvalidCursor_ThrowsRequestValidation(string cursor)
+    [ComplianceFact]
+    public Task ListAsync_GarbageCursor_ThrowsRequestValidation() => ListAsync_InvalidCursor_ThrowsRequestValidationCore("not a cursor!");
+
+    [ComplianceFact]
+    public Task ListAsync_TruncatedCursor_ThrowsRequestValidation() => ListAsync_InvalidCursor_ThrowsRequestValidationCore("{\"t\":");
+
+    [ComplianceFact]
+    public Task ListAsync_PercentCursor_ThrowsRequestValidation() => ListAsync_InvalidCursor_ThrowsRequestValidationCore("%%%");
+
+    private async Task ListAsync_InvalidCursor_ThrowsRequestValidationCore(string cursor)
     {
         var store = await NewStoreAsync();
         await store.CreateAsync(NewJob("owner-a"));
@@ -510,11 +515,16 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Contains("cursor", e.Errors.Keys, StringComparer.OrdinalIgnoreCase);
     }
 
-    [Theory]
-    [InlineData(0)]
-    [InlineData(-1)]
-    [InlineData(JobQuery.MaxLimit + 1)]
-    public async Task ListAsync_LimitOutOfRange_ThrowsRequestValidation(int limit)
+    [ComplianceFact]
+    public Task ListAsync_LimitZero_ThrowsRequestValidation() => ListAsync_LimitOutOfRange_ThrowsRequestValidationCore(0);
+
+    [ComplianceFact]
+    public Task ListAsync_LimitNegative_ThrowsRequestValidation() => ListAsync_LimitOutOfRange_ThrowsRequestValidationCore(-1);
+
+    [ComplianceFact]
+    public Task ListAsync_LimitAboveMax_ThrowsRequestValidation() => ListAsync_LimitOutOfRange_ThrowsRequestValidationCore(JobQuery.MaxLimit + 1);
+
+    private async Task ListAsync_LimitOutOfRange_ThrowsRequestValidationCore(int limit)
     {
         var store = await NewStoreAsync();
 
@@ -523,7 +533,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Contains("limit", e.Errors.Keys, StringComparer.OrdinalIgnoreCase);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListAsync_MaxLimit_IsAccepted()
     {
         var store = await NewStoreAsync();
@@ -534,7 +544,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Single(page.Items);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListStaleAsync_JobsOfEveryOwner_ReturnsOnlyThoseInTheStatusNotWrittenSince()
     {
         var store = await NewStoreAsync();
@@ -560,7 +570,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Empty(staleSucceeded);
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListStaleAsync_MoreThanMaxCount_ReturnsAtMostMaxCount()
     {
         var store = await NewStoreAsync();
@@ -582,7 +592,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(ids.Order(StringComparer.Ordinal), all.Select(j => j.Id).Order(StringComparer.Ordinal));
     }
 
-    [Fact]
+    [ComplianceFact]
     public async Task ListStaleAsync_JobWrittenExactlyAtTheCutoff_IsNotStale()
     {
         var store = await NewStoreAsync();

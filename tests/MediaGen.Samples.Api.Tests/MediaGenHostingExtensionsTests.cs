@@ -57,18 +57,80 @@ public sealed class MediaGenHostingExtensionsTests
         var error = Assert.Throws<MediaGenConfigurationException>(() => new ServiceCollection().AddMediaGenerationFromConfiguration(Configuration(
             ("MediaGen:Queue:Provider", "Kafka"),
             ("MediaGen:Queue:Name", "jobs"),
-            ("MediaGen:Redis:Configuration", "localhost"),
-            ("MediaGen:Generators:Replicate:ApiToken", "x"),
+            ("MediaGen:ServiceBus:QueueNmae", "jobs"),
+            ("MediaGen:Generators:Replicate:BaseUrl", "http://127.0.0.1:9/"),
             ("MediaGen:Generators:Dalle:Model", "x"),
             ("MediaGen:Worker:Concurrency", "many"))));
 
         Assert.Equal(6, error.Errors.Count);
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Queue:Provider has the unknown value 'Kafka'", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Queue:Name is not a known setting", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Redis configures the Redis adapter, which is not available", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Generators:Replicate configures the Replicate generator, which is not available", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:ServiceBus:QueueNmae is not a known setting", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Generators:Replicate:ApiToken is required", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Generators:Dalle is not a known setting", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.Contains("'MediaGen:Worker:Concurrency'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_RedisProvider_UsesRedisWithItsSection()
+    {
+        var services = new ServiceCollection();
+        var setup = services.AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Queue:Provider", "redis"),
+            ("MediaGen:Redis:Configuration", "127.0.0.1:1,abortConnect=false"),
+            ("MediaGen:Redis:KeyPrefix", "sample")));
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal("Redis", setup.QueueProvider);
+        Assert.Equal("RedisJobQueue", provider.GetRequiredService<IJobQueue>().GetType().Name);
+        Assert.Equal("RedisJobStore", provider.GetRequiredService<IJobStore>().GetType().Name);
+        Assert.Equal("sample", provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.KeyPrefix);
+    }
+
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_S3Provider_UsesS3StorageWithItsSection()
+    {
+        var services = new ServiceCollection();
+
+        var setup = services.AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Storage:Provider", "s3"),
+            ("MediaGen:S3:BucketName", "media"),
+            ("MediaGen:S3:ServiceUrl", "http://127.0.0.1:7480"),
+            ("MediaGen:S3:ForcePathStyle", "true"),
+            ("MediaGen:S3:RequestChecksumCalculation", "WhenRequired")));
+
+        Assert.Equal("S3", setup.StorageProvider);
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<S3StorageOptions>>().Value;
+        Assert.Equal(("media", S3ChecksumCalculation.WhenRequired), (options.BucketName, options.RequestChecksumCalculation));
+        Assert.Equal("S3MediaStorage", provider.GetRequiredService<IMediaStorage>().GetType().Name);
+    }
+
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_BlobProvider_UsesBlobStorageWithItsSection()
+    {
+        var services = new ServiceCollection();
+
+        var setup = services.AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Storage:Provider", "Blob"),
+            ("MediaGen:Blob:ServiceUri", "https://account.blob.core.windows.net/"),
+            ("MediaGen:Blob:ContainerName", "media")));
+
+        Assert.Equal("Blob", setup.StorageProvider);
+        using var provider = services.BuildServiceProvider();
+        Assert.Equal("media", provider.GetRequiredService<IOptions<BlobStorageOptions>>().Value.ContainerName);
+        Assert.Equal("BlobMediaStorage", provider.GetRequiredService<IMediaStorage>().GetType().Name);
+    }
+
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_S3ProviderWithoutBucketOrWithTypo_ReportsTheKeys()
+    {
+        var error = Assert.Throws<MediaGenConfigurationException>(() => new ServiceCollection().AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Storage:Provider", "S3"),
+            ("MediaGen:S3:Bucket", "media"))));
+
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:S3:Bucket is not a known setting", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:S3:BucketName", StringComparison.Ordinal));
     }
 
     private static IConfiguration Configuration(params (string Key, string Value)[] values) =>

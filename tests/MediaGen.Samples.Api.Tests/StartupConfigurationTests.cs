@@ -15,6 +15,7 @@ public sealed class StartupConfigurationTests
     [InlineData("MediaGen:Samples:ApiKey:abc", "x", "MediaGen:Samples:ApiKey is not a known setting")]
     [InlineData("MediaGen:MaxAttempts", "0", "MediaGen:MaxAttempts")]
     [InlineData("MediaGen:Webhooks:MaxAttempts", "0", "MediaGen:Webhooks:MaxAttempts")]
+    [InlineData("MediaGen:ServiceBus:QueueNmae", "jobs", "MediaGen:ServiceBus:QueueNmae is not a known setting")]
     public void Start_InvalidConfiguration_FailsNamingTheKey(string key, string value, string expected)
     {
         using var factory = new ApiFactory(new Dictionary<string, string?> { [key] = value });
@@ -24,17 +25,43 @@ public sealed class StartupConfigurationTests
         Assert.Contains(expected, Flatten(error), StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("MediaGen:Queue:Provider", "redis")]
-    [InlineData("MediaGen:Storage:Provider", "S3")]
-    public void Start_ProviderNotInThisBuild_FailsSayingSo(string key, string value)
+    [Fact]
+    public void Start_ServiceBusProviderWithoutConnection_FailsSayingWhatToSet()
     {
-        using var factory = new ApiFactory(new Dictionary<string, string?> { [key] = value });
+        using var factory = new ApiFactory(new Dictionary<string, string?> { ["MediaGen:Queue:Provider"] = "servicebus" });
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        Assert.Contains($"{key} is '", Flatten(error), StringComparison.Ordinal);
-        Assert.Contains("not available in this build", Flatten(error), StringComparison.Ordinal);
+        Assert.Contains("Service Bus needs ConnectionString", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Start_ReplicateSectionWithoutToken_FailsNamingTheKey()
+    {
+        using var factory = new ApiFactory(new Dictionary<string, string?> { ["MediaGen:Generators:Replicate:BaseUrl"] = "http://127.0.0.1:9/" });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains("MediaGen:Generators:Replicate:ApiToken is required", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_ProviderTokensSet_TheirModelsAreServedBesideTheProceduralOnes()
+    {
+        using var factory = new ApiFactory(new Dictionary<string, string?>
+        {
+            ["MediaGen:Generators:Replicate:ApiToken"] = "r8_test",
+            ["MediaGen:Generators:Replicate:BaseUrl"] = "http://127.0.0.1:9/",
+            ["MediaGen:Generators:HuggingFace:ApiToken"] = "hf_test",
+        });
+        using var client = factory.CreateClient();
+
+        var models = await client.GetStringAsync("/api/v1/models");
+
+        foreach (var id in new[] { "procedural", "flux-schnell", "flux-dev", "flux-1.1-pro", "sdxl", "sd3", "hf-flux-1-dev" })
+        {
+            Assert.Contains($"\"{id}\"", models, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -8,10 +8,12 @@ namespace MediaGen.Internal;
 /// The in-memory <see cref="IJobEventStream"/>: each subscriber gets a bounded channel; a subscriber that falls
 /// far behind loses its oldest progress events rather than slowing the worker down.
 /// </summary>
-internal sealed class InMemoryJobEventStream : IJobEventStream
+internal sealed class InMemoryJobEventStream : IJobEventStream, IJobEventSubscriptions
 {
     private const int SubscriberCapacity = 256;
     private readonly ConcurrentDictionary<string, Subscriber[]> _subscribers = new(StringComparer.Ordinal);
+
+    public bool HasSubscribers(string jobId) => _subscribers.ContainsKey(jobId);
 
     public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
     {

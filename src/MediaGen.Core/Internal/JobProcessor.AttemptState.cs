@@ -13,7 +13,6 @@ internal sealed partial class JobProcessor
         private readonly CancellationTokenSource jobAborted = new();
         private readonly CancellationTokenSource attemptCancel = new();
         private ITimer? _timer;
-        private readonly Lock _gate = new();
         private GenerationJob _job = job;
         private long _lastProgressTimestamp;
         private GenerationProgress _progress;
@@ -43,7 +42,7 @@ internal sealed partial class JobProcessor
         {
             get
             {
-                lock (_gate)
+                lock (this)
                 {
                     return _job;
                 }
@@ -57,7 +56,7 @@ internal sealed partial class JobProcessor
             var fraction = Math.Clamp(value.Fraction, 0, 1);
             var now = processor._time.GetTimestamp();
             GenerationJob job;
-            lock (_gate)
+            lock (this)
             {
                 _progress = value with { Fraction = fraction };
                 _progressDirty = true;
@@ -99,7 +98,7 @@ internal sealed partial class JobProcessor
         /// <summary>Stops renewals; the attempt is settling.</summary>
         public void Stop()
         {
-            lock (_gate)
+            lock (this)
             {
                 _completed = true;
                 try
@@ -141,7 +140,7 @@ internal sealed partial class JobProcessor
                 due = deadline - now > TimeSpan.Zero ? deadline - now : TimeSpan.Zero;
             }
 
-            lock (_gate)
+            lock (this)
             {
                 if (_completed)
                 {
@@ -195,7 +194,7 @@ internal sealed partial class JobProcessor
                 // requested through another process.
                 GenerationProgress progress;
                 bool dirty;
-                lock (_gate)
+                lock (this)
                 {
                     progress = _progress;
                     dirty = _progressDirty;
@@ -228,7 +227,7 @@ internal sealed partial class JobProcessor
 
         private void Remember(GenerationJob stored)
         {
-            lock (_gate)
+            lock (this)
             {
                 if (stored.Version > _job.Version)
                 {

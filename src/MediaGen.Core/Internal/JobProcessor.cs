@@ -120,6 +120,18 @@ internal sealed partial class JobProcessor
             return;
         }
 
+        var now = _time.GetUtcNow();
+        var heartbeatWindow = HeartbeatWindow(lease, now);
+        if (job.Status == JobStatus.Processing && now - job.UpdatedAt < heartbeatWindow)
+        {
+            // Another delivery runs this job and its heartbeat is fresh: this message is a duplicate (a sweeper's copy, or
+            // our own message redelivered after a lease lapse). Starting again would pay the provider twice, and abandoning
+            // would only wear out the delivery count, so drop it; if that run dies, the sweeper finds the stale job.
+            Log.DuplicateDelivery(_logger, job.Id);
+            await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
+            return;
+        }
+
         if (!_catalog.TryGet(job.Request.Model, out var generator, out var model))
         {
             var error = new JobError(MediaGenErrorCodes.GeneratorPermanent, $"No generator serves model '{job.Request.Model}' in this worker.", Retryable: false);
@@ -133,7 +145,6 @@ internal sealed partial class JobProcessor
             return;
         }
 
-        var now = _time.GetUtcNow();
         if (job.Deadline is { } deadline && now >= deadline)
         {
             await FailAsync(job, DeadlineError(job.Error), refund: true, lease, deadLetter: true).ConfigureAwait(false);
@@ -155,12 +166,13 @@ internal sealed partial class JobProcessor
             return;
         }
 
-        var started = await _transitions.UpdateAsync(job, now, static (j, now, s) => j.Status is JobStatus.Pending or JobStatus.Processing && !j.CancelRequested
+        var started = await _transitions.UpdateAsync(job, (Now: now, Window: heartbeatWindow), static (j, state, s) =>
+            (j.Status == JobStatus.Pending || (j.Status == JobStatus.Processing && state.Now - j.UpdatedAt >= state.Window)) && !j.CancelRequested
             ? j with
             {
                 Status = JobStatus.Processing,
                 Attempt = j.Attempt + 1,
-                StartedAt = j.StartedAt ?? now,
+                StartedAt = j.StartedAt ?? state.Now,
                 NextAttemptAt = null,
                 Progress = 0,
                 ProgressMessage = null,
@@ -466,7 +478,7 @@ internal sealed partial class JobProcessor
         await _store.GetAsync(job.Id, CancellationToken.None).ConfigureAwait(false) ?? job;
 
     private ValueTask PublishAsync(GenerationJob job, JobEventType type, JobOutput? output = null, JobError? error = null, double? progress = null, string? message = null) =>
-        _events.PublishAsync(new JobEvent
+        !_events.IsWorthPublishing(job.Id) ? ValueTask.CompletedTask : _events.PublishAsync(new JobEvent
         {
             JobId = job.Id,
             OwnerId = job.OwnerId,
@@ -479,6 +491,17 @@ internal sealed partial class JobProcessor
             Progress = progress,
             Message = message,
         }, CancellationToken.None);
+
+    /// <summary>
+    /// How recent a Processing job's last write must be for its run to count as alive: a running attempt writes a
+    /// heartbeat at every renewal, so a job untouched for a whole lease period (or renewal interval, if longer) has no
+    /// live run.
+    /// </summary>
+    private TimeSpan HeartbeatWindow(IQueueLease lease, DateTimeOffset now)
+    {
+        var leasePeriod = lease.LockedUntil - now;
+        return _workerOptions.LeaseRenewalInterval is { } renewal && renewal > leasePeriod ? renewal : leasePeriod;
+    }
 
     private TimeSpan RenewalInterval(IQueueLease lease, DateTimeOffset now)
     {

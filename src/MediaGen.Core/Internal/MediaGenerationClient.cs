@@ -85,14 +85,18 @@ internal sealed class MediaGenerationClient(
 
         metrics.Submitted.Add(1, new KeyValuePair<string, object?>("mediagen.model", request.Model));
         Log.JobSubmitted(logger, job.Id, request.Model, job.OwnerId);
-        await events.PublishAsync(new JobEvent
+        if (events.IsWorthPublishing(job.Id))
+        {
+            await events.PublishAsync(new JobEvent
         {
             JobId = job.Id,
             OwnerId = job.OwnerId,
             Type = JobEventType.Queued,
             Timestamp = now,
             Status = JobStatus.Pending,
-        }, CancellationToken.None).ConfigureAwait(false);
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
+
         return new SubmitResult(job, Created: true);
     }
 

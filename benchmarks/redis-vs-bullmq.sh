@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# MediaGen's Redis queue against BullMQ, in one run on one redis-server started here (no persistence, loopback):
+# no-op jobs, 20,000 jobs at concurrency 1, 16 and 256 (jobs/s end to end, client and Redis CPU per job), and
+# enqueue-to-start p50/p99 at a steady 1,000 jobs/s. Prints both sides' JSON lines and a table.
+# Options: JOBS=20000 CONCURRENCY=1,16,256 RATE=1000 LATENCY_SECONDS=10 PIPELINE_JOBS=5000 (0 skips the full pipeline).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export MEDIAGEN_RUN_DIR=${MEDIAGEN_RUN_DIR:-$(mktemp -d -t mediagen-bench.XXXXXX)}
+# shellcheck source=eng/servers/lib.sh
+source eng/servers/lib.sh
+# shellcheck source=eng/servers/redis.sh
+source eng/servers/redis.sh
+trap stop_all EXIT
+start_redis
+
+jobs=${JOBS:-20000} concurrency=${CONCURRENCY:-1,16,256} rate=${RATE:-1000} seconds=${LATENCY_SECONDS:-10} pipeline=${PIPELINE_JOBS:-5000}
+log "building the .NET side"
+dotnet build benchmarks/MediaGen.Redis.Benchmarks -c Release -nologo -clp:ErrorsOnly >/dev/null
+log "installing the Node side"
+(cd benchmarks/bullmq && npm ci --no-audit --no-fund --silent)
+
+out="$MEDIAGEN_RUN_DIR/results.jsonl"
+: >"$out"
+log "running MediaGen"
+dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll --redis "$MEDIAGEN_REDIS" \
+  --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" | tee -a "$out"
+log "running BullMQ"
+(cd benchmarks/bullmq && node bench.js --redis "$MEDIAGEN_REDIS" --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds") | tee -a "$out"
+
+python3 - "$out" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+def find(impl, scenario, **kw):
+    return next((r for r in rows if r["impl"] == impl and r["scenario"] == scenario and all(r.get(k) == v for k, v in kw.items())), None)
+print()
+print(f"{'scenario':<28}{'MediaGen':>14}{'BullMQ':>14}{'ratio':>8}")
+for c in sorted({r["concurrency"] for r in rows if r["scenario"] == "throughput"}):
+    m, b = find("mediagen", "throughput", concurrency=c), find("bullmq", "throughput", concurrency=c)
+    print(f"{f'jobs/s, concurrency {c}':<28}{m['jobsPerSecond']:>14,.0f}{b['jobsPerSecond']:>14,.0f}{m['jobsPerSecond'] / b['jobsPerSecond']:>8.2f}")
+    print(f"{'  client CPU us/job':<28}{m['clientCpuUsPerJob']:>14}{b['clientCpuUsPerJob']:>14}")
+    print(f"{'  redis CPU us/job':<28}{m['redisCpuUsPerJob']:>14}{b['redisCpuUsPerJob']:>14}")
+m, b = find("mediagen", "latency"), find("bullmq", "latency")
+print(f"{'enqueue-to-start p50 ms':<28}{m['p50Ms']:>14}{b['p50Ms']:>14}")
+print(f"{'enqueue-to-start p99 ms':<28}{m['p99Ms']:>14}{b['p99Ms']:>14}")
+p = find("mediagen", "pipeline")
+if p:
+    print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']} ({p['succeeded']}/{p['jobs']} succeeded, {p['clientCpuUsPerJob']} us CPU/job)")
+PY

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace MediaGen.Internal;
+
+/// <summary>The Redis adapter's log messages. Event ids are stable.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "The Redis connection to {EndPoint} failed ({FailureType}); retrying in the background.")]
+    public static partial void ConnectionFailed(ILogger logger, string endPoint, string failureType, Exception? exception);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "The Redis connection to {EndPoint} was restored.")]
+    public static partial void ConnectionRestored(ILogger logger, string endPoint);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Queue message {MessageId} cannot be read as a MediaGen job message and was dead-lettered with reason malformed_message.")]
+    public static partial void MalformedMessageDeadLettered(ILogger logger, string messageId, Exception? exception);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Subscribing to the queue's wake-up notifications failed; receives fall back to checking every {Interval}.")]
+    public static partial void WakeSubscriptionFailed(ILogger logger, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Debug, Message = "Returning unsettled queue message {MessageId} on dispose failed; it is redelivered when its lease expires.")]
+    public static partial void ReturnOnDisposeFailed(ILogger logger, string messageId, Exception exception);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "A job event on channel {Channel} cannot be read and was skipped.")]
+    public static partial void MalformedEventSkipped(ILogger logger, string channel, Exception? exception);
+}

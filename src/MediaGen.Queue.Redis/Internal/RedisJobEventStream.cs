@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace MediaGen.Internal;
+
+/// <summary>
+/// Job events over Redis pub/sub, one channel per job, so a subscriber in any process sees what a worker in any
+/// other process publishes. Live and best effort, like the contract: an event published while no one listens,
+/// or while the connection is down, is not kept (the job store holds the state).
+/// </summary>
+internal sealed class RedisJobEventStream : IJobEventStream
+{
+    private readonly RedisConnection _connection;
+    private readonly RedisKeys _keys;
+    private readonly ILogger _logger;
+
+    public RedisJobEventStream(RedisConnection connection, IOptions<RedisQueueOptions> options, ILogger<RedisJobEventStream> logger)
+    {
+        _connection = connection;
+        _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
+        _logger = logger;
+    }
+
+    public async ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobEvent);
+        var multiplexer = await _connection.GetMultiplexerAsync(cancellationToken).ConfigureAwait(false);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(jobEvent, RedisJsonContext.Default.JobEvent);
+        try
+        {
+            await multiplexer.GetSubscriber().PublishAsync(Channel(jobEvent.JobId), payload).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsUnavailable(e))
+        {
+            throw RedisErrors.Unavailable(e);
+        }
+    }
+
+    public async IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        var multiplexer = await _connection.GetMultiplexerAsync(cancellationToken).ConfigureAwait(false);
+        var channel = Channel(jobId);
+        ChannelMessageQueue queue;
+        try
+        {
+            queue = await multiplexer.GetSubscriber().SubscribeAsync(channel).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsUnavailable(e))
+        {
+            throw RedisErrors.Unavailable(e);
+        }
+
+        try
+        {
+            while (true)
+            {
+                var message = await queue.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var jobEvent = TryRead(message.Message, channel);
+                if (jobEvent is not null)
+                {
+                    yield return jobEvent;
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                await queue.UnsubscribeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (RedisErrors.IsUnavailable(e) || e is ObjectDisposedException)
+            {
+                // The subscription dies with the connection anyway.
+            }
+        }
+    }
+
+    private JobEvent? TryRead(RedisValue value, RedisChannel channel)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize((byte[])value!, RedisJsonContext.Default.JobEvent);
+        }
+        catch (JsonException e)
+        {
+            Log.MalformedEventSkipped(_logger, channel.ToString(), e);
+            return null;
+        }
+    }
+
+    private RedisChannel Channel(string jobId) => RedisChannel.Literal(_keys.EventChannelPrefix + jobId);
+}

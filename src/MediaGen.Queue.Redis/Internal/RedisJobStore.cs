@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace MediaGen.Internal;
+
+/// <summary>
+/// The job store on Redis (see <see cref="StoreScripts"/>): idempotency keys unique per owner, version-checked
+/// updates, newest-first cursor listing per owner and status, and removal of finished jobs after
+/// <see cref="RedisQueueOptions.FinishedJobRetention"/>.
+/// </summary>
+internal sealed class RedisJobStore : IJobStore
+{
+    private readonly RedisConnection _connection;
+    private readonly TimeProvider _timeProvider;
+    private readonly string _root;
+    private readonly long _retentionMs;
+
+    // Scripts build their keys from the root; this key (under the same hash tag) routes them to the right shard.
+    private readonly RedisKey[] _routingKey;
+
+    public RedisJobStore(RedisConnection connection, IOptions<RedisQueueOptions> options, TimeProvider timeProvider)
+    {
+        _connection = connection;
+        _timeProvider = timeProvider;
+        _root = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName).Root;
+        _routingKey = [_root + "job-seq"];
+        _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
+    }
+
+    public async ValueTask<JobCreateResult> CreateAsync(GenerationJob job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var now = _timeProvider.GetUtcNow();
+        var stored = job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? now : job.UpdatedAt };
+        var result = (RedisResult[])(await RunAsync(
+            StoreScripts.Create,
+            [
+                _root, job.Id, job.OwnerId, job.Request.IdempotencyKey ?? string.Empty, Serialize(stored), (int)stored.Status,
+                stored.UpdatedAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds(), _retentionMs,
+            ],
+            cancellationToken).ConfigureAwait(false))!;
+        return (long)result[0] switch
+        {
+            1 => new JobCreateResult(stored, Created: true),
+            0 => new JobCreateResult(Deserialize((byte[])result[1]!), Created: false),
+            _ => throw new InvalidOperationException($"A job with id '{job.Id}' already exists."),
+        };
+    }
+
+    public async ValueTask<GenerationJob?> GetAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        var db = await _connection.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        RedisValue value;
+        try
+        {
+            value = await db.HashGetAsync(_root + "job:" + jobId, "d").WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsUnavailable(e))
+        {
+            throw RedisErrors.Unavailable(e);
+        }
+
+        return value.IsNull ? null : Deserialize((byte[])value!);
+    }
+
+    public async ValueTask<GenerationJob?> UpdateAsync(GenerationJob job, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var stored = job with { Version = expectedVersion + 1 };
+        var result = await RunAsync(
+            StoreScripts.Update,
+            [
+                _root, job.Id, expectedVersion, Serialize(stored), (int)stored.Status, stored.UpdatedAt.ToUnixTimeMilliseconds(),
+                _timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), _retentionMs,
+            ],
+            cancellationToken).ConfigureAwait(false);
+        return (long)result == 1 ? stored : null;
+    }
+
+    public async ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit is < 1 or > JobQuery.MaxLimit)
+        {
+            throw new RequestValidationException("limit", $"The limit must be between 1 and {JobQuery.MaxLimit}.");
+        }
+
+        var cursor = query.Cursor is null ? string.Empty : ParseCursor(query.Cursor).ToString(CultureInfo.InvariantCulture);
+        var result = (RedisResult[])(await RunAsync(
+            StoreScripts.List,
+            [_root, query.OwnerId, query.Status is { } s ? (int)s : string.Empty, cursor, query.Limit + 1],
+            cancellationToken).ConfigureAwait(false))!;
+        var items = new List<GenerationJob>(Math.Min(query.Limit, result.Length / 2));
+        string? next = null;
+        for (var i = 0; i + 1 < result.Length; i += 2)
+        {
+            if (items.Count == query.Limit)
+            {
+                next = ((long)result[i - 2]).ToString("x", CultureInfo.InvariantCulture);
+                break;
+            }
+
+            items.Add(Deserialize((byte[])result[i + 1]!));
+        }
+
+        return new JobPage(items, next);
+    }
+
+    public async ValueTask<IReadOnlyList<GenerationJob>> ListStaleAsync(JobStatus status, DateTimeOffset updatedBefore, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 0);
+        if (maxCount == 0)
+        {
+            return [];
+        }
+
+        var result = (RedisResult[])(await RunAsync(
+            StoreScripts.ListStale,
+            [_root, (int)status, updatedBefore.ToUnixTimeMilliseconds(), maxCount],
+            cancellationToken).ConfigureAwait(false))!;
+        var jobs = new List<GenerationJob>(result.Length);
+        foreach (var item in result)
+        {
+            jobs.Add(Deserialize((byte[])item!));
+        }
+
+        return jobs;
+    }
+
+    public async ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        var result = await RunAsync(StoreScripts.Delete, [_root, jobId], cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
+    private static byte[] Serialize(GenerationJob job) => JsonSerializer.SerializeToUtf8Bytes(job, RedisJsonContext.Default.GenerationJob);
+
+    private static GenerationJob Deserialize(byte[] json) =>
+        JsonSerializer.Deserialize(json, RedisJsonContext.Default.GenerationJob)
+        ?? throw new InvalidOperationException("The job store holds an empty job record.");
+
+    private static long ParseCursor(string cursor) =>
+        long.TryParse(cursor, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new RequestValidationException("cursor", "The cursor is not one this server issued.");
+
+    private async ValueTask<RedisResult> RunAsync(string script, RedisValue[] values, CancellationToken cancellationToken)
+    {
+        var db = await _connection.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await db.ScriptEvaluateAsync(script, _routingKey, values).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsUnavailable(e))
+        {
+            throw RedisErrors.Unavailable(e);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+namespace MediaGen.Internal;
+
+/// <summary>
+/// Key names. Every key starts with the prefix as a hash tag (<c>{mediagen}:</c>) so that multi-key scripts are
+/// valid on a cluster. Variable parts (owner ids, job ids) always come last, so no two names can collide.
+/// </summary>
+internal sealed class RedisKeys
+{
+    public RedisKeys(string keyPrefix, string queueName)
+    {
+        Root = "{" + keyPrefix + "}:";
+        var queue = Root + "q:" + queueName + ":";
+        Ready = queue + "ready";
+        Delayed = queue + "delayed";
+        Leased = queue + "leased";
+        Dead = queue + "dead";
+        Sequence = queue + "seq";
+        MessagePrefix = queue + "m:";
+        WakeChannel = queue + "wake";
+        EventChannelPrefix = Root + "events:";
+    }
+
+    /// <summary>The hash-tagged prefix of every key, <c>{prefix}:</c>.</summary>
+    public string Root { get; }
+
+    /// <summary>Sorted set of ready message ids, scored by priority band then sequence.</summary>
+    public string Ready { get; }
+
+    /// <summary>Sorted set of delayed message ids, scored by due time (Unix ms).</summary>
+    public string Delayed { get; }
+
+    /// <summary>Sorted set of leased message ids, scored by lease expiry (Unix ms).</summary>
+    public string Leased { get; }
+
+    /// <summary>Sorted set of dead-lettered message ids, scored by dead-letter time (Unix ms).</summary>
+    public string Dead { get; }
+
+    /// <summary>Counter for ready ordering and lease tokens.</summary>
+    public string Sequence { get; }
+
+    /// <summary>Prefix of the per-message hashes (body, priority, delivery count, lease token, dead-letter details).</summary>
+    public string MessagePrefix { get; }
+
+    /// <summary>Pub/sub channel that wakes waiting receivers.</summary>
+    public string WakeChannel { get; }
+
+    /// <summary>Prefix of the per-job event channels.</summary>
+    public string EventChannelPrefix { get; }
+
+    public string CreditBalance(string ownerId) => Root + "credit:balance:" + ownerId;
+
+    public string CreditReservations(string ownerId) => Root + "credit:reservations:" + ownerId;
+}

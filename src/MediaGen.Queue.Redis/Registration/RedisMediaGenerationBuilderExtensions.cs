@@ -1,0 +1,103 @@
+using MediaGen;
+using MediaGen.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Puts MediaGen's queue, job store, credit ledger and event stream on Redis.</summary>
+public static class RedisMediaGenerationBuilderExtensions
+{
+    private const string ProviderName = "Redis";
+
+    /// <summary>
+    /// Uses Redis for the queue, job store, credit ledger and event stream, over a connection MediaGen creates from
+    /// <see cref="RedisQueueOptions.Configuration"/> and disposes with the container.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures <see cref="RedisQueueOptions"/>; <see cref="RedisQueueOptions.Configuration"/> is required.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger or event stream was already chosen.</exception>
+    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, Action<RedisQueueOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure(configure);
+        return UseOwnedConnection(builder);
+    }
+
+    /// <summary>
+    /// Uses Redis with <see cref="RedisQueueOptions"/> bound from <paramref name="section"/> (for example
+    /// <c>MediaGen:Redis</c>); an unknown key is a start-up error. MediaGen creates and disposes the connection.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="section">The configuration section; its <c>Configuration</c> key is required.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger or event stream was already chosen.</exception>
+    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.AddOptions<RedisQueueOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        return UseOwnedConnection(builder);
+    }
+
+    /// <summary>
+    /// Uses Redis over a caller-owned connection. MediaGen never disposes <paramref name="connection"/>; the caller
+    /// keeps it open for the container's lifetime. <see cref="RedisQueueOptions.Configuration"/> is ignored.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="connection">The caller's multiplexer.</param>
+    /// <param name="configure">Configures <see cref="RedisQueueOptions"/>, or null for the defaults.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger or event stream was already chosen.</exception>
+    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, IConnectionMultiplexer connection, Action<RedisQueueOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(connection);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        // A RedisConnection wrapping a caller's multiplexer never disposes it, so the container may dispose the wrapper.
+        return UseSeams(builder, sp => new RedisConnection(connection, Logger(sp)));
+    }
+
+    private static IMediaGenerationBuilder UseOwnedConnection(IMediaGenerationBuilder builder)
+    {
+        builder.Services.AddOptions<RedisQueueOptions>().Validate(
+            o => !string.IsNullOrWhiteSpace(o.Configuration),
+            "MediaGen:Redis:Configuration is required: set it to the Redis server, for example 'localhost:6379' (a StackExchange.Redis " +
+            "configuration string), or pass your own IConnectionMultiplexer to UseRedisQueue.");
+        return UseSeams(builder, sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RedisQueueOptions>>().Value;
+            return new RedisConnection(options.Configuration!, Logger(sp), options.QueueCommandsWhileDisconnected);
+        });
+    }
+
+    private static IMediaGenerationBuilder UseSeams(IMediaGenerationBuilder builder, Func<IServiceProvider, RedisConnection> connection)
+    {
+        builder.UseQueue(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobQueue>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseJobStore(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobStore>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseCreditLedger(ProviderName, sp =>
+        {
+            var credits = sp.GetRequiredService<IOptionsMonitor<CreditLedgerOptions>>();
+            return new RedisCreditLedger(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<RedisQueueOptions>>(), () => credits.CurrentValue.InitialBalance);
+        });
+        builder.UseEventStream(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobEventStream>(sp, sp.GetRequiredService<RedisConnection>()));
+
+        var services = builder.Services;
+        services.AddSingleton(connection);
+        services.AddOptions<RedisQueueOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisQueueOptions>, RedisQueueOptionsValidator>());
+        return builder;
+    }
+
+    private static ILogger Logger(IServiceProvider services) =>
+        services.GetService<ILoggerFactory>()?.CreateLogger("MediaGen.Queue.Redis") ?? Logging.Abstractions.NullLogger.Instance;
+}

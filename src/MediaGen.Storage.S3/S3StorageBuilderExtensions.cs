@@ -1,0 +1,97 @@
+using Amazon.S3;
+using MediaGen;
+using MediaGen.Storage.S3.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Stores MediaGen's outputs in Amazon S3 or an S3-compatible service.</summary>
+public static class S3StorageBuilderExtensions
+{
+    /// <summary>The provider name of the S3 storage, as in <c>MediaGen:Storage:Provider = S3</c>.</summary>
+    public const string ProviderName = "S3";
+
+    /// <summary>Uses S3 storage through a client MediaGen creates from <paramref name="configure"/>'s options and disposes.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures <see cref="S3StorageOptions"/>: at least the bucket.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
+    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, Action<S3StorageOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        Register(builder, client: null);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Uses S3 storage with <see cref="S3StorageOptions"/> bound from <paramref name="section"/> (such as
+    /// <c>MediaGen:S3</c>); an unknown key is a start-up error. MediaGen creates and disposes the client.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="section">The configuration section.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
+    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        Register(builder, client: null);
+        builder.Services.AddOptions<S3StorageOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        return builder;
+    }
+
+    /// <summary>
+    /// Uses S3 storage through <paramref name="client"/>, which the caller owns: MediaGen never disposes it. The
+    /// options' connection settings (service URL, region, keys, path style, checksums) are ignored; the client's apply.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="client">The S3 client.</param>
+    /// <param name="configure">Configures <see cref="S3StorageOptions"/>: at least the bucket.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
+    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IAmazonS3 client, Action<S3StorageOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(configure);
+        Register(builder, client);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    private static void Register(IMediaGenerationBuilder builder, IAmazonS3? client)
+    {
+        builder.UseStorage(ProviderName, sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<S3StorageOptions>>().Value;
+            return new S3MediaStorage(
+                client ?? S3ClientFactory.Create(options),
+                ownsClient: client is null,
+                options,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<S3MediaStorage>>());
+        });
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<S3StorageOptions>()
+            .Validate(
+                o => client is not null || (o.AccessKey is null) == (o.SecretKey is null),
+                "Set both S3StorageOptions.AccessKey and SecretKey (MediaGen:S3:AccessKey, MediaGen:S3:SecretKey), or neither to use the default AWS credentials.")
+            .Validate(
+                o => client is not null || o.ServiceUrl is null || o.ServiceUrl.IsAbsoluteUri,
+                "S3StorageOptions.ServiceUrl (MediaGen:S3:ServiceUrl) must be an absolute URL such as http://127.0.0.1:7480.")
+            .Validate(
+                o => MediaStorageKeys.IsValidRootPrefix(o.Prefix),
+                "S3StorageOptions.Prefix (MediaGen:S3:Prefix) must be '/'-separated segments without empty, '.' or '..' segments, backslashes or colons, such as media/.")
+            .Validate(
+                o => o.PublicBaseUrl is null || o.PublicBaseUrl.IsAbsoluteUri,
+                "S3StorageOptions.PublicBaseUrl (MediaGen:S3:PublicBaseUrl) must be an absolute URL such as https://cdn.example.com/.")
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<S3StorageOptions>, S3StorageOptionsValidator>());
+    }
+}

@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MediaGen.Compliance;
+
+namespace MediaGen.Queue.Redis.Tests;
+
+/// <summary>
+/// The sample API host and two sample worker hosts as separate processes on one Redis. 500 jobs are submitted over
+/// HTTP; one worker is killed with SIGKILL while it generates. Every job must end Succeeded with one set of outputs,
+/// and the owner must be charged exactly once per job.
+/// </summary>
+public sealed class MultiProcessTests : IAsyncLifetime
+{
+    private const int Jobs = 500;
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(3);
+    private readonly List<Process> _processes = [];
+    private readonly DirectoryInfo _media = Directory.CreateTempSubdirectory("mediagen-multiprocess");
+    private readonly string _prefix = RedisTestServer.NewPrefix();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+            }
+
+            process.Dispose();
+        }
+
+        _media.Delete(recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiAndTwoWorkers_OneWorkerKilledMidGeneration_EveryJobSucceedsOnceAndIsChargedOnce()
+    {
+        var port = RedisJobQueueTests.FreePort();
+        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var doomed = Start("MediaGen.Samples.Worker", []);
+        Start("MediaGen.Samples.Worker", []);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await WaitUntilAsync(async () => (await TryGetAsync(http, "/api/v1/models")) is not null, TimeSpan.FromSeconds(60), "the API to start");
+        var startBalance = await BalanceAsync(http);
+
+        var ids = new List<string>(Jobs);
+        for (var start = 0; start < Jobs; start += 50)
+        {
+            var batch = await Task.WhenAll(Enumerable.Range(start, 50).Select(async i =>
+            {
+                using var response = await http.PostAsJsonAsync("/api/v1/generations", new { prompt = $"a lighthouse, variation {i}", model = "procedural" });
+                Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+                return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            }));
+            ids.AddRange(batch);
+        }
+
+        // Kill the first worker once it is visibly generating (some jobs done, others running).
+        await WaitUntilAsync(async () => await CountAsync(http, "succeeded") >= 40 && await CountAsync(http, "processing") > 0, TimeSpan.FromSeconds(60), "the workers to be busy");
+        doomed.Kill();
+        doomed.WaitForExit();
+        var killedAt = Stopwatch.GetTimestamp();
+
+        await WaitUntilAsync(async () => await CountAsync(http, "succeeded") == Jobs, TimeSpan.FromSeconds(120), "every job to succeed");
+        var recovery = Stopwatch.GetElapsedTime(killedAt);
+
+        var jobs = await Task.WhenAll(ids.Select(id => http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")));
+        Assert.All(jobs, job =>
+        {
+            Assert.Equal("succeeded", job.GetProperty("status").GetString());
+            var outputs = job.GetProperty("outputs").EnumerateArray().ToList();
+            Assert.Single(outputs);
+        });
+
+        // The killed worker's jobs were taken over by the other one after their leases expired.
+        Assert.Contains(jobs, job => job.GetProperty("attempt").GetInt32() >= 2);
+        Assert.Equal(0, await CountAsync(http, "pending") + await CountAsync(http, "processing"));
+        Assert.Equal(startBalance - Jobs, await BalanceAsync(http));
+        Assert.False(api.HasExited);
+        Assert.True(recovery < TimeSpan.FromSeconds(120), $"recovery took {recovery}");
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiAndWorker_RedisKilledAndRestartedMidRun_LoseNoAcceptedJobAndReconnectByThemselves()
+    {
+        using var redis = new RedisServerProcess();
+        await redis.StartAsync();
+        var port = RedisJobQueueTests.FreePort();
+        var environment = new Dictionary<string, string> { ["MediaGen__Redis__Configuration"] = redis.Address + ",connectTimeout=1000" };
+        var api = Start("MediaGen.Samples.Api", new(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var worker = Start("MediaGen.Samples.Worker", environment);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await WaitUntilAsync(async () => (await TryGetAsync(http, "/api/v1/models")) is not null, TimeSpan.FromSeconds(60), "the API to start");
+        var startBalance = await BalanceAsync(http);
+
+        var accepted = new List<string>();
+        var refused = 0;
+        async Task SubmitAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                using var response = await http.PostAsJsonAsync("/api/v1/generations", new { prompt = $"a harbour, variation {accepted.Count + refused}", model = "procedural" });
+                if (response.StatusCode == System.Net.HttpStatusCode.Accepted)
+                {
+                    accepted.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
+                }
+                else
+                {
+                    Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                    refused++;
+                }
+            }
+        }
+
+        await SubmitAsync(100);
+        await WaitUntilAsync(async () => await CountAsync(http, "succeeded") >= 10, TimeSpan.FromSeconds(60), "the worker to be busy");
+        redis.Kill();
+        await SubmitAsync(5);
+        Assert.Equal(5, refused);
+        await redis.StartAsync();
+
+        // Neither host is restarted: both must reconnect by themselves.
+        await WaitUntilAsync(async () => (await TryGetAsync(http, "/api/v1/credits")) is not null, TimeSpan.FromSeconds(60), "the API to reconnect");
+        await SubmitAsync(50);
+        await WaitUntilAsync(async () => await CountAsync(http, "succeeded") == accepted.Count, TimeSpan.FromSeconds(120), "every accepted job to succeed");
+
+        Assert.Equal(150, accepted.Count);
+        Assert.Equal(startBalance - accepted.Count, await BalanceAsync(http));
+        Assert.False(api.HasExited);
+        Assert.False(worker.HasExited);
+    }
+
+    private Process Start(string project, Dictionary<string, string> environment)
+    {
+        var dll = Path.Combine(RepositoryRoot(), "samples", project, "bin", Configuration(), "net10.0", project + ".dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing; build the solution first.");
+        var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.Environment["MediaGen__Queue__Provider"] = "Redis";
+        start.Environment["MediaGen__Redis__Configuration"] = RedisTestServer.Address;
+        start.Environment["MediaGen__Redis__KeyPrefix"] = _prefix;
+        start.Environment["MediaGen__Redis__LeaseDuration"] = Lease.ToString("c", CultureInfo.InvariantCulture);
+        start.Environment["MediaGen__FileSystem__RootPath"] = _media.FullName;
+        start.Environment["MediaGen__Generators__Procedural__SimulatedDuration"] = "00:00:00.300";
+        start.Environment["MediaGen__Generators__Procedural__ProgressSteps"] = "3";
+        start.Environment["MediaGen__Worker__Concurrency"] = "16";
+        start.Environment["MediaGen__Credits__InitialBalance"] = "1000";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes.Add(process);
+        return process;
+    }
+
+    private static async Task<int> CountAsync(HttpClient http, string status)
+    {
+        var count = 0;
+        string? cursor = null;
+        do
+        {
+            var page = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations?status={status}&limit=200" + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}"));
+            count += page.GetProperty("items").GetArrayLength();
+            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (cursor is not null);
+
+        return count;
+    }
+
+    private static async Task<long> BalanceAsync(HttpClient http) =>
+        (await http.GetFromJsonAsync<JsonElement>("/api/v1/credits")).GetProperty("balance").GetInt64();
+
+    private static async Task<string?> TryGetAsync(HttpClient http, string path)
+    {
+        try
+        {
+            return await http.GetStringAsync(path);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (!await condition())
+        {
+            Assert.True(Stopwatch.GetElapsedTime(started) < timeout, $"Timed out waiting for {what}.");
+            await Task.Delay(100);
+        }
+    }
+
+    private static string RepositoryRoot() => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
+
+    private static string Configuration() => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+}

@@ -1,0 +1,167 @@
+using MediaGen.Compliance;
+using MediaGen.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace MediaGen.Queue.Redis.Tests;
+
+public sealed class RedisMediaGenerationBuilderExtensionsTests
+{
+    [Fact]
+    public void UseRedisQueue_FromSection_ResolvesEveryRedisSeam()
+    {
+        var section = Section(new() { ["MediaGen:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false", ["MediaGen:Redis:KeyPrefix"] = "app", ["MediaGen:Redis:LeaseDuration"] = "00:01:00" });
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseRedisQueue(section);
+        using var provider = services.BuildServiceProvider();
+
+        Assert.IsType<RedisJobQueue>(provider.GetRequiredService<IJobQueue>());
+        Assert.IsType<RedisJobStore>(provider.GetRequiredService<IJobStore>());
+        Assert.IsType<RedisCreditLedger>(provider.GetRequiredService<ICreditLedger>());
+        Assert.IsType<RedisJobEventStream>(provider.GetRequiredService<IJobEventStream>());
+        Assert.Equal(TimeSpan.FromMinutes(1), provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.LeaseDuration);
+    }
+
+    [Fact]
+    public void UseRedisQueue_UnknownKeyInSection_FailsAtStartup()
+    {
+        var section = Section(new() { ["MediaGen:Redis:Configuration"] = "localhost", ["MediaGen:Redis:LeaseDurationn"] = "00:01:00" });
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseRedisQueue(section);
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value);
+    }
+
+    [Fact]
+    public void UseRedisQueue_NoConfiguration_FailsValidationNamingTheKey()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseRedisQueue(o => o.KeyPrefix = "app");
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value);
+        Assert.Contains("MediaGen:Redis:Configuration", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UseRedisQueue_AfterAnotherQueue_ThrowsNamingBoth()
+    {
+        var services = new ServiceCollection();
+        var builder = services.AddMediaGeneration().UseInMemoryQueue();
+
+        var error = Assert.Throws<InvalidOperationException>(() => builder.UseRedisQueue(o => o.Configuration = "localhost"));
+        Assert.Contains("Redis", error.Message, StringComparison.Ordinal);
+        Assert.Contains("InMemory", error.Message, StringComparison.Ordinal);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task UseRedisQueue_CallerOwnedConnection_IsNotDisposedWithTheContainer()
+    {
+        await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(RedisTestServer.Address);
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseRedisQueue(multiplexer, o => o.KeyPrefix = RedisTestServer.NewPrefix());
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var queue = provider.GetRequiredService<IJobQueue>();
+            await queue.EnqueueAsync(new QueueMessage("job"));
+            Assert.Equal(1, (await queue.GetDepthAsync()).Ready);
+        }
+
+        Assert.True(multiplexer.IsConnected);
+        Assert.Equal("PONG", (string?)await multiplexer.GetDatabase().ExecuteAsync("PING"));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task SubmitAsync_WithWorkerOnRedis_EveryJobSucceedsAndIsChargedOnce()
+    {
+        var prefix = RedisTestServer.NewPrefix();
+        var storage = Directory.CreateTempSubdirectory("mediagen-redis-test");
+        try
+        {
+            using var host = Host.CreateDefaultBuilder()
+                .ConfigureServices(services => services.AddMediaGeneration()
+                    .UseRedisQueue(o => { o.Configuration = RedisTestServer.Address; o.KeyPrefix = prefix; })
+                    .UseFileSystemStorage(o => o.RootPath = storage.FullName)
+                    .ConfigureCredits(o => o.InitialBalance = 1000)
+                    .AddGenerator(new InstantGenerator())
+                    .AddWorker(o => o.Concurrency = 8))
+                .Build();
+            await host.StartAsync();
+            var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+            var submitted = new List<string>();
+            for (var i = 0; i < 30; i++)
+            {
+                var result = await client.SubmitAsync(new GenerationRequest { Prompt = $"image {i % 25}", Model = InstantGenerator.ModelId, OwnerId = "owner", IdempotencyKey = $"k{i % 25}" });
+                submitted.Add(result.Job.Id);
+            }
+
+            var distinct = submitted.Distinct().ToList();
+            var jobs = new List<GenerationJob>();
+            for (var attempt = 0; attempt < 300; attempt++)
+            {
+                jobs = [];
+                foreach (var id in distinct)
+                {
+                    jobs.Add(await client.GetAsync("owner", id));
+                }
+
+                if (jobs.All(j => j.Status == JobStatus.Succeeded))
+                {
+                    break;
+                }
+
+                await Task.Delay(50);
+            }
+
+            await host.StopAsync();
+            Assert.Equal(25, distinct.Count);
+            Assert.All(jobs, j => Assert.Equal(JobStatus.Succeeded, j.Status));
+            Assert.All(jobs, j => Assert.Single(j.Outputs));
+            Assert.Equal(1000 - (25 * 3), await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("owner"));
+        }
+        finally
+        {
+            storage.Delete(recursive: true);
+        }
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task SubmitAsync_RedisDown_ThrowsQueueUnavailableAndWritesNothing()
+    {
+        var services = new ServiceCollection();
+        var port = RedisJobQueueTests.FreePort();
+        services.AddMediaGeneration()
+            .UseRedisQueue(o => o.Configuration = $"127.0.0.1:{port},connectTimeout=200,connectRetry=0")
+            .AddGenerator(new InstantGenerator());
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IMediaGenerationClient>();
+
+        var error = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            client.SubmitAsync(new GenerationRequest { Prompt = "a cat", Model = InstantGenerator.ModelId, OwnerId = "owner" }).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.QueueUnavailable, error.ErrorCode);
+        Assert.Contains("MediaGen:Redis:Configuration", error.Message, StringComparison.Ordinal);
+    }
+
+    private static IConfigurationSection Section(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("MediaGen:Redis");
+
+    private sealed class InstantGenerator : IMediaGenerator
+    {
+        public const string ModelId = "instant";
+
+        private static readonly byte[] Pixel = [0x89, 0x50, 0x4E, 0x47];
+
+        public string Name => "instant";
+
+        public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = ModelId, CostCredits = 3 }];
+
+        public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(new GenerationResult([GeneratedOutput.FromBytes("image/png", Pixel)]));
+    }
+}

@@ -1,0 +1,34 @@
+using MediaGen.Compliance;
+using MediaGen.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace MediaGen.Queue.Redis.Tests;
+
+/// <summary>Connects tests to the redis-server eng/test.sh starts (MEDIAGEN_REDIS), each test under its own key prefix.</summary>
+internal static class RedisTestServer
+{
+    public const string Variable = "MEDIAGEN_REDIS";
+
+    public static string Address => ServerEnvironment.Require(Variable);
+
+    public static string NewPrefix() => "test-" + Guid.NewGuid().ToString("N")[..12];
+
+    public static IOptions<RedisQueueOptions> Options(string prefix, TimeSpan? leaseDuration = null, Action<RedisQueueOptions>? configure = null)
+    {
+        var options = new RedisQueueOptions { KeyPrefix = prefix, LeaseDuration = leaseDuration ?? TimeSpan.FromSeconds(30) };
+        configure?.Invoke(options);
+        return Microsoft.Extensions.Options.Options.Create(options);
+    }
+
+    /// <summary>A connection over a multiplexer of its own, so two of them behave like two processes.</summary>
+    public static async Task<(RedisConnection Connection, ConnectionMultiplexer Multiplexer)> ConnectAsync(string? address = null)
+    {
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(address ?? Address);
+        return (new RedisConnection(multiplexer, NullLogger.Instance), multiplexer);
+    }
+
+    public static RedisJobQueue Queue(RedisConnection connection, IOptions<RedisQueueOptions> options, TimeProvider time) =>
+        new(connection, options, time, NullLogger<RedisJobQueue>.Instance);
+}

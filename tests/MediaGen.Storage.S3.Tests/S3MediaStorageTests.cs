@@ -1,0 +1,404 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Amazon.S3;
+using Amazon.S3.Model;
+using MediaGen.Compliance;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace MediaGen.Storage.S3.Tests;
+
+/// <summary>What the S3 storage does beyond the compliance suite: uploads, URLs, interop, configuration errors.</summary>
+public sealed class S3MediaStorageTests : IAsyncLifetime
+{
+    private readonly string _bucket = S3TestServer.NewBucketName();
+    private readonly List<ServiceProvider> _providers = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var provider in _providers)
+        {
+            await provider.DisposeAsync();
+        }
+
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(S3TestServer.EndpointVariable)))
+        {
+            using var admin = S3TestServer.CreateAdminClient();
+            await S3TestServer.DeleteBucketAsync(admin, _bucket);
+        }
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task SaveAsync_FailingSourceMidUpload_AbortsTheMultipartUploadAndStoresNothing()
+    {
+        var storage = Storage(o => o.PartSize = 5 * 1024 * 1024);
+        var source = new FailingStream(new GeneratedStream(12 * 1024 * 1024, seed: 1), failAfter: 11 * 1024 * 1024);
+
+        await Assert.ThrowsAsync<IOException>(() => storage.SaveAsync("job-1/0.png", source, Png).AsTask());
+
+        Assert.Null(await storage.GetInfoAsync("job-1/0.png"));
+        using var admin = S3TestServer.CreateAdminClient();
+        var uploads = await admin.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = _bucket });
+        Assert.Empty(uploads.MultipartUploads ?? []);
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task SaveAsync_WithPrefix_StoresUnderThePrefixWithHeadersAndMetadata()
+    {
+        var storage = Storage(o => o.Prefix = "/tenants/a");
+        await storage.SaveAsync("job-2/0.png", new MemoryStream([1, 2, 3]), Png with { Metadata = Metadata });
+
+        using var admin = S3TestServer.CreateAdminClient();
+        var head = await admin.GetObjectMetadataAsync(_bucket, "tenants/a/job-2/0.png");
+        Assert.Equal("image/png", head.Headers.ContentType);
+        Assert.Equal("job-2", head.Metadata["job-id"]);
+        Assert.Equal("owner-1", head.Metadata["owner"]);
+        Assert.Equal("flux", head.Metadata["model"]);
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task GetReadUrlAsync_Presigned_CarriesTheLifetimeAndServesTheObject()
+    {
+        var storage = Storage(o => o.ReadUrlLifetime = TimeSpan.FromMinutes(20));
+        await storage.SaveAsync("job-3/0.png", new MemoryStream([7, 8, 9]), Png);
+
+        var byDefault = await storage.GetReadUrlAsync("job-3/0.png");
+        var explicitly = await storage.GetReadUrlAsync("job-3/0.png", TimeSpan.FromMinutes(5));
+
+        Assert.Equal("http", byDefault.Scheme);
+        // The SDK measures the lifetime from its own clock, so allow for a second ticking over in between.
+        Assert.InRange(ExpiresSeconds(byDefault), 1199, 1201);
+        Assert.InRange(ExpiresSeconds(explicitly), 299, 301);
+        using var http = new HttpClient();
+        Assert.Equal([7, 8, 9], await http.GetByteArrayAsync(explicitly));
+        var unsigned = new UriBuilder(explicitly) { Query = string.Empty }.Uri;
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync(unsigned)).StatusCode);
+    }
+
+    [Fact]
+    public async Task GetReadUrlAsync_PublicBaseUrl_ReturnsTheCdnUrlOfThePrefixedKey()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseS3Storage(o =>
+        {
+            o.BucketName = "outputs";
+            o.Prefix = "media";
+            o.ServiceUrl = new Uri("http://127.0.0.1:1");
+            o.PublicBaseUrl = new Uri("https://cdn.example.com/assets");
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var url = await provider.GetRequiredService<IMediaStorage>().GetReadUrlAsync("job 4/0.png");
+
+        Assert.Equal("https://cdn.example.com/assets/media/job%204/0.png", url.AbsoluteUri);
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task Interop_AwsCliReadsWhatMediaGenWrote()
+    {
+        var storage = Storage(o => o.Prefix = "media");
+        var content = RandomNumberGenerator.GetBytes(6 * 1024 * 1024 + 7);
+        await storage.SaveAsync("job-5/0.png", new TricklingStream(content, 65_536), Png with { Metadata = Metadata });
+
+        var read = await S3TestServer.RunAwsCliAsync("s3", "cp", $"s3://{_bucket}/media/job-5/0.png", "-");
+        var head = JsonDocument.Parse(await S3TestServer.RunAwsCliAsync("s3api", "head-object", "--bucket", _bucket, "--key", "media/job-5/0.png")).RootElement;
+
+        Assert.Equal(content, read);
+        Assert.Equal("image/png", head.GetProperty("ContentType").GetString());
+        Assert.Equal("job-2", head.GetProperty("Metadata").GetProperty("job-id").GetString());
+        Assert.Equal("owner-1", head.GetProperty("Metadata").GetProperty("owner").GetString());
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task Interop_MediaGenReadsWhatAwsCliWrote()
+    {
+        var storage = Storage(o => o.Prefix = "media");
+        await storage.GetInfoAsync("job-6/0.png"); // creates the bucket
+        var file = Path.GetTempFileName();
+        var content = RandomNumberGenerator.GetBytes(200_000);
+        await File.WriteAllBytesAsync(file, content);
+        try
+        {
+            await S3TestServer.RunAwsCliAsync(
+                "s3", "cp", file, $"s3://{_bucket}/media/job-6/0.webp", "--content-type", "image/webp", "--metadata", "job-id=job-6,owner=owner-2");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        var info = await storage.GetInfoAsync("job-6/0.webp");
+        Assert.NotNull(info);
+        Assert.Equal(content.Length, info.Size);
+        Assert.Equal("image/webp", info.ContentType);
+        Assert.Equal("job-6", info.Metadata["job-id"]);
+        Assert.Equal("owner-2", info.Metadata["owner"]);
+        await using var stream = await storage.OpenReadAsync("job-6/0.webp");
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        Assert.Equal(content, copy.ToArray());
+        Assert.Equal(1, await storage.DeletePrefixAsync("job-6/"));
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task FirstUse_MissingBucket_SaysToCreateItOrSetCreateBucketIfMissing()
+    {
+        var storage = Storage(o => o.CreateBucketIfMissing = false);
+
+        var e = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.SaveAsync("job-7/0.png", new MemoryStream([1]), Png).AsTask());
+
+        Assert.Contains($"'{_bucket}' at {S3TestServer.Endpoint}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
+        Assert.Contains("CreateBucketIfMissing", e.Message, StringComparison.Ordinal);
+        Assert.Equal(MediaGenErrorCodes.StorageUnavailable, e.ErrorCode);
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.GetInfoAsync("job-7/0.png").AsTask());
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task FirstUse_UnknownAccessKey_SaysToCheckTheAccessKey()
+    {
+        var storage = Storage(o => o.AccessKey = "no-such-key");
+
+        var e = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.GetInfoAsync("job-8/0.png").AsTask());
+
+        Assert.Contains("MediaGen:S3:AccessKey", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(S3TestServer.SecretKey, e.Message, StringComparison.Ordinal);
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task FirstUse_WrongSecretKey_SaysToCheckTheSecretKey()
+    {
+        var storage = Storage(o => o.SecretKey = "not-the-secret");
+
+        var e = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.OpenReadAsync("job-9/0.png").AsTask());
+
+        Assert.Contains("MediaGen:S3:SecretKey", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-secret", e.Message, StringComparison.Ordinal);
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task SaveAsync_ServiceRejectingDefaultChecksums_SaysToSetWhenRequired()
+    {
+        var storage = Storage(o => o.RequestChecksumCalculation = S3ChecksumCalculation.WhenSupported);
+
+        var e = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.SaveAsync("job-12/0.png", new MemoryStream([1, 2, 3]), Png).AsTask());
+
+        Assert.Contains("RequestChecksumCalculation", e.Message, StringComparison.Ordinal);
+        Assert.Contains("WhenRequired", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FirstUse_UnreachableEndpoint_SaysWhichEndpointToCheck()
+    {
+        var port = FreePort();
+        var services = new ServiceCollection();
+        var client = new AmazonS3Client("key", "secret", new AmazonS3Config { ServiceURL = $"http://127.0.0.1:{port}", ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 });
+        services.AddMediaGeneration().UseS3Storage(client, o => o.BucketName = "outputs");
+        await using var provider = services.BuildServiceProvider();
+        var storage = provider.GetRequiredService<IMediaStorage>();
+
+        var e = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.DeletePrefixAsync("job-10/").AsTask());
+
+        Assert.Contains("Cannot reach the S3 endpoint", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{port}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("MediaGen:S3:ServiceUrl", e.Message, StringComparison.Ordinal);
+        client.Dispose();
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task CallerOwnedClient_ProviderDisposed_ClientStillWorks()
+    {
+        using var client = S3TestServer.CreateAdminClient();
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseS3Storage(client, o =>
+        {
+            o.BucketName = _bucket;
+            o.CreateBucketIfMissing = true;
+        });
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var storage = provider.GetRequiredService<IMediaStorage>();
+            await storage.SaveAsync("job-11/0.png", new MemoryStream([4, 2]), Png);
+        }
+
+        var head = await client.GetObjectMetadataAsync(_bucket, "job-11/0.png");
+        Assert.Equal(2, head.ContentLength);
+    }
+
+    [Fact]
+    public void Options_MissingBucket_FailsAtStartWithTheSettingToFix()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseS3Storage(o => o.ServiceUrl = new Uri("http://127.0.0.1:1"));
+        using var provider = services.BuildServiceProvider();
+
+        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<S3StorageOptions>>().Value);
+
+        Assert.Contains("MediaGen:S3:BucketName", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_AccessKeyWithoutSecret_FailsAtStart()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseS3Storage(o =>
+        {
+            o.BucketName = "outputs";
+            o.AccessKey = "key";
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<S3StorageOptions>>().Value);
+
+        Assert.Contains("SecretKey", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_BoundFromConfiguration_ReadsEveryKey()
+    {
+        var section = S3TestServer.Section(new Dictionary<string, string?>
+        {
+            ["MediaGen:S3:BucketName"] = "outputs",
+            ["MediaGen:S3:Prefix"] = "media/",
+            ["MediaGen:S3:ServiceUrl"] = "http://127.0.0.1:7480",
+            ["MediaGen:S3:Region"] = "eu-west-1",
+            ["MediaGen:S3:AccessKey"] = "key",
+            ["MediaGen:S3:SecretKey"] = "secret",
+            ["MediaGen:S3:ForcePathStyle"] = "true",
+            ["MediaGen:S3:RequestChecksumCalculation"] = "WhenRequired",
+            ["MediaGen:S3:PublicBaseUrl"] = "https://cdn.example.com/",
+            ["MediaGen:S3:ReadUrlLifetime"] = "00:10:00",
+            ["MediaGen:S3:PartSize"] = "16777216",
+            ["MediaGen:S3:CreateBucketIfMissing"] = "true",
+        });
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseS3Storage(section);
+        using var provider = services.BuildServiceProvider();
+
+        var o = provider.GetRequiredService<IOptions<S3StorageOptions>>().Value;
+
+        Assert.Equal("outputs", o.BucketName);
+        Assert.Equal("media/", o.Prefix);
+        Assert.Equal(new Uri("http://127.0.0.1:7480"), o.ServiceUrl);
+        Assert.Equal("eu-west-1", o.Region);
+        Assert.True(o.ForcePathStyle);
+        Assert.Equal(S3ChecksumCalculation.WhenRequired, o.RequestChecksumCalculation);
+        Assert.Equal(new Uri("https://cdn.example.com/"), o.PublicBaseUrl);
+        Assert.Equal(TimeSpan.FromMinutes(10), o.ReadUrlLifetime);
+        Assert.Equal(16 * 1024 * 1024, o.PartSize);
+        Assert.True(o.CreateBucketIfMissing);
+        Assert.IsAssignableFrom<IDisposable>(provider.GetRequiredService<IMediaStorage>());
+    }
+
+    [Fact]
+    public void Options_MalformedPrefix_FailsAtStart()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseS3Storage(o =>
+        {
+            o.BucketName = "outputs";
+            o.Prefix = "media/../other";
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<S3StorageOptions>>().Value);
+
+        Assert.Contains("MediaGen:S3:Prefix", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_UnknownConfigurationKey_FailsAtStart()
+    {
+        var section = S3TestServer.Section(new Dictionary<string, string?>
+        {
+            ["MediaGen:S3:BucketName"] = "outputs",
+            ["MediaGen:S3:Bucket"] = "typo",
+        });
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseS3Storage(section);
+        using var provider = services.BuildServiceProvider();
+
+        var e = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<S3StorageOptions>>().Value);
+
+        Assert.Contains("Bucket", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UseS3Storage_AfterAnotherStorage_ThrowsNamingBoth()
+    {
+        var builder = new ServiceCollection().AddMediaGeneration().UseFileSystemStorage();
+
+        var e = Assert.Throws<InvalidOperationException>(() => builder.UseS3Storage(o => o.BucketName = "outputs"));
+
+        Assert.Contains("S3", e.Message, StringComparison.Ordinal);
+        Assert.Contains("FileSystem", e.Message, StringComparison.Ordinal);
+    }
+
+    private static readonly StorageWriteOptions Png = new() { ContentType = "image/png" };
+
+    private static readonly Dictionary<string, string> Metadata = new() { ["job-id"] = "job-2", ["owner"] = "owner-1", ["model"] = "flux" };
+
+    private IMediaStorage Storage(Action<S3StorageOptions>? configure = null)
+    {
+        var provider = S3TestServer.BuildProvider(b => b.UseS3Storage(o =>
+        {
+            S3TestServer.Configure(o, _bucket);
+            configure?.Invoke(o);
+        }));
+        _providers.Add(provider);
+        return provider.GetRequiredService<IMediaStorage>();
+    }
+
+    private static int ExpiresSeconds(Uri url) =>
+        int.Parse(
+            url.Query.TrimStart('?').Split('&').Single(p => p.StartsWith("X-Amz-Expires=", StringComparison.Ordinal))["X-Amz-Expires=".Length..],
+            System.Globalization.CultureInfo.InvariantCulture);
+
+    private static int FreePort()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)listener.LocalEndPoint!).Port;
+    }
+
+    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_read >= failAfter)
+            {
+                throw new IOException("The generator's stream broke.");
+            }
+
+            var n = inner.Read(buffer, offset, (int)Math.Min(count, failAfter - _read));
+            _read += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
