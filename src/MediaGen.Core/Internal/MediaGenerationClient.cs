@@ -70,6 +70,19 @@ internal sealed class MediaGenerationClient(
             throw;
         }
 
+        // Queued goes out before the enqueue: once enqueued, a fast worker's Started could otherwise reach subscribers first.
+        if (events.IsWorthPublishing(job.Id))
+        {
+            await events.PublishAsync(new JobEvent
+            {
+                JobId = job.Id,
+                OwnerId = job.OwnerId,
+                Type = JobEventType.Queued,
+                Timestamp = now,
+                Status = JobStatus.Pending,
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
+
         try
         {
             var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current) };
@@ -85,18 +98,6 @@ internal sealed class MediaGenerationClient(
 
         metrics.Submitted.Add(1, new KeyValuePair<string, object?>("mediagen.model", request.Model));
         Log.JobSubmitted(logger, job.Id, request.Model, job.OwnerId);
-        if (events.IsWorthPublishing(job.Id))
-        {
-            await events.PublishAsync(new JobEvent
-        {
-            JobId = job.Id,
-            OwnerId = job.OwnerId,
-            Type = JobEventType.Queued,
-            Timestamp = now,
-            Status = JobStatus.Pending,
-            }, CancellationToken.None).ConfigureAwait(false);
-        }
-
         return new SubmitResult(job, Created: true);
     }
 
@@ -260,6 +261,18 @@ internal sealed class MediaGenerationClient(
             {
                 await RefundAsync(failed).ConfigureAwait(false);
                 metrics.Failed.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", MediaGenErrorCodes.EnqueueFailed));
+                if (events.IsWorthPublishing(failed.Id))
+                {
+                    await events.PublishAsync(new JobEvent
+                    {
+                        JobId = failed.Id,
+                        OwnerId = failed.OwnerId,
+                        Type = JobEventType.Failed,
+                        Timestamp = now,
+                        Status = JobStatus.Failed,
+                        Error = failed.Error,
+                    }, CancellationToken.None).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
