@@ -15,4 +15,30 @@ internal static class JobEventPublishing
 {
     public static bool IsWorthPublishing(this IJobEventStream events, string jobId) =>
         events is not IJobEventSubscriptions subscriptions || subscriptions.HasSubscribers(jobId);
+
+    /// <summary>Publishes what happened to <paramref name="job"/>, as it stands now; builds nothing when nobody listens.</summary>
+    public static ValueTask PublishJobEventAsync(
+        this IJobEventStream events,
+        GenerationJob job,
+        JobEventType type,
+        DateTimeOffset timestamp,
+        JobError? error = null,
+        JobOutput? output = null,
+        double? progress = null,
+        string? message = null) =>
+        !events.IsWorthPublishing(job.Id)
+            ? ValueTask.CompletedTask
+            : events.PublishAsync(new JobEvent
+            {
+                JobId = job.Id,
+                OwnerId = job.OwnerId,
+                Type = type,
+                Timestamp = timestamp,
+                Status = job.Status,
+                Attempt = job.Attempt,
+                Output = output,
+                Error = error,
+                Progress = progress,
+                Message = message,
+            }, CancellationToken.None);
 }

@@ -478,19 +478,7 @@ internal sealed partial class JobProcessor
         await _store.GetAsync(job.Id, CancellationToken.None).ConfigureAwait(false) ?? job;
 
     private ValueTask PublishAsync(GenerationJob job, JobEventType type, JobOutput? output = null, JobError? error = null, double? progress = null, string? message = null) =>
-        !_events.IsWorthPublishing(job.Id) ? ValueTask.CompletedTask : _events.PublishAsync(new JobEvent
-        {
-            JobId = job.Id,
-            OwnerId = job.OwnerId,
-            Type = type,
-            Timestamp = _time.GetUtcNow(),
-            Status = job.Status,
-            Attempt = job.Attempt,
-            Output = output,
-            Error = error,
-            Progress = progress,
-            Message = message,
-        }, CancellationToken.None);
+        _events.PublishJobEventAsync(job, type, _time.GetUtcNow(), error, output, progress, message);
 
     /// <summary>
     /// How recent a Processing job's last write must be for its run to count as alive: a running attempt writes a

@@ -71,17 +71,7 @@ internal sealed class MediaGenerationClient(
         }
 
         // Queued goes out before the enqueue: once enqueued, a fast worker's Started could otherwise reach subscribers first.
-        if (events.IsWorthPublishing(job.Id))
-        {
-            await events.PublishAsync(new JobEvent
-            {
-                JobId = job.Id,
-                OwnerId = job.OwnerId,
-                Type = JobEventType.Queued,
-                Timestamp = now,
-                Status = JobStatus.Pending,
-            }, CancellationToken.None).ConfigureAwait(false);
-        }
+        await events.PublishJobEventAsync(job, JobEventType.Queued, now).ConfigureAwait(false);
 
         try
         {
@@ -145,15 +135,7 @@ internal sealed class MediaGenerationClient(
             await RefundAsync(job).ConfigureAwait(false);
             metrics.Canceled.Add(1, new KeyValuePair<string, object?>("mediagen.model", job.Request.Model));
             Log.JobCanceled(logger, job.Id);
-            await events.PublishAsync(new JobEvent
-            {
-                JobId = job.Id,
-                OwnerId = job.OwnerId,
-                Type = JobEventType.Canceled,
-                Timestamp = now,
-                Status = JobStatus.Canceled,
-                Attempt = job.Attempt,
-            }, CancellationToken.None).ConfigureAwait(false);
+            await events.PublishJobEventAsync(job, JobEventType.Canceled, now).ConfigureAwait(false);
             webhooks.Notify(job);
         }
         else if (job.Status == JobStatus.Processing)
@@ -261,18 +243,7 @@ internal sealed class MediaGenerationClient(
             {
                 await RefundAsync(failed).ConfigureAwait(false);
                 metrics.Failed.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", MediaGenErrorCodes.EnqueueFailed));
-                if (events.IsWorthPublishing(failed.Id))
-                {
-                    await events.PublishAsync(new JobEvent
-                    {
-                        JobId = failed.Id,
-                        OwnerId = failed.OwnerId,
-                        Type = JobEventType.Failed,
-                        Timestamp = now,
-                        Status = JobStatus.Failed,
-                        Error = failed.Error,
-                    }, CancellationToken.None).ConfigureAwait(false);
-                }
+                await events.PublishJobEventAsync(failed, JobEventType.Failed, now, failed.Error).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
