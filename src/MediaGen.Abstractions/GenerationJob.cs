@@ -66,6 +66,18 @@ public sealed record GenerationJob
     /// <summary>Set when the owner asked to cancel a job that was already processing; the worker finishes the cancel.</summary>
     public bool CancelRequested { get; init; }
 
+    /// <summary>
+    /// Which delivery runs the current attempt (a worker's id and an attempt token), while <see cref="Status"/> is
+    /// <see cref="JobStatus.Processing"/>; null otherwise. Only the holder writes the attempt's progress and outcome.
+    /// </summary>
+    public string? LeaseHolder { get; init; }
+
+    /// <summary>
+    /// Until when <see cref="LeaseHolder"/> owns the run: the end of its queue lease, extended at each renewal. Once it
+    /// has passed, a redelivery of the job takes the run over; before that, another delivery is a duplicate and is dropped.
+    /// </summary>
+    public DateTimeOffset? LeaseExpiresAt { get; init; }
+
     /// <summary>The optimistic concurrency version; every successful update increments it by one.</summary>
     public long Version { get; init; }
 }

@@ -1,9 +1,10 @@
 namespace MediaGen;
 
 /// <summary>
-/// Owners' credit balances. A job's credits are reserved (deducted) before its work and either kept or refunded;
-/// both steps are keyed by job id and happen at most once per job. A balance never goes below zero, under any
-/// concurrency.
+/// Owners' credit balances. A job's credits are reserved (deducted) before its work and then settled once: kept,
+/// refunded in full, or refunded in part. Both steps are keyed by job id and happen at most once per job. A balance
+/// never goes below zero, under any concurrency. Reservations not yet settled can be listed, so a sweeper can finish a
+/// settlement that a crash interrupted.
 /// </summary>
 public interface ICreditLedger
 {
@@ -19,12 +20,37 @@ public interface ICreditLedger
     /// <exception cref="InsufficientCreditsException">The balance is lower than <paramref name="amount"/>.</exception>
     ValueTask<CreditReservation> ReserveAsync(string ownerId, string jobId, long amount, CancellationToken cancellationToken = default);
 
-    /// <summary>Gives back what was reserved for <paramref name="jobId"/>, once: later calls, and calls for a job never reserved, refund nothing.</summary>
+    /// <summary>
+    /// Gives back everything reserved for <paramref name="jobId"/> and settles the reservation, once: later calls, and
+    /// calls for a job never reserved, refund nothing. The same as <see cref="SettleAsync"/> with the whole amount.
+    /// </summary>
     /// <param name="ownerId">The owner.</param>
     /// <param name="jobId">The job.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The credits refunded by this call (zero when nothing was refunded).</returns>
     ValueTask<long> RefundAsync(string ownerId, string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Settles the reservation for <paramref name="jobId"/>, once: gives back <paramref name="refund"/> credits (at most
+    /// what was reserved) and keeps the rest. Zero keeps everything (a job that delivered all it was paid for). A
+    /// settled reservation is never settled again, and a later <see cref="ReserveAsync"/> for the job charges nothing.
+    /// </summary>
+    /// <param name="ownerId">The owner.</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="refund">Credits to give back; zero or more, capped at the reserved amount.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The credits refunded by this call (zero when the reservation was already settled or never made).</returns>
+    ValueTask<long> SettleAsync(string ownerId, string jobId, long refund, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Lists reservations made before <paramref name="reservedBefore"/> and not settled yet, oldest first: the work of a
+    /// sweeper that settles what a crash between a job's last write and its settlement left open.
+    /// </summary>
+    /// <param name="reservedBefore">Only reservations made earlier than this.</param>
+    /// <param name="maxCount">The most to return.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The open reservations.</returns>
+    ValueTask<IReadOnlyList<OpenReservation>> ListOpenReservationsAsync(DateTimeOffset reservedBefore, int maxCount, CancellationToken cancellationToken = default);
 
     /// <summary>Gets the owner's balance; an owner never seen has the ledger's initial balance.</summary>
     /// <param name="ownerId">The owner.</param>
@@ -46,3 +72,10 @@ public interface ICreditLedger
 /// <param name="BalanceAfter">The owner's balance after the reservation.</param>
 /// <param name="Created">Whether this call made the reservation (false when it already existed).</param>
 public readonly record struct CreditReservation(string JobId, long Amount, long BalanceAfter, bool Created);
+
+/// <summary>A reservation that has not been settled yet; see <see cref="ICreditLedger.ListOpenReservationsAsync"/>.</summary>
+/// <param name="OwnerId">The owner.</param>
+/// <param name="JobId">The job.</param>
+/// <param name="Amount">Credits reserved.</param>
+/// <param name="ReservedAt">When the reservation was made.</param>
+public readonly record struct OpenReservation(string OwnerId, string JobId, long Amount, DateTimeOffset ReservedAt);

@@ -14,6 +14,9 @@ internal sealed class SeamSelections
 {
     private readonly Dictionary<MediaGenerationSeam, string> _selected = [];
 
+    /// <summary>Backends' lifecycle store factories, asked in order; see <see cref="LifecycleStoreSelection"/>.</summary>
+    public List<Func<IServiceProvider, IJobLifecycleStore?>> LifecycleStores { get; } = [];
+
     public void Select(MediaGenerationSeam seam, string providerName)
     {
         if (_selected.TryGetValue(seam, out var existing))
@@ -35,4 +38,30 @@ internal sealed class SeamSelections
         MediaGenerationSeam.EventStream => "event stream",
         _ => "storage",
     };
+}
+
+/// <summary>
+/// Picks the <see cref="IJobLifecycleStore"/>: the first backend that recognises every resolved seam as its own makes
+/// its steps atomic; the in-memory seams are their own backend; anything else is composed from the four seams.
+/// </summary>
+internal static class LifecycleStoreSelection
+{
+    public static IJobLifecycleStore Create(IServiceProvider services, SeamSelections selections)
+    {
+        foreach (var factory in selections.LifecycleStores)
+        {
+            if (factory(services) is { } store)
+            {
+                return store;
+            }
+        }
+
+        var jobs = services.GetRequiredService<IJobStore>();
+        var ledger = services.GetRequiredService<ICreditLedger>();
+        var queue = services.GetRequiredService<IJobQueue>();
+        var events = services.GetRequiredService<IJobEventStream>();
+        return jobs is InMemoryJobStore inMemoryJobs && ledger is InMemoryCreditLedger inMemoryLedger && queue is InMemoryJobQueue inMemoryQueue
+            ? ActivatorUtilities.CreateInstance<InMemoryJobLifecycleStore>(services, inMemoryJobs, inMemoryLedger, inMemoryQueue, events)
+            : ActivatorUtilities.CreateInstance<ComposedJobLifecycleStore>(services, jobs, ledger, queue, events);
+    }
 }

@@ -148,6 +148,31 @@ public static class MediaGenerationBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Offers a backend's <see cref="IJobLifecycleStore"/>, which applies each lifecycle step as one atomic operation.
+    /// Backends that own the queue, job store and ledger call this from their <c>Use*</c> method.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">
+    /// Returns the backend's lifecycle store when the queue, job store, credit ledger and event stream resolved from the
+    /// provider are all the backend's own, and null otherwise (a user replaced one of them), in which case MediaGen composes
+    /// the four seams, keeping the job store the source of truth.
+    /// </param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder AddLifecycleStore(this IMediaGenerationBuilder builder, Func<IServiceProvider, IJobLifecycleStore?> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        var selections = builder.Services.FirstOrDefault(d => d.ServiceType == typeof(SeamSelections))?.ImplementationInstance as SeamSelections
+            ?? throw new InvalidOperationException("Call services.AddMediaGeneration() before choosing its implementations.");
+        if (!selections.LifecycleStores.Contains(factory))
+        {
+            selections.LifecycleStores.Add(factory);
+        }
+
+        return builder;
+    }
+
     /// <summary>Adds the worker: a hosted service that receives jobs and runs them.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="MediaGenerationWorkerOptions"/>.</param>

@@ -96,7 +96,9 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<MediaGenMetrics>();
         services.TryAddSingleton<GeneratorCatalog>();
         services.TryAddSingleton<JobCancellationRegistry>();
-        services.TryAddSingleton<JobTransitions>();
+        services.TryAddSingleton<IJobLifecycleStore>(sp => LifecycleStoreSelection.Create(sp, selections));
+        services.TryAddSingleton<JobLifecycle>();
+        services.TryAddSingleton<WorkerIdentity>();
         services.TryAddSingleton<IMediaGenerationClient, MediaGenerationClient>();
 
         services.AddHttpClient(WebhookDispatcher.HttpClientName);

@@ -5,34 +5,58 @@ namespace MediaGen.Internal;
 
 /// <summary>
 /// The credit ledger on Redis. Each operation is one Lua script, so a reservation is checked and deducted
-/// atomically across every process, and a job is reserved and refunded at most once. Balances change with
-/// INCRBY/DECRBY and come back as
-/// strings, which keeps them exact 64-bit integers (Lua numbers are doubles).
+/// atomically across every process, and a job is reserved and settled at most once. Balances change with
+/// INCRBY/DECRBY and come back as strings, which keeps them exact 64-bit integers (Lua numbers are doubles).
 /// </summary>
+/// <remarks>
+/// A reservation is a small hash of its own, <c>credit:res:{n}:{owner}:{job}</c> (n the owner's length, so no two
+/// owner and job pairs share a name), with a (amount), t (reserved at, Unix ms) and, once settled, s (credits refunded).
+/// While open it is indexed in the <c>credit:open</c> sorted set by reservation time, for the sweeper; once settled it
+/// leaves the index and expires after the finished-job retention, so a settled job's redelivery still finds it (and
+/// charges nothing again) but the ledger's memory does not grow with every job ever run.
+/// </remarks>
 internal sealed class RedisCreditLedger : ICreditLedger
 {
-    /// <summary>
-    /// KEYS 1 balance, 2 the owner's reservations (a hash: <c>a:{jobId}</c> amount, <c>r:{jobId}</c> refunded). ARGV 1 amount,
-    /// 2 initial balance, 3 job id. Returns { created (1, 0, or -1 when short), amount, balance }.
-    /// </summary>
-    private const string ReserveScript = """
-        if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
-        local r = redis.call('HGET', KEYS[2], 'a:' .. ARGV[3])
-        if r then return { 0, r, redis.call('GET', KEYS[1]) } end
-        local balance = redis.call('GET', KEYS[1])
-        if tonumber(balance) < tonumber(ARGV[1]) then return { -1, ARGV[1], balance } end
-        redis.call('DECRBY', KEYS[1], ARGV[1])
-        redis.call('HSET', KEYS[2], 'a:' .. ARGV[3], ARGV[1])
-        return { 1, ARGV[1], redis.call('GET', KEYS[1]) }
+    /// <summary>The ledger's Lua functions, shared with the lifecycle scripts that settle credits in the same step.</summary>
+    public const string Functions = """
+        local function ledger_reserve(balance_key, res_key, open_key, member, amount, initial, now)
+          if redis.call('EXISTS', balance_key) == 0 then redis.call('SET', balance_key, initial) end
+          local r = redis.call('HGET', res_key, 'a')
+          if r then return { 0, r, redis.call('GET', balance_key) } end
+          local balance = redis.call('GET', balance_key)
+          if tonumber(balance) < tonumber(amount) then return { -1, amount, balance } end
+          redis.call('DECRBY', balance_key, amount)
+          redis.call('HSET', res_key, 'a', amount, 't', now)
+          redis.call('ZADD', open_key, now, member)
+          return { 1, amount, redis.call('GET', balance_key) }
+        end
+        local function ledger_settle(balance_key, res_key, open_key, member, refund, initial, retention)
+          local f = redis.call('HMGET', res_key, 'a', 's')
+          if not f[1] or f[2] then return 0 end
+          local give = tonumber(refund)
+          if give > tonumber(f[1]) then give = tonumber(f[1]) end
+          redis.call('HSET', res_key, 's', string.format('%.0f', give))
+          redis.call('ZREM', open_key, member)
+          if tonumber(retention) >= 0 then redis.call('PEXPIRE', res_key, math.max(1, tonumber(retention))) end
+          if give > 0 then
+            if redis.call('EXISTS', balance_key) == 0 then redis.call('SET', balance_key, initial) end
+            redis.call('INCRBY', balance_key, string.format('%.0f', give))
+          end
+          return give
+        end
+
         """;
 
-    /// <summary>KEYS 1 balance, 2 the owner's reservations. ARGV 1 initial balance, 2 job id. Returns the credits refunded.</summary>
-    private const string RefundScript = """
-        local a = redis.call('HGET', KEYS[2], 'a:' .. ARGV[2])
-        if not a or redis.call('HSETNX', KEYS[2], 'r:' .. ARGV[2], 1) == 0 then return 0 end
-        if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
-        redis.call('INCRBY', KEYS[1], a)
-        return a
+    /// <summary>KEYS 1 balance, 2 reservation, 3 open index. ARGV 1 amount, 2 initial balance, 3 member, 4 now ms. Returns { created (1, 0, or -1 when short), amount, balance }.</summary>
+    private const string ReserveScript = Functions + """
+        return ledger_reserve(KEYS[1], KEYS[2], KEYS[3], ARGV[3], ARGV[1], ARGV[2], ARGV[4])
+        """;
+
+    /// <summary>KEYS 1 balance, 2 reservation, 3 open index. ARGV 1 refund (-1 for all), 2 initial balance, 3 member, 4 retention ms or -1. Returns the credits refunded.</summary>
+    private const string SettleScript = Functions + """
+        local refund = ARGV[1]
+        if refund == '-1' then refund = redis.call('HGET', KEYS[2], 'a') or '0' end
+        return ledger_settle(KEYS[1], KEYS[2], KEYS[3], ARGV[3], refund, ARGV[2], ARGV[4])
         """;
 
     /// <summary>KEYS 1 balance. ARGV 1 amount, 2 initial balance. Returns the balance after the grant.</summary>
@@ -42,16 +66,32 @@ internal sealed class RedisCreditLedger : ICreditLedger
         return redis.call('GET', KEYS[1])
         """;
 
+    /// <summary>KEYS 1 open index. ARGV 1 reserved-before ms (exclusive), 2 max count, 3 reservation key prefix. Returns { member, amount, reserved at, ... }.</summary>
+    private const string ListOpenScript = """
+        local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+        local out = {}
+        for i = 1, #members, 2 do
+          out[#out + 1] = members[i]
+          out[#out + 1] = redis.call('HGET', ARGV[3] .. members[i], 'a') or '0'
+          out[#out + 1] = members[i + 1]
+        end
+        return out
+        """;
+
     private readonly RedisConnection _connection;
     private readonly RedisKeys _keys;
     private readonly Func<long> _initialBalance;
+    private readonly TimeProvider _time;
+    private readonly long _retentionMs;
 
     /// <summary>Creates the ledger; <paramref name="initialBalance"/> reads the balance of an owner never seen (CreditLedgerOptions.InitialBalance).</summary>
-    public RedisCreditLedger(RedisConnection connection, IOptions<RedisQueueOptions> options, Func<long> initialBalance)
+    public RedisCreditLedger(RedisConnection connection, IOptions<RedisQueueOptions> options, Func<long> initialBalance, TimeProvider? timeProvider = null)
     {
         _connection = connection;
         _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
         _initialBalance = initialBalance;
+        _time = timeProvider ?? TimeProvider.System;
+        _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
     }
 
     private long InitialBalance => _initialBalance();
@@ -63,8 +103,8 @@ internal sealed class RedisCreditLedger : ICreditLedger
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
         var result = (RedisResult[])(await RunAsync(
             ReserveScript,
-            [_keys.CreditBalance(ownerId), _keys.CreditReservations(ownerId)],
-            [amount, InitialBalance, jobId],
+            [_keys.CreditBalance(ownerId), _keys.CreditReservation(ownerId, jobId), _keys.CreditOpen],
+            [amount, InitialBalance, RedisKeys.ReservationMember(ownerId, jobId), _time.GetUtcNow().ToUnixTimeMilliseconds()],
             cancellationToken).ConfigureAwait(false))!;
         var outcome = (long)result[0];
         var reserved = (long)result[1];
@@ -74,14 +114,43 @@ internal sealed class RedisCreditLedger : ICreditLedger
             : new CreditReservation(jobId, reserved, balance, Created: outcome == 1);
     }
 
-    public async ValueTask<long> RefundAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
+    public ValueTask<long> RefundAsync(string ownerId, string jobId, CancellationToken cancellationToken = default) =>
+        SettleCoreAsync(ownerId, jobId, -1, cancellationToken);
+
+    public ValueTask<long> SettleAsync(string ownerId, string jobId, long refund, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(refund);
+        return SettleCoreAsync(ownerId, jobId, refund, cancellationToken);
+    }
+
+    public async ValueTask<IReadOnlyList<OpenReservation>> ListOpenReservationsAsync(DateTimeOffset reservedBefore, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        var result = (RedisResult[])(await RunAsync(
+            ListOpenScript,
+            [_keys.CreditOpen],
+            [reservedBefore.ToUnixTimeMilliseconds(), maxCount, _keys.CreditReservationPrefix],
+            cancellationToken).ConfigureAwait(false))!;
+        var open = new List<OpenReservation>(result.Length / 3);
+        for (var i = 0; i + 2 < result.Length; i += 3)
+        {
+            if (RedisKeys.TryParseReservationMember((string)result[i]!, out var ownerId, out var jobId))
+            {
+                open.Add(new OpenReservation(ownerId, jobId, (long)result[i + 1], DateTimeOffset.FromUnixTimeMilliseconds((long)result[i + 2])));
+            }
+        }
+
+        return open;
+    }
+
+    private async ValueTask<long> SettleCoreAsync(string ownerId, string jobId, long refund, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerId);
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         var result = await RunAsync(
-            RefundScript,
-            [_keys.CreditBalance(ownerId), _keys.CreditReservations(ownerId)],
-            [InitialBalance, jobId],
+            SettleScript,
+            [_keys.CreditBalance(ownerId), _keys.CreditReservation(ownerId, jobId), _keys.CreditOpen],
+            [refund, InitialBalance, RedisKeys.ReservationMember(ownerId, jobId), _retentionMs],
             cancellationToken).ConfigureAwait(false);
         return (long)result;
     }

@@ -49,5 +49,30 @@ internal sealed class RedisKeys
 
     public string CreditBalance(string ownerId) => Root + "credit:balance:" + ownerId;
 
-    public string CreditReservations(string ownerId) => Root + "credit:reservations:" + ownerId;
+    /// <summary>Sorted set of open reservations (<see cref="ReservationMember"/>), scored by reservation time (Unix ms).</summary>
+    public string CreditOpen => Root + "credit:open";
+
+    /// <summary>The prefix of every reservation hash; a reservation's key is this plus its <see cref="ReservationMember"/>.</summary>
+    public string CreditReservationPrefix => Root + "credit:res:";
+
+    public string CreditReservation(string ownerId, string jobId) => CreditReservationPrefix + ReservationMember(ownerId, jobId);
+
+    /// <summary><c>{owner length}:{owner}:{job}</c>: unambiguous whatever characters the owner and job ids hold.</summary>
+    public static string ReservationMember(string ownerId, string jobId) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ownerId.Length}:{ownerId}:{jobId}");
+
+    public static bool TryParseReservationMember(string member, out string ownerId, out string jobId)
+    {
+        ownerId = jobId = string.Empty;
+        var colon = member.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0 || !int.TryParse(member.AsSpan(0, colon), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length)
+            || colon + 1 + length + 1 > member.Length || member[colon + 1 + length] != ':')
+        {
+            return false;
+        }
+
+        ownerId = member.Substring(colon + 1, length);
+        jobId = member[(colon + 2 + length)..];
+        return true;
+    }
 }

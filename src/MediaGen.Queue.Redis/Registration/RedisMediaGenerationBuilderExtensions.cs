@@ -87,7 +87,7 @@ public static class RedisMediaGenerationBuilderExtensions
         builder.UseCreditLedger(ProviderName, sp =>
         {
             var credits = sp.GetRequiredService<IOptionsMonitor<CreditLedgerOptions>>();
-            return new RedisCreditLedger(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<RedisQueueOptions>>(), () => credits.CurrentValue.InitialBalance);
+            return new RedisCreditLedger(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<RedisQueueOptions>>(), () => credits.CurrentValue.InitialBalance, sp.GetService<TimeProvider>());
         });
         builder.UseEventStream(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobEventStream>(sp, sp.GetRequiredService<RedisConnection>()));
 

@@ -156,8 +156,8 @@ public sealed class MediaGenerationClientTests : IDisposable
     public async Task CancelAsync_Processing_SetsCancelRequested()
     {
         var job = (await Client.SubmitAsync(Request())).Job;
-        var transitions = _services.GetRequiredService<JobTransitions>();
-        await transitions.UpdateAsync(job, j => j with { Status = JobStatus.Processing, Attempt = 1 });
+        var lifecycle = _services.GetRequiredService<JobLifecycle>();
+        await lifecycle.ApplyAsync(job, 0, static (j, _, s) => new Step(j with { Status = JobStatus.Processing, Attempt = 1, UpdatedAt = s.At, Version = s.Version }, default));
 
         var result = await Client.CancelAsync("alice", job.Id);
 

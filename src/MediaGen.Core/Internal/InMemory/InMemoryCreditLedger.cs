@@ -2,9 +2,10 @@ using Microsoft.Extensions.Options;
 
 namespace MediaGen.Internal;
 
-/// <summary>The in-memory <see cref="ICreditLedger"/>: balances and per-job reservations under one lock.</summary>
-internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options) : ICreditLedger
+/// <summary>The in-memory <see cref="ICreditLedger"/>: balances and per-job reservations (open or settled) under one lock.</summary>
+internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options, TimeProvider? timeProvider = null) : ICreditLedger
 {
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly Lock _gate = new();
     private readonly long _initialBalance = options.Value.InitialBalance;
     private readonly Dictionary<string, long> _balances = new(StringComparer.Ordinal);
@@ -30,25 +31,49 @@ internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options
 
             balance -= amount;
             _balances[ownerId] = balance;
-            _reservations[(ownerId, jobId)] = new Reservation(amount);
+            _reservations[(ownerId, jobId)] = new Reservation(amount, _time.GetUtcNow());
             return ValueTask.FromResult(new CreditReservation(jobId, amount, balance, Created: true));
         }
     }
 
-    public ValueTask<long> RefundAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
+    public ValueTask<long> RefundAsync(string ownerId, string jobId, CancellationToken cancellationToken = default) =>
+        SettleAsync(ownerId, jobId, long.MaxValue, cancellationToken);
+
+    public ValueTask<long> SettleAsync(string ownerId, string jobId, long refund, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerId);
         ArgumentException.ThrowIfNullOrEmpty(jobId);
+        ArgumentOutOfRangeException.ThrowIfNegative(refund);
         lock (_gate)
         {
-            if (!_reservations.TryGetValue((ownerId, jobId), out var reservation) || reservation.Refunded)
+            if (!_reservations.TryGetValue((ownerId, jobId), out var reservation) || reservation.Settled)
             {
                 return ValueTask.FromResult(0L);
             }
 
-            reservation.Refunded = true;
-            _balances[ownerId] = BalanceOf(ownerId) + reservation.Amount;
-            return ValueTask.FromResult(reservation.Amount);
+            reservation.Settled = true;
+            var refunded = Math.Min(refund, reservation.Amount);
+            if (refunded > 0)
+            {
+                _balances[ownerId] = BalanceOf(ownerId) + refunded;
+            }
+
+            return ValueTask.FromResult(refunded);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<OpenReservation>> ListOpenReservationsAsync(DateTimeOffset reservedBefore, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        lock (_gate)
+        {
+            IReadOnlyList<OpenReservation> open = _reservations
+                .Where(r => !r.Value.Settled && r.Value.ReservedAt < reservedBefore)
+                .OrderBy(r => r.Value.ReservedAt)
+                .Take(maxCount)
+                .Select(r => new OpenReservation(r.Key.Owner, r.Key.JobId, r.Value.Amount, r.Value.ReservedAt))
+                .ToList();
+            return ValueTask.FromResult(open);
         }
     }
 
@@ -75,10 +100,12 @@ internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options
 
     private long BalanceOf(string ownerId) => _balances.TryGetValue(ownerId, out var balance) ? balance : _initialBalance;
 
-    private sealed class Reservation(long amount)
+    private sealed class Reservation(long amount, DateTimeOffset reservedAt)
     {
         public long Amount { get; } = amount;
 
-        public bool Refunded { get; set; }
+        public DateTimeOffset ReservedAt { get; } = reservedAt;
+
+        public bool Settled { get; set; }
     }
 }

@@ -28,17 +28,27 @@ internal static class JobEventPublishing
         string? message = null) =>
         !events.IsWorthPublishing(job.Id)
             ? ValueTask.CompletedTask
-            : events.PublishAsync(new JobEvent
-            {
-                JobId = job.Id,
-                OwnerId = job.OwnerId,
-                Type = type,
-                Timestamp = timestamp,
-                Status = job.Status,
-                Attempt = job.Attempt,
-                Output = output,
-                Error = error,
-                Progress = progress,
-                Message = message,
-            }, CancellationToken.None);
+            : events.PublishAsync(Build(job, type, timestamp, error, output, progress, message), CancellationToken.None);
+
+    /// <summary>The event that says <paramref name="type"/> happened to <paramref name="job"/>, as it stands now.</summary>
+    public static JobEvent Build(
+        GenerationJob job,
+        JobEventType type,
+        DateTimeOffset timestamp,
+        JobError? error = null,
+        JobOutput? output = null,
+        double? progress = null,
+        string? message = null) => new()
+        {
+            JobId = job.Id,
+            OwnerId = job.OwnerId,
+            Type = type,
+            Timestamp = timestamp,
+            Status = job.Status,
+            Attempt = job.Attempt,
+            Output = output,
+            Error = error,
+            Progress = progress,
+            Message = message,
+        };
 }

@@ -5,24 +5,19 @@ using Microsoft.Extensions.Options;
 namespace MediaGen.Internal;
 
 /// <summary>
-/// Submission and owner-scoped reads. The job store is the source of truth: submission writes the job, then reserves
-/// its credits, then enqueues it; each step undoes what came before when it fails, so there is never a charge without
-/// a job or a pending job without a message for long (the sweeper re-enqueues those left by a crash).
+/// Submission and owner-scoped reads. Submitting and canceling are lifecycle steps (<see cref="JobLifecycle"/>): the job,
+/// its reservation, its message and its event are written as one step, so there is never a charge without a job or a
+/// pending job without a message for long (the sweeper finishes what a crash of a composed backend left).
 /// </summary>
 internal sealed class MediaGenerationClient(
     IJobStore store,
-    IJobQueue queue,
-    ICreditLedger ledger,
-    IJobEventStream events,
     IMediaStorage storage,
     GeneratorCatalog catalog,
-    JobTransitions transitions,
+    JobLifecycle lifecycle,
     JobCancellationRegistry running,
     MediaGenMetrics metrics,
-    WebhookDispatcher webhooks,
     IOptions<MediaGenerationOptions> options,
-    TimeProvider timeProvider,
-    ILogger<MediaGenerationClient> logger) : IMediaGenerationClient
+    TimeProvider timeProvider) : IMediaGenerationClient
 {
     private readonly MediaGenerationOptions _options = options.Value;
 
@@ -45,7 +40,9 @@ internal sealed class MediaGenerationClient(
             Version = 1,
         };
 
-        var created = await store.CreateAsync(job, cancellationToken).ConfigureAwait(false);
+        var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current) };
+        var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
+        var created = await lifecycle.SubmitAsync(job, model.CostCredits, message, enqueueOptions, cancellationToken).ConfigureAwait(false);
         if (!created.Created)
         {
             if (!created.Job.Request.IsSameWorkAs(request))
@@ -56,39 +53,8 @@ internal sealed class MediaGenerationClient(
             return new SubmitResult(created.Job, Created: false);
         }
 
-        job = created.Job;
         activity?.SetTag("mediagen.job_id", job.Id);
-
-        // Past this point the job exists: finish or undo without heeding the caller's token, so nothing is left half done.
-        try
-        {
-            await ledger.ReserveAsync(job.OwnerId, job.Id, model.CostCredits, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch
-        {
-            await store.DeleteAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        // Queued goes out before the enqueue: once enqueued, a fast worker's Started could otherwise reach subscribers first.
-        await events.PublishJobEventAsync(job, JobEventType.Queued, now).ConfigureAwait(false);
-
-        try
-        {
-            var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current) };
-            var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
-            await queue.EnqueueAsync(message, enqueueOptions, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            Log.EnqueueFailed(logger, job.Id, e);
-            await FailUnqueuedAsync(job, e).ConfigureAwait(false);
-            throw e as QueueUnavailableException ?? new QueueUnavailableException("The job could not be enqueued; it was failed and its credits refunded. Try again later.", e);
-        }
-
-        metrics.Submitted.Add(1, new KeyValuePair<string, object?>("mediagen.model", request.Model));
-        Log.JobSubmitted(logger, job.Id, request.Model, job.OwnerId);
-        return new SubmitResult(job, Created: true);
+        return new SubmitResult(created.Job, Created: true);
     }
 
     public async ValueTask<GenerationJob> GetAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
@@ -121,24 +87,8 @@ internal sealed class MediaGenerationClient(
             throw new InvalidJobTransitionException(job.Id, job.Status, JobStatus.Canceled);
         }
 
-        var now = timeProvider.GetUtcNow();
-        job = await transitions.UpdateAsync(job, j => j.Status switch
-        {
-            JobStatus.Pending => j with { Status = JobStatus.Canceled, CompletedAt = now, NextAttemptAt = null, CreditsRefunded = j.CreditsCharged },
-            JobStatus.Processing when !j.CancelRequested => j with { CancelRequested = true },
-            JobStatus.Succeeded or JobStatus.Failed => throw new InvalidJobTransitionException(j.Id, j.Status, JobStatus.Canceled),
-            _ => null,
-        }, CancellationToken.None).ConfigureAwait(false);
-
-        if (job.Status == JobStatus.Canceled && job.CompletedAt == now)
-        {
-            await RefundAsync(job).ConfigureAwait(false);
-            metrics.Canceled.Add(1, new KeyValuePair<string, object?>("mediagen.model", job.Request.Model));
-            Log.JobCanceled(logger, job.Id);
-            await events.PublishJobEventAsync(job, JobEventType.Canceled, now).ConfigureAwait(false);
-            webhooks.Notify(job);
-        }
-        else if (job.Status == JobStatus.Processing)
+        job = await lifecycle.RequestCancelAsync(job, CancellationToken.None).ConfigureAwait(false);
+        if (job.Status == JobStatus.Processing)
         {
             // Running here: stop it now. Running elsewhere: its worker sees CancelRequested at the next lease renewal.
             running.TryCancel(job.Id);
@@ -155,7 +105,9 @@ internal sealed class MediaGenerationClient(
             throw new InvalidJobTransitionException(job.Id, job.Status, JobStatus.Canceled);
         }
 
-        // Outputs first: a crash in between leaves a job without outputs, which a second delete finishes, never outputs without a job.
+        // Settle first (a no-op unless a crash left the reservation open), then outputs: a crash in between leaves a job
+        // without outputs, which a second delete finishes, never outputs or an open reservation without a job.
+        await lifecycle.SettleFinishedAsync(job, cancellationToken).ConfigureAwait(false);
         await storage.DeletePrefixAsync(MediaStorageKeys.JobPrefix(job.Id), cancellationToken).ConfigureAwait(false);
         await store.DeleteAsync(job.Id, cancellationToken).ConfigureAwait(false);
     }
@@ -223,46 +175,5 @@ internal sealed class MediaGenerationClient(
         }
 
         return errors is not null ? throw new RequestValidationException(errors) : model!;
-    }
-
-    private async Task FailUnqueuedAsync(GenerationJob job, Exception cause)
-    {
-        var now = timeProvider.GetUtcNow();
-        try
-        {
-            var failed = await transitions.UpdateAsync(job, j => j.Status == JobStatus.Pending
-                ? j with
-                {
-                    Status = JobStatus.Failed,
-                    CompletedAt = now,
-                    CreditsRefunded = j.CreditsCharged,
-                    Error = new JobError(MediaGenErrorCodes.EnqueueFailed, "The job could not be enqueued: " + cause.Message, Retryable: true),
-                }
-                : null, CancellationToken.None).ConfigureAwait(false);
-            if (failed.Status == JobStatus.Failed)
-            {
-                await RefundAsync(failed).ConfigureAwait(false);
-                metrics.Failed.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", MediaGenErrorCodes.EnqueueFailed));
-                await events.PublishJobEventAsync(failed, JobEventType.Failed, now, failed.Error).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The store is down too: the job stays Pending and the sweeper enqueues it once things recover. Still refund nothing
-            // here, because the job will run.
-            Log.RefundFailed(logger, job.Id, e);
-        }
-    }
-
-    private async Task RefundAsync(GenerationJob job)
-    {
-        try
-        {
-            await ledger.RefundAsync(job.OwnerId, job.Id, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            Log.RefundFailed(logger, job.Id, e);
-        }
     }
 }

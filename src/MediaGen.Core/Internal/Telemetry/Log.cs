@@ -70,4 +70,10 @@ internal static partial class Log
 
     [LoggerMessage(21, LogLevel.Warning, "Refunding job {JobId} failed; its credits were not returned yet.")]
     public static partial void RefundFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(23, LogLevel.Warning, "Publishing the {EventType} event of job {JobId} failed.")]
+    public static partial void PublishFailed(ILogger logger, string jobId, JobEventType eventType, Exception exception);
+
+    [LoggerMessage(24, LogLevel.Information, "Sweeper settled job {JobId}'s open reservation ({Refunded} credit(s) refunded).")]
+    public static partial void SweptReservation(ILogger logger, string jobId, long refunded);
 }

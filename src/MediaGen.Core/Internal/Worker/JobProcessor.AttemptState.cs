@@ -4,9 +4,9 @@ internal sealed partial class JobProcessor
 {
     /// <summary>
     /// One running attempt: the job as last written, the progress and checkpoint sinks handed to the generator, and the
-    /// lease renewal tick, which also notices a cancel requested from another process.
+    /// lease renewal tick, which extends the run's lease on the job and notices a cancel requested from another process.
     /// </summary>
-    private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, TimeSpan renewal)
+    private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, string holder, TimeSpan renewal)
         : IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable
     {
         // JobAborted: the job is over (owner cancel, deadline). AttemptCanceled: this attempt stops for any reason.
@@ -21,6 +21,9 @@ internal sealed partial class JobProcessor
         private bool _completed;
 
         public IQueueLease Lease { get; } = lease;
+
+        /// <summary>The run's holder id, written on the job when the attempt started.</summary>
+        public string Holder { get; } = holder;
 
         public CancellationToken JobAborted => jobAborted.Token;
 
@@ -69,7 +72,7 @@ internal sealed partial class JobProcessor
                 job = _job;
             }
 
-            var publish = processor.PublishAsync(job, JobEventType.Progress, progress: fraction, message: value.Message);
+            var publish = processor._lifecycle.PublishProgressAsync(job, fraction, value.Message);
             if (!publish.IsCompletedSuccessfully)
             {
                 _ = ObserveAsync(publish);
@@ -79,13 +82,13 @@ internal sealed partial class JobProcessor
         public async ValueTask SaveAsync(string checkpoint, CancellationToken cancellationToken = default)
         {
             ArgumentException.ThrowIfNullOrEmpty(checkpoint);
-            var saved = await processor._transitions.UpdateAsync(Job, j => j.Status == JobStatus.Processing ? j with { Checkpoint = checkpoint } : null, cancellationToken).ConfigureAwait(false);
-            if (saved.Checkpoint != checkpoint)
+            var saved = await processor._lifecycle.CheckpointAsync(Job, Holder, checkpoint, cancellationToken).ConfigureAwait(false);
+            if (!saved.Written)
             {
-                throw new OperationCanceledException("The job is no longer processing; the checkpoint was not saved.");
+                throw new OperationCanceledException("This attempt no longer runs the job; the checkpoint was not saved.");
             }
 
-            Remember(saved);
+            Remember(saved.Job);
         }
 
         /// <summary>Arms the timer for the first renewal or the deadline, whichever comes first.</summary>
@@ -190,22 +193,34 @@ internal sealed partial class JobProcessor
                     return;
                 }
 
-                // A heartbeat on the job: it shows liveness to the sweeper, persists progress, and reads a cancel
-                // requested through another process.
-                GenerationProgress progress;
-                bool dirty;
+                // A heartbeat on the job: it extends the run's lease there to match the queue's, persists progress, and
+                // reads a cancel requested through another process.
+                GenerationProgress? progress = null;
                 lock (this)
                 {
-                    progress = _progress;
-                    dirty = _progressDirty;
-                    _progressDirty = false;
+                    if (_progressDirty)
+                    {
+                        progress = _progress;
+                        _progressDirty = false;
+                    }
                 }
 
-                var stored = await processor._transitions.UpdateAsync(Job, j => j.Status != JobStatus.Processing
-                    ? null
-                    : dirty ? j with { Progress = progress.Fraction, ProgressMessage = progress.Message } : j, CancellationToken.None).ConfigureAwait(false);
+                var stored = await processor._lifecycle.HeartbeatAsync(Job, Holder, Lease.LockedUntil, progress).ConfigureAwait(false);
                 Remember(stored);
-                if (stored.CancelRequested || stored.Status != JobStatus.Processing)
+                if (stored.Status != JobStatus.Processing || !string.Equals(stored.LeaseHolder, Holder, StringComparison.Ordinal))
+                {
+                    // Finished or taken over elsewhere: this attempt no longer owns the run.
+                    if (stored.Status == JobStatus.Processing)
+                    {
+                        LeaseLost = true;
+                        await CancelQuietlyAsync(null, attemptCancel).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await CancelQuietlyAsync(jobAborted, attemptCancel).ConfigureAwait(false);
+                    }
+                }
+                else if (stored.CancelRequested)
                 {
                     await CancelQuietlyAsync(jobAborted, attemptCancel).ConfigureAwait(false);
                 }

@@ -8,26 +8,25 @@ using Polly.Timeout;
 namespace MediaGen.Internal;
 
 /// <summary>
-/// Runs one delivery of one job: decides whether it should run at all (finished, canceled, past its deadline,
-/// delivered too often), runs one attempt under a renewed lease with a Polly timeout, stores the outputs under
-/// deterministic keys, and settles the message by the outcome. Every effect is keyed so a redelivery repeats nothing:
-/// a finished job's message is completed and dropped, outputs overwrite, credits are reserved and refunded once per
-/// job id, and the generator resumes its provider work from the checkpoint.
+/// Runs one delivery of one job: decides whether it should run at all (finished, run by a live lease elsewhere,
+/// canceled, past its deadline, delivered too often), starts an attempt that the delivery owns through its lease, runs
+/// it under lease renewal with a Polly timeout, stores the outputs under deterministic keys, and ends the attempt by its
+/// outcome. Every transition goes through <see cref="JobLifecycle"/>. Every effect is keyed so a redelivery repeats
+/// nothing: a finished job's message is dropped after its settlement is applied again, outputs overwrite, credits are
+/// reserved and settled once per job id, and the generator resumes its provider work from the checkpoint.
 /// </summary>
 internal sealed partial class JobProcessor
 {
     private static readonly TimeSpan StoreUnavailableRetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly IJobStore _store;
-    private readonly ICreditLedger _ledger;
-    private readonly IJobEventStream _events;
     private readonly IMediaStorage _storage;
     private readonly GeneratorCatalog _catalog;
-    private readonly JobTransitions _transitions;
+    private readonly JobLifecycle _lifecycle;
+    private readonly WorkerIdentity _identity;
     private readonly JobCancellationRegistry _running;
     private readonly ProviderRateGate _rateGate;
     private readonly MediaGenMetrics _metrics;
-    private readonly WebhookDispatcher _webhooks;
     private readonly MediaGenerationOptions _options;
     private readonly MediaGenerationWorkerOptions _workerOptions;
     private readonly TimeProvider _time;
@@ -37,30 +36,26 @@ internal sealed partial class JobProcessor
 
     public JobProcessor(
         IJobStore store,
-        ICreditLedger ledger,
-        IJobEventStream events,
         IMediaStorage storage,
         GeneratorCatalog catalog,
-        JobTransitions transitions,
+        JobLifecycle lifecycle,
+        WorkerIdentity identity,
         JobCancellationRegistry running,
         ProviderRateGate rateGate,
         MediaGenMetrics metrics,
-        WebhookDispatcher webhooks,
         IOptions<MediaGenerationOptions> options,
         IOptions<MediaGenerationWorkerOptions> workerOptions,
         TimeProvider timeProvider,
         ILogger<JobProcessor> logger)
     {
         _store = store;
-        _ledger = ledger;
-        _events = events;
         _storage = storage;
         _catalog = catalog;
-        _transitions = transitions;
+        _lifecycle = lifecycle;
+        _identity = identity;
         _running = running;
         _rateGate = rateGate;
         _metrics = metrics;
-        _webhooks = webhooks;
         _options = options.Value;
         _workerOptions = workerOptions.Value;
         _time = timeProvider;
@@ -93,7 +88,7 @@ internal sealed partial class JobProcessor
             var job = await _store.GetAsync(jobId, shutdown).ConfigureAwait(false);
             if (job is null)
             {
-                await DeadLetterAsync(lease, MediaGenErrorCodes.JobNotFound, $"No job '{jobId}' exists for this message.").ConfigureAwait(false);
+                await DeadLetterOrphanAsync(lease, MediaGenErrorCodes.JobNotFound, $"No job '{jobId}' exists for this message.").ConfigureAwait(false);
                 return;
             }
 
@@ -116,38 +111,37 @@ internal sealed partial class JobProcessor
         if (job.Status.IsTerminal())
         {
             Log.FinishedJobRedelivered(_logger, job.Id, job.Status);
-            await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
+            await _lifecycle.DropAsync(job, lease).ConfigureAwait(false);
             return;
         }
 
         var now = _time.GetUtcNow();
-        var heartbeatWindow = HeartbeatWindow(lease, now);
-        if (job.Status == JobStatus.Processing && now - job.UpdatedAt < heartbeatWindow)
+        if (JobLifecycle.IsLeaseAlive(job, now))
         {
-            // Another delivery runs this job and its heartbeat is fresh: this message is a duplicate (a sweeper's copy, or
-            // our own message redelivered after a lease lapse). Starting again would pay the provider twice, and abandoning
-            // would only wear out the delivery count, so drop it; if that run dies, the sweeper finds the stale job.
+            // Another delivery owns the run and its lease is alive: this message is a duplicate (a sweeper's copy). Starting
+            // again would pay the provider twice, and abandoning would only wear out the delivery count, so drop it; if
+            // that run dies, its own message comes back once its lease lapses and takes the run over.
             Log.DuplicateDelivery(_logger, job.Id);
-            await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
+            await _lifecycle.DropAsync(job, lease).ConfigureAwait(false);
             return;
         }
 
         if (!_catalog.TryGet(job.Request.Model, out var generator, out var model))
         {
             var error = new JobError(MediaGenErrorCodes.GeneratorPermanent, $"No generator serves model '{job.Request.Model}' in this worker.", Retryable: false);
-            await FailAsync(job, error, refund: true, lease, deadLetter: true).ConfigureAwait(false);
+            await _lifecycle.FailAsync(job, error, refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
             return;
         }
 
         if (job.CancelRequested)
         {
-            await CancelAsync(job, lease).ConfigureAwait(false);
+            await _lifecycle.CancelAsync(job, lease).ConfigureAwait(false);
             return;
         }
 
         if (job.Deadline is { } deadline && now >= deadline)
         {
-            await FailAsync(job, DeadlineError(job.Error), refund: true, lease, deadLetter: true).ConfigureAwait(false);
+            await _lifecycle.FailAsync(job, DeadlineError(job.Error), refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
             return;
         }
 
@@ -155,42 +149,30 @@ internal sealed partial class JobProcessor
         {
             var error = new JobError(MediaGenErrorCodes.AttemptsExhausted,
                 $"The job was attempted {job.Attempt} time(s) over {lease.DeliveryCount} deliveries without finishing." + LastError(job.Error), Retryable: false);
-            await FailAsync(job, error, refund: true, lease, deadLetter: true).ConfigureAwait(false);
+            await _lifecycle.FailAsync(job, error, refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
             return;
         }
 
         if (_rateGate.RemainingPause(generator.Name) is var pause && pause > TimeSpan.Zero)
         {
             // The provider asked everyone to slow down: hand the message back for the pause instead of holding a slot.
-            await SettleAsync(job.Id, lease.AbandonAsync(pause, CancellationToken.None)).ConfigureAwait(false);
+            await _lifecycle.DeferAsync(job, lease, pause).ConfigureAwait(false);
             return;
         }
 
-        var started = await _transitions.UpdateAsync(job, (Now: now, Window: heartbeatWindow), static (j, state, s) =>
-            (j.Status == JobStatus.Pending || (j.Status == JobStatus.Processing && state.Now - j.UpdatedAt >= state.Window)) && !j.CancelRequested
-            ? j with
-            {
-                Status = JobStatus.Processing,
-                Attempt = j.Attempt + 1,
-                StartedAt = j.StartedAt ?? state.Now,
-                NextAttemptAt = null,
-                Progress = 0,
-                ProgressMessage = null,
-                UpdatedAt = s.At,
-                Version = s.Version,
-            }
-            : null, shutdown).ConfigureAwait(false);
-        if (started.Status != JobStatus.Processing || started.Version == job.Version)
+        var holder = _identity.NewHolder();
+        var started = await _lifecycle.StartAsync(job, lease, holder, shutdown).ConfigureAwait(false);
+        if (!started.Written)
         {
-            // Canceled or finished while we looked: start over with what is stored.
-            await ProcessJobAsync(lease, started, shutdown).ConfigureAwait(false);
+            // Canceled, finished or taken by another delivery while we looked: decide again with what is stored.
+            await ProcessJobAsync(lease, started.Job, shutdown).ConfigureAwait(false);
             return;
         }
 
-        await RunAttemptAsync(lease, started, generator, model, shutdown).ConfigureAwait(false);
+        await RunAttemptAsync(lease, started.Job, holder, generator, model, shutdown).ConfigureAwait(false);
     }
 
-    private async Task RunAttemptAsync(IQueueLease lease, GenerationJob job, IMediaGenerator generator, ModelDescriptor model, CancellationToken shutdown)
+    private async Task RunAttemptAsync(IQueueLease lease, GenerationJob job, string holder, IMediaGenerator generator, ModelDescriptor model, CancellationToken shutdown)
     {
         var modelTag = new KeyValuePair<string, object?>("mediagen.model", model.Id);
         using var activity = _metrics.ActivitySource.StartActivity("mediagen.process", ActivityKind.Consumer, TraceContext.Extract(lease.Message));
@@ -199,19 +181,17 @@ internal sealed partial class JobProcessor
         activity?.SetTag("mediagen.attempt", job.Attempt);
 
         var now = _time.GetUtcNow();
-        _metrics.Started.Add(1, modelTag);
         if (job.Attempt == 1)
         {
             _metrics.QueueWait.Record((now - lease.EnqueuedAt).TotalSeconds, modelTag);
         }
 
         Log.AttemptStarted(_logger, job.Id, job.Attempt, generator.Name);
-        await PublishAsync(job, JobEventType.Started).ConfigureAwait(false);
 
         // One timer per attempt serves both the lease renewal and the deadline, which signals JobAborted. Cancel sites
         // (owner cancel, deadline, shutdown, lost lease) cancel the attempt's sources directly: no linked sources per job.
         var renewal = _workerOptions.LeaseRenewalInterval ?? RenewalInterval(lease, now);
-        using var attempt = new AttemptState(this, lease, job, renewal);
+        using var attempt = new AttemptState(this, lease, job, holder, renewal);
         var jobAborted = attempt.JobAborted;
         var attemptCancel = attempt.AttemptCanceled;
         _running.Register(job.Id, attempt);
@@ -234,20 +214,7 @@ internal sealed partial class JobProcessor
 
             IReadOnlyList<JobOutput> outputs = result.Outputs.Count == 0 ? [] : await StoreOutputsAsync(attempt, result, attemptCancel).ConfigureAwait(false);
             attempt.Stop();
-            var succeeded = await _transitions.UpdateAsync(attempt.Job, outputs, static (j, outputs, s) => j.Status == JobStatus.Processing
-                ? j with { Status = JobStatus.Succeeded, Outputs = outputs, CompletedAt = s.At, Progress = 1, ProgressMessage = null, Error = null, UpdatedAt = s.At, Version = s.Version }
-                : null, CancellationToken.None).ConfigureAwait(false);
-            var completedAt = succeeded.CompletedAt.GetValueOrDefault();
-            if (succeeded.Status == JobStatus.Succeeded && ReferenceEquals(succeeded.Outputs, outputs) && succeeded.UpdatedAt == completedAt)
-            {
-                _metrics.Succeeded.Add(1, modelTag);
-                _metrics.JobDuration.Record((completedAt - succeeded.CreatedAt).TotalSeconds, modelTag);
-                Log.JobSucceeded(_logger, job.Id, succeeded.Attempt, outputs.Count);
-                await PublishAsync(succeeded, JobEventType.Succeeded).ConfigureAwait(false);
-                _webhooks.Notify(succeeded);
-            }
-
-            await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
+            await _lifecycle.SucceedAsync(attempt.Job, holder, lease, outputs).ConfigureAwait(false);
         }
         catch (Exception e) when (attempt.IsJobAborted && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
         {
@@ -255,11 +222,11 @@ internal sealed partial class JobProcessor
             var current = await ReloadAsync(attempt.Job).ConfigureAwait(false);
             if (current.Deadline is { } d && _time.GetUtcNow() >= d && !current.CancelRequested)
             {
-                await FailAsync(current, DeadlineError(current.Error), refund: true, lease, deadLetter: true).ConfigureAwait(false);
+                await _lifecycle.FailAsync(current, DeadlineError(current.Error), refund: true, lease, deadLetter: true, requireHolder: holder, exception: null).ConfigureAwait(false);
             }
             else
             {
-                await CancelAsync(current, lease).ConfigureAwait(false);
+                await _lifecycle.CancelAsync(current, lease).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (attempt.LeaseLost)
@@ -336,7 +303,7 @@ internal sealed partial class JobProcessor
                 Width = output.Width,
                 Height = output.Height,
             };
-            await PublishAsync(job, JobEventType.OutputStored, output: outputs[i]).ConfigureAwait(false);
+            await _lifecycle.PublishOutputStoredAsync(job, outputs[i]).ConfigureAwait(false);
         }
 
         return outputs;
@@ -355,106 +322,32 @@ internal sealed partial class JobProcessor
 
         if (!error.Retryable)
         {
-            await FailAsync(job, error, refundable, lease, deadLetter: false, exception).ConfigureAwait(false);
+            await _lifecycle.FailAsync(job, error, refundable, lease, deadLetter: false, attempt.Holder, exception).ConfigureAwait(false);
             return;
         }
 
         if (job.Attempt >= _options.MaxAttempts)
         {
             var exhausted = new JobError(MediaGenErrorCodes.AttemptsExhausted, $"All {job.Attempt} attempts failed." + LastError(error), Retryable: false);
-            await FailAsync(job, exhausted, refundable, lease, deadLetter: true, exception).ConfigureAwait(false);
+            await _lifecycle.FailAsync(job, exhausted, refundable, lease, deadLetter: true, attempt.Holder, exception).ConfigureAwait(false);
             return;
         }
 
-        var now = _time.GetUtcNow();
         var delay = RetryBackoff.Compute(_workerOptions.Retry, job.Attempt, retryAfter, Random.Shared);
-        if (job.Deadline is { } deadline && now + delay >= deadline)
+        if (job.Deadline is { } deadline && _time.GetUtcNow() + delay >= deadline)
         {
-            await FailAsync(job, DeadlineError(error), refundable, lease, deadLetter: true, exception).ConfigureAwait(false);
+            await _lifecycle.FailAsync(job, DeadlineError(error), refundable, lease, deadLetter: true, attempt.Holder, exception).ConfigureAwait(false);
             return;
         }
 
-        var retrying = await _transitions.UpdateAsync(job, j => j.Status == JobStatus.Processing
-            ? j with { Status = JobStatus.Pending, Error = error, NextAttemptAt = now + delay, Progress = 0, ProgressMessage = null }
-            : null, CancellationToken.None).ConfigureAwait(false);
-        if (retrying.Status == JobStatus.Pending)
-        {
-            _metrics.Retried.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", error.Code));
-            Log.AttemptRetrying(_logger, job.Id, job.Attempt, error.Code, delay, exception);
-            await PublishAsync(retrying, JobEventType.Retrying, error: error).ConfigureAwait(false);
-        }
-
-        await SettleAsync(job.Id, lease.AbandonAsync(delay, CancellationToken.None)).ConfigureAwait(false);
+        await _lifecycle.RetryLaterAsync(job, attempt.Holder, lease, error, delay, exception).ConfigureAwait(false);
     }
 
-    private async Task FailAsync(GenerationJob job, JobError error, bool refund, IQueueLease lease, bool deadLetter, Exception? exception = null)
-    {
-        var now = _time.GetUtcNow();
-        var failed = await _transitions.UpdateAsync(job, j => j.Status.IsTerminal()
-            ? null
-            : j with { Status = JobStatus.Failed, Error = error, CompletedAt = now, NextAttemptAt = null, CreditsRefunded = refund ? j.CreditsCharged : 0 },
-            CancellationToken.None).ConfigureAwait(false);
-        if (failed.Status == JobStatus.Failed && failed.CompletedAt == now)
-        {
-            if (refund)
-            {
-                await _ledger.RefundAsync(failed.OwnerId, failed.Id, CancellationToken.None).ConfigureAwait(false);
-            }
+    private async Task ReturnOnShutdownAsync(AttemptState attempt, IQueueLease lease) =>
+        await _lifecycle.ReturnAsync(attempt.Job, attempt.Holder, lease).ConfigureAwait(false);
 
-            _metrics.Failed.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", error.Code));
-            _metrics.JobDuration.Record((now - failed.CreatedAt).TotalSeconds, new KeyValuePair<string, object?>("mediagen.model", failed.Request.Model));
-            Log.JobFailed(_logger, failed.Id, error.Code, error.Message, exception);
-            await PublishAsync(failed, JobEventType.Failed, error: error).ConfigureAwait(false);
-            _webhooks.Notify(failed);
-        }
-
-        if (deadLetter)
-        {
-            await DeadLetterAsync(lease, error.Code, error.Message).ConfigureAwait(false);
-        }
-        else
-        {
-            await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
-        }
-    }
-
-    private async Task CancelAsync(GenerationJob job, IQueueLease lease)
-    {
-        var now = _time.GetUtcNow();
-        var canceled = await _transitions.UpdateAsync(job, j => j.Status.IsTerminal()
-            ? null
-            : j with { Status = JobStatus.Canceled, CompletedAt = now, NextAttemptAt = null, CreditsRefunded = j.CreditsCharged },
-            CancellationToken.None).ConfigureAwait(false);
-        if (canceled.Status == JobStatus.Canceled && canceled.CompletedAt == now)
-        {
-            await _ledger.RefundAsync(canceled.OwnerId, canceled.Id, CancellationToken.None).ConfigureAwait(false);
-            _metrics.Canceled.Add(1, new KeyValuePair<string, object?>("mediagen.model", canceled.Request.Model));
-            Log.JobCanceled(_logger, canceled.Id);
-            await PublishAsync(canceled, JobEventType.Canceled).ConfigureAwait(false);
-            _webhooks.Notify(canceled);
-        }
-
-        await SettleAsync(job.Id, lease.CompleteAsync(CancellationToken.None)).ConfigureAwait(false);
-    }
-
-    private async Task ReturnOnShutdownAsync(AttemptState attempt, IQueueLease lease)
-    {
-        try
-        {
-            // The interrupted attempt does not count against the job: give its number back. The checkpoint stays, so
-            // the next attempt resumes the provider's work.
-            await _transitions.UpdateAsync(attempt.Job, j => j.Status == JobStatus.Processing
-                ? j with { Status = JobStatus.Pending, Attempt = Math.Max(0, j.Attempt - 1), Progress = 0, ProgressMessage = null }
-                : null, CancellationToken.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            Log.ReturnedOnShutdown(_logger, attempt.Job.Id);
-            await SettleAsync(attempt.Job.Id, lease.AbandonAsync(TimeSpan.Zero, CancellationToken.None)).ConfigureAwait(false);
-        }
-    }
-
-    private async Task DeadLetterAsync(IQueueLease lease, string reason, string description)
+    /// <summary>A message with no job to run: nothing to transition, so only the message goes to the dead letters.</summary>
+    private async Task DeadLetterOrphanAsync(IQueueLease lease, string reason, string description)
     {
         _metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", reason));
         Log.MessageDeadLettered(_logger, lease.Message.MessageId, reason);
@@ -476,20 +369,6 @@ internal sealed partial class JobProcessor
 
     private async Task<GenerationJob> ReloadAsync(GenerationJob job) =>
         await _store.GetAsync(job.Id, CancellationToken.None).ConfigureAwait(false) ?? job;
-
-    private ValueTask PublishAsync(GenerationJob job, JobEventType type, JobOutput? output = null, JobError? error = null, double? progress = null, string? message = null) =>
-        _events.PublishJobEventAsync(job, type, _time.GetUtcNow(), error, output, progress, message);
-
-    /// <summary>
-    /// How recent a Processing job's last write must be for its run to count as alive: a running attempt writes a
-    /// heartbeat at every renewal, so a job untouched for a whole lease period (or renewal interval, if longer) has no
-    /// live run.
-    /// </summary>
-    private TimeSpan HeartbeatWindow(IQueueLease lease, DateTimeOffset now)
-    {
-        var leasePeriod = lease.LockedUntil - now;
-        return _workerOptions.LeaseRenewalInterval is { } renewal && renewal > leasePeriod ? renewal : leasePeriod;
-    }
 
     private TimeSpan RenewalInterval(IQueueLease lease, DateTimeOffset now)
     {

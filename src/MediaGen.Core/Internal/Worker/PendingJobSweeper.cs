@@ -5,16 +5,17 @@ using Microsoft.Extensions.Options;
 namespace MediaGen.Internal;
 
 /// <summary>
-/// The safety net behind "the job store is the source of truth": enqueues again any job left Pending past its
+/// The safety net behind "the job store is the source of truth". It enqueues again any job left Pending past its
 /// scheduled time (a submitter that crashed before enqueueing, a message lost with a non-durable queue) or Processing
-/// with no heartbeat (a worker that died holding a lease the queue could not recover). A duplicate message is
-/// harmless: the worker drops messages for finished jobs.
+/// under a lease that lapsed long ago (a worker that died holding a message the queue could not return); and it settles
+/// the credit reservations that a crash left open (a finished job whose refund never reached the ledger, a submission
+/// that reserved and then lost its job). A duplicate message is harmless: the worker drops messages for finished jobs
+/// and for runs another live lease owns.
 /// </summary>
 internal sealed class PendingJobSweeper(
     IJobStore store,
-    IJobQueue queue,
     ICreditLedger ledger,
-    JobTransitions transitions,
+    JobLifecycle lifecycle,
     IOptions<MediaGenerationWorkerOptions> options,
     TimeProvider timeProvider,
     ILogger<PendingJobSweeper> logger) : BackgroundService
@@ -58,32 +59,40 @@ internal sealed class PendingJobSweeper(
         {
             foreach (var job in await store.ListStaleAsync(status, staleBefore, BatchSize, cancellationToken).ConfigureAwait(false))
             {
-                if (job.NextAttemptAt is { } next && next > staleBefore)
+                if (!IsStale(job, staleBefore))
                 {
                     continue;
                 }
 
-                // Touch first, so other sweepers skip it for another period; then enqueue.
-                var touched = await transitions.UpdateAsync(job, j => j.Status == status && j.UpdatedAt < staleBefore ? j : null, cancellationToken).ConfigureAwait(false);
-                if (touched.Version == job.Version)
+                if (job.Status == JobStatus.Pending && job.Attempt == 0 && !await EnsureChargedAsync(job, cancellationToken).ConfigureAwait(false))
                 {
                     continue;
                 }
 
-                if (touched.Status == JobStatus.Pending && touched.Attempt == 0 && !await EnsureChargedAsync(touched, cancellationToken).ConfigureAwait(false))
+                // Written and enqueued in one step, so other sweepers skip it for another period.
+                var requeued = await lifecycle.RequeueAsync(job, (j, at) => j.Status == job.Status && IsStale(j, at - _options.StalePendingAfter), cancellationToken).ConfigureAwait(false);
+                if (requeued)
                 {
-                    continue;
+                    Log.SweptJob(logger, job.Id, status, job.UpdatedAt);
+                    swept++;
                 }
-
-                var priority = job.Request.Priority;
-                await queue.EnqueueAsync(new QueueMessage(job.Id), priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = priority }, cancellationToken).ConfigureAwait(false);
-                Log.SweptJob(logger, job.Id, status, job.UpdatedAt);
-                swept++;
             }
         }
 
+        await SettleOpenReservationsAsync(staleBefore, cancellationToken).ConfigureAwait(false);
         return swept;
     }
+
+    /// <summary>
+    /// A Pending job untouched since <paramref name="staleBefore"/> whose retry is due by then, or a Processing job whose
+    /// run's lease lapsed before then (or that has no lease on record).
+    /// </summary>
+    private static bool IsStale(GenerationJob job, DateTimeOffset staleBefore) => job.Status switch
+    {
+        JobStatus.Pending => job.UpdatedAt < staleBefore && (job.NextAttemptAt is not { } next || next <= staleBefore),
+        JobStatus.Processing => job.UpdatedAt < staleBefore && (job.LeaseExpiresAt is not { } until || until < staleBefore),
+        _ => false,
+    };
 
     /// <summary>
     /// A job that never started may come from a submitter that crashed between writing it and reserving its credits:
@@ -98,11 +107,35 @@ internal sealed class PendingJobSweeper(
         }
         catch (InsufficientCreditsException e)
         {
-            var now = timeProvider.GetUtcNow();
-            await transitions.UpdateAsync(job, j => j.Status == JobStatus.Pending
-                ? j with { Status = JobStatus.Failed, CompletedAt = now, Error = new JobError(e.ErrorCode, e.Message, Retryable: false) }
-                : null, cancellationToken).ConfigureAwait(false);
+            await lifecycle.FailAsync(job, new JobError(e.ErrorCode, e.Message, Retryable: false), refund: false, lease: null, deadLetter: false, requireHolder: null, exception: e).ConfigureAwait(false);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Settles reservations left open for longer than a stale period: as its job says when the job finished, in full when
+    /// the job no longer exists (a submission undone by a crash), and not at all while the job is still live.
+    /// </summary>
+    private async Task SettleOpenReservationsAsync(DateTimeOffset reservedBefore, CancellationToken cancellationToken)
+    {
+        foreach (var open in await ledger.ListOpenReservationsAsync(reservedBefore, BatchSize, cancellationToken).ConfigureAwait(false))
+        {
+            var job = await store.GetAsync(open.JobId, cancellationToken).ConfigureAwait(false);
+            if (job is not null && !string.Equals(job.OwnerId, open.OwnerId, StringComparison.Ordinal))
+            {
+                job = null;
+            }
+
+            if (job is null)
+            {
+                var refunded = await ledger.SettleAsync(open.OwnerId, open.JobId, open.Amount, cancellationToken).ConfigureAwait(false);
+                Log.SweptReservation(logger, open.JobId, refunded);
+            }
+            else if (job.Status.IsTerminal())
+            {
+                await lifecycle.SettleFinishedAsync(job, cancellationToken).ConfigureAwait(false);
+                Log.SweptReservation(logger, open.JobId, job.CreditsRefunded);
+            }
         }
     }
 }

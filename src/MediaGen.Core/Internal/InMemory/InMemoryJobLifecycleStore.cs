@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Logging;
+
+namespace MediaGen.Internal;
+
+/// <summary>
+/// The lifecycle store of the in-memory backend: each step is one critical section over the in-memory job store,
+/// ledger, queue and event stream, so no other step sees it half applied. Those seams complete synchronously, which is
+/// what lets a step run under a lock.
+/// </summary>
+internal sealed class InMemoryJobLifecycleStore(
+    InMemoryJobStore store,
+    InMemoryCreditLedger ledger,
+    InMemoryJobQueue queue,
+    IJobEventStream events,
+    ILogger<InMemoryJobLifecycleStore> logger) : IJobLifecycleStore
+{
+    private readonly Lock _gate = new();
+
+    public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        lock (_gate)
+        {
+            var created = Done(store.CreateAsync(submission.Job, CancellationToken.None));
+            if (!created.Created)
+            {
+                return ValueTask.FromResult(created);
+            }
+
+            try
+            {
+                Done(ledger.ReserveAsync(submission.Job.OwnerId, submission.Job.Id, submission.Credits, CancellationToken.None));
+            }
+            catch
+            {
+                Done(store.DeleteAsync(submission.Job.Id, CancellationToken.None));
+                throw;
+            }
+
+            Publish(submission.Event);
+            Done(queue.EnqueueAsync(submission.Message, submission.EnqueueOptions, CancellationToken.None));
+            return ValueTask.FromResult(created);
+        }
+    }
+
+    public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        lock (_gate)
+        {
+            if (commit.Job is { } job && Done(store.UpdateAsync(job, commit.ExpectedVersion, CancellationToken.None)) is null)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            if (commit.Settlement is { } refund)
+            {
+                Done(ledger.SettleAsync(commit.OwnerId, commit.JobId, refund, CancellationToken.None));
+            }
+
+            if (commit.Enqueue is { } message)
+            {
+                Done(queue.EnqueueAsync(message, commit.EnqueueOptions, CancellationToken.None));
+            }
+
+            Publish(commit.Event);
+            if (commit.Lease is { Action: not LeaseAction.Keep } lease)
+            {
+                try
+                {
+                    Done(LeaseSettling.SettleAsync(lease));
+                }
+                catch (LeaseLostException e)
+                {
+                    // The message is with another delivery already; it finds the job as this step left it.
+                    Log.SettleFailed(logger, commit.JobId, e);
+                }
+            }
+
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    private void Publish(JobEvent? jobEvent)
+    {
+        if (jobEvent is not null)
+        {
+            Done(events.PublishAsync(jobEvent, CancellationToken.None));
+        }
+    }
+
+    // The in-memory seams finish before they return; a faulted task rethrows its exception as it is.
+    private static T Done<T>(ValueTask<T> task)
+    {
+        if (!task.IsCompleted)
+        {
+            throw new InvalidOperationException("An in-memory seam did not complete synchronously.");
+        }
+
+        return task.IsCompletedSuccessfully ? task.Result : Rethrow<T>(task.AsTask());
+    }
+
+    private static void Done(ValueTask task)
+    {
+        if (!task.IsCompleted)
+        {
+            throw new InvalidOperationException("An in-memory seam did not complete synchronously.");
+        }
+
+        if (!task.IsCompletedSuccessfully)
+        {
+            Rethrow<bool>(task.AsTask());
+        }
+    }
+
+    private static T Rethrow<T>(Task task)
+    {
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(task.Exception!.InnerException!);
+        return default!;
+    }
+}

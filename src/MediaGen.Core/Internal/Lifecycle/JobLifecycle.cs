@@ -1,0 +1,482 @@
+using Microsoft.Extensions.Logging;
+
+namespace MediaGen.Internal;
+
+/// <summary>The <see cref="GenerationJob.UpdatedAt"/> and <see cref="GenerationJob.Version"/> a step's new job must carry.</summary>
+/// <param name="At">The write time.</param>
+/// <param name="Version">The version the stored job will have.</param>
+internal readonly record struct JobStamp(DateTimeOffset At, long Version);
+
+/// <summary>What a step does besides writing the job; see <see cref="JobCommit"/>.</summary>
+internal readonly record struct StepEffects(
+    long? Settlement = null,
+    LeaseSettlement? Lease = null,
+    JobEventType? Event = null,
+    JobError? EventError = null,
+    QueueMessage? Enqueue = null,
+    EnqueueOptions? EnqueueOptions = null);
+
+/// <summary>The job's new state (null to write nothing) and the step's other effects.</summary>
+internal readonly record struct Step(GenerationJob? Job, StepEffects Effects)
+{
+    /// <summary>No step at all: the job is not in a state this step applies to.</summary>
+    public static Step None => default;
+
+    public bool IsNone => Job is null && Effects == default;
+}
+
+/// <summary>
+/// The outcome of a step: the job as stored after it, whether this call applied the step, and whether that step wrote
+/// the job (a step may only settle a lease or credits).
+/// </summary>
+internal readonly record struct StepResult(GenerationJob Job, bool Applied, bool Written);
+
+/// <summary>
+/// The one owner of every job transition: submit, start, heartbeat, checkpoint, retry later, succeed, fail, cancel,
+/// return on shutdown. Each step is decided from the job as stored, sent to the <see cref="IJobLifecycleStore"/> as one
+/// commit (atomic where one backend owns the seams), re-decided on a fresh read when another writer got there first,
+/// and followed by its process-local effects (metrics, logs, webhooks), all here. Nothing else writes a job's status.
+/// </summary>
+internal sealed partial class JobLifecycle(
+    IJobStore store,
+    IJobLifecycleStore backend,
+    IJobEventStream events,
+    MediaGenMetrics metrics,
+    WebhookDispatcher webhooks,
+    TimeProvider timeProvider,
+    ILogger<JobLifecycle> logger)
+{
+    private const int MaxConflicts = 16;
+
+    public TimeProvider Time => timeProvider;
+
+    /// <summary>
+    /// Decides a step from the stored job with <paramref name="decide"/> and commits it; on a version conflict reads the
+    /// job again and decides again. A decision of <see cref="Step.None"/> ends without writing.
+    /// </summary>
+    public async ValueTask<StepResult> ApplyAsync<TState>(
+        GenerationJob current,
+        TState state,
+        Func<GenerationJob, TState, JobStamp, Step> decide,
+        CancellationToken cancellationToken = default)
+    {
+        var job = current;
+        for (var i = 0; i < MaxConflicts; i++)
+        {
+            var stamp = new JobStamp(timeProvider.GetUtcNow(), job.Version + 1);
+            var step = decide(job, state, stamp);
+            if (step.IsNone)
+            {
+                return new StepResult(job, Applied: false, Written: false);
+            }
+
+            var next = step.Job;
+            if (next is not null)
+            {
+                if (next.Status != job.Status)
+                {
+                    JobStatusTransitions.EnsureTransition(job.Id, job.Status, next.Status);
+                }
+
+                if (next.Version != stamp.Version || next.UpdatedAt != stamp.At)
+                {
+                    next = next with { UpdatedAt = stamp.At, Version = stamp.Version };
+                }
+            }
+
+            var effects = step.Effects;
+            var commit = new JobCommit
+            {
+                JobId = job.Id,
+                OwnerId = job.OwnerId,
+                Job = next,
+                ExpectedVersion = job.Version,
+                Settlement = effects.Settlement,
+                Enqueue = effects.Enqueue,
+                EnqueueOptions = effects.EnqueueOptions,
+                Lease = effects.Lease,
+                Event = effects.Event is { } type ? BuildEvent(next ?? job, type, stamp.At, effects.EventError) : null,
+            };
+            if (await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false))
+            {
+                return new StepResult(next ?? job, Applied: true, Written: next is not null);
+            }
+
+            job = await store.GetAsync(job.Id, cancellationToken).ConfigureAwait(false)
+                ?? throw new JobNotFoundException(job.Id);
+        }
+
+        throw new InvalidOperationException($"Job '{current.Id}' kept changing under {MaxConflicts} consecutive updates.");
+    }
+
+    /// <summary>Accepts a new job: create, reserve, enqueue and publish Queued as one step.</summary>
+    public async ValueTask<JobCreateResult> SubmitAsync(GenerationJob job, long credits, QueueMessage message, EnqueueOptions? enqueueOptions, CancellationToken cancellationToken)
+    {
+        var submission = new JobSubmission
+        {
+            Job = job,
+            Credits = credits,
+            Message = message,
+            EnqueueOptions = enqueueOptions,
+            Event = BuildEvent(job, JobEventType.Queued, job.CreatedAt, error: null),
+        };
+
+        JobCreateResult created;
+        try
+        {
+            created = await backend.SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JobNotEnqueuedException e)
+        {
+            // Only the composed store gets here: the job is written and charged but has no message. Fail and refund it.
+            Log.EnqueueFailed(logger, job.Id, e.InnerException!);
+            var error = new JobError(MediaGenErrorCodes.EnqueueFailed, "The job could not be enqueued: " + e.InnerException!.Message, Retryable: true);
+            try
+            {
+                await FailAsync(e.Job, error, refund: true, lease: null, deadLetter: false, requireHolder: null, e.InnerException).ConfigureAwait(false);
+            }
+            catch (Exception failure) when (failure is not OperationCanceledException)
+            {
+                // The store is down too: the job stays Pending with its reservation, and the sweeper enqueues it later.
+                Log.RefundFailed(logger, job.Id, failure);
+            }
+
+            throw e.InnerException as QueueUnavailableException
+                ?? new QueueUnavailableException("The job could not be enqueued; it was failed and its credits refunded. Try again later.", e.InnerException);
+        }
+
+        if (created.Created)
+        {
+            metrics.Submitted.Add(1, new KeyValuePair<string, object?>("mediagen.model", job.Request.Model));
+            Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
+        }
+
+        return created;
+    }
+
+    /// <summary>
+    /// Starts an attempt under <paramref name="lease"/> for <paramref name="holder"/>, if the job is Pending or its
+    /// previous holder's lease has lapsed, and no cancel was asked for. Returns the stored job either way.
+    /// </summary>
+    public async ValueTask<StepResult> StartAsync(GenerationJob job, IQueueLease lease, string holder, CancellationToken cancellationToken)
+    {
+        var result = await ApplyAsync(job, (Lease: lease, Holder: holder), static (j, s, stamp) =>
+            !j.CancelRequested && (j.Status == JobStatus.Pending || (j.Status == JobStatus.Processing && !IsLeaseAlive(j, stamp.At)))
+            ? new Step(j with
+            {
+                Status = JobStatus.Processing,
+                Attempt = j.Attempt + 1,
+                StartedAt = j.StartedAt ?? stamp.At,
+                NextAttemptAt = null,
+                Progress = 0,
+                ProgressMessage = null,
+                LeaseHolder = s.Holder,
+                LeaseExpiresAt = s.Lease.LockedUntil,
+                UpdatedAt = stamp.At,
+                Version = stamp.Version,
+            }, new StepEffects(Event: JobEventType.Started))
+            : Step.None, cancellationToken).ConfigureAwait(false);
+        if (result.Written)
+        {
+            metrics.Started.Add(1, new KeyValuePair<string, object?>("mediagen.model", result.Job.Request.Model));
+        }
+
+        return result;
+    }
+
+    /// <summary>Whether a Processing job's run is still owned by a live lease at <paramref name="now"/>.</summary>
+    public static bool IsLeaseAlive(GenerationJob job, DateTimeOffset now) =>
+        job.Status == JobStatus.Processing && job.LeaseExpiresAt is { } until && until > now;
+
+    /// <summary>
+    /// The holder's heartbeat: extends its run's lease on the job to <paramref name="leaseUntil"/> and persists progress.
+    /// Returns the stored job; when it is no longer Processing under <paramref name="holder"/>, nothing was written.
+    /// </summary>
+    public async ValueTask<GenerationJob> HeartbeatAsync(GenerationJob job, string holder, DateTimeOffset leaseUntil, GenerationProgress? progress)
+    {
+        var result = await ApplyAsync(job, (Holder: holder, Until: leaseUntil, Progress: progress), static (j, s, stamp) =>
+            !IsHeldBy(j, s.Holder)
+            ? Step.None
+            : new Step(j with
+            {
+                LeaseExpiresAt = s.Until,
+                Progress = s.Progress?.Fraction ?? j.Progress,
+                ProgressMessage = s.Progress is { } p ? p.Message : j.ProgressMessage,
+                UpdatedAt = stamp.At,
+                Version = stamp.Version,
+            }, default), CancellationToken.None).ConfigureAwait(false);
+        return result.Job;
+    }
+
+    /// <summary>Saves the generator's provider handle on the job, while <paramref name="holder"/> still runs it.</summary>
+    public async ValueTask<StepResult> CheckpointAsync(GenerationJob job, string holder, string checkpoint, CancellationToken cancellationToken) =>
+        await ApplyAsync(job, (Holder: holder, Checkpoint: checkpoint), static (j, s, stamp) => IsHeldBy(j, s.Holder)
+            ? new Step(j with { Checkpoint = s.Checkpoint, UpdatedAt = stamp.At, Version = stamp.Version }, default)
+            : Step.None, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Finishes the holder's attempt as Succeeded with its outputs, keeps the credits and completes the lease.</summary>
+    public async ValueTask<StepResult> SucceedAsync(GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs)
+    {
+        var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Lease: lease), static (j, s, stamp) => IsHeldBy(j, s.Holder)
+            ? new Step(
+                j with
+                {
+                    Status = JobStatus.Succeeded,
+                    Outputs = s.Outputs,
+                    CompletedAt = stamp.At,
+                    Progress = 1,
+                    ProgressMessage = null,
+                    Error = null,
+                    LeaseHolder = null,
+                    LeaseExpiresAt = null,
+                    UpdatedAt = stamp.At,
+                    Version = stamp.Version,
+                },
+                new StepEffects(Settlement: 0, Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete), Event: JobEventType.Succeeded))
+            : new Step(null, new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete))), CancellationToken.None).ConfigureAwait(false);
+        if (result.Written && result.Job.Status == JobStatus.Succeeded)
+        {
+            OnFinished(result.Job, exception: null);
+        }
+
+        return result;
+    }
+
+    /// <summary>Returns the holder's job to Pending with the error, to run again after <paramref name="delay"/>.</summary>
+    public async ValueTask<StepResult> RetryLaterAsync(GenerationJob job, string holder, IQueueLease lease, JobError error, TimeSpan delay, Exception? exception)
+    {
+        var result = await ApplyAsync(job, (Holder: holder, Lease: lease, Error: error, Delay: delay), static (j, s, stamp) => IsHeldBy(j, s.Holder)
+            ? new Step(
+                j with
+                {
+                    Status = JobStatus.Pending,
+                    Error = s.Error,
+                    NextAttemptAt = stamp.At + s.Delay,
+                    Progress = 0,
+                    ProgressMessage = null,
+                    LeaseHolder = null,
+                    LeaseExpiresAt = null,
+                    UpdatedAt = stamp.At,
+                    Version = stamp.Version,
+                },
+                new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Abandon) { Delay = s.Delay }, Event: JobEventType.Retrying, EventError: s.Error))
+            : new Step(null, new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Abandon) { Delay = s.Delay })), CancellationToken.None).ConfigureAwait(false);
+        if (result.Written && result.Job.Status == JobStatus.Pending)
+        {
+            metrics.Retried.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", error.Code));
+            Log.AttemptRetrying(logger, job.Id, result.Job.Attempt, error.Code, delay, exception);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Fails the job for good (unless it already finished), refunding its credits when <paramref name="refund"/>, and
+    /// completes or dead-letters the lease. With <paramref name="requireHolder"/>, only while that holder runs it.
+    /// </summary>
+    public async ValueTask<StepResult> FailAsync(GenerationJob job, JobError error, bool refund, IQueueLease? lease, bool deadLetter, string? requireHolder, Exception? exception)
+    {
+        var settle = lease is null ? null : deadLetter
+            ? new LeaseSettlement(lease, LeaseAction.DeadLetter) { Reason = error.Code, Description = error.Message }
+            : new LeaseSettlement(lease, LeaseAction.Complete);
+        var result = await ApplyAsync(job, (Error: error, Refund: refund, Lease: settle, Holder: requireHolder), static (j, s, stamp) =>
+        {
+            if (j.Status.IsTerminal() || (s.Holder is not null && !IsHeldBy(j, s.Holder)))
+            {
+                // Finished by another step, or run by another holder now: only settle this delivery.
+                return s.Lease is null ? Step.None : new Step(null, new StepEffects(Lease: s.Lease));
+            }
+
+            var refunded = s.Refund ? j.CreditsCharged : 0;
+            return new Step(
+                j with
+                {
+                    Status = JobStatus.Failed,
+                    Error = s.Error,
+                    CompletedAt = stamp.At,
+                    NextAttemptAt = null,
+                    CreditsRefunded = refunded,
+                    LeaseHolder = null,
+                    LeaseExpiresAt = null,
+                    UpdatedAt = stamp.At,
+                    Version = stamp.Version,
+                },
+                new StepEffects(Settlement: refunded, Lease: s.Lease, Event: JobEventType.Failed, EventError: s.Error));
+        }, CancellationToken.None).ConfigureAwait(false);
+        if (result.Written && result.Job.Status == JobStatus.Failed)
+        {
+            OnFinished(result.Job, exception);
+        }
+
+        if (deadLetter && lease is not null)
+        {
+            metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", error.Code));
+            Log.MessageDeadLettered(logger, lease.Message.MessageId, error.Code);
+        }
+
+        return result;
+    }
+
+    /// <summary>Cancels the job (unless it already finished), refunds its credits in full and completes the lease, if any.</summary>
+    public async ValueTask<StepResult> CancelAsync(GenerationJob job, IQueueLease? lease)
+    {
+        var settle = lease is null ? null : new LeaseSettlement(lease, LeaseAction.Complete);
+        var result = await ApplyAsync(job, settle, static (j, settle, stamp) => j.Status.IsTerminal()
+            ? settle is null ? Step.None : new Step(null, new StepEffects(Lease: settle))
+            : new Step(
+                j with
+                {
+                    Status = JobStatus.Canceled,
+                    CompletedAt = stamp.At,
+                    NextAttemptAt = null,
+                    CreditsRefunded = j.CreditsCharged,
+                    LeaseHolder = null,
+                    LeaseExpiresAt = null,
+                    UpdatedAt = stamp.At,
+                    Version = stamp.Version,
+                },
+                new StepEffects(Settlement: j.CreditsCharged, Lease: settle, Event: JobEventType.Canceled)), CancellationToken.None).ConfigureAwait(false);
+        if (result.Written && result.Job.Status == JobStatus.Canceled)
+        {
+            OnFinished(result.Job, exception: null);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// An owner's cancel from the API: a Pending job is canceled and refunded at once; a Processing one is marked, and the
+    /// worker that runs it finishes the cancel.
+    /// </summary>
+    public async ValueTask<GenerationJob> RequestCancelAsync(GenerationJob job, CancellationToken cancellationToken)
+    {
+        var result = await ApplyAsync(job, 0, static (j, _, stamp) => j.Status switch
+        {
+            JobStatus.Pending => new Step(
+                j with
+                {
+                    Status = JobStatus.Canceled,
+                    CompletedAt = stamp.At,
+                    NextAttemptAt = null,
+                    CreditsRefunded = j.CreditsCharged,
+                    UpdatedAt = stamp.At,
+                    Version = stamp.Version,
+                },
+                new StepEffects(Settlement: j.CreditsCharged, Event: JobEventType.Canceled)),
+            JobStatus.Processing when !j.CancelRequested => new Step(j with { CancelRequested = true, UpdatedAt = stamp.At, Version = stamp.Version }, default),
+            JobStatus.Succeeded or JobStatus.Failed => throw new InvalidJobTransitionException(j.Id, j.Status, JobStatus.Canceled),
+            _ => Step.None,
+        }, cancellationToken).ConfigureAwait(false);
+        if (result.Written && result.Job.Status == JobStatus.Canceled)
+        {
+            OnFinished(result.Job, exception: null);
+        }
+
+        return result.Job;
+    }
+
+    /// <summary>
+    /// Hands an interrupted attempt back on shutdown without counting it: the job returns to Pending with its attempt
+    /// number given back and its checkpoint kept, and the message returns to the queue at once.
+    /// </summary>
+    public async ValueTask<StepResult> ReturnAsync(GenerationJob job, string holder, IQueueLease lease)
+    {
+        var settle = new LeaseSettlement(lease, LeaseAction.Abandon);
+        var result = await ApplyAsync(job, (Holder: holder, Lease: settle), static (j, s, stamp) => IsHeldBy(j, s.Holder)
+            ? new Step(
+                j with
+                {
+                    Status = JobStatus.Pending,
+                    Attempt = Math.Max(0, j.Attempt - 1),
+                    Progress = 0,
+                    ProgressMessage = null,
+                    LeaseHolder = null,
+                    LeaseExpiresAt = null,
+                    UpdatedAt = stamp.At,
+                    Version = stamp.Version,
+                },
+                new StepEffects(Lease: s.Lease))
+            : new Step(null, new StepEffects(Lease: s.Lease)), CancellationToken.None).ConfigureAwait(false);
+        Log.ReturnedOnShutdown(logger, job.Id);
+        return result;
+    }
+
+    /// <summary>
+    /// A delivery that has nothing to run: the job finished (its settlement is applied again, which changes nothing
+    /// unless a crash left it undone) or another live delivery runs it. The message is completed.
+    /// </summary>
+    public async ValueTask DropAsync(GenerationJob job, IQueueLease lease)
+    {
+        var settlement = job.Status.IsTerminal() ? job.CreditsRefunded : (long?)null;
+        await ApplyAsync(job, (Lease: lease, Settlement: settlement), static (j, s, _) =>
+            new Step(null, new StepEffects(Settlement: s.Settlement, Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete))), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Hands a delivery back, untouched, for <paramref name="delay"/> (the provider asked everyone to slow down).</summary>
+    public async ValueTask DeferAsync(GenerationJob job, IQueueLease lease, TimeSpan delay) =>
+        await ApplyAsync(job, new LeaseSettlement(lease, LeaseAction.Abandon) { Delay = delay }, static (_, settle, _) =>
+            new Step(null, new StepEffects(Lease: settle)), CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>Settles a finished job's reservation as the job says, if a crash left it open (the sweeper's and delete's step).</summary>
+    public async ValueTask SettleFinishedAsync(GenerationJob job, CancellationToken cancellationToken)
+    {
+        if (job.Status.IsTerminal())
+        {
+            await ApplyAsync(job, job.CreditsRefunded, static (_, refund, _) => new Step(null, new StepEffects(Settlement: refund)), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The sweeper's step for a job whose message may be lost: write it (so other sweepers skip it for a period) and
+    /// enqueue it again, in one commit. Returns whether this call did so.
+    /// </summary>
+    public async ValueTask<bool> RequeueAsync(GenerationJob job, Func<GenerationJob, DateTimeOffset, bool> stillStale, CancellationToken cancellationToken)
+    {
+        var result = await ApplyAsync(job, stillStale, static (j, stale, stamp) => stale(j, stamp.At)
+            ? new Step(j with { UpdatedAt = stamp.At, Version = stamp.Version }, new StepEffects(
+                Enqueue: new QueueMessage(j.Id),
+                EnqueueOptions: j.Request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = j.Request.Priority }))
+            : Step.None, cancellationToken).ConfigureAwait(false);
+        return result.Applied;
+    }
+
+    /// <summary>Publishes a progress event (not a transition: progress is persisted by the heartbeat).</summary>
+    public ValueTask PublishProgressAsync(GenerationJob job, double fraction, string? message) =>
+        events.PublishJobEventAsync(job, JobEventType.Progress, timeProvider.GetUtcNow(), progress: fraction, message: message);
+
+    /// <summary>Publishes that one output was stored.</summary>
+    public ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output) =>
+        events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output);
+
+    private static bool IsHeldBy(GenerationJob job, string holder) =>
+        job.Status == JobStatus.Processing && string.Equals(job.LeaseHolder, holder, StringComparison.Ordinal);
+
+    private JobEvent? BuildEvent(GenerationJob job, JobEventType type, DateTimeOffset at, JobError? error) =>
+        !events.IsWorthPublishing(job.Id) ? null : JobEventPublishing.Build(job, type, at, error);
+
+    /// <summary>The one place a finished job's metrics, log and webhook are produced.</summary>
+    private void OnFinished(GenerationJob job, Exception? exception)
+    {
+        var model = new KeyValuePair<string, object?>("mediagen.model", job.Request.Model);
+        var duration = (job.CompletedAt.GetValueOrDefault() - job.CreatedAt).TotalSeconds;
+        switch (job.Status)
+        {
+            case JobStatus.Succeeded:
+                metrics.Succeeded.Add(1, model);
+                Log.JobSucceeded(logger, job.Id, job.Attempt, job.Outputs.Count);
+                break;
+            case JobStatus.Failed:
+                metrics.Failed.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", job.Error?.Code));
+                Log.JobFailed(logger, job.Id, job.Error?.Code ?? string.Empty, job.Error?.Message ?? string.Empty, exception);
+                break;
+            case JobStatus.Canceled:
+                metrics.Canceled.Add(1, model);
+                Log.JobCanceled(logger, job.Id);
+                webhooks.Notify(job);
+                return;
+        }
+
+        metrics.JobDuration.Record(duration, model);
+        webhooks.Notify(job);
+    }
+}
