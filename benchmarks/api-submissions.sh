@@ -2,7 +2,7 @@
 # Submissions per second through HTTP: the sample API with the worker disabled (on Redis, and in memory), next to a
 # bare ASP.NET Core endpoint that parses the same body and answers 202 (benchmarks/MediaGen.Api.Ceiling), all under
 # the same wrk harness on this machine: 64 connections, 2 threads, DURATION seconds each after a 3 s warm-up. Also
-# counts the Redis commands each submission costs (INFO commandstats). Options: DURATION=10 CONNECTIONS=64.
+# counts the script calls and the Redis commands (those a script runs included) each submission costs (INFO commandstats). Options: DURATION=10 CONNECTIONS=64.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -45,9 +45,12 @@ run() {
   if [[ $name == redis ]]; then
     local requests
     requests=$(awk '/requests in/ {print $1}' "$MEDIAGEN_RUN_DIR/$name.wrk")
-    redis-cli -p "${MEDIAGEN_REDIS##*:}" INFO commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$requests" \
-      '/^cmdstat_/ && $1 != "cmdstat_info" && $1 != "cmdstat_config" {calls += $3; sub("cmdstat_", "", $1); list = list " " $1 "=" $3}
-       END {printf "%-34s %12.2f Redis commands per submission:%s\n", "", calls / n, list}'
+    redis-cli -p "${MEDIAGEN_REDIS##*:}" INFO commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$requests" '
+      /^cmdstat_/ && $1 != "cmdstat_info" && $1 != "cmdstat_config|resetstat" && $1 != "cmdstat_quit" {
+        calls += $3; if ($1 ~ /^cmdstat_eval/) scripts += $3; sub("cmdstat_", "", $1); list = list " " $1 "=" $3 }
+      END {
+        printf "%-34s %12.2f script calls and %.2f Redis commands (those inside scripts included) per submission\n", "", scripts / n, calls / n
+        printf "%-34s %s\n", "", list }'
   fi
 }
 
