@@ -330,6 +330,90 @@ public abstract class CreditLedgerComplianceTests : ComplianceTestBase
         Assert.Equal(50 - kept.Sum(), balance);
     }
 
+    [ComplianceFact]
+    public async Task SettleAsync_PartialRefund_GivesBackThatShareOnce()
+    {
+        var ledger = await NewLedgerAsync(100);
+        await ledger.ReserveAsync("owner-a", "job-1", 40);
+
+        Assert.Equal(15, await ledger.SettleAsync("owner-a", "job-1", 15));
+        Assert.Equal(0, await ledger.SettleAsync("owner-a", "job-1", 15));
+        Assert.Equal(0, await ledger.RefundAsync("owner-a", "job-1"));
+
+        Assert.Equal(75, await ledger.GetBalanceAsync("owner-a"));
+    }
+
+    [ComplianceFact]
+    public async Task SettleAsync_MoreThanReserved_RefundsOnlyTheReservation()
+    {
+        var ledger = await NewLedgerAsync(100);
+        await ledger.ReserveAsync("owner-a", "job-1", 40);
+
+        Assert.Equal(40, await ledger.SettleAsync("owner-a", "job-1", 1_000));
+        Assert.Equal(100, await ledger.GetBalanceAsync("owner-a"));
+    }
+
+    [ComplianceFact]
+    public async Task SettleAsync_KeepAll_ClosesTheReservationSoNothingIsRefundedOrChargedLater()
+    {
+        var ledger = await NewLedgerAsync(100);
+        await ledger.ReserveAsync("owner-a", "job-1", 40);
+
+        Assert.Equal(0, await ledger.SettleAsync("owner-a", "job-1", 0));
+        Assert.Equal(0, await ledger.RefundAsync("owner-a", "job-1"));
+        var again = await ledger.ReserveAsync("owner-a", "job-1", 40);
+
+        Assert.False(again.Created);
+        Assert.Equal(60, await ledger.GetBalanceAsync("owner-a"));
+        Assert.Empty(await ledger.ListOpenReservationsAsync(Time.GetUtcNow().AddDays(1), 10));
+    }
+
+    [ComplianceFact]
+    public async Task SettleAsync_NegativeRefund_ThrowsArgumentOutOfRange()
+    {
+        var ledger = await NewLedgerAsync(100);
+        await ledger.ReserveAsync("owner-a", "job-1", 40);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ledger.SettleAsync("owner-a", "job-1", -1).AsTask());
+        Assert.Equal(60, await ledger.GetBalanceAsync("owner-a"));
+    }
+
+    [ComplianceFact]
+    public async Task SettleAsync_ParallelSettlementsOfOneJob_SettleExactlyOnce()
+    {
+        var ledger = await NewLedgerAsync(100);
+        await ledger.ReserveAsync("owner-a", "job-1", 40);
+
+        var refunds = await WithinAsync(
+            Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(async () => await ledger.SettleAsync("owner-a", "job-1", 10 + i)))),
+            "Sixteen parallel settlements of one job");
+
+        Assert.Single(refunds, r => r != 0);
+        Assert.Equal(60 + refunds.Sum(), await ledger.GetBalanceAsync("owner-a"));
+    }
+
+    [ComplianceFact]
+    public async Task ListOpenReservationsAsync_OpenOnes_OldestFirstUpToTheCount()
+    {
+        var ledger = await NewLedgerAsync(100);
+        var first = Time.GetUtcNow();
+        await ledger.ReserveAsync("owner:a", "job-1", 10);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await ledger.ReserveAsync("owner-b", "job:2", 20);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await ledger.ReserveAsync("owner-a", "job-3", 30);
+        await ledger.SettleAsync("owner-a", "job-3", 0);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await ledger.ReserveAsync("owner-c", "job-4", 5);
+
+        var open = await ledger.ListOpenReservationsAsync(Time.GetUtcNow(), 10);
+        var firstTwo = await ledger.ListOpenReservationsAsync(Time.GetUtcNow().AddDays(1), 2);
+
+        Assert.Equal([("owner:a", "job-1", 10L), ("owner-b", "job:2", 20L)], open.Select(r => (r.OwnerId, r.JobId, r.Amount)));
+        Assert.True((open[0].ReservedAt - first).Duration() <= TimeSpan.FromMilliseconds(1));
+        Assert.Equal(["job-1", "job:2"], firstTwo.Select(r => r.JobId));
+    }
+
     /// <summary>Creates a tracked ledger.</summary>
     /// <param name="initialBalance">The balance of an unseen owner.</param>
     /// <returns>The ledger.</returns>

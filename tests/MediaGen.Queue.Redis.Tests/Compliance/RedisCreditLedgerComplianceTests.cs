@@ -9,6 +9,6 @@ public sealed class RedisCreditLedgerComplianceTests : CreditLedgerComplianceTes
     protected override async ValueTask<ICreditLedger> CreateLedgerAsync(long initialBalance)
     {
         var connections = Track(new RedisComplianceConnections());
-        return new RedisCreditLedger(await connections.ConnectAsync(), RedisTestServer.Options(connections.Prefix), () => initialBalance);
+        return new RedisCreditLedger(await connections.ConnectAsync(), RedisTestServer.Options(connections.Prefix), () => initialBalance, Time);
     }
 }

@@ -1,0 +1,328 @@
+using System.Text;
+using MediaGen.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Sdk;
+
+namespace MediaGen.Core.Tests.FaultInjection;
+
+/// <summary>The durable side of a fault-injection run: the backend's seams, which outlive every process.</summary>
+/// <param name="Store">The job store.</param>
+/// <param name="Ledger">The credit ledger.</param>
+/// <param name="Queue">The queue.</param>
+/// <param name="Events">The event stream.</param>
+/// <param name="Atomic">The backend's atomic lifecycle store, or null for a composed (mixed) deployment.</param>
+/// <param name="Owned">What to dispose after the run.</param>
+public sealed record FaultBackend(IJobStore Store, ICreditLedger Ledger, IJobQueue Queue, IJobEventStream Events, IJobLifecycleStore? Atomic, params object[] Owned)
+    : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var owned in Owned.Reverse())
+        {
+            if (owned is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync();
+            }
+            else if (owned is IDisposable disposable)
+            {
+                disposable.Dispose();
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Runs jobs through MediaGen's real submission client, job processor and sweeper, one process at a time, over a
+/// backend that survives them, crashing the current process where the <see cref="FaultPlan"/> says and starting a new
+/// one; then recovers (lease expiry, redelivery, sweeps) and checks the invariants: every job ends, each job paid the
+/// provider once (a second create only after a crash between create and checkpoint), credits are exact and every
+/// reservation settled, and no output exists without its job.
+/// </summary>
+internal sealed class LifecycleFaultHarness
+{
+    public const long InitialBalance = 1_000;
+    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StalePendingAfter = TimeSpan.FromMinutes(2);
+    private static readonly string[] Owners = ["alice", "bob"];
+    private const int MaxSteps = 400;
+
+    private readonly FaultBackend _backend;
+    private readonly FakeTimeProvider _time;
+    private readonly FaultPlan _plan;
+    private readonly ProviderRecord _provider = new();
+    private readonly MemoryMediaStorage _storage = new();
+    private Process? _process;
+
+    public LifecycleFaultHarness(FaultBackend backend, FakeTimeProvider time, FaultPlan plan)
+    {
+        _backend = backend;
+        _time = time;
+        _plan = plan;
+    }
+
+    public FaultPlan Plan => _plan;
+
+    public ProviderRecord Provider => _provider;
+
+    /// <summary>Submits one job per behaviour, runs everything to the end through crashes, then checks the invariants.</summary>
+    public async Task RunAsync(IReadOnlyList<JobBehaviour> jobs)
+    {
+        var accepted = new List<string>();
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            var process = await CurrentAsync();
+            try
+            {
+                var result = await process.Client.SubmitAsync(new GenerationRequest
+                {
+                    Prompt = jobs[i].ToString(),
+                    Model = CountingGenerator.ModelId,
+                    OwnerId = Owners[i % Owners.Length],
+                    Settings = new GenerationSettings { OutputCount = 2 },
+                });
+                accepted.Add(result.Job.Id);
+            }
+            catch (Exception) when (_plan.Crashed)
+            {
+                // The submitter died: the caller never heard back, whatever the backend kept.
+            }
+        }
+
+        await ProcessUntilQuietAsync();
+        await CheckInvariantsAsync(accepted);
+    }
+
+    private async Task ProcessUntilQuietAsync()
+    {
+        var idle = 0;
+        for (var step = 0; step < MaxSteps; step++)
+        {
+            var process = await CurrentAsync();
+            IReadOnlyList<IQueueLease> leases;
+            try
+            {
+                leases = await process.Queue.ReceiveAsync(8, TimeSpan.Zero);
+            }
+            catch (Exception) when (_plan.Crashed)
+            {
+                continue;
+            }
+
+            if (leases.Count > 0)
+            {
+                idle = 0;
+                foreach (var lease in leases)
+                {
+                    if (_plan.Crashed)
+                    {
+                        break; // The rest of a dead process's leases lapse on their own.
+                    }
+
+                    await process.Processor.ProcessAsync(lease, CancellationToken.None);
+                }
+
+                continue;
+            }
+
+            if (await AllFinishedAsync() && idle > 0)
+            {
+                // One more sweep settles anything a crash left open, then we are done.
+                _time.Advance(StalePendingAfter + TimeSpan.FromSeconds(1));
+                await SweepAsync(process);
+                if (!_plan.Crashed && (await _backend.Queue.ReceiveAsync(1, TimeSpan.Zero)) is { Count: 0 })
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            // Nothing ready: let leases of dead processes lapse and retries come due; every few rounds, sweep.
+            idle++;
+            _time.Advance(LeaseDuration + TimeSpan.FromSeconds(1));
+            if (idle % 4 == 0)
+            {
+                _time.Advance(StalePendingAfter);
+                await SweepAsync(process);
+            }
+        }
+
+        throw new XunitException($"The run did not settle within {MaxSteps} steps.{Describe()}");
+    }
+
+    private async Task SweepAsync(Process process)
+    {
+        try
+        {
+            await process.Sweeper.SweepAsync(CancellationToken.None);
+        }
+        catch (Exception) when (_plan.Crashed)
+        {
+            // The sweeping process died; the next one sweeps again.
+        }
+    }
+
+    private async Task<bool> AllFinishedAsync()
+    {
+        foreach (var job in await AllJobsAsync())
+        {
+            if (!job.Status.IsTerminal())
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private async Task<List<GenerationJob>> AllJobsAsync()
+    {
+        var jobs = new List<GenerationJob>();
+        foreach (var owner in Owners)
+        {
+            jobs.AddRange((await _backend.Store.ListAsync(new JobQuery { OwnerId = owner, Limit = JobQuery.MaxLimit })).Items);
+        }
+
+        return jobs;
+    }
+
+    private async Task CheckInvariantsAsync(List<string> accepted)
+    {
+        var jobs = await AllJobsAsync();
+        var failures = new StringBuilder();
+        foreach (var id in accepted.Where(id => jobs.All(j => j.Id != id)))
+        {
+            failures.AppendLine($"accepted job {id} is missing from the store");
+        }
+
+        foreach (var job in jobs)
+        {
+            if (!job.Status.IsTerminal())
+            {
+                failures.AppendLine($"job {job.Id} ({job.Request.Prompt}) ended {job.Status}");
+            }
+
+            var expectedRefund = job.Status == JobStatus.Succeeded ? 0 : job.CreditsCharged;
+            if (job.Status.IsTerminal() && job.CreditsRefunded != expectedRefund)
+            {
+                failures.AppendLine($"job {job.Id} ({job.Status}) refunded {job.CreditsRefunded} of {job.CreditsCharged}");
+            }
+
+            if (_provider.RecordedPredictions(job.Id) > 1)
+            {
+                failures.AppendLine($"job {job.Id} paid the provider for {_provider.RecordedPredictions(job.Id)} predictions it recorded");
+            }
+
+            if (job.Status == JobStatus.Succeeded)
+            {
+                foreach (var output in job.Outputs.Where(o => !_storage.Objects.ContainsKey(o.Key)))
+                {
+                    failures.AppendLine($"job {job.Id} lists output {output.Key}, which is not stored");
+                }
+
+                if (job.Outputs.Count != 2)
+                {
+                    failures.AppendLine($"job {job.Id} succeeded with {job.Outputs.Count} outputs");
+                }
+            }
+        }
+
+        if (_provider.Orphans > _plan.Crashes)
+        {
+            failures.AppendLine($"{_provider.Orphans} provider creates were never recorded, with only {_plan.Crashes} crash(es)");
+        }
+
+        foreach (var key in _storage.Objects.Keys.Where(k => jobs.All(j => !k.StartsWith(j.Id + "/", StringComparison.Ordinal))))
+        {
+            failures.AppendLine($"output {key} has no job");
+        }
+
+        foreach (var owner in Owners)
+        {
+            var spent = jobs.Where(j => j.OwnerId == owner).Sum(j => j.CreditsCharged - j.CreditsRefunded);
+            var balance = await _backend.Ledger.GetBalanceAsync(owner);
+            if (balance != InitialBalance - spent)
+            {
+                failures.AppendLine($"{owner}'s balance is {balance}; the jobs say {InitialBalance - spent}");
+            }
+        }
+
+        var open = await _backend.Ledger.ListOpenReservationsAsync(_time.GetUtcNow().AddYears(1), 100);
+        foreach (var reservation in open)
+        {
+            failures.AppendLine($"reservation of job {reservation.JobId} was never settled");
+        }
+
+        if (failures.Length > 0)
+        {
+            throw new XunitException(failures + Describe());
+        }
+    }
+
+    private string Describe() =>
+        $"{Environment.NewLine}Crashes: {_plan.Crashes}. Effects: {string.Join(", ", _plan.Trace.Select((t, i) => $"{i}:{t}"))}";
+
+    private async Task<Process> CurrentAsync()
+    {
+        if (_process is not null && !_plan.Crashed)
+        {
+            return _process;
+        }
+
+        if (_process is not null)
+        {
+            await _process.Services.DisposeAsync();
+            _plan.Restart();
+        }
+
+        _process = StartProcess();
+        return _process;
+    }
+
+    private Process StartProcess()
+    {
+        var faults = new FaultySeams(_plan, _plan.Generation);
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddLogging();
+        IMediaGenerationClient? client = null;
+        var builder = services
+            .AddMediaGeneration(o =>
+            {
+                o.MaxAttempts = 3;
+                o.JobDeadline = TimeSpan.FromDays(1);
+            })
+            .ConfigureCredits(o => o.InitialBalance = InitialBalance)
+            .UseQueue("Faulty", _ => new FaultyJobQueue(_backend.Queue, faults))
+            .UseJobStore("Faulty", _ => new FaultyJobStore(_backend.Store, faults))
+            .UseCreditLedger("Faulty", _ => new FaultyCreditLedger(_backend.Ledger, faults))
+            .UseEventStream("Faulty", _ => new FaultyEventStream(_backend.Events, faults))
+            .UseStorage("Faulty", _ => new FaultyStorage(_storage, faults))
+            .AddGenerator(new CountingGenerator(_provider, faults, () => client!))
+            .AddWorker(o =>
+            {
+                o.SweepInterval = TimeSpan.Zero;
+                o.StalePendingAfter = StalePendingAfter;
+                o.MaxDeliveryCount = 50;
+                o.Retry.Delay = TimeSpan.FromSeconds(2);
+                o.Retry.UseJitter = false;
+            });
+        if (_backend.Atomic is { } atomic)
+        {
+            builder.AddLifecycleStore(_ => new FaultyLifecycleStore(atomic, faults));
+        }
+
+        var provider = services.BuildServiceProvider();
+        client = provider.GetRequiredService<IMediaGenerationClient>();
+        return new Process(
+            provider,
+            client,
+            provider.GetRequiredService<IJobQueue>(),
+            provider.GetRequiredService<JobProcessor>(),
+            provider.GetServices<IHostedService>().OfType<PendingJobSweeper>().Single());
+    }
+
+    private sealed record Process(ServiceProvider Services, IMediaGenerationClient Client, IJobQueue Queue, JobProcessor Processor, PendingJobSweeper Sweeper);
+}
