@@ -26,7 +26,7 @@ internal static class LifecycleScripts
         if found then return found end
         local reserved = ledger_reserve(KEYS[6], KEYS[7], KEYS[8], ARGV[14], ARGV[12], ARGV[13], ARGV[10])
         if reserved[1] == -1 then return { -2, reserved[3] } end
-        store_insert(ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], now, tonumber(ARGV[11]))
+        store_insert(ARGV[4], ARGV[5], ARGV[6], ARGV[14], ARGV[7], ARGV[8], ARGV[9], now, tonumber(ARGV[11]))
         if ARGV[19] ~= '' then redis.call('PUBLISH', ARGV[19], ARGV[20]) end
         local _, delayed = queue_enqueue(ARGV[15], ARGV[16], ARGV[17], ARGV[18], ARGV[10])
         if delayed then redis.call('PUBLISH', q.wake, '1') end

@@ -38,7 +38,7 @@ internal sealed class RedisJobStore : IJobStore
             StoreScripts.Create,
             [
                 job.Id, job.OwnerId, job.Request.IdempotencyKey ?? string.Empty, Serialize(stored), (int)stored.Status,
-                stored.UpdatedAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds(), _retentionMs,
+                stored.UpdatedAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds(), _retentionMs, RedisKeys.ReservationMember(job.OwnerId, job.Id),
             ],
             cancellationToken).ConfigureAwait(false))!;
         return (long)result[0] switch

@@ -4,7 +4,8 @@ namespace MediaGen.Internal;
 /// The job store's Lua scripts. Keys and ARGV 1-2 as in <see cref="RedisLua"/> (the queue's, so that removing a job
 /// removes its message too); ARGV 3 is the key root (<c>{prefix}:</c>), from which the store's keys are built inside
 /// the scripts, all under one hash tag. A job is a hash at <c>job:{id}</c> with d (JSON), v (version), o (owner),
-/// s (status number), q (list sequence), k (idempotency key). Indexes: <c>owner-all:{owner}</c> and
+/// s (status number), q (list sequence), k (idempotency key), m (its credit reservation's member, see
+/// <see cref="RedisKeys.ReservationMember"/>). Indexes: <c>owner-all:{owner}</c> and
 /// <c>owner-s{status}:{owner}</c> (scored by sequence, for newest-first listing), <c>status:{status}</c> (scored by
 /// UpdatedAt ms, for the sweeper), <c>idem:{owner}</c> (key to job id), and <c>expiry</c> (finished jobs scored by
 /// the time they may be removed). Every write removes a few expired jobs, so retention needs no background task.
@@ -16,13 +17,14 @@ internal static class StoreScripts
     /// <c>store_find</c> returns { 0, existing JSON } when the owner's idempotency key already names a job, { -1 } when
     /// the id exists, else nil; <c>store_insert</c> writes a new job; <c>store_update</c> returns 1 when written, 0 when
     /// the job is missing or its version differs. Removing a job (<c>store_delete</c>) removes its queue message (the
-    /// message id is the job id) so nothing of a finished job outlives its retention.
+    /// message id is the job id) and its settled credit reservation, so nothing of a finished job outlives its retention
+    /// (an open reservation stays for the sweeper to settle).
     /// </summary>
     public const string Functions = """
         local root = ARGV[3]
         local function store_delete(id)
           local jk = root .. 'job:' .. id
-          local f = redis.call('HMGET', jk, 'o', 's', 'k')
+          local f = redis.call('HMGET', jk, 'o', 's', 'k', 'm')
           if not f[1] then return 0 end
           redis.call('DEL', jk)
           redis.call('ZREM', root .. 'owner-all:' .. f[1], id)
@@ -32,6 +34,10 @@ internal static class StoreScripts
           if f[3] and f[3] ~= '' then
             local ik = root .. 'idem:' .. f[1]
             if redis.call('HGET', ik, f[3]) == id then redis.call('HDEL', ik, f[3]) end
+          end
+          if f[4] then
+            local rk = root .. 'credit:res:' .. f[4]
+            if redis.call('HEXISTS', rk, 's') == 1 then redis.call('DEL', rk) end
           end
           queue_remove(id)
           return 1
@@ -58,10 +64,10 @@ internal static class StoreScripts
           if redis.call('EXISTS', root .. 'job:' .. id) == 1 then return { -1 } end
           return nil
         end
-        local function store_insert(id, owner, key, json, status, updated, now, retention)
+        local function store_insert(id, owner, key, member, json, status, updated, now, retention)
           local jk = root .. 'job:' .. id
           local seq = redis.call('INCR', root .. 'job-seq')
-          redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key)
+          redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member)
           if key ~= '' then redis.call('HSET', root .. 'idem:' .. owner, key, id) end
           redis.call('ZADD', root .. 'owner-all:' .. owner, seq, id)
           redis.call('ZADD', root .. 'owner-s' .. status .. ':' .. owner, seq, id)
@@ -90,15 +96,15 @@ internal static class StoreScripts
     private const string Header = RedisLua.Prelude + QueueScripts.Functions + Functions;
 
     /// <summary>
-    /// ARGV 4 id, 5 owner, 6 idempotency key or '', 7 JSON, 8 status, 9 updated at ms, 10 now ms, 11 retention ms or -1.
-    /// Returns { 1 } when created, { 0, existing JSON } when the key already names a job, { -1 } when the id exists.
+    /// ARGV 4 id, 5 owner, 6 idempotency key or '', 7 JSON, 8 status, 9 updated at ms, 10 now ms, 11 retention ms or -1,
+    /// 12 reservation member. Returns { 1 } when created, { 0, existing JSON } when the key already names a job, { -1 } when the id exists.
     /// </summary>
     public const string Create = Header + """
         local now = tonumber(ARGV[10])
         store_purge(now)
         local found = store_find(ARGV[4], ARGV[5], ARGV[6])
         if found then return found end
-        store_insert(ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], now, tonumber(ARGV[11]))
+        store_insert(ARGV[4], ARGV[5], ARGV[6], ARGV[12], ARGV[7], ARGV[8], ARGV[9], now, tonumber(ARGV[11]))
         return { 1 }
         """;
 
