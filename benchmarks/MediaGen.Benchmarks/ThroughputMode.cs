@@ -2,7 +2,7 @@ namespace MediaGen.Benchmarks;
 
 /// <summary>
 /// Submit to Succeeded with a no-op generator, as fast as parallel submitters can go, at several worker concurrencies,
-/// for MediaGen and for Hangfire.InMemory in the same process, one after the other.
+/// for MediaGen and its peers (Hangfire.InMemory, MassTransit's in-memory bus) in the same process, one after the other.
 /// </summary>
 internal static class ThroughputMode
 {
@@ -26,9 +26,12 @@ internal static class ThroughputMode
             results.Add(mediaGen);
             if (withPeer)
             {
-                var peer = await RunHangfireAsync(concurrency, jobs, warmup, submitters).ConfigureAwait(false);
-                Print(peer);
-                results.Add(peer);
+                var hangfire = await RunHangfireAsync(concurrency, jobs, warmup, submitters).ConfigureAwait(false);
+                Print(hangfire);
+                results.Add(hangfire);
+                var massTransit = await RunMassTransitAsync(concurrency, jobs, warmup, submitters).ConfigureAwait(false);
+                Print(massTransit);
+                results.Add(massTransit);
             }
         }
 
@@ -80,6 +83,35 @@ internal static class ThroughputMode
         return new RunResult("Hangfire.InMemory", workers, jobs, before, after, Unsuccessful: 0);
     }
 
+    public static async Task<RunResult> RunMassTransitAsync(int concurrency, int jobs, int warmup, int submitters)
+    {
+        await using var peer = await MassTransitPeer.StartAsync(concurrency).ConfigureAwait(false);
+        var message = new NoOpJob("a lighthouse on a cliff at dusk");
+        if (warmup > 0)
+        {
+            var warmed = MassTransitPeer.WhenFinished(warmup);
+            await SendAsync(peer.Endpoint, message, warmup, submitters).ConfigureAwait(false);
+            await warmed.WaitAsync(RunTimeout).ConfigureAwait(false);
+        }
+
+        Snapshot.Settle();
+        var finished = MassTransitPeer.WhenFinished(warmup + jobs);
+        var before = Snapshot.Take();
+        await SendAsync(peer.Endpoint, message, jobs, submitters).ConfigureAwait(false);
+        await finished.WaitAsync(RunTimeout).ConfigureAwait(false);
+        var after = Snapshot.Take();
+        return new RunResult("MassTransit", concurrency, jobs, before, after, Unsuccessful: 0);
+    }
+
+    private static Task SendAsync(MassTransit.ISendEndpoint endpoint, NoOpJob message, int count, int submitters) =>
+        Parallel(count, submitters, async share =>
+        {
+            for (var i = 0; i < share; i++)
+            {
+                await endpoint.Send(message).ConfigureAwait(false);
+            }
+        });
+
     private static Task SubmitAsync(IMediaGenerationClient client, GenerationRequest request, int count, int submitters) =>
         Parallel(count, submitters, async share =>
         {
@@ -117,27 +149,33 @@ internal static class ThroughputMode
 
     private static void PrintTable(List<RunResult> results)
     {
-        string[] header = ["concurrency", "MediaGen jobs/s", "Hangfire jobs/s", "ratio", "MediaGen CPU µs/job", "Hangfire CPU µs/job", "MediaGen B/job", "Hangfire B/job", "MediaGen GC 0/1/2", "Hangfire GC 0/1/2", "MediaGen GC pause ms", "Hangfire GC pause ms"];
+        var peers = results.Select(r => r.System).Where(s => s != "MediaGen").Distinct().ToList();
+        var header = new List<string> { "concurrency", "MediaGen jobs/s" };
+        header.AddRange(peers.SelectMany(p => new[] { $"{p} jobs/s", $"vs {p}" }));
+        header.Add("MediaGen CPU µs/job");
+        header.AddRange(peers.Select(p => $"{p} CPU µs/job"));
+        header.Add("MediaGen B/job");
+        header.AddRange(peers.Select(p => $"{p} B/job"));
+        header.Add("MediaGen GC 0/1/2 (pause ms)");
+        header.AddRange(peers.Select(p => $"{p} GC 0/1/2 (pause ms)"));
         var rows = new List<IReadOnlyList<string>>();
         foreach (var group in results.GroupBy(r => r.Concurrency))
         {
             var m = group.FirstOrDefault(r => r.System == "MediaGen");
-            var h = group.FirstOrDefault(r => r.System != "MediaGen");
-            rows.Add(
-            [
-                group.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                m is null ? "-" : Report.N(m.JobsPerSecond),
-                h is null ? "-" : Report.N(h.JobsPerSecond),
-                m is null || h is null ? "-" : Report.N(m.JobsPerSecond / h.JobsPerSecond, 2) + "x",
-                m is null ? "-" : Report.N(m.CpuMicrosecondsPerJob, 2),
-                h is null ? "-" : Report.N(h.CpuMicrosecondsPerJob, 2),
-                m is null ? "-" : Report.N(m.BytesPerJob),
-                h is null ? "-" : Report.N(h.BytesPerJob),
-                m?.Collections ?? "-",
-                h?.Collections ?? "-",
-                m is null ? "-" : Report.N(m.GcPauseMilliseconds),
-                h is null ? "-" : Report.N(h.GcPauseMilliseconds),
-            ]);
+            var others = peers.Select(p => group.FirstOrDefault(r => r.System == p)).ToList();
+            var row = new List<string> { group.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), m is null ? "-" : Report.N(m.JobsPerSecond) };
+            row.AddRange(others.SelectMany(o => new[]
+            {
+                o is null ? "-" : Report.N(o.JobsPerSecond),
+                m is null || o is null ? "-" : Report.N(m.JobsPerSecond / o.JobsPerSecond, 2) + "x",
+            }));
+            row.Add(m is null ? "-" : Report.N(m.CpuMicrosecondsPerJob, 2));
+            row.AddRange(others.Select(o => o is null ? "-" : Report.N(o.CpuMicrosecondsPerJob, 2)));
+            row.Add(m is null ? "-" : Report.N(m.BytesPerJob));
+            row.AddRange(others.Select(o => o is null ? "-" : Report.N(o.BytesPerJob)));
+            row.Add(m is null ? "-" : $"{m.Collections} ({Report.N(m.GcPauseMilliseconds)})");
+            row.AddRange(others.Select(o => o is null ? "-" : $"{o.Collections} ({Report.N(o.GcPauseMilliseconds)})"));
+            rows.Add(row);
         }
 
         Report.Table(header, rows);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MediaGen.Compliance;
+using Xunit.Abstractions;
 
 namespace MediaGen.Queue.Redis.Tests;
 
@@ -11,7 +12,7 @@ namespace MediaGen.Queue.Redis.Tests;
 /// HTTP; one worker is killed with SIGKILL while it generates. Every job must end Succeeded with one set of outputs,
 /// and the owner must be charged exactly once per job.
 /// </summary>
-public sealed class MultiProcessTests : IAsyncLifetime
+public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Jobs = 500;
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(3);
@@ -84,6 +85,75 @@ public sealed class MultiProcessTests : IAsyncLifetime
         Assert.Equal(startBalance - Jobs, await BalanceAsync(http));
         Assert.False(api.HasExited);
         Assert.True(recovery < TimeSpan.FromSeconds(120), $"recovery took {recovery}");
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiAndWorkers_WorkersKilledRepeatedly_EveryJobEndsWithinALeaseAndARenewalOfTheLastKill()
+    {
+        // Four-second generations, some failing for good and some failing once; workers SIGKILLed five times while they
+        // run. A killed worker's runs are owned by leases that lapse Lease after its last renewal (at most Lease / 2
+        // before the kill), and the survivors take them over then, without the sweeper (which is minutes away).
+        var duration = TimeSpan.FromSeconds(4);
+        var worker = new Dictionary<string, string> { ["MediaGen__Generators__Procedural__SimulatedDuration"] = duration.ToString("c", CultureInfo.InvariantCulture) };
+        var port = RedisJobQueueTests.FreePort();
+        Start("MediaGen.Samples.Api", new(worker) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var workers = new List<Process> { Start("MediaGen.Samples.Worker", worker), Start("MediaGen.Samples.Worker", worker) };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await WaitUntilAsync(async () => (await TryGetAsync(http, "/api/v1/models")) is not null, TimeSpan.FromSeconds(60), "the API to start");
+        var startBalance = await BalanceAsync(http);
+
+        string[] failures = [.. Enumerable.Repeat("none", 16), "permanent", "permanent", "permanent", "permanent", "transient-once", "transient-once", "transient-once", "transient-once"];
+        var ids = await Task.WhenAll(failures.Select(async (failure, i) =>
+        {
+            object body = failure == "none"
+                ? new { prompt = $"a slow lighthouse {i}", model = "procedural" }
+                : new { prompt = $"a failing lighthouse {i}", model = "procedural", parameters = new Dictionary<string, string> { ["simulateFailure"] = failure } };
+            using var response = await http.PostAsJsonAsync("/api/v1/generations", body);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        }));
+
+        var random = new Random(7);
+        var lastKill = Stopwatch.GetTimestamp();
+        for (var kill = 0; kill < 5; kill++)
+        {
+            await WaitUntilAsync(async () => await CountAsync(http, "processing") > 0, TimeSpan.FromSeconds(60), "a job to be running");
+            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(500, 2500)));
+            var victim = workers[random.Next(workers.Count)];
+            victim.Kill();
+            victim.WaitForExit();
+            lastKill = Stopwatch.GetTimestamp();
+            workers.Remove(victim);
+            workers.Add(Start("MediaGen.Samples.Worker", worker));
+        }
+
+        // One lease period and one renewal interval for the takeover, then at most two attempts of the generation and a
+        // retry delay for a job that fails once, with room for a loaded machine to start processes.
+        var bound = Lease + (Lease / 2) + (2 * duration) + TimeSpan.FromSeconds(2) + TimeSpan.FromSeconds(15);
+        await WaitUntilAsync(async () => await CountAsync(http, "succeeded") + await CountAsync(http, "failed") == ids.Length, bound + TimeSpan.FromSeconds(60), "every job to end");
+        var ended = Stopwatch.GetElapsedTime(lastKill);
+        output.WriteLine($"Every job ended {ended.TotalSeconds:0.0} s after the last of five kills (bound {bound.TotalSeconds:0.0} s).");
+        Assert.True(ended <= bound, $"The last job ended {ended.TotalSeconds:0.0} s after the last kill; the bound is {bound.TotalSeconds:0.0} s.");
+
+        var jobs = await Task.WhenAll(ids.Select(id => http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")));
+        long spent = 0;
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            var status = jobs[i].GetProperty("status").GetString();
+            var charged = jobs[i].GetProperty("creditsCharged").GetInt64();
+            var refunded = jobs[i].GetProperty("creditsRefunded").GetInt64();
+            Assert.Equal(failures[i] == "permanent" ? "failed" : "succeeded", status);
+            Assert.Equal(status == "failed" ? charged : 0, refunded);
+            if (status == "succeeded")
+            {
+                Assert.Single(jobs[i].GetProperty("outputs").EnumerateArray());
+            }
+
+            spent += charged - refunded;
+        }
+
+        Assert.Contains(jobs, job => job.GetProperty("attempt").GetInt32() >= 2);
+        Assert.Equal(startBalance - spent, await BalanceAsync(http));
     }
 
     [ServerFact(RedisTestServer.Variable)]

@@ -8,13 +8,15 @@ namespace MediaGen.Queue.ServiceBus.Tests;
 
 /// <summary>
 /// Settlements are sent pre-settled, so a lock lost at the broker is not reported to the worker; the worker's
-/// idempotence must make the redelivery harmless: it drops the redelivered copy of a job whose run is alive, the run
-/// finishes, and the provider is paid once. Shown on the spec-derived endpoint with the Core worker.
+/// idempotence must make the redelivery harmless. The run is owned by its lease: once the lock has lapsed without a
+/// renewal, the redelivery takes the run over, resumes the provider's work from the checkpoint instead of paying again,
+/// and finishes the job; the first attempt's late outcome changes nothing. Shown on the spec-derived endpoint with the
+/// Core worker.
 /// </summary>
 public sealed class WorkerLockExpiryTests
 {
     [Fact]
-    public async Task Worker_LockExpiresMidGeneration_JobSucceedsOnceWithOneProviderCreate()
+    public async Task Worker_LockExpiresMidGeneration_RedeliveryTakesOverAndTheProviderIsPaidOnce()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         await using var endpoint = new SpecAmqpEndpoint(time);
@@ -48,21 +50,22 @@ public sealed class WorkerLockExpiryTests
             var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = "a lighthouse at dusk", Model = generator.ModelId, OwnerId = "alice" });
             await generator.FirstCallWaiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-            // The first attempt holds its lease past the lock duration without renewing: the endpoint redelivers. The
-            // worker sees the job's fresh heartbeat, takes the redelivery for a duplicate and completes it.
+            // The first attempt holds its lease past the lock duration without renewing: the endpoint redelivers, the run's
+            // lease on the job has lapsed with it, and the redelivery takes the run over from the checkpoint.
             time.Advance(TimeSpan.FromSeconds(31));
-            await PollAsync(() => specQueue.ActiveCount == 0, "the redelivered message to be completed as a duplicate");
-            Assert.Equal(JobStatus.Processing, (await client.GetAsync("alice", submitted.Job.Id)).Status);
-
-            // The first attempt then finishes; its completion names a lock that is gone, which nobody reports.
-            generator.ReleaseFirstCall();
             var job = await WaitForAsync(client, submitted.Job.Id, j => j.Status.IsTerminal());
+            await PollAsync(() => specQueue.ActiveCount == 0, "the redelivered message to be completed");
+
+            // The first attempt then finishes; it no longer holds the run, so it writes nothing, and its completion names a
+            // lock that is gone, which nobody reports.
+            generator.ReleaseFirstCall();
             await PollAsync(() => specQueue.StaleSettlements >= 1, "the first delivery's late completion");
 
             Assert.Equal(JobStatus.Succeeded, job.Status);
-            Assert.Equal(1, job.Attempt);
-            Assert.Equal(1, generator.Calls);
+            Assert.Equal(2, job.Attempt);
+            Assert.Equal(2, generator.Calls);
             Assert.Equal(1, generator.Creates);
+            Assert.Equal(job.Version, (await client.GetAsync("alice", submitted.Job.Id)).Version);
             Assert.Equal(0, specQueue.DeadLetterCount);
             Assert.Equal(0, specQueue.ActiveCount);
         }

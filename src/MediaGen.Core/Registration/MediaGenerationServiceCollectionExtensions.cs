@@ -80,6 +80,8 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenerationOptions>, MediaGenerationOptionsValidator>());
         services.AddOptions<CreditLedgerOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CreditLedgerOptions>, CreditLedgerOptionsValidator>());
+        services.AddOptions<InMemoryBackendOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryBackendOptions>, InMemoryBackendOptionsValidator>());
         services.AddOptions<InMemoryJobQueueOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryJobQueueOptions>, InMemoryJobQueueOptionsValidator>());
         services.AddOptions<WebhookOptions>().ValidateOnStart();

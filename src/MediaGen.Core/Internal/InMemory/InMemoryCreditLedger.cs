@@ -2,10 +2,17 @@ using Microsoft.Extensions.Options;
 
 namespace MediaGen.Internal;
 
-/// <summary>The in-memory <see cref="ICreditLedger"/>: balances and per-job reservations (open or settled) under one lock.</summary>
-internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options, TimeProvider? timeProvider = null) : ICreditLedger
+/// <summary>
+/// The in-memory <see cref="ICreditLedger"/>: balances and per-job reservations (open or settled) under one lock. A
+/// settled reservation is kept for <see cref="InMemoryBackendOptions.FinishedJobRetention"/> (a redelivered job's
+/// settlement then still finds it and changes nothing), then removed by a later write.
+/// </summary>
+internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options, TimeProvider? timeProvider = null, IOptions<InMemoryBackendOptions>? backendOptions = null) : ICreditLedger
 {
+    private const int PurgeBatch = 16;
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly TimeSpan? _retention = (backendOptions?.Value ?? new InMemoryBackendOptions()).FinishedJobRetention;
+    private readonly Queue<(long DueTicks, string Owner, string JobId)> _settled = new();
     private readonly Lock _gate = new();
     private readonly long _initialBalance = options.Value.InitialBalance;
     private readonly Dictionary<string, long> _balances = new(StringComparer.Ordinal);
@@ -52,6 +59,12 @@ internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options
             }
 
             reservation.Settled = true;
+            if (_retention is { } retention)
+            {
+                _settled.Enqueue((_time.GetUtcNow().UtcTicks + retention.Ticks, ownerId, jobId));
+            }
+
+            Purge();
             var refunded = Math.Min(refund, reservation.Amount);
             if (refunded > 0)
             {
@@ -95,6 +108,29 @@ internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options
             var balance = checked(BalanceOf(ownerId) + amount);
             _balances[ownerId] = balance;
             return ValueTask.FromResult(balance);
+        }
+    }
+
+    /// <summary>How many reservations, open or settled, the ledger holds (for tests).</summary>
+    public int ReservationCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _reservations.Count;
+            }
+        }
+    }
+
+    /// <summary>Removes a few settled reservations whose retention has passed. Caller holds the lock.</summary>
+    private void Purge()
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        for (var i = 0; i < PurgeBatch && _settled.TryPeek(out var next) && next.DueTicks <= now; i++)
+        {
+            _settled.Dequeue();
+            _reservations.Remove((next.Owner, next.JobId));
         }
     }
 

@@ -1,13 +1,19 @@
 using System.Globalization;
+using Microsoft.Extensions.Options;
 
 namespace MediaGen.Internal;
 
 /// <summary>
 /// The in-memory <see cref="IJobStore"/>: a dictionary under one lock. Jobs are immutable records, so readers
-/// get snapshots without copying.
+/// get snapshots without copying. A finished job is removed with every index entry once
+/// <see cref="InMemoryBackendOptions.FinishedJobRetention"/> has passed; each write removes a few due ones, so retention
+/// needs no background task (finished jobs come due in the order they finished, so a FIFO holds them).
 /// </summary>
-internal sealed class InMemoryJobStore(TimeProvider timeProvider) : IJobStore
+internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMemoryBackendOptions>? options = null) : IJobStore
 {
+    private const int PurgeBatch = 16;
+    private readonly TimeSpan? _retention = (options?.Value ?? new InMemoryBackendOptions()).FinishedJobRetention;
+    private readonly Queue<(long DueTicks, string JobId)> _finished = new();
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
@@ -45,6 +51,8 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider) : IJobStore
             }
 
             owned.Add(entry);
+            Retain(stored);
+            Purge();
             return ValueTask.FromResult(new JobCreateResult(stored, Created: true));
         }
     }
@@ -69,7 +77,14 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider) : IJobStore
             }
 
             var stored = job.Version == expectedVersion + 1 ? job : job with { Version = expectedVersion + 1 };
+            var wasTerminal = entry.Job.Status.IsTerminal();
             entry.Job = stored;
+            if (!wasTerminal)
+            {
+                Retain(stored);
+            }
+
+            Purge();
             return ValueTask.FromResult<GenerationJob?>(stored);
         }
     }
@@ -145,27 +160,70 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider) : IJobStore
         ArgumentNullException.ThrowIfNull(jobId);
         lock (_gate)
         {
-            if (!_jobs.Remove(jobId, out var entry))
-            {
-                return ValueTask.FromResult(false);
-            }
-
-            if (entry.Job.Request.IdempotencyKey is { } key)
-            {
-                _idempotency.Remove((entry.Job.OwnerId, key));
-            }
-
-            if (_byOwner.TryGetValue(entry.Job.OwnerId, out var owned))
-            {
-                owned.Remove(entry);
-                if (owned.Count == 0)
-                {
-                    _byOwner.Remove(entry.Job.OwnerId);
-                }
-            }
-
-            return ValueTask.FromResult(true);
+            return ValueTask.FromResult(Remove(jobId));
         }
+    }
+
+    /// <summary>How many jobs the store holds (for tests and metrics).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _jobs.Count;
+            }
+        }
+    }
+
+    /// <summary>Schedules a job that just finished for removal. Caller holds the lock.</summary>
+    private void Retain(GenerationJob job)
+    {
+        if (_retention is { } retention && job.Status.IsTerminal())
+        {
+            _finished.Enqueue(((job.CompletedAt ?? job.UpdatedAt).UtcTicks + retention.Ticks, job.Id));
+        }
+    }
+
+    /// <summary>Removes a few finished jobs whose retention has passed. Caller holds the lock.</summary>
+    private void Purge()
+    {
+        var now = timeProvider.GetUtcNow().UtcTicks;
+        for (var i = 0; i < PurgeBatch && _finished.TryPeek(out var next) && next.DueTicks <= now; i++)
+        {
+            _finished.Dequeue();
+            // A job that ran again since it was scheduled finished later; its newer entry removes it.
+            if (_jobs.TryGetValue(next.JobId, out var entry) && entry.Job.Status.IsTerminal()
+                && (entry.Job.CompletedAt ?? entry.Job.UpdatedAt).UtcTicks + _retention!.Value.Ticks <= now)
+            {
+                Remove(next.JobId);
+            }
+        }
+    }
+
+    /// <summary>Removes a job and every index entry. Caller holds the lock.</summary>
+    private bool Remove(string jobId)
+    {
+        if (!_jobs.Remove(jobId, out var entry))
+        {
+            return false;
+        }
+
+        if (entry.Job.Request.IdempotencyKey is { } key)
+        {
+            _idempotency.Remove((entry.Job.OwnerId, key));
+        }
+
+        if (_byOwner.TryGetValue(entry.Job.OwnerId, out var owned))
+        {
+            owned.Remove(entry);
+            if (owned.Count == 0)
+            {
+                _byOwner.Remove(entry.Job.OwnerId);
+            }
+        }
+
+        return true;
     }
 
     private static string FormatCursor(long sequence) => sequence.ToString("x", CultureInfo.InvariantCulture);

@@ -219,19 +219,7 @@ internal sealed partial class JobLifecycle(
     {
         var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Lease: lease), static (j, s, stamp) => IsHeldBy(j, s.Holder)
             ? new Step(
-                j with
-                {
-                    Status = JobStatus.Succeeded,
-                    Outputs = s.Outputs,
-                    CompletedAt = stamp.At,
-                    Progress = 1,
-                    ProgressMessage = null,
-                    Error = null,
-                    LeaseHolder = null,
-                    LeaseExpiresAt = null,
-                    UpdatedAt = stamp.At,
-                    Version = stamp.Version,
-                },
+                Finished(j, JobStatus.Succeeded, stamp, refunded: 0, outputs: s.Outputs),
                 new StepEffects(Settlement: 0, Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete), Event: JobEventType.Succeeded))
             : new Step(null, new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete))), CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Succeeded)
@@ -247,18 +235,7 @@ internal sealed partial class JobLifecycle(
     {
         var result = await ApplyAsync(job, (Holder: holder, Lease: lease, Error: error, Delay: delay), static (j, s, stamp) => IsHeldBy(j, s.Holder)
             ? new Step(
-                j with
-                {
-                    Status = JobStatus.Pending,
-                    Error = s.Error,
-                    NextAttemptAt = stamp.At + s.Delay,
-                    Progress = 0,
-                    ProgressMessage = null,
-                    LeaseHolder = null,
-                    LeaseExpiresAt = null,
-                    UpdatedAt = stamp.At,
-                    Version = stamp.Version,
-                },
+                Released(j, stamp, j.Attempt, s.Error, stamp.At + s.Delay),
                 new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Abandon) { Delay = s.Delay }, Event: JobEventType.Retrying, EventError: s.Error))
             : new Step(null, new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Abandon) { Delay = s.Delay })), CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Pending)
@@ -289,18 +266,7 @@ internal sealed partial class JobLifecycle(
 
             var refunded = s.Refund ? j.CreditsCharged : 0;
             return new Step(
-                j with
-                {
-                    Status = JobStatus.Failed,
-                    Error = s.Error,
-                    CompletedAt = stamp.At,
-                    NextAttemptAt = null,
-                    CreditsRefunded = refunded,
-                    LeaseHolder = null,
-                    LeaseExpiresAt = null,
-                    UpdatedAt = stamp.At,
-                    Version = stamp.Version,
-                },
+                Finished(j, JobStatus.Failed, stamp, refunded, error: s.Error),
                 new StepEffects(Settlement: refunded, Lease: s.Lease, Event: JobEventType.Failed, EventError: s.Error));
         }, CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Failed)
@@ -324,17 +290,7 @@ internal sealed partial class JobLifecycle(
         var result = await ApplyAsync(job, settle, static (j, settle, stamp) => j.Status.IsTerminal()
             ? settle is null ? Step.None : new Step(null, new StepEffects(Lease: settle))
             : new Step(
-                j with
-                {
-                    Status = JobStatus.Canceled,
-                    CompletedAt = stamp.At,
-                    NextAttemptAt = null,
-                    CreditsRefunded = j.CreditsCharged,
-                    LeaseHolder = null,
-                    LeaseExpiresAt = null,
-                    UpdatedAt = stamp.At,
-                    Version = stamp.Version,
-                },
+                Finished(j, JobStatus.Canceled, stamp, j.CreditsCharged),
                 new StepEffects(Settlement: j.CreditsCharged, Lease: settle, Event: JobEventType.Canceled)), CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Canceled)
         {
@@ -353,15 +309,7 @@ internal sealed partial class JobLifecycle(
         var result = await ApplyAsync(job, 0, static (j, _, stamp) => j.Status switch
         {
             JobStatus.Pending => new Step(
-                j with
-                {
-                    Status = JobStatus.Canceled,
-                    CompletedAt = stamp.At,
-                    NextAttemptAt = null,
-                    CreditsRefunded = j.CreditsCharged,
-                    UpdatedAt = stamp.At,
-                    Version = stamp.Version,
-                },
+                Finished(j, JobStatus.Canceled, stamp, j.CreditsCharged),
                 new StepEffects(Settlement: j.CreditsCharged, Event: JobEventType.Canceled)),
             JobStatus.Processing when !j.CancelRequested => new Step(j with { CancelRequested = true, UpdatedAt = stamp.At, Version = stamp.Version }, default),
             JobStatus.Succeeded or JobStatus.Failed => throw new InvalidJobTransitionException(j.Id, j.Status, JobStatus.Canceled),
@@ -384,17 +332,7 @@ internal sealed partial class JobLifecycle(
         var settle = new LeaseSettlement(lease, LeaseAction.Abandon);
         var result = await ApplyAsync(job, (Holder: holder, Lease: settle), static (j, s, stamp) => IsHeldBy(j, s.Holder)
             ? new Step(
-                j with
-                {
-                    Status = JobStatus.Pending,
-                    Attempt = Math.Max(0, j.Attempt - 1),
-                    Progress = 0,
-                    ProgressMessage = null,
-                    LeaseHolder = null,
-                    LeaseExpiresAt = null,
-                    UpdatedAt = stamp.At,
-                    Version = stamp.Version,
-                },
+                Released(j, stamp, Math.Max(0, j.Attempt - 1), j.Error, nextAttemptAt: null),
                 new StepEffects(Lease: s.Lease))
             : new Step(null, new StepEffects(Lease: s.Lease)), CancellationToken.None).ConfigureAwait(false);
         Log.ReturnedOnShutdown(logger, job.Id);
@@ -447,6 +385,45 @@ internal sealed partial class JobLifecycle(
     /// <summary>Publishes that one output was stored.</summary>
     public ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output) =>
         events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output);
+
+    /// <summary>
+    /// The job ended in <paramref name="status"/> with its run released and <paramref name="refunded"/> credits given
+    /// back; a success carries its outputs and clears the error. One copy of the job, as the hot path wants.
+    /// </summary>
+    private static GenerationJob Finished(GenerationJob job, JobStatus status, JobStamp stamp, long refunded, JobError? error = null, IReadOnlyList<JobOutput>? outputs = null)
+    {
+        var succeeded = status == JobStatus.Succeeded;
+        return job with
+        {
+            Status = status,
+            CompletedAt = stamp.At,
+            NextAttemptAt = null,
+            CreditsRefunded = refunded,
+            Error = succeeded ? null : error ?? job.Error,
+            Outputs = outputs ?? job.Outputs,
+            Progress = succeeded ? 1 : job.Progress,
+            ProgressMessage = succeeded ? null : job.ProgressMessage,
+            LeaseHolder = null,
+            LeaseExpiresAt = null,
+            UpdatedAt = stamp.At,
+            Version = stamp.Version,
+        };
+    }
+
+    /// <summary>The job back in Pending with its run released and its progress cleared, to run again at <paramref name="nextAttemptAt"/>.</summary>
+    private static GenerationJob Released(GenerationJob job, JobStamp stamp, int attempt, JobError? error, DateTimeOffset? nextAttemptAt) => job with
+    {
+        Status = JobStatus.Pending,
+        Attempt = attempt,
+        Error = error,
+        NextAttemptAt = nextAttemptAt,
+        Progress = 0,
+        ProgressMessage = null,
+        LeaseHolder = null,
+        LeaseExpiresAt = null,
+        UpdatedAt = stamp.At,
+        Version = stamp.Version,
+    };
 
     private static bool IsHeldBy(GenerationJob job, string holder) =>
         job.Status == JobStatus.Processing && string.Equals(job.LeaseHolder, holder, StringComparison.Ordinal);
