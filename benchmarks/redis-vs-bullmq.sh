@@ -2,7 +2,8 @@
 # MediaGen's Redis queue against BullMQ, in one run on one redis-server started here (no persistence, loopback):
 # no-op jobs, 20,000 jobs at concurrency 1, 16 and 256 (jobs/s end to end, client and Redis CPU per job), and
 # enqueue-to-start p50/p99 at a steady 1,000 jobs/s. Prints both sides' JSON lines and a table.
-# Options: JOBS=20000 CONCURRENCY=1,16,256 RATE=1000 LATENCY_SECONDS=10 PIPELINE_JOBS=5000 (0 skips the full pipeline).
+# Options: JOBS=20000 CONCURRENCY=1,16,256 RATE=1000 LATENCY_SECONDS=10 PIPELINE_JOBS=5000 (0 skips the full pipeline)
+# RETENTION_SECONDS=20 (0 skips the bounded-state run: jobs at a steady rate, 2 s finished-job retention).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -14,7 +15,7 @@ source eng/servers/redis.sh
 trap stop_all EXIT
 start_redis
 
-jobs=${JOBS:-20000} concurrency=${CONCURRENCY:-1,16,256} rate=${RATE:-1000} seconds=${LATENCY_SECONDS:-10} pipeline=${PIPELINE_JOBS:-5000}
+jobs=${JOBS:-20000} concurrency=${CONCURRENCY:-1,16,256} rate=${RATE:-1000} seconds=${LATENCY_SECONDS:-10} pipeline=${PIPELINE_JOBS:-5000} retention=${RETENTION_SECONDS:-20}
 log "building the .NET side"
 dotnet build benchmarks/MediaGen.Redis.Benchmarks -c Release -nologo -clp:ErrorsOnly >/dev/null
 log "installing the Node side"
@@ -24,7 +25,7 @@ out="$MEDIAGEN_RUN_DIR/results.jsonl"
 : >"$out"
 log "running MediaGen"
 dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll --redis "$MEDIAGEN_REDIS" \
-  --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" | tee -a "$out"
+  --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" --retention-run-seconds "$retention" | tee -a "$out"
 log "running BullMQ"
 (cd benchmarks/bullmq && node bench.js --redis "$MEDIAGEN_REDIS" --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds") | tee -a "$out"
 
@@ -46,4 +47,10 @@ print(f"{'enqueue-to-start p99 ms':<28}{m['p99Ms']:>14}{b['p99Ms']:>14}")
 p = find("mediagen", "pipeline")
 if p:
     print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']} ({p['succeeded']}/{p['jobs']} succeeded, {p['clientCpuUsPerJob']} us CPU/job)")
+    print(f"{'  Redis commands per job':<28}{p['redisCommandsPerJob']:>14} sent ({p['redisCommandsPerJobByName']}); {p['redisCallsPerJobIncludingScripts']} run by the server, inside scripts too")
+r = find("mediagen", "retention")
+if r:
+    print(f"{'MediaGen bounded state':<28}{r['bytesPerRetainedJob']:>14,.0f} bytes and {r['keysPerRetainedJob']} keys per retained job ({r['retentionSeconds']:.0f} s retention, {r['rate']} jobs/s)")
+    print(f"{'  used_memory delta per s':<28} {r['usedMemoryDeltaBytes']}")
+    print(f"{'  retained jobs per s':<28} {r['retainedJobs']}")
 PY

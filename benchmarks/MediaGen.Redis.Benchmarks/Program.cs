@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
 
 // MediaGen's Redis queue under the same workload as benchmarks/bullmq/bench.js: no-op jobs, enqueue -> receive ->
 // complete through the public IJobQueue API (and optionally the whole pipeline, submit -> Succeeded). Prints one
@@ -15,6 +16,8 @@ var concurrencies = (Arg("--concurrency") ?? "1,16,256").Split(',').Select(s => 
 var rate = int.Parse(Arg("--rate") ?? "1000", CultureInfo.InvariantCulture);
 var latencySeconds = int.Parse(Arg("--latency-seconds") ?? "10", CultureInfo.InvariantCulture);
 var pipelineJobs = int.Parse(Arg("--pipeline-jobs") ?? "0", CultureInfo.InvariantCulture);
+var retentionRunSeconds = int.Parse(Arg("--retention-run-seconds") ?? "0", CultureInfo.InvariantCulture);
+var retentionRate = int.Parse(Arg("--retention-rate") ?? "500", CultureInfo.InvariantCulture);
 
 await using var admin = await ConnectionMultiplexer.ConnectAsync(redis + ",allowAdmin=true");
 var runId = Guid.NewGuid().ToString("N")[..8];
@@ -54,6 +57,11 @@ await using (var q = await QueueAsync($"bench-{runId}-latency", rate * latencySe
 if (pipelineJobs > 0)
 {
     await PipelineAsync(pipelineJobs, 16);
+}
+
+if (retentionRunSeconds > 0)
+{
+    await RetentionAsync(retentionRunSeconds, retentionRate, TimeSpan.FromSeconds(2));
 }
 
 return;
@@ -235,44 +243,38 @@ static async Task<(double P50, double P99, int Sent)> LatencyAsync(IJobQueue que
 
 // The whole pipeline: submissions through IMediaGenerationClient (job store, credits, queue, event) and MediaGen's
 // worker (lease, status transitions, generator, storage, completion) with a generator that returns one tiny output.
+// Redis commands per job are counted twice: as sent by MediaGen's connection (StackExchange.Redis's profiler: round-trip
+// commands, a script call counting once), and from INFO commandstats (every command the server ran, inside scripts too).
 async Task PipelineAsync(int count, int concurrency)
 {
     var prefix = $"bench-{runId}-pipeline";
-    var storage = Directory.CreateTempSubdirectory("mediagen-bench");
-    using var host = Host.CreateDefaultBuilder()
-        .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-        .ConfigureServices(services => services.AddMediaGeneration()
-            .UseRedisQueue(o => { o.Configuration = redis; o.KeyPrefix = prefix; })
-            .UseFileSystemStorage(o => o.RootPath = storage.FullName)
-            .ConfigureCredits(o => o.InitialBalance = long.MaxValue / 2)
-            .AddGenerator(new NoOpGenerator())
-            .AddWorker(o => o.Concurrency = concurrency))
-        .Build();
-    await host.StartAsync();
-    var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-    var store = host.Services.GetRequiredService<IJobStore>();
+    await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
+    ProfilingSession? profiling = null;
+    connection.RegisterProfiler(() => profiling);
+    await using var pipeline = await PipelineHostAsync(connection, prefix, concurrency, retention: null);
+    var client = pipeline.Services.GetRequiredService<IMediaGenerationClient>();
+    var store = pipeline.Services.GetRequiredService<IJobStore>();
+
+    // Warm-up (JIT, script cache, thread pool), as the queue-only scenarios have; its jobs belong to another owner.
+    await Task.WhenAll(Enumerable.Range(0, 1000).Select(i => client.SubmitAsync(new GenerationRequest { Prompt = "w", Model = NoOpGenerator.ModelId, OwnerId = "warm-up" }).AsTask()));
+    await WaitForEmptyQueueAsync(prefix);
+    var session = new ProfilingSession();
+    var serverCalls = await ServerCallsAsync();
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var started = Stopwatch.GetTimestamp();
+    profiling = session;
     for (var start = 0; start < count; start += 200)
     {
         await Task.WhenAll(Enumerable.Range(start, Math.Min(200, count - start)).Select(i =>
             client.SubmitAsync(new GenerationRequest { Prompt = "p" + i.ToString(CultureInfo.InvariantCulture), Model = NoOpGenerator.ModelId, OwnerId = "bench" }).AsTask()));
     }
 
-    var queue = host.Services.GetRequiredService<IJobQueue>();
-    while (true)
-    {
-        var depth = await queue.GetDepthAsync();
-        if (depth.Ready + depth.Delayed + depth.Leased == 0)
-        {
-            break;
-        }
-
-        await Task.Delay(20);
-    }
-
+    await WaitForEmptyQueueAsync(prefix);
+    profiling = null;
     var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
     var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+    var calls = await ServerCallsAsync() - serverCalls;
+    var sent = session.FinishProfiling().GroupBy(c => c.Command).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
     var succeeded = 0;
     string? cursor = null;
     do
@@ -283,9 +285,138 @@ async Task PipelineAsync(int count, int concurrency)
     }
     while (cursor is not null);
 
-    await host.StopAsync();
-    storage.Delete(recursive: true);
-    Print(new() { ["impl"] = "mediagen", ["scenario"] = "pipeline", ["concurrency"] = concurrency, ["jobs"] = count, ["succeeded"] = succeeded, ["jobsPerSecond"] = Math.Round(count / seconds), ["clientCpuUsPerJob"] = Math.Round(cpuMs * 1000 / count, 1) });
+    Print(new()
+    {
+        ["impl"] = "mediagen",
+        ["scenario"] = "pipeline",
+        ["concurrency"] = concurrency,
+        ["jobs"] = count,
+        ["succeeded"] = succeeded,
+        ["jobsPerSecond"] = Math.Round(count / seconds),
+        ["clientCpuUsPerJob"] = Math.Round(cpuMs * 1000 / count, 1),
+        ["redisCommandsPerJob"] = Math.Round((double)sent.Values.Sum() / count, 2),
+        ["redisCommandsPerJobByName"] = string.Join(" ", sent.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}={(double)kv.Value / count:0.##}")),
+        ["redisCallsPerJobIncludingScripts"] = Math.Round(calls / count, 1),
+    });
+}
+
+// Bounded state: jobs flow through the pipeline at a steady rate with a short finished-job retention. Once the first jobs
+// expire, what Redis holds should stop growing: used_memory and the key count stay flat while jobs keep finishing.
+// Prints one sample per second, and the bytes and keys each retained (finished, not yet removed) job costs.
+async Task RetentionAsync(int seconds, int rate, TimeSpan retention)
+{
+    var prefix = $"bench-{runId}-retention";
+    await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
+    await using var pipeline = await PipelineHostAsync(connection, prefix, 16, retention);
+    var client = pipeline.Services.GetRequiredService<IMediaGenerationClient>();
+    var server = admin.GetServers()[0];
+    var db = admin.GetDatabase();
+    var expiryKey = "{" + prefix + "}:expiry";
+    var baseMemory = await UsedMemoryAsync();
+    var baseKeys = await server.DatabaseSizeAsync();
+    var samples = new List<(long Memory, long Keys, long Retained)>();
+    var start = Stopwatch.GetTimestamp();
+    var sent = 0;
+    var nextSample = 1;
+    var submissions = new List<Task>();
+    using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
+    while (Stopwatch.GetElapsedTime(start).TotalSeconds < seconds)
+    {
+        var due = (int)(Stopwatch.GetElapsedTime(start).TotalSeconds * rate);
+        for (; sent < due; sent++)
+        {
+            submissions.Add(client.SubmitAsync(new GenerationRequest { Prompt = "p", Model = NoOpGenerator.ModelId, OwnerId = "bench", IdempotencyKey = "k" + sent.ToString(CultureInfo.InvariantCulture) }).AsTask());
+        }
+
+        if (Stopwatch.GetElapsedTime(start).TotalSeconds >= nextSample)
+        {
+            nextSample++;
+            samples.Add((await UsedMemoryAsync() - baseMemory, await server.DatabaseSizeAsync() - baseKeys, await db.SortedSetLengthAsync(expiryKey)));
+        }
+
+        await tick.WaitForNextTickAsync();
+    }
+
+    await Task.WhenAll(submissions);
+    await WaitForEmptyQueueAsync(prefix);
+    var steady = samples.Skip(samples.Count / 2).ToList();
+    var sample = (await db.SortedSetRangeByRankAsync(expiryKey, 0, 0)).Select(v => v.ToString()).FirstOrDefault();
+    var jobBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:job:" + sample);
+    var reservationBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:credit:res:5:bench:" + sample);
+    Print(new()
+    {
+        ["impl"] = "mediagen",
+        ["scenario"] = "retention",
+        ["retentionSeconds"] = retention.TotalSeconds,
+        ["rate"] = rate,
+        ["jobs"] = sent,
+        ["usedMemoryDeltaBytes"] = string.Join(" ", samples.Select(s => s.Memory)),
+        ["keysDelta"] = string.Join(" ", samples.Select(s => s.Keys)),
+        ["retainedJobs"] = string.Join(" ", samples.Select(s => s.Retained)),
+        ["bytesPerRetainedJob"] = Math.Round(steady.Average(s => (double)s.Memory / Math.Max(1, s.Retained))),
+        ["keysPerRetainedJob"] = Math.Round(steady.Average(s => (double)s.Keys / Math.Max(1, s.Retained)), 2),
+        ["jobHashBytes"] = jobBytes.IsNull ? 0 : (long)jobBytes,
+        ["reservationBytes"] = reservationBytes.IsNull ? 0 : (long)reservationBytes,
+    });
+}
+
+async Task<PipelineHost> PipelineHostAsync(IConnectionMultiplexer connection, string prefix, int concurrency, TimeSpan? retention)
+{
+    // Outputs go to tmpfs where there is one: on a shared ext4 disk, creating a file per job costs more CPU in the kernel's
+    // inode search than the whole Redis pipeline, and varies with what else churns that disk.
+    var storage = Directory.Exists("/dev/shm")
+        ? Directory.CreateDirectory(Path.Combine("/dev/shm", "mediagen-bench-" + Guid.NewGuid().ToString("N")))
+        : Directory.CreateTempSubdirectory("mediagen-bench");
+    var host = Host.CreateDefaultBuilder()
+        .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+        .ConfigureServices(services => services.AddMediaGeneration()
+            .UseRedisQueue(connection, o =>
+            {
+                o.KeyPrefix = prefix;
+                o.FinishedJobRetention = retention ?? o.FinishedJobRetention;
+            })
+            .UseFileSystemStorage(o => o.RootPath = storage.FullName)
+            .ConfigureCredits(o => o.InitialBalance = long.MaxValue / 2)
+            .AddGenerator(new NoOpGenerator())
+            .AddWorker(o => o.Concurrency = concurrency))
+        .Build();
+    await host.StartAsync();
+    return new PipelineHost(host, storage);
+}
+
+// Polls the queue's sets over the admin connection, so the polling is not counted as the pipeline's commands.
+async Task WaitForEmptyQueueAsync(string prefix)
+{
+    var db = admin.GetDatabase();
+    var queue = "{" + prefix + "}:q:jobs:";
+    while (await db.SortedSetLengthAsync(queue + "ready") + await db.SortedSetLengthAsync(queue + "delayed") + await db.SortedSetLengthAsync(queue + "leased") > 0)
+    {
+        await Task.Delay(20);
+    }
+}
+
+async Task<double> ServerCallsAsync()
+{
+    var info = (await admin.GetServers()[0].InfoAsync("commandstats")).SelectMany(g => g);
+    return info.Sum(kv => double.Parse(kv.Value.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture));
+}
+
+async Task<long> UsedMemoryAsync()
+{
+    var info = (await admin.GetServers()[0].InfoAsync("memory")).SelectMany(g => g).ToDictionary(kv => kv.Key, kv => kv.Value);
+    return long.Parse(info["used_memory"], CultureInfo.InvariantCulture);
+}
+
+internal sealed class PipelineHost(IHost host, DirectoryInfo storage) : IAsyncDisposable
+{
+    public IServiceProvider Services => host.Services;
+
+    public async ValueTask DisposeAsync()
+    {
+        await host.StopAsync();
+        host.Dispose();
+        storage.Delete(recursive: true);
+    }
 }
 
 internal sealed class BenchQueue(ServiceProvider provider, IJobQueue queue) : IAsyncDisposable

@@ -148,6 +148,27 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
         Assert.Contains("MediaGen:Redis:Configuration", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void UseRedisQueue_EverySeamOnRedis_MakesEachLifecycleStepOneScript()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseRedisQueue(o => o.Configuration = "127.0.0.1:1,abortConnect=false");
+        using var provider = services.BuildServiceProvider();
+
+        Assert.IsType<RedisJobLifecycleStore>(provider.GetRequiredService<IJobLifecycleStore>());
+    }
+
+    [Fact]
+    public void UseRedisQueue_OneSeamReplaced_LeavesTheLifecycleToBeComposed()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseRedisQueue(o => o.Configuration = "127.0.0.1:1,abortConnect=false");
+        services.AddSingleton<IJobEventStream>(new SilentEventStream());
+        using var provider = services.BuildServiceProvider();
+
+        Assert.IsNotType<RedisJobLifecycleStore>(provider.GetRequiredService<IJobLifecycleStore>());
+    }
+
     private static IConfigurationSection Section(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("MediaGen:Redis");
 
@@ -163,5 +184,16 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
 
         public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult(new GenerationResult([GeneratedOutput.FromBytes("image/png", Pixel)]));
+    }
+
+    private sealed class SilentEventStream : IJobEventStream
+    {
+        public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public async IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            yield break;
+        }
     }
 }

@@ -22,4 +22,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "A job event on channel {Channel} cannot be read and was skipped.")]
     public static partial void MalformedEventSkipped(ILogger logger, string channel, Exception? exception);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "The lease on job {JobId}'s message was no longer held when its step was committed; the step was applied and the message finds the job as it left it.")]
+    public static partial void LifecycleLeaseLost(ILogger logger, string jobId);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Settling the lease of job {JobId} through its own queue failed after the step was committed; the message comes back and finds the job as the step left it.")]
+    public static partial void LifecycleLeaseSettleFailed(ILogger logger, string jobId, Exception exception);
 }

@@ -6,55 +6,93 @@ namespace MediaGen.Internal;
 /// never read), so a test's fake clock drives expiry and delays.
 /// </summary>
 /// <remarks>
-/// KEYS for every script: 1 ready, 2 delayed, 3 leased, 4 dead, 5 sequence. ARGV 1 is the message-hash prefix,
-/// ARGV 2 the wake-up channel. A message hash holds b (body), p (priority 0-2), c (delivery count),
-/// e (enqueued at), t (current lease token), and once dead-lettered r (reason), d (description), x (when).
-/// Ready scores are (2 - priority) * 2^48 + sequence: higher priority first, FIFO within a priority.
-/// Numbers are formatted with %.0f because Lua's default number formatting keeps only 14 digits.
+/// Keys and the first two ARGV as in <see cref="RedisLua"/>. A message hash holds b (body), p (priority 0-2),
+/// c (delivery count), e (enqueued at), t (current lease token), and once dead-lettered r (reason), d (description),
+/// x (when). Ready scores are (2 - priority) * 2^48 + sequence: higher priority first, FIFO within a priority.
 /// </remarks>
 internal static class QueueScripts
 {
-    private const string Common = """
-        local function fmt(n) return string.format('%.0f', n) end
-        local function make_ready(id, mk)
+    /// <summary>
+    /// The queue's operations as Lua functions over the queue table <c>q</c>, shared with the lifecycle scripts.
+    /// <c>queue_enqueue</c> returns 1 when added, 0 when the id is already queued (a dead-lettered id is replaced), and
+    /// whether the message was delayed. <c>queue_settle</c> returns -1 when the lease is no longer held (expired, or
+    /// the message was delivered again), otherwise 1, or for renew the new expiry.
+    /// </summary>
+    public const string Functions = """
+        local function queue_ready(id, mk)
           local p = tonumber(redis.call('HGET', mk, 'p') or '1') or 1
-          local seq = redis.call('INCR', KEYS[5])
-          if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('PUBLISH', ARGV[2], '1') end
-          redis.call('ZADD', KEYS[1], fmt((2 - p) * 281474976710656 + seq), id)
+          local seq = redis.call('INCR', q.seq)
+          if redis.call('ZCARD', q.ready) == 0 then redis.call('PUBLISH', q.wake, '1') end
+          redis.call('ZADD', q.ready, fmt((2 - p) * 281474976710656 + seq), id)
+        end
+        local function queue_enqueue(id, body, priority, due, enqueued)
+          local mk = q.prefix .. id
+          if redis.call('EXISTS', mk) == 1 then
+            if redis.call('ZREM', q.dead, id) == 0 then return 0, false end
+            redis.call('DEL', mk)
+          end
+          redis.call('HSET', mk, 'b', body, 'p', priority, 'c', 0, 'e', enqueued)
+          if due ~= '0' then
+            redis.call('ZADD', q.delayed, due, id)
+            return 1, true
+          end
+          queue_ready(id, mk)
+          return 1, false
+        end
+        local function queue_settle(op, id, token, now, argument, reason, description)
+          local mk = q.prefix .. id
+          local expiry = redis.call('ZSCORE', q.leased, id)
+          if redis.call('HGET', mk, 't') ~= token or not expiry or tonumber(expiry) <= now then return -1 end
+          if op == 'complete' then
+            redis.call('ZREM', q.leased, id)
+            redis.call('DEL', mk)
+            return 1
+          elseif op == 'renew' then
+            local e = fmt(now + argument)
+            redis.call('ZADD', q.leased, e, id)
+            return e
+          end
+          redis.call('ZREM', q.leased, id)
+          redis.call('HDEL', mk, 't')
+          if op == 'abandon' then
+            if argument > 0 then
+              redis.call('ZADD', q.delayed, fmt(now + argument), id)
+              redis.call('PUBLISH', q.wake, '1')
+            else
+              queue_ready(id, mk)
+            end
+          else
+            redis.call('HSET', mk, 'r', reason, 'd', description, 'x', fmt(now))
+            redis.call('ZADD', q.dead, fmt(now), id)
+          end
+          return 1
+        end
+        local function queue_remove(id)
+          local mk = q.prefix .. id
+          if redis.call('DEL', mk) == 0 then return end
+          redis.call('ZREM', q.ready, id)
+          redis.call('ZREM', q.delayed, id)
+          redis.call('ZREM', q.leased, id)
+          redis.call('ZREM', q.dead, id)
         end
 
         """;
+
+    private const string Header = RedisLua.Prelude + Functions;
 
     /// <summary>
     /// ARGV 3.. groups of id, body, priority, due time ms (0 for ready now), enqueued at ms. Returns 1 per message
     /// added, 0 per id already queued (a dead-lettered id is replaced).
     /// </summary>
-    public const string EnqueueMany = Common + """
+    public const string EnqueueMany = Header + """
         local out = {}
-        local delayed = false
+        local any_delayed = false
         for i = 3, #ARGV, 5 do
-          local id = ARGV[i]
-          local mk = ARGV[1] .. id
-          local added = 1
-          if redis.call('EXISTS', mk) == 1 then
-            if redis.call('ZREM', KEYS[4], id) == 1 then
-              redis.call('DEL', mk)
-            else
-              added = 0
-            end
-          end
-          if added == 1 then
-            redis.call('HSET', mk, 'b', ARGV[i + 1], 'p', ARGV[i + 2], 'c', 0, 'e', ARGV[i + 4])
-            if ARGV[i + 3] ~= '0' then
-              redis.call('ZADD', KEYS[2], ARGV[i + 3], id)
-              delayed = true
-            else
-              make_ready(id, mk)
-            end
-          end
+          local added, delayed = queue_enqueue(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+          if delayed then any_delayed = true end
           out[#out + 1] = added
         end
-        if delayed then redis.call('PUBLISH', ARGV[2], '1') end
+        if any_delayed then redis.call('PUBLISH', q.wake, '1') end
         return out
         """;
 
@@ -62,20 +100,11 @@ internal static class QueueScripts
     /// ARGV 3 now, 4.. pairs of id and lease token. Completes each lease still held; returns 1 per completed lease
     /// and -1 per lease no longer held.
     /// </summary>
-    public const string CompleteMany = """
+    public const string CompleteMany = Header + """
         local now = tonumber(ARGV[3])
         local out = {}
         for i = 4, #ARGV, 2 do
-          local id = ARGV[i]
-          local mk = ARGV[1] .. id
-          local expiry = redis.call('ZSCORE', KEYS[3], id)
-          if redis.call('HGET', mk, 't') == ARGV[i + 1] and expiry and tonumber(expiry) > now then
-            redis.call('ZREM', KEYS[3], id)
-            redis.call('DEL', mk)
-            out[#out + 1] = 1
-          else
-            out[#out + 1] = -1
-          end
+          out[#out + 1] = queue_settle('complete', ARGV[i], ARGV[i + 1], now, 0, '', '')
         end
         return out
         """;
@@ -85,34 +114,34 @@ internal static class QueueScripts
     /// up to max ready messages. Returns { next due time or '', then id, body, delivery count, token, enqueued at,
     /// priority for each lease }. An entry without a message hash is dead-lettered as malformed.
     /// </summary>
-    public const string Receive = Common + """
+    public const string Receive = Header + """
         local now = tonumber(ARGV[3])
-        local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, 1000)
+        local due = redis.call('ZRANGEBYSCORE', q.delayed, '-inf', ARGV[3], 'LIMIT', 0, 1000)
         for _, id in ipairs(due) do
-          redis.call('ZREM', KEYS[2], id)
-          make_ready(id, ARGV[1] .. id)
+          redis.call('ZREM', q.delayed, id)
+          queue_ready(id, q.prefix .. id)
         end
-        local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[3], 'LIMIT', 0, 1000)
+        local expired = redis.call('ZRANGEBYSCORE', q.leased, '-inf', ARGV[3], 'LIMIT', 0, 1000)
         for _, id in ipairs(expired) do
-          redis.call('ZREM', KEYS[3], id)
-          redis.call('HDEL', ARGV[1] .. id, 't')
-          make_ready(id, ARGV[1] .. id)
+          redis.call('ZREM', q.leased, id)
+          redis.call('HDEL', q.prefix .. id, 't')
+          queue_ready(id, q.prefix .. id)
         end
         local out = { '' }
-        local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[4])
+        local popped = redis.call('ZPOPMIN', q.ready, ARGV[4])
         local until_ms = fmt(now + tonumber(ARGV[5]))
         for i = 1, #popped, 2 do
           local id = popped[i]
-          local mk = ARGV[1] .. id
+          local mk = q.prefix .. id
           local f = redis.call('HMGET', mk, 'b', 'p', 'e')
           if not f[1] then
             redis.call('HSET', mk, 'b', '', 'p', 1, 'c', 1, 'e', ARGV[3], 'r', 'malformed_message', 'd', 'The queue entry has no message body.', 'x', ARGV[3])
-            redis.call('ZADD', KEYS[4], ARGV[3], id)
+            redis.call('ZADD', q.dead, ARGV[3], id)
           else
             local c = redis.call('HINCRBY', mk, 'c', 1)
-            local t = redis.call('INCR', KEYS[5])
+            local t = redis.call('INCR', q.seq)
             redis.call('HSET', mk, 't', t)
-            redis.call('ZADD', KEYS[3], until_ms, id)
+            redis.call('ZADD', q.leased, until_ms, id)
             out[#out + 1] = id
             out[#out + 1] = f[1]
             out[#out + 1] = c
@@ -122,8 +151,8 @@ internal static class QueueScripts
           end
         end
         if #out == 1 then
-          local nd = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-          local nl = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+          local nd = redis.call('ZRANGE', q.delayed, 0, 0, 'WITHSCORES')
+          local nl = redis.call('ZRANGE', q.leased, 0, 0, 'WITHSCORES')
           local next = nil
           if nd[2] then next = tonumber(nd[2]) end
           if nl[2] and (next == nil or tonumber(nl[2]) < next) then next = tonumber(nl[2]) end
@@ -134,41 +163,10 @@ internal static class QueueScripts
 
     /// <summary>
     /// ARGV 3 operation (complete, abandon, dead, renew), 4 id, 5 token, 6 now, 7 delay or lease ms, 8 reason,
-    /// 9 description. Returns -1 when the lease is no longer held (expired, or the message was delivered again),
-    /// otherwise 1, or for renew the new expiry.
+    /// 9 description. Returns as <c>queue_settle</c> does.
     /// </summary>
-    public const string Settle = Common + """
-        local id = ARGV[4]
-        local mk = ARGV[1] .. id
-        local now = tonumber(ARGV[6])
-        local token = redis.call('HGET', mk, 't')
-        local expiry = redis.call('ZSCORE', KEYS[3], id)
-        if token ~= ARGV[5] or not expiry or tonumber(expiry) <= now then return -1 end
-        local op = ARGV[3]
-        if op == 'complete' then
-          redis.call('ZREM', KEYS[3], id)
-          redis.call('DEL', mk)
-          return 1
-        elseif op == 'renew' then
-          local e = fmt(now + tonumber(ARGV[7]))
-          redis.call('ZADD', KEYS[3], e, id)
-          return e
-        end
-        redis.call('ZREM', KEYS[3], id)
-        redis.call('HDEL', mk, 't')
-        if op == 'abandon' then
-          local delay = tonumber(ARGV[7])
-          if delay > 0 then
-            redis.call('ZADD', KEYS[2], fmt(now + delay), id)
-            redis.call('PUBLISH', ARGV[2], '1')
-          else
-            make_ready(id, mk)
-          end
-        else
-          redis.call('HSET', mk, 'r', ARGV[8], 'd', ARGV[9], 'x', ARGV[6])
-          redis.call('ZADD', KEYS[4], ARGV[6], id)
-        end
-        return 1
+    public const string Settle = Header + """
+        return queue_settle(ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9])
         """;
 
     /// <summary>ARGV 3 max count. Returns { id, body, reason, description, delivery count, dead-lettered at } per dead letter, oldest first.</summary>
@@ -188,13 +186,13 @@ internal static class QueueScripts
         """;
 
     /// <summary>ARGV 3 id. Returns 1 when the dead letter was moved back to ready with its delivery count reset.</summary>
-    public const string Resubmit = Common + """
+    public const string Resubmit = Header + """
         local id = ARGV[3]
-        if redis.call('ZREM', KEYS[4], id) == 0 then return 0 end
-        local mk = ARGV[1] .. id
+        if redis.call('ZREM', q.dead, id) == 0 then return 0 end
+        local mk = q.prefix .. id
         redis.call('HSET', mk, 'c', 0)
         redis.call('HDEL', mk, 'r', 'd', 'x', 't')
-        make_ready(id, mk)
+        queue_ready(id, mk)
         return 1
         """;
 }

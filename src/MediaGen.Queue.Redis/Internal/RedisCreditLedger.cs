@@ -94,7 +94,13 @@ internal sealed class RedisCreditLedger : ICreditLedger
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
     }
 
-    private long InitialBalance => _initialBalance();
+    internal RedisConnection Connection => _connection;
+
+    /// <summary>The balance of an owner never seen.</summary>
+    internal long InitialBalance => _initialBalance();
+
+    /// <summary>How long a settled reservation is kept, in ms; -1 for ever.</summary>
+    internal long RetentionMs => _retentionMs;
 
     public async ValueTask<CreditReservation> ReserveAsync(string ownerId, string jobId, long amount, CancellationToken cancellationToken = default)
     {

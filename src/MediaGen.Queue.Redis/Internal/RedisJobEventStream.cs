@@ -24,11 +24,16 @@ internal sealed class RedisJobEventStream : IJobEventStream
         _logger = logger;
     }
 
+    internal RedisConnection Connection => _connection;
+
+    /// <summary>An event as published on its job's channel.</summary>
+    internal static byte[] Serialize(JobEvent jobEvent) => JsonSerializer.SerializeToUtf8Bytes(jobEvent, RedisJsonContext.Default.JobEvent);
+
     public async ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
         var multiplexer = await _connection.GetMultiplexerAsync(cancellationToken).ConfigureAwait(false);
-        var payload = JsonSerializer.SerializeToUtf8Bytes(jobEvent, RedisJsonContext.Default.JobEvent);
+        var payload = Serialize(jobEvent);
         try
         {
             await multiplexer.GetSubscriber().PublishAsync(Channel(jobEvent.JobId), payload).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -92,5 +97,5 @@ internal sealed class RedisJobEventStream : IJobEventStream
         }
     }
 
-    private RedisChannel Channel(string jobId) => RedisChannel.Literal(_keys.EventChannelPrefix + jobId);
+    private RedisChannel Channel(string jobId) => RedisChannel.Literal(_keys.EventChannel(jobId));
 }

@@ -36,7 +36,7 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _keys = new RedisKeys(_options.KeyPrefix, _options.QueueName);
-        _scriptKeys = [_keys.Ready, _keys.Delayed, _keys.Leased, _keys.Dead, _keys.Sequence];
+        _scriptKeys = _keys.QueueScriptKeys;
         _wakeChannel = RedisChannel.Literal(_keys.WakeChannel);
         _enqueues = new RedisCommandBatcher<EnqueueItem>(FlushEnqueuesAsync, MaxBatch);
         _completions = new RedisCommandBatcher<(string, long)>(FlushCompletionsAsync, MaxBatch);
@@ -46,6 +46,10 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     private const int MaxBatch = 512;
 
     internal RedisKeys Keys => _keys;
+
+    internal RedisConnection Connection => _connection;
+
+    internal ILogger Logger => _logger;
 
     internal TimeSpan LeaseDuration => _options.LeaseDuration;
 
@@ -59,12 +63,17 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        await _enqueues.RunAsync(ToEnqueueItem(message, options, NowMs()), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A message as the enqueue scripts take it: id, body, priority, due time (0 for now) and enqueue time.</summary>
+    internal static EnqueueItem ToEnqueueItem(QueueMessage message, EnqueueOptions options, long nowMs)
+    {
         var body = JsonSerializer.SerializeToUtf8Bytes(
             new QueueMessageBody { Version = 1, JobId = message.JobId, Headers = message.Headers is null ? null : new Dictionary<string, string>(message.Headers, StringComparer.Ordinal) },
             RedisJsonContext.Default.QueueMessageBody);
-        var now = NowMs();
-        var dueMs = options.Delay > TimeSpan.Zero ? now + (long)Math.Ceiling(options.Delay.TotalMilliseconds) : 0;
-        await _enqueues.RunAsync(new EnqueueItem(message.MessageId, body, (int)options.Priority, dueMs, now), cancellationToken).ConfigureAwait(false);
+        var dueMs = options.Delay > TimeSpan.Zero ? nowMs + (long)Math.Ceiling(options.Delay.TotalMilliseconds) : 0;
+        return new EnqueueItem(message.MessageId, body, (int)options.Priority, dueMs, nowMs);
     }
 
     public async ValueTask<IReadOnlyList<IQueueLease>> ReceiveAsync(int maxMessages, TimeSpan maxWait, CancellationToken cancellationToken = default)

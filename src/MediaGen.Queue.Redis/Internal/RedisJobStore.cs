@@ -14,20 +14,20 @@ internal sealed class RedisJobStore : IJobStore
 {
     private readonly RedisConnection _connection;
     private readonly TimeProvider _timeProvider;
+    private readonly RedisKeys _keys;
     private readonly string _root;
     private readonly long _retentionMs;
-
-    // Scripts build their keys from the root; this key (under the same hash tag) routes them to the right shard.
-    private readonly RedisKey[] _routingKey;
 
     public RedisJobStore(RedisConnection connection, IOptions<RedisQueueOptions> options, TimeProvider timeProvider)
     {
         _connection = connection;
         _timeProvider = timeProvider;
-        _root = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName).Root;
-        _routingKey = [_root + "job-seq"];
+        _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
+        _root = _keys.Root;
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
     }
+
+    internal RedisConnection Connection => _connection;
 
     public async ValueTask<JobCreateResult> CreateAsync(GenerationJob job, CancellationToken cancellationToken = default)
     {
@@ -37,8 +37,8 @@ internal sealed class RedisJobStore : IJobStore
         var result = (RedisResult[])(await RunAsync(
             StoreScripts.Create,
             [
-                _root, job.Id, job.OwnerId, job.Request.IdempotencyKey ?? string.Empty, Serialize(stored), (int)stored.Status,
-                stored.UpdatedAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds(), _retentionMs,
+                job.Id, job.OwnerId, job.Request.IdempotencyKey ?? string.Empty, Serialize(stored), (int)stored.Status,
+                stored.UpdatedAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds(), _retentionMs, RedisKeys.ReservationMember(job.OwnerId, job.Id),
             ],
             cancellationToken).ConfigureAwait(false))!;
         return (long)result[0] switch
@@ -73,7 +73,7 @@ internal sealed class RedisJobStore : IJobStore
         var result = await RunAsync(
             StoreScripts.Update,
             [
-                _root, job.Id, expectedVersion, Serialize(stored), (int)stored.Status, stored.UpdatedAt.ToUnixTimeMilliseconds(),
+                job.Id, expectedVersion, Serialize(stored), (int)stored.Status, stored.UpdatedAt.ToUnixTimeMilliseconds(),
                 _timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), _retentionMs,
             ],
             cancellationToken).ConfigureAwait(false);
@@ -91,7 +91,7 @@ internal sealed class RedisJobStore : IJobStore
         var cursor = query.Cursor is null ? string.Empty : ParseCursor(query.Cursor).ToString(CultureInfo.InvariantCulture);
         var result = (RedisResult[])(await RunAsync(
             StoreScripts.List,
-            [_root, query.OwnerId, query.Status is { } s ? (int)s : string.Empty, cursor, query.Limit + 1],
+            [query.OwnerId, query.Status is { } s ? (int)s : string.Empty, cursor, query.Limit + 1],
             cancellationToken).ConfigureAwait(false))!;
         var items = new List<GenerationJob>(Math.Min(query.Limit, result.Length / 2));
         string? next = null;
@@ -119,7 +119,7 @@ internal sealed class RedisJobStore : IJobStore
 
         var result = (RedisResult[])(await RunAsync(
             StoreScripts.ListStale,
-            [_root, (int)status, updatedBefore.ToUnixTimeMilliseconds(), maxCount],
+            [(int)status, updatedBefore.ToUnixTimeMilliseconds(), maxCount],
             cancellationToken).ConfigureAwait(false))!;
         var jobs = new List<GenerationJob>(result.Length);
         foreach (var item in result)
@@ -133,13 +133,13 @@ internal sealed class RedisJobStore : IJobStore
     public async ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobId);
-        var result = await RunAsync(StoreScripts.Delete, [_root, jobId], cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(StoreScripts.Delete, [jobId], cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 
-    private static byte[] Serialize(GenerationJob job) => JsonSerializer.SerializeToUtf8Bytes(job, RedisJsonContext.Default.GenerationJob);
+    internal static byte[] Serialize(GenerationJob job) => JsonSerializer.SerializeToUtf8Bytes(job, RedisJsonContext.Default.GenerationJob);
 
-    private static GenerationJob Deserialize(byte[] json) =>
+    internal static GenerationJob Deserialize(byte[] json) =>
         JsonSerializer.Deserialize(json, RedisJsonContext.Default.GenerationJob)
         ?? throw new InvalidOperationException("The job store holds an empty job record.");
 
@@ -148,12 +148,18 @@ internal sealed class RedisJobStore : IJobStore
             ? value
             : throw new RequestValidationException("cursor", "The cursor is not one this server issued.");
 
+    /// <summary>Runs a store script: the queue's keys (which also route it to the shard of the hash tag), then ARGV 1-3 and <paramref name="values"/>.</summary>
     private async ValueTask<RedisResult> RunAsync(string script, RedisValue[] values, CancellationToken cancellationToken)
     {
+        var args = new RedisValue[3 + values.Length];
+        args[0] = _keys.MessagePrefix;
+        args[1] = _keys.WakeChannel;
+        args[2] = _root;
+        values.CopyTo(args, 3);
         var db = await _connection.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await db.ScriptEvaluateAsync(script, _routingKey, values).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await db.ScriptEvaluateAsync(script, _keys.QueueScriptKeys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {

@@ -18,7 +18,14 @@ internal sealed class RedisKeys
         MessagePrefix = queue + "m:";
         WakeChannel = queue + "wake";
         EventChannelPrefix = Root + "events:";
+        QueueScriptKeys = [Ready, Delayed, Leased, Dead, Sequence];
     }
+
+    /// <summary>KEYS 1-5 of every script that touches the queue (see <see cref="RedisLua"/>).</summary>
+    public StackExchange.Redis.RedisKey[] QueueScriptKeys { get; }
+
+    /// <summary>The event channel of one job.</summary>
+    public string EventChannel(string jobId) => EventChannelPrefix + jobId;
 
     /// <summary>The hash-tagged prefix of every key, <c>{prefix}:</c>.</summary>
     public string Root { get; }

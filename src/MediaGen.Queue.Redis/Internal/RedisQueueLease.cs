@@ -24,6 +24,21 @@ internal sealed class RedisQueueLease : IQueueLease
 
     public QueueMessage Message { get; }
 
+    /// <summary>The queue this lease came from.</summary>
+    internal RedisJobQueue Queue => _queue;
+
+    /// <summary>This delivery's lease token.</summary>
+    internal long Token => _token;
+
+    /// <summary>
+    /// Claims the right to settle this lease outside its own methods (in a lifecycle script); false when it is already
+    /// settled. The claimer calls <see cref="ReleaseSettle"/> if the settlement was not sent after all.
+    /// </summary>
+    internal bool TryClaimSettle() => Interlocked.CompareExchange(ref _settled, 1, 0) == 0;
+
+    /// <summary>Gives back a claim whose settlement was not applied, so the lease can still be settled or returned.</summary>
+    internal void ReleaseSettle() => Volatile.Write(ref _settled, 0);
+
     public int DeliveryCount { get; }
 
     public DateTimeOffset EnqueuedAt { get; }

@@ -91,12 +91,17 @@ public static class RedisMediaGenerationBuilderExtensions
         });
         builder.UseEventStream(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobEventStream>(sp, sp.GetRequiredService<RedisConnection>()));
 
+        // Each lifecycle step is one script when all four seams above are still the ones in use.
+        builder.AddLifecycleStore(LifecycleStore);
+
         var services = builder.Services;
         services.AddSingleton(connection);
         services.AddOptions<RedisQueueOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisQueueOptions>, RedisQueueOptionsValidator>());
         return builder;
     }
+
+    private static readonly Func<IServiceProvider, IJobLifecycleStore?> LifecycleStore = RedisJobLifecycleStore.TryCreate;
 
     private static ILogger Logger(IServiceProvider services) =>
         services.GetService<ILoggerFactory>()?.CreateLogger("MediaGen.Queue.Redis") ?? Logging.Abstractions.NullLogger.Instance;

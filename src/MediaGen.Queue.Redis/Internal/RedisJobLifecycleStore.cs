@@ -1,0 +1,222 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace MediaGen.Internal;
+
+/// <summary>
+/// The lifecycle store when the job store, credit ledger, queue and event stream are all Redis over one connection and
+/// key prefix: each step is one <see cref="LifecycleScripts"/> call, so it is applied whole or not at all, in one round
+/// trip. A lease from another queue is settled through its own methods after the script, as a composed store would.
+/// </summary>
+internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
+{
+    private readonly RedisConnection _connection;
+    private readonly RedisJobQueue _queue;
+    private readonly RedisCreditLedger _ledger;
+    private readonly RedisKeys _keys;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly long _retentionMs;
+
+    public RedisJobLifecycleStore(RedisConnection connection, RedisJobQueue queue, RedisCreditLedger ledger, IOptions<RedisQueueOptions> options, TimeProvider timeProvider, ILogger logger)
+    {
+        _connection = connection;
+        _queue = queue;
+        _ledger = ledger;
+        _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
+        _time = timeProvider;
+        _logger = logger;
+        _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
+    }
+
+    /// <summary>
+    /// The Redis lifecycle store when every resolved seam is this package's, over the same connection; null otherwise
+    /// (a seam was replaced), and MediaGen composes the seams instead.
+    /// </summary>
+    public static IJobLifecycleStore? TryCreate(IServiceProvider services)
+    {
+        var connection = (RedisConnection?)services.GetService(typeof(RedisConnection));
+        return connection is not null
+            && services.GetService(typeof(IJobStore)) is RedisJobStore store && ReferenceEquals(store.Connection, connection)
+            && services.GetService(typeof(ICreditLedger)) is RedisCreditLedger ledger && ReferenceEquals(ledger.Connection, connection)
+            && services.GetService(typeof(IJobQueue)) is RedisJobQueue queue && ReferenceEquals(queue.Connection, connection)
+            && services.GetService(typeof(IJobEventStream)) is RedisJobEventStream events && ReferenceEquals(events.Connection, connection)
+            && services.GetService(typeof(IOptions<RedisQueueOptions>)) is IOptions<RedisQueueOptions> options
+            ? new RedisJobLifecycleStore(
+                connection,
+                queue,
+                ledger,
+                options,
+                (TimeProvider?)services.GetService(typeof(TimeProvider)) ?? TimeProvider.System,
+                queue.Logger)
+            : null;
+    }
+
+    public async ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        ArgumentNullException.ThrowIfNull(submission.Job);
+        ArgumentNullException.ThrowIfNull(submission.Message);
+        ArgumentOutOfRangeException.ThrowIfNegative(submission.Credits);
+        var enqueueOptions = EnqueueOptionsOrDefault(submission.EnqueueOptions);
+        var job = submission.Job;
+        var now = _time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var stored = job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? now : job.UpdatedAt };
+        var message = RedisJobQueue.ToEnqueueItem(submission.Message, enqueueOptions, nowMs);
+        var result = (RedisResult[])(await RunAsync(
+            LifecycleScripts.Submit,
+            job.OwnerId,
+            job.Id,
+            [
+                job.Id, job.OwnerId, job.Request.IdempotencyKey ?? string.Empty, RedisJobStore.Serialize(stored), (int)stored.Status,
+                stored.UpdatedAt.ToUnixTimeMilliseconds(), nowMs, _retentionMs,
+                submission.Credits, _ledger.InitialBalance, RedisKeys.ReservationMember(job.OwnerId, job.Id),
+                message.MessageId, message.Body, message.Priority, message.DueMs,
+                .. EventArguments(submission.Event),
+            ],
+            cancellationToken).ConfigureAwait(false))!;
+        return (long)result[0] switch
+        {
+            1 => new JobCreateResult(stored, Created: true),
+            0 => new JobCreateResult(RedisJobStore.Deserialize((byte[])result[1]!), Created: false),
+            -2 => throw new InsufficientCreditsException(job.OwnerId, submission.Credits, (long)result[1]),
+            _ => throw new InvalidOperationException($"A job with id '{job.Id}' already exists."),
+        };
+    }
+
+    public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        if (commit.Settlement is { } refund)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(refund, nameof(commit));
+        }
+
+        var settlement = commit.Lease is { Action: not LeaseAction.Keep } s ? s : null;
+        var own = settlement?.Lease is RedisQueueLease lease && ReferenceEquals(lease.Queue, _queue) ? lease : null;
+        var claimed = own is not null && own.TryClaimSettle();
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var job = commit.Job is { } next ? next with { Version = commit.ExpectedVersion + 1 } : null;
+        var enqueue = commit.Enqueue is { } toEnqueue ? RedisJobQueue.ToEnqueueItem(toEnqueue, EnqueueOptionsOrDefault(commit.EnqueueOptions), nowMs) : (EnqueueItem?)null;
+
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await RunAsync(
+                LifecycleScripts.Commit,
+                commit.OwnerId,
+                commit.JobId,
+                [
+                    nowMs, _retentionMs, commit.JobId,
+                    job is null ? string.Empty : commit.ExpectedVersion,
+                    job is null ? RedisValue.EmptyString : RedisJobStore.Serialize(job),
+                    job is null ? string.Empty : (int)job.Status,
+                    job is null ? 0 : job.UpdatedAt.ToUnixTimeMilliseconds(),
+                    commit.Settlement is { } give ? give : string.Empty,
+                    _ledger.InitialBalance,
+                    RedisKeys.ReservationMember(commit.OwnerId, commit.JobId),
+                    enqueue?.MessageId ?? string.Empty,
+                    enqueue?.Body ?? RedisValue.EmptyString,
+                    enqueue?.Priority ?? 0,
+                    enqueue?.DueMs ?? 0,
+                    claimed ? Operation(settlement!.Action) : string.Empty,
+                    claimed ? own!.Message.MessageId : string.Empty,
+                    claimed ? own!.Token : 0,
+                    claimed ? (long)Math.Ceiling(settlement!.Delay.TotalMilliseconds) : 0,
+                    claimed ? settlement!.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
+                    claimed ? settlement!.Description ?? string.Empty : string.Empty,
+                    .. EventArguments(commit.Event),
+                ],
+                cancellationToken).ConfigureAwait(false))!;
+        }
+        catch
+        {
+            if (claimed)
+            {
+                own!.ReleaseSettle();
+            }
+
+            throw;
+        }
+
+        if ((long)result[0] == 0)
+        {
+            if (claimed)
+            {
+                own!.ReleaseSettle();
+            }
+
+            return false;
+        }
+
+        if (settlement is not null && (!claimed || (long)result[1] == -1) && own is not null)
+        {
+            // Expired, delivered again, or already settled: the step stands, and the message finds the job as it left it.
+            Log.LifecycleLeaseLost(_logger, commit.JobId);
+        }
+        else if (settlement is not null && own is null)
+        {
+            await SettleForeignLeaseAsync(commit.JobId, settlement).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    private async ValueTask SettleForeignLeaseAsync(string jobId, LeaseSettlement settlement)
+    {
+        try
+        {
+            await (settlement.Action switch
+            {
+                LeaseAction.Complete => settlement.Lease.CompleteAsync(CancellationToken.None),
+                LeaseAction.Abandon => settlement.Lease.AbandonAsync(settlement.Delay, CancellationToken.None),
+                _ => settlement.Lease.DeadLetterAsync(settlement.Reason ?? MediaGenErrorCodes.InternalError, settlement.Description, CancellationToken.None),
+            }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A lost lease or a fault of the other queue: the message comes back, finds the job as this step left it.
+            Log.LifecycleLeaseSettleFailed(_logger, jobId, e);
+        }
+    }
+
+    private static string Operation(LeaseAction action) => action switch
+    {
+        LeaseAction.Complete => "complete",
+        LeaseAction.Abandon => "abandon",
+        _ => "dead",
+    };
+
+    private static EnqueueOptions EnqueueOptionsOrDefault(EnqueueOptions? options)
+    {
+        options ??= EnqueueOptions.Default;
+        return options.Delay < TimeSpan.Zero
+            ? throw new ArgumentOutOfRangeException(nameof(options), options.Delay, "The delay cannot be negative.")
+            : options;
+    }
+
+    private RedisValue[] EventArguments(JobEvent? jobEvent) => jobEvent is null
+        ? [string.Empty, RedisValue.EmptyString]
+        : [_keys.EventChannel(jobEvent.JobId), RedisJobEventStream.Serialize(jobEvent)];
+
+    /// <summary>Runs a lifecycle script with the queue's keys and the job's credit keys, then ARGV 1-3 and <paramref name="values"/>.</summary>
+    private async ValueTask<RedisResult> RunAsync(string script, string ownerId, string jobId, RedisValue[] values, CancellationToken cancellationToken)
+    {
+        RedisKey[] keys =
+        [
+            .. _keys.QueueScriptKeys, _keys.CreditBalance(ownerId), _keys.CreditReservation(ownerId, jobId), _keys.CreditOpen,
+        ];
+        RedisValue[] args = [_keys.MessagePrefix, _keys.WakeChannel, _keys.Root, .. values];
+        var db = await _connection.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await db.ScriptEvaluateAsync(script, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsUnavailable(e))
+        {
+            throw RedisErrors.Unavailable(e);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+using MediaGen.Compliance;
+using MediaGen.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MediaGen.Queue.Redis.Tests.Compliance;
+
+[RequiresServer(RedisTestServer.Variable)]
+public sealed class RedisJobLifecycleStoreComplianceTests : JobLifecycleStoreComplianceTests
+{
+    protected override async ValueTask<LifecycleBackend> CreateBackendAsync(long initialBalance)
+    {
+        var connections = Track(new RedisComplianceConnections());
+        var connection = await connections.ConnectAsync();
+        var options = RedisTestServer.Options(connections.Prefix, LeaseDuration);
+        var queue = RedisTestServer.Queue(connection, options, Time);
+        var ledger = new RedisCreditLedger(connection, options, () => initialBalance, Time);
+        var lifecycle = new RedisJobLifecycleStore(connection, queue, ledger, options, Time, NullLogger.Instance);
+        return new LifecycleBackend(lifecycle, new RedisJobStore(connection, options, Time), ledger, queue, new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance), queue);
+    }
+}

@@ -1,0 +1,340 @@
+using System.Globalization;
+using MediaGen.Compliance;
+using MediaGen.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+
+namespace MediaGen.Queue.Redis.Tests;
+
+public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
+    private readonly string _prefix = RedisTestServer.NewPrefix();
+    private ConnectionMultiplexer? _multiplexer;
+    private RedisJobLifecycleStore _lifecycle = null!;
+    private RedisJobStore _store = null!;
+    private RedisCreditLedger _ledger = null!;
+    private RedisJobQueue _queue = null!;
+    private RedisJobEventStream _events = null!;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_multiplexer is not null)
+        {
+            await _multiplexer.DisposeAsync();
+        }
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task SubmitAsync_NewJob_CreatesReservesEnqueuesAndPublishesInOneStep()
+    {
+        await CreateAsync(initialBalance: 10);
+        var job = NewJob("job-1");
+        await using var events = _events.SubscribeAsync(job.Id).GetAsyncEnumerator();
+        var next = events.MoveNextAsync().AsTask();
+        await WaitForSubscriptionAsync(job.Id);
+
+        var result = await _lifecycle.SubmitAsync(Submission(job, credits: 3));
+
+        Assert.True(result.Created);
+        Assert.Equal((1L, JobStatus.Pending), (result.Job.Version, result.Job.Status));
+        Assert.Equal(1L, (await _store.GetAsync(job.Id))!.Version);
+        Assert.Equal(7, await _ledger.GetBalanceAsync("owner"));
+        Assert.Equal(3, Assert.Single(await _ledger.ListOpenReservationsAsync(_time.GetUtcNow().AddSeconds(1), 10)).Amount);
+        var lease = Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero));
+        Assert.Equal(job.Id, lease.Message.JobId);
+        Assert.True(await next);
+        Assert.Equal(JobEventType.Queued, events.Current.Type);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task SubmitAsync_InsufficientCredits_ThrowsAndWritesNothing()
+    {
+        await CreateAsync(initialBalance: 2);
+        await _ledger.GrantAsync("owner", 1);
+        var before = await KeysAsync();
+
+        var error = await Assert.ThrowsAsync<InsufficientCreditsException>(() => _lifecycle.SubmitAsync(Submission(NewJob("job-1"), credits: 5)).AsTask());
+
+        Assert.Equal((5L, 3L), (error.Requested, error.Available));
+        Assert.Equal(before, await KeysAsync());
+        Assert.Null(await _store.GetAsync("job-1"));
+        Assert.Equal(3, await _ledger.GetBalanceAsync("owner"));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task SubmitAsync_SameIdempotencyKey_ReturnsTheFirstJobAndChargesOnce()
+    {
+        await CreateAsync(initialBalance: 10);
+        var first = NewJob("job-1", idempotencyKey: "k");
+        await _lifecycle.SubmitAsync(Submission(first, credits: 4));
+
+        var again = await _lifecycle.SubmitAsync(Submission(NewJob("job-2", idempotencyKey: "k"), credits: 4));
+
+        Assert.False(again.Created);
+        Assert.Equal("job-1", again.Job.Id);
+        Assert.Equal(6, await _ledger.GetBalanceAsync("owner"));
+        Assert.Equal(new QueueDepth(1, 0, 0, 0), await _queue.GetDepthAsync());
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_Succeed_WritesSettlesCompletesTheLeaseAndPublishes()
+    {
+        await CreateAsync(initialBalance: 10);
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 4);
+        await using var events = _events.SubscribeAsync(job.Id).GetAsyncEnumerator();
+        var next = events.MoveNextAsync().AsTask();
+        await WaitForSubscriptionAsync(job.Id);
+
+        var applied = await _lifecycle.CommitAsync(Commit(job, job with { Status = JobStatus.Processing, Version = 2 }) with
+        {
+            Settlement = 1,
+            Lease = new LeaseSettlement(lease, LeaseAction.Complete),
+            Event = Event(job, JobEventType.Succeeded),
+        });
+
+        Assert.True(applied);
+        Assert.Equal((2L, JobStatus.Processing), ((await _store.GetAsync(job.Id))!.Version, (await _store.GetAsync(job.Id))!.Status));
+        Assert.Equal(7, await _ledger.GetBalanceAsync("owner"));
+        Assert.Empty(await _ledger.ListOpenReservationsAsync(_time.GetUtcNow().AddSeconds(1), 10));
+        Assert.Equal(new QueueDepth(0, 0, 0, 0), await _queue.GetDepthAsync());
+        await Assert.ThrowsAsync<LeaseLostException>(() => lease.CompleteAsync().AsTask());
+        Assert.True(await next);
+        Assert.Equal(JobEventType.Succeeded, events.Current.Type);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_VersionDiffers_AppliesNothing()
+    {
+        await CreateAsync(initialBalance: 10);
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 4);
+
+        var applied = await _lifecycle.CommitAsync(new JobCommit
+        {
+            JobId = job.Id,
+            OwnerId = job.OwnerId,
+            Job = job with { Status = JobStatus.Processing, Version = 6 },
+            ExpectedVersion = 5,
+            Settlement = 4,
+            Enqueue = new QueueMessage("other"),
+            Lease = new LeaseSettlement(lease, LeaseAction.DeadLetter) { Reason = "x" },
+        });
+
+        Assert.False(applied);
+        Assert.Equal((1L, JobStatus.Pending), ((await _store.GetAsync(job.Id))!.Version, (await _store.GetAsync(job.Id))!.Status));
+        Assert.Equal(6, await _ledger.GetBalanceAsync("owner"));
+        Assert.Equal(new QueueDepth(0, 0, 1, 0), await _queue.GetDepthAsync());
+
+        // The lease is still the caller's to settle.
+        await lease.CompleteAsync();
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_LeaseExpired_AppliesTheRestAndSkipsTheLease()
+    {
+        await CreateAsync(initialBalance: 10);
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 4);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var redelivered = Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero));
+
+        var applied = await _lifecycle.CommitAsync(Commit(job, job with { Status = JobStatus.Processing, Version = 2 }) with
+        {
+            Lease = new LeaseSettlement(lease, LeaseAction.Complete),
+        });
+
+        Assert.True(applied);
+        Assert.Equal(JobStatus.Processing, (await _store.GetAsync(job.Id))!.Status);
+        Assert.Equal(new QueueDepth(0, 0, 1, 0), await _queue.GetDepthAsync());
+        await redelivered.CompleteAsync();
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_AbandonWithDelayAndDeadLetter_SettleTheLeaseInTheScript()
+    {
+        await CreateAsync(initialBalance: 10);
+        var (first, firstLease) = await SubmitAndReceiveAsync("job-1", credits: 1);
+        var (second, secondLease) = await SubmitAndReceiveAsync("job-2", credits: 1);
+
+        Assert.True(await _lifecycle.CommitAsync(Commit(first, null) with { Lease = new LeaseSettlement(firstLease, LeaseAction.Abandon) { Delay = TimeSpan.FromSeconds(5) } }));
+        Assert.True(await _lifecycle.CommitAsync(Commit(second, null) with { Lease = new LeaseSettlement(secondLease, LeaseAction.DeadLetter) { Reason = "generator_failed", Description = "boom" } }));
+
+        Assert.Equal(new QueueDepth(0, 1, 0, 1), await _queue.GetDepthAsync());
+        var dead = Assert.Single(await _queue.ListDeadLettersAsync());
+        Assert.Equal(("job-2", "generator_failed", "boom"), (dead.Message.MessageId, dead.Reason, dead.Description));
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var again = Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero));
+        Assert.Equal(("job-1", 2), (again.Message.MessageId, again.DeliveryCount));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_EnqueueWithDelay_SchedulesTheMessage()
+    {
+        await CreateAsync(initialBalance: 10);
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 1);
+        await lease.CompleteAsync();
+
+        Assert.True(await _lifecycle.CommitAsync(Commit(job, null) with { Enqueue = new QueueMessage(job.Id), EnqueueOptions = new EnqueueOptions { Delay = TimeSpan.FromSeconds(2) } }));
+
+        Assert.Equal(new QueueDepth(0, 1, 0, 0), await _queue.GetDepthAsync());
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_ForeignLease_IsSettledThroughItsOwnMethodsAfterTheScript()
+    {
+        await CreateAsync(initialBalance: 10);
+        var job = (await _lifecycle.SubmitAsync(Submission(NewJob("job-1"), credits: 1))).Job;
+        var foreign = new RecordingLease(new QueueMessage(job.Id));
+
+        Assert.True(await _lifecycle.CommitAsync(Commit(job, job with { Status = JobStatus.Processing, Version = 2 }) with { Lease = new LeaseSettlement(foreign, LeaseAction.Abandon) { Delay = TimeSpan.FromSeconds(3) } }));
+
+        Assert.Equal(["abandon 00:00:03"], foreign.Calls);
+        Assert.Equal(new QueueDepth(1, 0, 0, 0), await _queue.GetDepthAsync());
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task Retention_FinishedJob_LeavesNoKeyBehind()
+    {
+        await CreateAsync(initialBalance: 10, retention: TimeSpan.FromMinutes(1));
+        await _ledger.GrantAsync("owner", 1);
+        // Another job, still running, so the shared keys (indexes, counters, the leased set) exist before and after.
+        await SubmitAndReceiveAsync("seed", credits: 1);
+        var baseline = await KeysAsync();
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 4, idempotencyKey: "k");
+        var running = job with { Status = JobStatus.Processing, Version = 2 };
+        Assert.True(await _lifecycle.CommitAsync(Commit(job, running) with { Lease = new LeaseSettlement(lease, LeaseAction.Keep) }));
+        Assert.True(await _lifecycle.CommitAsync(Commit(running, running with { Status = JobStatus.Failed, Version = 3 }) with
+        {
+            Settlement = 4,
+            Lease = new LeaseSettlement(lease, LeaseAction.DeadLetter) { Reason = "failed" },
+        }));
+        Assert.NotEqual(baseline, await KeysAsync());
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        await _store.CreateAsync(NewJob("later"));
+        await _store.DeleteAsync("later");
+
+        // The job, its indexes, idempotency key, dead letter and settled reservation all go with it, without waiting for
+        // Redis to get round to expiring the reservation.
+        Assert.Equal(baseline, await KeysAsync());
+        Assert.Empty(await _queue.ListDeadLettersAsync());
+        Assert.Equal("seed", Assert.Single(await _ledger.ListOpenReservationsAsync(_time.GetUtcNow(), 10)).JobId);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task Update_FinishedJobRunAgain_IsNoLongerRemovedByRetention()
+    {
+        await CreateAsync(initialBalance: 10, retention: TimeSpan.FromMinutes(1));
+        var job = (await _store.CreateAsync(NewJob("job-1"))).Job;
+        var failed = (await _store.UpdateAsync(job with { Status = JobStatus.Failed }, 1))!;
+        var pending = (await _store.UpdateAsync(failed with { Status = JobStatus.Pending }, 2))!;
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        await _store.CreateAsync(NewJob("later"));
+
+        Assert.Equal(JobStatus.Pending, (await _store.GetAsync(pending.Id))!.Status);
+    }
+
+    private async Task CreateAsync(long initialBalance, TimeSpan? retention = null)
+    {
+        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
+        _multiplexer = multiplexer;
+        var options = RedisTestServer.Options(_prefix, TimeSpan.FromSeconds(30), o => o.FinishedJobRetention = retention ?? o.FinishedJobRetention);
+        _store = new RedisJobStore(connection, options, _time);
+        _ledger = new RedisCreditLedger(connection, options, () => initialBalance, _time);
+        _queue = RedisTestServer.Queue(connection, options, _time);
+        _events = new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance);
+        _lifecycle = new RedisJobLifecycleStore(connection, _queue, _ledger, options, _time, NullLogger.Instance);
+    }
+
+    private async Task<(GenerationJob Job, IQueueLease Lease)> SubmitAndReceiveAsync(string id, long credits, string? idempotencyKey = null)
+    {
+        var job = (await _lifecycle.SubmitAsync(Submission(NewJob(id, idempotencyKey), credits))).Job;
+        var lease = Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero));
+        Assert.Equal(id, lease.Message.JobId);
+        return (job, lease);
+    }
+
+    // Pub/sub delivers only to subscribers the server already knows; wait until it counts this one.
+    private async Task WaitForSubscriptionAsync(string jobId)
+    {
+        var channel = RedisChannel.Literal(new RedisKeys(_prefix, "jobs").EventChannel(jobId));
+        var server = _multiplexer!.GetServers()[0];
+        while (await server.SubscriptionSubscriberCountAsync(channel) == 0)
+        {
+            await Task.Yield();
+        }
+    }
+
+    private async Task<HashSet<string>> KeysAsync()
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var key in _multiplexer!.GetServers()[0].KeysAsync(pattern: "{" + _prefix + "}:*"))
+        {
+            keys.Add(key.ToString());
+        }
+
+        return keys;
+    }
+
+    private GenerationJob NewJob(string id, string? idempotencyKey = null) => new()
+    {
+        Id = id,
+        Request = new GenerationRequest { Prompt = "a cat", Model = "model", OwnerId = "owner", IdempotencyKey = idempotencyKey },
+        CreatedAt = _time.GetUtcNow(),
+    };
+
+    private static JobSubmission Submission(GenerationJob job, long credits) => new()
+    {
+        Job = job,
+        Credits = credits,
+        Message = new QueueMessage(job.Id),
+        Event = Event(job, JobEventType.Queued),
+    };
+
+    private static JobCommit Commit(GenerationJob current, GenerationJob? next) => new()
+    {
+        JobId = current.Id,
+        OwnerId = current.OwnerId,
+        Job = next,
+        ExpectedVersion = current.Version,
+    };
+
+    private static JobEvent Event(GenerationJob job, JobEventType type) =>
+        new() { JobId = job.Id, OwnerId = job.OwnerId, Type = type, Timestamp = job.CreatedAt, Status = job.Status };
+
+    /// <summary>A lease of some other queue, recording how it was settled.</summary>
+    private sealed class RecordingLease(QueueMessage message) : IQueueLease
+    {
+        public List<string> Calls { get; } = [];
+
+        public QueueMessage Message { get; } = message;
+
+        public int DeliveryCount => 1;
+
+        public DateTimeOffset EnqueuedAt => default;
+
+        public DateTimeOffset LockedUntil => default;
+
+        public JobPriority Priority => JobPriority.Normal;
+
+        public ValueTask CompleteAsync(CancellationToken cancellationToken = default) => Record("complete");
+
+        public ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default) => Record("abandon " + delay.ToString("c", CultureInfo.InvariantCulture));
+
+        public ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default) => Record("dead " + reason);
+
+        public ValueTask RenewAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private ValueTask Record(string call)
+        {
+            Calls.Add(call);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
