@@ -7,27 +7,41 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Queue.Redis.Tests;
 
-/// <summary>
-/// The lifecycle fault-injection harness over Redis seams composed one by one (as with a queue from another system),
-/// each run under its own key prefix. Every process of a run gets its own Redis clients, as separate processes would.
-/// </summary>
+/// <summary>The lifecycle fault-injection harness on Redis with its one-script steps, each run under its own key prefix.</summary>
+[RequiresServer(RedisTestServer.Variable)]
+public sealed class RedisFaultInjectionTests : LifecycleFaultInjectionTests
+{
+    protected override int RandomSchedules => 300;
+
+    protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance) =>
+        RedisFaultBackend.CreateAsync(time, initialBalance, atomic: true);
+}
+
+/// <summary>The same Redis seams composed one by one, as when the queue comes from another system.</summary>
 [RequiresServer(RedisTestServer.Variable)]
 public sealed class RedisComposedFaultInjectionTests : LifecycleFaultInjectionTests
 {
     protected override int RandomSchedules => 200;
 
-    protected override async ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance)
+    protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance) =>
+        RedisFaultBackend.CreateAsync(time, initialBalance, atomic: false);
+}
+
+internal static class RedisFaultBackend
+{
+    public static async ValueTask<FaultBackend> CreateAsync(FakeTimeProvider time, long initialBalance, bool atomic)
     {
         var connections = new RedisComplianceConnections();
         var options = RedisTestServer.Options(connections.Prefix, LifecycleFaultHarness.LeaseDuration);
         var connection = await connections.ConnectAsync();
         var queue = RedisTestServer.Queue(connection, options, time);
+        var ledger = new RedisCreditLedger(connection, options, () => initialBalance, time);
         return new FaultBackend(
             new RedisJobStore(connection, options, time),
-            new RedisCreditLedger(connection, options, () => initialBalance, time),
+            ledger,
             queue,
             new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance),
-            Atomic: null,
+            atomic ? new RedisJobLifecycleStore(connection, queue, ledger, options, time, NullLogger.Instance) : null,
             connections,
             queue);
     }
