@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using MediaGen.Generators.Http;
 using MediaGen.Generators.HuggingFace.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,7 +33,7 @@ internal static class TestSupport
         configure?.Invoke(options);
         return new HuggingFaceGenerator(
             Microsoft.Extensions.Options.Options.Create(options),
-            new HuggingFaceHttpClientSource(() => httpClient),
+            new ProviderHttpClientSource<HuggingFaceGeneratorOptions>(() => httpClient),
             timeProvider ?? TimeProvider.System,
             logger ?? NullLogger<HuggingFaceGenerator>.Instance);
     }

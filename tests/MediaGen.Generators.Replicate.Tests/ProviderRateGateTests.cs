@@ -1,4 +1,4 @@
-using MediaGen.Generators.Internal;
+using MediaGen.Generators.Http;
 using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Generators.Replicate.Tests;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using MediaGen.Generators.Http;
 using MediaGen.Generators.Replicate.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,7 +35,7 @@ internal static class TestSupport
         ILogger<ReplicateGenerator>? logger = null) =>
         new(
             Microsoft.Extensions.Options.Options.Create(Options(server, configure)),
-            new ReplicateHttpClientSource(() => httpClient),
+            new ProviderHttpClientSource<ReplicateGeneratorOptions>(() => httpClient),
             timeProvider ?? TimeProvider.System,
             logger ?? NullLogger<ReplicateGenerator>.Instance);
 
