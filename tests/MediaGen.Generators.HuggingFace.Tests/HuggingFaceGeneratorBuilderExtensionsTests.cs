@@ -75,12 +75,7 @@ public sealed class HuggingFaceGeneratorBuilderExtensionsTests : IAsyncLifetime
             OwnerId = "bob",
             Settings = new GenerationSettings { Width = 512, Height = 512, OutputFormat = OutputFormat.Png },
         });
-        GenerationJob job;
-        var polls = 0;
-        while (!(job = await client.GetAsync("bob", submitted.Job.Id)).Status.IsTerminal() && polls++ < 1000)
-        {
-            await Task.Delay(10);
-        }
+        var job = await host.Services.WaitForTerminalAsync("bob", submitted.Job.Id);
 
         await host.StopAsync();
 

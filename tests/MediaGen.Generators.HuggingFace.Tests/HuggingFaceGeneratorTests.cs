@@ -32,7 +32,7 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
 
         var output = Assert.Single(result.Outputs);
         Assert.Equal("image/jpeg", output.ContentType);
-        Assert.Equal(FakeHuggingFaceServer.ImageBytes(_server.ImageSize, png: false), await TestSupport.ReadAllAsync(output));
+        Assert.Equal(FakeHuggingFaceServer.ImageBytes(_server.ImageSize, png: false), await GeneratedOutputs.ReadAllAsync(output));
         Assert.Equal("/models/black-forest-labs/FLUX.1-dev", Assert.Single(_server.Paths));
         var body = Assert.Single(_server.Bodies);
         Assert.Equal(TestSupport.Prompt, body["inputs"]!.GetValue<string>());
@@ -85,12 +85,12 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_ModelLoadingShortly_WaitsTheEstimateOnTheClockAndSucceeds()
     {
-        var time = new FakeTimeProvider();
+        var time = new ObservedTimeProvider();
         _server.InjectLoading(3);
         var generator = TestSupport.Generator(_server, _http, timeProvider: time);
 
         var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        var elapsed = await TestSupport.AdvanceUntilDoneAsync(time, run, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(3), () => Assert.True(_server.Calls <= 1));
+        var elapsed = await time.AdvanceUntilDoneAsync(run, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(3), () => Assert.True(_server.Calls <= 1));
         var result = await run;
 
         Assert.True(elapsed >= TimeSpan.FromSeconds(3), $"The call was retried after {elapsed}.");
@@ -101,17 +101,18 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_RateLimited_PausesTheProviderForEveryJobUntilRetryAfter()
     {
-        var time = new FakeTimeProvider();
+        var time = new ObservedTimeProvider();
         var generator = TestSupport.Generator(_server, _http, timeProvider: time);
         _server.Inject(429, "{\"error\":\"Rate limit reached. You reached free usage limit (reset hourly).\"}", retryAfter: "30");
 
         var first = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await TestSupport.WaitUntilAsync(() => generator.Gate.WaiterCount == 1, "the first job waits on the rate gate");
+        await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, generator.Gate.WaiterCount);
         var second = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await TestSupport.WaitUntilAsync(() => generator.Gate.WaiterCount == 2, "the second job waits on the rate gate too");
+        await time.WaitForTimersAsync(2, TimeSpan.FromSeconds(30));
+        Assert.Equal(2, generator.Gate.WaiterCount);
 
-        var elapsed = await TestSupport.AdvanceUntilDoneAsync(
-            time, Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, _server.Calls));
+        var elapsed = await time.AdvanceUntilDoneAsync(Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, _server.Calls));
 
         Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"The jobs went ahead after {elapsed}.");
         Assert.Equal(3, _server.Calls);
@@ -178,7 +179,7 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
         _server.BodyGate.SetResult();
         var result = await run.WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Equal(FakeHuggingFaceServer.ImageBytes(_server.ImageSize, png: false), await TestSupport.ReadAllAsync(result.Outputs[0]));
+        Assert.Equal(FakeHuggingFaceServer.ImageBytes(_server.ImageSize, png: false), await GeneratedOutputs.ReadAllAsync(result.Outputs[0]));
     }
 
     [Fact]

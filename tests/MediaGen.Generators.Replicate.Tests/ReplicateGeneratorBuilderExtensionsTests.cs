@@ -144,7 +144,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
             OwnerId = "alice",
             Settings = new GenerationSettings { OutputCount = 2, AspectRatio = "16:9" },
         });
-        var job = await WaitForTerminalAsync(client, "alice", submitted.Job.Id);
+        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
@@ -205,9 +205,10 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "carol" });
-        await WaitForAsync(client, "carol", submitted.Job.Id, j => j.Checkpoint is not null);
+        // The prediction is polled only once its id is saved as the job's checkpoint.
+        await _server.WaitForRequestAsync((method, path) => method == "GET" && path.StartsWith("/v1/predictions/", StringComparison.Ordinal), "the prediction is polled");
         await client.CancelAsync("carol", submitted.Job.Id);
-        var job = await WaitForAsync(client, "carol", submitted.Job.Id, j => j.Status.IsTerminal());
+        var job = await host.Services.WaitForTerminalAsync("carol", submitted.Job.Id);
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Canceled, job.Status);
@@ -230,7 +231,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "dave" });
-        var job = await WaitForAsync(client, "dave", submitted.Job.Id, j => j.Status.IsTerminal());
+        var job = await host.Services.WaitForTerminalAsync("dave", submitted.Job.Id);
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Failed, job.Status);
@@ -273,25 +274,6 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
 
     private static IConfigurationSection Section(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("MediaGen:Generators:Replicate");
-
-    private static Task<GenerationJob> WaitForTerminalAsync(IMediaGenerationClient client, string owner, string id) =>
-        WaitForAsync(client, owner, id, j => j.Status.IsTerminal());
-
-    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string owner, string id, Func<GenerationJob, bool> condition)
-    {
-        for (var i = 0; i < 1000; i++)
-        {
-            var job = await client.GetAsync(owner, id);
-            if (condition(job))
-            {
-                return job;
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException("The job did not reach the expected state.");
-    }
 
     private sealed class CountingHandler() : DelegatingHandler(new SocketsHttpHandler())
     {

@@ -37,7 +37,7 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         for (var i = 0; i < 2; i++)
         {
             Assert.Equal("image/webp", result.Outputs[i].ContentType);
-            Assert.Equal(FakeReplicateServer.OutputBytes(id, i, _server.OutputSize), await TestSupport.ReadAllAsync(result.Outputs[i]));
+            Assert.Equal(FakeReplicateServer.OutputBytes(id, i, _server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[i]));
         }
 
         var body = Assert.Single(_server.CreateBodies);
@@ -81,17 +81,18 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_RateLimited_PausesTheProviderForEveryJobUntilRetryAfter()
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
+        var time = new ObservedTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
         var generator = TestSupport.Generator(_server, _http, o => o.PollInitialInterval = o.PollMaxInterval = TimeSpan.Zero, time);
         _server.Inject("create", 429, "Request was throttled. Expected available in 30 seconds.", retryAfter: "30");
 
         var first = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await TestSupport.WaitUntilAsync(() => generator.Gate.WaiterCount == 1, "the first job waits on the rate gate");
+        await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, generator.Gate.WaiterCount);
         var second = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await TestSupport.WaitUntilAsync(() => generator.Gate.WaiterCount == 2, "the second job waits on the rate gate too");
+        await time.WaitForTimersAsync(2, TimeSpan.FromSeconds(30));
+        Assert.Equal(2, generator.Gate.WaiterCount);
 
-        var elapsed = await TestSupport.AdvanceUntilDoneAsync(
-            time, Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, _server.CreateCalls));
+        var elapsed = await time.AdvanceUntilDoneAsync(Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, _server.CreateCalls));
 
         Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"The jobs went ahead after {elapsed}.");
         Assert.Equal(3, _server.CreateCalls);
@@ -227,8 +228,8 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
 
         Assert.Equal("image/png", result.Outputs[0].ContentType);
-        Assert.Equal(_server.OutputSize, (await TestSupport.ReadAllAsync(result.Outputs[0])).Length);
-        Assert.Equal(_server.OutputSize, (await TestSupport.ReadAllAsync(result.Outputs[0])).Length);
+        Assert.Equal(_server.OutputSize, (await GeneratedOutputs.ReadAllAsync(result.Outputs[0])).Length);
+        Assert.Equal(_server.OutputSize, (await GeneratedOutputs.ReadAllAsync(result.Outputs[0])).Length);
     }
 
     [Fact]
@@ -253,7 +254,7 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         Assert.Equal(1, _server.PredictionsCreated);
         Assert.Equal(0, _server.CancelCalls);
         Assert.Empty(resumedCheckpoint.Saved);
-        Assert.Equal(FakeReplicateServer.OutputBytes(saved, 0, _server.OutputSize), await TestSupport.ReadAllAsync(result.Outputs[0]));
+        Assert.Equal(FakeReplicateServer.OutputBytes(saved, 0, _server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[0]));
     }
 
     [Fact]
@@ -395,7 +396,7 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         Assert.Equal(0, _server.GetCalls);
         var output = Assert.Single(result.Outputs);
         Assert.Equal("image/png", output.ContentType);
-        Assert.Equal(FakeReplicateServer.OutputBytes("pred0001fake", 0, 256), await TestSupport.ReadAllAsync(output));
+        Assert.Equal(FakeReplicateServer.OutputBytes("pred0001fake", 0, 256), await GeneratedOutputs.ReadAllAsync(output));
     }
 
     [Fact]
