@@ -158,18 +158,6 @@ public sealed class BlobMediaStorageTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Options_MissingContainer_FailsAtStartWithTheSettingToFix()
-    {
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseBlobStorage(o => o.ServiceUri = new Uri("http://127.0.0.1:1/devstoreaccount1"));
-        using var provider = services.BuildServiceProvider();
-
-        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<BlobStorageOptions>>().Value);
-
-        Assert.Contains("MediaGen:Blob:ContainerName", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void Options_NeitherConnectionStringNorServiceUri_FailsAtStart()
     {
         var services = new ServiceCollection();
@@ -225,51 +213,6 @@ public sealed class BlobMediaStorageTests : IAsyncLifetime
 
         Assert.Contains("MediaGen:Blob:ConnectionString", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("this is not", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Options_MalformedPrefix_FailsAtStart()
-    {
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseBlobStorage(o =>
-        {
-            o.ContainerName = "outputs";
-            o.ConnectionString = "UseDevelopmentStorage=true";
-            o.Prefix = "media/../other";
-        });
-        using var provider = services.BuildServiceProvider();
-
-        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<BlobStorageOptions>>().Value);
-
-        Assert.Contains("MediaGen:Blob:Prefix", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Options_UnknownConfigurationKey_FailsAtStart()
-    {
-        var section = BlobTestServer.Section(new Dictionary<string, string?>
-        {
-            ["MediaGen:Blob:ConnectionString"] = "UseDevelopmentStorage=true",
-            ["MediaGen:Blob:Container"] = "typo",
-        });
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseBlobStorage(section);
-        using var provider = services.BuildServiceProvider();
-
-        var e = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<BlobStorageOptions>>().Value);
-
-        Assert.Contains("Container", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void UseBlobStorage_AfterAnotherStorage_ThrowsNamingBoth()
-    {
-        var builder = new ServiceCollection().AddMediaGeneration().UseFileSystemStorage();
-
-        var e = Assert.Throws<InvalidOperationException>(() => builder.UseBlobStorage(o => o.ContainerName = "outputs"));
-
-        Assert.Contains("Blob", e.Message, StringComparison.Ordinal);
-        Assert.Contains("FileSystem", e.Message, StringComparison.Ordinal);
     }
 
     private IMediaStorage Storage(Action<BlobStorageOptions>? configure = null, TimeProvider? clock = null)

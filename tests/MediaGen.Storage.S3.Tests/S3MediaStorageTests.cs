@@ -145,18 +145,6 @@ public sealed class S3MediaStorageTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Options_MissingBucket_FailsAtStartWithTheSettingToFix()
-    {
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseS3Storage(o => o.ServiceUrl = new Uri("http://127.0.0.1:1"));
-        using var provider = services.BuildServiceProvider();
-
-        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<S3StorageOptions>>().Value);
-
-        Assert.Contains("MediaGen:S3:BucketName", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void Options_AccessKeyWithoutSecret_FailsAtStart()
     {
         var services = new ServiceCollection();
@@ -207,50 +195,6 @@ public sealed class S3MediaStorageTests : IAsyncLifetime
         Assert.Equal(16 * 1024 * 1024, o.PartSize);
         Assert.True(o.CreateBucketIfMissing);
         Assert.IsAssignableFrom<IDisposable>(provider.GetRequiredService<IMediaStorage>());
-    }
-
-    [Fact]
-    public void Options_MalformedPrefix_FailsAtStart()
-    {
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseS3Storage(o =>
-        {
-            o.BucketName = "outputs";
-            o.Prefix = "media/../other";
-        });
-        using var provider = services.BuildServiceProvider();
-
-        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<S3StorageOptions>>().Value);
-
-        Assert.Contains("MediaGen:S3:Prefix", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Options_UnknownConfigurationKey_FailsAtStart()
-    {
-        var section = S3TestServer.Section(new Dictionary<string, string?>
-        {
-            ["MediaGen:S3:BucketName"] = "outputs",
-            ["MediaGen:S3:Bucket"] = "typo",
-        });
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseS3Storage(section);
-        using var provider = services.BuildServiceProvider();
-
-        var e = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<S3StorageOptions>>().Value);
-
-        Assert.Contains("Bucket", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void UseS3Storage_AfterAnotherStorage_ThrowsNamingBoth()
-    {
-        var builder = new ServiceCollection().AddMediaGeneration().UseFileSystemStorage();
-
-        var e = Assert.Throws<InvalidOperationException>(() => builder.UseS3Storage(o => o.BucketName = "outputs"));
-
-        Assert.Contains("S3", e.Message, StringComparison.Ordinal);
-        Assert.Contains("FileSystem", e.Message, StringComparison.Ordinal);
     }
 
     private static readonly StorageWriteOptions Png = new() { ContentType = "image/png" };
