@@ -21,7 +21,6 @@ namespace MediaGen.Generators.Http;
 /// </summary>
 public sealed class ProviderHttpClient
 {
-    private const int MaxErrorBytes = 8 * 1024;
     private static readonly ResiliencePropertyKey<CallState> StateKey = new("MediaGen.ProviderCall");
     private static readonly ResiliencePropertyKey<TimeSpan> TimeoutKey = new("MediaGen.ProviderCallTimeout");
 
@@ -194,7 +193,7 @@ public sealed class ProviderHttpClient
 
     private async Task<GenerationException> ClassifyAsync(HttpResponseMessage response, ProviderCall call, CancellationToken cancellationToken)
     {
-        var body = await ReadBodyAsync(response, cancellationToken).ConfigureAwait(false);
+        var body = await ProviderResponses.ReadBodyStartAsync(response, cancellationToken).ConfigureAwait(false);
         var text = ProviderResponses.ExtractErrorText(body);
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -259,30 +258,6 @@ public sealed class ProviderHttpClient
         else
         {
             Log.RetryingCall(_logger, Name, state.Call.Operation, delay, retry, _options.MaxRequestRetries);
-        }
-    }
-
-    private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                var buffer = new byte[MaxErrorBytes];
-                var total = 0;
-                int read;
-                while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    total += read;
-                }
-
-                return System.Text.Encoding.UTF8.GetString(buffer, 0, total).Trim();
-            }
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException)
-        {
-            return string.Empty;
         }
     }
 

@@ -48,32 +48,8 @@ public static class ProviderResponses
     /// <returns>The text; never null.</returns>
     public static async Task<string> ReadErrorTextAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        string body;
-        try
-        {
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                var buffer = new byte[MaxErrorBytes];
-                var total = 0;
-                int read;
-                while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    total += read;
-                }
-
-                body = Encoding.UTF8.GetString(buffer, 0, total).Trim();
-            }
-        }
-        catch (HttpRequestException)
-        {
-            body = string.Empty;
-        }
-        catch (IOException)
-        {
-            body = string.Empty;
-        }
-
+        ArgumentNullException.ThrowIfNull(response);
+        var body = await ReadBodyStartAsync(response, cancellationToken).ConfigureAwait(false);
         var text = ExtractErrorText(body);
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -90,6 +66,35 @@ public static class ProviderResponses
     {
         ArgumentNullException.ThrowIfNull(text);
         return text.Length > MaxErrorChars ? string.Concat(text.AsSpan(0, MaxErrorChars), "...") : text;
+    }
+
+    /// <summary>Reads the first 8 KiB of a response's body as trimmed UTF-8 text; empty when the body cannot be read.</summary>
+    /// <param name="response">The response.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The text.</returns>
+    public static async Task<string> ReadBodyStartAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        try
+        {
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var buffer = new byte[MaxErrorBytes];
+                var total = 0;
+                int read;
+                while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                }
+
+                return Encoding.UTF8.GetString(buffer, 0, total).Trim();
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            return string.Empty;
+        }
     }
 
     /// <summary>Picks the human-readable error out of a JSON error body, or returns the body as it is.</summary>

@@ -42,44 +42,9 @@ internal static class ReplicateModelCatalog
     /// <returns>Model id to its options; a new dictionary on every call.</returns>
     public static Dictionary<string, ReplicateModelOptions> BuiltIn()
     {
-        var schnell = new ReplicateModelOptions
-        {
-            Model = "black-forest-labs/flux-schnell",
-            DisplayName = "FLUX.1 [schnell]",
-            CostCredits = 1,
-            ExpectedDuration = TimeSpan.FromSeconds(3),
-            SupportsDimensions = false,
-            AspectRatios = FluxAspectRatios,
-            MaxOutputs = 4,
-            OutputFormats = AllFormats,
-            SupportsSeed = true,
-            SupportsNegativePrompt = false,
-        };
-        Add(schnell, "steps", new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 4 });
-        Add(schnell, "output_quality", new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 });
-        Add(schnell, "go_fast", new() { Kind = ModelParameterKind.Boolean });
-        Add(schnell, "megapixels", new() { Kind = ModelParameterKind.String, AllowedValues = ["1", "0.25"] });
-        Add(schnell, "disable_safety_checker", new() { Kind = ModelParameterKind.Boolean });
-
-        var dev = new ReplicateModelOptions
-        {
-            Model = "black-forest-labs/flux-dev",
-            DisplayName = "FLUX.1 [dev]",
-            CostCredits = 8,
-            ExpectedDuration = TimeSpan.FromSeconds(12),
-            SupportsDimensions = false,
-            AspectRatios = FluxAspectRatios,
-            MaxOutputs = 4,
-            OutputFormats = AllFormats,
-            SupportsSeed = true,
-            SupportsNegativePrompt = false,
-        };
+        var schnell = FluxOne("black-forest-labs/flux-schnell", "FLUX.1 [schnell]", cost: 1, seconds: 3, maxSteps: 4);
+        var dev = FluxOne("black-forest-labs/flux-dev", "FLUX.1 [dev]", cost: 8, seconds: 12, maxSteps: 50);
         Add(dev, "guidance", new() { Input = "guidance", Kind = ModelParameterKind.Number, Minimum = 0, Maximum = 10 });
-        Add(dev, "steps", new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 50 });
-        Add(dev, "output_quality", new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 });
-        Add(dev, "go_fast", new() { Kind = ModelParameterKind.Boolean });
-        Add(dev, "megapixels", new() { Kind = ModelParameterKind.String, AllowedValues = ["1", "0.25"] });
-        Add(dev, "disable_safety_checker", new() { Kind = ModelParameterKind.Boolean });
 
         var pro = new ReplicateModelOptions
         {
@@ -152,6 +117,30 @@ internal static class ReplicateModelCatalog
         };
 
         static void Add(ReplicateModelOptions model, string name, GeneratorParameterOptions parameter) => model.Parameters[name] = parameter;
+    }
+
+    /// <summary>A FLUX.1 model (schnell, dev): aspect ratios, up to 4 outputs, every format, and the inputs they share.</summary>
+    private static ReplicateModelOptions FluxOne(string model, string displayName, long cost, int seconds, int maxSteps)
+    {
+        var flux = new ReplicateModelOptions
+        {
+            Model = model,
+            DisplayName = displayName,
+            CostCredits = cost,
+            ExpectedDuration = TimeSpan.FromSeconds(seconds),
+            SupportsDimensions = false,
+            AspectRatios = FluxAspectRatios,
+            MaxOutputs = 4,
+            OutputFormats = AllFormats,
+            SupportsSeed = true,
+            SupportsNegativePrompt = false,
+        };
+        flux.Parameters["steps"] = new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = maxSteps };
+        flux.Parameters["output_quality"] = new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 };
+        flux.Parameters["go_fast"] = new() { Kind = ModelParameterKind.Boolean };
+        flux.Parameters["megapixels"] = new() { Kind = ModelParameterKind.String, AllowedValues = ["1", "0.25"] };
+        flux.Parameters["disable_safety_checker"] = new() { Kind = ModelParameterKind.Boolean };
+        return flux;
     }
 
     /// <summary>Builds the catalog from <paramref name="options"/>.</summary>
