@@ -11,7 +11,7 @@ namespace MediaGen.Generators.HuggingFace.Tests;
 /// <c>POST /models/{owner}/{name}</c> with <c>{"inputs", "parameters"}</c> returns image bytes; errors are
 /// <c>{"error": ...}</c>, 503 while loading carries <c>estimated_time</c>. Tests script its answers and count calls.
 /// </summary>
-internal sealed class FakeHuggingFaceServer : FakeProviderServer
+public sealed class FakeHuggingFaceServer : FakeProviderServer
 {
     public const string Token = "hf_fake-token-0123456789";
 

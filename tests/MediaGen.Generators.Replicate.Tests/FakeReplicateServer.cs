@@ -12,7 +12,7 @@ namespace MediaGen.Generators.Replicate.Tests;
 /// get, cancel, output files, bearer-token auth, problem-details errors, Retry-After, and <c>Prefer: wait</c>.
 /// Tests script its behaviour and count its calls.
 /// </summary>
-internal sealed class FakeReplicateServer : FakeProviderServer
+public sealed class FakeReplicateServer : FakeProviderServer
 {
     public const string Token = "r8_fake-token-0123456789";
 
@@ -308,7 +308,7 @@ internal sealed class FakeReplicateServer : FakeProviderServer
 
     private sealed record InjectedResponse(int Status, string? Detail, string? RetryAfter);
 
-    internal sealed class FakePrediction(FakeReplicateServer server, string id, string model, string? version, JsonObject input, int pollsUntilDone, string? failWith, int outputCount)
+    public sealed class FakePrediction(FakeReplicateServer server, string id, string model, string? version, JsonObject input, int pollsUntilDone, string? failWith, int outputCount)
     {
         public string Id { get; } = id;
 

@@ -6,28 +6,16 @@ using Microsoft.Extensions.Options;
 
 namespace MediaGen.Generators.Replicate.Tests;
 
-public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
+public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<FakeReplicateServer>
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-replicate-tests", Guid.NewGuid().ToString("N"));
-    private FakeReplicateServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await FakeReplicateServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    protected override Task<FakeReplicateServer> StartServerAsync() => FakeReplicateServer.StartAsync();
 
     [Fact]
     public void AddReplicateGenerator_FromConfiguration_ServesTheMergedCatalog()
     {
         var section = Section(new Dictionary<string, string?>
         {
-            ["MediaGen:Generators:Replicate:BaseUrl"] = _server.BaseUrl.AbsoluteUri,
+            ["MediaGen:Generators:Replicate:BaseUrl"] = Server.BaseUrl.AbsoluteUri,
             ["MediaGen:Generators:Replicate:ApiToken"] = FakeReplicateServer.Token,
             ["MediaGen:Generators:Replicate:PreferWaitSeconds"] = "10",
             ["MediaGen:Generators:Replicate:Models:flux-dev:CostCredits"] = "20",
@@ -73,7 +61,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     [Fact]
     public async Task AddReplicateGenerator_WithoutToken_FailsAtStartupNamingTheSetting()
     {
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddReplicateGenerator(o => o.BaseUrl = _server.BaseUrl)).Build();
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddReplicateGenerator(o => o.BaseUrl = Server.BaseUrl)).Build();
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
@@ -119,7 +107,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         await provider.DisposeAsync();
 
         Assert.True(handler.Calls >= 2);
-        using var stillUsable = await http.GetAsync(new Uri(_server.BaseUrl, "v1/predictions/none"));
+        using var stillUsable = await http.GetAsync(new Uri(Server.BaseUrl, "v1/predictions/none"));
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, stillUsable.StatusCode);
     }
 
@@ -128,14 +116,14 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     {
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker(o => o.Concurrency = 2)).Build();
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var ledger = host.Services.GetRequiredService<ICreditLedger>();
-        _server.PollsUntilDone = 3;
+        Server.PollsUntilDone = 3;
 
         var submitted = await client.SubmitAsync(new GenerationRequest
         {
@@ -148,12 +136,12 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.Equal(1, Server.PredictionsCreated);
         var predictionId = Assert.IsType<string>(job.Checkpoint);
         Assert.Equal([$"{job.Id}/0.webp", $"{job.Id}/1.webp"], job.Outputs.Select(o => o.Key));
         for (var i = 0; i < 2; i++)
         {
-            Assert.Equal(FakeReplicateServer.OutputBytes(predictionId, i, _server.OutputSize), await File.ReadAllBytesAsync(Path.Combine(_root, job.Id, $"{i}.webp")));
+            Assert.Equal(FakeReplicateServer.OutputBytes(predictionId, i, Server.OutputSize), await File.ReadAllBytesAsync(Path.Combine(Root.Path, job.Id, $"{i}.webp")));
         }
 
         Assert.Equal(99, await ledger.GetBalanceAsync("alice"));
@@ -162,10 +150,10 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     [Fact]
     public async Task SubmitAsync_PredictionReportsSteps_ProgressReachesTheJobsEvents()
     {
-        _server.PollsUntilDone = 40;
+        Server.PollsUntilDone = 40;
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker(o => o.ProgressInterval = TimeSpan.Zero)).Build();
@@ -194,10 +182,10 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     [Fact]
     public async Task CancelAsync_ProcessingJob_CancelsThePredictionAndRefunds()
     {
-        _server.PollsUntilDone = int.MaxValue;
+        Server.PollsUntilDone = int.MaxValue;
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker()).Build();
@@ -206,24 +194,24 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "carol" });
         // The prediction is polled only once its id is saved as the job's checkpoint.
-        await _server.WaitForRequestAsync((method, path) => method == "GET" && path.StartsWith("/v1/predictions/", StringComparison.Ordinal), "the prediction is polled");
+        await Server.WaitForRequestAsync((method, path) => method == "GET" && path.StartsWith("/v1/predictions/", StringComparison.Ordinal), "the prediction is polled");
         await client.CancelAsync("carol", submitted.Job.Id);
         var job = await host.Services.WaitForTerminalAsync("carol", submitted.Job.Id);
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Canceled, job.Status);
-        Assert.Equal(1, _server.CancelCalls);
-        Assert.Equal("canceled", _server.Find(job.Checkpoint!)!.Status);
+        Assert.Equal(1, Server.CancelCalls);
+        Assert.Equal("canceled", Server.Find(job.Checkpoint!)!.Status);
         Assert.Equal(100, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("carol"));
     }
 
     [Fact]
     public async Task SubmitAsync_DeadlinePassesWhileThePredictionRuns_CancelsThePrediction()
     {
-        _server.PollsUntilDone = int.MaxValue;
+        Server.PollsUntilDone = int.MaxValue;
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration(o => o.JobDeadline = TimeSpan.FromSeconds(3))
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker()).Build();
@@ -236,8 +224,8 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
 
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(MediaGenErrorCodes.DeadlineExceeded, job.Error?.Code);
-        Assert.Equal(1, _server.CancelCalls);
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.Equal(1, Server.CancelCalls);
+        Assert.Equal(1, Server.PredictionsCreated);
     }
 
     [Fact]
@@ -245,7 +233,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     {
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker()).Build();
         await host.StartAsync();
@@ -261,12 +249,12 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         await host.StopAsync();
 
         Assert.Contains("settings.width", error.Errors.Keys);
-        Assert.Equal(0, _server.CreateCalls);
+        Assert.Equal(0, Server.CreateCalls);
     }
 
     private void Configure(ReplicateGeneratorOptions options)
     {
-        options.BaseUrl = _server.BaseUrl;
+        options.BaseUrl = Server.BaseUrl;
         options.ApiToken = FakeReplicateServer.Token;
         options.PollInitialInterval = TimeSpan.FromMilliseconds(1);
         options.PollMaxInterval = TimeSpan.FromMilliseconds(5);
