@@ -1,8 +1,6 @@
 using MediaGen;
 using MediaGen.Generators.Replicate.Internal;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -14,16 +12,10 @@ public static class ReplicateGeneratorBuilderExtensions
 
     /// <summary>Adds the Replicate generator, with an HttpClient from <see cref="IHttpClientFactory"/>.</summary>
     /// <param name="builder">The builder.</param>
-    /// <param name="configure">Configures <see cref="ReplicateGeneratorOptions"/>; <see cref="ReplicateGeneratorOptions.ApiToken"/> is required.</param>
+    /// <param name="configure">Configures <see cref="ReplicateGeneratorOptions"/>; <see cref="HttpGeneratorOptions.ApiToken"/> is required.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, Action<ReplicateGeneratorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        AddCore(builder, httpClient: null);
-        builder.Services.Configure(configure);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, Action<ReplicateGeneratorOptions> configure) =>
+        builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure);
 
     /// <summary>
     /// Adds the Replicate generator with options bound from <paramref name="section"/> (usually
@@ -32,18 +24,12 @@ public static class ReplicateGeneratorBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        AddCore(builder, httpClient: null);
-        builder.Services.AddOptions<ReplicateGeneratorOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, section);
 
     /// <summary>
     /// Adds the Replicate generator using <paramref name="httpClient"/> for every call. The caller owns the client;
-    /// MediaGen never disposes it. Requests use absolute URLs built from <see cref="ReplicateGeneratorOptions.BaseUrl"/>.
+    /// MediaGen never disposes it. Requests use absolute URLs built from <see cref="HttpGeneratorOptions.BaseUrl"/>.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="httpClient">The client.</param>
@@ -51,33 +37,7 @@ public static class ReplicateGeneratorBuilderExtensions
     /// <returns>The builder.</returns>
     public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, HttpClient httpClient, Action<ReplicateGeneratorOptions> configure)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(httpClient);
-        ArgumentNullException.ThrowIfNull(configure);
-        AddCore(builder, httpClient);
-        builder.Services.Configure(configure);
-        return builder;
-    }
-
-    private static void AddCore(IMediaGenerationBuilder builder, HttpClient? httpClient)
-    {
-        var services = builder.Services;
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<ReplicateGeneratorOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReplicateGeneratorOptions>, ReplicateGeneratorOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReplicateGeneratorOptions>, ReplicateCatalogValidator>());
-        if (httpClient is null)
-        {
-            // No overall client timeout: API calls carry their own (RequestTimeout), and output downloads stream for as
-            // long as the attempt allows.
-            services.AddHttpClient(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
-            services.TryAddSingleton(sp => new ReplicateHttpClientSource(() => sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName)));
-        }
-        else
-        {
-            services.Replace(ServiceDescriptor.Singleton(new ReplicateHttpClientSource(() => httpClient)));
-        }
-
-        builder.AddGenerator<ReplicateGenerator>();
+        return builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure, httpClient);
     }
 }

@@ -2,7 +2,6 @@ using Azure.Storage.Blobs;
 using MediaGen;
 using MediaGen.Storage.Blob.Internal;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,10 +20,7 @@ public static class BlobStorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, Action<BlobStorageOptions> configure)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        Register(builder, ownedBy: ClientSource.Options, _ => null);
-        builder.Services.Configure(configure);
+        AddChecks(builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, container: null), configure), callerClient: false);
         return builder;
     }
 
@@ -38,10 +34,7 @@ public static class BlobStorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, IConfigurationSection section)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        Register(builder, ownedBy: ClientSource.Options, _ => null);
-        builder.Services.AddOptions<BlobStorageOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        AddChecks(builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, container: null), section), callerClient: false);
         return builder;
     }
 
@@ -56,11 +49,8 @@ public static class BlobStorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, BlobServiceClient client, Action<BlobStorageOptions> configure)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(configure);
-        Register(builder, ClientSource.Caller, o => client.GetBlobContainerClient(o.ContainerName));
-        builder.Services.Configure(configure);
+        AddChecks(builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client.GetBlobContainerClient(o.ContainerName)), configure), callerClient: true);
         return builder;
     }
 
@@ -75,54 +65,34 @@ public static class BlobStorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, BlobContainerClient container, Action<BlobStorageOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(container);
-        Register(builder, ClientSource.Caller, _ => container);
-        builder.Services.Configure<BlobStorageOptions>(o => o.ContainerName = container.Name);
+        var options = builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, container), o => o.ContainerName = container.Name);
         if (configure is not null)
         {
-            builder.Services.Configure(configure);
+            options.Configure(configure);
         }
 
+        AddChecks(options, callerClient: true);
         return builder;
     }
 
-    private enum ClientSource
-    {
-        Options,
-        Caller,
-    }
+    private static BlobMediaStorage Create(IServiceProvider services, BlobStorageOptions options, BlobContainerClient? container) => new(
+        container ?? CreateServiceClient(options).GetBlobContainerClient(options.ContainerName),
+        options,
+        services.GetRequiredService<TimeProvider>(),
+        services.GetRequiredService<ILogger<BlobMediaStorage>>());
 
-    private static void Register(IMediaGenerationBuilder builder, ClientSource ownedBy, Func<BlobStorageOptions, BlobContainerClient?> callerContainer)
-    {
-        builder.UseStorage(ProviderName, sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value;
-            var container = callerContainer(options) ?? CreateServiceClient(options).GetBlobContainerClient(options.ContainerName);
-            return new BlobMediaStorage(container, options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BlobMediaStorage>>());
-        });
-        var services = builder.Services;
-        services.TryAddSingleton(TimeProvider.System);
-        var fromOptions = ownedBy == ClientSource.Options;
-        services.AddOptions<BlobStorageOptions>()
-            .Validate(
-                o => !string.IsNullOrEmpty(o.ContainerName),
-                "Set BlobStorageOptions.ContainerName (MediaGen:Blob:ContainerName) to the container outputs are stored in.")
-            .Validate(
-                o => !fromOptions || (string.IsNullOrEmpty(o.ConnectionString) != (o.ServiceUri is null)),
-                "Set exactly one of BlobStorageOptions.ConnectionString (MediaGen:Blob:ConnectionString) and ServiceUri (MediaGen:Blob:ServiceUri).")
-            .Validate(
-                o => !fromOptions || o.ServiceUri is null || o.ServiceUri.IsAbsoluteUri,
-                "BlobStorageOptions.ServiceUri (MediaGen:Blob:ServiceUri) must be an absolute URL such as https://account.blob.core.windows.net/.")
-            .Validate(
-                o => MediaStorageKeys.IsValidRootPrefix(o.Prefix),
-                "BlobStorageOptions.Prefix (MediaGen:Blob:Prefix) must be '/'-separated segments without empty, '.' or '..' segments, backslashes or colons, such as media/.")
-            .Validate(
-                o => o.PublicBaseUrl is null || o.PublicBaseUrl.IsAbsoluteUri,
-                "BlobStorageOptions.PublicBaseUrl (MediaGen:Blob:PublicBaseUrl) must be an absolute URL such as https://cdn.example.com/.")
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BlobStorageOptions>, BlobStorageOptionsValidator>());
-    }
+    // The container is always needed; where the service is only when MediaGen creates the client.
+    private static void AddChecks(OptionsBuilder<BlobStorageOptions> options, bool callerClient) => options
+        .Validate(
+            o => !string.IsNullOrEmpty(o.ContainerName),
+            "Set BlobStorageOptions.ContainerName (MediaGen:Blob:ContainerName) to the container outputs are stored in.")
+        .Validate(
+            o => callerClient || (string.IsNullOrEmpty(o.ConnectionString) != (o.ServiceUri is null)),
+            "Set exactly one of BlobStorageOptions.ConnectionString (MediaGen:Blob:ConnectionString) and ServiceUri (MediaGen:Blob:ServiceUri).")
+        .Validate(
+            o => callerClient || o.ServiceUri is null || o.ServiceUri.IsAbsoluteUri,
+            "BlobStorageOptions.ServiceUri (MediaGen:Blob:ServiceUri) must be an absolute URL such as https://account.blob.core.windows.net/.");
 
     private static BlobServiceClient CreateServiceClient(BlobStorageOptions options)
     {

@@ -4,8 +4,19 @@ using Microsoft.Extensions.Options;
 namespace MediaGen;
 
 /// <summary>Options for MediaGen's Azure Blob storage (<c>UseBlobStorage</c>).</summary>
-public sealed class BlobStorageOptions
+public sealed class BlobStorageOptions : ObjectStorageOptions
 {
+    internal static readonly ObjectStorageProfile BlobProfile = new()
+    {
+        ServiceName = "Azure Blob",
+        OptionsName = nameof(BlobStorageOptions),
+        ConfigurationSection = "MediaGen:Blob",
+        ContainerKind = "container",
+        ObjectKind = "blobs",
+        EndpointSettings = "MediaGen:Blob:ConnectionString or ServiceUri",
+        SignedUrlName = "SAS read URL",
+    };
+
     /// <summary>
     /// The storage account's connection string, such as
     /// <c>DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;EndpointSuffix=core.windows.net</c>. With an
@@ -26,22 +37,6 @@ public sealed class BlobStorageOptions
     [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "BlobStorageOptions.ContainerName (MediaGen:Blob:ContainerName) must be 3-63 lowercase letters, digits or single dashes, starting and ending with a letter or digit.")]
     public string? ContainerName { get; set; }
 
-    /// <summary>A prefix put before every blob name, such as <c>media/</c>, so MediaGen can share a container. A missing trailing <c>/</c> is added.</summary>
-    /// <value>The default value is the empty string (blobs at the container's root).</value>
-    public string Prefix { get; set; } = string.Empty;
-
-    /// <summary>
-    /// A public URL that serves the container's root, such as a CDN (<c>https://cdn.example.com/</c>). When set, read
-    /// URLs are this URL plus the blob name (with <see cref="Prefix"/>) and are not signed; otherwise they are SAS URLs.
-    /// </summary>
-    /// <value>The default value is <see langword="null"/>.</value>
-    public Uri? PublicBaseUrl { get; set; }
-
-    /// <summary>How long a SAS read URL stays valid when the caller does not say.</summary>
-    /// <value>The default value is 1 hour.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "BlobStorageOptions.ReadUrlLifetime (MediaGen:Blob:ReadUrlLifetime) must be between 1 second and 7 days.")]
-    public TimeSpan ReadUrlLifetime { get; set; } = TimeSpan.FromHours(1);
-
     /// <summary>
     /// The size of each staged block, and of the one buffer a save holds in memory. Content shorter than this is sent in
     /// a single request. A blob has at most 50,000 blocks, so this also bounds the largest output.
@@ -53,6 +48,12 @@ public sealed class BlobStorageOptions
     /// <summary>Whether to create the container (private) on first use when it does not exist.</summary>
     /// <value>The default value is <see langword="false"/>.</value>
     public bool CreateContainerIfMissing { get; set; }
+
+    /// <inheritdoc />
+    protected override int ChunkSize => BlockSize;
+
+    /// <inheritdoc />
+    protected override ObjectStorageProfile Profile => BlobProfile;
 }
 
 /// <summary>Validates <see cref="BlobStorageOptions"/> at start-up.</summary>

@@ -2,7 +2,6 @@ using Amazon.S3;
 using MediaGen;
 using MediaGen.Storage.S3.Internal;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,10 +20,7 @@ public static class S3StorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, Action<S3StorageOptions> configure)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        Register(builder, client: null);
-        builder.Services.Configure(configure);
+        AddChecks(builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client: null), configure), callerClient: false);
         return builder;
     }
 
@@ -38,10 +34,7 @@ public static class S3StorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IConfigurationSection section)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        Register(builder, client: null);
-        builder.Services.AddOptions<S3StorageOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        AddChecks(builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client: null), section), callerClient: false);
         return builder;
     }
 
@@ -56,42 +49,24 @@ public static class S3StorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IAmazonS3 client, Action<S3StorageOptions> configure)
     {
-        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(configure);
-        Register(builder, client);
-        builder.Services.Configure(configure);
+        AddChecks(builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client), configure), callerClient: true);
         return builder;
     }
 
-    private static void Register(IMediaGenerationBuilder builder, IAmazonS3? client)
-    {
-        builder.UseStorage(ProviderName, sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<S3StorageOptions>>().Value;
-            return new S3MediaStorage(
-                client ?? S3ClientFactory.Create(options),
-                ownsClient: client is null,
-                options,
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<S3MediaStorage>>());
-        });
-        var services = builder.Services;
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<S3StorageOptions>()
-            .Validate(
-                o => client is not null || (o.AccessKey is null) == (o.SecretKey is null),
-                "Set both S3StorageOptions.AccessKey and SecretKey (MediaGen:S3:AccessKey, MediaGen:S3:SecretKey), or neither to use the default AWS credentials.")
-            .Validate(
-                o => client is not null || o.ServiceUrl is null || o.ServiceUrl.IsAbsoluteUri,
-                "S3StorageOptions.ServiceUrl (MediaGen:S3:ServiceUrl) must be an absolute URL such as http://127.0.0.1:7480.")
-            .Validate(
-                o => MediaStorageKeys.IsValidRootPrefix(o.Prefix),
-                "S3StorageOptions.Prefix (MediaGen:S3:Prefix) must be '/'-separated segments without empty, '.' or '..' segments, backslashes or colons, such as media/.")
-            .Validate(
-                o => o.PublicBaseUrl is null || o.PublicBaseUrl.IsAbsoluteUri,
-                "S3StorageOptions.PublicBaseUrl (MediaGen:S3:PublicBaseUrl) must be an absolute URL such as https://cdn.example.com/.")
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<S3StorageOptions>, S3StorageOptionsValidator>());
-    }
+    private static S3MediaStorage Create(IServiceProvider services, S3StorageOptions options, IAmazonS3? client) => new(
+        client ?? S3ClientFactory.Create(options),
+        ownsClient: client is null,
+        options,
+        services.GetRequiredService<TimeProvider>(),
+        services.GetRequiredService<ILogger<S3MediaStorage>>());
+
+    // What only a client MediaGen creates needs; a caller's client brings its own connection settings.
+    private static void AddChecks(OptionsBuilder<S3StorageOptions> options, bool callerClient) => options
+        .Validate(
+            o => callerClient || (o.AccessKey is null) == (o.SecretKey is null),
+            "Set both S3StorageOptions.AccessKey and SecretKey (MediaGen:S3:AccessKey, MediaGen:S3:SecretKey), or neither to use the default AWS credentials.")
+        .Validate(
+            o => callerClient || o.ServiceUrl is null || o.ServiceUrl.IsAbsoluteUri,
+            "S3StorageOptions.ServiceUrl (MediaGen:S3:ServiceUrl) must be an absolute URL such as http://127.0.0.1:7480.");
 }

@@ -4,20 +4,24 @@ using Microsoft.Extensions.Options;
 namespace MediaGen;
 
 /// <summary>Options for MediaGen's S3 storage (<c>UseS3Storage</c>).</summary>
-public sealed class S3StorageOptions
+public sealed class S3StorageOptions : ObjectStorageOptions
 {
+    internal static readonly ObjectStorageProfile S3Profile = new()
+    {
+        ServiceName = "S3",
+        OptionsName = nameof(S3StorageOptions),
+        ConfigurationSection = "MediaGen:S3",
+        ContainerKind = "bucket",
+        ObjectKind = "objects",
+        EndpointSettings = "S3StorageOptions.ServiceUrl (MediaGen:S3:ServiceUrl) or Region",
+        SignedUrlName = "presigned S3 URL",
+    };
+
     /// <summary>The bucket outputs are stored in.</summary>
     /// <value>The default value is <see langword="null"/>; it is required.</value>
     [Required(ErrorMessage = "Set MediaGen:S3:BucketName (S3StorageOptions.BucketName) to the bucket outputs are stored in.")]
     [RegularExpression("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", ErrorMessage = "S3StorageOptions.BucketName must be 3-63 lowercase letters, digits, dots or dashes, starting and ending with a letter or digit.")]
     public string? BucketName { get; set; }
-
-    /// <summary>
-    /// A prefix put before every key, such as <c>media/</c>, so MediaGen can share a bucket. A missing trailing
-    /// <c>/</c> is added.
-    /// </summary>
-    /// <value>The default value is the empty string (keys at the bucket's root).</value>
-    public string Prefix { get; set; } = string.Empty;
 
     /// <summary>
     /// The endpoint of an S3-compatible service, such as <c>http://127.0.0.1:7480</c> for Ceph radosgw or MinIO; null
@@ -50,18 +54,6 @@ public sealed class S3StorageOptions
     public S3ChecksumCalculation RequestChecksumCalculation { get; set; } = S3ChecksumCalculation.WhenSupported;
 
     /// <summary>
-    /// A public URL that serves the bucket's root, such as a CDN (<c>https://cdn.example.com/</c>). When set, read URLs
-    /// are this URL plus the object's key (with <see cref="Prefix"/>) and are not signed; otherwise they are presigned GET URLs.
-    /// </summary>
-    /// <value>The default value is <see langword="null"/>.</value>
-    public Uri? PublicBaseUrl { get; set; }
-
-    /// <summary>How long a presigned read URL stays valid when the caller does not say.</summary>
-    /// <value>The default value is 1 hour.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "S3StorageOptions.ReadUrlLifetime must be between 1 second and 7 days (the longest a presigned URL can live).")]
-    public TimeSpan ReadUrlLifetime { get; set; } = TimeSpan.FromHours(1);
-
-    /// <summary>
     /// The size of each part of a multipart upload, and of the one buffer a save holds in memory. Content shorter than
     /// this is sent in a single request. S3 allows at most 10,000 parts, so this also bounds the largest object
     /// (10,000 × the part size).
@@ -73,6 +65,12 @@ public sealed class S3StorageOptions
     /// <summary>Whether to create the bucket on first use when it does not exist. Production buckets are usually created with their policies elsewhere.</summary>
     /// <value>The default value is <see langword="false"/>.</value>
     public bool CreateBucketIfMissing { get; set; }
+
+    /// <inheritdoc />
+    protected override int ChunkSize => PartSize;
+
+    /// <inheritdoc />
+    protected override ObjectStorageProfile Profile => S3Profile;
 }
 
 /// <summary>When the S3 client adds checksums to uploads.</summary>

@@ -2,12 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace MediaGen.Generators.HuggingFace.Tests;
 
@@ -16,16 +11,13 @@ namespace MediaGen.Generators.HuggingFace.Tests;
 /// <c>POST /models/{owner}/{name}</c> with <c>{"inputs", "parameters"}</c> returns image bytes; errors are
 /// <c>{"error": ...}</c>, 503 while loading carries <c>estimated_time</c>. Tests script its answers and count calls.
 /// </summary>
-internal sealed class FakeHuggingFaceServer : IAsyncDisposable
+public sealed class FakeHuggingFaceServer : FakeProviderServer
 {
     public const string Token = "hf_fake-token-0123456789";
 
     private readonly ConcurrentQueue<Injected> _injected = new();
-    private WebApplication _app = null!;
     private int _calls;
     private int _served;
-
-    public Uri BaseUrl { get; private set; } = null!;
 
     public int Calls => Volatile.Read(ref _calls);
 
@@ -51,14 +43,7 @@ internal sealed class FakeHuggingFaceServer : IAsyncDisposable
     public static async Task<FakeHuggingFaceServer> StartAsync()
     {
         var server = new FakeHuggingFaceServer();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        server._app = builder.Build();
-        server._app.MapPost("/models/{owner}/{name}", (string owner, string name, HttpContext http) => server.GenerateAsync(http, $"{owner}/{name}"));
-        await server._app.StartAsync();
-        var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.BaseUrl = new Uri(address.TrimEnd('/') + "/");
+        await server.StartServerAsync();
         return server;
     }
 
@@ -80,12 +65,14 @@ internal sealed class FakeHuggingFaceServer : IAsyncDisposable
     public void InjectLoading(double estimatedTime) =>
         Inject(503, new JsonObject { ["error"] = "Model black-forest-labs/FLUX.1-dev is currently loading", ["estimated_time"] = estimatedTime }.ToJsonString());
 
-    public async ValueTask DisposeAsync()
+    protected override ValueTask OnDisposingAsync()
     {
         BodyGate?.TrySetResult();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        return ValueTask.CompletedTask;
     }
+
+    protected override void Map(WebApplication app) =>
+        app.MapPost("/models/{owner}/{name}", (string owner, string name, HttpContext http) => GenerateAsync(http, $"{owner}/{name}"));
 
     private async Task GenerateAsync(HttpContext http, string model)
     {

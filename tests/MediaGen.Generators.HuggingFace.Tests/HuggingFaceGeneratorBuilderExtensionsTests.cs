@@ -5,28 +5,16 @@ using Microsoft.Extensions.Options;
 
 namespace MediaGen.Generators.HuggingFace.Tests;
 
-public sealed class HuggingFaceGeneratorBuilderExtensionsTests : IAsyncLifetime
+public sealed class HuggingFaceGeneratorBuilderExtensionsTests : FakeServerTests<FakeHuggingFaceServer>
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-huggingface-tests", Guid.NewGuid().ToString("N"));
-    private FakeHuggingFaceServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await FakeHuggingFaceServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    protected override Task<FakeHuggingFaceServer> StartServerAsync() => FakeHuggingFaceServer.StartAsync();
 
     [Fact]
     public void AddHuggingFaceGenerator_FromConfiguration_ServesTheMergedCatalog()
     {
         var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["MediaGen:Generators:HuggingFace:BaseUrl"] = _server.BaseUrl.AbsoluteUri,
+            ["MediaGen:Generators:HuggingFace:BaseUrl"] = Server.BaseUrl.AbsoluteUri,
             ["MediaGen:Generators:HuggingFace:ApiToken"] = FakeHuggingFaceServer.Token,
             ["MediaGen:Generators:HuggingFace:Models:hf-flux-1-dev:CostCredits"] = "5",
             ["MediaGen:Generators:HuggingFace:Models:hf-flux-schnell:Model"] = "black-forest-labs/FLUX.1-schnell",
@@ -48,7 +36,7 @@ public sealed class HuggingFaceGeneratorBuilderExtensionsTests : IAsyncLifetime
     [Fact]
     public async Task AddHuggingFaceGenerator_WithoutToken_FailsAtStartupNamingTheSetting()
     {
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddHuggingFaceGenerator(o => o.BaseUrl = _server.BaseUrl)).Build();
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddHuggingFaceGenerator(o => o.BaseUrl = Server.BaseUrl)).Build();
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
@@ -60,13 +48,13 @@ public sealed class HuggingFaceGeneratorBuilderExtensionsTests : IAsyncLifetime
     {
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
-            .AddHuggingFaceGenerator(o => TestSupport.Configure(o, _server))
+            .AddHuggingFaceGenerator(o => TestSupport.Configure(o, Server))
             .AddWorker()).Build();
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-        _server.InjectLoading(0);
+        Server.InjectLoading(0);
 
         var submitted = await client.SubmitAsync(new GenerationRequest
         {
@@ -75,19 +63,14 @@ public sealed class HuggingFaceGeneratorBuilderExtensionsTests : IAsyncLifetime
             OwnerId = "bob",
             Settings = new GenerationSettings { Width = 512, Height = 512, OutputFormat = OutputFormat.Png },
         });
-        GenerationJob job;
-        var polls = 0;
-        while (!(job = await client.GetAsync("bob", submitted.Job.Id)).Status.IsTerminal() && polls++ < 1000)
-        {
-            await Task.Delay(10);
-        }
+        var job = await host.Services.WaitForTerminalAsync("bob", submitted.Job.Id);
 
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal($"{job.Id}/0.png", Assert.Single(job.Outputs).Key);
-        Assert.Equal(FakeHuggingFaceServer.ImageBytes(_server.ImageSize, png: true), await File.ReadAllBytesAsync(Path.Combine(_root, job.Id, "0.png")));
+        Assert.Equal(FakeHuggingFaceServer.ImageBytes(Server.ImageSize, png: true), await File.ReadAllBytesAsync(Path.Combine(Root.Path, job.Id, "0.png")));
         Assert.Equal(92, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("bob"));
-        Assert.Equal(1, _server.Served);
+        Assert.Equal(1, Server.Served);
     }
 }

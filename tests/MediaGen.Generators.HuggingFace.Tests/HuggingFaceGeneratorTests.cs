@@ -7,23 +7,14 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Generators.HuggingFace.Tests;
 
-public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
+public sealed class HuggingFaceGeneratorTests : FakeServerTests<FakeHuggingFaceServer>
 {
-    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
-    private FakeHuggingFaceServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await FakeHuggingFaceServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _http.Dispose();
-    }
+    protected override Task<FakeHuggingFaceServer> StartServerAsync() => FakeHuggingFaceServer.StartAsync();
 
     [Fact]
     public async Task GenerateAsync_PromptAndParameters_ReturnsTheImageBytes()
     {
-        var generator = TestSupport.Generator(_server, _http);
+        var generator = TestSupport.Generator(Server, Http);
         var parameters = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>("{\"guidance\":3.5,\"steps\":28}");
         var checkpoint = new RecordingCheckpointSink();
 
@@ -32,9 +23,9 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
 
         var output = Assert.Single(result.Outputs);
         Assert.Equal("image/jpeg", output.ContentType);
-        Assert.Equal(FakeHuggingFaceServer.ImageBytes(_server.ImageSize, png: false), await TestSupport.ReadAllAsync(output));
-        Assert.Equal("/models/black-forest-labs/FLUX.1-dev", Assert.Single(_server.Paths));
-        var body = Assert.Single(_server.Bodies);
+        Assert.Equal(FakeHuggingFaceServer.ImageBytes(Server.ImageSize, png: false), await GeneratedOutputs.ReadAllAsync(output));
+        Assert.Equal("/models/black-forest-labs/FLUX.1-dev", Assert.Single(Server.Paths));
+        var body = Assert.Single(Server.Bodies);
         Assert.Equal(TestSupport.Prompt, body["inputs"]!.GetValue<string>());
         var sent = body["parameters"]!;
         Assert.Equal(1024, sent["width"]!.GetValue<int>());
@@ -48,19 +39,19 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_PngRequested_AsksForPngAndKeepsTheResponsesContentType()
     {
-        var generator = TestSupport.Generator(_server, _http);
+        var generator = TestSupport.Generator(Server, Http);
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(new GenerationSettings { OutputFormat = OutputFormat.Png })));
 
-        Assert.Equal("image/png", Assert.Single(_server.AcceptHeaders));
+        Assert.Equal("image/png", Assert.Single(Server.AcceptHeaders));
         Assert.Equal("image/png", result.Outputs[0].ContentType);
     }
 
     [Fact]
     public async Task GenerateAsync_ResponseWithoutContentType_InfersItFromTheBytes()
     {
-        _server.OmitContentType = true;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.OmitContentType = true;
+        var generator = TestSupport.Generator(Server, Http);
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(new GenerationSettings { OutputFormat = OutputFormat.Png })));
 
@@ -70,8 +61,8 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_ModelLoadingLongerThanTheWaitLimit_ThrowsTransientWithTheEstimatedTime()
     {
-        _server.InjectLoading(19.2);
-        var generator = TestSupport.Generator(_server, _http, o => o.MaxRetryWait = TimeSpan.FromSeconds(5));
+        Server.InjectLoading(19.2);
+        var generator = TestSupport.Generator(Server, Http, o => o.MaxRetryWait = TimeSpan.FromSeconds(5));
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
@@ -79,51 +70,52 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
         Assert.False(error.IsRateLimited);
         Assert.Equal(TimeSpan.FromSeconds(20), error.RetryAfter);
         Assert.Contains("currently loading", error.Message, StringComparison.Ordinal);
-        Assert.Equal(1, _server.Calls);
+        Assert.Equal(1, Server.Calls);
     }
 
     [Fact]
     public async Task GenerateAsync_ModelLoadingShortly_WaitsTheEstimateOnTheClockAndSucceeds()
     {
-        var time = new FakeTimeProvider();
-        _server.InjectLoading(3);
-        var generator = TestSupport.Generator(_server, _http, timeProvider: time);
+        var time = new ObservedTimeProvider();
+        Server.InjectLoading(3);
+        var generator = TestSupport.Generator(Server, Http, timeProvider: time);
 
         var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        var elapsed = await TestSupport.AdvanceUntilDoneAsync(time, run, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(3), () => Assert.True(_server.Calls <= 1));
+        var elapsed = await time.AdvanceUntilDoneAsync(run, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(3), () => Assert.True(Server.Calls <= 1));
         var result = await run;
 
         Assert.True(elapsed >= TimeSpan.FromSeconds(3), $"The call was retried after {elapsed}.");
         Assert.Single(result.Outputs);
-        Assert.Equal(2, _server.Calls);
+        Assert.Equal(2, Server.Calls);
     }
 
     [Fact]
     public async Task GenerateAsync_RateLimited_PausesTheProviderForEveryJobUntilRetryAfter()
     {
-        var time = new FakeTimeProvider();
-        var generator = TestSupport.Generator(_server, _http, timeProvider: time);
-        _server.Inject(429, "{\"error\":\"Rate limit reached. You reached free usage limit (reset hourly).\"}", retryAfter: "30");
+        var time = new ObservedTimeProvider();
+        var generator = TestSupport.Generator(Server, Http, timeProvider: time);
+        Server.Inject(429, "{\"error\":\"Rate limit reached. You reached free usage limit (reset hourly).\"}", retryAfter: "30");
 
         var first = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await TestSupport.WaitUntilAsync(() => generator.Gate.WaiterCount == 1, "the first job waits on the rate gate");
+        await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, generator.Gate.WaiterCount);
         var second = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await TestSupport.WaitUntilAsync(() => generator.Gate.WaiterCount == 2, "the second job waits on the rate gate too");
+        await time.WaitForTimersAsync(2, TimeSpan.FromSeconds(30));
+        Assert.Equal(2, generator.Gate.WaiterCount);
 
-        var elapsed = await TestSupport.AdvanceUntilDoneAsync(
-            time, Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, _server.Calls));
+        var elapsed = await time.AdvanceUntilDoneAsync(Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, Server.Calls));
 
         Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"The jobs went ahead after {elapsed}.");
-        Assert.Equal(3, _server.Calls);
-        Assert.Equal(2, _server.Served);
+        Assert.Equal(3, Server.Calls);
+        Assert.Equal(2, Server.Served);
     }
 
     [Fact]
     public async Task GenerateAsync_RateLimitedBeyondTheRetries_ThrowsRateLimitedWithRetryAfterFromAnHttpDate()
     {
         var now = new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero);
-        var generator = TestSupport.Generator(_server, _http, o => o.MaxRequestRetries = 0, new FakeTimeProvider(now));
-        _server.Inject(429, "{\"error\":\"Rate limit reached\"}", retryAfter: now.AddSeconds(90).ToString("r", CultureInfo.InvariantCulture));
+        var generator = TestSupport.Generator(Server, Http, o => o.MaxRequestRetries = 0, new FakeTimeProvider(now));
+        Server.Inject(429, "{\"error\":\"Rate limit reached\"}", retryAfter: now.AddSeconds(90).ToString("r", CultureInfo.InvariantCulture));
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
@@ -136,14 +128,14 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_ServerErrorsThenSuccess_Retries()
     {
-        _server.Inject(500, "{\"error\":\"Internal Server Error\"}");
-        _server.Inject(502, "{\"error\":\"Bad Gateway\"}");
-        var generator = TestSupport.Generator(_server, _http);
+        Server.Inject(500, "{\"error\":\"Internal Server Error\"}");
+        Server.Inject(502, "{\"error\":\"Bad Gateway\"}");
+        var generator = TestSupport.Generator(Server, Http);
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
 
         Assert.Single(result.Outputs);
-        Assert.Equal(3, _server.Calls);
+        Assert.Equal(3, Server.Calls);
     }
 
     [Theory]
@@ -154,46 +146,46 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
     [InlineData(400, "Potential NSFW content was detected in one or more images", MediaGenErrorCodes.ContentFiltered)]
     public async Task GenerateAsync_ClientError_IsPermanentWithoutRetryAndKeepsTheProviderText(int status, string text, string code)
     {
-        _server.Inject(status, JsonSerializer.Serialize(new { error = text }));
-        var generator = TestSupport.Generator(_server, _http);
+        Server.Inject(status, JsonSerializer.Serialize(new { error = text }));
+        var generator = TestSupport.Generator(Server, Http);
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
         Assert.False(error.IsTransient);
         Assert.Equal(code, error.ErrorCode);
         Assert.Contains(text, error.Message, StringComparison.Ordinal);
-        Assert.Equal(1, _server.Calls);
+        Assert.Equal(1, Server.Calls);
     }
 
     [Fact]
     public async Task GenerateAsync_SlowImageBody_CompletesOnlyWithTheWholeImage()
     {
-        _server.BodyGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _server.ImageSize = 1024 * 1024;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.BodyGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Server.ImageSize = 1024 * 1024;
+        var generator = TestSupport.Generator(Server, Http);
 
         var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await _server.FirstHalfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Server.FirstHalfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(run.IsCompleted);
-        _server.BodyGate.SetResult();
+        Server.BodyGate.SetResult();
         var result = await run.WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Equal(FakeHuggingFaceServer.ImageBytes(_server.ImageSize, png: false), await TestSupport.ReadAllAsync(result.Outputs[0]));
+        Assert.Equal(FakeHuggingFaceServer.ImageBytes(Server.ImageSize, png: false), await GeneratedOutputs.ReadAllAsync(result.Outputs[0]));
     }
 
     [Fact]
     public async Task GenerateAsync_JobAbortedDuringTheCall_StopsWithoutRetrying()
     {
-        _server.BodyGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = TestSupport.Generator(_server, _http);
+        Server.BodyGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = TestSupport.Generator(Server, Http);
         using var aborted = new CancellationTokenSource();
 
         var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), jobAborted: aborted.Token)).AsTask();
-        await _server.FirstHalfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Server.FirstHalfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
         aborted.Cancel();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-        Assert.Equal(1, _server.Calls);
+        Assert.Equal(1, Server.Calls);
     }
 
     [Fact]
@@ -201,9 +193,9 @@ public sealed class HuggingFaceGeneratorTests : IAsyncLifetime
     {
         var collector = new FakeLogCollector();
         using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(collector)));
-        _server.Inject(503, JsonSerializer.Serialize(new { error = $"loading for {TestSupport.Prompt}", estimated_time = 0 }));
-        _server.Inject(422, JsonSerializer.Serialize(new { error = $"bad input {TestSupport.Prompt}" }));
-        var generator = TestSupport.Generator(_server, _http, logger: loggerFactory.CreateLogger<HuggingFaceGenerator>());
+        Server.Inject(503, JsonSerializer.Serialize(new { error = $"loading for {TestSupport.Prompt}", estimated_time = 0 }));
+        Server.Inject(422, JsonSerializer.Serialize(new { error = $"bad input {TestSupport.Prompt}" }));
+        var generator = TestSupport.Generator(Server, Http, logger: loggerFactory.CreateLogger<HuggingFaceGenerator>());
 
         await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
         await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));

@@ -3,12 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace MediaGen.Generators.Replicate.Tests;
 
@@ -17,21 +12,18 @@ namespace MediaGen.Generators.Replicate.Tests;
 /// get, cancel, output files, bearer-token auth, problem-details errors, Retry-After, and <c>Prefer: wait</c>.
 /// Tests script its behaviour and count its calls.
 /// </summary>
-internal sealed class FakeReplicateServer : IAsyncDisposable
+public sealed class FakeReplicateServer : FakeProviderServer
 {
     public const string Token = "r8_fake-token-0123456789";
 
     private readonly ConcurrentDictionary<string, FakePrediction> _predictions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<InjectedResponse>> _injected = new(StringComparer.Ordinal);
-    private WebApplication _app = null!;
     private int _createCalls;
     private int _predictionsCreated;
     private int _getCalls;
     private int _cancelCalls;
     private int _downloadCalls;
     private int _nextId;
-
-    public Uri BaseUrl { get; private set; } = null!;
 
     /// <summary>Every create request, whatever the answer.</summary>
     public int CreateCalls => Volatile.Read(ref _createCalls);
@@ -76,14 +68,7 @@ internal sealed class FakeReplicateServer : IAsyncDisposable
     public static async Task<FakeReplicateServer> StartAsync()
     {
         var server = new FakeReplicateServer();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        server._app = builder.Build();
-        server.Map(server._app);
-        await server._app.StartAsync();
-        var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.BaseUrl = new Uri(address.TrimEnd('/') + "/");
+        await server.StartServerAsync();
         return server;
     }
 
@@ -116,15 +101,14 @@ internal sealed class FakeReplicateServer : IAsyncDisposable
         return prediction;
     }
 
-    public async ValueTask DisposeAsync()
+    protected override ValueTask OnDisposingAsync()
     {
         OutputGate?.TrySetResult();
         CreateGate?.TrySetResult();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        return ValueTask.CompletedTask;
     }
 
-    private void Map(WebApplication app)
+    protected override void Map(WebApplication app)
     {
         app.MapPost("/v1/models/{owner}/{name}/predictions", (string owner, string name, HttpContext http) => CreateAsync(http, $"{owner}/{name}", version: null));
         app.MapPost("/v1/predictions", (HttpContext http) => CreateAsync(http, model: null, version: string.Empty));
@@ -324,7 +308,7 @@ internal sealed class FakeReplicateServer : IAsyncDisposable
 
     private sealed record InjectedResponse(int Status, string? Detail, string? RetryAfter);
 
-    internal sealed class FakePrediction(FakeReplicateServer server, string id, string model, string? version, JsonObject input, int pollsUntilDone, string? failWith, int outputCount)
+    public sealed class FakePrediction(FakeReplicateServer server, string id, string model, string? version, JsonObject input, int pollsUntilDone, string? failWith, int outputCount)
     {
         public string Id { get; } = id;
 

@@ -6,28 +6,16 @@ using Microsoft.Extensions.Options;
 
 namespace MediaGen.Generators.Replicate.Tests;
 
-public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
+public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<FakeReplicateServer>
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-replicate-tests", Guid.NewGuid().ToString("N"));
-    private FakeReplicateServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await FakeReplicateServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    protected override Task<FakeReplicateServer> StartServerAsync() => FakeReplicateServer.StartAsync();
 
     [Fact]
     public void AddReplicateGenerator_FromConfiguration_ServesTheMergedCatalog()
     {
         var section = Section(new Dictionary<string, string?>
         {
-            ["MediaGen:Generators:Replicate:BaseUrl"] = _server.BaseUrl.AbsoluteUri,
+            ["MediaGen:Generators:Replicate:BaseUrl"] = Server.BaseUrl.AbsoluteUri,
             ["MediaGen:Generators:Replicate:ApiToken"] = FakeReplicateServer.Token,
             ["MediaGen:Generators:Replicate:PreferWaitSeconds"] = "10",
             ["MediaGen:Generators:Replicate:Models:flux-dev:CostCredits"] = "20",
@@ -73,7 +61,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     [Fact]
     public async Task AddReplicateGenerator_WithoutToken_FailsAtStartupNamingTheSetting()
     {
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddReplicateGenerator(o => o.BaseUrl = _server.BaseUrl)).Build();
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s.AddMediaGeneration().AddReplicateGenerator(o => o.BaseUrl = Server.BaseUrl)).Build();
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
@@ -119,7 +107,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         await provider.DisposeAsync();
 
         Assert.True(handler.Calls >= 2);
-        using var stillUsable = await http.GetAsync(new Uri(_server.BaseUrl, "v1/predictions/none"));
+        using var stillUsable = await http.GetAsync(new Uri(Server.BaseUrl, "v1/predictions/none"));
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, stillUsable.StatusCode);
     }
 
@@ -128,14 +116,14 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     {
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker(o => o.Concurrency = 2)).Build();
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var ledger = host.Services.GetRequiredService<ICreditLedger>();
-        _server.PollsUntilDone = 3;
+        Server.PollsUntilDone = 3;
 
         var submitted = await client.SubmitAsync(new GenerationRequest
         {
@@ -144,16 +132,16 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
             OwnerId = "alice",
             Settings = new GenerationSettings { OutputCount = 2, AspectRatio = "16:9" },
         });
-        var job = await WaitForTerminalAsync(client, "alice", submitted.Job.Id);
+        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.Equal(1, Server.PredictionsCreated);
         var predictionId = Assert.IsType<string>(job.Checkpoint);
         Assert.Equal([$"{job.Id}/0.webp", $"{job.Id}/1.webp"], job.Outputs.Select(o => o.Key));
         for (var i = 0; i < 2; i++)
         {
-            Assert.Equal(FakeReplicateServer.OutputBytes(predictionId, i, _server.OutputSize), await File.ReadAllBytesAsync(Path.Combine(_root, job.Id, $"{i}.webp")));
+            Assert.Equal(FakeReplicateServer.OutputBytes(predictionId, i, Server.OutputSize), await File.ReadAllBytesAsync(Path.Combine(Root.Path, job.Id, $"{i}.webp")));
         }
 
         Assert.Equal(99, await ledger.GetBalanceAsync("alice"));
@@ -162,10 +150,10 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     [Fact]
     public async Task SubmitAsync_PredictionReportsSteps_ProgressReachesTheJobsEvents()
     {
-        _server.PollsUntilDone = 40;
+        Server.PollsUntilDone = 40;
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker(o => o.ProgressInterval = TimeSpan.Zero)).Build();
@@ -194,10 +182,10 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     [Fact]
     public async Task CancelAsync_ProcessingJob_CancelsThePredictionAndRefunds()
     {
-        _server.PollsUntilDone = int.MaxValue;
+        Server.PollsUntilDone = int.MaxValue;
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker()).Build();
@@ -205,24 +193,25 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "carol" });
-        await WaitForAsync(client, "carol", submitted.Job.Id, j => j.Checkpoint is not null);
+        // The prediction is polled only once its id is saved as the job's checkpoint.
+        await Server.WaitForRequestAsync((method, path) => method == "GET" && path.StartsWith("/v1/predictions/", StringComparison.Ordinal), "the prediction is polled");
         await client.CancelAsync("carol", submitted.Job.Id);
-        var job = await WaitForAsync(client, "carol", submitted.Job.Id, j => j.Status.IsTerminal());
+        var job = await host.Services.WaitForTerminalAsync("carol", submitted.Job.Id);
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Canceled, job.Status);
-        Assert.Equal(1, _server.CancelCalls);
-        Assert.Equal("canceled", _server.Find(job.Checkpoint!)!.Status);
+        Assert.Equal(1, Server.CancelCalls);
+        Assert.Equal("canceled", Server.Find(job.Checkpoint!)!.Status);
         Assert.Equal(100, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("carol"));
     }
 
     [Fact]
     public async Task SubmitAsync_DeadlinePassesWhileThePredictionRuns_CancelsThePrediction()
     {
-        _server.PollsUntilDone = int.MaxValue;
+        Server.PollsUntilDone = int.MaxValue;
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration(o => o.JobDeadline = TimeSpan.FromSeconds(3))
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .ConfigureCredits(o => o.InitialBalance = 100)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker()).Build();
@@ -230,13 +219,13 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "dave" });
-        var job = await WaitForAsync(client, "dave", submitted.Job.Id, j => j.Status.IsTerminal());
+        var job = await host.Services.WaitForTerminalAsync("dave", submitted.Job.Id);
         await host.StopAsync();
 
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(MediaGenErrorCodes.DeadlineExceeded, job.Error?.Code);
-        Assert.Equal(1, _server.CancelCalls);
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.Equal(1, Server.CancelCalls);
+        Assert.Equal(1, Server.PredictionsCreated);
     }
 
     [Fact]
@@ -244,7 +233,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
     {
         using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
             .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
             .AddReplicateGenerator(o => Configure(o))
             .AddWorker()).Build();
         await host.StartAsync();
@@ -260,12 +249,12 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
         await host.StopAsync();
 
         Assert.Contains("settings.width", error.Errors.Keys);
-        Assert.Equal(0, _server.CreateCalls);
+        Assert.Equal(0, Server.CreateCalls);
     }
 
     private void Configure(ReplicateGeneratorOptions options)
     {
-        options.BaseUrl = _server.BaseUrl;
+        options.BaseUrl = Server.BaseUrl;
         options.ApiToken = FakeReplicateServer.Token;
         options.PollInitialInterval = TimeSpan.FromMilliseconds(1);
         options.PollMaxInterval = TimeSpan.FromMilliseconds(5);
@@ -273,25 +262,6 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : IAsyncLifetime
 
     private static IConfigurationSection Section(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("MediaGen:Generators:Replicate");
-
-    private static Task<GenerationJob> WaitForTerminalAsync(IMediaGenerationClient client, string owner, string id) =>
-        WaitForAsync(client, owner, id, j => j.Status.IsTerminal());
-
-    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string owner, string id, Func<GenerationJob, bool> condition)
-    {
-        for (var i = 0; i < 1000; i++)
-        {
-            var job = await client.GetAsync(owner, id);
-            if (condition(job))
-            {
-                return job;
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException("The job did not reach the expected state.");
-    }
 
     private sealed class CountingHandler() : DelegatingHandler(new SocketsHttpHandler())
     {

@@ -6,41 +6,32 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Generators.Replicate.Tests;
 
-public sealed class ReplicateGeneratorTests : IAsyncLifetime
+public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServer>
 {
-    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
-    private FakeReplicateServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await FakeReplicateServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _http.Dispose();
-    }
+    protected override Task<FakeReplicateServer> StartServerAsync() => FakeReplicateServer.StartAsync();
 
     [Fact]
     public async Task GenerateAsync_HappyPath_SavesCheckpointBeforePollingAndStreamsEveryOutput()
     {
-        _server.OutputCount = 2;
-        _server.PollsUntilDone = 2;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.OutputCount = 2;
+        Server.PollsUntilDone = 2;
+        var generator = TestSupport.Generator(Server, Http);
         var getsWhenSaved = -1;
-        var checkpoint = new RecordingCheckpointSink { OnSaved = _ => getsWhenSaved = _server.GetCalls };
+        var checkpoint = new RecordingCheckpointSink { OnSaved = _ => getsWhenSaved = Server.GetCalls };
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint));
 
         var id = Assert.Single(checkpoint.Saved);
         Assert.Equal(0, getsWhenSaved);
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.Equal(1, Server.PredictionsCreated);
         Assert.Equal(2, result.Outputs.Count);
         for (var i = 0; i < 2; i++)
         {
             Assert.Equal("image/webp", result.Outputs[i].ContentType);
-            Assert.Equal(FakeReplicateServer.OutputBytes(id, i, _server.OutputSize), await TestSupport.ReadAllAsync(result.Outputs[i]));
+            Assert.Equal(FakeReplicateServer.OutputBytes(id, i, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[i]));
         }
 
-        var body = Assert.Single(_server.CreateBodies);
+        var body = Assert.Single(Server.CreateBodies);
         Assert.Equal(TestSupport.Prompt, body["input"]!["prompt"]!.GetValue<string>());
         Assert.Null(body["version"]);
     }
@@ -48,15 +39,15 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_ManyPolls_ReportsProgressFromTheLogsAndSucceeds()
     {
-        _server.PollsUntilDone = 25;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.PollsUntilDone = 25;
+        var generator = TestSupport.Generator(Server, Http);
         var progress = new RecordingProgress();
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(model: "flux-dev"), progress: progress));
 
         Assert.Single(result.Outputs);
-        Assert.True(_server.GetCalls >= 25, $"Expected at least 25 polls, saw {_server.GetCalls}.");
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.True(Server.GetCalls >= 25, $"Expected at least 25 polls, saw {Server.GetCalls}.");
+        Assert.Equal(1, Server.PredictionsCreated);
         var reports = progress.Reports.ToArray();
         Assert.Contains(reports, r => r.Message == "step 12/25" && Math.Abs(r.Fraction - 0.48) < 1e-9);
         Assert.Equal(1, reports[^1].Fraction);
@@ -66,13 +57,13 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_VersionedModel_CreatesThroughThePredictionsEndpointWithTheVersion()
     {
-        var generator = TestSupport.Generator(_server, _http);
+        var generator = TestSupport.Generator(Server, Http);
         var job = TestSupport.Job(model: "sdxl", settings: new GenerationSettings { Width = 768, Height = 512, OutputCount = 2 });
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, job));
 
         Assert.Equal(2, result.Outputs.Count);
-        var body = Assert.Single(_server.CreateBodies);
+        var body = Assert.Single(Server.CreateBodies);
         Assert.Equal("7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc", body["version"]!.GetValue<string>());
         Assert.Equal(768, body["input"]!["width"]!.GetValue<int>());
         Assert.Equal(2, body["input"]!["num_outputs"]!.GetValue<int>());
@@ -81,21 +72,22 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_RateLimited_PausesTheProviderForEveryJobUntilRetryAfter()
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
-        var generator = TestSupport.Generator(_server, _http, o => o.PollInitialInterval = o.PollMaxInterval = TimeSpan.Zero, time);
-        _server.Inject("create", 429, "Request was throttled. Expected available in 30 seconds.", retryAfter: "30");
+        var time = new ObservedTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
+        var generator = TestSupport.Generator(Server, Http, o => o.PollInitialInterval = o.PollMaxInterval = TimeSpan.Zero, time);
+        Server.Inject("create", 429, "Request was throttled. Expected available in 30 seconds.", retryAfter: "30");
 
         var first = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await TestSupport.WaitUntilAsync(() => generator.Gate.WaiterCount == 1, "the first job waits on the rate gate");
+        await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, generator.Gate.WaiterCount);
         var second = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await TestSupport.WaitUntilAsync(() => generator.Gate.WaiterCount == 2, "the second job waits on the rate gate too");
+        await time.WaitForTimersAsync(2, TimeSpan.FromSeconds(30));
+        Assert.Equal(2, generator.Gate.WaiterCount);
 
-        var elapsed = await TestSupport.AdvanceUntilDoneAsync(
-            time, Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, _server.CreateCalls));
+        var elapsed = await time.AdvanceUntilDoneAsync(Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, Server.CreateCalls));
 
         Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"The jobs went ahead after {elapsed}.");
-        Assert.Equal(3, _server.CreateCalls);
-        Assert.Equal(2, _server.PredictionsCreated);
+        Assert.Equal(3, Server.CreateCalls);
+        Assert.Equal(2, Server.PredictionsCreated);
     }
 
     [Fact]
@@ -103,8 +95,8 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     {
         var now = new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero);
         var time = new FakeTimeProvider(now);
-        var generator = TestSupport.Generator(_server, _http, o => o.MaxRetryWait = TimeSpan.FromSeconds(10), time);
-        _server.Inject("create", 429, "Request was throttled.", retryAfter: now.AddSeconds(45).ToString("r", CultureInfo.InvariantCulture));
+        var generator = TestSupport.Generator(Server, Http, o => o.MaxRetryWait = TimeSpan.FromSeconds(10), time);
+        Server.Inject("create", 429, "Request was throttled.", retryAfter: now.AddSeconds(45).ToString("r", CultureInfo.InvariantCulture));
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
@@ -114,30 +106,30 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         Assert.Equal(TimeSpan.FromSeconds(45), error.RetryAfter);
         Assert.Contains("Request was throttled.", error.Message, StringComparison.Ordinal);
         Assert.Equal(now.AddSeconds(45), generator.Gate.PausedUntil);
-        Assert.Equal(0, _server.PredictionsCreated);
+        Assert.Equal(0, Server.PredictionsCreated);
     }
 
     [Fact]
     public async Task GenerateAsync_ServerErrorsThenSuccess_RetriesAndCreatesOnePrediction()
     {
-        _server.Inject("create", 500, "Internal server error");
-        _server.Inject("create", 503, "Service unavailable");
-        _server.Inject("get", 502, "Bad gateway");
-        var generator = TestSupport.Generator(_server, _http);
+        Server.Inject("create", 500, "Internal server error");
+        Server.Inject("create", 503, "Service unavailable");
+        Server.Inject("get", 502, "Bad gateway");
+        var generator = TestSupport.Generator(Server, Http);
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
 
         Assert.Single(result.Outputs);
-        Assert.Equal(3, _server.CreateCalls);
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.Equal(3, Server.CreateCalls);
+        Assert.Equal(1, Server.PredictionsCreated);
     }
 
     [Fact]
     public async Task GenerateAsync_ServerErrorsOutlastTheRetries_ThrowsTransientWithRetryAfter()
     {
         var time = new FakeTimeProvider();
-        var generator = TestSupport.Generator(_server, _http, o => o.MaxRetryWait = TimeSpan.FromSeconds(5), time);
-        _server.Inject("create", 503, "Model is warming up", retryAfter: "20");
+        var generator = TestSupport.Generator(Server, Http, o => o.MaxRetryWait = TimeSpan.FromSeconds(5), time);
+        Server.Inject("create", 503, "Model is warming up", retryAfter: "20");
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
@@ -145,7 +137,7 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         Assert.False(error.IsRateLimited);
         Assert.Equal(TimeSpan.FromSeconds(20), error.RetryAfter);
         Assert.Contains("Model is warming up", error.Message, StringComparison.Ordinal);
-        Assert.Equal(1, _server.CreateCalls);
+        Assert.Equal(1, Server.CreateCalls);
     }
 
     [Theory]
@@ -153,16 +145,16 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     [InlineData("All generated images contained NSFW content. Try running it again with a different prompt.", MediaGenErrorCodes.ContentFiltered)]
     public async Task GenerateAsync_PredictionFailedOnTheModelSide_IsPermanentAndKeepsTheProviderText(string providerError, string expectedCode)
     {
-        _server.FailWith = providerError;
-        _server.PollsUntilDone = 3;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.FailWith = providerError;
+        Server.PollsUntilDone = 3;
+        var generator = TestSupport.Generator(Server, Http);
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
         Assert.False(error.IsTransient);
         Assert.Equal(expectedCode, error.ErrorCode);
         Assert.Contains(providerError, error.Message, StringComparison.Ordinal);
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.Equal(1, Server.PredictionsCreated);
     }
 
     [Theory]
@@ -172,21 +164,21 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     [InlineData(422, "- input.num_outputs: Must be less than or equal to 4")]
     public async Task GenerateAsync_ClientError_IsPermanentWithoutRetryAndKeepsTheProviderText(int status, string detail)
     {
-        _server.Inject("create", status, detail);
-        var generator = TestSupport.Generator(_server, _http);
+        Server.Inject("create", status, detail);
+        var generator = TestSupport.Generator(Server, Http);
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
         Assert.False(error.IsTransient);
         Assert.Contains(detail, error.Message, StringComparison.Ordinal);
         Assert.Contains(status.ToString(CultureInfo.InvariantCulture), error.Message, StringComparison.Ordinal);
-        Assert.Equal(1, _server.CreateCalls);
+        Assert.Equal(1, Server.CreateCalls);
     }
 
     [Fact]
     public async Task GenerateAsync_WrongToken_IsPermanentAndSaysWhichSettingToFix()
     {
-        var generator = TestSupport.Generator(_server, _http, o => o.ApiToken = "r8_wrong");
+        var generator = TestSupport.Generator(Server, Http, o => o.ApiToken = "r8_wrong");
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
@@ -198,9 +190,9 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_SlowOutputDownload_ReturnsBeforeTheBodyArrivesAndStreamsItWhole()
     {
-        _server.OutputGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _server.OutputSize = 512 * 1024;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.OutputGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Server.OutputSize = 512 * 1024;
+        var generator = TestSupport.Generator(Server, Http);
         var checkpoint = new RecordingCheckpointSink();
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint));
@@ -209,11 +201,11 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         {
             var head = new byte[1024];
             await stream.ReadExactlyAsync(head);
-            Assert.False(_server.OutputGate.Task.IsCompleted);
-            _server.OutputGate.SetResult();
+            Assert.False(Server.OutputGate.Task.IsCompleted);
+            Server.OutputGate.SetResult();
             using var rest = new MemoryStream();
             await stream.CopyToAsync(rest);
-            var expected = FakeReplicateServer.OutputBytes(checkpoint.Saved.Single(), 0, _server.OutputSize);
+            var expected = FakeReplicateServer.OutputBytes(checkpoint.Saved.Single(), 0, Server.OutputSize);
             Assert.Equal(expected, head.Concat(rest.ToArray()).ToArray());
         }
     }
@@ -221,21 +213,21 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task GenerateAsync_OutputUrlWithoutExtension_TakesTheContentTypeFromTheResponse()
     {
-        _server.OutputExtension = null;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.OutputExtension = null;
+        var generator = TestSupport.Generator(Server, Http);
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
 
         Assert.Equal("image/png", result.Outputs[0].ContentType);
-        Assert.Equal(_server.OutputSize, (await TestSupport.ReadAllAsync(result.Outputs[0])).Length);
-        Assert.Equal(_server.OutputSize, (await TestSupport.ReadAllAsync(result.Outputs[0])).Length);
+        Assert.Equal(Server.OutputSize, (await GeneratedOutputs.ReadAllAsync(result.Outputs[0])).Length);
+        Assert.Equal(Server.OutputSize, (await GeneratedOutputs.ReadAllAsync(result.Outputs[0])).Length);
     }
 
     [Fact]
     public async Task GenerateAsync_WorkerKilledRightAfterTheCreate_NextAttemptResumesAndThePredictionIsCreatedOnce()
     {
-        _server.PollsUntilDone = 3;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.PollsUntilDone = 3;
+        var generator = TestSupport.Generator(Server, Http);
         using var attempt = new CancellationTokenSource();
         var checkpoint = new RecordingCheckpointSink { OnSaved = _ => attempt.Cancel() };
         var job = TestSupport.Job();
@@ -244,36 +236,36 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         var saved = Assert.Single(checkpoint.Saved);
 
         // A new process: a fresh generator, the job as the store holds it, with the saved checkpoint.
-        var restarted = TestSupport.Generator(_server, _http);
+        var restarted = TestSupport.Generator(Server, Http);
         var resumedCheckpoint = new RecordingCheckpointSink();
         var result = await restarted.GenerateAsync(TestSupport.Context(restarted, job with { Checkpoint = saved, Attempt = 2 }, resumedCheckpoint));
 
         Assert.Single(result.Outputs);
-        Assert.Equal(1, _server.CreateCalls);
-        Assert.Equal(1, _server.PredictionsCreated);
-        Assert.Equal(0, _server.CancelCalls);
+        Assert.Equal(1, Server.CreateCalls);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal(0, Server.CancelCalls);
         Assert.Empty(resumedCheckpoint.Saved);
-        Assert.Equal(FakeReplicateServer.OutputBytes(saved, 0, _server.OutputSize), await TestSupport.ReadAllAsync(result.Outputs[0]));
+        Assert.Equal(FakeReplicateServer.OutputBytes(saved, 0, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[0]));
     }
 
     [Fact]
     public async Task GenerateAsync_CheckpointCannotBeSaved_CancelsThePredictionNobodyCouldResume()
     {
-        _server.PollsUntilDone = 1000;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.PollsUntilDone = 1000;
+        var generator = TestSupport.Generator(Server, Http);
         var checkpoint = new RecordingCheckpointSink { Failure = new InvalidOperationException("The job store is down.") };
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint)).AsTask());
 
-        Assert.Equal(1, _server.CancelCalls);
-        Assert.Equal("canceled", _server.Find("pred0001fake")!.Status);
+        Assert.Equal(1, Server.CancelCalls);
+        Assert.Equal("canceled", Server.Find("pred0001fake")!.Status);
     }
 
     [Fact]
     public async Task GenerateAsync_JobAbortedWhilePolling_CancelsThePredictionOnReplicate()
     {
-        _server.PollsUntilDone = 1000;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.PollsUntilDone = 1000;
+        var generator = TestSupport.Generator(Server, Http);
         using var aborted = new CancellationTokenSource();
         var progress = new RecordingProgress();
         progress.OnReport = p =>
@@ -288,49 +280,49 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
             () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint, progress, aborted.Token)).AsTask());
 
-        Assert.Equal(1, _server.CancelCalls);
-        Assert.Equal("canceled", _server.Find(checkpoint.Saved.Single())!.Status);
+        Assert.Equal(1, Server.CancelCalls);
+        Assert.Equal("canceled", Server.Find(checkpoint.Saved.Single())!.Status);
     }
 
     [Fact]
     public async Task GenerateAsync_JobAbortedWhileTheCreateIsInFlight_LetsTheCreateFinishAndCancelsThePrediction()
     {
-        _server.PollsUntilDone = 1000;
-        _server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = TestSupport.Generator(_server, _http);
+        Server.PollsUntilDone = 1000;
+        Server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = TestSupport.Generator(Server, Http);
         using var aborted = new CancellationTokenSource();
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(aborted.Token);
 
         var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), jobAborted: aborted.Token), attempt.Token).AsTask();
-        await _server.CreateReceived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Server.CreateReceived.Task.WaitAsync(TimeSpan.FromSeconds(30));
         aborted.Cancel();
-        _server.CreateGate.SetResult();
+        Server.CreateGate.SetResult();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-        Assert.Equal(1, _server.CancelCalls);
-        Assert.Equal("canceled", _server.Find("pred0001fake")!.Status);
+        Assert.Equal(1, Server.CancelCalls);
+        Assert.Equal("canceled", Server.Find("pred0001fake")!.Status);
     }
 
     [Fact]
     public async Task GenerateAsync_AttemptStoppedWhileTheCreateIsInFlight_StopsAtOnce()
     {
-        _server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = TestSupport.Generator(_server, _http);
+        Server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = TestSupport.Generator(Server, Http);
         using var attempt = new CancellationTokenSource();
 
         var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()), attempt.Token).AsTask();
-        await _server.CreateReceived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Server.CreateReceived.Task.WaitAsync(TimeSpan.FromSeconds(30));
         attempt.Cancel();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(0, _server.CancelCalls);
+        Assert.Equal(0, Server.CancelCalls);
     }
 
     [Fact]
     public async Task GenerateAsync_AttemptCanceledWithoutJobAbort_LeavesThePredictionRunning()
     {
-        _server.PollsUntilDone = 1000;
-        var generator = TestSupport.Generator(_server, _http);
+        Server.PollsUntilDone = 1000;
+        var generator = TestSupport.Generator(Server, Http);
         using var attempt = new CancellationTokenSource();
         var progress = new RecordingProgress { OnReport = p => attempt.Cancel() };
         var checkpoint = new RecordingCheckpointSink();
@@ -338,71 +330,71 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
             () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint, progress), attempt.Token).AsTask());
 
-        Assert.Equal(0, _server.CancelCalls);
-        Assert.False(_server.Find(checkpoint.Saved.Single())!.IsTerminal);
+        Assert.Equal(0, Server.CancelCalls);
+        Assert.False(Server.Find(checkpoint.Saved.Single())!.IsTerminal);
     }
 
     [Fact]
     public async Task GenerateAsync_SavedPredictionUnknownToReplicate_CreatesANewOne()
     {
-        var generator = TestSupport.Generator(_server, _http);
+        var generator = TestSupport.Generator(Server, Http);
         var checkpoint = new RecordingCheckpointSink();
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: "gone0000", attempt: 2), checkpoint));
 
         Assert.Single(result.Outputs);
-        Assert.Equal(1, _server.PredictionsCreated);
+        Assert.Equal(1, Server.PredictionsCreated);
         Assert.Single(checkpoint.Saved);
     }
 
     [Fact]
     public async Task GenerateAsync_SavedPredictionFailed_IsPermanentWithoutANewCreate()
     {
-        var seeded = _server.Seed("failed", "Prediction failed: invalid image dimensions");
-        var generator = TestSupport.Generator(_server, _http);
+        var seeded = Server.Seed("failed", "Prediction failed: invalid image dimensions");
+        var generator = TestSupport.Generator(Server, Http);
 
         var error = await Assert.ThrowsAsync<GenerationException>(
             () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2))).AsTask());
 
         Assert.False(error.IsTransient);
         Assert.Contains("invalid image dimensions", error.Message, StringComparison.Ordinal);
-        Assert.Equal(0, _server.CreateCalls);
+        Assert.Equal(0, Server.CreateCalls);
     }
 
     [Fact]
     public async Task GenerateAsync_SavedPredictionCanceledOnReplicate_IsPermanentWithoutANewCreate()
     {
-        var seeded = _server.Seed("canceled");
-        var generator = TestSupport.Generator(_server, _http);
+        var seeded = Server.Seed("canceled");
+        var generator = TestSupport.Generator(Server, Http);
 
         var error = await Assert.ThrowsAsync<GenerationException>(
             () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2))).AsTask());
 
         Assert.False(error.IsTransient);
-        Assert.Equal(0, _server.CreateCalls);
+        Assert.Equal(0, Server.CreateCalls);
     }
 
     [Fact]
     public async Task GenerateAsync_PreferWaitWithDataUriOutputs_DecodesOutputsWithoutPolling()
     {
-        _server.DataUriOutputs = true;
-        _server.PollsUntilDone = 4;
-        var generator = TestSupport.Generator(_server, _http, o => o.PreferWaitSeconds = 60);
+        Server.DataUriOutputs = true;
+        Server.PollsUntilDone = 4;
+        var generator = TestSupport.Generator(Server, Http, o => o.PreferWaitSeconds = 60);
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
 
-        Assert.Equal("wait=60", Assert.Single(_server.PreferHeaders));
-        Assert.Equal(0, _server.GetCalls);
+        Assert.Equal("wait=60", Assert.Single(Server.PreferHeaders));
+        Assert.Equal(0, Server.GetCalls);
         var output = Assert.Single(result.Outputs);
         Assert.Equal("image/png", output.ContentType);
-        Assert.Equal(FakeReplicateServer.OutputBytes("pred0001fake", 0, 256), await TestSupport.ReadAllAsync(output));
+        Assert.Equal(FakeReplicateServer.OutputBytes("pred0001fake", 0, 256), await GeneratedOutputs.ReadAllAsync(output));
     }
 
     [Fact]
     public async Task GenerateAsync_ExpiredOutput_FailsPermanentlyWhenRead()
     {
-        _server.Inject("download", 404, "gone");
-        var generator = TestSupport.Generator(_server, _http);
+        Server.Inject("download", 404, "gone");
+        var generator = TestSupport.Generator(Server, Http);
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => result.Outputs[0].OpenReadAsync().AsTask());
@@ -416,9 +408,9 @@ public sealed class ReplicateGeneratorTests : IAsyncLifetime
     {
         var collector = new FakeLogCollector();
         using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(collector)));
-        _server.Inject("create", 500, $"echo of {TestSupport.Prompt}");
-        _server.FailWith = $"failed on {TestSupport.Prompt}";
-        var generator = TestSupport.Generator(_server, _http, logger: loggerFactory.CreateLogger<ReplicateGenerator>());
+        Server.Inject("create", 500, $"echo of {TestSupport.Prompt}");
+        Server.FailWith = $"failed on {TestSupport.Prompt}";
+        var generator = TestSupport.Generator(Server, Http, logger: loggerFactory.CreateLogger<ReplicateGenerator>());
 
         await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 

@@ -92,7 +92,7 @@ public sealed class ReplicateModelCatalogTests
     {
         var options = new ReplicateGeneratorOptions { ApiToken = "t" };
         options.Models["flux-dev"] = new ReplicateModelOptions { CostCredits = 20 };
-        options.Models["flux-dev"].Parameters["steps"] = new ReplicateParameterOptions { Maximum = 30 };
+        options.Models["flux-dev"].Parameters["steps"] = new GeneratorParameterOptions { Maximum = 30 };
         options.Models["acme-art"] = new ReplicateModelOptions { Model = "acme/art", CostCredits = 2, AspectRatios = ["1:1"] };
 
         var catalog = Build(options);

@@ -8,21 +8,12 @@ internal static partial class Log
     [LoggerMessage(5201, LogLevel.Information, "Hugging Face generated an image of {Bytes} bytes for job {JobId} on model {ModelId}.")]
     public static partial void ImageGenerated(ILogger logger, string jobId, string modelId, long bytes);
 
-    [LoggerMessage(5202, LogLevel.Information, "Hugging Face model {ModelId} is loading; retrying in {Delay} (retry {Retry} of {MaxRetries}).")]
-    public static partial void ModelLoading(ILogger logger, string modelId, TimeSpan delay, int retry, int maxRetries);
+    [LoggerMessage(5202, LogLevel.Information, "Hugging Face {Subject} is loading; retrying in {Delay} (retry {Retry} of {MaxRetries}).")]
+    public static partial void ModelLoading(ILogger logger, string subject, TimeSpan delay, int retry, int maxRetries);
 
-    [LoggerMessage(5203, LogLevel.Warning, "Hugging Face rate-limited a call; pausing every Hugging Face call in this process for {Pause}.")]
-    public static partial void RateLimited(ILogger logger, TimeSpan pause);
-
-    [LoggerMessage(5204, LogLevel.Information, "Retrying a Hugging Face call for model {ModelId} in {Delay} (retry {Retry} of {MaxRetries}).")]
-    public static partial void RetryingCall(ILogger logger, string modelId, TimeSpan delay, int retry, int maxRetries);
-
-    [LoggerMessage(5205, LogLevel.Warning, "Hugging Face failed job {JobId} on model {ModelId} with {Status} ({ErrorCode}).")]
-    public static partial void CallFailed(ILogger logger, string jobId, string modelId, int status, string errorCode);
+    [LoggerMessage(5205, LogLevel.Warning, "Hugging Face refused a call for {Subject} with {Status} ({ErrorCode}).")]
+    public static partial void CallFailed(ILogger logger, string subject, int status, string errorCode);
 
     [LoggerMessage(5206, LogLevel.Trace, "Hugging Face request for job {JobId}: {Body}")]
     public static partial void RequestBody(ILogger logger, string jobId, string body);
-
-    [LoggerMessage(5207, LogLevel.Trace, "Hugging Face answered with {Status}: {ErrorText}")]
-    public static partial void ProviderErrorText(ILogger logger, int status, string errorText);
 }

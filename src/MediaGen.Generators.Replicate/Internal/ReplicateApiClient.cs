@@ -2,26 +2,18 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
-using MediaGen.Generators.Internal;
-using Microsoft.Extensions.Logging;
+using MediaGen.Generators.Http;
 
 namespace MediaGen.Generators.Replicate.Internal;
 
 /// <summary>
-/// The Replicate predictions API: create, get, cancel and output downloads. Every API call first awaits the
-/// provider's rate gate; 429, 5xx and network errors are retried within the attempt (honouring Retry-After, and a
-/// 429 pauses the gate for every job), then surface as classified <see cref="GenerationException"/>s.
+/// The Replicate predictions API: create, get, cancel and output downloads. API calls go through the kit's
+/// <see cref="ProviderHttpClient"/> (rate gate, retries honouring Retry-After, timeouts); this type holds only what
+/// Replicate's requests and answers look like.
 /// </summary>
-internal sealed class ReplicateApiClient(
-    ReplicateGeneratorOptions options,
-    Func<HttpClient> httpClient,
-    ProviderRateGate gate,
-    TimeProvider timeProvider,
-    ILogger logger)
+internal sealed class ReplicateApiClient(ReplicateGeneratorOptions options, Func<HttpClient> httpClient, ProviderHttpClient http, TimeProvider timeProvider)
 {
     private const string Provider = "Replicate";
-
-    public ProviderRateGate Gate => gate;
 
     public async Task<ReplicatePrediction> CreateAsync(ReplicateModel model, JsonObject input, CancellationToken cancellationToken)
     {
@@ -39,11 +31,14 @@ internal sealed class ReplicateApiClient(
 
         body["input"] = input;
         var json = body.ToJsonString();
-        var timeout = options.RequestTimeout + TimeSpan.FromSeconds(options.PreferWaitSeconds ?? 0);
 
         // A create is not idempotent on Replicate's side; it is retried only after answers that say nothing was
         // created (429, 5xx) or after a network error, where the alternative (failing the attempt) retries it too.
-        using var response = await SendAsync(
+        var call = new ProviderCall("create", $"model '{model.Id}' ({model.Reference})")
+        {
+            Timeout = options.RequestTimeout + TimeSpan.FromSeconds(options.PreferWaitSeconds ?? 0),
+        };
+        using var response = await http.SendAsync(
             () =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
@@ -54,10 +49,7 @@ internal sealed class ReplicateApiClient(
 
                 return request;
             },
-            "create",
-            $"model '{model.Id}' ({model.Reference})",
-            timeout,
-            notFoundIsResult: false,
+            call,
             cancellationToken).ConfigureAwait(false);
         return await ReadPredictionAsync(response, "create", cancellationToken).ConfigureAwait(false);
     }
@@ -66,12 +58,9 @@ internal sealed class ReplicateApiClient(
     public async Task<ReplicatePrediction?> GetAsync(string predictionId, CancellationToken cancellationToken)
     {
         var url = Api($"v1/predictions/{Uri.EscapeDataString(predictionId)}");
-        using var response = await SendAsync(
+        using var response = await http.SendAsync(
             () => new HttpRequestMessage(HttpMethod.Get, url),
-            "get",
-            $"prediction '{predictionId}'",
-            options.RequestTimeout,
-            notFoundIsResult: true,
+            new ProviderCall("get", $"prediction '{predictionId}'") { NotFoundIsResult = true },
             cancellationToken).ConfigureAwait(false);
         return response.StatusCode == HttpStatusCode.NotFound
             ? null
@@ -81,12 +70,9 @@ internal sealed class ReplicateApiClient(
     public async Task CancelAsync(string predictionId, CancellationToken cancellationToken)
     {
         var url = Api($"v1/predictions/{Uri.EscapeDataString(predictionId)}/cancel");
-        using var response = await SendAsync(
+        using var response = await http.SendAsync(
             () => new HttpRequestMessage(HttpMethod.Post, url),
-            "cancel",
-            $"prediction '{predictionId}'",
-            options.RequestTimeout,
-            notFoundIsResult: true,
+            new ProviderCall("cancel", $"prediction '{predictionId}'") { NotFoundIsResult = true },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -117,12 +103,12 @@ internal sealed class ReplicateApiClient(
 
         using (response)
         {
-            var text = await ProviderHttp.ReadErrorTextAsync(response, cancellationToken).ConfigureAwait(false);
+            var text = await ProviderResponses.ReadErrorTextAsync(response, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
-            if (ProviderHttp.IsTransient(response.StatusCode))
+            if (ProviderResponses.IsTransient(response.StatusCode))
             {
                 throw GenerationException.Transient(
-                    $"Downloading a Replicate output failed with {status}: {text}", ProviderHttp.GetRetryAfter(response, timeProvider));
+                    $"Downloading a Replicate output failed with {status}: {text}", ProviderResponses.GetRetryAfter(response, timeProvider));
             }
 
             throw GenerationException.Permanent(
@@ -130,109 +116,16 @@ internal sealed class ReplicateApiClient(
         }
     }
 
-    private Uri Api(string relative) => new(options.BaseUrl.AbsoluteUri.EndsWith('/') ? options.BaseUrl : new Uri(options.BaseUrl.AbsoluteUri + "/"), relative);
-
-    private async Task<HttpResponseMessage> SendAsync(
-        Func<HttpRequestMessage> createRequest,
-        string operation,
-        string subject,
-        TimeSpan timeout,
-        bool notFoundIsResult,
-        CancellationToken cancellationToken)
+    /// <summary>What an error answer of the API means: transient (5xx, 408) or permanent, with what to fix.</summary>
+    public static GenerationException Classify(ProviderFailure failure)
     {
-        for (var retry = 0; ; retry++)
+        var (operation, subject, text, code) = (failure.Call.Operation, failure.Call.Subject, failure.Text, (int)failure.Status);
+        if (failure.IsTransientStatus)
         {
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            var (response, failure) = await SendOnceAsync(createRequest, operation, subject, timeout, notFoundIsResult, cancellationToken).ConfigureAwait(false);
-            if (response is not null)
-            {
-                return response;
-            }
-
-            if (failure!.IsRateLimited)
-            {
-                // The gate is already paused for every caller; waiting on it is the delay.
-                if (retry >= options.MaxRequestRetries || failure.RetryAfter > options.MaxRetryWait)
-                {
-                    throw failure;
-                }
-
-                continue;
-            }
-
-            var delay = failure.RetryAfter ?? TimeSpan.FromTicks(options.RetryBaseDelay.Ticks * (1L << Math.Min(retry, 16)));
-            if (retry >= options.MaxRequestRetries || delay > options.MaxRetryWait)
-            {
-                throw failure;
-            }
-
-            Log.RetryingCall(logger, operation, delay, retry + 1, options.MaxRequestRetries);
-            await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
+            return GenerationException.Transient($"{Provider} failed the {operation} call for {subject} with {code}: {text}", failure.RetryAfter);
         }
-    }
 
-    /// <summary>One call: the response when it is a result, or a transient failure to retry; permanent failures throw.</summary>
-    private async Task<(HttpResponseMessage? Response, GenerationException? Failure)> SendOnceAsync(
-        Func<HttpRequestMessage> createRequest,
-        string operation,
-        string subject,
-        TimeSpan timeout,
-        bool notFoundIsResult,
-        CancellationToken cancellationToken)
-    {
-        using var request = createRequest();
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiToken);
-        var (timeoutSource, linked) = ProviderHttp.CreateTimeout(timeout, timeProvider, cancellationToken);
-        using (timeoutSource)
-        using (linked)
-        {
-            HttpResponseMessage response;
-            try
-            {
-                response = await httpClient().SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                return (null, GenerationException.Transient($"{Provider} did not answer the {operation} call for {subject} within {timeout}.", innerException: e));
-            }
-            catch (HttpRequestException e)
-            {
-                return (null, GenerationException.Transient($"The {Provider} {operation} call for {subject} failed: {e.Message}", innerException: e));
-            }
-
-            if (response.IsSuccessStatusCode || (notFoundIsResult && response.StatusCode == HttpStatusCode.NotFound))
-            {
-                return (response, null);
-            }
-
-            using (response)
-            {
-                var status = (int)response.StatusCode;
-                var text = await ProviderHttp.ReadErrorTextAsync(response, cancellationToken).ConfigureAwait(false);
-                Log.ProviderErrorText(logger, operation, status, text);
-                var retryAfter = ProviderHttp.GetRetryAfter(response, timeProvider);
-                if (response.StatusCode == HttpStatusCode.TooManyRequests)
-                {
-                    var pause = retryAfter ?? options.DefaultRateLimitPause;
-                    gate.Pause(pause);
-                    Log.RateLimited(logger, operation, pause);
-                    return (null, GenerationException.RateLimited($"{Provider} rate-limited the {operation} call for {subject} (429): {text}", pause));
-                }
-
-                if (ProviderHttp.IsTransient(response.StatusCode))
-                {
-                    return (null, GenerationException.Transient($"{Provider} failed the {operation} call for {subject} with {status}: {text}", retryAfter));
-                }
-
-                throw Permanent(response.StatusCode, operation, subject, text);
-            }
-        }
-    }
-
-    private static GenerationException Permanent(HttpStatusCode status, string operation, string subject, string text)
-    {
-        var code = (int)status;
-        return status switch
+        return failure.Status switch
         {
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => GenerationException.Permanent(
                 $"{Provider} refused the {operation} call for {subject} ({code}): {text}. Check MediaGen:Generators:Replicate:ApiToken and the account's access to the model."),
@@ -243,6 +136,8 @@ internal sealed class ReplicateApiClient(
             _ => GenerationException.Permanent($"{Provider} refused the {operation} call for {subject} ({code}): {text}"),
         };
     }
+
+    private Uri Api(string relative) => new(options.BaseUrl.AbsoluteUri.EndsWith('/') ? options.BaseUrl : new Uri(options.BaseUrl.AbsoluteUri + "/"), relative);
 
     private static async Task<ReplicatePrediction> ReadPredictionAsync(HttpResponseMessage response, string operation, CancellationToken cancellationToken)
     {

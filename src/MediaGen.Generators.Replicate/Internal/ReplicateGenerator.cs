@@ -1,8 +1,10 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using MediaGen.Generators.Internal;
+using MediaGen.Generators.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace MediaGen.Generators.Replicate.Internal;
 
@@ -10,54 +12,45 @@ namespace MediaGen.Generators.Replicate.Internal;
 /// Runs jobs as Replicate predictions. The provider is paid once per job: the prediction id is saved through the
 /// checkpoint sink right after the create, and an attempt that finds a checkpoint resumes that prediction.
 /// </summary>
-internal sealed partial class ReplicateGenerator : IMediaGenerator
+internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateModelOptions>
 {
     public const string GeneratorName = "replicate";
 
     private readonly ReplicateGeneratorOptions _options;
     private readonly IReadOnlyDictionary<string, ReplicateModel> _models;
     private readonly ReplicateApiClient _api;
-    private readonly TimeProvider _timeProvider;
-    private readonly ILogger _logger;
+    private readonly ResiliencePipeline<ReplicatePrediction> _polling;
 
-    public ReplicateGenerator(IOptions<ReplicateGeneratorOptions> options, ReplicateHttpClientSource httpClient, TimeProvider timeProvider, ILogger<ReplicateGenerator> logger)
+    public ReplicateGenerator(
+        IOptions<ReplicateGeneratorOptions> options,
+        ProviderHttpClientSource<ReplicateGeneratorOptions> httpClient,
+        TimeProvider timeProvider,
+        ILogger<ReplicateGenerator> logger)
+        : base(options.Value, httpClient.Create, timeProvider, logger)
     {
         _options = options.Value;
-        _models = ReplicateModelCatalog.Build(_options, out var errors);
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(nameof(ReplicateGeneratorOptions), typeof(ReplicateGeneratorOptions), errors);
-        }
+        _models = Catalog.ToDictionary(p => p.Key, p => ReplicateModel.From(p.Value), StringComparer.Ordinal);
+        _api = new ReplicateApiClient(_options, httpClient.Create, Http, timeProvider);
 
-        _timeProvider = timeProvider;
-        _logger = logger;
-        Gate = new ProviderRateGate(timeProvider);
-        _api = new ReplicateApiClient(_options, httpClient.Create, Gate, timeProvider, logger);
-        Models = [.. _models.Values.Select(m => m.Descriptor)];
+        // Polls until the prediction ends: PollInitialInterval, growing by PollBackoffFactor up to PollMaxInterval.
+        _polling = new ResiliencePipelineBuilder<ReplicatePrediction> { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions<ReplicatePrediction>
+            {
+                MaxRetryAttempts = int.MaxValue,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { IsTerminal: false }),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(PollDelay(args.AttemptNumber)),
+            })
+            .Build();
     }
 
-    public string Name => GeneratorName;
+    public override string Name => GeneratorName;
 
-    public IReadOnlyList<ModelDescriptor> Models { get; }
+    protected override GenerationException ClassifyFailure(ProviderFailure failure) => ReplicateApiClient.Classify(failure);
 
-    /// <summary>The gate every Replicate call of this generator waits on; paused for all jobs after a 429.</summary>
-    internal ProviderRateGate Gate { get; }
-
-    public async ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default)
+    protected override async ValueTask<GenerationResult> GenerateAsync(ProviderModel<ReplicateModelOptions> catalogModel, GenerationContext context, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        if (!_models.TryGetValue(context.Model.Id, out var model))
-        {
-            throw GenerationException.Permanent($"The Replicate generator does not serve model '{context.Model.Id}'.");
-        }
-
+        var model = _models[catalogModel.Id];
         var request = context.Request;
-        var invalid = model.Descriptor.Validate(request);
-        if (invalid.Count > 0)
-        {
-            throw GenerationException.Permanent(new RequestValidationException(invalid).Message, MediaGenErrorCodes.ValidationFailed);
-        }
-
         var jobId = context.Job.Id;
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.JobAborted);
         var predictionId = context.ExistingCheckpoint is { Length: > 0 } saved ? saved : null;
@@ -67,9 +60,9 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
             if (prediction is null)
             {
                 var input = BuildInput(model, request);
-                if (_logger.IsEnabled(LogLevel.Trace))
+                if (Logger.IsEnabled(LogLevel.Trace))
                 {
-                    Log.PredictionInput(_logger, jobId, input.ToJsonString());
+                    Log.PredictionInput(Logger, jobId, input.ToJsonString());
                 }
 
                 prediction = await CreateAsync(model, input, context.JobAborted, cancellationToken).ConfigureAwait(false);
@@ -88,7 +81,7 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
                     throw;
                 }
 
-                Log.PredictionCreated(_logger, prediction.Id, jobId, model.Id);
+                Log.PredictionCreated(Logger, prediction.Id, jobId, model.Id);
                 context.JobAborted.ThrowIfCancellationRequested();
             }
             else
@@ -113,7 +106,7 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
     /// </summary>
     private async Task<ReplicatePrediction> CreateAsync(ReplicateModel model, JsonObject input, CancellationToken jobAborted, CancellationToken cancellationToken)
     {
-        using var createCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        using var createCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, TimeProvider);
         using var registration = cancellationToken.UnsafeRegister(
             static (state, _) =>
             {
@@ -152,48 +145,73 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
         {
             // 404: Replicate no longer knows the prediction (it was never created under this token, or is long gone),
             // so nothing is running or billed under that id and a new create cannot pay twice for the same work.
-            Log.PredictionNotResumable(_logger, saved, context.Job.Id, "not found");
+            Log.PredictionNotResumable(Logger, saved, context.Job.Id, "not found");
             return null;
         }
 
         if (prediction.Status == ReplicatePrediction.Aborted)
         {
             // Aborted predictions never started running, so they were not paid for.
-            Log.PredictionNotResumable(_logger, saved, context.Job.Id, "aborted before it started");
+            Log.PredictionNotResumable(Logger, saved, context.Job.Id, "aborted before it started");
             return null;
         }
 
         if (prediction.Status == ReplicatePrediction.Failed && IsTransientModelError(prediction.Error))
         {
             // The platform interrupted it; the same prediction can never succeed, so a retry needs a new one.
-            Log.PredictionNotResumable(_logger, saved, context.Job.Id, "interrupted");
+            Log.PredictionNotResumable(Logger, saved, context.Job.Id, "interrupted");
             return null;
         }
 
-        Log.PredictionResumed(_logger, prediction.Id, context.Job.Id, context.Attempt, prediction.Status);
+        Log.PredictionResumed(Logger, prediction.Id, context.Job.Id, context.Attempt, prediction.Status);
         return prediction;
     }
 
     private async Task<ReplicatePrediction> WaitAsync(ReplicatePrediction prediction, IProgress<GenerationProgress> progress, CancellationToken cancellationToken)
     {
-        var delay = _options.PollInitialInterval;
         GenerationProgress? last = null;
-        while (!prediction.IsTerminal)
-        {
-            var current = ReadProgress(prediction);
-            if (current != last)
+        var current = prediction;
+        var first = true;
+        return await _polling.ExecuteAsync(
+            async token =>
             {
-                progress.Report(current);
-                last = current;
+                if (!first)
+                {
+                    current = await _api.GetAsync(current.Id, token).ConfigureAwait(false)
+                        ?? throw GenerationException.Transient($"Replicate no longer knows prediction '{current.Id}' (404 while polling); the next attempt starts a new one.");
+                }
+
+                first = false;
+                if (!current.IsTerminal)
+                {
+                    var reported = ReadProgress(current);
+                    if (reported != last)
+                    {
+                        progress.Report(reported);
+                        last = reported;
+                    }
+                }
+
+                return current;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private TimeSpan PollDelay(int poll)
+    {
+        var delay = _options.PollInitialInterval;
+        for (var i = 0; i < poll; i++)
+        {
+            var next = TimeSpan.FromTicks(Math.Min((long)(delay.Ticks * _options.PollBackoffFactor), _options.PollMaxInterval.Ticks));
+            if (next == delay)
+            {
+                break;
             }
 
-            await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
-            delay = TimeSpan.FromTicks(Math.Min((long)(delay.Ticks * _options.PollBackoffFactor), _options.PollMaxInterval.Ticks));
-            prediction = await _api.GetAsync(prediction.Id, cancellationToken).ConfigureAwait(false)
-                ?? throw GenerationException.Transient($"Replicate no longer knows prediction '{prediction.Id}' (404 while polling); the next attempt starts a new one.");
+            delay = next;
         }
 
-        return prediction;
+        return delay;
     }
 
     private async Task<GenerationResult> CompleteAsync(ReplicatePrediction prediction, GenerationContext context, CancellationToken cancellationToken)
@@ -205,10 +223,10 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
                 break;
             case ReplicatePrediction.Canceled:
                 context.JobAborted.ThrowIfCancellationRequested();
-                Log.PredictionFailed(_logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorPermanent);
+                Log.PredictionFailed(Logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorPermanent);
                 throw GenerationException.Permanent($"Replicate prediction '{prediction.Id}' was canceled outside MediaGen.");
             case ReplicatePrediction.Aborted:
-                Log.PredictionFailed(_logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorTransient);
+                Log.PredictionFailed(Logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorTransient);
                 throw GenerationException.Transient($"Replicate aborted prediction '{prediction.Id}' before it started (its deadline passed); the next attempt starts a new one.");
             default:
                 throw ModelFailure(prediction, jobId);
@@ -217,7 +235,7 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
         var urls = prediction.OutputUrls();
         if (urls.Count == 0)
         {
-            Log.PredictionFailed(_logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorPermanent);
+            Log.PredictionFailed(Logger, prediction.Id, jobId, prediction.Status, MediaGenErrorCodes.GeneratorPermanent);
             throw GenerationException.Permanent($"Replicate prediction '{prediction.Id}' succeeded without any output.");
         }
 
@@ -241,14 +259,14 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
         }
 
         context.Progress.Report(new GenerationProgress(1, "succeeded"));
-        Log.PredictionSucceeded(_logger, prediction.Id, jobId, outputs.Count);
+        Log.PredictionSucceeded(Logger, prediction.Id, jobId, outputs.Count);
         return new GenerationResult(outputs);
     }
 
     private GenerationException ModelFailure(ReplicatePrediction prediction, string jobId)
     {
         var text = string.IsNullOrWhiteSpace(prediction.Error) ? "no error text" : prediction.Error.Trim();
-        Log.PredictionErrorText(_logger, prediction.Id, text);
+        Log.PredictionErrorText(Logger, prediction.Id, text);
         GenerationException failure;
         if (IsContentFiltered(text))
         {
@@ -263,7 +281,7 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
             failure = GenerationException.Permanent($"Replicate prediction '{prediction.Id}' failed: {text}");
         }
 
-        Log.PredictionFailed(_logger, prediction.Id, jobId, prediction.Status, failure.ErrorCode);
+        Log.PredictionFailed(Logger, prediction.Id, jobId, prediction.Status, failure.ErrorCode);
         return failure;
     }
 
@@ -271,7 +289,7 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
     {
         if (value.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
         {
-            return ProviderHttp.TryDecodeDataUri(value, out var dataType, out var bytes)
+            return ProviderResponses.TryDecodeDataUri(value, out var dataType, out var bytes)
                 ? GeneratedOutput.FromBytes(dataType, bytes)
                 : throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned a data URI that is not base64.");
         }
@@ -281,7 +299,7 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
             throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned an output that is not a URL.");
         }
 
-        if (ProviderHttp.InferContentType(url) is { } inferred)
+        if (ProviderResponses.InferContentType(url) is { } inferred)
         {
             return new GeneratedOutput(inferred, ct => OpenOutputAsync(url, ct));
         }
@@ -291,8 +309,8 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
         var response = await _api.DownloadAsync(url, cancellationToken).ConfigureAwait(false);
         var preopened = new PreopenedResponse(response);
         opened.Add(preopened);
-        var contentType = ProviderHttp.MediaContentType(response.Content.Headers.ContentType) ?? "application/octet-stream";
-        return new GeneratedOutput(contentType, ct => preopened.Take() is { } first ? WrapAsync(first, ct) : OpenOutputAsync(url, ct))
+        var contentType = ProviderResponses.MediaContentType(response.Content.Headers.ContentType) ?? "application/octet-stream";
+        return new GeneratedOutput(contentType, ct => preopened.Take() is { } first ? ProviderResponses.OpenBodyAsync(first, ct) : OpenOutputAsync(url, ct))
         {
             Length = response.Content.Headers.ContentLength,
         };
@@ -301,35 +319,21 @@ internal sealed partial class ReplicateGenerator : IMediaGenerator
     private async ValueTask<Stream> OpenOutputAsync(Uri url, CancellationToken cancellationToken)
     {
         var response = await _api.DownloadAsync(url, cancellationToken).ConfigureAwait(false);
-        return await WrapAsync(response, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async ValueTask<Stream> WrapAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return new HttpResponseStream(response, body);
-        }
-        catch
-        {
-            response.Dispose();
-            throw;
-        }
+        return await ProviderResponses.OpenBodyAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task CancelPredictionAsync(string predictionId, string jobId)
     {
         // The job's tokens are canceled already; the cancel call gets a short timeout of its own.
-        using var timeout = new CancellationTokenSource(_options.CancelTimeout, _timeProvider);
+        using var timeout = new CancellationTokenSource(_options.CancelTimeout, TimeProvider);
         try
         {
             await _api.CancelAsync(predictionId, timeout.Token).ConfigureAwait(false);
-            Log.PredictionCanceled(_logger, predictionId, jobId);
+            Log.PredictionCanceled(Logger, predictionId, jobId);
         }
         catch (Exception e) when (e is GenerationException or OperationCanceledException or HttpRequestException)
         {
-            Log.CancelFailed(_logger, e, predictionId, jobId);
+            Log.CancelFailed(Logger, e, predictionId, jobId);
         }
     }
 

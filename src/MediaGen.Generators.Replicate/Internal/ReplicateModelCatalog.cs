@@ -1,3 +1,5 @@
+using MediaGen.Generators.Http;
+
 namespace MediaGen.Generators.Replicate.Internal;
 
 /// <summary>A catalog entry resolved from the built-in catalog and configuration.</summary>
@@ -18,6 +20,14 @@ internal sealed record ReplicateModel(
     public string Id => Descriptor.Id;
 
     public string Reference => Version is null ? $"{Owner}/{Name}" : $"{Owner}/{Name}:{Version}";
+
+    public static ReplicateModel From(ProviderModel<ReplicateModelOptions> model) => new(
+        model.Descriptor,
+        model.Owner,
+        model.Name,
+        string.IsNullOrWhiteSpace(model.Options.Version) ? null : model.Options.Version,
+        model.Options.DimensionsAspectRatio,
+        model.ParameterInputs);
 }
 
 /// <summary>The models the Replicate generator serves: the built-in catalog merged with configuration.</summary>
@@ -32,44 +42,9 @@ internal static class ReplicateModelCatalog
     /// <returns>Model id to its options; a new dictionary on every call.</returns>
     public static Dictionary<string, ReplicateModelOptions> BuiltIn()
     {
-        var schnell = new ReplicateModelOptions
-        {
-            Model = "black-forest-labs/flux-schnell",
-            DisplayName = "FLUX.1 [schnell]",
-            CostCredits = 1,
-            ExpectedDuration = TimeSpan.FromSeconds(3),
-            SupportsDimensions = false,
-            AspectRatios = FluxAspectRatios,
-            MaxOutputs = 4,
-            OutputFormats = AllFormats,
-            SupportsSeed = true,
-            SupportsNegativePrompt = false,
-        };
-        Add(schnell, "steps", new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 4 });
-        Add(schnell, "output_quality", new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 });
-        Add(schnell, "go_fast", new() { Kind = ModelParameterKind.Boolean });
-        Add(schnell, "megapixels", new() { Kind = ModelParameterKind.String, AllowedValues = ["1", "0.25"] });
-        Add(schnell, "disable_safety_checker", new() { Kind = ModelParameterKind.Boolean });
-
-        var dev = new ReplicateModelOptions
-        {
-            Model = "black-forest-labs/flux-dev",
-            DisplayName = "FLUX.1 [dev]",
-            CostCredits = 8,
-            ExpectedDuration = TimeSpan.FromSeconds(12),
-            SupportsDimensions = false,
-            AspectRatios = FluxAspectRatios,
-            MaxOutputs = 4,
-            OutputFormats = AllFormats,
-            SupportsSeed = true,
-            SupportsNegativePrompt = false,
-        };
+        var schnell = FluxOne("black-forest-labs/flux-schnell", "FLUX.1 [schnell]", cost: 1, seconds: 3, maxSteps: 4);
+        var dev = FluxOne("black-forest-labs/flux-dev", "FLUX.1 [dev]", cost: 8, seconds: 12, maxSteps: 50);
         Add(dev, "guidance", new() { Input = "guidance", Kind = ModelParameterKind.Number, Minimum = 0, Maximum = 10 });
-        Add(dev, "steps", new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = 50 });
-        Add(dev, "output_quality", new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 });
-        Add(dev, "go_fast", new() { Kind = ModelParameterKind.Boolean });
-        Add(dev, "megapixels", new() { Kind = ModelParameterKind.String, AllowedValues = ["1", "0.25"] });
-        Add(dev, "disable_safety_checker", new() { Kind = ModelParameterKind.Boolean });
 
         var pro = new ReplicateModelOptions
         {
@@ -141,139 +116,37 @@ internal static class ReplicateModelCatalog
             ["sd3"] = sd3,
         };
 
-        static void Add(ReplicateModelOptions model, string name, ReplicateParameterOptions parameter) => model.Parameters[name] = parameter;
+        static void Add(ReplicateModelOptions model, string name, GeneratorParameterOptions parameter) => model.Parameters[name] = parameter;
+    }
+
+    /// <summary>A FLUX.1 model (schnell, dev): aspect ratios, up to 4 outputs, every format, and the inputs they share.</summary>
+    private static ReplicateModelOptions FluxOne(string model, string displayName, long cost, int seconds, int maxSteps)
+    {
+        var flux = new ReplicateModelOptions
+        {
+            Model = model,
+            DisplayName = displayName,
+            CostCredits = cost,
+            ExpectedDuration = TimeSpan.FromSeconds(seconds),
+            SupportsDimensions = false,
+            AspectRatios = FluxAspectRatios,
+            MaxOutputs = 4,
+            OutputFormats = AllFormats,
+            SupportsSeed = true,
+            SupportsNegativePrompt = false,
+        };
+        flux.Parameters["steps"] = new() { Input = "num_inference_steps", Kind = ModelParameterKind.Integer, Minimum = 1, Maximum = maxSteps };
+        flux.Parameters["output_quality"] = new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 100 };
+        flux.Parameters["go_fast"] = new() { Kind = ModelParameterKind.Boolean };
+        flux.Parameters["megapixels"] = new() { Kind = ModelParameterKind.String, AllowedValues = ["1", "0.25"] };
+        flux.Parameters["disable_safety_checker"] = new() { Kind = ModelParameterKind.Boolean };
+        return flux;
     }
 
     /// <summary>Builds the catalog from <paramref name="options"/>.</summary>
     /// <param name="options">The options.</param>
     /// <param name="errors">What is wrong with the configured models, if anything.</param>
     /// <returns>The models, by id.</returns>
-    public static IReadOnlyDictionary<string, ReplicateModel> Build(ReplicateGeneratorOptions options, out IReadOnlyList<string> errors)
-    {
-        var problems = new List<string>();
-        var merged = options.IncludeBuiltInModels ? BuiltIn() : new Dictionary<string, ReplicateModelOptions>(StringComparer.Ordinal);
-        foreach (var (id, configured) in options.Models)
-        {
-            merged[id] = merged.TryGetValue(id, out var builtIn) ? Merge(builtIn, configured) : configured;
-        }
-
-        var models = new Dictionary<string, ReplicateModel>(StringComparer.Ordinal);
-        foreach (var (id, model) in merged)
-        {
-            var prefix = $"MediaGen:Generators:Replicate:Models:{id}";
-            if (string.IsNullOrWhiteSpace(id))
-            {
-                problems.Add("A Replicate model has an empty id.");
-                continue;
-            }
-
-            var reference = model.Model?.Split('/');
-            if (reference is not [{ Length: > 0 } owner, { Length: > 0 } name])
-            {
-                problems.Add($"{prefix}:Model must be 'owner/name' (for example 'black-forest-labs/flux-schnell').");
-                continue;
-            }
-
-            if (model.CostCredits is not { } cost || cost < 0)
-            {
-                problems.Add($"{prefix}:CostCredits must be set to zero or more.");
-                continue;
-            }
-
-            var defaults = ModelSettingsRules.Default;
-            var settings = new ModelSettingsRules
-            {
-                SupportsDimensions = model.SupportsDimensions ?? defaults.SupportsDimensions,
-                MinDimension = model.MinDimension ?? defaults.MinDimension,
-                MaxDimension = model.MaxDimension ?? defaults.MaxDimension,
-                DimensionMultiple = model.DimensionMultiple ?? defaults.DimensionMultiple,
-                AspectRatios = model.AspectRatios ?? [],
-                MaxOutputs = model.MaxOutputs ?? 1,
-                OutputFormats = model.OutputFormats is { Length: > 0 } formats ? formats.Distinct().ToArray() : defaults.OutputFormats,
-                SupportsSeed = model.SupportsSeed ?? defaults.SupportsSeed,
-                SupportsNegativePrompt = model.SupportsNegativePrompt ?? false,
-                Parameters = model.Parameters.ToDictionary(
-                    p => p.Key,
-                    p => new ModelParameterRule
-                    {
-                        Kind = p.Value.Kind ?? ModelParameterKind.Number,
-                        Minimum = p.Value.Minimum,
-                        Maximum = p.Value.Maximum,
-                        AllowedValues = p.Value.AllowedValues,
-                    },
-                    StringComparer.Ordinal),
-            };
-            if (settings.MinDimension < 1 || settings.MaxDimension < settings.MinDimension || settings.DimensionMultiple < 1)
-            {
-                problems.Add($"{prefix}: MinDimension, MaxDimension and DimensionMultiple must be positive, with MinDimension <= MaxDimension.");
-                continue;
-            }
-
-            if (settings.MaxOutputs < 1)
-            {
-                problems.Add($"{prefix}:MaxOutputs must be at least 1.");
-                continue;
-            }
-
-            models[id] = new ReplicateModel(
-                new ModelDescriptor
-                {
-                    Id = id,
-                    DisplayName = model.DisplayName,
-                    CostCredits = cost,
-                    ExpectedDuration = model.ExpectedDuration ?? TimeSpan.FromSeconds(10),
-                    Settings = settings,
-                },
-                owner,
-                name,
-                string.IsNullOrWhiteSpace(model.Version) ? null : model.Version,
-                model.DimensionsAspectRatio,
-                model.Parameters.ToDictionary(p => p.Key, p => string.IsNullOrWhiteSpace(p.Value.Input) ? p.Key : p.Value.Input, StringComparer.Ordinal));
-        }
-
-        errors = problems;
-        return models;
-    }
-
-    private static ReplicateModelOptions Merge(ReplicateModelOptions builtIn, ReplicateModelOptions configured)
-    {
-        var result = new ReplicateModelOptions
-        {
-            Model = configured.Model ?? builtIn.Model,
-            Version = configured.Version ?? builtIn.Version,
-            DisplayName = configured.DisplayName ?? builtIn.DisplayName,
-            CostCredits = configured.CostCredits ?? builtIn.CostCredits,
-            ExpectedDuration = configured.ExpectedDuration ?? builtIn.ExpectedDuration,
-            SupportsDimensions = configured.SupportsDimensions ?? builtIn.SupportsDimensions,
-            MinDimension = configured.MinDimension ?? builtIn.MinDimension,
-            MaxDimension = configured.MaxDimension ?? builtIn.MaxDimension,
-            DimensionMultiple = configured.DimensionMultiple ?? builtIn.DimensionMultiple,
-            DimensionsAspectRatio = configured.DimensionsAspectRatio ?? builtIn.DimensionsAspectRatio,
-            AspectRatios = configured.AspectRatios ?? builtIn.AspectRatios,
-            MaxOutputs = configured.MaxOutputs ?? builtIn.MaxOutputs,
-            OutputFormats = configured.OutputFormats ?? builtIn.OutputFormats,
-            SupportsSeed = configured.SupportsSeed ?? builtIn.SupportsSeed,
-            SupportsNegativePrompt = configured.SupportsNegativePrompt ?? builtIn.SupportsNegativePrompt,
-        };
-        foreach (var (name, parameter) in builtIn.Parameters)
-        {
-            result.Parameters[name] = parameter;
-        }
-
-        foreach (var (name, parameter) in configured.Parameters)
-        {
-            result.Parameters[name] = result.Parameters.TryGetValue(name, out var existing)
-                ? new ReplicateParameterOptions
-                {
-                    Input = parameter.Input ?? existing.Input,
-                    Kind = parameter.Kind ?? existing.Kind,
-                    Minimum = parameter.Minimum ?? existing.Minimum,
-                    Maximum = parameter.Maximum ?? existing.Maximum,
-                    AllowedValues = parameter.AllowedValues ?? existing.AllowedValues,
-                }
-                : parameter;
-        }
-
-        return result;
-    }
+    public static IReadOnlyDictionary<string, ReplicateModel> Build(ReplicateGeneratorOptions options, out IReadOnlyList<string> errors) =>
+        ProviderModelCatalog.Build(options, out errors).ToDictionary(p => p.Key, p => ReplicateModel.From(p.Value), StringComparer.Ordinal);
 }

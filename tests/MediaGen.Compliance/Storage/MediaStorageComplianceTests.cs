@@ -57,6 +57,13 @@ public abstract class MediaStorageComplianceTests : IAsyncLifetime
         Assert.Equal(expected, await response.Content.ReadAsByteArrayAsync());
     }
 
+    /// <summary>
+    /// Checks that failed saves left nothing behind that the service keeps (and bills) apart from objects, such as an
+    /// S3 multipart upload that was never completed or aborted. Storages without such uploads keep the default.
+    /// </summary>
+    /// <returns>A task that completes when checked.</returns>
+    protected virtual Task AssertNoUnfinishedUploadsAsync() => Task.CompletedTask;
+
     /// <inheritdoc />
     public async Task InitializeAsync() => _storage = await CreateStorageAsync();
 
@@ -366,6 +373,23 @@ public abstract class MediaStorageComplianceTests : IAsyncLifetime
         var url = await Storage.GetReadUrlAsync("job-0021/thumbs/0.webp", TimeSpan.FromMinutes(5));
 
         await AssertReadUrlServesAsync("job-0021/thumbs/0.webp", url, content);
+    }
+
+    [ComplianceFact]
+    public async Task SaveAsync_SourceFailsAfterSeveralParts_ThrowsItsErrorKeepsThePreviousObjectAndStoresNothingNew()
+    {
+        var previous = Bytes(1_000, seed: 22);
+        await Storage.SaveAsync("job-0022/0.png", new MemoryStream(previous), Png());
+
+        // 12 MiB failing after 10 MiB: past the first part or block of every storage's default size.
+        var broken = new FailingStream(new GeneratedStream(12 * 1024 * 1024, seed: 1), failAfter: 10 * 1024 * 1024);
+        await Assert.ThrowsAsync<IOException>(() => Storage.SaveAsync("job-0022/0.png", broken, Png()).AsTask());
+        var fresh = new FailingStream(new GeneratedStream(12 * 1024 * 1024, seed: 2), failAfter: 10 * 1024 * 1024);
+        await Assert.ThrowsAsync<IOException>(() => Storage.SaveAsync("job-0023/0.png", fresh, Png()).AsTask());
+
+        Assert.Equal(previous, await ReadAllAsync("job-0022/0.png"));
+        Assert.Null(await Storage.GetInfoAsync("job-0023/0.png"));
+        await AssertNoUnfinishedUploadsAsync();
     }
 
     /// <summary>Write options for a PNG with optional metadata.</summary>

@@ -145,3 +145,53 @@ public sealed class TricklingStream : Stream
     /// <inheritdoc />
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
+
+/// <summary>A read-only, non-seekable stream that fails with an <see cref="IOException"/> after yielding <c>failAfter</c> bytes of another stream.</summary>
+/// <param name="inner">The stream it reads from.</param>
+/// <param name="failAfter">How many bytes it yields before failing.</param>
+public sealed class FailingStream(Stream inner, long failAfter) : Stream
+{
+    private long _read;
+
+    /// <inheritdoc />
+    public override bool CanRead => true;
+
+    /// <inheritdoc />
+    public override bool CanSeek => false;
+
+    /// <inheritdoc />
+    public override bool CanWrite => false;
+
+    /// <inheritdoc />
+    public override long Length => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    /// <inheritdoc />
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (_read >= failAfter)
+        {
+            throw new IOException("The generator's stream broke.");
+        }
+
+        var n = inner.Read(buffer, offset, (int)Math.Min(count, failAfter - _read));
+        _read += n;
+        return n;
+    }
+
+    /// <inheritdoc />
+    public override void Flush()
+    {
+    }
+
+    /// <inheritdoc />
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

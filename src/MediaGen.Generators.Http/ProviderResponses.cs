@@ -2,11 +2,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using MediaGen.Generators.Http.Internal;
 
-namespace MediaGen.Generators.Internal;
+namespace MediaGen.Generators.Http;
 
-/// <summary>HTTP helpers the provider generators share: Retry-After, error text, content types, data URIs.</summary>
-internal static class ProviderHttp
+/// <summary>What provider generators read out of HTTP responses: Retry-After, error text, content types, data URIs.</summary>
+public static class ProviderResponses
 {
     private const int MaxErrorBytes = 8 * 1024;
     private const int MaxErrorChars = 1000;
@@ -47,7 +48,33 @@ internal static class ProviderHttp
     /// <returns>The text; never null.</returns>
     public static async Task<string> ReadErrorTextAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        string body;
+        ArgumentNullException.ThrowIfNull(response);
+        var body = await ReadBodyStartAsync(response, cancellationToken).ConfigureAwait(false);
+        var text = ExtractErrorText(body);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            text = response.ReasonPhrase ?? response.StatusCode.ToString();
+        }
+
+        return Shorten(text);
+    }
+
+    /// <summary>Shortens a provider's error text to at most 1,000 characters (and an ellipsis).</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The text, shortened when longer.</returns>
+    public static string Shorten(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Length > MaxErrorChars ? string.Concat(text.AsSpan(0, MaxErrorChars), "...") : text;
+    }
+
+    /// <summary>Reads the first 8 KiB of a response's body as trimmed UTF-8 text; empty when the body cannot be read.</summary>
+    /// <param name="response">The response.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The text.</returns>
+    public static async Task<string> ReadBodyStartAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
         try
         {
             var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -61,25 +88,13 @@ internal static class ProviderHttp
                     total += read;
                 }
 
-                body = Encoding.UTF8.GetString(buffer, 0, total).Trim();
+                return Encoding.UTF8.GetString(buffer, 0, total).Trim();
             }
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            body = string.Empty;
+            return string.Empty;
         }
-        catch (IOException)
-        {
-            body = string.Empty;
-        }
-
-        var text = ExtractErrorText(body);
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            text = response.ReasonPhrase ?? response.StatusCode.ToString();
-        }
-
-        return text.Length > MaxErrorChars ? string.Concat(text.AsSpan(0, MaxErrorChars), "...") : text;
     }
 
     /// <summary>Picks the human-readable error out of a JSON error body, or returns the body as it is.</summary>
@@ -192,70 +207,22 @@ internal static class ProviderHttp
         }
     }
 
-    /// <summary>A cancellation source that fires after <paramref name="timeout"/> on <paramref name="timeProvider"/> or when <paramref name="cancellationToken"/> does.</summary>
-    /// <param name="timeout">The timeout; <see cref="Timeout.InfiniteTimeSpan"/> for none.</param>
-    /// <param name="timeProvider">The clock.</param>
-    /// <param name="cancellationToken">The caller's token.</param>
-    /// <returns>The timeout source and the linked source; dispose both.</returns>
-    public static (CancellationTokenSource Timeout, CancellationTokenSource Linked) CreateTimeout(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    /// <summary>Opens a successful response's body as a stream that disposes the response with it.</summary>
+    /// <param name="response">The response, read with <see cref="HttpCompletionOption.ResponseHeadersRead"/>; owned by the stream from now on.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The body.</returns>
+    public static async ValueTask<Stream> OpenBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        var timeoutSource = timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(timeout, timeProvider);
-        return (timeoutSource, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token));
-    }
-}
-
-/// <summary>A response body that disposes its <see cref="HttpResponseMessage"/> with it.</summary>
-internal sealed class HttpResponseStream(HttpResponseMessage response, Stream inner) : Stream
-{
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => response.Content.Headers.ContentLength ?? throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-    public override int Read(Span<byte> buffer) => inner.Read(buffer);
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        inner.ReadAsync(buffer, cancellationToken);
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
+        ArgumentNullException.ThrowIfNull(response);
+        try
         {
-            inner.Dispose();
-            response.Dispose();
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            return new HttpResponseStream(response, body);
         }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        response.Dispose();
-        await base.DisposeAsync().ConfigureAwait(false);
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 }

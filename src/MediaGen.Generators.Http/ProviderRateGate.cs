@@ -1,10 +1,11 @@
-namespace MediaGen.Generators.Internal;
+namespace MediaGen.Generators.Http;
 
 /// <summary>
 /// Pauses every call one generator makes to its provider after the provider answered 429, for every job in the
 /// process: each request awaits <see cref="WaitAsync"/> first. Time comes from the injected <see cref="TimeProvider"/>.
 /// </summary>
-internal sealed class ProviderRateGate(TimeProvider timeProvider)
+/// <param name="timeProvider">The clock pauses are measured on.</param>
+public sealed class ProviderRateGate(TimeProvider timeProvider)
 {
     private long _pausedUntilTicks;
     private int _waiters;

@@ -1,7 +1,7 @@
-using MediaGen.Generators.Internal;
+using MediaGen.Generators.Http;
 using Microsoft.Extensions.Time.Testing;
 
-namespace MediaGen.Generators.Replicate.Tests;
+namespace MediaGen.Generators.Http.Tests;
 
 public sealed class ProviderRateGateTests
 {

@@ -1,0 +1,275 @@
+using System.Net;
+using System.Net.Http.Headers;
+using MediaGen.Generators.Http.Internal;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace MediaGen.Generators.Http;
+
+/// <summary>
+/// Makes a provider generator's API calls. Each try first waits for the provider's <see cref="ProviderRateGate"/>,
+/// then sends with the bearer token inside a timeout; a 429 pauses the gate for every job of the generator (for its
+/// Retry-After, else <see cref="HttpGeneratorOptions.DefaultRateLimitPause"/>). 429s, network errors, timeouts and
+/// the answers the provider classifies as transient are retried by a Microsoft.Extensions.Http.Resilience retry
+/// strategy: exponential from <see cref="HttpGeneratorOptions.RetryBaseDelay"/> without jitter, or the Retry-After
+/// (or provider estimate) when there is one; after a 429 the gate is the delay. A wait longer than
+/// <see cref="HttpGeneratorOptions.MaxRetryWait"/>, or the last of <see cref="HttpGeneratorOptions.MaxRequestRetries"/>,
+/// fails the call with the classified <see cref="GenerationException"/>, carrying the wait for the worker.
+/// </summary>
+public sealed class ProviderHttpClient
+{
+    private static readonly ResiliencePropertyKey<CallState> StateKey = new("MediaGen.ProviderCall");
+    private static readonly ResiliencePropertyKey<TimeSpan> TimeoutKey = new("MediaGen.ProviderCallTimeout");
+
+    private readonly HttpGeneratorOptions _options;
+    private readonly Func<HttpClient> _httpClient;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Func<ProviderFailure, GenerationException> _classify;
+    private readonly Action<ProviderRetry>? _onRetry;
+    private readonly ResiliencePipeline<HttpResponseMessage> _retry;
+    private readonly ResiliencePipeline _timeout;
+
+    /// <summary>Creates the client.</summary>
+    /// <param name="options">The provider's options (token, retries, timeouts).</param>
+    /// <param name="httpClient">Returns the <see cref="HttpClient"/> for one call.</param>
+    /// <param name="gate">The provider's rate gate, shared by every call of the generator.</param>
+    /// <param name="timeProvider">The clock for delays, timeouts and Retry-After dates.</param>
+    /// <param name="logger">The generator's logger.</param>
+    /// <param name="classify">Turns an error answer other than 429 into the provider's exception (transient or permanent, with any Retry-After).</param>
+    /// <param name="onRetry">Logs a retry the provider's way; null logs it the kit's way.</param>
+    public ProviderHttpClient(
+        HttpGeneratorOptions options,
+        Func<HttpClient> httpClient,
+        ProviderRateGate gate,
+        TimeProvider timeProvider,
+        ILogger logger,
+        Func<ProviderFailure, GenerationException> classify,
+        Action<ProviderRetry>? onRetry = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(classify);
+        _options = options;
+        _httpClient = httpClient;
+        Gate = gate;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _classify = classify;
+        _onRetry = onRetry;
+        _retry = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider }
+            .AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = Math.Max(1, options.MaxRequestRetries),
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = options.RetryBaseDelay,
+                UseJitter = false,
+                ShouldRetryAfterHeader = false, // the delay below reads Retry-After on the injected clock, and knows 429s wait on the gate
+                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.Context, args.AttemptNumber)),
+                DelayGenerator = args => ValueTask.FromResult(RetryDelay(args.Outcome, args.Context)),
+                OnRetry = args =>
+                {
+                    OnRetry(args.Context, args.RetryDelay, args.AttemptNumber + 1);
+                    return default;
+                },
+            })
+            .Build();
+        _timeout = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddTimeout(new HttpTimeoutStrategyOptions
+            {
+                TimeoutGenerator = args => ValueTask.FromResult(args.Context.Properties.GetValue(TimeoutKey, options.RequestTimeout)),
+            })
+            .Build();
+    }
+
+    /// <summary>The gate every call waits on; paused for all jobs of the generator after a 429.</summary>
+    public ProviderRateGate Gate { get; }
+
+    /// <summary>
+    /// Sends a call, retrying as the type describes. Returns a successful answer (or a 404 when
+    /// <see cref="ProviderCall.NotFoundIsResult"/>), which the caller disposes; throws the classified
+    /// <see cref="GenerationException"/> otherwise.
+    /// </summary>
+    /// <param name="createRequest">Creates the request for one try; the token is added to it.</param>
+    /// <param name="call">What the call is.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The answer.</returns>
+    public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, ProviderCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(createRequest);
+        ArgumentNullException.ThrowIfNull(call);
+        var state = new CallState(this, createRequest, call);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(StateKey, state);
+        HttpResponseMessage response;
+        try
+        {
+            var outcome = await _retry.ExecuteOutcomeAsync(static (ctx, s) => s.Client.TryAsync(ctx, s), context, state).ConfigureAwait(false);
+            outcome.ThrowIfException();
+            response = outcome.Result!;
+        }
+        catch (TimeoutRejectedException e)
+        {
+            throw GenerationException.Transient($"{Name} did not answer the {call.Operation} call for {call.Subject} within {call.Timeout ?? _options.RequestTimeout}.", innerException: e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw GenerationException.Transient($"The {Name} {call.Operation} call for {call.Subject} failed: {e.Message}", innerException: e);
+        }
+        catch (IOException e)
+        {
+            throw GenerationException.Transient($"Reading {Name}'s answer to the {call.Operation} call for {call.Subject} failed: {e.Message}", innerException: e);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        if (state.Failure is { } failure)
+        {
+            response.Dispose();
+            throw failure;
+        }
+
+        return response;
+    }
+
+    private string Name => _options.Profile.DisplayName;
+
+    private async ValueTask<Outcome<HttpResponseMessage>> TryAsync(ResilienceContext context, CallState state)
+    {
+        state.Failure = null;
+        await Gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+        var inner = ResilienceContextPool.Shared.Get(context.CancellationToken);
+        inner.Properties.Set(TimeoutKey, state.Call.Timeout ?? _options.RequestTimeout);
+        try
+        {
+            return Outcome.FromResult(await _timeout.ExecuteAsync(static (ResilienceContext ctx, CallState s) => s.Client.SendOnceAsync(s, ctx.CancellationToken), inner, state).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is TimeoutRejectedException or HttpRequestException or IOException)
+        {
+            return Outcome.FromException<HttpResponseMessage>(e);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(inner);
+        }
+    }
+
+    private async ValueTask<HttpResponseMessage> SendOnceAsync(CallState state, CancellationToken cancellationToken)
+    {
+        var call = state.Call;
+        using var request = state.CreateRequest();
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.ApiToken);
+        var completion = call.ReadSuccessAsync is null ? HttpCompletionOption.ResponseContentRead : HttpCompletionOption.ResponseHeadersRead;
+        var response = await _httpClient().SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (response.IsSuccessStatusCode || (call.NotFoundIsResult && response.StatusCode == HttpStatusCode.NotFound))
+            {
+                if (response.IsSuccessStatusCode && call.ReadSuccessAsync is { } read)
+                {
+                    await read(response, cancellationToken).ConfigureAwait(false);
+                }
+
+                return response;
+            }
+
+            state.Failure = await ClassifyAsync(response, call, cancellationToken).ConfigureAwait(false);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<GenerationException> ClassifyAsync(HttpResponseMessage response, ProviderCall call, CancellationToken cancellationToken)
+    {
+        var body = await ProviderResponses.ReadBodyStartAsync(response, cancellationToken).ConfigureAwait(false);
+        var text = ProviderResponses.ExtractErrorText(body);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            text = response.ReasonPhrase ?? response.StatusCode.ToString();
+        }
+
+        text = ProviderResponses.Shorten(text);
+        var status = (int)response.StatusCode;
+        Log.ProviderErrorText(_logger, Name, call.Operation, status, text);
+        var retryAfter = ProviderResponses.GetRetryAfter(response, _timeProvider);
+        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            var pause = retryAfter ?? _options.DefaultRateLimitPause;
+            Gate.Pause(pause);
+            Log.RateLimited(_logger, Name, call.Operation, pause);
+            return GenerationException.RateLimited($"{Name} rate-limited the {call.Operation} call for {call.Subject} (429): {text}", pause);
+        }
+
+        return _classify(new ProviderFailure { Call = call, Status = response.StatusCode, Body = body, Text = text, RetryAfter = retryAfter });
+    }
+
+    private bool ShouldRetry(Outcome<HttpResponseMessage> outcome, ResilienceContext context, int attempt)
+    {
+        if (attempt >= _options.MaxRequestRetries || context.CancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        if (outcome.Exception is not null)
+        {
+            return outcome.Exception is TimeoutRejectedException or HttpRequestException or IOException && Backoff(attempt) <= _options.MaxRetryWait;
+        }
+
+        if (context.Properties.GetValue(StateKey, null!).Failure is not { IsTransient: true } failure)
+        {
+            return false;
+        }
+
+        var wait = failure.IsRateLimited ? failure.RetryAfter ?? TimeSpan.Zero : failure.RetryAfter ?? Backoff(attempt);
+        return wait <= _options.MaxRetryWait;
+    }
+
+    private static TimeSpan? RetryDelay(Outcome<HttpResponseMessage> outcome, ResilienceContext context) =>
+        outcome.Result is null || context.Properties.GetValue(StateKey, null!).Failure is not { } failure
+            ? null
+            : failure.IsRateLimited ? TimeSpan.Zero : failure.RetryAfter; // after a 429 the paused gate is the wait
+
+    private TimeSpan Backoff(int attempt) => TimeSpan.FromTicks(_options.RetryBaseDelay.Ticks * (1L << Math.Min(attempt, 16)));
+
+    private void OnRetry(ResilienceContext context, TimeSpan delay, int retry)
+    {
+        var state = context.Properties.GetValue(StateKey, null!);
+        if (state.Failure is { IsRateLimited: true })
+        {
+            return; // logged when the gate was paused
+        }
+
+        if (_onRetry is not null)
+        {
+            _onRetry(new ProviderRetry(state.Call, state.Failure, delay, retry, _options.MaxRequestRetries));
+        }
+        else
+        {
+            Log.RetryingCall(_logger, Name, state.Call.Operation, delay, retry, _options.MaxRequestRetries);
+        }
+    }
+
+    private sealed class CallState(ProviderHttpClient client, Func<HttpRequestMessage> createRequest, ProviderCall call)
+    {
+        public ProviderHttpClient Client { get; } = client;
+
+        public Func<HttpRequestMessage> CreateRequest { get; } = createRequest;
+
+        public ProviderCall Call { get; } = call;
+
+        /// <summary>The classified error answer of the latest try, if it was one.</summary>
+        public GenerationException? Failure { get; set; }
+    }
+}
