@@ -50,7 +50,7 @@ public interface IJobLifecycleStore
 }
 
 /// <summary>A new job and the effects that come with accepting it.</summary>
-public sealed record JobSubmission
+public readonly record struct JobSubmission
 {
     /// <summary>The job, with <see cref="GenerationJob.Version"/> 1.</summary>
     public required GenerationJob Job { get; init; }
@@ -68,8 +68,11 @@ public sealed record JobSubmission
     public JobEvent? Event { get; init; }
 }
 
-/// <summary>One step of a job's life cycle, applied by <see cref="IJobLifecycleStore.CommitAsync"/>.</summary>
-public sealed record JobCommit
+/// <summary>
+/// One step of a job's life cycle, applied by <see cref="IJobLifecycleStore.CommitAsync"/>. A value, so a step on a
+/// backend that completes synchronously (the in-memory one) allocates nothing for it.
+/// </summary>
+public readonly record struct JobCommit
 {
     /// <summary>The job's id.</summary>
     public required string JobId { get; init; }
@@ -121,7 +124,7 @@ public enum LeaseAction
 /// <summary>The lease a step settles, and how.</summary>
 /// <param name="Lease">The lease, as received from the backend's <see cref="IJobQueue"/>.</param>
 /// <param name="Action">What to do with it.</param>
-public sealed record LeaseSettlement(IQueueLease Lease, LeaseAction Action)
+public readonly record struct LeaseSettlement(IQueueLease Lease, LeaseAction Action)
 {
     /// <summary>For <see cref="LeaseAction.Abandon"/>: how long the message stays invisible.</summary>
     public TimeSpan Delay { get; init; }

@@ -55,7 +55,6 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
 
     public async ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(submission);
         ArgumentNullException.ThrowIfNull(submission.Job);
         ArgumentNullException.ThrowIfNull(submission.Message);
         ArgumentOutOfRangeException.ThrowIfNegative(submission.Credits);
@@ -88,13 +87,12 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
 
     public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(commit);
         if (commit.Settlement is { } refund)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(refund, nameof(commit));
         }
 
-        var settlement = commit.Lease is { Action: not LeaseAction.Keep } s ? s : null;
+        LeaseSettlement? settlement = commit.Lease is { Action: not LeaseAction.Keep } s ? s : null;
         var own = settlement?.Lease is RedisQueueLease lease && ReferenceEquals(lease.Queue, _queue) ? lease : null;
         var claimed = own is not null && own.TryClaimSettle();
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -121,12 +119,12 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     enqueue?.Body ?? RedisValue.EmptyString,
                     enqueue?.Priority ?? 0,
                     enqueue?.DueMs ?? 0,
-                    claimed ? Operation(settlement!.Action) : string.Empty,
+                    claimed ? Operation(settlement!.Value.Action) : string.Empty,
                     claimed ? own!.Message.MessageId : string.Empty,
                     claimed ? own!.Token : 0,
-                    claimed ? (long)Math.Ceiling(settlement!.Delay.TotalMilliseconds) : 0,
-                    claimed ? settlement!.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
-                    claimed ? settlement!.Description ?? string.Empty : string.Empty,
+                    claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : 0,
+                    claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
+                    claimed ? settlement!.Value.Description ?? string.Empty : string.Empty,
                     .. EventArguments(commit.Event),
                 ],
                 cancellationToken).ConfigureAwait(false))!;
@@ -156,9 +154,9 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             // Expired, delivered again, or already settled: the step stands, and the message finds the job as it left it.
             Log.LifecycleLeaseLost(_logger, commit.JobId);
         }
-        else if (settlement is not null && own is null)
+        else if (settlement is { } foreign && own is null)
         {
-            await SettleForeignLeaseAsync(commit.JobId, settlement).ConfigureAwait(false);
+            await SettleForeignLeaseAsync(commit.JobId, foreign).ConfigureAwait(false);
         }
 
         return true;

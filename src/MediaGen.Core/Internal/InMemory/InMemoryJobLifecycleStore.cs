@@ -18,7 +18,7 @@ internal sealed class InMemoryJobLifecycleStore(
 
     public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(submission);
+        ArgumentNullException.ThrowIfNull(submission.Job, nameof(submission));
         lock (_gate)
         {
             var created = Done(store.CreateAsync(submission.Job, CancellationToken.None));
@@ -45,7 +45,6 @@ internal sealed class InMemoryJobLifecycleStore(
 
     public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(commit);
         lock (_gate)
         {
             if (commit.Job is { } job && Done(store.UpdateAsync(job, commit.ExpectedVersion, CancellationToken.None)) is null)

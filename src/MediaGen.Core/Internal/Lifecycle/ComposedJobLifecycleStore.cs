@@ -19,7 +19,7 @@ internal sealed class ComposedJobLifecycleStore(
 {
     public async ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(submission);
+        ArgumentNullException.ThrowIfNull(submission.Job, nameof(submission));
         var created = await store.CreateAsync(submission.Job, cancellationToken).ConfigureAwait(false);
         if (!created.Created)
         {
@@ -55,7 +55,6 @@ internal sealed class ComposedJobLifecycleStore(
 
     public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(commit);
         if (commit.Job is { } job && await store.UpdateAsync(job, commit.ExpectedVersion, cancellationToken).ConfigureAwait(false) is null)
         {
             return false;

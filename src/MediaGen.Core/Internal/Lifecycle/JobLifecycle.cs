@@ -253,7 +253,7 @@ internal sealed partial class JobLifecycle(
     /// </summary>
     public async ValueTask<StepResult> FailAsync(GenerationJob job, JobError error, bool refund, IQueueLease? lease, bool deadLetter, string? requireHolder, Exception? exception)
     {
-        var settle = lease is null ? null : deadLetter
+        LeaseSettlement? settle = lease is null ? null : deadLetter
             ? new LeaseSettlement(lease, LeaseAction.DeadLetter) { Reason = error.Code, Description = error.Message }
             : new LeaseSettlement(lease, LeaseAction.Complete);
         var result = await ApplyAsync(job, (Error: error, Refund: refund, Lease: settle, Holder: requireHolder), static (j, s, stamp) =>
@@ -286,7 +286,7 @@ internal sealed partial class JobLifecycle(
     /// <summary>Cancels the job (unless it already finished), refunds its credits in full and completes the lease, if any.</summary>
     public async ValueTask<StepResult> CancelAsync(GenerationJob job, IQueueLease? lease)
     {
-        var settle = lease is null ? null : new LeaseSettlement(lease, LeaseAction.Complete);
+        LeaseSettlement? settle = lease is null ? null : new LeaseSettlement(lease, LeaseAction.Complete);
         var result = await ApplyAsync(job, settle, static (j, settle, stamp) => j.Status.IsTerminal()
             ? settle is null ? Step.None : new Step(null, new StepEffects(Lease: settle))
             : new Step(
