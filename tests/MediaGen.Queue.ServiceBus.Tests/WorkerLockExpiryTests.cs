@@ -1,5 +1,4 @@
 using System.Text;
-using MediaGen.Queue.ServiceBus.Tests.Endpoint;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
@@ -7,17 +6,20 @@ using Microsoft.Extensions.Time.Testing;
 namespace MediaGen.Queue.ServiceBus.Tests;
 
 /// <summary>
-/// Settlements are sent pre-settled, so a lock lost at the broker is not reported to the worker; the worker's
-/// idempotence must make the redelivery harmless: it drops the redelivered copy of a job whose run is alive, the run
-/// finishes, and the provider is paid once. Shown on the spec-derived endpoint with the Core worker.
+/// A lock that expires while a generation runs (the worker does not renew in time): the endpoint redelivers, the
+/// worker's idempotence drops the redelivered copy of a job whose run is alive, the run finishes, its late completion
+/// is refused as lock-lost (reported to the worker as a lost lease), and the provider is paid once. Shown on the
+/// spec-derived endpoint, through the official client, with the Core worker. The endpoint's fake clock moves only its
+/// locks; the client's own timers are not involved (the worker renews through the lease, not the client).
 /// </summary>
 public sealed class WorkerLockExpiryTests
 {
     [Fact]
     public async Task Worker_LockExpiresMidGeneration_JobSucceedsOnceWithOneProviderCreate()
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var endpoint = new SpecAmqpEndpoint(time);
+        var time = new FakeTimeProvider();
+        await using var clients = new SpecEndpointClients(time);
+        var endpoint = clients.Endpoint;
         var specQueue = endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
         var generator = new CheckpointingGenerator();
         var root = Path.Combine(Path.GetTempPath(), "mediagen-sb-tests", Guid.NewGuid().ToString("N"));
@@ -29,7 +31,6 @@ public sealed class WorkerLockExpiryTests
                 {
                     o.ConnectionString = endpoint.ConnectionString;
                     o.QueueName = "jobs";
-                    o.RemoteCertificateValidation = endpoint.ValidateCertificate;
                 })
                 .UseFileSystemStorage(o => o.RootPath = root)
                 .ConfigureCredits(o => o.InitialBalance = 100)
