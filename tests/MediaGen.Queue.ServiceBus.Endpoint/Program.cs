@@ -2,8 +2,9 @@ using System.Globalization;
 using MediaGen.Queue.ServiceBus.Endpoint;
 
 // Runs the test endpoint on its own, for the test script and the sample hosts:
-//   dotnet run --project tests/MediaGen.Queue.ServiceBus.Endpoint -- --port 5672 --queue jobs [--queue other]
+//   dotnet run --project tests/MediaGen.Queue.ServiceBus.Endpoint -- --port 5672 --queue jobs [--queue other=00:00:05]
 //     [--key-name NAME] [--key KEY] [--lock-duration 00:00:30] [--max-delivery-count 10]
+// A queue named NAME=DURATION gets that lock duration instead of --lock-duration.
 // Prints the connection string on its first line, then runs until stdin closes or it is stopped (SIGTERM, Ctrl+C).
 var port = 0;
 var keyName = "RootManageSharedAccessKey";
@@ -34,7 +35,8 @@ if (queues.Count == 0)
 await using var endpoint = new SpecAmqpEndpoint(TimeProvider.System, keyName, key, port);
 foreach (var queue in queues)
 {
-    endpoint.CreateQueue(queue, lockDuration, maxDeliveryCount);
+    var parts = queue.Split('=', 2);
+    endpoint.CreateQueue(parts[0], parts.Length == 2 ? TimeSpan.Parse(parts[1], CultureInfo.InvariantCulture) : lockDuration, maxDeliveryCount);
 }
 
 Console.WriteLine(endpoint.ConnectionString);
