@@ -165,6 +165,46 @@ public sealed class ServiceBusProtocolTests : IAsyncLifetime
         await receiver.CompleteMessageAsync(message);
     }
 
+    [Fact]
+    public async Task ReceiveAsync_SixteenConcurrentSingleMessageReceivesOnOneQueue_ReceiveEveryMessageOnce()
+    {
+        const int count = 2_000;
+        Endpoint.CreateQueue("jobs", TimeSpan.FromMinutes(5));
+        var queue = _clients.NewQueue("jobs");
+        await using (var sender = _clients.NewClient().CreateSender("jobs"))
+        {
+            for (var sent = 0; sent < count;)
+            {
+                using var batch = await sender.CreateMessageBatchAsync();
+                while (sent < count && batch.TryAddMessage(new ServiceBusMessage(BinaryData.FromString($$"""{"jobId":"job-{{sent}}"}""")) { MessageId = $"job-{sent}" }))
+                {
+                    sent++;
+                }
+
+                await sender.SendMessagesAsync(batch);
+            }
+        }
+
+        var received = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var total = 0;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            while (Volatile.Read(ref total) < count && !deadline.IsCancellationRequested)
+            {
+                foreach (var lease in await queue.ReceiveAsync(1, TimeSpan.FromSeconds(1), deadline.Token))
+                {
+                    received.AddOrUpdate(lease.Message.JobId, 1, (_, n) => n + 1);
+                    await lease.CompleteAsync();
+                    Interlocked.Increment(ref total);
+                }
+            }
+        })));
+
+        Assert.Equal(count, received.Count);
+        Assert.All(received.Values, n => Assert.Equal(1, n));
+    }
+
     private async Task<IReadOnlyList<ServiceBusReceivedMessage>> PeekDeadLettersAsync(string queue)
     {
         await using var receiver = _clients.NewClient().CreateReceiver(queue, new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
