@@ -32,7 +32,7 @@ internal sealed class ServiceBusQueueLease : IQueueLease
     public JobPriority Priority => _figures.Priority;
 
     private Task CompleteCoreAsync(CancellationToken cancellationToken) =>
-        SettleAsync(r => r.CompleteMessageAsync(_message, cancellationToken), "complete", cancellationToken);
+        CallReceiverAsync(r => r.CompleteMessageAsync(_message, cancellationToken), "complete", cancellationToken);
 
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
     {
@@ -45,7 +45,7 @@ internal sealed class ServiceBusQueueLease : IQueueLease
         MarkSettled();
         if (delay <= TimeSpan.Zero)
         {
-            await SettleAsync(r => r.AbandonMessageAsync(_message, cancellationToken: cancellationToken), "abandon", cancellationToken).ConfigureAwait(false);
+            await CallReceiverAsync(r => r.AbandonMessageAsync(_message, cancellationToken: cancellationToken), "abandon", cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -71,7 +71,7 @@ internal sealed class ServiceBusQueueLease : IQueueLease
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);
         MarkSettled();
-        await SettleAsync(r => r.DeadLetterMessageAsync(_message, reason, description, cancellationToken), "dead-letter", cancellationToken).ConfigureAwait(false);
+        await CallReceiverAsync(r => r.DeadLetterMessageAsync(_message, reason, description, cancellationToken), "dead-letter", cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask RenewAsync(CancellationToken cancellationToken = default)
@@ -82,7 +82,7 @@ internal sealed class ServiceBusQueueLease : IQueueLease
         }
 
         // RenewMessageLockAsync updates the message's LockedUntil, which LockedUntil reads.
-        await SettleAsync(r => r.RenewMessageLockAsync(_message, cancellationToken), "renew the lock of", cancellationToken).ConfigureAwait(false);
+        await CallReceiverAsync(r => r.RenewMessageLockAsync(_message, cancellationToken), "renew the lock of", cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -93,7 +93,7 @@ internal sealed class ServiceBusQueueLease : IQueueLease
         }
     }
 
-    private async Task SettleAsync(Func<ServiceBusReceiver, Task> operation, string what, CancellationToken cancellationToken)
+    private async Task CallReceiverAsync(Func<ServiceBusReceiver, Task> operation, string what, CancellationToken cancellationToken)
     {
         try
         {
