@@ -20,6 +20,7 @@ internal static class AmqpDeliveryTags
     private static readonly PropertyInfo LinkLock = Need(typeof(Link).GetProperty("ThisLock", Instance) ?? typeof(AmqpObject).GetProperty("ThisLock", Instance), "Link.ThisLock");
     private static readonly MethodInfo Increment = Need(Library.GetType("Amqp.SequenceNumber")?.GetMethod("op_Increment"), "SequenceNumber++");
     private static readonly MethodInfo SendDelivery = Need(typeof(Session).GetMethod("SendDelivery", Instance), "Session.SendDelivery");
+    private static readonly PropertyInfo SessionLock = Need(typeof(Session).GetProperty("ThisLock", Instance), "Session.ThisLock");
     private static readonly PropertyInfo MessageDelivery = Need(typeof(Message).GetProperty("Delivery", Instance), "Message.Delivery");
 
     public static void Send(ListenerLink link, Message message, byte[] tag)
@@ -39,13 +40,21 @@ internal static class AmqpDeliveryTags
         DeliveryType.GetProperty("Settled", Instance)!.SetValue(delivery, link.SettleOnSend);
         DeliveryType.GetProperty("Tag", Instance)!.SetValue(delivery, tag);
         MessageDelivery.SetValue(message, delivery);
-        try
+
+        // Held across the whole send, so the session's next-outgoing-id has counted this transfer before a flow from the
+        // client is read against it. Otherwise a flow that already counts the transfer, read against the old id, computes
+        // a window of 0 (the official client announces an incoming window of 2^32-1, so an id one ahead wraps to 0),
+        // after which the session holds every transfer and ignores the link credit in the client's flows.
+        lock (SessionLock.GetValue(link.Session)!)
         {
-            SendDelivery.Invoke(link.Session, [delivery]);
-        }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
-        {
-            throw e.InnerException;
+            try
+            {
+                SendDelivery.Invoke(link.Session, [delivery]);
+            }
+            catch (TargetInvocationException e) when (e.InnerException is not null)
+            {
+                throw e.InnerException;
+            }
         }
     }
 
