@@ -1,3 +1,6 @@
+using Azure.Core;
+using Azure.Messaging.ServiceBus;
+using Azure.Messaging.ServiceBus.Administration;
 using MediaGen;
 using MediaGen.ServiceBus.Internal;
 using Microsoft.Extensions.Configuration;
@@ -8,13 +11,18 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Chooses the Azure Service Bus queue (AMQP 1.0) for MediaGen.</summary>
+/// <summary>Chooses the Azure Service Bus queue for MediaGen.</summary>
 public static class ServiceBusMediaGenerationBuilderExtensions
 {
     /// <summary>The provider name the queue registers under.</summary>
     public const string ProviderName = "ServiceBus";
 
-    /// <summary>Uses the Service Bus queue, configured in code.</summary>
+    private const string LoggerCategory = "MediaGen.Queue.ServiceBus";
+
+    /// <summary>
+    /// Uses the Service Bus queue, configured in code: a connection string, or a <see cref="ServiceBusQueueOptions.FullyQualifiedNamespace"/>
+    /// with a <see cref="ServiceBusQueueOptions.Credential"/>. MediaGen creates the client and disposes it.
+    /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="ServiceBusQueueOptions"/>.</param>
     /// <returns>The builder.</returns>
@@ -23,7 +31,7 @@ public static class ServiceBusMediaGenerationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        UseServiceBusQueueCore(builder);
+        UseOwnedClient(builder);
         builder.Services.Configure(configure);
         return builder;
     }
@@ -37,14 +45,14 @@ public static class ServiceBusMediaGenerationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(section);
-        UseServiceBusQueueCore(builder);
+        UseOwnedClient(builder);
         builder.Services.AddOptions<ServiceBusQueueOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
         return builder;
     }
 
-    /// <summary>Uses the Service Bus queue on <paramref name="queueName"/> with a connection string carrying SharedAccessKeyName and SharedAccessKey.</summary>
+    /// <summary>Uses the Service Bus queue <paramref name="queueName"/> with a connection string.</summary>
     /// <param name="builder">The builder.</param>
-    /// <param name="connectionString">The Service Bus connection string (or an AMQP URI for another broker).</param>
+    /// <param name="connectionString">The Service Bus connection string.</param>
     /// <param name="queueName">The queue.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue was already chosen.</exception>
@@ -59,32 +67,92 @@ public static class ServiceBusMediaGenerationBuilderExtensions
         });
     }
 
-    /// <summary>Uses a Service Bus queue the caller created and owns (see <see cref="ServiceBusJobQueueFactory"/>); MediaGen never disposes it.</summary>
+    /// <summary>Uses the Service Bus queue <paramref name="queueName"/> on a namespace with a Microsoft Entra ID credential.</summary>
     /// <param name="builder">The builder.</param>
-    /// <param name="queue">The queue.</param>
+    /// <param name="fullyQualifiedNamespace">The namespace host, for example <c>contoso.servicebus.windows.net</c>.</param>
+    /// <param name="credential">The credential, for example <c>new DefaultAzureCredential()</c> or a managed identity.</param>
+    /// <param name="queueName">The queue.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue was already chosen.</exception>
-    public static IMediaGenerationBuilder UseServiceBusQueue(this IMediaGenerationBuilder builder, ServiceBusJobQueueHandle queue)
+    public static IMediaGenerationBuilder UseServiceBusQueue(this IMediaGenerationBuilder builder, string fullyQualifiedNamespace, TokenCredential credential, string queueName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(fullyQualifiedNamespace);
+        ArgumentNullException.ThrowIfNull(credential);
+        ArgumentException.ThrowIfNullOrWhiteSpace(queueName);
+        return UseServiceBusQueue(builder, o =>
+        {
+            o.FullyQualifiedNamespace = fullyQualifiedNamespace;
+            o.Credential = credential;
+            o.QueueName = queueName;
+        });
+    }
+
+    /// <summary>
+    /// Uses the Service Bus queue on a <see cref="ServiceBusClient"/> the caller owns (for example one shared from
+    /// dependency injection); MediaGen creates its sender and receivers on it and never disposes it. Only the
+    /// queue-level options (<see cref="ServiceBusQueueOptions.QueueName"/>, prefetch, batch size, dead letters) apply.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="clientFactory">Returns the client, for example <c>sp =&gt; sp.GetRequiredService&lt;ServiceBusClient&gt;()</c>.</param>
+    /// <param name="configure">Configures <see cref="ServiceBusQueueOptions"/>; null keeps the defaults.</param>
+    /// <param name="administrationClientFactory">Returns an administration client for depth figures; null reports depth as -1.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another queue was already chosen.</exception>
+    public static IMediaGenerationBuilder UseServiceBusQueue(
+        this IMediaGenerationBuilder builder,
+        Func<IServiceProvider, ServiceBusClient> clientFactory,
+        Action<ServiceBusQueueOptions>? configure = null,
+        Func<IServiceProvider, ServiceBusAdministrationClient>? administrationClientFactory = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(queue);
-        return builder.UseQueue(ProviderName, _ => queue.Unowned);
-    }
+        ArgumentNullException.ThrowIfNull(clientFactory);
+        AddOptions(builder);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
 
-    private static void UseServiceBusQueueCore(IMediaGenerationBuilder builder)
-    {
-        builder.Services.AddOptions<ServiceBusQueueOptions>()
-            .Validate(HasNamespace, "Service Bus needs ConnectionString, or FullyQualifiedNamespace with SasKeyName and SasKey.")
-            .ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceBusQueueOptions>, ServiceBusQueueOptionsValidator>());
         builder.UseQueue(ProviderName, sp => new ServiceBusJobQueue(
+            clientFactory(sp),
+            ownsClient: false,
+            administrationClientFactory?.Invoke(sp),
             sp.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value,
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILoggerFactory>()?.CreateLogger("MediaGen.Queue.ServiceBus") ?? NullLogger.Instance));
+            CreateLogger(sp)));
+        return builder;
     }
 
-    private static bool HasNamespace(ServiceBusQueueOptions o) =>
-        !string.IsNullOrWhiteSpace(o.ConnectionString)
-        || (!string.IsNullOrWhiteSpace(o.FullyQualifiedNamespace)
-            && (o.Broker != AmqpBrokerProfile.ServiceBus || (!string.IsNullOrEmpty(o.SasKeyName) && !string.IsNullOrEmpty(o.SasKey))));
+    /// <summary>Uses the Service Bus queue on <paramref name="client"/>, which the caller owns and disposes; MediaGen never does.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="client">The client.</param>
+    /// <param name="configure">Configures <see cref="ServiceBusQueueOptions"/>; null keeps the defaults.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another queue was already chosen.</exception>
+    public static IMediaGenerationBuilder UseServiceBusQueue(this IMediaGenerationBuilder builder, ServiceBusClient client, Action<ServiceBusQueueOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return UseServiceBusQueue(builder, _ => client, configure);
+    }
+
+    private static void UseOwnedClient(IMediaGenerationBuilder builder)
+    {
+        AddOptions(builder);
+        builder.Services.AddOptions<ServiceBusQueueOptions>()
+            .Validate(ServiceBusConnection.NamesNamespace, "Service Bus needs ConnectionString, or FullyQualifiedNamespace (with Credential, or DefaultAzureCredential when none is set).");
+        builder.UseQueue(ProviderName, sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value;
+            var (client, administration) = ServiceBusConnection.Create(options);
+            return new ServiceBusJobQueue(client, ownsClient: true, administration, options, sp.GetService<TimeProvider>() ?? TimeProvider.System, CreateLogger(sp));
+        });
+    }
+
+    private static void AddOptions(IMediaGenerationBuilder builder)
+    {
+        builder.Services.AddOptions<ServiceBusQueueOptions>().ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceBusQueueOptions>, ServiceBusQueueOptionsValidator>());
+    }
+
+    private static ILogger CreateLogger(IServiceProvider sp) =>
+        sp.GetService<ILoggerFactory>()?.CreateLogger(LoggerCategory) ?? NullLogger.Instance;
 }

@@ -12,10 +12,9 @@ public sealed class ServiceBusNamespaceTests
     public async Task RoundTrip_RealNamespace_SendsReceivesRenewsAndCompletes()
     {
         var queueName = Environment.GetEnvironmentVariable("MEDIAGEN_SERVICEBUS_QUEUE") ?? "mediagen-tests";
-        await using var queue = new ServiceBusJobQueue(
-            new ServiceBusQueueOptions { ConnectionString = Environment.GetEnvironmentVariable(Variable), QueueName = queueName },
-            TimeProvider.System,
-            NullLogger.Instance);
+        var options = new ServiceBusQueueOptions { ConnectionString = Environment.GetEnvironmentVariable(Variable), QueueName = queueName };
+        var (client, administration) = ServiceBusConnection.Create(options);
+        await using var queue = new ServiceBusJobQueue(client, ownsClient: true, administration, options, TimeProvider.System, NullLogger.Instance);
         var jobId = Guid.NewGuid().ToString("N");
 
         await queue.EnqueueAsync(new QueueMessage(jobId));

@@ -1,82 +1,87 @@
-using Amqp;
-using Amqp.Framing;
-using MediaGen.Queue.ServiceBus.Tests.Endpoint;
-using MediaGen.ServiceBus.Internal;
+using Azure.Messaging.ServiceBus;
+using MediaGen.Queue.ServiceBus.Endpoint;
 using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Queue.ServiceBus.Tests;
 
 /// <summary>
-/// The Service Bus-specific paths against <see cref="SpecAmqpEndpoint"/> (built from Microsoft's protocol description,
-/// not Service Bus itself): claims-based security, token refresh, max delivery count, duplicate detection and the
-/// adapter's handling of a message that is not a MediaGen job message.
+/// The Service Bus-specific paths through the official client against <see cref="SpecAmqpEndpoint"/> (built from
+/// Microsoft's protocol description, not Service Bus itself): a refused key, a lost lock, max delivery count, duplicate
+/// detection, delayed retries as scheduled copies, and a message that is not a MediaGen job message.
 /// </summary>
 public sealed class ServiceBusProtocolTests : IAsyncLifetime
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    private readonly List<ServiceBusJobQueue> _queues = [];
-    private SpecAmqpEndpoint _endpoint = null!;
+    private readonly SpecEndpointClients _clients = new(new FakeTimeProvider());
 
-    public Task InitializeAsync()
-    {
-        _endpoint = new SpecAmqpEndpoint(_time);
-        return Task.CompletedTask;
-    }
+    private FakeTimeProvider Time => _clients.Time;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var queue in _queues)
-        {
-            await queue.DisposeAsync();
-        }
+    private SpecAmqpEndpoint Endpoint => _clients.Endpoint;
 
-        await _endpoint.DisposeAsync();
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _clients.DisposeAsync();
 
     [Fact]
     public async Task EnqueueAsync_WrongSharedAccessKey_ThrowsQueueUnavailableNamingTheRefusal()
     {
-        _endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
-        var queue = NewQueue("jobs", o => o.ConnectionString = $"Endpoint=sb://127.0.0.1:{_endpoint.Port}/;SharedAccessKeyName={_endpoint.KeyName};SharedAccessKey=d3Jvbmc=");
+        Endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
+        var queue = _clients.NewQueue("jobs", o =>
+        {
+            o.ConnectionString = $"Endpoint=sb://127.0.0.1:{Endpoint.Port};SharedAccessKeyName={Endpoint.KeyName};SharedAccessKey=d3Jvbmc=;UseDevelopmentEmulator=true";
+            o.Retry = new ServiceBusRetryOptions { MaxRetries = 0, TryTimeout = TimeSpan.FromSeconds(10) };
+        });
 
         var e = await Assert.ThrowsAsync<QueueUnavailableException>(() => queue.EnqueueAsync(new QueueMessage("job-1")).AsTask());
 
-        Assert.Contains("refused the shared access signature", e.Message, StringComparison.Ordinal);
-        Assert.Equal(0, _endpoint.TokensAccepted);
-        Assert.True(_endpoint.TokensRefused >= 1);
+        Assert.Contains("'jobs'", e.Message, StringComparison.Ordinal);
+        Assert.True(Endpoint.TokensRefused >= 1, "The endpoint never saw the token it refused.");
+        Assert.Equal(0, Endpoint.TokensAccepted);
     }
 
     [Fact]
-    public async Task TokenRefresh_BeforeTheTokensExpire_PutsNewTokensAndKeepsTheQueueWorking()
+    public async Task CompleteAsync_AfterTheLockExpired_ThrowsLeaseLostAndTheMessageComesBack()
     {
-        _endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
-        var queue = NewQueue("jobs", o => o.TokenLifetime = TimeSpan.FromMinutes(10));
+        var spec = Endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
+        var queue = _clients.NewQueue("jobs");
         await queue.EnqueueAsync(new QueueMessage("job-1"));
-        var initial = _endpoint.TokensAccepted;
+        var lease = (await ReceiveAsync(queue, 1))[0];
 
-        _time.Advance(TimeSpan.FromMinutes(8) + TimeSpan.FromSeconds(1));
-        await PollAsync(() => _endpoint.TokensAccepted >= initial * 2, "the refreshed tokens");
-        await queue.FlushAsync(CancellationToken.None);
-        _time.Advance(TimeSpan.FromMinutes(3));
-        await queue.EnqueueAsync(new QueueMessage("job-2"));
+        Time.Advance(TimeSpan.FromSeconds(31));
+        var e = await Assert.ThrowsAsync<LeaseLostException>(() => lease.CompleteAsync().AsTask());
 
-        var leases = await ReceiveAsync(queue, 2);
-        Assert.Equal(["job-1", "job-2"], leases.Select(l => l.Message.JobId).Order(StringComparer.Ordinal));
-        Assert.Equal(2, initial);
+        Assert.Equal("job-1", e.MessageId);
+        Assert.Equal(1, spec.StaleSettlements);
+        var again = (await ReceiveAsync(queue, 1))[0];
+        Assert.Equal(2, again.DeliveryCount);
+        await again.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task RenewAsync_BeforeExpiry_MovesLockedUntilOnByTheLockDuration()
+    {
+        Endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
+        var queue = _clients.NewQueue("jobs");
+        await queue.EnqueueAsync(new QueueMessage("job-1"));
+        var lease = (await ReceiveAsync(queue, 1))[0];
+
+        Time.Advance(TimeSpan.FromSeconds(20));
+        await lease.RenewAsync();
+
+        Assert.Equal(Time.GetUtcNow() + TimeSpan.FromSeconds(30), lease.LockedUntil);
+        await lease.CompleteAsync();
     }
 
     [Fact]
     public async Task AbandonAsync_MaxDeliveryCountReached_BrokerDeadLettersWithItsReason()
     {
-        _endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30), maxDeliveryCount: 2);
-        var queue = NewQueue("jobs");
+        Endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30), maxDeliveryCount: 2);
+        var queue = _clients.NewQueue("jobs");
         await queue.EnqueueAsync(new QueueMessage("job-1"));
 
         await (await ReceiveAsync(queue, 1))[0].AbandonAsync();
         var second = (await ReceiveAsync(queue, 1))[0];
         Assert.Equal(2, second.DeliveryCount);
         await second.AbandonAsync();
-        await queue.FlushAsync(CancellationToken.None);
 
         Assert.Empty(await queue.ReceiveAsync(1, TimeSpan.Zero));
         var deadLetter = Assert.Single(await queue.ListDeadLettersAsync());
@@ -87,8 +92,8 @@ public sealed class ServiceBusProtocolTests : IAsyncLifetime
     [Fact]
     public async Task EnqueueAsync_SameMessageIdTwice_DuplicateDetectionKeepsOne()
     {
-        var spec = _endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
-        var queue = NewQueue("jobs");
+        var spec = Endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
+        var queue = _clients.NewQueue("jobs");
 
         await queue.EnqueueAsync(new QueueMessage("job-1"));
         await queue.EnqueueAsync(new QueueMessage("job-1"));
@@ -102,17 +107,16 @@ public sealed class ServiceBusProtocolTests : IAsyncLifetime
     [Fact]
     public async Task AbandonAsync_WithDelayTwice_CopiesGetDistinctIdsSoDuplicateDetectionKeepsThem()
     {
-        var spec = _endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
-        var queue = NewQueue("jobs");
+        var spec = Endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
+        var queue = _clients.NewQueue("jobs");
         await queue.EnqueueAsync(new QueueMessage("job-1"));
 
         await (await ReceiveAsync(queue, 1))[0].AbandonAsync(TimeSpan.FromSeconds(5));
-        await queue.FlushAsync(CancellationToken.None);
-        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(await queue.ReceiveAsync(1, TimeSpan.Zero));
+        Time.Advance(TimeSpan.FromSeconds(5));
         var second = (await ReceiveAsync(queue, 1))[0];
         await second.AbandonAsync(TimeSpan.FromSeconds(5));
-        await queue.FlushAsync(CancellationToken.None);
-        _time.Advance(TimeSpan.FromSeconds(5));
+        Time.Advance(TimeSpan.FromSeconds(5));
         var third = (await ReceiveAsync(queue, 1))[0];
 
         Assert.Equal("job-1:1", second.Message.MessageId);
@@ -125,34 +129,86 @@ public sealed class ServiceBusProtocolTests : IAsyncLifetime
     [Fact]
     public async Task ReceiveAsync_MessageThatIsNotAJobMessage_IsDeadLetteredAsMalformed()
     {
-        _endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
-        var queue = NewQueue("jobs");
-        await queue.SendAsync(new Message("not a job message") { Properties = new Properties { MessageId = "foreign-1" } }, "foreign-1", CancellationToken.None);
+        Endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
+        var queue = _clients.NewQueue("jobs");
+        await using (var sender = _clients.NewClient().CreateSender("jobs"))
+        {
+            await sender.SendMessageAsync(new ServiceBusMessage("not a job message") { MessageId = "foreign-1" });
+        }
+
         await queue.EnqueueAsync(new QueueMessage("job-1"));
 
         var lease = Assert.Single(await ReceiveAsync(queue, 1));
         Assert.Equal("job-1", lease.Message.JobId);
         await lease.CompleteAsync();
-        await queue.FlushAsync(CancellationToken.None);
 
-        var deadLetter = Assert.Single(await queue.ListDeadLettersAsync());
-        Assert.Equal(MediaGenErrorCodes.MalformedMessage, deadLetter.Reason);
-        Assert.Equal("foreign-1", deadLetter.Message.MessageId);
+        var deadLetter = Assert.Single(await PeekDeadLettersAsync("jobs"));
+        Assert.Equal(MediaGenErrorCodes.MalformedMessage, deadLetter.DeadLetterReason);
+        Assert.Equal("foreign-1", deadLetter.MessageId);
     }
 
-    private ServiceBusJobQueue NewQueue(string name, Action<ServiceBusQueueOptions>? configure = null)
+    [Fact]
+    public async Task EnqueueAsync_TraceContextHeaders_AreApplicationPropertiesOfTheServiceBusMessage()
     {
-        var options = new ServiceBusQueueOptions
+        Endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
+        var queue = _clients.NewQueue("jobs");
+        const string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+        await queue.EnqueueAsync(new QueueMessage("job-1") { Headers = new Dictionary<string, string> { ["traceparent"] = traceparent } });
+
+        await using var receiver = _clients.NewClient().CreateReceiver("jobs");
+        var message = await receiver.ReceiveMessageAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(message);
+        Assert.Equal("job-1", message.MessageId);
+        Assert.Equal(traceparent, message.ApplicationProperties["traceparent"]);
+        Assert.Equal("""{"jobId":"job-1"}""", message.Body.ToString());
+        await receiver.CompleteMessageAsync(message);
+    }
+
+    [Fact]
+    public async Task ReceiveAsync_SixteenConcurrentSingleMessageReceivesOnOneQueue_ReceiveEveryMessageOnce()
+    {
+        const int count = 2_000;
+        Endpoint.CreateQueue("jobs", TimeSpan.FromMinutes(5));
+        var queue = _clients.NewQueue("jobs");
+        await using (var sender = _clients.NewClient().CreateSender("jobs"))
         {
-            ConnectionString = _endpoint.ConnectionString,
-            QueueName = name,
-            RemoteCertificateValidation = _endpoint.ValidateCertificate,
-            ReceiveRoundTrip = TimeSpan.FromMilliseconds(400),
-        };
-        configure?.Invoke(options);
-        var queue = new ServiceBusJobQueue(options, _time, ConsoleWarningLogger.Instance);
-        _queues.Add(queue);
-        return queue;
+            for (var sent = 0; sent < count;)
+            {
+                using var batch = await sender.CreateMessageBatchAsync();
+                while (sent < count && batch.TryAddMessage(new ServiceBusMessage(BinaryData.FromString($$"""{"jobId":"job-{{sent}}"}""")) { MessageId = $"job-{sent}" }))
+                {
+                    sent++;
+                }
+
+                await sender.SendMessagesAsync(batch);
+            }
+        }
+
+        var received = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var total = 0;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            while (Volatile.Read(ref total) < count && !deadline.IsCancellationRequested)
+            {
+                foreach (var lease in await queue.ReceiveAsync(1, TimeSpan.FromSeconds(1), deadline.Token))
+                {
+                    received.AddOrUpdate(lease.Message.JobId, 1, (_, n) => n + 1);
+                    await lease.CompleteAsync();
+                    Interlocked.Increment(ref total);
+                }
+            }
+        })));
+
+        Assert.Equal(count, received.Count);
+        Assert.All(received.Values, n => Assert.Equal(1, n));
+    }
+
+    private async Task<IReadOnlyList<ServiceBusReceivedMessage>> PeekDeadLettersAsync(string queue)
+    {
+        await using var receiver = _clients.NewClient().CreateReceiver(queue, new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
+        return await receiver.PeekMessagesAsync(10);
     }
 
     private static async Task<List<IQueueLease>> ReceiveAsync(IJobQueue queue, int count)
@@ -161,24 +217,9 @@ public sealed class ServiceBusProtocolTests : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (leases.Count < count)
         {
-            leases.AddRange(await queue.ReceiveAsync(count - leases.Count, TimeSpan.FromMinutes(5), timeout.Token));
+            leases.AddRange(await queue.ReceiveAsync(count - leases.Count, TimeSpan.FromSeconds(10), timeout.Token));
         }
 
         return leases;
-    }
-
-    private static async Task PollAsync(Func<bool> condition, string what)
-    {
-        for (var i = 0; i < 500; i++)
-        {
-            if (condition())
-            {
-                return;
-            }
-
-            await Task.Delay(20);
-        }
-
-        Assert.Fail($"Timed out waiting for {what}.");
     }
 }

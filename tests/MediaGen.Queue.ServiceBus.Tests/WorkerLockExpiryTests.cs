@@ -1,5 +1,4 @@
 using System.Text;
-using MediaGen.Queue.ServiceBus.Tests.Endpoint;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
@@ -7,19 +6,21 @@ using Microsoft.Extensions.Time.Testing;
 namespace MediaGen.Queue.ServiceBus.Tests;
 
 /// <summary>
-/// Settlements are sent pre-settled, so a lock lost at the broker is not reported to the worker; the worker's
-/// idempotence must make the redelivery harmless. The run is owned by its lease: once the lock has lapsed without a
-/// renewal, the redelivery takes the run over, resumes the provider's work from the checkpoint instead of paying again,
-/// and finishes the job; the first attempt's late outcome changes nothing. Shown on the spec-derived endpoint with the
-/// Core worker.
+/// A lock that expires while a generation runs (the worker does not renew in time): the endpoint redelivers. The run is
+/// owned by its lease, which lapsed with the lock, so the redelivery takes the run over, resumes the provider's work from
+/// the checkpoint instead of paying again, and finishes the job; the first attempt's late outcome writes nothing, and its
+/// completion is refused as lock-lost (reported to the worker as a lost lease). Shown on the spec-derived endpoint,
+/// through the official client, with the Core worker. The endpoint's fake clock moves only its locks; the client's own
+/// timers are not involved (the worker renews through the lease, not the client).
 /// </summary>
 public sealed class WorkerLockExpiryTests
 {
     [Fact]
     public async Task Worker_LockExpiresMidGeneration_RedeliveryTakesOverAndTheProviderIsPaidOnce()
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var endpoint = new SpecAmqpEndpoint(time);
+        var time = new FakeTimeProvider();
+        await using var clients = new SpecEndpointClients(time);
+        var endpoint = clients.Endpoint;
         var specQueue = endpoint.CreateQueue("jobs", TimeSpan.FromSeconds(30));
         var generator = new CheckpointingGenerator();
         var root = Path.Combine(Path.GetTempPath(), "mediagen-sb-tests", Guid.NewGuid().ToString("N"));
@@ -31,7 +32,6 @@ public sealed class WorkerLockExpiryTests
                 {
                     o.ConnectionString = endpoint.ConnectionString;
                     o.QueueName = "jobs";
-                    o.RemoteCertificateValidation = endpoint.ValidateCertificate;
                 })
                 .UseFileSystemStorage(o => o.RootPath = root)
                 .ConfigureCredits(o => o.InitialBalance = 100)
@@ -56,8 +56,8 @@ public sealed class WorkerLockExpiryTests
             var job = await WaitForAsync(client, submitted.Job.Id, j => j.Status.IsTerminal());
             await PollAsync(() => specQueue.ActiveCount == 0, "the redelivered message to be completed");
 
-            // The first attempt then finishes; it no longer holds the run, so it writes nothing, and its completion names a
-            // lock that is gone, which nobody reports.
+            // The first attempt then finishes; it no longer holds the run, so it writes nothing, and the endpoint refuses its
+            // completion, which names a lock that is gone.
             generator.ReleaseFirstCall();
             await PollAsync(() => specQueue.StaleSettlements >= 1, "the first delivery's late completion");
 

@@ -1,97 +1,77 @@
-using Amqp.Framing;
+using Azure.Messaging.ServiceBus;
 
 namespace MediaGen.ServiceBus.Internal;
 
 /// <summary>
-/// A peek-locked delivery. Complete is <c>accepted</c>, abandon <c>modified</c> (or <c>released</c> per the outcome
-/// policy), dead-letter <c>rejected</c> with <c>com.microsoft:dead-letter</c>; renew goes to <c>$management</c>.
-/// AMQPNetLite settles without waiting for the broker, so a lock lost at the broker is only reported when this process
-/// can tell from the lock's expiry time or from the renew-lock answer; the outcome is sent in every case.
+/// A peek-locked Service Bus message. Complete, abandon, dead-letter and renew go through the receiver that received
+/// it, which waits for Service Bus's answer: a lock that was lost (expired, or the message is with another receiver)
+/// surfaces as <see cref="LeaseLostException"/>.
 /// </summary>
 internal sealed class ServiceBusQueueLease : IQueueLease
 {
     private readonly ServiceBusJobQueue _queue;
-    private readonly ServiceBusJobQueue.Delivery _delivery;
+    private readonly ServiceBusReceivedMessage _message;
     private readonly ReceivedFigures _figures;
-    private ITimer? _holdTimer;
     private int _settled;
 
-    public ServiceBusQueueLease(ServiceBusJobQueue queue, ServiceBusJobQueue.Delivery delivery)
+    public ServiceBusQueueLease(ServiceBusJobQueue queue, ServiceBusReceivedMessage message, ReceivedFigures figures)
     {
         _queue = queue;
-        _delivery = delivery;
-        _figures = delivery.Figures!;
-        LockedUntil = delivery.LockedUntil;
-        EnqueuedAt = _figures.EnqueuedAt ?? queue.Time.GetUtcNow();
+        _message = message;
+        _figures = figures;
     }
 
     public QueueMessage Message => _figures.Message;
 
     public int DeliveryCount => _figures.DeliveryCount;
 
-    public DateTimeOffset EnqueuedAt { get; }
+    public DateTimeOffset EnqueuedAt => _figures.EnqueuedAt;
 
-    public DateTimeOffset LockedUntil { get; private set; }
+    public DateTimeOffset LockedUntil => _message.LockedUntil;
 
     public JobPriority Priority => _figures.Priority;
 
-    /// <summary>The broker's lock token, when it sent one.</summary>
-    public Guid? LockToken => _figures.LockToken;
+    private Task CompleteCoreAsync(CancellationToken cancellationToken) =>
+        CallReceiverAsync(r => r.CompleteMessageAsync(_message, cancellationToken), "complete", cancellationToken);
 
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
     {
         MarkSettled();
-        var stale = IsStale();
-        var sent = _delivery.TrySettle(new Accepted());
-        ThrowIfLost(stale, sent);
-        return ValueTask.CompletedTask;
+        return new ValueTask(CompleteCoreAsync(cancellationToken));
     }
 
     public async ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default)
     {
         MarkSettled();
-        var stale = IsStale();
-        if (delay <= TimeSpan.Zero || stale)
+        if (delay <= TimeSpan.Zero)
         {
-            var sent = _delivery.TrySettle(_queue.AbandonOutcome());
-            ThrowIfLost(stale, sent);
+            await CallReceiverAsync(r => r.AbandonMessageAsync(_message, cancellationToken: cancellationToken), "abandon", cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        if (_queue.Settings.DelayedAbandon == AmqpDelayedAbandon.HoldThenRelease)
-        {
-            // Kept unsettled (so invisible to other receivers) until the delay passes, then released.
-            _queue.Hold(this);
-            _holdTimer = _queue.Time.CreateTimer(static s => ((ServiceBusQueueLease)s!).ReleaseHeld(), this, delay, Timeout.InfiniteTimeSpan);
-            return;
-        }
-
-        // Service Bus cannot abandon with a delay: a scheduled copy under a distinct message id replaces the message.
-        var copyNumber = _figures.Carried.Copy + 1;
-        var copy = new QueueMessage(Message.JobId) { MessageId = $"{Message.JobId}:{copyNumber}", Headers = Message.Headers };
-        var carried = new CarriedFigures(DeliveryCount, copyNumber, EnqueuedAt);
+        // Service Bus cannot abandon with a delay: a scheduled copy under a distinct message id (so duplicate detection
+        // keeps it) replaces the message, then the original is completed. A crash between the two leaves both; the
+        // worker drops the duplicate of a job that is no longer pending.
+        var (copy, carried) = _figures.NextCopy(priorDeliveries: DeliveryCount);
         try
         {
-            await _queue.SendAsync(AmqpMessageMapping.ToAmqp(copy, Priority, _queue.Time.GetUtcNow() + delay, carried), copy.MessageId, cancellationToken).ConfigureAwait(false);
+            await _queue.SendAsync(ServiceBusMessageMapping.ToServiceBus(copy, Priority, _queue.Time.GetUtcNow() + delay, carried), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             // The copy was not sent: hand the message back at once rather than lose it.
-            _delivery.TrySettle(_queue.AbandonOutcome());
+            await _queue.AbandonQuietlyAsync(_queue.Receiver, _message).ConfigureAwait(false);
             throw;
         }
 
-        ThrowIfLost(IsStale(), _delivery.TrySettle(new Accepted()));
+        await CompleteCoreAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default)
+    public async ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);
         MarkSettled();
-        var stale = IsStale();
-        var sent = _delivery.TrySettle(stale ? _queue.AbandonOutcome() : new Rejected { Error = AmqpMessageMapping.DeadLetterError(reason, description) });
-        ThrowIfLost(stale, sent);
-        return ValueTask.CompletedTask;
+        await CallReceiverAsync(r => r.DeadLetterMessageAsync(_message, reason, description, cancellationToken), "dead-letter", cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask RenewAsync(CancellationToken cancellationToken = default)
@@ -101,53 +81,32 @@ internal sealed class ServiceBusQueueLease : IQueueLease
             throw new InvalidOperationException("The lease was already settled.");
         }
 
-        var connection = _delivery.Connection;
-        if (!_delivery.HasBrokerLock || connection.Management is null || LockToken is not { } token)
-        {
-            // No broker lock to renew (for example RabbitMQ, which holds a delivery until its link closes).
-            if (connection.Receiver.IsClosed)
-            {
-                throw new LeaseLostException(Message.MessageId);
-            }
-
-            LockedUntil = _queue.Time.GetUtcNow() + _queue.Options.LockDuration;
-            return;
-        }
-
-        if (!connection.IsUsable)
-        {
-            throw new LeaseLostException(Message.MessageId);
-        }
-
-        var lockedUntil = await _queue.RenewLockAsync(connection, token, cancellationToken).ConfigureAwait(false);
-        LockedUntil = lockedUntil ?? throw new LeaseLostException(Message.MessageId);
+        // RenewMessageLockAsync updates the message's LockedUntil, which LockedUntil reads.
+        await CallReceiverAsync(r => r.RenewMessageLockAsync(_message, cancellationToken), "renew the lock of", cancellationToken).ConfigureAwait(false);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _settled, 1) == 0)
         {
-            _delivery.TrySettle(_queue.AbandonOutcome());
+            await _queue.AbandonQuietlyAsync(_queue.Receiver, _message).ConfigureAwait(false);
         }
-
-        return ValueTask.CompletedTask;
     }
 
-    internal void ReleaseHeld()
+    private async Task CallReceiverAsync(Func<ServiceBusReceiver, Task> operation, string what, CancellationToken cancellationToken)
     {
-        _holdTimer?.Dispose();
-        _queue.Unhold(this);
-        _delivery.TrySettle(new Released());
-    }
-
-    private bool IsStale() => _delivery.HasBrokerLock && _queue.Time.GetUtcNow() >= LockedUntil;
-
-    private void ThrowIfLost(bool stale, bool sent)
-    {
-        if (stale || !sent)
+        try
         {
-            Log.StaleSettlement(_queue.Logger, Message.MessageId);
+            await operation(_queue.Receiver).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ServiceBusErrors.IsLockLost(e))
+        {
+            Log.LockLost(_queue.Logger, Message.MessageId);
             throw new LeaseLostException(Message.MessageId);
+        }
+        catch (Exception e) when (ServiceBusErrors.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            throw ServiceBusErrors.Unavailable(_queue.Options.QueueName, $"{what} message '{Message.MessageId}'", e);
         }
     }
 

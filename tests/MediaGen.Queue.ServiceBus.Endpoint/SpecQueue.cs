@@ -3,11 +3,11 @@ using Amqp;
 using Amqp.Framing;
 using Amqp.Types;
 
-namespace MediaGen.Queue.ServiceBus.Tests.Endpoint;
+namespace MediaGen.Queue.ServiceBus.Endpoint;
 
 /// <summary>One queue of <see cref="SpecAmqpEndpoint"/> with its dead-letter subqueue. All state is under one lock;
 /// transfers are sent by a single pump task, outside the lock, in the order they were chosen.</summary>
-internal sealed class SpecQueue : IDisposable
+public sealed class SpecQueue : IDisposable
 {
     private static readonly Symbol LockTokenAnnotation = new("x-opt-lock-token");
     private static readonly Symbol LockedUntilAnnotation = new("x-opt-locked-until");
@@ -77,9 +77,11 @@ internal sealed class SpecQueue : IDisposable
         }
     }
 
-    public void Enqueue(Message incoming)
+    /// <summary>Adds a message; returns its sequence number, or null when duplicate detection dropped it.</summary>
+    public long? Enqueue(Message incoming)
     {
         var now = Now;
+        long sequence;
         lock (_gate)
         {
             var id = incoming.Properties?.MessageId;
@@ -88,14 +90,15 @@ internal sealed class SpecQueue : IDisposable
                 if (_seenIds.TryGetValue(id, out var seen) && now - seen < DuplicateDetectionWindow)
                 {
                     DuplicatesDropped++;
-                    return;
+                    return null;
                 }
 
                 _seenIds[id] = now;
             }
 
             var scheduled = incoming.MessageAnnotations?[ScheduledEnqueueTime] is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : (DateTimeOffset?)null;
-            _active.Add(new Entry(incoming, ++_sequence, scheduled is { } s && s > now ? s : now)
+            sequence = ++_sequence;
+            _active.Add(new Entry(incoming, sequence, scheduled is { } s && s > now ? s : now)
             {
                 VisibleAt = scheduled is { } v && v > now ? v : now,
             });
@@ -103,6 +106,26 @@ internal sealed class SpecQueue : IDisposable
         }
 
         Wake();
+        return sequence;
+    }
+
+    /// <summary>Removes scheduled messages that are not yet visible.</summary>
+    public void CancelScheduled(long[] sequenceNumbers)
+    {
+        var now = Now;
+        lock (_gate)
+        {
+            _active.RemoveAll(e => sequenceNumbers.Contains(e.Sequence) && e.VisibleAt > now && e.LockToken is null);
+        }
+    }
+
+    /// <summary>Up to <paramref name="count"/> messages from <paramref name="fromSequence"/> on, in sequence order, without locking them.</summary>
+    public List<Message> Peek(bool deadLetter, long fromSequence, int count)
+    {
+        lock (_gate)
+        {
+            return [.. (deadLetter ? _deadLetters : _active).Where(e => e.Sequence >= fromSequence).OrderBy(e => e.Sequence).Take(count).Select(e => e.ToDelivery(null))];
+        }
     }
 
     public void AddLink(SpecAmqpEndpoint.OutgoingEndpoint link)
@@ -169,21 +192,22 @@ internal sealed class SpecQueue : IDisposable
         }
     }
 
-    public void Settle(Message sent, DeliveryState? state)
+    /// <summary>Applies a settlement; false when the delivery's lock had expired or passed to another delivery (lock lost).</summary>
+    public bool Settle(Message sent, DeliveryState? state)
     {
         var now = Now;
         lock (_gate)
         {
             if (!_sent.Remove(sent, out var held))
             {
-                return;
+                return false;
             }
 
             var (entry, token, _) = held;
             if (entry.LockToken != token || entry.LockedUntil <= now)
             {
                 StaleSettlements++;
-                return;
+                return false;
             }
 
             var list = entry.Dead ? _deadLetters : _active;
@@ -206,7 +230,17 @@ internal sealed class SpecQueue : IDisposable
                     entry.Deliveries--;
                     break;
                 default:
-                    // Modified and anything else: the delivery counts; too many deliveries dead-letter the message.
+                    // Modified and anything else: the delivery counts; too many deliveries dead-letter the message. The
+                    // annotations of a modified outcome (the properties passed to abandon) become application properties.
+                    if (state is Modified { MessageAnnotations: { } modifiedProperties })
+                    {
+                        entry.Message.ApplicationProperties ??= new ApplicationProperties();
+                        foreach (var key in modifiedProperties.Keys)
+                        {
+                            entry.Message.ApplicationProperties.Map[key.ToString()!] = modifiedProperties[key];
+                        }
+                    }
+
                     if (!entry.Dead && entry.Deliveries >= MaxDeliveryCount)
                     {
                         MoveToDeadLetter(entry, "MaxDeliveryCountExceeded", $"Message could not be consumed after {MaxDeliveryCount} delivery attempts.", now);
@@ -217,8 +251,10 @@ internal sealed class SpecQueue : IDisposable
         }
 
         Wake();
+        return true;
     }
 
+    /// <summary>Stops the queue's timer and pump.</summary>
     public void Dispose()
     {
         _timer.Dispose();
@@ -312,15 +348,26 @@ internal sealed class SpecQueue : IDisposable
         while (await _wake.Reader.WaitToReadAsync())
         {
             _wake.Reader.TryRead(out _);
-            List<(SpecAmqpEndpoint.OutgoingEndpoint Link, Message Message)> sends = [];
+            List<(SpecAmqpEndpoint.OutgoingEndpoint Link, Message Message, Guid Token)> sends = [];
+            List<SpecAmqpEndpoint.OutgoingEndpoint> drained = [];
             var now = Now;
             var tick = Environment.TickCount64;
             lock (_gate)
             {
                 foreach (var link in _links)
                 {
-                    if (link.Closed || link.Credit <= 0)
+                    if (link.Closed)
                     {
+                        continue;
+                    }
+
+                    if (link.Credit <= 0)
+                    {
+                        if (link.Link.IsDraining)
+                        {
+                            drained.Add(link);
+                        }
+
                         continue;
                     }
 
@@ -344,7 +391,14 @@ internal sealed class SpecQueue : IDisposable
                         var outgoing = entry.ToDelivery(token);
                         entry.Deliveries++;
                         _sent[outgoing] = (entry, token, link);
-                        sends.Add((link, outgoing));
+                        sends.Add((link, outgoing, token));
+                    }
+
+                    if (link.Link.IsDraining)
+                    {
+                        // Drain: the client wants what is ready now and its remaining credit back.
+                        link.Credit = 0;
+                        drained.Add(link);
                     }
                 }
 
@@ -354,11 +408,11 @@ internal sealed class SpecQueue : IDisposable
                 }
             }
 
-            foreach (var (link, message) in sends)
+            foreach (var (link, message, token) in sends)
             {
                 try
                 {
-                    link.Link.SendMessage(message);
+                    AmqpDeliveryTags.Send(link.Link, message, token.ToByteArray());
                 }
                 catch (Exception e) when (e is AmqpException or ObjectDisposedException or InvalidOperationException)
                 {
@@ -369,6 +423,18 @@ internal sealed class SpecQueue : IDisposable
                 {
                     // The link closed while this transfer was chosen: its lock ends with the link too.
                     RemoveLink(link);
+                }
+            }
+
+            foreach (var link in drained)
+            {
+                try
+                {
+                    link.Link.CompleteDrain();
+                }
+                catch (Exception e) when (e is AmqpException or ObjectDisposedException or InvalidOperationException)
+                {
+                    // The link closed.
                 }
             }
         }
@@ -397,7 +463,7 @@ internal sealed class SpecQueue : IDisposable
 
         public string? DeadLetterDescription { get; set; }
 
-        public Message ToDelivery(Guid token)
+        public Message ToDelivery(Guid? token)
         {
             var properties = new ApplicationProperties();
             if (Message.ApplicationProperties is { } original)
@@ -418,8 +484,20 @@ internal sealed class SpecQueue : IDisposable
             }
 
             var annotations = new MessageAnnotations();
-            annotations[LockTokenAnnotation] = token;
-            annotations[LockedUntilAnnotation] = LockedUntil.UtcDateTime;
+            if (Message.MessageAnnotations is { } sent)
+            {
+                foreach (var key in sent.Map.Keys)
+                {
+                    annotations.Map[key] = sent.Map[key];
+                }
+            }
+
+            if (token is { } lockToken)
+            {
+                annotations[LockTokenAnnotation] = lockToken;
+                annotations[LockedUntilAnnotation] = LockedUntil.UtcDateTime;
+            }
+
             annotations[EnqueuedTimeAnnotation] = EnqueuedAt.UtcDateTime;
             annotations[SequenceNumberAnnotation] = Sequence;
             return new Message

@@ -2,81 +2,97 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Amqp;
 using Amqp.Framing;
 using Amqp.Listener;
+using Amqp.Sasl;
 using Amqp.Types;
 
-namespace MediaGen.Queue.ServiceBus.Tests.Endpoint;
+namespace MediaGen.Queue.ServiceBus.Endpoint;
 
 /// <summary>
 /// An AMQP 1.0 test endpoint derived from Microsoft's published description of the Service Bus protocol, for the parts
-/// the adapter uses, built on AMQPNetLite's <see cref="ContainerHost"/> over amqps on loopback with a self-signed
-/// certificate. It is not Service Bus and not an emulator: it implements what the documentation says and nothing more.
+/// MediaGen and the official client (Azure.Messaging.ServiceBus) use, built on AMQPNetLite's <see cref="ContainerHost"/>
+/// over plain AMQP on loopback. It is not Service Bus and not an emulator: it implements what the documentation says and
+/// nothing more. Connect with <see cref="ConnectionString"/> (<c>UseDevelopmentEmulator=true</c>: plain AMQP, port honoured).
 /// </summary>
 /// <remarks>
-/// What it implements: SASL ANONYMOUS; <c>$cbs</c> put-token with a real shared-access-signature check (policy name,
-/// HMAC-SHA256 over the URL-encoded resource and expiry, expiry against the clock), and no attach or send without a
-/// valid token for the node; peek-lock with a lock duration and expiry on the given clock; the lock token as the
-/// <c>x-opt-lock-token</c> annotation (ContainerHost cannot choose delivery tags, so the 16-byte delivery tag Service
-/// Bus sends is not reproduced); <c>x-opt-locked-until</c>, <c>x-opt-enqueued-time</c>, <c>x-opt-sequence-number</c>;
-/// delivery-count in the header; accepted, modified (delivery-failed counts), released, and rejected with
+/// What it implements: SASL <c>MSSBCBS</c> (and ANONYMOUS); <c>$cbs</c> put-token with a real shared-access-signature
+/// check (policy name, HMAC-SHA256 over the URL-encoded resource and expiry, expiry against the clock), a token for the
+/// namespace covering every entity, and no attach or send without a valid token; link addresses with or without a
+/// leading <c>/</c> or the namespace URI; <c>max-message-size</c> on attach; peek-lock with a lock duration and expiry
+/// on the given clock, the 16-byte lock token as the delivery tag; <c>x-opt-locked-until</c>, <c>x-opt-enqueued-time</c>,
+/// <c>x-opt-sequence-number</c> beside the sender's own annotations; delivery-count in the header; accepted, modified
+/// (delivery-failed counts; its annotations become application properties), released, and rejected with
 /// <c>com.microsoft:dead-letter</c> and its <c>DeadLetterReason</c> / <c>DeadLetterErrorDescription</c> into the
-/// <c>$DeadLetterQueue</c> subqueue; max delivery count to the dead-letter subqueue with reason
-/// <c>MaxDeliveryCountExceeded</c>; <c>com.microsoft:renew-lock</c> on <c>{queue}/$management</c> (410 when the lock is
-/// lost); <c>x-opt-scheduled-enqueue-time</c>; duplicate detection by message id within a window. Beyond Service Bus it
-/// orders ready messages by the AMQP header priority, which the AMQP 1.0 specification defines and Service Bus ignores.
-/// A settlement of a delivery whose lock has since been taken by another delivery is ignored, as outcomes arrive
-/// pre-settled. To avoid ContainerHost's attach/transfer race, a new sending link gets its first transfer no earlier
-/// than 20 ms after its attach completed.
+/// <c>$DeadLetterQueue</c> subqueue; a settlement after the lock expired or passed to another delivery is refused with
+/// <c>com.microsoft:message-lock-lost</c>; max delivery count to the dead-letter subqueue with reason
+/// <c>MaxDeliveryCountExceeded</c>; on <c>$management</c>: <c>renew-lock</c>, <c>peek-message</c>,
+/// <c>schedule-message</c> and <c>cancel-scheduled-message</c>; <c>x-opt-scheduled-enqueue-time</c>; batched sends
+/// (message format 0x80013700); drain on receiver links; duplicate detection by message id within a window. Beyond
+/// Service Bus it orders ready messages by the AMQP header priority, which Service Bus ignores. To avoid ContainerHost's
+/// attach/transfer race, a new receiver link gets its first transfer no earlier than 20 ms after its attach completed.
 /// </remarks>
-internal sealed class SpecAmqpEndpoint : IAsyncDisposable
+public sealed class SpecAmqpEndpoint : IAsyncDisposable
 {
+    /// <summary>The largest message the endpoint accepts, announced on attach (Service Bus Standard's 256 KB).</summary>
+    public const ulong MaxMessageSize = 256 * 1024;
+
     private static readonly TimeSpan NewLinkGrace = TimeSpan.FromMilliseconds(20);
     private readonly ContainerHost _host;
     private readonly Dictionary<string, SpecQueue> _queues = new(StringComparer.Ordinal);
     private readonly ConditionalWeakTable<Connection, TokenSet> _tokens = new();
     private readonly Lock _gate = new();
+    private int _tokensAccepted;
+    private int _tokensRefused;
 
-    public SpecAmqpEndpoint(TimeProvider time, string keyName = "RootManageSharedAccessKey", string? key = null)
+    /// <summary>Starts the endpoint on 127.0.0.1.</summary>
+    /// <param name="time">The clock of locks, schedules and tokens. A fake clock must start at the real time: the client runs on the wall clock.</param>
+    /// <param name="keyName">The shared access policy name.</param>
+    /// <param name="key">The policy key; null for a random one.</param>
+    /// <param name="port">The port; 0 for a free one.</param>
+    public SpecAmqpEndpoint(TimeProvider time, string keyName = "RootManageSharedAccessKey", string? key = null, int port = 0)
     {
         Time = time;
         KeyName = keyName;
         Key = key ?? Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        Certificate = CreateCertificate();
-        Port = FreePort();
-        _host = new ContainerHost([new Address($"amqps://127.0.0.1:{Port}")], Certificate);
+        Port = port == 0 ? FreePort() : port;
+        _host = new ContainerHost([new Address($"amqp://127.0.0.1:{Port}")]);
         _host.Listeners[0].SASL.EnableAnonymousMechanism = true;
+        _host.Listeners[0].SASL.EnableMechanism(new Symbol("MSSBCBS"), new CbsSaslProfile());
         _host.RegisterRequestProcessor("$cbs", new CbsProcessor(this));
         _host.RegisterLinkProcessor(new LinkProcessor(this));
         _host.Open();
     }
 
+    /// <summary>The endpoint's clock.</summary>
     public TimeProvider Time { get; }
 
+    /// <summary>The shared access policy name.</summary>
     public string KeyName { get; }
 
+    /// <summary>The shared access policy key.</summary>
     public string Key { get; }
 
-    public X509Certificate2 Certificate { get; }
-
+    /// <summary>The port it listens on.</summary>
     public int Port { get; }
 
-    public string ConnectionString => $"Endpoint=sb://127.0.0.1:{Port}/;SharedAccessKeyName={KeyName};SharedAccessKey={Key}";
+    /// <summary>A connection string for the official client.</summary>
+    public string ConnectionString => $"Endpoint=sb://127.0.0.1:{Port};SharedAccessKeyName={KeyName};SharedAccessKey={Key};UseDevelopmentEmulator=true";
 
-    /// <summary>Put-token requests accepted and refused.</summary>
+    /// <summary>Put-token requests accepted.</summary>
     public int TokensAccepted => Volatile.Read(ref _tokensAccepted);
 
+    /// <summary>Put-token requests refused.</summary>
     public int TokensRefused => Volatile.Read(ref _tokensRefused);
 
-    private int _tokensAccepted;
-    private int _tokensRefused;
-
-    public bool ValidateCertificate(object sender, X509Certificate? certificate, X509Chain? chain, System.Net.Security.SslPolicyErrors errors) =>
-        certificate is not null && string.Equals(certificate.GetCertHashString(), Certificate.GetCertHashString(), StringComparison.Ordinal);
-
+    /// <summary>Creates a queue.</summary>
+    /// <param name="name">Its name.</param>
+    /// <param name="lockDuration">Its lock duration.</param>
+    /// <param name="maxDeliveryCount">Deliveries after which a message is dead-lettered.</param>
+    /// <param name="duplicateDetectionWindow">The duplicate detection window; null for 10 minutes.</param>
+    /// <returns>The queue.</returns>
     public SpecQueue CreateQueue(string name, TimeSpan lockDuration, int maxDeliveryCount = 10, TimeSpan? duplicateDetectionWindow = null)
     {
         var queue = new SpecQueue(this, name, lockDuration, maxDeliveryCount, duplicateDetectionWindow ?? TimeSpan.FromMinutes(10));
@@ -85,10 +101,13 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
             _queues.Add(name, queue);
         }
 
-        _host.RegisterRequestProcessor(name + "/$management", new ManagementProcessor(this, queue));
+        _host.RegisterRequestProcessor(name + "/$management", new ManagementProcessor(this, queue, deadLetter: false));
+        _host.RegisterRequestProcessor(name + "/$DeadLetterQueue/$management", new ManagementProcessor(this, queue, deadLetter: true));
         return queue;
     }
 
+    /// <summary>Stops the endpoint.</summary>
+    /// <returns>A completed task.</returns>
     public ValueTask DisposeAsync()
     {
         SpecQueue[] queues;
@@ -103,7 +122,6 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
         }
 
         _host.Close();
-        Certificate.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -117,8 +135,20 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
         var now = Time.GetUtcNow();
         lock (set)
         {
-            return set.Tokens.Any(t => t.ExpiresAt > now && (address + "/").StartsWith(t.Path + "/", StringComparison.Ordinal));
+            var path = EntityPath(address);
+            return set.Tokens.Any(t => t.ExpiresAt > now && (t.Path.Length == 0 || (path + "/").StartsWith(t.Path + "/", StringComparison.Ordinal)));
         }
+    }
+
+    /// <summary>An address as an entity path: without the namespace URI and without a leading or trailing <c>/</c>.</summary>
+    internal static string EntityPath(string address)
+    {
+        if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps" or "sb")
+        {
+            address = Uri.UnescapeDataString(uri.AbsolutePath);
+        }
+
+        return address.Trim('/');
     }
 
     private (string Node, bool DeadLetter)? Resolve(string? address)
@@ -128,6 +158,7 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
             return null;
         }
 
+        address = EntityPath(address);
         const string dlq = "/$DeadLetterQueue";
         var deadLetter = address.EndsWith(dlq, StringComparison.Ordinal);
         var name = deadLetter ? address[..^dlq.Length] : address;
@@ -185,24 +216,15 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
             return (null, default, "token expired");
         }
 
-        var resource = new Uri(WebUtility.UrlDecode(sr));
-        if (properties["name"] as string != WebUtility.UrlDecode(sr))
+        // A token for the namespace (empty path) covers every entity; one for an entity covers it and its subqueues.
+        var resource = EntityPath(WebUtility.UrlDecode(sr));
+        var name = properties["name"] as string is { } n ? EntityPath(n) : null;
+        if (name is null || (resource.Length > 0 && name != resource && !name.StartsWith(resource + "/", StringComparison.Ordinal)))
         {
-            return (null, default, "name does not match the token's resource");
+            return (null, default, "the name is not under the token's resource");
         }
 
-        return (resource.AbsolutePath.Trim('/'), expiresAt, null);
-    }
-
-    private static X509Certificate2 CreateCertificate()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=spec-amqp-endpoint", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var created = request.CreateSelfSigned(DateTimeOffset.Now.AddDays(-1), DateTimeOffset.Now.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
+        return (resource, expiresAt, null);
     }
 
     private static int FreePort()
@@ -251,7 +273,7 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
         }
     }
 
-    private sealed class ManagementProcessor(SpecAmqpEndpoint endpoint, SpecQueue queue) : IRequestProcessor
+    private sealed class ManagementProcessor(SpecAmqpEndpoint endpoint, SpecQueue queue, bool deadLetter) : IRequestProcessor
     {
         public int Credit => 100;
 
@@ -261,27 +283,68 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
             int status;
             string? condition = null;
             Map body = [];
+            var operation = request.ApplicationProperties?["operation"] as string;
+            var map = request.Body as Map;
             if (!endpoint.IsAuthorized(requestContext.Link.Session.Connection, queue.Name))
             {
                 status = 401;
             }
-            else if (request.ApplicationProperties?["operation"] as string != "com.microsoft:renew-lock"
-                || request.Body is not Map map || map["lock-tokens"] is not Guid[] tokens)
+            else if (map is null)
             {
                 status = 400;
             }
             else
             {
-                var expirations = queue.RenewLocks(tokens);
-                if (expirations is null)
+                switch (operation)
                 {
-                    status = 410;
-                    condition = "com.microsoft:message-lock-lost";
-                }
-                else
-                {
-                    status = 200;
-                    body["expirations"] = expirations;
+                    case "com.microsoft:renew-lock" when map["lock-tokens"] is Guid[] tokens:
+                        var expirations = queue.RenewLocks(tokens);
+                        if (expirations is null)
+                        {
+                            status = 410;
+                            condition = "com.microsoft:message-lock-lost";
+                        }
+                        else
+                        {
+                            status = 200;
+                            body["expirations"] = expirations;
+                        }
+
+                        break;
+                    case "com.microsoft:peek-message":
+                        var from = map["from-sequence-number"] is long f ? f : 0;
+                        var count = map["message-count"] is int c ? c : 1;
+                        var peeked = queue.Peek(deadLetter, from, count);
+                        status = peeked.Count > 0 ? 200 : 204;
+                        var messages = new List();
+                        foreach (var message in peeked)
+                        {
+                            var encoded = message.Encode();
+                            messages.Add(new Map { ["message"] = encoded.Buffer.AsSpan(encoded.Offset, encoded.Length).ToArray() });
+                        }
+
+                        body["messages"] = messages;
+                        break;
+                    case "com.microsoft:schedule-message" when !deadLetter && map["messages"] is List toSchedule:
+                        var numbers = new List<long>();
+                        foreach (var item in toSchedule)
+                        {
+                            if (item is Map entry && entry["message"] is byte[] encoded)
+                            {
+                                numbers.Add(queue.Enqueue(Message.Decode(new ByteBuffer(encoded, 0, encoded.Length, encoded.Length))) ?? -1);
+                            }
+                        }
+
+                        status = 200;
+                        body["sequence-numbers"] = numbers.ToArray();
+                        break;
+                    case "com.microsoft:cancel-scheduled-message" when !deadLetter && map["sequence-numbers"] is long[] toCancel:
+                        queue.CancelScheduled(toCancel);
+                        status = 200;
+                        break;
+                    default:
+                        status = 400;
+                        break;
                 }
             }
 
@@ -297,6 +360,16 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
 
             requestContext.Complete(response);
         }
+    }
+
+    /// <summary>SASL <c>MSSBCBS</c>: the client authenticates later, by putting tokens to <c>$cbs</c>; the handshake itself always succeeds.</summary>
+    private sealed class CbsSaslProfile() : SaslProfile(new Symbol("MSSBCBS"))
+    {
+        protected override ITransport UpgradeTransport(ITransport transport) => transport;
+
+        protected override DescribedList GetStartCommand(string hostname) => null!;
+
+        protected override DescribedList OnCommand(DescribedList command) => new SaslOutcome { Code = SaslCode.Ok };
     }
 
     private sealed class LinkProcessor(SpecAmqpEndpoint endpoint) : ILinkProcessor
@@ -319,6 +392,7 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
                 return;
             }
 
+            attach.MaxMessageSize = MaxMessageSize;
             var queue = endpoint.Queue(node.Node);
             if (clientReceives)
             {
@@ -339,6 +413,9 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
 
     private sealed class IncomingEndpoint(SpecAmqpEndpoint endpoint, SpecQueue queue) : LinkEndpoint
     {
+        /// <summary>The message format of a batch: each data section of the body is one encoded message.</summary>
+        private const uint BatchFormat = 0x80013700;
+
         public override void OnMessage(MessageContext messageContext)
         {
             if (!endpoint.IsAuthorized(messageContext.Link.Session.Connection, queue.Name))
@@ -347,7 +424,19 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
                 return;
             }
 
-            queue.Enqueue(messageContext.Message);
+            var message = messageContext.Message;
+            if (message.Format == BatchFormat)
+            {
+                foreach (var encoded in BatchParts(message))
+                {
+                    queue.Enqueue(Message.Decode(new ByteBuffer(encoded, 0, encoded.Length, encoded.Length)));
+                }
+            }
+            else
+            {
+                queue.Enqueue(message);
+            }
+
             messageContext.Complete();
         }
 
@@ -358,24 +447,36 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
         public override void OnDisposition(DispositionContext dispositionContext)
         {
         }
+
+        private static IEnumerable<byte[]> BatchParts(Message message) => message.BodySection switch
+        {
+            Data data => [data.Binary],
+            DataList list => Enumerable.Range(0, list.Count).Select(i => list[i].Binary),
+            _ => [],
+        };
     }
 
-    internal sealed class OutgoingEndpoint(SpecQueue queue, ListenerLink link, bool deadLetter) : LinkEndpoint
+    /// <summary>A receiver link of the client: the queue sends it transfers as it gives credit.</summary>
+    public sealed class OutgoingEndpoint(SpecQueue queue, ListenerLink link, bool deadLetter) : LinkEndpoint
     {
         private long _readyAt = long.MaxValue;
 
+        /// <summary>The link.</summary>
         public ListenerLink Link { get; } = link;
 
+        /// <summary>Whether it reads the dead-letter subqueue.</summary>
         public bool DeadLetter { get; } = deadLetter;
 
         /// <summary>Credit the client gave that no transfer has used yet. Guarded by the queue's lock.</summary>
         public int Credit { get; set; }
 
+        /// <summary>Whether the link closed.</summary>
         public bool Closed { get; set; }
 
+        /// <summary>The tick count before which no transfer is sent (ContainerHost's attach race).</summary>
         public long ReadyAt => Volatile.Read(ref _readyAt);
 
-        public void Attached(long readyAt)
+        internal void Attached(long readyAt)
         {
             Volatile.Write(ref _readyAt, readyAt);
             Link.AddClosedCallback((_, _) =>
@@ -386,20 +487,32 @@ internal sealed class SpecAmqpEndpoint : IAsyncDisposable
             queue.AddLink(this);
         }
 
+        /// <inheritdoc />
         public override void OnMessage(MessageContext messageContext)
         {
         }
 
+        /// <inheritdoc />
         public override void OnFlow(FlowContext flowContext) => queue.AddCredit(this, flowContext.Messages);
 
+        /// <inheritdoc />
         public override void OnDisposition(DispositionContext dispositionContext)
         {
             // Deliveries still unsettled when the link closes are reported here as released: their locks end with the link.
-            queue.Settle(dispositionContext.Message, dispositionContext.DeliveryState);
-
-            dispositionContext.Complete();
+            if (queue.Settle(dispositionContext.Message, dispositionContext.DeliveryState))
+            {
+                dispositionContext.Complete();
+            }
+            else
+            {
+                dispositionContext.Complete(new Error(new Symbol("com.microsoft:message-lock-lost"))
+                {
+                    Description = "The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.",
+                });
+            }
         }
 
+        /// <inheritdoc />
         public override void OnLinkClosed(ListenerLink link, Error error)
         {
             queue.RemoveLink(this);
