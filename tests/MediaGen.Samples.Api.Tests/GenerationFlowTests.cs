@@ -32,10 +32,15 @@ public sealed class GenerationFlowTests(DefaultApiFactory factory) : IClassFixtu
             }
         }
 
-        // The current state first; the final state last, after the terminal event; the stream then closes.
+        // The current state first; the final state last, after the terminal event; the stream then closes. The job takes
+        // 20 ms, so on a busy machine it may finish before the stream opens: then the current state is the final one and
+        // is the only event, as the endpoint documents.
         Assert.Equal("job", events[0].Event);
         Assert.Equal("job", events[^1].Event);
-        Assert.Equal("succeeded", events[^2].Event);
+        if (events.Count > 1)
+        {
+            Assert.Equal("succeeded", events[^2].Event);
+        }
         var final = events[^1].Data;
         Assert.Equal("succeeded", final.Status());
         var outputs = final.GetProperty("outputs").EnumerateArray().ToArray();

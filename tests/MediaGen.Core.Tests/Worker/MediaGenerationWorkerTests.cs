@@ -164,13 +164,22 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
 
             return ScriptedGenerator.TextOutputs("never");
         });
-        var host = await _harness.StartHostAsync(generator, options: o => o.JobDeadline = TimeSpan.FromMinutes(1));
+        // The deadline comes before the lease (30 s) would lapse even without a renewal, and the clock stops at the
+        // deadline: the worker's reaction runs in real time, and a clock moved on meanwhile could expire the lease before
+        // the failure settles it (the message would then come back instead of being dead-lettered).
+        var deadlineAfter = TimeSpan.FromSeconds(20);
+        var host = await _harness.StartHostAsync(generator, options: o => o.JobDeadline = deadlineAfter);
 
         var job = await WorkerHarness.SubmitAsync(host, generator);
-        Assert.Equal(WorkerHarness.Start + TimeSpan.FromMinutes(1), job.Deadline);
+        Assert.Equal(WorkerHarness.Start + deadlineAfter, job.Deadline);
         await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
 
-        var failed = await _harness.AdvanceUntilJobAsync(job.Id, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(2), j => j.Status == JobStatus.Failed, "failed");
+        while (_harness.Time.GetUtcNow() < job.Deadline)
+        {
+            _harness.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var failed = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Failed, "failed");
 
         // The job is written Failed first; the refund and the dead letter follow it.
         await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 1));
