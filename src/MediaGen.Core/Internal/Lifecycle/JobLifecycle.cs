@@ -340,8 +340,8 @@ internal sealed partial class JobLifecycle(
     }
 
     /// <summary>
-    /// A delivery that has nothing to run: the job finished (its settlement is applied again, which changes nothing
-    /// unless a crash left it undone) or another live delivery runs it. The message is completed.
+    /// A delivery of a finished job: its settlement is applied again (which changes nothing unless a crash left it
+    /// undone) and the message is completed.
     /// </summary>
     public async ValueTask DropAsync(GenerationJob job, IQueueLease lease)
     {
@@ -350,7 +350,10 @@ internal sealed partial class JobLifecycle(
             new Step(null, new StepEffects(Settlement: s.Settlement, Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete))), CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>Hands a delivery back, untouched, for <paramref name="delay"/> (the provider asked everyone to slow down).</summary>
+    /// <summary>
+    /// Hands a delivery back, untouched, for <paramref name="delay"/>: the provider asked everyone to slow down, or another
+    /// delivery's lease on the run is still alive.
+    /// </summary>
     public async ValueTask DeferAsync(GenerationJob job, IQueueLease lease, TimeSpan delay) =>
         await ApplyAsync(job, new LeaseSettlement(lease, LeaseAction.Abandon) { Delay = delay }, static (_, settle, _) =>
             new Step(null, new StepEffects(Lease: settle)), CancellationToken.None).ConfigureAwait(false);

@@ -65,8 +65,8 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Error, "Processing the message for job {JobId} failed unexpectedly; it returns to the queue.")]
     public static partial void ProcessingCrashed(ILogger logger, string jobId, Exception exception);
 
-    [LoggerMessage(22, LogLevel.Information, "Message for job {JobId} dropped: another delivery is running the job.")]
-    public static partial void DuplicateDelivery(ILogger logger, string jobId);
+    [LoggerMessage(22, LogLevel.Information, "Message for job {JobId} handed back for {Wait}: another delivery's lease on the run is still alive.")]
+    public static partial void DuplicateDelivery(ILogger logger, string jobId, TimeSpan wait);
 
     [LoggerMessage(21, LogLevel.Warning, "Refunding job {JobId} failed; its credits were not returned yet.")]
     public static partial void RefundFailed(ILogger logger, string jobId, Exception exception);

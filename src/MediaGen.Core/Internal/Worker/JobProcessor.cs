@@ -18,6 +18,7 @@ namespace MediaGen.Internal;
 internal sealed partial class JobProcessor
 {
     private static readonly TimeSpan StoreUnavailableRetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DuplicateRecheckMargin = TimeSpan.FromSeconds(1);
 
     private readonly IJobStore _store;
     private readonly IMediaStorage _storage;
@@ -118,11 +119,13 @@ internal sealed partial class JobProcessor
         var now = _time.GetUtcNow();
         if (JobLifecycle.IsLeaseAlive(job, now))
         {
-            // Another delivery owns the run and its lease is alive: this message is a duplicate (a sweeper's copy). Starting
-            // again would pay the provider twice, and abandoning would only wear out the delivery count, so drop it; if
-            // that run dies, its own message comes back once its lease lapses and takes the run over.
-            Log.DuplicateDelivery(_logger, job.Id);
-            await _lifecycle.DropAsync(job, lease).ConfigureAwait(false);
+            // The run's lease on the job is still alive: starting again would pay the provider twice. But this delivery may
+            // be the job's only message, redelivered because the holder died: the broker's clock can expire a lock a moment
+            // before the lease written from it lapses on ours. Dropping it would strand the job, so hand it back until the
+            // lease would have lapsed: then it takes the run over, or finds the job finished and is dropped.
+            var wait = job.LeaseExpiresAt!.Value - now + DuplicateRecheckMargin;
+            Log.DuplicateDelivery(_logger, job.Id, wait);
+            await _lifecycle.DeferAsync(job, lease, wait).ConfigureAwait(false);
             return;
         }
 
