@@ -4,9 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace MediaGen.Samples.Hosting;
 
 /// <summary>
-/// Configures MediaGen for the sample hosts from configuration: <c>MediaGen:Queue:Provider</c> and
-/// <c>MediaGen:Storage:Provider</c> pick the adapters (case-insensitive), the other <c>MediaGen:*</c> sections set their
-/// options. Everything is checked before the host starts; an unknown provider, an unknown key or an invalid value
+/// Configures MediaGen for the sample hosts from configuration: <c>MediaGen:Queue:Provider</c>,
+/// <c>MediaGen:Store:Provider</c> (the job store, credit ledger and events; Redis by default with a Redis queue, else in
+/// memory) and <c>MediaGen:Storage:Provider</c> pick the adapters (case-insensitive), the other <c>MediaGen:*</c> sections
+/// set their options. Everything is checked before the host starts; an unknown provider, an unknown key or an invalid value
 /// stops it with a message that names the key.
 /// </summary>
 public static class MediaGenHostingExtensions
@@ -26,6 +27,9 @@ public static class MediaGenHostingExtensions
     /// <summary>Every queue provider name, whether or not this build includes it.</summary>
     public static IReadOnlyList<string> QueueProviders { get; } = [InMemoryProvider, "Redis", "ServiceBus"];
 
+    /// <summary>Every provider of the job store, credit ledger and events, whether or not this build includes it.</summary>
+    public static IReadOnlyList<string> StoreProviders { get; } = [InMemoryProvider, "Redis"];
+
     /// <summary>Every storage provider name, whether or not this build includes it.</summary>
     public static IReadOnlyList<string> StorageProviders { get; } = [FileSystemProvider, "S3", "Blob"];
 
@@ -40,7 +44,7 @@ public static class MediaGenHostingExtensions
     private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus"];
+    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -70,6 +74,14 @@ public static class MediaGenHostingExtensions
         var queueSection = root.GetSection("Queue");
         checker.CheckOnly(queueSection, "Provider");
         var queueProvider = ResolveProvider(checker, queueSection, QueueProviders, AvailableQueueProviders, InMemoryProvider);
+        var storeSection = root.GetSection("Store");
+        checker.CheckOnly(storeSection, "Provider");
+        var storeProvider = ResolveProvider(checker, storeSection, StoreProviders, StoreProviders, queueProvider == "Redis" ? "Redis" : InMemoryProvider);
+        if (queueProvider == "Redis" && storeProvider != "Redis")
+        {
+            checker.Add(storeSection.GetSection("Provider").Path, "must be Redis (or unset) with the Redis queue, which keeps the job store, ledger and events on Redis too.");
+        }
+
         var storageSection = root.GetSection("Storage");
         checker.CheckOnly(storageSection, "Provider");
         var storageProvider = ResolveProvider(checker, storageSection, StorageProviders, AvailableStorageProviders, FileSystemProvider);
@@ -150,6 +162,12 @@ public static class MediaGenHostingExtensions
             // Other adapter packages add their cases here.
             default:
                 throw NotAvailable(queueSection.GetSection("Provider").Path, queueProvider, AvailableQueueProviders);
+        }
+
+        if (storeProvider == "Redis" && queueProvider != "Redis")
+        {
+            // A queue from another system beside a shared Redis state: API and worker processes see the same jobs.
+            builder.UseRedisStore(root.GetSection("Redis"));
         }
 
         switch (storageProvider)

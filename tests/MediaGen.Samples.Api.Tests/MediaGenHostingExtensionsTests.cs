@@ -88,6 +88,35 @@ public sealed class MediaGenHostingExtensionsTests
     }
 
     [Fact]
+    public void AddMediaGenerationFromConfiguration_ServiceBusQueueWithRedisStore_PutsTheStoreLedgerAndEventsOnRedis()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Queue:Provider", "ServiceBus"),
+            ("MediaGen:ServiceBus:ConnectionString", "Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=a2V5;UseDevelopmentEmulator=true"),
+            ("MediaGen:Store:Provider", "redis"),
+            ("MediaGen:Redis:Configuration", "127.0.0.1:1,abortConnect=false")));
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal("ServiceBusJobQueue", provider.GetRequiredService<IJobQueue>().GetType().Name);
+        Assert.Equal("RedisJobStore", provider.GetRequiredService<IJobStore>().GetType().Name);
+        Assert.Equal("RedisCreditLedger", provider.GetRequiredService<ICreditLedger>().GetType().Name);
+        Assert.Equal("RedisJobEventStream", provider.GetRequiredService<IJobEventStream>().GetType().Name);
+        Assert.Equal("ComposedJobLifecycleStore", provider.GetRequiredService<IJobLifecycleStore>().GetType().Name);
+    }
+
+    [Fact]
+    public void AddMediaGenerationFromConfiguration_RedisQueueWithInMemoryStore_ReportsTheKey()
+    {
+        var error = Assert.Throws<MediaGenConfigurationException>(() => new ServiceCollection().AddMediaGenerationFromConfiguration(Configuration(
+            ("MediaGen:Queue:Provider", "Redis"),
+            ("MediaGen:Store:Provider", "InMemory"),
+            ("MediaGen:Redis:Configuration", "127.0.0.1:1"))));
+
+        Assert.Contains(error.Errors, e => e.StartsWith("MediaGen:Store:Provider must be Redis", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AddMediaGenerationFromConfiguration_S3Provider_UsesS3StorageWithItsSection()
     {
         var services = new ServiceCollection();

@@ -8,7 +8,7 @@ using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Puts MediaGen's queue, job store, credit ledger and event stream on Redis.</summary>
+/// <summary>Puts MediaGen's queue, job store, credit ledger and event stream on Redis, or all of them but the queue.</summary>
 public static class RedisMediaGenerationBuilderExtensions
 {
     private const string ProviderName = "Redis";
@@ -64,10 +64,65 @@ public static class RedisMediaGenerationBuilderExtensions
         }
 
         // A RedisConnection wrapping a caller's multiplexer never disposes it, so the container may dispose the wrapper.
-        return UseSeams(builder, sp => new RedisConnection(connection, Logger(sp)));
+        return UseSeams(builder, sp => new RedisConnection(connection, Logger(sp)), withQueue: true);
     }
 
-    private static IMediaGenerationBuilder UseOwnedConnection(IMediaGenerationBuilder builder)
+    /// <summary>
+    /// Uses Redis for the job store, credit ledger and event stream only, beside a queue from another system (for example
+    /// Service Bus), so API and worker processes share one state. The steps are then composed seam by seam, with the job
+    /// store as the source of truth and the sweeper settling what a crash left open. MediaGen creates and disposes the
+    /// connection.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures <see cref="RedisQueueOptions"/>; <see cref="RedisQueueOptions.Configuration"/> is required.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another job store, credit ledger or event stream was already chosen.</exception>
+    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, Action<RedisQueueOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure(configure);
+        return UseOwnedConnection(builder, withQueue: false);
+    }
+
+    /// <summary>
+    /// Uses Redis for the job store, credit ledger and event stream only, with <see cref="RedisQueueOptions"/> bound from
+    /// <paramref name="section"/>; an unknown key is a start-up error. See <see cref="UseRedisStore(IMediaGenerationBuilder, Action{RedisQueueOptions})"/>.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="section">The configuration section; its <c>Configuration</c> key is required.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another job store, credit ledger or event stream was already chosen.</exception>
+    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.AddOptions<RedisQueueOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        return UseOwnedConnection(builder, withQueue: false);
+    }
+
+    /// <summary>
+    /// Uses Redis for the job store, credit ledger and event stream only, over a caller-owned connection that MediaGen
+    /// never disposes. See <see cref="UseRedisStore(IMediaGenerationBuilder, Action{RedisQueueOptions})"/>.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="connection">The caller's multiplexer.</param>
+    /// <param name="configure">Configures <see cref="RedisQueueOptions"/>, or null for the defaults.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another job store, credit ledger or event stream was already chosen.</exception>
+    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, IConnectionMultiplexer connection, Action<RedisQueueOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(connection);
+        if (configure is not null)
+        {
+            builder.Services.Configure(configure);
+        }
+
+        return UseSeams(builder, sp => new RedisConnection(connection, Logger(sp)), withQueue: false);
+    }
+
+    private static IMediaGenerationBuilder UseOwnedConnection(IMediaGenerationBuilder builder, bool withQueue = true)
     {
         builder.Services.AddOptions<RedisQueueOptions>().Validate(
             o => !string.IsNullOrWhiteSpace(o.Configuration),
@@ -77,12 +132,16 @@ public static class RedisMediaGenerationBuilderExtensions
         {
             var options = sp.GetRequiredService<IOptions<RedisQueueOptions>>().Value;
             return new RedisConnection(options.Configuration!, Logger(sp), options.QueueCommandsWhileDisconnected);
-        });
+        }, withQueue);
     }
 
-    private static IMediaGenerationBuilder UseSeams(IMediaGenerationBuilder builder, Func<IServiceProvider, RedisConnection> connection)
+    private static IMediaGenerationBuilder UseSeams(IMediaGenerationBuilder builder, Func<IServiceProvider, RedisConnection> connection, bool withQueue)
     {
-        builder.UseQueue(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobQueue>(sp, sp.GetRequiredService<RedisConnection>()));
+        if (withQueue)
+        {
+            builder.UseQueue(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobQueue>(sp, sp.GetRequiredService<RedisConnection>()));
+        }
+
         builder.UseJobStore(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobStore>(sp, sp.GetRequiredService<RedisConnection>()));
         builder.UseCreditLedger(ProviderName, sp =>
         {
@@ -91,7 +150,7 @@ public static class RedisMediaGenerationBuilderExtensions
         });
         builder.UseEventStream(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobEventStream>(sp, sp.GetRequiredService<RedisConnection>()));
 
-        // Each lifecycle step is one script when all four seams above are still the ones in use.
+        // Each lifecycle step is one script when all four seams are Redis's and still the ones in use; else Core composes them.
         builder.AddLifecycleStore(LifecycleStore);
 
         var services = builder.Services;
