@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MediaGen.Compliance;
+using MediaGen.TestSupport;
 using Xunit.Abstractions;
 
 namespace MediaGen.Queue.Redis.Tests;
@@ -16,25 +17,15 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Jobs = 500;
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(3);
-    private readonly List<Process> _processes = [];
     private readonly DirectoryInfo _media = Directory.CreateTempSubdirectory("mediagen-multiprocess");
     private readonly string _prefix = RedisTestServer.NewPrefix();
+    private SampleHosts? _hosts;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public Task DisposeAsync()
     {
-        foreach (var process in _processes)
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-            }
-
-            process.Dispose();
-        }
-
+        _hosts?.Dispose();
         _media.Delete(recursive: true);
         return Task.CompletedTask;
     }
@@ -47,7 +38,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         var doomed = Start("MediaGen.Samples.Worker", []);
         Start("MediaGen.Samples.Worker", []);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await WaitUntilAsync(async () => (await TryGetAsync(http, "/api/v1/models")) is not null, TimeSpan.FromSeconds(60), "the API to start");
+        await WaitUntilAsync(async () => await SampleHosts.RespondsAsync(http, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
         var startBalance = await BalanceAsync(http);
 
         var ids = new List<string>(Jobs);
@@ -99,7 +90,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         Start("MediaGen.Samples.Api", new(worker) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
         var workers = new List<Process> { Start("MediaGen.Samples.Worker", worker), Start("MediaGen.Samples.Worker", worker) };
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await WaitUntilAsync(async () => (await TryGetAsync(http, "/api/v1/models")) is not null, TimeSpan.FromSeconds(60), "the API to start");
+        await WaitUntilAsync(async () => await SampleHosts.RespondsAsync(http, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
         var startBalance = await BalanceAsync(http);
 
         string[] failures = [.. Enumerable.Repeat("none", 16), "permanent", "permanent", "permanent", "permanent", "transient-once", "transient-once", "transient-once", "transient-once"];
@@ -166,7 +157,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         var api = Start("MediaGen.Samples.Api", new(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
         var worker = Start("MediaGen.Samples.Worker", environment);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await WaitUntilAsync(async () => (await TryGetAsync(http, "/api/v1/models")) is not null, TimeSpan.FromSeconds(60), "the API to start");
+        await WaitUntilAsync(async () => await SampleHosts.RespondsAsync(http, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
         var startBalance = await BalanceAsync(http);
 
         var accepted = new List<string>();
@@ -196,7 +187,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         await redis.StartAsync();
 
         // Neither host is restarted: both must reconnect by themselves.
-        await WaitUntilAsync(async () => (await TryGetAsync(http, "/api/v1/credits")) is not null, TimeSpan.FromSeconds(60), "the API to reconnect");
+        await WaitUntilAsync(async () => await SampleHosts.RespondsAsync(http, "/api/v1/credits"), TimeSpan.FromSeconds(60), "the API to reconnect");
         await SubmitAsync(50);
         await WaitUntilAsync(async () => await CountAsync(http, "succeeded") == accepted.Count, TimeSpan.FromSeconds(120), "every accepted job to succeed");
 
@@ -208,74 +199,25 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
 
     private Process Start(string project, Dictionary<string, string> environment)
     {
-        var dll = Path.Combine(RepositoryRoot(), "samples", project, "bin", Configuration(), "net10.0", project + ".dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing; build the solution first.");
-        var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.Environment["MediaGen__Queue__Provider"] = "Redis";
-        start.Environment["MediaGen__Redis__Configuration"] = RedisTestServer.Address;
-        start.Environment["MediaGen__Redis__KeyPrefix"] = _prefix;
-        start.Environment["MediaGen__Redis__LeaseDuration"] = Lease.ToString("c", CultureInfo.InvariantCulture);
-        start.Environment["MediaGen__FileSystem__RootPath"] = _media.FullName;
-        start.Environment["MediaGen__Generators__Procedural__SimulatedDuration"] = "00:00:00.300";
-        start.Environment["MediaGen__Generators__Procedural__ProgressSteps"] = "3";
-        start.Environment["MediaGen__Worker__Concurrency"] = "16";
-        start.Environment["MediaGen__Credits__InitialBalance"] = "1000";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        foreach (var (key, value) in environment)
+        _hosts ??= new SampleHosts(new Dictionary<string, string>
         {
-            start.Environment[key] = value;
-        }
-
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _processes.Add(process);
-        return process;
+            ["MediaGen__Queue__Provider"] = "Redis",
+            ["MediaGen__Redis__Configuration"] = RedisTestServer.Address,
+            ["MediaGen__Redis__KeyPrefix"] = _prefix,
+            ["MediaGen__Redis__LeaseDuration"] = Lease.ToString("c", CultureInfo.InvariantCulture),
+            ["MediaGen__FileSystem__RootPath"] = _media.FullName,
+            ["MediaGen__Generators__Procedural__SimulatedDuration"] = "00:00:00.300",
+            ["MediaGen__Generators__Procedural__ProgressSteps"] = "3",
+            ["MediaGen__Worker__Concurrency"] = "16",
+            ["MediaGen__Credits__InitialBalance"] = "1000",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+        return _hosts.Start(project, environment);
     }
 
-    private static async Task<int> CountAsync(HttpClient http, string status)
-    {
-        var count = 0;
-        string? cursor = null;
-        do
-        {
-            var page = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations?status={status}&limit=200" + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}"));
-            count += page.GetProperty("items").GetArrayLength();
-            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
-        }
-        while (cursor is not null);
+    private static Task<int> CountAsync(HttpClient http, string status) => SampleHosts.CountAsync(http, status);
 
-        return count;
-    }
+    private static Task<long> BalanceAsync(HttpClient http) => SampleHosts.BalanceAsync(http);
 
-    private static async Task<long> BalanceAsync(HttpClient http) =>
-        (await http.GetFromJsonAsync<JsonElement>("/api/v1/credits")).GetProperty("balance").GetInt64();
-
-    private static async Task<string?> TryGetAsync(HttpClient http, string path)
-    {
-        try
-        {
-            return await http.GetStringAsync(path);
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (!await condition())
-        {
-            Assert.True(Stopwatch.GetElapsedTime(started) < timeout, $"Timed out waiting for {what}.");
-            await Task.Delay(100);
-        }
-    }
-
-    private static string RepositoryRoot() => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
-
-    private static string Configuration() => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what) => SampleHosts.WaitUntilAsync(condition, timeout, what);
 }

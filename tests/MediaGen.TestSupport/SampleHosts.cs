@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Xunit;
+
+namespace MediaGen.TestSupport;
+
+/// <summary>
+/// Runs the sample hosts (<c>MediaGen.Samples.Api</c>, <c>MediaGen.Samples.Worker</c>) as separate processes, configured
+/// only through their environment, the way a deployment runs them; kills what it started when disposed. The hosts must
+/// be built first (test projects reference them with <c>ReferenceOutputAssembly="false"</c>). Also the HTTP waits the
+/// multi-process tests share, on real time because real processes are involved.
+/// </summary>
+/// <param name="environment">The environment every host gets; <see cref="Start"/> can add to it.</param>
+public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment) : IDisposable
+{
+    private readonly List<Process> _processes = [];
+
+    /// <summary>Starts a sample host.</summary>
+    /// <param name="project">The sample project's name, for example <c>MediaGen.Samples.Worker</c>.</param>
+    /// <param name="overrides">Environment values for this host, over the shared ones.</param>
+    /// <param name="output">Receives each line the host writes; null discards them.</param>
+    /// <returns>The process.</returns>
+    public Process Start(string project, IReadOnlyDictionary<string, string>? overrides = null, Action<string?>? output = null)
+    {
+        var root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var dll = Path.Combine(root, "samples", project, "bin", configuration, "net10.0", project + ".dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing; build the solution first.");
+        var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => output?.Invoke(e.Data);
+        process.ErrorDataReceived += (_, e) => output?.Invoke(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        lock (_processes)
+        {
+            _processes.Add(process);
+        }
+
+        return process;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_processes)
+        {
+            foreach (var process in _processes)
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    process.WaitForExit();
+                }
+
+                process.Dispose();
+            }
+
+            _processes.Clear();
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> answers with a success status now.</summary>
+    /// <param name="http">The client.</param>
+    /// <param name="path">The path.</param>
+    /// <returns>True on a 2xx answer; false on another status or no answer.</returns>
+    public static async Task<bool> RespondsAsync(HttpClient http, string path)
+    {
+        try
+        {
+            using var response = await http.GetAsync(path);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 100 ms, failing after <paramref name="timeout"/> of real time.</summary>
+    /// <param name="condition">What to wait for.</param>
+    /// <param name="timeout">The longest wait.</param>
+    /// <param name="what">What is awaited, for the failure message.</param>
+    /// <returns>A task that completes once the condition holds.</returns>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (!await condition())
+        {
+            Assert.True(Stopwatch.GetElapsedTime(started) < timeout, $"Timed out waiting for {what}.");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Counts the caller's jobs in <paramref name="status"/> through the sample API, every page.</summary>
+    /// <param name="http">The client.</param>
+    /// <param name="status">The status, as the API spells it.</param>
+    /// <returns>The count.</returns>
+    public static async Task<int> CountAsync(HttpClient http, string status)
+    {
+        var count = 0;
+        string? cursor = null;
+        do
+        {
+            var page = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations?status={status}&limit=200" + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}"));
+            count += page.GetProperty("items").GetArrayLength();
+            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (cursor is not null);
+
+        return count;
+    }
+
+    /// <summary>The caller's credit balance through the sample API.</summary>
+    /// <param name="http">The client.</param>
+    /// <returns>The balance.</returns>
+    public static async Task<long> BalanceAsync(HttpClient http) =>
+        (await http.GetFromJsonAsync<JsonElement>("/api/v1/credits")).GetProperty("balance").GetInt64();
+}
