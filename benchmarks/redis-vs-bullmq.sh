@@ -4,6 +4,7 @@
 # enqueue-to-start p50/p99 at a steady 1,000 jobs/s. Prints both sides' JSON lines and a table.
 # Options: JOBS=20000 CONCURRENCY=1,16,256 RATE=1000 LATENCY_SECONDS=10 PIPELINE_JOBS=5000 (0 skips the full pipeline)
 # RETENTION_SECONDS=20 (0 skips the bounded-state run: jobs at a steady rate, 2 s finished-job retention).
+# PIPELINE_STORAGE=files (or discard: outputs are read and dropped, to measure the Redis pipeline without the file system).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -25,7 +26,7 @@ out="$MEDIAGEN_RUN_DIR/results.jsonl"
 : >"$out"
 log "running MediaGen"
 dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll --redis "$MEDIAGEN_REDIS" \
-  --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" --retention-run-seconds "$retention" | tee -a "$out"
+  --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" --pipeline-storage "${PIPELINE_STORAGE:-files}" --retention-run-seconds "$retention" | tee -a "$out"
 log "running BullMQ"
 (cd benchmarks/bullmq && node bench.js --redis "$MEDIAGEN_REDIS" --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds") | tee -a "$out"
 
@@ -46,7 +47,7 @@ print(f"{'enqueue-to-start p50 ms':<28}{m['p50Ms']:>14}{b['p50Ms']:>14}")
 print(f"{'enqueue-to-start p99 ms':<28}{m['p99Ms']:>14}{b['p99Ms']:>14}")
 p = find("mediagen", "pipeline")
 if p:
-    print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']} ({p['succeeded']}/{p['jobs']} succeeded, {p['clientCpuUsPerJob']} us CPU/job)")
+    print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']} ({p['succeeded']}/{p['jobs']} succeeded, {p['clientCpuUsPerJob']} us CPU/job, outputs: {p['storage']})")
     print(f"{'  Redis commands per job':<28}{p['redisCommandsPerJob']:>14} sent ({p['redisCommandsPerJobByName']}); {p['redisCallsPerJobIncludingScripts']} run by the server, inside scripts too")
 r = find("mediagen", "retention")
 if r:

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
 
 namespace MediaGen.Queue.Redis.Tests;
 
@@ -236,6 +237,39 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         await _store.CreateAsync(NewJob("later"));
 
         Assert.Equal(JobStatus.Pending, (await _store.GetAsync(pending.Id))!.Status);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task SubmitAndCommit_ManyAtOnce_GoTogetherAndEachStepStandsAlone()
+    {
+        await CreateAsync(initialBalance: 1_000);
+        var jobs = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+            (await _lifecycle.SubmitAsync(Submission(NewJob("job-" + i.ToString(CultureInfo.InvariantCulture)), credits: 2))).Job));
+
+        // One job's record is not a hash any more: its step fails on the server, and only its step.
+        await _multiplexer!.GetDatabase().StringSetAsync(new RedisKeys(_prefix, "jobs").Root + "job:job-7", "not a job");
+        var profiling = new ProfilingSession();
+        _multiplexer.RegisterProfiler(() => profiling);
+        var commits = jobs.Select(job => (job.Id, Commit: _lifecycle.CommitAsync(Commit(job, job with { Status = JobStatus.Failed }) with
+        {
+            Settlement = 2,
+            Event = Event(job, JobEventType.Failed),
+        }).AsTask())).ToList();
+        var broken = await Assert.ThrowsAsync<RedisServerException>(() => commits.Single(c => c.Id == "job-7").Commit);
+        await Task.WhenAll(commits.Where(c => c.Id != "job-7").Select(c => c.Commit));
+
+        // Steps taken while a call is in flight share the next one: far fewer script calls than steps.
+        Assert.InRange(profiling.FinishProfiling().Count(c => c.Command is "EVAL" or "EVALSHA"), 1, 24);
+        Assert.Contains("job-7", broken.Message, StringComparison.Ordinal);
+        foreach (var (id, commit) in commits.Where(c => c.Id != "job-7"))
+        {
+            Assert.True(await commit);
+            Assert.Equal(JobStatus.Failed, (await _store.GetAsync(id))!.Status);
+        }
+
+        // Every refund but the broken job's was applied once; its reservation is still open for the sweeper.
+        Assert.Equal(1_000 - 2, await _ledger.GetBalanceAsync("owner"));
+        Assert.Equal("job-7", Assert.Single(await _ledger.ListOpenReservationsAsync(_time.GetUtcNow().AddSeconds(1), 100)).JobId);
     }
 
     private async Task CreateAsync(long initialBalance, TimeSpan? retention = null)

@@ -50,6 +50,28 @@ public sealed class RedisJobStoreTests : IAsyncLifetime
     }
 
     [ServerFact(RedisTestServer.Variable)]
+    public async Task GetAsync_ManyAtOnce_EachGetsItsOwnJobOrNull()
+    {
+        var store = await CreateStoreAsync();
+        var created = new List<GenerationJob>();
+        for (var i = 0; i < 10; i++)
+        {
+            created.Add((await store.CreateAsync(NewJob("owner-" + i.ToString(CultureInfo.InvariantCulture)))).Job);
+        }
+
+        // Reads taken while one is in flight go out together; each still answers for its own id, in any mix.
+        var ids = created.Select(j => j.Id).SelectMany(id => new[] { id, id + "-missing" }).ToList();
+        var found = await Task.WhenAll(ids.Select(id => store.GetAsync(id).AsTask()));
+
+        for (var i = 0; i < ids.Count; i++)
+        {
+            Assert.Equal(i % 2 == 0 ? ids[i] : null, found[i]?.Id);
+        }
+
+        Assert.Equal(created.Select(j => j.OwnerId), found.Where(j => j is not null).Select(j => j!.OwnerId));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
     public async Task CreateAsync_SameIdempotencyKeyFromTwoClients_CreatesOnce()
     {
         var store = await CreateStoreAsync();

@@ -1,58 +1,91 @@
 namespace MediaGen.Internal;
 
 /// <summary>
-/// The lifecycle steps as single scripts: each combines the store's, the ledger's and the queue's own Lua functions
+/// The lifecycle steps as scripts: each combines the store's, the ledger's and the queue's own Lua functions
 /// (<see cref="StoreScripts.Functions"/>, <see cref="RedisCreditLedger.Functions"/>, <see cref="QueueScripts.Functions"/>)
-/// with the event's PUBLISH, so a step is one round trip and one atomic unit on the server.
+/// with the event's PUBLISH, so a step is one atomic unit on the server. One call carries a batch of steps (group
+/// commit, see <see cref="RedisCommandBatcher{TItem, TResult}"/>); each step in it is applied whole or not at all, on
+/// its own: a step that raises an error is reported for that step only.
 /// </summary>
 /// <remarks>
-/// KEYS 1-5 the queue's (see <see cref="RedisLua"/>), 6 the owner's credit balance, 7 the job's reservation, 8 the open
-/// reservation index. ARGV 1 message-hash prefix, 2 wake-up channel, 3 key root, then as each script says.
+/// KEYS 1-5 the queue's (see <see cref="RedisLua"/>), 6 the open reservation index, then per step its owner's credit
+/// balance and its job's reservation. ARGV 1 message-hash prefix, 2 wake-up channel, 3 key root, 4 the number of
+/// steps, then each step's arguments (a fixed number per script, as each script says). Returns one result per step,
+/// or { -99, message } for a step that raised an error.
 /// </remarks>
 internal static class LifecycleScripts
 {
+    /// <summary>Arguments per submit step.</summary>
+    public const int SubmitArity = 17;
+
+    /// <summary>Arguments per commit step.</summary>
+    public const int CommitArity = 22;
+
     private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions;
 
-    /// <summary>
-    /// ARGV 4 id, 5 owner, 6 idempotency key or '', 7 JSON, 8 status, 9 updated at ms, 10 now ms, 11 retention ms or -1,
-    /// 12 credits, 13 initial balance, 14 reservation member, 15 message id, 16 message body, 17 priority, 18 due ms or
-    /// 0, 19 event channel or '', 20 event payload. Returns { 1 } when created, { 0, existing JSON } when the key already
-    /// names a job, { -1 } when the id exists, { -2, balance } when the owner cannot pay (nothing is written then).
-    /// </summary>
-    public const string Submit = Header + """
-        local now = tonumber(ARGV[10])
-        store_purge(now)
-        local found = store_find(ARGV[4], ARGV[5], ARGV[6])
-        if found then return found end
-        local reserved = ledger_reserve(KEYS[6], KEYS[7], KEYS[8], ARGV[14], ARGV[12], ARGV[13], ARGV[10])
-        if reserved[1] == -1 then return { -2, reserved[3] } end
-        store_insert(ARGV[4], ARGV[5], ARGV[6], ARGV[14], ARGV[7], ARGV[8], ARGV[9], now, tonumber(ARGV[11]))
-        if ARGV[19] ~= '' then redis.call('PUBLISH', ARGV[19], ARGV[20]) end
-        local _, delayed = queue_enqueue(ARGV[15], ARGV[16], ARGV[17], ARGV[18], ARGV[10])
-        if delayed then redis.call('PUBLISH', q.wake, '1') end
-        return { 1 }
+    // Runs step(balance key, reservation key, args) for each step of the call, each under pcall.
+    private const string Loop = """
+        local out = {}
+        for i = 1, tonumber(ARGV[4]) do
+          local base = 4 + (i - 1) * arity
+          local ok, r = pcall(step, KEYS[5 + 2 * i], KEYS[6 + 2 * i], { unpack(ARGV, base + 1, base + arity) })
+          if ok then
+            out[i] = r
+          elseif type(r) == 'table' and r.err then
+            out[i] = { -99, r.err }
+          else
+            out[i] = { -99, tostring(r) }
+          end
+        end
+        return out
         """;
 
     /// <summary>
-    /// ARGV 4 now ms, 5 retention ms or -1, 6 job id, 7 expected version or '' to write nothing, 8 JSON, 9 status,
-    /// 10 updated at ms, 11 credits to refund or '' to leave the reservation open, 12 initial balance, 13 reservation
-    /// member, 14 message id to enqueue or '', 15 body, 16 priority, 17 due ms or 0, 18 lease operation (complete,
-    /// abandon, dead) or '', 19 leased message id, 20 lease token, 21 abandon delay ms, 22 dead-letter reason,
-    /// 23 description, 24 event channel or '', 25 event payload. Returns { 0 } when the job is missing or its version
+    /// Per step: 1 id, 2 owner, 3 idempotency key or '', 4 JSON, 5 status, 6 updated at ms, 7 now ms, 8 retention ms or
+    /// -1, 9 credits, 10 initial balance, 11 reservation member, 12 message id, 13 message body, 14 priority, 15 due ms
+    /// or 0, 16 event channel or '', 17 event payload. Returns { 1 } when created, { 0, existing JSON } when the key
+    /// already names a job, { -1 } when the id exists, { -2, balance } when the owner cannot pay (nothing is written then).
+    /// </summary>
+    public const string Submit = Header + """
+        local arity = 17
+        local function step(kb, kr, a)
+          local now = tonumber(a[7])
+          store_purge(now)
+          local found = store_find(a[1], a[2], a[3])
+          if found then return found end
+          local reserved = ledger_reserve(kb, kr, KEYS[6], a[11], a[9], a[10], a[7])
+          if reserved[1] == -1 then return { -2, reserved[3] } end
+          store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]))
+          if a[16] ~= '' then redis.call('PUBLISH', a[16], a[17]) end
+          local _, delayed = queue_enqueue(a[12], a[13], a[14], a[15], a[7])
+          if delayed then redis.call('PUBLISH', q.wake, '1') end
+          return { 1 }
+        end
+        """ + "\n" + Loop;
+
+    /// <summary>
+    /// Per step: 1 now ms, 2 retention ms or -1, 3 job id, 4 expected version or '' to write nothing, 5 JSON, 6 status,
+    /// 7 updated at ms, 8 credits to refund or '' to leave the reservation open, 9 initial balance, 10 reservation
+    /// member, 11 message id to enqueue or '', 12 body, 13 priority, 14 due ms or 0, 15 lease operation (complete,
+    /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
+    /// 20 description, 21 event channel or '', 22 event payload. Returns { 0 } when the job is missing or its version
     /// differs (nothing is applied), else { 1, lease result } with -1 for a lease no longer held (the rest still applies).
     /// </summary>
     public const string Commit = Header + """
-        local now = tonumber(ARGV[4])
-        local retention = tonumber(ARGV[5])
-        if ARGV[7] ~= '' and store_update(ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], now, retention) == 0 then return { 0 } end
-        if ARGV[11] ~= '' then ledger_settle(KEYS[6], KEYS[7], KEYS[8], ARGV[13], ARGV[11], ARGV[12], ARGV[5]) end
-        if ARGV[14] ~= '' then
-          local _, delayed = queue_enqueue(ARGV[14], ARGV[15], ARGV[16], ARGV[17], ARGV[4])
-          if delayed then redis.call('PUBLISH', q.wake, '1') end
+        local arity = 22
+        local function step(kb, kr, a)
+          local now = tonumber(a[1])
+          local retention = tonumber(a[2])
+          if a[4] ~= '' and store_update(a[3], a[4], a[5], a[6], a[7], now, retention) == 0 then return { 0 } end
+          if a[8] ~= '' then ledger_settle(kb, kr, KEYS[6], a[10], a[8], a[9], a[2]) end
+          if a[11] ~= '' then
+            local _, delayed = queue_enqueue(a[11], a[12], a[13], a[14], a[1])
+            if delayed then redis.call('PUBLISH', q.wake, '1') end
+          end
+          if a[21] ~= '' then redis.call('PUBLISH', a[21], a[22]) end
+          local lease = 0
+          if a[15] ~= '' then lease = queue_settle(a[15], a[16], a[17], now, tonumber(a[18]), a[19], a[20]) end
+          return { 1, lease }
         end
-        if ARGV[24] ~= '' then redis.call('PUBLISH', ARGV[24], ARGV[25]) end
-        local lease = 0
-        if ARGV[18] ~= '' then lease = queue_settle(ARGV[18], ARGV[19], ARGV[20], now, tonumber(ARGV[21]), ARGV[22], ARGV[23]) end
-        return { 1, lease }
-        """;
+        """ + "\n" + Loop;
 }

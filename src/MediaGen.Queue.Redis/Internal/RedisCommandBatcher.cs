@@ -1,14 +1,16 @@
 namespace MediaGen.Internal;
 
 /// <summary>
-/// Group commit for the queue's hot paths (enqueue, complete): calls made while a flush is in flight are collected
-/// and sent together as one script call when it returns. An idle caller pays one round trip as before; a busy
-/// process sends hundreds of operations per round trip, which cuts client and Redis CPU per job.
+/// Group commit for the hot paths (enqueue, complete, the lifecycle steps, job reads, event publishes): calls made
+/// while a flush is in flight are collected and sent together as one script call when it returns. An idle caller pays
+/// one round trip as before; a busy process sends many operations per round trip, which cuts client and Redis CPU per
+/// job and the hand-offs between the connection's reader and the thread pool.
 /// </summary>
 /// <typeparam name="TItem">One operation.</typeparam>
-internal sealed class RedisCommandBatcher<TItem>
+/// <typeparam name="TResult">Its result.</typeparam>
+internal sealed class RedisCommandBatcher<TItem, TResult>
 {
-    private readonly Func<IReadOnlyList<TItem>, Task<long[]>> _flush;
+    private readonly Func<IReadOnlyList<TItem>, Task<TResult[]>> _flush;
     private readonly int _maxBatch;
     private readonly object _gate = new();
     private List<Pending> _pending = [];
@@ -17,15 +19,15 @@ internal sealed class RedisCommandBatcher<TItem>
     /// <summary>Creates the batcher.</summary>
     /// <param name="flush">Sends a batch in one call and returns one result per item, in order.</param>
     /// <param name="maxBatch">The most items per call.</param>
-    public RedisCommandBatcher(Func<IReadOnlyList<TItem>, Task<long[]>> flush, int maxBatch)
+    public RedisCommandBatcher(Func<IReadOnlyList<TItem>, Task<TResult[]>> flush, int maxBatch)
     {
         _flush = flush;
         _maxBatch = maxBatch;
     }
 
-    public Task<long> RunAsync(TItem item, CancellationToken cancellationToken)
+    public Task<TResult> RunAsync(TItem item, CancellationToken cancellationToken)
     {
-        var completion = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completion = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         bool start;
         lock (_gate)
         {
@@ -94,5 +96,5 @@ internal sealed class RedisCommandBatcher<TItem>
         }
     }
 
-    private readonly record struct Pending(TItem Item, TaskCompletionSource<long> Completion);
+    private readonly record struct Pending(TItem Item, TaskCompletionSource<TResult> Completion);
 }

@@ -16,12 +16,24 @@ internal sealed class RedisJobEventStream : IJobEventStream
     private readonly RedisConnection _connection;
     private readonly RedisKeys _keys;
     private readonly ILogger _logger;
+    private readonly RedisCommandBatcher<(string Channel, byte[] Payload), RedisResult> _publishes;
+
+    /// <summary>The most events one script call publishes.</summary>
+    private const int MaxBatch = 256;
+
+    /// <summary>KEYS the queue's (they route the call to the hash tag's shard); ARGV channel, payload, channel, payload, ...</summary>
+    private const string PublishMany = """
+        local out = {}
+        for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+        return out
+        """;
 
     public RedisJobEventStream(RedisConnection connection, IOptions<RedisQueueOptions> options, ILogger<RedisJobEventStream> logger)
     {
         _connection = connection;
         _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
         _logger = logger;
+        _publishes = new RedisCommandBatcher<(string, byte[]), RedisResult>(FlushPublishesAsync, MaxBatch);
     }
 
     internal RedisConnection Connection => _connection;
@@ -32,11 +44,24 @@ internal sealed class RedisJobEventStream : IJobEventStream
     public async ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
-        var multiplexer = await _connection.GetMultiplexerAsync(cancellationToken).ConfigureAwait(false);
-        var payload = Serialize(jobEvent);
+
+        // Events published while a call is in flight go out together, in order.
+        await _publishes.RunAsync((_keys.EventChannel(jobEvent.JobId), Serialize(jobEvent)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<RedisResult[]> FlushPublishesAsync(IReadOnlyList<(string Channel, byte[] Payload)> events)
+    {
+        var values = new RedisValue[events.Count * 2];
+        for (var i = 0; i < events.Count; i++)
+        {
+            values[2 * i] = events[i].Channel;
+            values[(2 * i) + 1] = events[i].Payload;
+        }
+
+        var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            await multiplexer.GetSubscriber().PublishAsync(Channel(jobEvent.JobId), payload).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return (RedisResult[])(await db.ScriptEvaluateAsync(PublishMany, _keys.QueueScriptKeys, values).ConfigureAwait(false))!;
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -6,8 +7,10 @@ namespace MediaGen.Internal;
 
 /// <summary>
 /// The lifecycle store when the job store, credit ledger, queue and event stream are all Redis over one connection and
-/// key prefix: each step is one <see cref="LifecycleScripts"/> call, so it is applied whole or not at all, in one round
-/// trip. A lease from another queue is settled through its own methods after the script, as a composed store would.
+/// key prefix: each step is one <see cref="LifecycleScripts"/> step, applied whole or not at all, in one round trip.
+/// Steps taken while a call is in flight go together in the next call (group commit), so a busy process pays a round
+/// trip per batch, not per step. A lease from another queue is settled through its own methods after the script, as a
+/// composed store would.
 /// </summary>
 internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
 {
@@ -18,6 +21,11 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly long _retentionMs;
+    private readonly RedisCommandBatcher<Step, RedisResult> _submits;
+    private readonly RedisCommandBatcher<Step, RedisResult> _commits;
+
+    /// <summary>The most steps one script call carries.</summary>
+    private const int MaxBatch = 128;
 
     public RedisJobLifecycleStore(RedisConnection connection, RedisJobQueue queue, RedisCreditLedger ledger, IOptions<RedisQueueOptions> options, TimeProvider timeProvider, ILogger logger)
     {
@@ -28,6 +36,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         _time = timeProvider;
         _logger = logger;
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
+        _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Submit, LifecycleScripts.SubmitArity, steps), MaxBatch);
+        _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Commit, LifecycleScripts.CommitArity, steps), MaxBatch);
     }
 
     /// <summary>
@@ -65,7 +75,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         var stored = job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? now : job.UpdatedAt };
         var message = RedisJobQueue.ToEnqueueItem(submission.Message, enqueueOptions, nowMs);
         var result = (RedisResult[])(await RunAsync(
-            LifecycleScripts.Submit,
+            _submits,
             job.OwnerId,
             job.Id,
             [
@@ -73,7 +83,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                 stored.UpdatedAt.ToUnixTimeMilliseconds(), nowMs, _retentionMs,
                 submission.Credits, _ledger.InitialBalance, RedisKeys.ReservationMember(job.OwnerId, job.Id),
                 message.MessageId, message.Body, message.Priority, message.DueMs,
-                .. EventArguments(submission.Event),
+                EventChannel(submission.Event), EventPayload(submission.Event),
             ],
             cancellationToken).ConfigureAwait(false))!;
         return (long)result[0] switch
@@ -103,7 +113,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         try
         {
             result = (RedisResult[])(await RunAsync(
-                LifecycleScripts.Commit,
+                _commits,
                 commit.OwnerId,
                 commit.JobId,
                 [
@@ -125,7 +135,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : 0,
                     claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
                     claimed ? settlement!.Value.Description ?? string.Empty : string.Empty,
-                    .. EventArguments(commit.Event),
+                    EventChannel(commit.Event), EventPayload(commit.Event),
                 ],
                 cancellationToken).ConfigureAwait(false))!;
         }
@@ -195,26 +205,52 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             : options;
     }
 
-    private RedisValue[] EventArguments(JobEvent? jobEvent) => jobEvent is null
-        ? [string.Empty, RedisValue.EmptyString]
-        : [_keys.EventChannel(jobEvent.JobId), RedisJobEventStream.Serialize(jobEvent)];
+    private RedisValue EventChannel(JobEvent? jobEvent) => jobEvent is null ? string.Empty : _keys.EventChannel(jobEvent.JobId);
 
-    /// <summary>Runs a lifecycle script with the queue's keys and the job's credit keys, then ARGV 1-3 and <paramref name="values"/>.</summary>
-    private async ValueTask<RedisResult> RunAsync(string script, string ownerId, string jobId, RedisValue[] values, CancellationToken cancellationToken)
+    private static RedisValue EventPayload(JobEvent? jobEvent) => jobEvent is null ? RedisValue.EmptyString : RedisJobEventStream.Serialize(jobEvent);
+
+    /// <summary>Takes one step through <paramref name="batcher"/>: it goes out with the next script call, alone or with others.</summary>
+    private async ValueTask<RedisResult> RunAsync(RedisCommandBatcher<Step, RedisResult> batcher, string ownerId, string jobId, RedisValue[] values, CancellationToken cancellationToken)
     {
-        RedisKey[] keys =
-        [
-            .. _keys.QueueScriptKeys, _keys.CreditBalance(ownerId), _keys.CreditReservation(ownerId, jobId), _keys.CreditOpen,
-        ];
-        RedisValue[] args = [_keys.MessagePrefix, _keys.WakeChannel, _keys.Root, .. values];
-        var db = await _connection.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        var result = await batcher.RunAsync(new Step(ownerId, jobId, values), cancellationToken).ConfigureAwait(false);
+        return result.Resp2Type == ResultType.Array && (RedisResult[])result! is [var code, var message] && code.Resp2Type == ResultType.Integer && (long)code == StepError
+            ? throw new RedisServerException($"The lifecycle step for job '{jobId}' failed on the server: {message}")
+            : result;
+    }
+
+    /// <summary>Sends steps as one script call: the queue's keys, the open-reservation index, each step's credit keys.</summary>
+    private async Task<RedisResult[]> FlushAsync(string script, int arity, IReadOnlyList<Step> steps)
+    {
+        var keys = new RedisKey[6 + (2 * steps.Count)];
+        _keys.QueueScriptKeys.CopyTo(keys, 0);
+        keys[5] = _keys.CreditOpen;
+        var args = new RedisValue[4 + (arity * steps.Count)];
+        args[0] = _keys.MessagePrefix;
+        args[1] = _keys.WakeChannel;
+        args[2] = _keys.Root;
+        args[3] = steps.Count;
+        for (var i = 0; i < steps.Count; i++)
+        {
+            var step = steps[i];
+            keys[6 + (2 * i)] = _keys.CreditBalance(step.OwnerId);
+            keys[7 + (2 * i)] = _keys.CreditReservation(step.OwnerId, step.JobId);
+            Debug.Assert(step.Values.Length == arity, "Each step carries exactly the script's arguments.");
+            step.Values.CopyTo(args, 4 + (arity * i));
+        }
+
+        var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            return await db.ScriptEvaluateAsync(script, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return (RedisResult[])(await db.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false))!;
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {
             throw RedisErrors.Unavailable(e);
         }
     }
+
+    /// <summary>The result code of a step that raised an error in the script.</summary>
+    private const long StepError = -99;
+
+    private readonly record struct Step(string OwnerId, string JobId, RedisValue[] Values);
 }

@@ -24,8 +24,8 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     private readonly RedisKey[] _scriptKeys;
     private readonly RedisChannel _wakeChannel;
     private readonly SemaphoreSlim _subscribeGate = new(1, 1);
-    private readonly RedisCommandBatcher<EnqueueItem> _enqueues;
-    private readonly RedisCommandBatcher<(string MessageId, long Token)> _completions;
+    private readonly RedisCommandBatcher<EnqueueItem, long> _enqueues;
+    private readonly RedisCommandBatcher<(string MessageId, long Token), long> _completions;
     private TaskCompletionSource _wake = NewSignal();
     private ISubscriber? _subscriber;
 
@@ -38,8 +38,8 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         _keys = new RedisKeys(_options.KeyPrefix, _options.QueueName);
         _scriptKeys = _keys.QueueScriptKeys;
         _wakeChannel = RedisChannel.Literal(_keys.WakeChannel);
-        _enqueues = new RedisCommandBatcher<EnqueueItem>(FlushEnqueuesAsync, MaxBatch);
-        _completions = new RedisCommandBatcher<(string, long)>(FlushCompletionsAsync, MaxBatch);
+        _enqueues = new RedisCommandBatcher<EnqueueItem, long>(FlushEnqueuesAsync, MaxBatch);
+        _completions = new RedisCommandBatcher<(string, long), long>(FlushCompletionsAsync, MaxBatch);
     }
 
     /// <summary>The most operations one batched script call carries.</summary>

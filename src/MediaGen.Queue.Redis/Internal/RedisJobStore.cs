@@ -17,6 +17,10 @@ internal sealed class RedisJobStore : IJobStore
     private readonly RedisKeys _keys;
     private readonly string _root;
     private readonly long _retentionMs;
+    private readonly RedisCommandBatcher<string, RedisResult> _reads;
+
+    /// <summary>The most job reads one script call carries.</summary>
+    private const int MaxReadBatch = 256;
 
     public RedisJobStore(RedisConnection connection, IOptions<RedisQueueOptions> options, TimeProvider timeProvider)
     {
@@ -25,6 +29,7 @@ internal sealed class RedisJobStore : IJobStore
         _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
         _root = _keys.Root;
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
+        _reads = new RedisCommandBatcher<string, RedisResult>(FlushReadsAsync, MaxReadBatch);
     }
 
     internal RedisConnection Connection => _connection;
@@ -52,18 +57,21 @@ internal sealed class RedisJobStore : IJobStore
     public async ValueTask<GenerationJob?> GetAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobId);
-        var db = await _connection.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        RedisValue value;
-        try
+
+        // Reads taken while one is in flight go out together (a busy worker reads a job per delivery).
+        var value = await _reads.RunAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return value.IsNull ? null : Deserialize((byte[])value!);
+    }
+
+    private async Task<RedisResult[]> FlushReadsAsync(IReadOnlyList<string> jobIds)
+    {
+        var values = new RedisValue[jobIds.Count];
+        for (var i = 0; i < values.Length; i++)
         {
-            value = await db.HashGetAsync(_root + "job:" + jobId, "d").WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (RedisErrors.IsUnavailable(e))
-        {
-            throw RedisErrors.Unavailable(e);
+            values[i] = jobIds[i];
         }
 
-        return value.IsNull ? null : Deserialize((byte[])value!);
+        return (RedisResult[])(await RunAsync(StoreScripts.GetMany, values, CancellationToken.None).ConfigureAwait(false))!;
     }
 
     public async ValueTask<GenerationJob?> UpdateAsync(GenerationJob job, long expectedVersion, CancellationToken cancellationToken = default)

@@ -46,10 +46,11 @@ internal static class StoreScripts
           local ids = redis.call('ZRANGEBYSCORE', root .. 'expiry', '-inf', now, 'LIMIT', 0, 20)
           for _, id in ipairs(ids) do store_delete(id) end
         end
-        local function store_retain(id, status, now, retention)
-          if status == '2' or status == '3' or status == '4' then
+        local function store_finished(status) return status == '2' or status == '3' or status == '4' end
+        local function store_retain(id, status, was_finished, now, retention)
+          if store_finished(status) then
             if retention >= 0 then redis.call('ZADD', root .. 'expiry', fmt(now + retention), id) end
-          else
+          elseif was_finished then
             redis.call('ZREM', root .. 'expiry', id)
           end
         end
@@ -72,7 +73,7 @@ internal static class StoreScripts
           redis.call('ZADD', root .. 'owner-all:' .. owner, seq, id)
           redis.call('ZADD', root .. 'owner-s' .. status .. ':' .. owner, seq, id)
           redis.call('ZADD', root .. 'status:' .. status, updated, id)
-          store_retain(id, status, now, retention)
+          store_retain(id, status, false, now, retention)
         end
         local function store_update(id, expected, json, new, updated, now, retention)
           local jk = root .. 'job:' .. id
@@ -86,7 +87,7 @@ internal static class StoreScripts
             redis.call('ZREM', root .. 'status:' .. old, id)
           end
           redis.call('ZADD', root .. 'status:' .. new, updated, id)
-          store_retain(id, new, now, retention)
+          store_retain(id, new, store_finished(old), now, retention)
           store_purge(now)
           return 1
         end
@@ -139,6 +140,14 @@ internal static class StoreScripts
             out[#out + 1] = d
           end
         end
+        return out
+        """;
+
+    /// <summary>ARGV 4 and on: job ids. Returns each job's JSON, or nil for a job that does not exist, in order.</summary>
+    public const string GetMany = """
+        local root = ARGV[3]
+        local out = {}
+        for i = 4, #ARGV do out[i - 3] = redis.call('HGET', root .. 'job:' .. ARGV[i], 'd') end
         return out
         """;
 
