@@ -16,7 +16,8 @@ public interface IJobQueue
     ValueTask EnqueueAsync(QueueMessage message, EnqueueOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Receives up to <paramref name="maxMessages"/> ready messages, highest priority first, waiting up to
+    /// Receives up to <paramref name="maxMessages"/> ready messages, highest priority first (and within a priority,
+    /// where the queue supports it, <see cref="QueueMessage.GroupId"/> groups in turn), waiting up to
     /// <paramref name="maxWait"/> for the first one. Returns an empty list when none arrived in time.
     /// </summary>
     /// <param name="maxMessages">The most messages to return; at least 1.</param>
@@ -63,6 +64,13 @@ public sealed record QueueMessage
 
     /// <summary>Headers carried with the message, for example <c>traceparent</c> and <c>tracestate</c>.</summary>
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
+    /// <summary>
+    /// The group the message is scheduled with; MediaGen uses the job's owner. Within a priority, a queue that supports
+    /// fair share serves groups in turn, so one group's backlog cannot hold another's messages back; messages of one
+    /// group keep their order. Null puts the message in the one group of messages without a group.
+    /// </summary>
+    public string? GroupId { get; init; }
 }
 
 /// <summary>How a message is enqueued.</summary>

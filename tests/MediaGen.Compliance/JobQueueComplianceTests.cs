@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Xunit;
 
 namespace MediaGen.Compliance;
@@ -41,6 +42,13 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
     /// none is lost, and the adapter's README says so.
     /// </summary>
     protected virtual bool SupportsPriorityOrdering => true;
+
+    /// <summary>
+    /// Whether, within a priority, the queue serves <see cref="QueueMessage.GroupId"/> groups in turn (fair share). A queue
+    /// that delivers in arrival order regardless of groups sets this to <see langword="false"/>; the fair-share test then
+    /// checks only that every message arrives once with its group, and the adapter's README says so.
+    /// </summary>
+    protected virtual bool SupportsFairShare => true;
 
     /// <summary>Creates a fresh, empty, isolated queue whose leases last <paramref name="leaseDuration"/> and whose clock is <see cref="ComplianceTestBase.Time"/>.</summary>
     /// <param name="leaseDuration">The lease duration.</param>
@@ -155,6 +163,47 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
                 ("low-1", JobPriority.Low), ("low-2", JobPriority.Low),
             ],
             received);
+    }
+
+    [ComplianceFact]
+    public async Task ReceiveAsync_GroupWithBacklogThenAnotherGroup_ServesTheGroupsInTurn()
+    {
+        var queue = await NewQueueAsync();
+        for (var i = 0; i < 6; i++)
+        {
+            await queue.EnqueueAsync(new QueueMessage("a-" + i.ToString(CultureInfo.InvariantCulture)) { GroupId = "owner-a" });
+        }
+
+        var first = await ReceiveOneAsync(queue);
+        await first.CompleteAsync();
+        await queue.EnqueueAsync(new QueueMessage("b-0") { GroupId = "owner-b" });
+        await queue.EnqueueAsync(new QueueMessage("b-1") { GroupId = "owner-b" });
+        await queue.EnqueueAsync(new QueueMessage("none")); // no group: a group of its own
+
+        var received = new List<(string JobId, string? GroupId)> { (first.Message.JobId, first.Message.GroupId) };
+        for (var i = 0; i < 8; i++)
+        {
+            var lease = await ReceiveOneAsync(queue);
+            received.Add((lease.Message.JobId, lease.Message.GroupId));
+            await lease.CompleteAsync();
+        }
+
+        Assert.Empty(await queue.ReceiveAsync(1, TimeSpan.Zero));
+        var ids = received.Select(r => r.JobId).ToList();
+        Assert.Equal(["a-0", "a-1", "a-2", "a-3", "a-4", "a-5"], ids.Where(id => id.StartsWith("a-", StringComparison.Ordinal)));
+        Assert.Equal(["b-0", "b-1"], ids.Where(id => id.StartsWith("b-", StringComparison.Ordinal)));
+        Assert.All(received, r => Assert.Equal(r.JobId.StartsWith("a-", StringComparison.Ordinal) ? "owner-a" : r.JobId.StartsWith("b-", StringComparison.Ordinal) ? "owner-b" : null, r.GroupId));
+        if (!SupportsFairShare)
+        {
+            Assert.Equal(["a-0", "a-1", "a-2", "a-3", "a-4", "a-5", "b-0", "b-1", "none"], ids);
+            return;
+        }
+
+        // Owner A's backlog does not hold the late groups back: each is served within a round of A's first message after them.
+        Assert.InRange(ids.IndexOf("b-0"), 1, 3);
+        Assert.InRange(ids.IndexOf("none"), 1, 4);
+        Assert.InRange(ids.IndexOf("b-1"), ids.IndexOf("b-0") + 1, 6);
+        Assert.Equal("a-5", ids[^1]);
     }
 
     [ComplianceFact]

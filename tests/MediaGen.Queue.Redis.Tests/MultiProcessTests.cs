@@ -197,6 +197,66 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.False(worker.HasExited);
     }
 
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiAndWorker_OwnerWithABacklogThenAnotherOwner_ServesTheOtherOwnerInItsTurn()
+    {
+        // Owner A queues 2,000 jobs on a worker that runs 4 at a time (300 ms each: minutes of backlog); then owner B
+        // submits one. Within the priority, owners are served in turn: B's job starts before more than the worker's
+        // concurrency of A's jobs have started after B's submission.
+        const int Concurrency = 4;
+        var environment = new Dictionary<string, string>
+        {
+            ["MediaGen__Samples__ApiKeys__key-a"] = "owner-a",
+            ["MediaGen__Samples__ApiKeys__key-b"] = "owner-b",
+            ["MediaGen__Credits__InitialBalance"] = "5000",
+            ["MediaGen__Worker__Concurrency"] = Concurrency.ToString(CultureInfo.InvariantCulture),
+        };
+        var port = RedisJobQueueTests.FreePort();
+        Start("MediaGen.Samples.Api", new(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        Start("MediaGen.Samples.Worker", environment);
+        using var a = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        a.DefaultRequestHeaders.Add("X-Api-Key", "key-a");
+        using var b = new HttpClient { BaseAddress = a.BaseAddress, Timeout = a.Timeout };
+        b.DefaultRequestHeaders.Add("X-Api-Key", "key-b");
+        await WaitUntilAsync(async () => await SampleHosts.RespondsAsync(a, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
+
+        for (var start = 0; start < 2_000; start += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(start, 50).Select(async i =>
+            {
+                using var response = await a.PostAsJsonAsync("/api/v1/generations", new { prompt = $"owner a, job {i}", model = "procedural" });
+                Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+            }));
+        }
+
+        using var submitted = await b.PostAsJsonAsync("/api/v1/generations", new { prompt = "owner b's only job", model = "procedural" });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, submitted.StatusCode);
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await WaitUntilAsync(async () => await CountAsync(b, "succeeded") == 1, TimeSpan.FromSeconds(60), "owner B's job to succeed");
+        var job = await b.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}");
+        var submittedAt = job.GetProperty("createdAt").GetDateTimeOffset();
+        var startedAt = job.GetProperty("startedAt").GetDateTimeOffset();
+
+        var aStarts = new List<DateTimeOffset>();
+        foreach (var status in new[] { "processing", "succeeded" })
+        {
+            string? cursor = null;
+            do
+            {
+                var page = await a.GetFromJsonAsync<JsonElement>($"/api/v1/generations?status={status}&limit=200" + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}"));
+                aStarts.AddRange(page.GetProperty("items").EnumerateArray().Select(j => j.GetProperty("startedAt").GetDateTimeOffset()));
+                cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+            }
+            while (cursor is not null);
+        }
+
+        var pendingA = await CountAsync(a, "pending");
+        var startedBetween = aStarts.Count(t => t > submittedAt && t < startedAt);
+        output.WriteLine($"Owner B's job started {(startedAt - submittedAt).TotalMilliseconds:0} ms after its submission; {startedBetween} of owner A's jobs started in between; {pendingA} of A's were still pending.");
+        Assert.True(pendingA > 1_000, $"Owner A's backlog ({pendingA} pending) should still be long when B's job ends.");
+        Assert.InRange(startedBetween, 0, Concurrency);
+    }
+
     private Process Start(string project, Dictionary<string, string> environment)
     {
         _hosts ??= new SampleHosts(new Dictionary<string, string>

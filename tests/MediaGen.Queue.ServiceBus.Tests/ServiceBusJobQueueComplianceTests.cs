@@ -18,6 +18,8 @@ public sealed class ServiceBusJobQueueComplianceTests : JobQueueComplianceTests
 
     protected override bool SupportsPriorityOrdering => false;
 
+    protected override bool SupportsFairShare => false;
+
     protected override ValueTask<IJobQueue> CreateQueueAsync(TimeSpan leaseDuration)
     {
         _clients ??= new SpecEndpointClients(Time);

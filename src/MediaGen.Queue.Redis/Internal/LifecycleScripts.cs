@@ -8,7 +8,7 @@ namespace MediaGen.Internal;
 /// its own: a step that raises an error is reported for that step only.
 /// </summary>
 /// <remarks>
-/// KEYS 1-5 the queue's (see <see cref="RedisLua"/>), 6 the open reservation index, then per step its owner's credit
+/// KEYS 1-6 the queue's (see <see cref="RedisLua"/>), 7 the open reservation index, then per step its owner's credit
 /// balance and its job's reservation. ARGV 1 message-hash prefix, 2 wake-up channel, 3 key root, 4 the number of
 /// steps, then each step's arguments (a fixed number per script, as each script says). Returns one result per step,
 /// or { -99, message } for a step that raised an error.
@@ -16,10 +16,10 @@ namespace MediaGen.Internal;
 internal static class LifecycleScripts
 {
     /// <summary>Arguments per submit step.</summary>
-    public const int SubmitArity = 17;
+    public const int SubmitArity = 18;
 
     /// <summary>Arguments per commit step.</summary>
-    public const int CommitArity = 22;
+    public const int CommitArity = 23;
 
     private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions;
 
@@ -28,7 +28,7 @@ internal static class LifecycleScripts
         local out = {}
         for i = 1, tonumber(ARGV[4]) do
           local base = 4 + (i - 1) * arity
-          local ok, r = pcall(step, KEYS[5 + 2 * i], KEYS[6 + 2 * i], { unpack(ARGV, base + 1, base + arity) })
+          local ok, r = pcall(step, KEYS[6 + 2 * i], KEYS[7 + 2 * i], { unpack(ARGV, base + 1, base + arity) })
           if ok then
             out[i] = r
           elseif type(r) == 'table' and r.err then
@@ -43,21 +43,21 @@ internal static class LifecycleScripts
     /// <summary>
     /// Per step: 1 id, 2 owner, 3 idempotency key or '', 4 JSON, 5 status, 6 updated at ms, 7 now ms, 8 retention ms or
     /// -1, 9 credits, 10 initial balance, 11 reservation member, 12 message id, 13 message body, 14 priority, 15 due ms
-    /// or 0, 16 event channel or '', 17 event payload. Returns { 1 } when created, { 0, existing JSON } when the key
+    /// or 0, 16 event channel or '', 17 event payload, 18 message group. Returns { 1 } when created, { 0, existing JSON } when the key
     /// already names a job, { -1 } when the id exists, { -2, balance } when the owner cannot pay (nothing is written then).
     /// </summary>
     public const string Submit = Header + """
-        local arity = 17
+        local arity = 18
         local function step(kb, kr, a)
           local now = tonumber(a[7])
           store_purge(now)
           local found = store_find(a[1], a[2], a[3])
           if found then return found end
-          local reserved = ledger_reserve(kb, kr, KEYS[6], a[11], a[9], a[10], a[7])
+          local reserved = ledger_reserve(kb, kr, KEYS[7], a[11], a[9], a[10], a[7])
           if reserved[1] == -1 then return { -2, reserved[3] } end
           store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]))
           if a[16] ~= '' then redis.call('PUBLISH', a[16], a[17]) end
-          local _, delayed = queue_enqueue(a[12], a[13], a[14], a[15], a[7])
+          local _, delayed = queue_enqueue(a[12], a[13], a[14], a[15], a[7], a[18])
           if delayed then redis.call('PUBLISH', q.wake, '1') end
           return { 1 }
         end
@@ -68,18 +68,18 @@ internal static class LifecycleScripts
     /// 7 updated at ms, 8 credits to refund or '' to leave the reservation open, 9 initial balance, 10 reservation
     /// member, 11 message id to enqueue or '', 12 body, 13 priority, 14 due ms or 0, 15 lease operation (complete,
     /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
-    /// 20 description, 21 event channel or '', 22 event payload. Returns { 0 } when the job is missing or its version
+    /// 20 description, 21 event channel or '', 22 event payload, 23 group of the message to enqueue. Returns { 0 } when the job is missing or its version
     /// differs (nothing is applied), else { 1, lease result } with -1 for a lease no longer held (the rest still applies).
     /// </summary>
     public const string Commit = Header + """
-        local arity = 22
+        local arity = 23
         local function step(kb, kr, a)
           local now = tonumber(a[1])
           local retention = tonumber(a[2])
           if a[4] ~= '' and store_update(a[3], a[4], a[5], a[6], a[7], now, retention) == 0 then return { 0 } end
-          if a[8] ~= '' then ledger_settle(kb, kr, KEYS[6], a[10], a[8], a[9], a[2]) end
+          if a[8] ~= '' then ledger_settle(kb, kr, KEYS[7], a[10], a[8], a[9], a[2]) end
           if a[11] ~= '' then
-            local _, delayed = queue_enqueue(a[11], a[12], a[13], a[14], a[1])
+            local _, delayed = queue_enqueue(a[11], a[12], a[13], a[14], a[1], a[23])
             if delayed then redis.call('PUBLISH', q.wake, '1') end
           end
           if a[21] ~= '' then redis.call('PUBLISH', a[21], a[22]) end

@@ -7,8 +7,12 @@ namespace MediaGen.Internal;
 /// </summary>
 /// <remarks>
 /// Keys and the first two ARGV as in <see cref="RedisLua"/>. A message hash holds b (body), p (priority 0-2),
-/// c (delivery count), e (enqueued at), t (current lease token), and once dead-lettered r (reason), d (description),
-/// x (when). Ready scores are (2 - priority) * 2^48 + sequence: higher priority first, FIFO within a priority.
+/// o (group), c (delivery count), e (enqueued at), t (current lease token), and once dead-lettered r (reason),
+/// d (description), x (when). Ready scores are (2 - priority) * 2^48 + tag: higher priority first, then by tag.
+/// Tags give fair share between groups (start-time fair queueing): a message that becomes ready is tagged one past the
+/// later of its group's last tag and the virtual time (the highest tag received so far), so each group's messages
+/// keep their order while a group with a long backlog and a group that just arrived alternate. The fair-share hash
+/// keeps the virtual time and the last tag of each group that has ready messages.
 /// </remarks>
 internal static class QueueScripts
 {
@@ -20,18 +24,22 @@ internal static class QueueScripts
     /// </summary>
     public const string Functions = """
         local function queue_ready(id, mk)
-          local p = tonumber(redis.call('HGET', mk, 'p') or '1') or 1
-          local seq = redis.call('INCR', q.seq)
+          local f = redis.call('HMGET', mk, 'p', 'o')
+          local p = tonumber(f[1] or '1') or 1
+          local group = 'o:' .. (f[2] or '')
+          local t = redis.call('HMGET', q.fair, 'vt', group)
+          local tag = math.max(tonumber(t[1] or '0'), tonumber(t[2] or '0')) + 1
+          redis.call('HSET', q.fair, group, fmt(tag))
           if redis.call('ZCARD', q.ready) == 0 then redis.call('PUBLISH', q.wake, '1') end
-          redis.call('ZADD', q.ready, fmt((2 - p) * 281474976710656 + seq), id)
+          redis.call('ZADD', q.ready, fmt((2 - p) * 281474976710656 + tag), id)
         end
-        local function queue_enqueue(id, body, priority, due, enqueued)
+        local function queue_enqueue(id, body, priority, due, enqueued, group)
           local mk = q.prefix .. id
           if redis.call('EXISTS', mk) == 1 then
             if redis.call('ZREM', q.dead, id) == 0 then return 0, false end
             redis.call('DEL', mk)
           end
-          redis.call('HSET', mk, 'b', body, 'p', priority, 'c', 0, 'e', enqueued)
+          redis.call('HSET', mk, 'b', body, 'p', priority, 'o', group, 'c', 0, 'e', enqueued)
           if due ~= '0' then
             redis.call('ZADD', q.delayed, due, id)
             return 1, true
@@ -81,14 +89,14 @@ internal static class QueueScripts
     private const string Header = RedisLua.Prelude + Functions;
 
     /// <summary>
-    /// ARGV 3.. groups of id, body, priority, due time ms (0 for ready now), enqueued at ms. Returns 1 per message
-    /// added, 0 per id already queued (a dead-lettered id is replaced).
+    /// ARGV 3.. runs of id, body, priority, due time ms (0 for ready now), enqueued at ms, group. Returns 1 per
+    /// message added, 0 per id already queued (a dead-lettered id is replaced).
     /// </summary>
     public const string EnqueueMany = Header + """
         local out = {}
         local any_delayed = false
-        for i = 3, #ARGV, 5 do
-          local added, delayed = queue_enqueue(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+        for i = 3, #ARGV, 6 do
+          local added, delayed = queue_enqueue(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5])
           if delayed then any_delayed = true end
           out[#out + 1] = added
         end
@@ -130,10 +138,15 @@ internal static class QueueScripts
         local out = { '' }
         local popped = redis.call('ZPOPMIN', q.ready, ARGV[4])
         local until_ms = fmt(now + tonumber(ARGV[5]))
+        local vt = nil
         for i = 1, #popped, 2 do
           local id = popped[i]
           local mk = q.prefix .. id
-          local f = redis.call('HMGET', mk, 'b', 'p', 'e')
+          local f = redis.call('HMGET', mk, 'b', 'p', 'e', 'o')
+          local tag = tonumber(popped[i + 1]) % 281474976710656
+          if vt == nil or tag > vt then vt = tag end
+          local group = 'o:' .. (f[4] or '')
+          if tonumber(redis.call('HGET', q.fair, group) or '0') <= tag then redis.call('HDEL', q.fair, group) end
           if not f[1] then
             redis.call('HSET', mk, 'b', '', 'p', 1, 'c', 1, 'e', ARGV[3], 'r', 'malformed_message', 'd', 'The queue entry has no message body.', 'x', ARGV[3])
             redis.call('ZADD', q.dead, ARGV[3], id)
@@ -150,6 +163,7 @@ internal static class QueueScripts
             out[#out + 1] = f[2] or '1'
           end
         end
+        if vt and vt > tonumber(redis.call('HGET', q.fair, 'vt') or '0') then redis.call('HSET', q.fair, 'vt', fmt(vt)) end
         if #out == 1 then
           local nd = redis.call('ZRANGE', q.delayed, 0, 0, 'WITHSCORES')
           local nl = redis.call('ZRANGE', q.leased, 0, 0, 'WITHSCORES')

@@ -83,7 +83,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                 stored.UpdatedAt.ToUnixTimeMilliseconds(), nowMs, _retentionMs,
                 submission.Credits, _ledger.InitialBalance, RedisKeys.ReservationMember(job.OwnerId, job.Id),
                 message.MessageId, message.Body, message.Priority, message.DueMs,
-                EventChannel(submission.Event), EventPayload(submission.Event),
+                EventChannel(submission.Event), EventPayload(submission.Event), message.Group,
             ],
             cancellationToken).ConfigureAwait(false))!;
         return (long)result[0] switch
@@ -135,7 +135,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : 0,
                     claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
                     claimed ? settlement!.Value.Description ?? string.Empty : string.Empty,
-                    EventChannel(commit.Event), EventPayload(commit.Event),
+                    EventChannel(commit.Event), EventPayload(commit.Event), enqueue?.Group ?? string.Empty,
                 ],
                 cancellationToken).ConfigureAwait(false))!;
         }
@@ -221,9 +221,10 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     /// <summary>Sends steps as one script call: the queue's keys, the open-reservation index, each step's credit keys.</summary>
     private async Task<RedisResult[]> FlushAsync(string script, int arity, IReadOnlyList<Step> steps)
     {
-        var keys = new RedisKey[6 + (2 * steps.Count)];
+        var queueKeys = _keys.QueueScriptKeys.Length;
+        var keys = new RedisKey[queueKeys + 1 + (2 * steps.Count)];
         _keys.QueueScriptKeys.CopyTo(keys, 0);
-        keys[5] = _keys.CreditOpen;
+        keys[queueKeys] = _keys.CreditOpen;
         var args = new RedisValue[4 + (arity * steps.Count)];
         args[0] = _keys.MessagePrefix;
         args[1] = _keys.WakeChannel;
@@ -232,8 +233,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
-            keys[6 + (2 * i)] = _keys.CreditBalance(step.OwnerId);
-            keys[7 + (2 * i)] = _keys.CreditReservation(step.OwnerId, step.JobId);
+            keys[queueKeys + 1 + (2 * i)] = _keys.CreditBalance(step.OwnerId);
+            keys[queueKeys + 2 + (2 * i)] = _keys.CreditReservation(step.OwnerId, step.JobId);
             Debug.Assert(step.Values.Length == arity, "Each step carries exactly the script's arguments.");
             step.Values.CopyTo(args, 4 + (arity * i));
         }

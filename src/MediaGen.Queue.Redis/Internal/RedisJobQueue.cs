@@ -70,10 +70,10 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     internal static EnqueueItem ToEnqueueItem(QueueMessage message, EnqueueOptions options, long nowMs)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(
-            new QueueMessageBody { Version = 1, JobId = message.JobId, Headers = message.Headers is null ? null : new Dictionary<string, string>(message.Headers, StringComparer.Ordinal) },
+            new QueueMessageBody { Version = 1, JobId = message.JobId, GroupId = message.GroupId, Headers = message.Headers is null ? null : new Dictionary<string, string>(message.Headers, StringComparer.Ordinal) },
             RedisJsonContext.Default.QueueMessageBody);
         var dueMs = options.Delay > TimeSpan.Zero ? nowMs + (long)Math.Ceiling(options.Delay.TotalMilliseconds) : 0;
-        return new EnqueueItem(message.MessageId, body, (int)options.Priority, dueMs, nowMs);
+        return new EnqueueItem(message.MessageId, body, (int)options.Priority, dueMs, nowMs, message.GroupId ?? string.Empty);
     }
 
     public async ValueTask<IReadOnlyList<IQueueLease>> ReceiveAsync(int maxMessages, TimeSpan maxWait, CancellationToken cancellationToken = default)
@@ -266,7 +266,7 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
 
     private async Task<long[]> FlushEnqueuesAsync(IReadOnlyList<EnqueueItem> items)
     {
-        var values = new RedisValue[2 + (items.Count * 5)];
+        var values = new RedisValue[2 + (items.Count * 6)];
         values[0] = _keys.MessagePrefix;
         values[1] = _keys.WakeChannel;
         var n = 2;
@@ -277,6 +277,7 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
             values[n++] = item.Priority;
             values[n++] = item.DueMs;
             values[n++] = item.EnqueuedAtMs;
+            values[n++] = item.Group;
         }
 
         return ToLongs(await RunAsync(db => db.ScriptEvaluateAsync(QueueScripts.EnqueueMany, _scriptKeys, values), CancellationToken.None).ConfigureAwait(false));
@@ -335,7 +336,7 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
                 return false;
             }
 
-            message = new QueueMessage(parsed.JobId) { MessageId = id, Headers = parsed.Headers };
+            message = new QueueMessage(parsed.JobId) { MessageId = id, Headers = parsed.Headers, GroupId = parsed.GroupId };
             return true;
         }
         catch (JsonException e)
@@ -413,4 +414,4 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
 }
 
 /// <summary>One enqueue waiting to be sent with others.</summary>
-internal readonly record struct EnqueueItem(string MessageId, byte[] Body, int Priority, long DueMs, long EnqueuedAtMs);
+internal readonly record struct EnqueueItem(string MessageId, byte[] Body, int Priority, long DueMs, long EnqueuedAtMs, string Group);

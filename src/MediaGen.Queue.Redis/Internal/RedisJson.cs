@@ -25,6 +25,10 @@ internal sealed class QueueMessageBody
     [JsonPropertyName("job")]
     public string? JobId { get; set; }
 
+    [JsonPropertyName("group")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? GroupId { get; set; }
+
     [JsonPropertyName("headers")]
     public Dictionary<string, string>? Headers { get; set; }
 }

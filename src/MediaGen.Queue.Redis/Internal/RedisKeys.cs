@@ -15,13 +15,14 @@ internal sealed class RedisKeys
         Leased = queue + "leased";
         Dead = queue + "dead";
         Sequence = queue + "seq";
+        Fairness = queue + "fair";
         MessagePrefix = queue + "m:";
         WakeChannel = queue + "wake";
         EventChannelPrefix = Root + "events:";
-        QueueScriptKeys = [Ready, Delayed, Leased, Dead, Sequence];
+        QueueScriptKeys = [Ready, Delayed, Leased, Dead, Sequence, Fairness];
     }
 
-    /// <summary>KEYS 1-5 of every script that touches the queue (see <see cref="RedisLua"/>).</summary>
+    /// <summary>KEYS 1-6 of every script that touches the queue (see <see cref="RedisLua"/>).</summary>
     public StackExchange.Redis.RedisKey[] QueueScriptKeys { get; }
 
     /// <summary>The event channel of one job.</summary>
@@ -44,6 +45,9 @@ internal sealed class RedisKeys
 
     /// <summary>Counter for ready ordering and lease tokens.</summary>
     public string Sequence { get; }
+
+    /// <summary>The fair-share hash: the virtual time (field <c>vt</c>) and each group's last tag (<c>o:{group}</c>).</summary>
+    public string Fairness { get; }
 
     /// <summary>Prefix of the per-message hashes (body, priority, delivery count, lease token, dead-letter details).</summary>
     public string MessagePrefix { get; }

@@ -16,12 +16,15 @@ internal static class ServiceBusMessageMapping
     public const string PriorityProperty = "mediagen-priority";
     public const string PriorDeliveriesProperty = "mediagen-prior-deliveries";
     public const string CopyProperty = "mediagen-copy";
+
+    /// <summary>The message's <see cref="QueueMessage.GroupId"/>, carried for the lease (Service Bus does not schedule by it).</summary>
+    public const string GroupProperty = "mediagen-group";
     public const string FirstEnqueuedProperty = "mediagen-first-enqueued";
     public const string ContentType = "application/json";
 
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal)
     {
-        PriorityProperty, PriorDeliveriesProperty, CopyProperty, FirstEnqueuedProperty,
+        PriorityProperty, PriorDeliveriesProperty, CopyProperty, FirstEnqueuedProperty, GroupProperty,
     };
 
     /// <summary>Builds the Service Bus message for <paramref name="message"/>.</summary>
@@ -51,6 +54,11 @@ internal static class ServiceBusMessageMapping
         }
 
         properties[PriorityProperty] = priority.ToString();
+        if (message.GroupId is { } group)
+        {
+            properties[GroupProperty] = group;
+        }
+
         if (carried.PriorDeliveries > 0)
         {
             properties[PriorDeliveriesProperty] = carried.PriorDeliveries;
@@ -92,6 +100,7 @@ internal static class ServiceBusMessageMapping
         var priority = JobPriority.Normal;
         var priorDeliveries = 0;
         var copy = 0;
+        string? group = null;
         DateTimeOffset? firstEnqueued = null;
         foreach (var (name, value) in received.ApplicationProperties)
         {
@@ -105,6 +114,9 @@ internal static class ServiceBusMessageMapping
                     break;
                 case CopyProperty:
                     copy = ToInt(value);
+                    break;
+                case GroupProperty:
+                    group = value as string;
                     break;
                 case FirstEnqueuedProperty:
                     firstEnqueued = value switch
@@ -126,7 +138,7 @@ internal static class ServiceBusMessageMapping
 
         figures = new ReceivedFigures
         {
-            Message = new QueueMessage(jobId) { MessageId = received.MessageId ?? jobId, Headers = headers },
+            Message = new QueueMessage(jobId) { MessageId = received.MessageId ?? jobId, Headers = headers, GroupId = group },
             Priority = priority,
             Carried = new CarriedFigures(priorDeliveries, copy, firstEnqueued),
             BrokerDeliveryCount = received.DeliveryCount,
@@ -206,7 +218,7 @@ internal sealed record ReceivedFigures
     public (QueueMessage Copy, CarriedFigures Carried) NextCopy(int priorDeliveries)
     {
         var number = Carried.Copy + 1;
-        var copy = new QueueMessage(Message.JobId) { MessageId = $"{Message.JobId}:{number}", Headers = Message.Headers };
+        var copy = new QueueMessage(Message.JobId) { MessageId = $"{Message.JobId}:{number}", Headers = Message.Headers, GroupId = Message.GroupId };
         return (copy, new CarriedFigures(priorDeliveries, number, EnqueuedAt));
     }
 }

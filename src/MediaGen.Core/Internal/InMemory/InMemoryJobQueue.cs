@@ -6,7 +6,8 @@ namespace MediaGen.Internal;
 /// <summary>
 /// The in-memory <see cref="IJobQueue"/>. It keeps the lease contract a durable queue keeps: a received message is
 /// invisible until settled or until its lease expires, then delivered again with its count raised; delays and
-/// priorities; dead letters. Ready messages live in one FIFO per priority under a lock; a capacity-one channel is
+/// priorities; dead letters. Ready messages live under a lock in one <see cref="FairQueue"/> per priority (groups
+/// served in turn, each group first in, first out); a capacity-one channel is
 /// the doorbell that wakes waiting receivers; one <see cref="ITimer"/> from the <see cref="TimeProvider"/> fires when
 /// the next delayed message or lease comes due. Every lease lasts the same duration, so leases are kept in a
 /// doubly-linked list in expiry order: receive and renew append, settle unlinks, expiry pops from the head; all O(1),
@@ -17,7 +18,7 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly TimeSpan _leaseDuration;
-    private readonly Queue<Entry>[] _ready = [new(), new(), new()];
+    private readonly FairQueue[] _ready = [new(), new(), new()];
     private readonly PriorityQueue<Entry, long> _delayed = new();
     private readonly Dictionary<string, DeadLetterMessage> _deadLetters = new(StringComparer.Ordinal);
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -182,7 +183,7 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
 
     private void MakeReady(Entry entry)
     {
-        _ready[(int)entry.Priority].Enqueue(entry);
+        _ready[(int)entry.Priority].Enqueue(entry.Message.GroupId ?? string.Empty, entry);
         _readyCount++;
     }
 
@@ -351,6 +352,57 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
             lease.LockedUntil = lockedUntil;
             Append(lease);
             ArmTimer(lockedUntil.UtcTicks);
+        }
+    }
+
+    /// <summary>
+    /// Ready messages of one priority: a FIFO per group and a rotation of the groups that have messages, so dequeues
+    /// serve the groups in turn (round robin). A group that runs empty is forgotten, so only groups with ready messages
+    /// cost memory; its FIFO is kept for reuse, so a steady flow of one group allocates nothing per message.
+    /// Caller holds the queue's lock.
+    /// </summary>
+    private sealed class FairQueue
+    {
+        private const int SpareQueues = 64;
+        private readonly Dictionary<string, Queue<Entry>> _groups = new(StringComparer.Ordinal);
+        private readonly Queue<string> _turns = new();
+        private readonly Stack<Queue<Entry>> _spare = new();
+
+        public int Count { get; private set; }
+
+        public void Enqueue(string group, Entry entry)
+        {
+            if (!_groups.TryGetValue(group, out var queue))
+            {
+                queue = _spare.Count > 0 ? _spare.Pop() : new Queue<Entry>();
+                _groups.Add(group, queue);
+                _turns.Enqueue(group);
+            }
+
+            queue.Enqueue(entry);
+            Count++;
+        }
+
+        public Entry Dequeue()
+        {
+            var group = _turns.Dequeue();
+            var queue = _groups[group];
+            var entry = queue.Dequeue();
+            if (queue.Count > 0)
+            {
+                _turns.Enqueue(group);
+            }
+            else
+            {
+                _groups.Remove(group);
+                if (_spare.Count < SpareQueues)
+                {
+                    _spare.Push(queue);
+                }
+            }
+
+            Count--;
+            return entry;
         }
     }
 

@@ -375,7 +375,7 @@ internal sealed partial class JobLifecycle(
     {
         var result = await ApplyAsync(job, stillStale, static (j, stale, stamp) => stale(j, stamp.At)
             ? new Step(j with { UpdatedAt = stamp.At, Version = stamp.Version }, new StepEffects(
-                Enqueue: new QueueMessage(j.Id),
+                Enqueue: new QueueMessage(j.Id) { GroupId = j.OwnerId },
                 EnqueueOptions: j.Request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = j.Request.Priority }))
             : Step.None, cancellationToken).ConfigureAwait(false);
         return result.Applied;

@@ -40,7 +40,7 @@ internal sealed class MediaGenerationClient(
             Version = 1,
         };
 
-        var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current) };
+        var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
         var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
         var created = await lifecycle.SubmitAsync(job, model.CostCredits, message, enqueueOptions, cancellationToken).ConfigureAwait(false);
         if (!created.Created)
