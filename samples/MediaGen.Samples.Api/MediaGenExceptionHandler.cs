@@ -7,7 +7,8 @@ namespace MediaGen.Samples.Api;
 
 /// <summary>
 /// Turns MediaGen's exceptions (and malformed requests) into ProblemDetails: 400 with field errors, 402 for
-/// insufficient credits, 404 for an unknown job, 409 for a state or idempotency conflict, 503 when the queue is down.
+/// insufficient credits, 404 for an unknown job, 409 for a state or idempotency conflict, 429 with Retry-After for an
+/// owner over a submission limit, 503 when the queue is down.
 /// Anything else is a 500 that reveals nothing.
 /// </summary>
 internal sealed class MediaGenExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
@@ -29,6 +30,10 @@ internal sealed class MediaGenExceptionHandler(IProblemDetailsService problemDet
         if (exception is QueueUnavailableException)
         {
             httpContext.Response.Headers.RetryAfter = "5";
+        }
+        else if (exception is OwnerLimitExceededException limited)
+        {
+            httpContext.Response.Headers.RetryAfter = RetryAfterSeconds(limited.RetryAfter).ToString(CultureInfo.InvariantCulture);
         }
 
         httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
@@ -56,6 +61,13 @@ internal sealed class MediaGenExceptionHandler(IProblemDetailsService problemDet
                 Title = "Not enough credits.",
                 Detail = e.Message,
                 Extensions = { ["requested"] = e.Requested, ["available"] = e.Available },
+            },
+            OwnerLimitExceededException e => new ProblemDetails
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = e.Limit == OwnerLimit.PendingJobs ? "Too many pending jobs." : "Too many submissions.",
+                Detail = e.Message,
+                Extensions = { ["limit"] = e.Allowed, ["retryAfter"] = RetryAfterSeconds(e.RetryAfter) },
             },
             JobNotFoundException e => new ProblemDetails
             {
@@ -100,6 +112,9 @@ internal sealed class MediaGenExceptionHandler(IProblemDetailsService problemDet
 
         return problem;
     }
+
+    // Whole seconds, rounded up so that a client waiting that long finds room.
+    private static long RetryAfterSeconds(TimeSpan retryAfter) => Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
 
     private static ProblemDetails JsonProblem(JsonException json)
     {

@@ -72,6 +72,53 @@ public sealed class InsufficientCreditsException : MediaGenException
     public long Available { get; }
 }
 
+/// <summary>Which per-owner limit refused a submission.</summary>
+public enum OwnerLimit
+{
+    /// <summary>The most jobs the owner may have waiting in <see cref="JobStatus.Pending"/>.</summary>
+    PendingJobs,
+
+    /// <summary>The most submissions the owner may make per window.</summary>
+    SubmissionRate,
+}
+
+/// <summary>
+/// A submission was refused because its owner is over a limit (<see cref="OwnerLimit"/>). Nothing was written or charged;
+/// the owner may try again after <see cref="RetryAfter"/>.
+/// </summary>
+public sealed class OwnerLimitExceededException : MediaGenException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="ownerId">The owner.</param>
+    /// <param name="limit">The limit that refused the submission.</param>
+    /// <param name="allowed">The limit's value.</param>
+    /// <param name="retryAfter">When trying again may succeed.</param>
+    public OwnerLimitExceededException(string ownerId, OwnerLimit limit, long allowed, TimeSpan retryAfter)
+        : base(
+            limit == OwnerLimit.PendingJobs ? MediaGenErrorCodes.TooManyPendingJobs : MediaGenErrorCodes.SubmissionRateExceeded,
+            limit == OwnerLimit.PendingJobs
+                ? $"Owner '{ownerId}' already has {allowed} pending jobs, the most allowed; try again once some have started."
+                : $"Owner '{ownerId}' has made the {allowed} submissions allowed in this window; try again in {Math.Ceiling(retryAfter.TotalSeconds)} s.")
+    {
+        OwnerId = ownerId;
+        Limit = limit;
+        Allowed = allowed;
+        RetryAfter = retryAfter;
+    }
+
+    /// <summary>The owner.</summary>
+    public string OwnerId { get; }
+
+    /// <summary>The limit that refused the submission.</summary>
+    public OwnerLimit Limit { get; }
+
+    /// <summary>The limit's value: pending jobs, or submissions per window.</summary>
+    public long Allowed { get; }
+
+    /// <summary>When trying again may succeed: the rest of the rate window, or a hint for the pending limit.</summary>
+    public TimeSpan RetryAfter { get; }
+}
+
 /// <summary>No job with this id exists for this owner (another owner's job is reported the same way).</summary>
 public sealed class JobNotFoundException : MediaGenException
 {

@@ -28,6 +28,9 @@ public interface IJobLifecycleStore
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The stored job, and whether this call created it.</returns>
     /// <exception cref="InsufficientCreditsException">The owner cannot pay; nothing was written.</exception>
+    /// <exception cref="OwnerLimitExceededException">
+    /// The owner already has <see cref="JobSubmission.MaxPendingJobs"/> pending jobs; nothing was written.
+    /// </exception>
     /// <exception cref="QueueUnavailableException">The backend cannot be reached; nothing was written.</exception>
     ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default);
 
@@ -66,6 +69,16 @@ public readonly record struct JobSubmission
 
     /// <summary>The event to publish once accepted; null for none.</summary>
     public JobEvent? Event { get; init; }
+
+    /// <summary>
+    /// The most jobs the owner may have in <see cref="JobStatus.Pending"/>: when the owner already has this many, the
+    /// submission is refused with <see cref="OwnerLimitExceededException"/> and nothing is written. Null for no limit.
+    /// A backend that owns the store checks it in the same atomic step; a composed one counts just before.
+    /// </summary>
+    public int? MaxPendingJobs { get; init; }
+
+    /// <summary>How long a submission refused for <see cref="MaxPendingJobs"/> should wait before trying again.</summary>
+    public TimeSpan PendingLimitRetryAfter { get; init; }
 }
 
 /// <summary>

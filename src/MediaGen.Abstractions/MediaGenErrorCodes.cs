@@ -9,6 +9,12 @@ public static class MediaGenErrorCodes
     /// <summary>The owner's balance is lower than the model's cost.</summary>
     public const string InsufficientCredits = "insufficient_credits";
 
+    /// <summary>The owner already has the most pending jobs allowed.</summary>
+    public const string TooManyPendingJobs = "too_many_pending_jobs";
+
+    /// <summary>The owner submitted more jobs in the current window than allowed.</summary>
+    public const string SubmissionRateExceeded = "submission_rate_exceeded";
+
     /// <summary>No such job for this owner.</summary>
     public const string JobNotFound = "job_not_found";
 

@@ -79,6 +79,42 @@ public abstract class JobLifecycleStoreComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task SubmitAsync_OwnerAtPendingLimit_RefusesAndWritesNothing()
+    {
+        var backend = await NewBackendAsync(100);
+        var retryAfter = TimeSpan.FromSeconds(7);
+        var limited = (GenerationJob job) => Submission(job, credits: 10) with { MaxPendingJobs = 2, PendingLimitRetryAfter = retryAfter };
+        var first = NewJob("owner-a", idempotencyKey: "key-1");
+        await backend.Lifecycle.SubmitAsync(limited(first));
+        await backend.Lifecycle.SubmitAsync(limited(NewJob("owner-a")));
+        var refusedJob = NewJob("owner-a", idempotencyKey: "key-3");
+
+        var refused = await Assert.ThrowsAsync<OwnerLimitExceededException>(() => backend.Lifecycle.SubmitAsync(limited(refusedJob)).AsTask());
+
+        Assert.Equal((OwnerLimit.PendingJobs, 2L, retryAfter), (refused.Limit, refused.Allowed, refused.RetryAfter));
+        Assert.Equal(MediaGenErrorCodes.TooManyPendingJobs, refused.ErrorCode);
+        Assert.Null(await backend.Store.GetAsync(refusedJob.Id));
+        Assert.Equal(80, await backend.Ledger.GetBalanceAsync("owner-a"));
+        Assert.Equal(2, (await backend.Store.ListAsync(new JobQuery { OwnerId = "owner-a" })).Items.Count);
+
+        // A retried submission of an accepted job is answered, not refused; another owner is not limited by owner A.
+        var again = await backend.Lifecycle.SubmitAsync(limited(NewJob("owner-a", idempotencyKey: "key-1")));
+        Assert.Equal((false, first.Id), (again.Created, again.Job.Id));
+        Assert.True((await backend.Lifecycle.SubmitAsync(limited(NewJob("owner-b")))).Created);
+
+        // Once one of owner A's pending jobs starts, there is room again (and the refused job's key was never taken).
+        var started = (await backend.Store.GetAsync(first.Id))!;
+        Assert.True(await backend.Lifecycle.CommitAsync(new JobCommit
+        {
+            JobId = started.Id,
+            OwnerId = started.OwnerId,
+            Job = started with { Status = JobStatus.Processing, Version = started.Version + 1 },
+            ExpectedVersion = started.Version,
+        }));
+        Assert.True((await backend.Lifecycle.SubmitAsync(limited(NewJob("owner-a", idempotencyKey: "key-3")))).Created);
+    }
+
+    [ComplianceFact]
     public async Task CommitAsync_StaleVersion_AppliesNothing()
     {
         var backend = await NewBackendAsync(100);

@@ -257,6 +257,66 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.InRange(startedBetween, 0, Concurrency);
     }
 
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task TwoApiProcesses_OwnerOverTheSubmissionRate_Get429WithRetryAfterAndNothingWritten()
+    {
+        // Five submissions per owner per hour, counted across both API processes through Redis.
+        const int PerWindow = 5;
+        var environment = new Dictionary<string, string>
+        {
+            ["MediaGen__SubmissionsPerOwner"] = PerWindow.ToString(CultureInfo.InvariantCulture),
+            ["MediaGen__SubmissionWindow"] = "01:00:00",
+            ["MediaGen__Worker__Enabled"] = "false",
+        };
+        var ports = new[] { RedisJobQueueTests.FreePort(), RedisJobQueueTests.FreePort() };
+        foreach (var port in ports)
+        {
+            Start("MediaGen.Samples.Api", new(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" });
+        }
+
+        var apis = ports.Select(port => new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) }).ToArray();
+        foreach (var api in apis)
+        {
+            await WaitUntilAsync(async () => await SampleHosts.RespondsAsync(api, "/api/v1/models"), TimeSpan.FromSeconds(60), "the APIs to start");
+        }
+
+        var startBalance = await BalanceAsync(apis[0]);
+        var windowBefore = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 3600;
+        var accepted = 0;
+        var refusals = new List<(string? RetryAfter, JsonElement Problem)>();
+        for (var i = 0; i < 12; i++)
+        {
+            using var response = await apis[i % 2].PostAsJsonAsync("/api/v1/generations", new { prompt = $"a kite {i}", model = "procedural" });
+            if (response.StatusCode == System.Net.HttpStatusCode.Accepted)
+            {
+                accepted++;
+                continue;
+            }
+
+            Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            refusals.Add((response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(CultureInfo.InvariantCulture), await response.Content.ReadFromJsonAsync<JsonElement>()));
+        }
+
+        // The twelve requests took a second or two: within one hour-long window unless they straddled its end.
+        var windows = (int)((DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 3600) - windowBefore + 1);
+        Assert.InRange(accepted, PerWindow, PerWindow * windows);
+        Assert.NotEmpty(refusals);
+        Assert.All(refusals, r =>
+        {
+            Assert.True(double.Parse(r.RetryAfter!, CultureInfo.InvariantCulture) is > 0 and <= 3600, $"Retry-After was {r.RetryAfter}.");
+            Assert.Equal("submission_rate_exceeded", r.Problem.GetProperty("code").GetString());
+        });
+
+        // Refused submissions wrote and charged nothing.
+        Assert.Equal(accepted, await CountAsync(apis[1], "pending"));
+        Assert.Equal(startBalance - accepted, await BalanceAsync(apis[1]));
+        foreach (var api in apis)
+        {
+            api.Dispose();
+        }
+    }
+
     private Process Start(string project, Dictionary<string, string> environment)
     {
         _hosts ??= new SampleHosts(new Dictionary<string, string>

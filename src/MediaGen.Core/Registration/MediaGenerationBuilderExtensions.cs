@@ -49,6 +49,22 @@ public static class MediaGenerationBuilderExtensions
     public static IMediaGenerationBuilder UseEventStream(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IJobEventStream> factory) =>
         Use(builder, MediaGenerationSeam.EventStream, providerName, factory);
 
+    /// <summary>
+    /// Uses <paramref name="factory"/> for the limiter behind <see cref="MediaGenerationOptions.SubmissionsPerOwner"/>,
+    /// partitioned by owner id (a backend shares the limit across processes this way; the default counts per process).
+    /// Its leases are <see cref="SubmissionRateLeases"/>: a refused one carries the retry-after.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the limiter; called once, on the first limited submission.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder UseSubmissionRateLimiter(this IMediaGenerationBuilder builder, Func<IServiceProvider, System.Threading.RateLimiting.PartitionedRateLimiter<string>> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => new SubmissionRateLimiter(() => factory(sp))));
+        return builder;
+    }
+
     /// <summary>Uses <paramref name="factory"/> for the <see cref="IMediaStorage"/>.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="providerName">A name for the implementation, used in errors.</param>

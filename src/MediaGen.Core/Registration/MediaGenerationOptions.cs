@@ -20,6 +20,35 @@ public sealed class MediaGenerationOptions
     /// <value>The default value is 255.</value>
     [Range(1, 1024)]
     public int MaxIdempotencyKeyLength { get; set; } = 255;
+
+    /// <summary>
+    /// The most jobs one owner may have waiting in <see cref="JobStatus.Pending"/>; a submission past it is refused with
+    /// <see cref="OwnerLimitExceededException"/> and nothing is written or charged. Checked in the same atomic step as the
+    /// submission where one backend owns the store (in memory, Redis). Null for no limit.
+    /// </summary>
+    /// <value>The default value is null.</value>
+    [Range(1, int.MaxValue)]
+    public int? MaxPendingJobsPerOwner { get; set; }
+
+    /// <summary>The retry-after a submission refused for <see cref="MaxPendingJobsPerOwner"/> is told.</summary>
+    /// <value>The default value is 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan PendingLimitRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The most submissions one owner may make per <see cref="SubmissionWindow"/> (a fixed window); a submission past it
+    /// is refused with <see cref="OwnerLimitExceededException"/> carrying the rest of the window as its retry-after, and
+    /// nothing is written or charged. Counted per process in memory, and across every API process on Redis. Null for no
+    /// limit.
+    /// </summary>
+    /// <value>The default value is null.</value>
+    [Range(1, int.MaxValue)]
+    public int? SubmissionsPerOwner { get; set; }
+
+    /// <summary>The window <see cref="SubmissionsPerOwner"/> counts in.</summary>
+    /// <value>The default value is 1 minute.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan SubmissionWindow { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Validates <see cref="MediaGenerationOptions"/> at start-up.</summary>

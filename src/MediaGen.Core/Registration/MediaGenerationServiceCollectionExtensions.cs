@@ -102,6 +102,11 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<JobLifecycle>();
         services.TryAddSingleton<WorkerIdentity>();
         services.TryAddSingleton<IMediaGenerationClient, MediaGenerationClient>();
+        services.TryAddSingleton(sp => new SubmissionRateLimiter(() =>
+        {
+            var options = sp.GetRequiredService<IOptions<MediaGenerationOptions>>().Value;
+            return new FixedWindowOwnerRateLimiter(options.SubmissionsPerOwner ?? int.MaxValue, options.SubmissionWindow, sp.GetRequiredService<TimeProvider>());
+        }));
 
         services.AddHttpClient(WebhookDispatcher.HttpClientName);
         services.TryAddSingleton<WebhookDispatcher>();

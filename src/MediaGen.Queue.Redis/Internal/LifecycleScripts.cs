@@ -16,7 +16,7 @@ namespace MediaGen.Internal;
 internal static class LifecycleScripts
 {
     /// <summary>Arguments per submit step.</summary>
-    public const int SubmitArity = 18;
+    public const int SubmitArity = 19;
 
     /// <summary>Arguments per commit step.</summary>
     public const int CommitArity = 23;
@@ -43,16 +43,22 @@ internal static class LifecycleScripts
     /// <summary>
     /// Per step: 1 id, 2 owner, 3 idempotency key or '', 4 JSON, 5 status, 6 updated at ms, 7 now ms, 8 retention ms or
     /// -1, 9 credits, 10 initial balance, 11 reservation member, 12 message id, 13 message body, 14 priority, 15 due ms
-    /// or 0, 16 event channel or '', 17 event payload, 18 message group. Returns { 1 } when created, { 0, existing JSON } when the key
-    /// already names a job, { -1 } when the id exists, { -2, balance } when the owner cannot pay (nothing is written then).
+    /// or 0, 16 event channel or '', 17 event payload, 18 message group, 19 the most pending jobs the owner may have or ''.
+    /// Returns { 1 } when created, { 0, existing JSON } when the key already names a job, { -1 } when the id exists,
+    /// { -2, balance } when the owner cannot pay, { -3, pending } when the owner has the most pending jobs allowed
+    /// (nothing is written then).
     /// </summary>
     public const string Submit = Header + """
-        local arity = 18
+        local arity = 19
         local function step(kb, kr, a)
           local now = tonumber(a[7])
           store_purge(now)
           local found = store_find(a[1], a[2], a[3])
           if found then return found end
+          if a[19] ~= '' then
+            local pending = redis.call('ZCARD', root .. 'owner-s0:' .. a[2])
+            if pending >= tonumber(a[19]) then return { -3, pending } end
+          end
           local reserved = ledger_reserve(kb, kr, KEYS[7], a[11], a[9], a[10], a[7])
           if reserved[1] == -1 then return { -2, reserved[3] } end
           store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]))

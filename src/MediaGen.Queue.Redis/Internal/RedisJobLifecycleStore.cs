@@ -84,6 +84,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                 submission.Credits, _ledger.InitialBalance, RedisKeys.ReservationMember(job.OwnerId, job.Id),
                 message.MessageId, message.Body, message.Priority, message.DueMs,
                 EventChannel(submission.Event), EventPayload(submission.Event), message.Group,
+                submission.MaxPendingJobs is { } maxPending ? maxPending : string.Empty,
             ],
             cancellationToken).ConfigureAwait(false))!;
         return (long)result[0] switch
@@ -91,6 +92,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             1 => new JobCreateResult(stored, Created: true),
             0 => new JobCreateResult(RedisJobStore.Deserialize((byte[])result[1]!), Created: false),
             -2 => throw new InsufficientCreditsException(job.OwnerId, submission.Credits, (long)result[1]),
+            -3 => throw new OwnerLimitExceededException(job.OwnerId, OwnerLimit.PendingJobs, submission.MaxPendingJobs!.Value, submission.PendingLimitRetryAfter),
             _ => throw new InvalidOperationException($"A job with id '{job.Id}' already exists."),
         };
     }

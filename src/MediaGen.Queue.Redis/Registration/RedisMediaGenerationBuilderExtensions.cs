@@ -153,6 +153,9 @@ public static class RedisMediaGenerationBuilderExtensions
         // Each lifecycle step is one script when all four seams are Redis's and still the ones in use; else Core composes them.
         builder.AddLifecycleStore(LifecycleStore);
 
+        // A per-owner submission limit counts every API process's submissions.
+        builder.UseSubmissionRateLimiter(sp => ActivatorUtilities.CreateInstance<RedisOwnerRateLimiter>(sp, sp.GetRequiredService<RedisConnection>()));
+
         var services = builder.Services;
         services.AddSingleton(connection);
         services.AddOptions<RedisQueueOptions>().ValidateOnStart();

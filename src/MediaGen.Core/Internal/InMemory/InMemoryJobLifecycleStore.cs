@@ -27,6 +27,13 @@ internal sealed class InMemoryJobLifecycleStore(
                 return ValueTask.FromResult(created);
             }
 
+            // The new job counts itself: past the limit it is removed again, before anything else was written.
+            if (submission.MaxPendingJobs is { } max && store.PendingCount(submission.Job.OwnerId) > max)
+            {
+                Done(store.DeleteAsync(submission.Job.Id, CancellationToken.None));
+                throw new OwnerLimitExceededException(submission.Job.OwnerId, OwnerLimit.PendingJobs, max, submission.PendingLimitRetryAfter);
+            }
+
             try
             {
                 Done(ledger.ReserveAsync(submission.Job.OwnerId, submission.Job.Id, submission.Credits, CancellationToken.None));

@@ -18,6 +18,7 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
     private readonly Dictionary<string, Entry> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
     private readonly Dictionary<string, SortedSet<Entry>> _byOwner = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _pendingByOwner = new(StringComparer.Ordinal);
     private long _sequence;
 
     public ValueTask<JobCreateResult> CreateAsync(GenerationJob job, CancellationToken cancellationToken = default)
@@ -51,6 +52,7 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
             }
 
             owned.Add(entry);
+            CountPending(null, stored);
             Retain(stored);
             Purge();
             return ValueTask.FromResult(new JobCreateResult(stored, Created: true));
@@ -78,6 +80,7 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
 
             var stored = job.Version == expectedVersion + 1 ? job : job with { Version = expectedVersion + 1 };
             var wasTerminal = entry.Job.Status.IsTerminal();
+            CountPending(entry.Job, stored);
             entry.Job = stored;
             if (!wasTerminal)
             {
@@ -164,6 +167,15 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
         }
     }
 
+    /// <summary>How many of <paramref name="ownerId"/>'s jobs are <see cref="JobStatus.Pending"/>.</summary>
+    public int PendingCount(string ownerId)
+    {
+        lock (_gate)
+        {
+            return _pendingByOwner.GetValueOrDefault(ownerId);
+        }
+    }
+
     /// <summary>How many jobs the store holds (for tests and metrics).</summary>
     public int Count
     {
@@ -201,6 +213,28 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
         }
     }
 
+    /// <summary>Keeps the per-owner pending counts as a job goes from <paramref name="before"/> to <paramref name="after"/> (null: absent). Caller holds the lock.</summary>
+    private void CountPending(GenerationJob? before, GenerationJob? after)
+    {
+        var was = before?.Status == JobStatus.Pending;
+        var @is = after?.Status == JobStatus.Pending;
+        if (was == @is)
+        {
+            return;
+        }
+
+        var owner = (before ?? after)!.OwnerId;
+        var count = _pendingByOwner.GetValueOrDefault(owner) + (@is ? 1 : -1);
+        if (count == 0)
+        {
+            _pendingByOwner.Remove(owner);
+        }
+        else
+        {
+            _pendingByOwner[owner] = count;
+        }
+    }
+
     /// <summary>Removes a job and every index entry. Caller holds the lock.</summary>
     private bool Remove(string jobId)
     {
@@ -208,6 +242,8 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
         {
             return false;
         }
+
+        CountPending(entry.Job, null);
 
         if (entry.Job.Request.IdempotencyKey is { } key)
         {

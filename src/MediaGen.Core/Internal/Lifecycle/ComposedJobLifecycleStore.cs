@@ -29,6 +29,14 @@ internal sealed class ComposedJobLifecycleStore(
         var job = created.Job;
 
         // Past this point the job exists: finish or undo without heeding the caller's token, so nothing is left half done.
+        // The pending limit is counted after the write (the new job counts itself), so a retried idempotent submission is
+        // never refused; concurrent submissions may each see the other and both be refused, never both accepted past it.
+        if (submission.MaxPendingJobs is { } max && await CountPendingAsync(job.OwnerId, max + 1).ConfigureAwait(false) > max)
+        {
+            await store.DeleteAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+            throw new OwnerLimitExceededException(job.OwnerId, OwnerLimit.PendingJobs, max, submission.PendingLimitRetryAfter);
+        }
+
         try
         {
             await ledger.ReserveAsync(job.OwnerId, job.Id, submission.Credits, CancellationToken.None).ConfigureAwait(false);
@@ -51,6 +59,24 @@ internal sealed class ComposedJobLifecycleStore(
         }
 
         return created;
+    }
+
+    /// <summary>Counts the owner's pending jobs, stopping at <paramref name="upTo"/>.</summary>
+    private async ValueTask<int> CountPendingAsync(string ownerId, int upTo)
+    {
+        var count = 0;
+        string? cursor = null;
+        do
+        {
+            var page = await store.ListAsync(
+                new JobQuery { OwnerId = ownerId, Status = JobStatus.Pending, Limit = Math.Min(JobQuery.MaxLimit, upTo - count), Cursor = cursor },
+                CancellationToken.None).ConfigureAwait(false);
+            count += page.Items.Count;
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null && count < upTo);
+
+        return count;
     }
 
     public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)

@@ -110,7 +110,14 @@ internal sealed partial class JobLifecycle(
     }
 
     /// <summary>Accepts a new job: create, reserve, enqueue and publish Queued as one step.</summary>
-    public async ValueTask<JobCreateResult> SubmitAsync(GenerationJob job, long credits, QueueMessage message, EnqueueOptions? enqueueOptions, CancellationToken cancellationToken)
+    public async ValueTask<JobCreateResult> SubmitAsync(
+        GenerationJob job,
+        long credits,
+        QueueMessage message,
+        EnqueueOptions? enqueueOptions,
+        CancellationToken cancellationToken,
+        int? maxPendingJobs = null,
+        TimeSpan pendingLimitRetryAfter = default)
     {
         var submission = new JobSubmission
         {
@@ -119,6 +126,8 @@ internal sealed partial class JobLifecycle(
             Message = message,
             EnqueueOptions = enqueueOptions,
             Event = BuildEvent(job, JobEventType.Queued, job.CreatedAt, error: null),
+            MaxPendingJobs = maxPendingJobs,
+            PendingLimitRetryAfter = pendingLimitRetryAfter,
         };
 
         JobCreateResult created;

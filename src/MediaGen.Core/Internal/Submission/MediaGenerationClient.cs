@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.RateLimiting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +17,7 @@ internal sealed class MediaGenerationClient(
     JobLifecycle lifecycle,
     JobCancellationRegistry running,
     MediaGenMetrics metrics,
+    SubmissionRateLimiter rateLimiter,
     IOptions<MediaGenerationOptions> options,
     TimeProvider timeProvider) : IMediaGenerationClient
 {
@@ -25,6 +27,7 @@ internal sealed class MediaGenerationClient(
     {
         ArgumentNullException.ThrowIfNull(request);
         var model = Validate(request);
+        await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
         using var activity = metrics.ActivitySource.StartActivity("mediagen.submit", ActivityKind.Producer);
         activity?.SetTag("mediagen.model", request.Model);
 
@@ -42,7 +45,7 @@ internal sealed class MediaGenerationClient(
 
         var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
         var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
-        var created = await lifecycle.SubmitAsync(job, model.CostCredits, message, enqueueOptions, cancellationToken).ConfigureAwait(false);
+        var created = await lifecycle.SubmitAsync(job, model.CostCredits, message, enqueueOptions, cancellationToken, _options.MaxPendingJobsPerOwner, _options.PendingLimitRetryAfter).ConfigureAwait(false);
         if (!created.Created)
         {
             if (!created.Job.Request.IsSameWorkAs(request))
@@ -55,6 +58,22 @@ internal sealed class MediaGenerationClient(
 
         activity?.SetTag("mediagen.job_id", job.Id);
         return new SubmitResult(created.Job, Created: true);
+    }
+
+    /// <summary>Takes one of the owner's submissions in the current window, when a rate is set; refuses past it.</summary>
+    private async ValueTask AcquireSubmissionAsync(string ownerId, CancellationToken cancellationToken)
+    {
+        if (_options.SubmissionsPerOwner is not { } allowed)
+        {
+            return;
+        }
+
+        using var lease = await rateLimiter.Limiter.AcquireAsync(ownerId, 1, cancellationToken).ConfigureAwait(false);
+        if (!lease.IsAcquired)
+        {
+            var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : _options.SubmissionWindow;
+            throw new OwnerLimitExceededException(ownerId, OwnerLimit.SubmissionRate, allowed, retryAfter);
+        }
     }
 
     public async ValueTask<GenerationJob> GetAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
