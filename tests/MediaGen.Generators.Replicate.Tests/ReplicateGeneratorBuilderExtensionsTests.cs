@@ -144,7 +144,8 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<F
             Assert.Equal(FakeReplicateServer.OutputBytes(predictionId, i, Server.OutputSize), await File.ReadAllBytesAsync(Path.Combine(Root.Path, job.Id, $"{i}.webp")));
         }
 
-        Assert.Equal(99, await ledger.GetBalanceAsync("alice"));
+        // Two images at one credit each.
+        Assert.Equal(98, await ledger.GetBalanceAsync("alice"));
     }
 
     [Fact]

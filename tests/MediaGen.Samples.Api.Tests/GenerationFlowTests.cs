@@ -18,7 +18,7 @@ public sealed class GenerationFlowTests(DefaultApiFactory factory) : IClassFixtu
         var job = await submitted.ReadJsonAsync();
         var id = job.GetProperty("id").GetString()!;
         Assert.Equal($"/api/v1/generations/{id}", submitted.Headers.Location?.OriginalString);
-        Assert.Equal(1, job.GetProperty("creditsCharged").GetInt64());
+        Assert.Equal(2, job.GetProperty("creditsCharged").GetInt64());
 
         using var stream = await client.GetAsync($"/api/v1/generations/{id}/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
         Assert.Equal(HttpStatusCode.OK, stream.StatusCode);

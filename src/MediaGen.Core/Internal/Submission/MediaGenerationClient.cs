@@ -28,6 +28,8 @@ internal sealed class MediaGenerationClient(
         using var activity = metrics.ActivitySource.StartActivity("mediagen.submit", ActivityKind.Producer);
         activity?.SetTag("mediagen.model", request.Model);
 
+        // Priced per output: the model's cost times the outputs asked for; outputs that fail are refunded at the end.
+        var cost = model.GetCost(request);
         var now = timeProvider.GetUtcNow();
         var job = new GenerationJob
         {
@@ -36,13 +38,13 @@ internal sealed class MediaGenerationClient(
             CreatedAt = now,
             UpdatedAt = now,
             Deadline = now + _options.JobDeadline,
-            CreditsCharged = model.CostCredits,
+            CreditsCharged = cost,
             Version = 1,
         };
 
         var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current) };
         var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
-        var created = await lifecycle.SubmitAsync(job, model.CostCredits, message, enqueueOptions, cancellationToken).ConfigureAwait(false);
+        var created = await lifecycle.SubmitAsync(job, cost, message, enqueueOptions, cancellationToken).ConfigureAwait(false);
         if (!created.Created)
         {
             if (!created.Job.Request.IsSameWorkAs(request))
