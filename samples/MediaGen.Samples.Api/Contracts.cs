@@ -23,7 +23,7 @@ public sealed record CreateGenerationBody
     /// <summary>An aspect ratio such as <c>16:9</c>.</summary>
     public string? AspectRatio { get; init; }
 
-    /// <summary>How many images.</summary>
+    /// <summary>How many images; one when unset. Each is charged the model's cost.</summary>
     public int? OutputCount { get; init; }
 
     /// <summary>The image format.</summary>
@@ -99,16 +99,19 @@ public sealed record JobResponse
     /// <summary>When a scheduled retry is due.</summary>
     public DateTimeOffset? NextAttemptAt { get; init; }
 
-    /// <summary>The stored outputs.</summary>
+    /// <summary>The stored outputs; an output that failed leaves a gap in their indexes.</summary>
     public IReadOnlyList<OutputResponse> Outputs { get; init; } = [];
+
+    /// <summary>The outputs the generator could not deliver, whose share of the charge was refunded.</summary>
+    public IReadOnlyList<OutputFailure> FailedOutputs { get; init; } = [];
 
     /// <summary>The last error.</summary>
     public JobError? Error { get; init; }
 
-    /// <summary>Credits reserved for the job.</summary>
+    /// <summary>Credits reserved for the job: the model's cost per image times the images asked for.</summary>
     public long CreditsCharged { get; init; }
 
-    /// <summary>Credits given back.</summary>
+    /// <summary>Credits given back: all after a failure or cancel, the failed outputs' share after a partial success.</summary>
     public long CreditsRefunded { get; init; }
 
     /// <summary>Whether a cancel was asked for while the job was running.</summary>
@@ -132,7 +135,7 @@ public sealed record JobListResponse(IReadOnlyList<JobResponse> Items, string? N
 /// <summary>A model in the catalog.</summary>
 /// <param name="Id">The id to submit.</param>
 /// <param name="DisplayName">A display name.</param>
-/// <param name="CostCredits">What one job costs.</param>
+/// <param name="CostCredits">What one output (image) costs; a job pays it per image asked for.</param>
 /// <param name="ExpectedSeconds">How long a job usually takes.</param>
 /// <param name="Settings">The settings it accepts.</param>
 public sealed record ModelResponse(string Id, string DisplayName, long CostCredits, double ExpectedSeconds, ModelSettingsRules Settings);

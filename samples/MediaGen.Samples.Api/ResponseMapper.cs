@@ -33,6 +33,7 @@ internal sealed class ResponseMapper(IMediaStorage storage)
             CompletedAt = job.CompletedAt,
             NextAttemptAt = job.NextAttemptAt,
             Outputs = outputs,
+            FailedOutputs = job.FailedOutputs,
             Error = job.Error,
             CreditsCharged = job.CreditsCharged,
             CreditsRefunded = job.CreditsRefunded,

@@ -39,16 +39,25 @@ public sealed record GenerationJob
     /// <summary>After this instant the job is failed instead of attempted again.</summary>
     public DateTimeOffset? Deadline { get; init; }
 
-    /// <summary>The stored outputs, in index order. Empty until the job succeeds.</summary>
+    /// <summary>
+    /// The stored outputs, in index order. Empty until the job succeeds. An output that failed leaves a gap in the
+    /// indexes and is listed in <see cref="FailedOutputs"/> instead.
+    /// </summary>
     public IReadOnlyList<JobOutput> Outputs { get; init; } = [];
+
+    /// <summary>
+    /// The outputs of a succeeded job that its generator could not deliver, by index; their share of
+    /// <see cref="CreditsCharged"/> is in <see cref="CreditsRefunded"/>. Empty when every output was delivered.
+    /// </summary>
+    public IReadOnlyList<OutputFailure> FailedOutputs { get; init; } = [];
 
     /// <summary>The last error: the reason for <see cref="JobStatus.Failed"/>, or the error of the attempt a pending retry follows.</summary>
     public JobError? Error { get; init; }
 
-    /// <summary>Credits reserved for the job.</summary>
+    /// <summary>Credits reserved for the job: the model's cost per output times the outputs asked for.</summary>
     public long CreditsCharged { get; init; }
 
-    /// <summary>Credits given back (after a failure or a cancel).</summary>
+    /// <summary>Credits given back: all of them after a failure or a cancel, the failed outputs' share after a partial success.</summary>
     public long CreditsRefunded { get; init; }
 
     /// <summary>Progress of the running attempt, from 0 to 1.</summary>

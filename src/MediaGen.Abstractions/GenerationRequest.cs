@@ -38,6 +38,13 @@ public sealed record GenerationRequest
     /// <summary>The queue priority.</summary>
     public JobPriority Priority { get; init; } = JobPriority.Normal;
 
+    /// <summary>
+    /// How many outputs the request asks for: <see cref="GenerationSettings.OutputCount"/>, or one when it is unset. The job
+    /// is charged for this many (<see cref="ModelDescriptor.GetCost"/>) and a generator produces this many.
+    /// </summary>
+    /// <returns>The number of outputs.</returns>
+    public int GetOutputCount() => Settings?.OutputCount ?? 1;
+
     /// <summary>Returns <see langword="true"/> when <paramref name="other"/> asks for the same work (everything but the idempotency key and priority).</summary>
     /// <param name="other">The request to compare with.</param>
     /// <returns>Whether both requests would produce the same job.</returns>
@@ -101,7 +108,9 @@ public sealed record GenerationSettings
     /// <summary>An aspect ratio such as <c>1:1</c> or <c>16:9</c>. Mutually exclusive with <see cref="Width"/> and <see cref="Height"/>.</summary>
     public string? AspectRatio { get; init; }
 
-    /// <summary>How many images to generate.</summary>
+    /// <summary>
+    /// How many images to generate; null asks for one. Each is charged the model's <see cref="ModelDescriptor.CostCredits"/>.
+    /// </summary>
     public int? OutputCount { get; init; }
 
     /// <summary>The image encoding.</summary>

@@ -38,7 +38,7 @@ public enum JobEventType
     /// <summary>An attempt failed and a retry is scheduled.</summary>
     Retrying = 4,
 
-    /// <summary>Finished with every output stored. Terminal.</summary>
+    /// <summary>Finished with its outputs stored (any that failed are in <see cref="GenerationJob.FailedOutputs"/>). Terminal.</summary>
     Succeeded = 5,
 
     /// <summary>Failed for good. Terminal.</summary>

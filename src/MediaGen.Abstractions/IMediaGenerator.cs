@@ -3,6 +3,9 @@ namespace MediaGen;
 /// <summary>
 /// Produces media for the models it serves. Implementations are registered with the builder's
 /// <c>AddXxxGenerator</c> methods; the worker picks the generator whose <see cref="Models"/> contains the job's model.
+/// Models are priced per output (<see cref="ModelDescriptor.CostCredits"/>), and a generator reports results per output:
+/// when some of a job's outputs fail and others succeed, it returns the ones it has and names the failed ones in
+/// <see cref="GenerationResult.FailedOutputs"/> instead of failing the whole job.
 /// </summary>
 public interface IMediaGenerator
 {
@@ -19,7 +22,10 @@ public interface IMediaGenerator
     /// work should be left running unless <see cref="GenerationContext.JobAborted"/> is also signaled, so the next
     /// attempt can resume it from the checkpoint.
     /// </param>
-    /// <returns>The outputs; the worker streams each into storage before the job counts as succeeded.</returns>
+    /// <returns>
+    /// The outputs; the worker streams each into storage before the job counts as succeeded. Outputs that failed are named
+    /// in <see cref="GenerationResult.FailedOutputs"/>: the job keeps the others and refunds their share.
+    /// </returns>
     /// <exception cref="GenerationException">A classified failure.</exception>
     ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default);
 }
@@ -89,9 +95,96 @@ public interface ICheckpointSink
     ValueTask SaveAsync(string checkpoint, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The outputs of a successful attempt.</summary>
-/// <param name="Outputs">The outputs in index order.</param>
-public sealed record GenerationResult(IReadOnlyList<GeneratedOutput> Outputs);
+/// <summary>
+/// The outputs of a successful attempt, and the outputs that failed in it. Each output a request asks for is priced on
+/// its own (<see cref="ModelDescriptor.CostCredits"/>): the job succeeds with the outputs delivered and refunds the
+/// share of those in <see cref="FailedOutputs"/>; when every output failed, the job fails and is refunded in full.
+/// </summary>
+/// <param name="Outputs">The outputs delivered, in index order.</param>
+public sealed record GenerationResult(IReadOnlyList<GeneratedOutput> Outputs)
+{
+    /// <summary>Creates a result in which some outputs failed.</summary>
+    /// <param name="outputs">The outputs delivered, in index order.</param>
+    /// <param name="failedOutputs">
+    /// The outputs that failed, by index. Together with <paramref name="outputs"/> they number the outputs from 0: the
+    /// delivered outputs take, in order, the indexes not named here. Asked for outputs 0 to 3 with 1 and 3 failed,
+    /// <paramref name="outputs"/> holds outputs 0 and 2.
+    /// </param>
+    /// <exception cref="ArgumentException">
+    /// An index is negative, named twice, or not below the number of outputs and failures together; or a failure has no
+    /// code or message.
+    /// </exception>
+    public GenerationResult(IReadOnlyList<GeneratedOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs)
+        : this(outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        ArgumentNullException.ThrowIfNull(failedOutputs);
+        var total = outputs.Count + failedOutputs.Count;
+        var seen = new HashSet<int>();
+        foreach (var failure in failedOutputs)
+        {
+            ArgumentNullException.ThrowIfNull(failure, nameof(failedOutputs));
+            if (string.IsNullOrWhiteSpace(failure.Code) || failure.Message is null)
+            {
+                throw new ArgumentException($"Failed output {failure.Index} needs a code and a message.", nameof(failedOutputs));
+            }
+
+            if (failure.Index < 0 || failure.Index >= total || !seen.Add(failure.Index))
+            {
+                throw new ArgumentException(
+                    $"Failed output {failure.Index} is negative, named twice, or beyond the {total} outputs this result accounts for.", nameof(failedOutputs));
+            }
+        }
+
+        FailedOutputs = failedOutputs;
+    }
+
+    /// <summary>The outputs that failed, by index; empty when every output was delivered.</summary>
+    public IReadOnlyList<OutputFailure> FailedOutputs { get; } = [];
+
+    /// <summary>The index of each delivered output, in the order of <see cref="Outputs"/>: the indexes not failed, in order.</summary>
+    /// <returns>One index per output.</returns>
+    public IReadOnlyList<int> GetOutputIndexes()
+    {
+        if (FailedOutputs.Count == 0)
+        {
+            return Enumerable.Range(0, Outputs.Count).ToArray();
+        }
+
+        var indexes = new int[Outputs.Count];
+        var next = 0;
+        for (var i = 0; i < indexes.Length; i++, next++)
+        {
+            while (IsFailed(next))
+            {
+                next++;
+            }
+
+            indexes[i] = next;
+        }
+
+        return indexes;
+    }
+
+    private bool IsFailed(int index)
+    {
+        foreach (var failure in FailedOutputs)
+        {
+            if (failure.Index == index)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>One output of a generation that could not be delivered; its share of the job's charge is refunded.</summary>
+/// <param name="Index">The output's position among those the request asked for, from 0.</param>
+/// <param name="Code">A stable, machine-readable code, such as <see cref="MediaGenErrorCodes.ContentFiltered"/>.</param>
+/// <param name="Message">A human-readable description, including the provider's own error text where there is one.</param>
+public sealed record OutputFailure(int Index, string Code, string Message);
 
 /// <summary>
 /// One output of a generation, read as a stream when the worker stores it, so large files (or files downloaded

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace MediaGen;
 
-/// <summary>A model a generator serves: its id, price and the settings it accepts.</summary>
+/// <summary>A model a generator serves: its id, price per output and the settings it accepts.</summary>
 public sealed record ModelDescriptor
 {
     /// <summary>The id callers put in <see cref="GenerationRequest.Model"/>, for example <c>flux-schnell</c>.</summary>
@@ -11,7 +11,10 @@ public sealed record ModelDescriptor
     /// <summary>A display name.</summary>
     public string? DisplayName { get; init; }
 
-    /// <summary>What one job on this model costs, in credits.</summary>
+    /// <summary>
+    /// What one output (one image) of this model costs, in credits. A job is charged this times the number of outputs it
+    /// asks for (see <see cref="GetCost"/>); outputs the generator reports as failed are refunded. Zero makes the model free.
+    /// </summary>
     public required long CostCredits { get; init; }
 
     /// <summary>How long a generation usually takes; a hint for clients and for timeouts.</summary>
@@ -19,6 +22,19 @@ public sealed record ModelDescriptor
 
     /// <summary>The settings the model accepts.</summary>
     public ModelSettingsRules Settings { get; init; } = ModelSettingsRules.Default;
+
+    /// <summary>
+    /// What a job for <paramref name="request"/> costs: <see cref="CostCredits"/> times the number of outputs it asks for
+    /// (<see cref="GenerationRequest.GetOutputCount"/>, one when the request leaves it unset).
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <returns>The credits the job is charged at submission.</returns>
+    /// <exception cref="OverflowException">The product does not fit in 64 bits; <see cref="Validate"/> reports it as an error.</exception>
+    public long GetCost(GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return checked(CostCredits * request.GetOutputCount());
+    }
 
     /// <summary>Validates a request against this model's rules.</summary>
     /// <param name="request">The request.</param>
@@ -28,6 +44,11 @@ public sealed record ModelDescriptor
         ArgumentNullException.ThrowIfNull(request);
         var errors = new ValidationErrors();
         Settings.Validate(request, ref errors);
+        if (CostCredits > 0 && request.GetOutputCount() > long.MaxValue / CostCredits)
+        {
+            errors.Add("settings.outputCount", $"{request.GetOutputCount()} outputs at {CostCredits} credits each cost more credits than can be counted.");
+        }
+
         return errors.ToDictionary() ?? EmptyErrors;
     }
 
@@ -130,6 +151,14 @@ public sealed record ModelSettingsRules
                 {
                     error.Add($"parameters.{name}", message);
                 }
+                else if (rule.Kind == ModelParameterKind.OutputIndexes && ModelParameterRule.TryReadOutputIndexes(value, out var indexes))
+                {
+                    var asked = request.GetOutputCount();
+                    foreach (var index in indexes.Where(i => i >= asked))
+                    {
+                        error.Add($"parameters.{name}", $"Output {index} does not exist: the request asks for {asked} output(s), numbered from 0.");
+                    }
+                }
             }
         }
     }
@@ -165,6 +194,13 @@ public enum ModelParameterKind
 
     /// <summary>A JSON true or false.</summary>
     Boolean = 3,
+
+    /// <summary>
+    /// A JSON string naming some of the request's outputs by index, separated by commas, such as <c>"1,3"</c>: each a
+    /// whole number from 0, named once, and below the request's output count. Read it with
+    /// <see cref="ModelParameterRule.TryReadOutputIndexes"/>.
+    /// </summary>
+    OutputIndexes = 4,
 }
 
 /// <summary>What a model-specific parameter accepts.</summary>
@@ -208,6 +244,10 @@ public sealed record ModelParameterRule
                 return null;
             case ModelParameterKind.Boolean:
                 return value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : "Must be true or false.";
+            case ModelParameterKind.OutputIndexes:
+                return TryReadOutputIndexes(value, out _)
+                    ? null
+                    : "Must be output indexes from 0, each named once, separated by commas (for example \"1,3\").";
             default:
                 if (value.ValueKind != JsonValueKind.String)
                 {
@@ -219,6 +259,37 @@ public sealed record ModelParameterRule
                     ? null
                     : $"Must be one of: {string.Join(", ", AllowedValues)}.";
         }
+    }
+
+    /// <summary>
+    /// Reads a <see cref="ModelParameterKind.OutputIndexes"/> value: a JSON string of whole numbers from 0 separated by
+    /// commas (spaces around them allowed), each named once, such as <c>"1,3"</c>.
+    /// </summary>
+    /// <param name="value">The parameter's value.</param>
+    /// <param name="indexes">The indexes in the order given; empty when the value cannot be read.</param>
+    /// <returns>Whether the value is such a list.</returns>
+    public static bool TryReadOutputIndexes(JsonElement value, out IReadOnlyList<int> indexes)
+    {
+        indexes = [];
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        var read = new List<int>();
+        foreach (var part in value.GetString()!.Split(','))
+        {
+            if (!int.TryParse(part.AsSpan().Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
+                || read.Contains(index))
+            {
+                return false;
+            }
+
+            read.Add(index);
+        }
+
+        indexes = read;
+        return true;
     }
 }
 

@@ -17,7 +17,7 @@ public class GeneratorModelOptions
     /// <value>The default value is null.</value>
     public string? DisplayName { get; set; }
 
-    /// <summary>What one job costs, in credits.</summary>
+    /// <summary>What one output (one image) costs, in credits; a job is charged this per output it asks for.</summary>
     /// <value>The default value is null.</value>
     [Range(0, long.MaxValue)]
     public long? CostCredits { get; set; }

@@ -71,6 +71,86 @@ public sealed class ModelDescriptorTests
     }
 
     [Theory]
+    [InlineData(null, 3)]
+    [InlineData(1, 3)]
+    [InlineData(2, 6)]
+    public void GetCost_IsTheCostPerOutputTimesTheOutputsAskedFor(int? outputCount, long expected)
+    {
+        Assert.Equal(expected, Model.GetCost(Request(new GenerationSettings { OutputCount = outputCount })));
+    }
+
+    [Fact]
+    public void GetCost_FreeModel_CostsNothingWhateverTheCount()
+    {
+        var free = Model with { CostCredits = 0 };
+
+        Assert.Equal(0, free.GetCost(Request(new GenerationSettings { OutputCount = 2 })));
+    }
+
+    [Fact]
+    public void Validate_CostBeyondSixtyFourBits_IsAnOutputCountError()
+    {
+        var dear = Model with { CostCredits = long.MaxValue / 2 + 1 };
+        var request = Request(new GenerationSettings { OutputCount = 2 });
+
+        var errors = dear.Validate(request);
+
+        Assert.Equal(["settings.outputCount"], errors.Keys);
+        Assert.Throws<OverflowException>(() => dear.GetCost(request));
+        Assert.Empty(dear.Validate(Request(new GenerationSettings { OutputCount = 1 })));
+    }
+
+    [Theory]
+    [InlineData("\"1,3\"", new[] { 1, 3 })]
+    [InlineData("\" 2 , 0\"", new[] { 2, 0 })]
+    [InlineData("\"0\"", new[] { 0 })]
+    public void TryReadOutputIndexes_CommaSeparatedIndexes_ReadsThemInOrder(string json, int[] expected)
+    {
+        Assert.True(ModelParameterRule.TryReadOutputIndexes(JsonDocument.Parse(json).RootElement, out var indexes));
+        Assert.Equal(expected, indexes);
+    }
+
+    [Theory]
+    [InlineData("\"\"")]
+    [InlineData("\"1,,2\"")]
+    [InlineData("\"-1\"")]
+    [InlineData("\"1,1\"")]
+    [InlineData("\"one\"")]
+    [InlineData("\"1.5\"")]
+    [InlineData("1")]
+    [InlineData("[1,3]")]
+    public void TryReadOutputIndexes_AnythingElse_IsRefused(string json)
+    {
+        var value = JsonDocument.Parse(json).RootElement;
+
+        Assert.False(ModelParameterRule.TryReadOutputIndexes(value, out var indexes));
+        Assert.Empty(indexes);
+        Assert.NotNull(new ModelParameterRule { Kind = ModelParameterKind.OutputIndexes }.Check(value));
+    }
+
+    [Fact]
+    public void Validate_OutputIndexesParameter_MustNameOutputsTheRequestAsksFor()
+    {
+        var model = Model with
+        {
+            Settings = Model.Settings with
+            {
+                MaxOutputs = 4,
+                Parameters = new Dictionary<string, ModelParameterRule> { ["failOutputs"] = new() { Kind = ModelParameterKind.OutputIndexes } },
+            },
+        };
+
+        Assert.Empty(model.Validate(Request(new GenerationSettings { OutputCount = 4 }, """{"failOutputs": "1,3"}""")));
+        Assert.Empty(model.Validate(Request(new GenerationSettings { OutputCount = 2 }, """{"failOutputs": "0,1"}""")));
+        var beyond = model.Validate(Request(new GenerationSettings { OutputCount = 2 }, """{"failOutputs": "1,3"}"""));
+        Assert.Equal(["Output 3 does not exist: the request asks for 2 output(s), numbered from 0."], beyond["parameters.failOutputs"]);
+        var unset = model.Validate(Request(parameters: """{"failOutputs": "1"}"""));
+        Assert.Contains("parameters.failOutputs", unset.Keys);
+        var malformed = model.Validate(Request(new GenerationSettings { OutputCount = 2 }, """{"failOutputs": "1;2"}"""));
+        Assert.Single(malformed["parameters.failOutputs"]);
+    }
+
+    [Theory]
     [InlineData(ModelParameterKind.Boolean, "true", null)]
     [InlineData(ModelParameterKind.Boolean, "1", "Must be true or false.")]
     [InlineData(ModelParameterKind.String, "3", "Must be a string.")]

@@ -162,16 +162,29 @@ public abstract class JobLifecycleStoreComplianceTests : ComplianceTestBase
     [ComplianceFact]
     public async Task CommitAsync_PartialSettlement_RefundsThatShareOnce()
     {
+        // A job of four outputs at 10 credits each, one of which failed: it succeeds and a quarter comes back.
         var backend = await NewBackendAsync(100);
         var job = (await backend.Lifecycle.SubmitAsync(Submission(NewJob("owner-a"), credits: 40))).Job;
         var lease = await ReceiveOneAsync(backend.Queue);
+        await using var events = await EventSubscription.OpenLiveAsync(backend.Events, backend.Events, job.Id, RealTimeout);
+        var commit = Finish(job, JobStatus.Succeeded, job.Version, refund: 10, lease, LeaseAction.Complete);
+        commit = commit with { Job = commit.Job! with { FailedOutputs = [new OutputFailure(1, MediaGenErrorCodes.ContentFiltered, "Output 1 was filtered.")] } };
 
-        Assert.True(await backend.Lifecycle.CommitAsync(Finish(job, JobStatus.Succeeded, job.Version, refund: 10, lease, LeaseAction.Complete)));
+        Assert.True(await backend.Lifecycle.CommitAsync(commit));
+
         Assert.Equal(70, await backend.Ledger.GetBalanceAsync("owner-a"));
+        Assert.Empty(await backend.Ledger.ListOpenReservationsAsync(Time.GetUtcNow().AddDays(1), 10));
+        var stored = (await backend.Store.GetAsync(job.Id))!;
+        Assert.Equal((JobStatus.Succeeded, 40L, 10L), (stored.Status, stored.CreditsCharged, stored.CreditsRefunded));
+        Assert.Equal(1, Assert.Single(stored.FailedOutputs).Index);
+        Assert.Equal(JobEventType.Succeeded, (await events.NextAsync(1))[0].Type);
 
-        // Applying the settlement again (a redelivery after a crash would) changes nothing.
+        // Applying the settlement again (a redelivery after a crash would), even for more, changes nothing.
+        Assert.True(await backend.Lifecycle.CommitAsync(new JobCommit { JobId = job.Id, OwnerId = job.OwnerId, Settlement = 10 }));
         Assert.True(await backend.Lifecycle.CommitAsync(new JobCommit { JobId = job.Id, OwnerId = job.OwnerId, Settlement = 40 }));
         Assert.Equal(70, await backend.Ledger.GetBalanceAsync("owner-a"));
+        Time.Advance(LeaseDuration * 2);
+        Assert.Empty(await backend.Queue.ReceiveAsync(10, TimeSpan.Zero));
     }
 
     [ComplianceFact]

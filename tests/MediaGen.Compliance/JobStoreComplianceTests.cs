@@ -693,6 +693,11 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
                     Size = 7,
                 },
             ],
+            FailedOutputs =
+            [
+                new OutputFailure(2, MediaGenErrorCodes.ContentFiltered, "Output 2 was \"filtered\" — ünïcödé."),
+                new OutputFailure(3, MediaGenErrorCodes.GeneratorPermanent, "Output 3 was lost."),
+            ],
             Error = new JobError(MediaGenErrorCodes.AttemptsExhausted, "Every attempt failed: provider said \"busy\".", Retryable: false),
             CreditsCharged = 12,
             CreditsRefunded = 12,
@@ -712,9 +717,10 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
         Assert.Equal(expected.Request with { Parameters = null }, actual.Request with { Parameters = null });
         AssertSameParameters(expected.Request.Parameters, actual.Request.Parameters);
         Assert.Equal(expected.Outputs, actual.Outputs);
+        Assert.Equal(expected.FailedOutputs, actual.FailedOutputs);
 
-        // Record equality for every other field; the request and outputs were compared above.
-        Assert.Equal(expected, actual with { Request = expected.Request, Outputs = expected.Outputs });
+        // Record equality for every other field; the request, outputs and failed outputs were compared above.
+        Assert.Equal(expected, actual with { Request = expected.Request, Outputs = expected.Outputs, FailedOutputs = expected.FailedOutputs });
         Assert.Equal(expected.OwnerId, actual.OwnerId);
     }
 

@@ -51,6 +51,15 @@ public sealed class FakeReplicateServer : FakeProviderServer
     /// <summary>Whether outputs are data URIs instead of URLs (as some models answer with <c>Prefer: wait</c>).</summary>
     public bool DataUriOutputs { get; set; }
 
+    /// <summary>
+    /// When set, a succeeded prediction returns at most this many outputs whatever <c>num_outputs</c> asks, as Replicate
+    /// does when its safety checker drops images.
+    /// </summary>
+    public int? OutputLimit { get; set; }
+
+    /// <summary>Outputs at these positions are data URIs that are not base64, so they cannot be read.</summary>
+    public ISet<int> BrokenOutputs { get; } = new HashSet<int>();
+
     /// <summary>When set, an output download sends its first half, then waits for this before sending the rest.</summary>
     public TaskCompletionSource? OutputGate { get; set; }
 
@@ -361,11 +370,12 @@ public sealed class FakeReplicateServer : FakeProviderServer
                 JsonNode? output = null;
                 if (Status == "succeeded")
                 {
-                    var count = Input["num_outputs"]?.GetValue<int>() ?? outputCount;
+                    var count = Math.Min(Input["num_outputs"]?.GetValue<int>() ?? outputCount, server.OutputLimit ?? int.MaxValue);
                     var files = new JsonArray();
                     for (var i = 0; i < count; i++)
                     {
-                        files.Add(server.DataUriOutputs
+                        files.Add(server.BrokenOutputs.Contains(i) ? "data:image/png;base64,@@not-base64@@"
+                            : server.DataUriOutputs
                             ? $"data:image/png;base64,{Convert.ToBase64String(OutputBytes(Id, i, 256))}"
                             : new Uri(baseUrl, $"files/{Id}/out-{i}{(server.OutputExtension is { } e ? "." + e : string.Empty)}").AbsoluteUri);
                     }

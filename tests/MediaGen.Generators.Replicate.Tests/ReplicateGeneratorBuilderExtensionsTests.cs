@@ -144,7 +144,41 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<F
             Assert.Equal(FakeReplicateServer.OutputBytes(predictionId, i, Server.OutputSize), await File.ReadAllBytesAsync(Path.Combine(Root.Path, job.Id, $"{i}.webp")));
         }
 
-        Assert.Equal(99, await ledger.GetBalanceAsync("alice"));
+        // Two images at one credit each.
+        Assert.Equal(98, await ledger.GetBalanceAsync("alice"));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_PredictionReturnsFewerImagesThanAsked_JobSucceedsWithThemAndRefundsTheMissingOnes()
+    {
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker()).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var ledger = host.Services.GetRequiredService<ICreditLedger>();
+        Server.OutputLimit = 3;
+
+        var submitted = await client.SubmitAsync(new GenerationRequest
+        {
+            Prompt = TestSupport.Prompt,
+            Model = "flux-dev",
+            OwnerId = "alice",
+            Settings = new GenerationSettings { OutputCount = 4 },
+        });
+        Assert.Equal(32, submitted.Job.CreditsCharged);
+        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
+        await host.StopAsync();
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal([0, 1, 2], job.Outputs.Select(o => o.Index));
+        Assert.Equal(3, Assert.Single(job.FailedOutputs).Index);
+        Assert.Equal((32L, 8L), (job.CreditsCharged, job.CreditsRefunded));
+        Assert.Equal(100 - 24, await ledger.GetBalanceAsync("alice"));
     }
 
     [Fact]

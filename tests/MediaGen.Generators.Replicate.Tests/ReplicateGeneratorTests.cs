@@ -13,13 +13,12 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
     [Fact]
     public async Task GenerateAsync_HappyPath_SavesCheckpointBeforePollingAndStreamsEveryOutput()
     {
-        Server.OutputCount = 2;
         Server.PollsUntilDone = 2;
         var generator = TestSupport.Generator(Server, Http);
         var getsWhenSaved = -1;
         var checkpoint = new RecordingCheckpointSink { OnSaved = _ => getsWhenSaved = Server.GetCalls };
 
-        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint));
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { OutputCount = 2 }), checkpoint));
 
         var id = Assert.Single(checkpoint.Saved);
         Assert.Equal(0, getsWhenSaved);
@@ -31,9 +30,72 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
             Assert.Equal(FakeReplicateServer.OutputBytes(id, i, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[i]));
         }
 
+        Assert.Empty(result.FailedOutputs);
         var body = Assert.Single(Server.CreateBodies);
         Assert.Equal(TestSupport.Prompt, body["input"]!["prompt"]!.GetValue<string>());
+        Assert.Equal(2, body["input"]!["num_outputs"]!.GetValue<int>());
         Assert.Null(body["version"]);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_OutputCountUnset_AsksForOneOutputWhateverTheModelsDefault()
+    {
+        Server.OutputCount = 4;
+        var generator = TestSupport.Generator(Server, Http);
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
+
+        Assert.Single(result.Outputs);
+        Assert.Equal(1, Assert.Single(Server.CreateBodies)["input"]!["num_outputs"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task GenerateAsync_FewerOutputsThanAsked_ReportsTheMissingOnesFailedInsteadOfFailing()
+    {
+        Server.OutputLimit = 2;
+        var generator = TestSupport.Generator(Server, Http);
+        var checkpoint = new RecordingCheckpointSink();
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { OutputCount = 4 }), checkpoint));
+
+        var id = Assert.Single(checkpoint.Saved);
+        Assert.Equal(2, result.Outputs.Count);
+        Assert.Equal([0, 1], result.GetOutputIndexes());
+        Assert.Equal(FakeReplicateServer.OutputBytes(id, 1, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[1]));
+        Assert.Equal([2, 3], result.FailedOutputs.Select(f => f.Index));
+        Assert.All(result.FailedOutputs, f => Assert.Equal(MediaGenErrorCodes.GeneratorPermanent, f.Code));
+        Assert.Contains("returned 2 of the 4 outputs", result.FailedOutputs[0].Message, StringComparison.Ordinal);
+        Assert.Equal(1, Server.PredictionsCreated);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_AnOutputCannotBeRead_ReportsThatOutputFailedAndKeepsTheOthers()
+    {
+        Server.BrokenOutputs.Add(1);
+        var generator = TestSupport.Generator(Server, Http);
+        var checkpoint = new RecordingCheckpointSink();
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { OutputCount = 3 }), checkpoint));
+
+        var id = Assert.Single(checkpoint.Saved);
+        Assert.Equal([0, 2], result.GetOutputIndexes());
+        Assert.Equal(FakeReplicateServer.OutputBytes(id, 2, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[1]));
+        var failure = Assert.Single(result.FailedOutputs);
+        Assert.Equal(1, failure.Index);
+        Assert.Contains("not base64", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_NoOutputCanBeRead_ReturnsEveryOutputFailed()
+    {
+        Server.BrokenOutputs.Add(0);
+        Server.BrokenOutputs.Add(1);
+        var generator = TestSupport.Generator(Server, Http);
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { OutputCount = 2 })));
+
+        Assert.Empty(result.Outputs);
+        Assert.Equal([0, 1], result.FailedOutputs.Select(f => f.Index));
     }
 
     [Fact]

@@ -78,6 +78,8 @@ public sealed class ReplicateModelCatalogTests
         Assert.Equal("jpg", pro["output_format"]!.GetValue<string>());
         Assert.Equal(7, pro["seed"]!.GetValue<long>());
         Assert.Null(pro["num_outputs"]);
+        var schnell = ReplicateGenerator.BuildInput(Catalog["flux-schnell"], Request("flux-schnell", GenerationSettings.Default, null, ""));
+        Assert.Equal(1, schnell["num_outputs"]!.GetValue<int>());
         Assert.Equal(2, sdxl["num_outputs"]!.GetValue<int>());
         Assert.Equal(7.5, sdxl["guidance_scale"]!.GetValue<double>());
         Assert.Equal(30, sdxl["num_inference_steps"]!.GetValue<int>());

@@ -79,6 +79,74 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiAndWorker_SomeImagesFailed_JobSucceedsWithTheOthersAndRefundsExactlyTheFailedShareOnce()
+    {
+        // Priced per image: procedural-hd costs 4 credits an image, procedural 1. Three jobs through the API process, run
+        // by a worker process: images 1 and 3 of four fail; every image of two fails; all three images of a third succeed.
+        var port = RedisJobQueueTests.FreePort();
+        Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var worker = Start("MediaGen.Samples.Worker", []);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await WaitUntilAsync(async () => await SampleHosts.RespondsAsync(http, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
+        var startBalance = await BalanceAsync(http);
+
+        async Task<string> SubmitAsync(object body)
+        {
+            using var response = await http.PostAsJsonAsync("/api/v1/generations", body);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        }
+
+        var partial = await SubmitAsync(new { prompt = "a lighthouse in fog", model = "procedural-hd", width = 64, height = 64, outputCount = 4, parameters = new { failOutputs = "1,3" } });
+        var none = await SubmitAsync(new { prompt = "a harbour in fog", model = "procedural", outputCount = 2, parameters = new { failOutputs = "0,1" } });
+        var whole = await SubmitAsync(new { prompt = "a cliff in fog", model = "procedural", outputCount = 3 });
+        Assert.Equal(startBalance - 16 - 2 - 3, await BalanceAsync(http));
+
+        string[] ids = [partial, none, whole];
+        await WaitUntilAsync(async () => await CountAsync(http, "succeeded") + await CountAsync(http, "failed") == ids.Length, TimeSpan.FromSeconds(60), "every job to end");
+        var jobs = (await Task.WhenAll(ids.Select(id => http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")))).ToDictionary(j => j.GetProperty("id").GetString()!);
+
+        var partialJob = jobs[partial];
+        Assert.Equal("succeeded", partialJob.GetProperty("status").GetString());
+        Assert.Equal((16L, 8L), (partialJob.GetProperty("creditsCharged").GetInt64(), partialJob.GetProperty("creditsRefunded").GetInt64()));
+        Assert.Equal([0, 2], partialJob.GetProperty("outputs").EnumerateArray().Select(o => o.GetProperty("index").GetInt32()));
+        Assert.Equal([1, 3], partialJob.GetProperty("failedOutputs").EnumerateArray().Select(o => o.GetProperty("index").GetInt32()));
+        Assert.Equal(["0.png", "2.png"], Directory.GetFiles(Path.Combine(_media.FullName, partial), "*.png").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+        var noneJob = jobs[none];
+        Assert.Equal("failed", noneJob.GetProperty("status").GetString());
+        Assert.Equal(MediaGenErrorCodes.GeneratorPermanent, noneJob.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal((2L, 2L), (noneJob.GetProperty("creditsCharged").GetInt64(), noneJob.GetProperty("creditsRefunded").GetInt64()));
+        Assert.Empty(noneJob.GetProperty("outputs").EnumerateArray());
+
+        var wholeJob = jobs[whole];
+        Assert.Equal("succeeded", wholeJob.GetProperty("status").GetString());
+        Assert.Equal((3L, 0L), (wholeJob.GetProperty("creditsCharged").GetInt64(), wholeJob.GetProperty("creditsRefunded").GetInt64()));
+        Assert.Equal(3, wholeJob.GetProperty("outputs").GetArrayLength());
+        Assert.Empty(wholeJob.GetProperty("failedOutputs").EnumerateArray());
+
+        var expected = startBalance - (16 - 8) - (2 - 2) - (3 - 0);
+        Assert.Equal(expected, await BalanceAsync(http));
+
+        // A message delivered again after the partial success (as after a crash before its lease settled) is dropped by
+        // the worker without refunding a second time.
+        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
+        using (multiplexer)
+        {
+            await using var queue = RedisTestServer.Queue(connection, RedisTestServer.Options(_prefix, Lease), TimeProvider.System);
+            await queue.EnqueueAsync(new QueueMessage(partial));
+            await queue.EnqueueAsync(new QueueMessage(none));
+            await WaitUntilAsync(async () => await queue.GetDepthAsync() == new QueueDepth(0, 0, 0, 0), TimeSpan.FromSeconds(30), "the worker to drop the redelivered messages");
+        }
+
+        var again = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{partial}");
+        Assert.Equal(partialJob.GetProperty("updatedAt").GetDateTimeOffset(), again.GetProperty("updatedAt").GetDateTimeOffset());
+        Assert.Equal(8, again.GetProperty("creditsRefunded").GetInt64());
+        Assert.Equal(expected, await BalanceAsync(http));
+        Assert.False(worker.HasExited);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
     public async Task ApiAndWorkers_WorkersKilledRepeatedly_EveryJobEndsWithinALeaseAndARenewalOfTheLastKill()
     {
         // Four-second generations, some failing for good and some failing once; workers SIGKILLed five times while they

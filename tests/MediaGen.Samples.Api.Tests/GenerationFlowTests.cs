@@ -18,7 +18,7 @@ public sealed class GenerationFlowTests(DefaultApiFactory factory) : IClassFixtu
         var job = await submitted.ReadJsonAsync();
         var id = job.GetProperty("id").GetString()!;
         Assert.Equal($"/api/v1/generations/{id}", submitted.Headers.Location?.OriginalString);
-        Assert.Equal(1, job.GetProperty("creditsCharged").GetInt64());
+        Assert.Equal(2, job.GetProperty("creditsCharged").GetInt64());
 
         using var stream = await client.GetAsync($"/api/v1/generations/{id}/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
         Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
@@ -58,6 +58,57 @@ public sealed class GenerationFlowTests(DefaultApiFactory factory) : IClassFixtu
             Assert.Equal(output.GetProperty("size").GetInt64(), bytes.Length);
             Assert.Equal(128, output.GetProperty("width").GetInt32());
         }
+    }
+
+    [Fact]
+    public async Task Submit_SomeImagesFailed_SucceedsWithTheOthersAndRefundsTheFailedImagesShare()
+    {
+        using var client = factory.CreateClient();
+        var before = await client.GetBalanceAsync();
+
+        using var submitted = await client.SubmitAsync(new
+        {
+            prompt = "a lighthouse in fog",
+            model = "procedural-hd",
+            width = 64,
+            height = 64,
+            outputCount = 4,
+            parameters = new { failOutputs = "1,3" },
+        });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var id = (await submitted.ReadJsonAsync()).GetProperty("id").GetString()!;
+        Assert.Equal(before - 16, await client.GetBalanceAsync());
+
+        var job = await client.WaitForJobAsync(id, j => j.Status() is "succeeded" or "failed");
+
+        Assert.Equal("succeeded", job.Status());
+        Assert.Equal(16, job.GetProperty("creditsCharged").GetInt64());
+        Assert.Equal(8, job.GetProperty("creditsRefunded").GetInt64());
+        Assert.Equal([0, 2], job.GetProperty("outputs").EnumerateArray().Select(o => o.GetProperty("index").GetInt32()));
+        Assert.Equal([1, 3], job.GetProperty("failedOutputs").EnumerateArray().Select(o => o.GetProperty("index").GetInt32()));
+        Assert.Equal("generator_failed", job.GetProperty("failedOutputs")[0].GetProperty("code").GetString());
+        Assert.Equal(before - 8, await client.GetBalanceAsync());
+        using var second = await client.GetAsync($"/media/{id}/2.png");
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/media/{id}/1.png")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Submit_EveryImageFailed_FailsAndRefundsInFull()
+    {
+        using var client = factory.CreateClient();
+        var before = await client.GetBalanceAsync();
+
+        using var submitted = await client.SubmitAsync(new { prompt = "a lighthouse in fog", model = "procedural", outputCount = 2, parameters = new { failOutputs = "0,1" } });
+        var id = (await submitted.ReadJsonAsync()).GetProperty("id").GetString()!;
+        var job = await client.WaitForJobAsync(id, j => j.Status() is "succeeded" or "failed");
+
+        Assert.Equal("failed", job.Status());
+        Assert.Equal("generator_failed", job.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(2, job.GetProperty("creditsCharged").GetInt64());
+        Assert.Equal(2, job.GetProperty("creditsRefunded").GetInt64());
+        Assert.Empty(job.GetProperty("outputs").EnumerateArray());
+        Assert.Equal(before, await client.GetBalanceAsync());
     }
 
     [Fact]
@@ -127,6 +178,8 @@ public sealed class GenerationFlowTests(DefaultApiFactory factory) : IClassFixtu
         { """{"prompt":"a fox","model":"procedural","aspectRatio":"2:1"}""", "settings.aspectRatio" },
         { """{"prompt":"a fox","model":"procedural","outputFormat":"jpeg"}""", "settings.outputFormat" },
         { """{"prompt":"a fox","model":"procedural","parameters":{"steps":4}}""", "parameters.steps" },
+        { """{"prompt":"a fox","model":"procedural","outputCount":2,"parameters":{"failOutputs":"2"}}""", "parameters.failOutputs" },
+        { """{"prompt":"a fox","model":"procedural","parameters":{"failOutputs":"first"}}""", "parameters.failOutputs" },
         { """{"prompt":"a fox","model":"procedural","webhookUrl":"ftp://example.com/x"}""", "webhookUrl" },
         { """{"prompt":"a fox","model":"procedural","outputFormat":"tiff"}""", "outputFormat" },
         { """{"prompt":"a fox","model":"procedural","width":"wide"}""", "width" },

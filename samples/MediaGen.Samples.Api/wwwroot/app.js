@@ -25,7 +25,7 @@ function describeProblem(problem, status) {
 
 async function loadModels() {
   state.models = await api("/api/v1/models");
-  $("model").innerHTML = state.models.map((m) => `<option value="${m.id}">${escapeHtml(m.displayName)} — ${m.costCredits} credit${m.costCredits === 1 ? "" : "s"}</option>`).join("");
+  $("model").innerHTML = state.models.map((m) => `<option value="${m.id}">${escapeHtml(m.displayName)} — ${m.costCredits} credit${m.costCredits === 1 ? "" : "s"} per image</option>`).join("");
   onModelChange();
 }
 
@@ -121,7 +121,9 @@ function render(job) {
   setStatus(job.status);
   setProgress(job.status === "succeeded" ? 1 : job.progress, job.progressMessage);
   $("cancel").disabled = !["pending", "processing"].includes(job.status) || job.cancelRequested;
-  $("jobError").textContent = job.error && job.status !== "succeeded" ? `${job.error.code}: ${job.error.message}` : "";
+  const failed = (job.failedOutputs || []).map((f) => `output ${f.index} failed (${f.code}): ${f.message}`);
+  if (failed.length) failed.push(`${job.creditsRefunded} of ${job.creditsCharged} credits refunded.`);
+  $("jobError").textContent = job.error && job.status !== "succeeded" ? `${job.error.code}: ${job.error.message}` : failed.join("\n");
   if (job.outputs.length) {
     $("images").innerHTML = "";
     job.outputs.forEach(addImage);

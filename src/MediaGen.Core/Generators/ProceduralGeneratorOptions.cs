@@ -19,12 +19,12 @@ public sealed class ProceduralGeneratorOptions
     [Range(1, 1000)]
     public int ProgressSteps { get; set; } = 10;
 
-    /// <summary>What one job on the <c>procedural</c> model costs, in credits.</summary>
+    /// <summary>What one output (image) of the <c>procedural</c> model costs, in credits; a job pays it per output asked for.</summary>
     /// <value>The default value is 1.</value>
     [Range(0L, 1_000_000L)]
     public long CostCredits { get; set; } = 1;
 
-    /// <summary>What one job on the <c>procedural-hd</c> model costs, in credits.</summary>
+    /// <summary>What one output (image) of the <c>procedural-hd</c> model costs, in credits; a job pays it per output asked for.</summary>
     /// <value>The default value is 4.</value>
     [Range(0L, 1_000_000L)]
     public long HdCostCredits { get; set; } = 4;

@@ -239,13 +239,22 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             throw GenerationException.Permanent($"Replicate prediction '{prediction.Id}' succeeded without any output.");
         }
 
+        // Replicate bills per image: an output it could not give is reported failed (and refunded), not the whole job.
         var outputs = new List<GeneratedOutput>(urls.Count);
+        var failed = new List<OutputFailure>();
         var opened = new List<PreopenedResponse>();
         try
         {
-            foreach (var url in urls)
+            for (var index = 0; index < urls.Count; index++)
             {
-                outputs.Add(await CreateOutputAsync(url, prediction.Id, opened, cancellationToken).ConfigureAwait(false));
+                try
+                {
+                    outputs.Add(await CreateOutputAsync(urls[index], prediction.Id, opened, cancellationToken).ConfigureAwait(false));
+                }
+                catch (GenerationException e) when (!e.IsTransient)
+                {
+                    failed.Add(new OutputFailure(index, e.ErrorCode, e.Message));
+                }
             }
         }
         catch
@@ -258,9 +267,20 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             throw;
         }
 
+        // Fewer outputs than asked (a safety checker can drop images): the answer does not say which, so the missing ones
+        // are the last indexes.
+        var asked = context.Request.GetOutputCount();
+        for (var index = urls.Count; index < asked; index++)
+        {
+            failed.Add(new OutputFailure(
+                index,
+                MediaGenErrorCodes.GeneratorPermanent,
+                $"Replicate prediction '{prediction.Id}' returned {urls.Count} of the {asked} outputs asked for; output {index} is missing."));
+        }
+
         context.Progress.Report(new GenerationProgress(1, "succeeded"));
         Log.PredictionSucceeded(Logger, prediction.Id, jobId, outputs.Count);
-        return new GenerationResult(outputs);
+        return failed.Count == 0 ? new GenerationResult(outputs) : new GenerationResult(outputs, failed);
     }
 
     private GenerationException ModelFailure(ReplicatePrediction prediction, string jobId)
@@ -356,9 +376,10 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             input["aspect_ratio"] = aspectRatio;
         }
 
-        if (settings.OutputCount is { } count && rules.MaxOutputs > 1)
+        if (rules.MaxOutputs > 1)
         {
-            input["num_outputs"] = count;
+            // Always said, so the model's own default never makes more images than the job is charged for.
+            input["num_outputs"] = request.GetOutputCount();
         }
 
         if (settings.OutputFormat is { } format && rules.OutputFormats.Count > 1)

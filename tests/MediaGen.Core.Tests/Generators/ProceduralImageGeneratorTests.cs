@@ -218,6 +218,55 @@ public sealed class ProceduralImageGeneratorTests
     }
 
     [Fact]
+    public async Task GenerateAsync_FailOutputs_ReportsThoseOutputsFailedAndDrawsTheOthersUnchanged()
+    {
+        var generator = CreateGenerator();
+        var request = Request("a field", seed: 3) with { Settings = new GenerationSettings { OutputCount = 4, Seed = 3, Width = 64, Height = 64 } };
+        var partial = WithParameter(request, ProceduralImageGenerator.FailOutputsParameter, "\"3,1\"");
+
+        var whole = await generator.GenerateAsync(CreateContext(generator, request));
+        var result = await generator.GenerateAsync(CreateContext(generator, partial));
+
+        Assert.Equal([1, 3], result.FailedOutputs.Select(f => f.Index));
+        Assert.All(result.FailedOutputs, f => Assert.Equal(MediaGenErrorCodes.GeneratorPermanent, f.Code));
+        Assert.Contains("failOutputs", result.FailedOutputs[0].Message, StringComparison.Ordinal);
+        Assert.Equal([0, 2], result.GetOutputIndexes());
+
+        // The delivered outputs are the very pictures outputs 0 and 2 would have been.
+        Assert.Equal(await ReadAsync(whole.Outputs[0]), await ReadAsync(result.Outputs[0]));
+        Assert.Equal(await ReadAsync(whole.Outputs[2]), await ReadAsync(result.Outputs[1]));
+    }
+
+    [Fact]
+    public async Task GenerateAsync_FailOutputsNamingEveryOutput_DeliversNone()
+    {
+        var generator = CreateGenerator();
+        var request = WithParameter(Request("a field", seed: 3) with { Settings = new GenerationSettings { OutputCount = 2 } }, ProceduralImageGenerator.FailOutputsParameter, "\"0,1\"");
+
+        var result = await generator.GenerateAsync(CreateContext(generator, request, attempt: 2));
+
+        Assert.Empty(result.Outputs);
+        Assert.Equal([0, 1], result.FailedOutputs.Select(f => f.Index));
+    }
+
+    [Theory]
+    [InlineData(2, "\"1\"", true)]
+    [InlineData(2, "\"2\"", false)]
+    [InlineData(null, "\"0\"", true)]
+    [InlineData(null, "\"1\"", false)]
+    [InlineData(4, "\"1,x\"", false)]
+    [InlineData(4, "[1]", false)]
+    public void Models_ValidateFailOutputsAgainstTheOutputCount(int? outputCount, string json, bool valid)
+    {
+        var descriptor = CreateGenerator().Models[0];
+        var request = WithParameter(Request("a field") with { Settings = new GenerationSettings { OutputCount = outputCount } }, ProceduralImageGenerator.FailOutputsParameter, json);
+
+        var errors = descriptor.Validate(request);
+
+        Assert.Equal(valid, errors.Count == 0);
+    }
+
+    [Fact]
     public void Models_ServeProceduralAndHdWithTheConfiguredCosts()
     {
         var generator = CreateGenerator(o => { o.CostCredits = 2; o.HdCostCredits = 9; });

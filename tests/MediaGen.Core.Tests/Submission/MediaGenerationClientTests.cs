@@ -49,6 +49,48 @@ public sealed class MediaGenerationClientTests : IDisposable
     }
 
     [Fact]
+    public async Task SubmitAsync_SeveralOutputs_ChargesTheCostOfEachOutput()
+    {
+        var result = await Client.SubmitAsync(Request() with { Settings = new GenerationSettings { OutputCount = 2 } });
+
+        Assert.Equal(20, result.Job.CreditsCharged);
+        Assert.Equal(5, await Ledger.GetBalanceAsync("alice"));
+        Assert.Equal(20, (await Ledger.ListOpenReservationsAsync(_time.GetUtcNow().AddMinutes(1), 10)).Single().Amount);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_BalanceCoversSomeOutputsButNotAll_ThrowsForTheWholeJobAndLeavesNothing()
+    {
+        var e = await Assert.ThrowsAsync<InsufficientCreditsException>(() =>
+            Client.SubmitAsync(Request() with { Settings = new GenerationSettings { OutputCount = 3 } }).AsTask());
+
+        Assert.Equal(30, e.Requested);
+        Assert.Equal(25, e.Available);
+        Assert.Equal(25, await Ledger.GetBalanceAsync("alice"));
+        Assert.Empty((await Store.ListAsync(new JobQuery { OwnerId = "alice" })).Items);
+        await _queue.DidNotReceive().EnqueueAsync(Arg.Any<QueueMessage>(), Arg.Any<EnqueueOptions?>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task SubmitAsync_FreeModel_ChargesNothingForAnyNumberOfOutputs()
+    {
+        var free = new ScriptedGenerator("free", (_, _) => ValueTask.FromResult(new GenerationResult([])), cost: 0);
+        using var services = new ServiceCollection()
+            .AddSingleton<TimeProvider>(_time)
+            .AddMediaGeneration()
+            .UseQueue("Substitute", _ => _queue)
+            .ConfigureCredits(o => o.InitialBalance = 0)
+            .AddGenerator(free)
+            .Services.BuildServiceProvider();
+
+        var result = await services.GetRequiredService<IMediaGenerationClient>().SubmitAsync(
+            new GenerationRequest { Prompt = "a fox", Model = free.ModelId, OwnerId = "alice", Settings = new GenerationSettings { OutputCount = 4 } });
+
+        Assert.Equal(0, result.Job.CreditsCharged);
+        Assert.Equal(0, await services.GetRequiredService<ICreditLedger>().GetBalanceAsync("alice"));
+    }
+
+    [Fact]
     public async Task SubmitAsync_SameIdempotencyKey_ReturnsSameJobAndChargesOnce()
     {
         var first = await Client.SubmitAsync(Request(key: "k"));

@@ -68,4 +68,31 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal(submit.TraceId, process.TraceId);
         Assert.Equal(submit.SpanId, process.ParentSpanId);
     }
+
+    [Fact]
+    public async Task Job_SomeOutputsFailed_CountsTheFailedOutputsByModel()
+    {
+        var generator = new ScriptedGenerator("telemetry-partial", (_, _) => ValueTask.FromResult(new GenerationResult(
+            [GeneratedOutput.FromBytes("image/png", "x"u8.ToArray())],
+            [new OutputFailure(0, MediaGenErrorCodes.ContentFiltered, "filtered"), new OutputFailure(2, MediaGenErrorCodes.ContentFiltered, "filtered")])));
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddGenerator(generator)
+            .AddWorker()).Build();
+        var meterFactory = host.Services.GetRequiredService<IMeterFactory>();
+        using var succeeded = new MetricCollector<long>(meterFactory, MediaGenMetrics.Name, "mediagen.job.succeeded");
+        using var failedOutputs = new MetricCollector<long>(meterFactory, MediaGenMetrics.Name, "mediagen.output.failed");
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        await client.SubmitAsync(new GenerationRequest { Prompt = "p", Model = generator.ModelId, OwnerId = "o", Settings = new GenerationSettings { OutputCount = 3 } });
+        await succeeded.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(20));
+        await host.StopAsync();
+
+        var measurement = Assert.Single(failedOutputs.GetMeasurementSnapshot());
+        Assert.Equal(2, measurement.Value);
+        Assert.Equal(generator.ModelId, measurement.Tags["mediagen.model"]);
+    }
 }

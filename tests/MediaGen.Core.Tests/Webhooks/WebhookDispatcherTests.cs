@@ -65,6 +65,7 @@ public sealed class WebhookDispatcherTests : IDisposable
         Assert.Equal(submitted.Job.Id, document.RootElement.GetProperty("job").GetProperty("id").GetString());
         Assert.Equal("succeeded", document.RootElement.GetProperty("job").GetProperty("status").GetString());
         Assert.Equal($"{submitted.Job.Id}/0.png", document.RootElement.GetProperty("job").GetProperty("outputs")[0].GetProperty("key").GetString());
+        Assert.Equal(0, document.RootElement.GetProperty("job").GetProperty("failedOutputs").GetArrayLength());
 
         var signature = second.Headers[WebhookDispatcher.SignatureHeader]!;
         var t = long.Parse(signature.Split(',')[0]["t=".Length..], System.Globalization.CultureInfo.InvariantCulture);

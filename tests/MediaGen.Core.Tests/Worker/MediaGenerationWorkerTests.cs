@@ -521,6 +521,84 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Worker_SomeOutputsFailed_SucceedsWithTheOthersUnderTheirOwnIndexesAndRefundsTheFailedShare()
+    {
+        var generator = new ScriptedGenerator("partial", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
+            [GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("zero")), GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("two"))],
+            [new OutputFailure(1, MediaGenErrorCodes.ContentFiltered, "Output 1 was filtered."), new OutputFailure(3, MediaGenErrorCodes.GeneratorPermanent, "Output 3 was lost.")])));
+        var host = await _harness.StartHostAsync(generator);
+
+        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 4);
+
+        Assert.Equal(20, job.CreditsCharged);
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal([0, 2], succeeded.Outputs.Select(o => o.Index));
+        Assert.Equal([$"{job.Id}/0.png", $"{job.Id}/2.png"], succeeded.Outputs.Select(o => o.Key));
+        Assert.Equal(["0.png", "2.png"], Directory.GetFiles(Path.Combine(_harness.Root, job.Id), "*.png").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal("two", await File.ReadAllTextAsync(Path.Combine(_harness.Root, job.Id, "2.png")));
+        Assert.Equal([1, 3], succeeded.FailedOutputs.Select(f => f.Index));
+        Assert.Equal(MediaGenErrorCodes.ContentFiltered, succeeded.FailedOutputs[0].Code);
+        Assert.Null(succeeded.Error);
+        Assert.Equal(20, succeeded.CreditsCharged);
+        Assert.Equal(10, succeeded.CreditsRefunded);
+        Assert.Equal(WorkerHarness.InitialBalance - 10, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+        Assert.Empty(await _harness.Ledger.ListOpenReservationsAsync(_harness.Time.GetUtcNow().AddDays(1), 10));
+        var events = _harness.Published.For(job.Id);
+        Assert.Equal([0, 2], events.Where(e => e.Type == JobEventType.OutputStored).Select(e => e.Output!.Index));
+        Assert.Equal(JobEventType.Succeeded, events[^1].Type);
+        Assert.Equal(1, generator.Calls);
+    }
+
+    [Fact]
+    public async Task Worker_PartlySucceededJobRedelivered_RefundsNothingAgain()
+    {
+        var generator = new ScriptedGenerator("partial-once", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
+            [GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("zero"))],
+            [new OutputFailure(1, MediaGenErrorCodes.GeneratorPermanent, "Output 1 was lost.")])));
+        var host = await _harness.StartHostAsync(generator);
+        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 2);
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+
+        await _harness.Queue.EnqueueAsync(new QueueMessage(job.Id));
+        await _harness.Queue.EnqueueAsync(new QueueMessage(job.Id));
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+
+        var stored = (await _harness.Store.GetAsync(job.Id))!;
+        Assert.Equal(succeeded.Version, stored.Version);
+        Assert.Equal(5, stored.CreditsRefunded);
+        Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+        Assert.Equal(1, generator.Calls);
+    }
+
+    [Fact]
+    public async Task Worker_EveryOutputFailed_FailsAtOnceAndRefundsInFull()
+    {
+        var generator = new ScriptedGenerator("none-delivered", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
+            [],
+            [new OutputFailure(0, MediaGenErrorCodes.ContentFiltered, "Output 0 was filtered."), new OutputFailure(1, MediaGenErrorCodes.ContentFiltered, "Output 1 was filtered.")])));
+        var host = await _harness.StartHostAsync(generator);
+
+        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 2);
+
+        var failed = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Failed, "failed");
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal(MediaGenErrorCodes.ContentFiltered, failed.Error?.Code);
+        Assert.False(failed.Error?.Retryable);
+        Assert.Contains("output 0: Output 0 was filtered.; output 1: Output 1 was filtered.", failed.Error?.Message, StringComparison.Ordinal);
+        Assert.Empty(failed.Outputs);
+        Assert.Equal(10, failed.CreditsCharged);
+        Assert.Equal(10, failed.CreditsRefunded);
+        Assert.Equal(WorkerHarness.InitialBalance, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+        Assert.Empty(await _harness.Queue.ListDeadLettersAsync());
+        _harness.Time.Advance(TimeSpan.FromMinutes(10));
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal(1, generator.Calls);
+    }
+
+    [Fact]
     public async Task Worker_RateLimited_PausesOtherJobsOfTheSameGeneratorOnly()
     {
         var start = _harness.Time.GetUtcNow();

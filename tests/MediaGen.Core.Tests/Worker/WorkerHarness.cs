@@ -104,13 +104,14 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
     public static IMediaGenerationClient Client(IHost host) => host.Services.GetRequiredService<IMediaGenerationClient>();
 
-    public static async Task<GenerationJob> SubmitAsync(IHost host, ScriptedGenerator generator, string? prompt = null)
+    public static async Task<GenerationJob> SubmitAsync(IHost host, ScriptedGenerator generator, string? prompt = null, int? outputCount = null)
     {
         var result = await Client(host).SubmitAsync(new GenerationRequest
         {
             Prompt = prompt ?? "a lighthouse at dusk",
             Model = generator.ModelId,
             OwnerId = Owner,
+            Settings = new GenerationSettings { OutputCount = outputCount },
         });
         return result.Job;
     }

@@ -7,7 +7,8 @@ namespace MediaGen.Internal;
 /// Draws real PNG images from the prompt and seed, offline and free: a gradient and a few shapes whose colours come
 /// from a stable hash of the prompt and whose layout comes from the prompt, the seed and the output index. It waits
 /// <see cref="ProceduralGeneratorOptions.SimulatedDuration"/> on the injected <see cref="TimeProvider"/>, reporting
-/// progress, so the samples and tests see a generator that takes time.
+/// progress, so the samples and tests see a generator that takes time. Two parameters fail on purpose, so failures can
+/// be tried without a provider: <c>simulateFailure</c> fails an attempt, <c>failOutputs</c> fails chosen outputs.
 /// </summary>
 internal sealed class ProceduralImageGenerator : IMediaGenerator
 {
@@ -22,6 +23,12 @@ internal sealed class ProceduralImageGenerator : IMediaGenerator
 
     /// <summary>The parameter that makes an attempt fail on purpose, to try retries and failures.</summary>
     public const string SimulateFailureParameter = "simulateFailure";
+
+    /// <summary>
+    /// The parameter that fails chosen outputs on purpose, to try partial success and its refund: output indexes from 0,
+    /// separated by commas, such as <c>"1,3"</c>. Those outputs are reported failed on every attempt; the others are drawn.
+    /// </summary>
+    public const string FailOutputsParameter = "failOutputs";
 
     private const int DefaultShapes = 9;
     private static readonly string[] AspectRatios = ["1:1", "16:9", "9:16", "4:3", "3:4"];
@@ -77,14 +84,36 @@ internal sealed class ProceduralImageGenerator : IMediaGenerator
         // Without a seed every job draws its own picture, as a real model would; with one, the picture is reproducible.
         var seed = settings.Seed?.ToString(CultureInfo.InvariantCulture) ?? "job:" + context.Job.Id;
         var paletteSeed = ProceduralPainter.StableHash("palette", request.Prompt, request.NegativePrompt);
-        var outputs = new GeneratedOutput[outputCount];
+        var failed = ReadFailedOutputs(request, outputCount);
+        var outputs = new List<GeneratedOutput>(outputCount - failed.Count);
         for (var index = 0; index < outputCount; index++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            outputs[index] = Render(request.Prompt, request.NegativePrompt, seed, index, width, height, shapes, paletteSeed, cancellationToken);
+            if (!failed.Any(f => f.Index == index))
+            {
+                outputs.Add(Render(request.Prompt, request.NegativePrompt, seed, index, width, height, shapes, paletteSeed, cancellationToken));
+            }
         }
 
-        return new GenerationResult(outputs);
+        return failed.Count == 0 ? new GenerationResult(outputs) : new GenerationResult(outputs, failed);
+    }
+
+    /// <summary>The outputs <see cref="FailOutputsParameter"/> names (validated at submission), as failures.</summary>
+    private static List<OutputFailure> ReadFailedOutputs(GenerationRequest request, int outputCount)
+    {
+        var failed = new List<OutputFailure>();
+        if (request.Parameters is { } p && p.TryGetValue(FailOutputsParameter, out var value) && ModelParameterRule.TryReadOutputIndexes(value, out var indexes))
+        {
+            foreach (var index in indexes.Where(i => i < outputCount).Order())
+            {
+                failed.Add(new OutputFailure(
+                    index,
+                    MediaGenErrorCodes.GeneratorPermanent,
+                    string.Create(CultureInfo.InvariantCulture, $"Output {index} failed on purpose (parameters.{FailOutputsParameter}).")));
+            }
+        }
+
+        return failed;
     }
 
     /// <summary>Draws one output; the same arguments always give the same bytes.</summary>
@@ -157,6 +186,7 @@ internal sealed class ProceduralImageGenerator : IMediaGenerator
             {
                 [ShapesParameter] = new() { Kind = ModelParameterKind.Integer, Minimum = 0, Maximum = 64 },
                 [SimulateFailureParameter] = new() { Kind = ModelParameterKind.String, AllowedValues = ["transient-once", "transient", "permanent"] },
+                [FailOutputsParameter] = new() { Kind = ModelParameterKind.OutputIndexes },
             },
         },
     };

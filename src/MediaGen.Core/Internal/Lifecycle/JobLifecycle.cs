@@ -223,20 +223,48 @@ internal sealed partial class JobLifecycle(
             ? new Step(j with { Checkpoint = s.Checkpoint, UpdatedAt = stamp.At, Version = stamp.Version }, default)
             : Step.None, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Finishes the holder's attempt as Succeeded with its outputs, keeps the credits and completes the lease.</summary>
-    public async ValueTask<StepResult> SucceedAsync(GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs)
+    /// <summary>
+    /// Finishes the holder's attempt as Succeeded with its outputs and completes the lease. The reservation is settled in
+    /// the same step: kept for the outputs delivered, with the share of <paramref name="failedOutputs"/> given back
+    /// (<see cref="FailedOutputsShare"/>), once; a redelivery finds the job finished and settles nothing again.
+    /// </summary>
+    public async ValueTask<StepResult> SucceedAsync(GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs)
     {
-        var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Lease: lease), static (j, s, stamp) => IsHeldBy(j, s.Holder)
-            ? new Step(
-                Finished(j, JobStatus.Succeeded, stamp, refunded: 0, outputs: s.Outputs),
-                new StepEffects(Settlement: 0, Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete), Event: JobEventType.Succeeded))
-            : new Step(null, new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete))), CancellationToken.None).ConfigureAwait(false);
+        var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Failed: failedOutputs, Lease: lease), static (j, s, stamp) =>
+        {
+            if (!IsHeldBy(j, s.Holder))
+            {
+                return new Step(null, new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete)));
+            }
+
+            var refund = FailedOutputsShare(j, s.Failed);
+            return new Step(
+                Finished(j, JobStatus.Succeeded, stamp, refund, outputs: s.Outputs, failedOutputs: s.Failed),
+                new StepEffects(Settlement: refund, Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete), Event: JobEventType.Succeeded));
+        }, CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Succeeded)
         {
             OnFinished(result.Job, exception: null);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The share of <paramref name="job"/>'s charge that its <paramref name="failedOutputs"/> stand for: the charge times
+    /// the failed outputs it paid for (indexes below the outputs asked for) over the outputs asked for, rounded down
+    /// (exact for a charge of cost times outputs).
+    /// </summary>
+    public static long FailedOutputsShare(GenerationJob job, IReadOnlyList<OutputFailure> failedOutputs)
+    {
+        var asked = job.Request.GetOutputCount();
+        var failed = failedOutputs.Count(f => f.Index < asked);
+        if (failed == 0 || job.CreditsCharged <= 0 || asked <= 0)
+        {
+            return 0;
+        }
+
+        return failed >= asked ? job.CreditsCharged : (long)((Int128)job.CreditsCharged * failed / asked);
     }
 
     /// <summary>Returns the holder's job to Pending with the error, to run again after <paramref name="delay"/>.</summary>
@@ -402,7 +430,8 @@ internal sealed partial class JobLifecycle(
     /// The job ended in <paramref name="status"/> with its run released and <paramref name="refunded"/> credits given
     /// back; a success carries its outputs and clears the error. One copy of the job, as the hot path wants.
     /// </summary>
-    private static GenerationJob Finished(GenerationJob job, JobStatus status, JobStamp stamp, long refunded, JobError? error = null, IReadOnlyList<JobOutput>? outputs = null)
+    private static GenerationJob Finished(
+        GenerationJob job, JobStatus status, JobStamp stamp, long refunded, JobError? error = null, IReadOnlyList<JobOutput>? outputs = null, IReadOnlyList<OutputFailure>? failedOutputs = null)
     {
         var succeeded = status == JobStatus.Succeeded;
         return job with
@@ -413,6 +442,7 @@ internal sealed partial class JobLifecycle(
             CreditsRefunded = refunded,
             Error = succeeded ? null : error ?? job.Error,
             Outputs = outputs ?? job.Outputs,
+            FailedOutputs = failedOutputs ?? job.FailedOutputs,
             Progress = succeeded ? 1 : job.Progress,
             ProgressMessage = succeeded ? null : job.ProgressMessage,
             LeaseHolder = null,
@@ -452,7 +482,16 @@ internal sealed partial class JobLifecycle(
         {
             case JobStatus.Succeeded:
                 metrics.Succeeded.Add(1, model);
-                Log.JobSucceeded(logger, job.Id, job.Attempt, job.Outputs.Count);
+                if (job.FailedOutputs.Count > 0)
+                {
+                    metrics.OutputsFailed.Add(job.FailedOutputs.Count, model);
+                    Log.JobPartlySucceeded(logger, job.Id, job.Attempt, job.Outputs.Count, job.FailedOutputs.Count, job.CreditsRefunded);
+                }
+                else
+                {
+                    Log.JobSucceeded(logger, job.Id, job.Attempt, job.Outputs.Count);
+                }
+
                 break;
             case JobStatus.Failed:
                 metrics.Failed.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", job.Error?.Code));

@@ -27,10 +27,12 @@ internal sealed class MediaGenerationClient(
     {
         ArgumentNullException.ThrowIfNull(request);
         var model = Validate(request);
-        await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
         using var activity = metrics.ActivitySource.StartActivity("mediagen.submit", ActivityKind.Producer);
         activity?.SetTag("mediagen.model", request.Model);
 
+        // Priced per output: the model's cost times the outputs asked for; outputs that fail are refunded at the end.
+        var cost = model.GetCost(request);
+        await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         var job = new GenerationJob
         {
@@ -39,13 +41,13 @@ internal sealed class MediaGenerationClient(
             CreatedAt = now,
             UpdatedAt = now,
             Deadline = now + _options.JobDeadline,
-            CreditsCharged = model.CostCredits,
+            CreditsCharged = cost,
             Version = 1,
         };
 
         var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
         var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
-        var created = await lifecycle.SubmitAsync(job, model.CostCredits, message, enqueueOptions, cancellationToken, _options.MaxPendingJobsPerOwner, _options.PendingLimitRetryAfter).ConfigureAwait(false);
+        var created = await lifecycle.SubmitAsync(job, cost, message, enqueueOptions, cancellationToken, _options.MaxPendingJobsPerOwner, _options.PendingLimitRetryAfter).ConfigureAwait(false);
         if (!created.Created)
         {
             if (!created.Job.Request.IsSameWorkAs(request))

@@ -76,4 +76,10 @@ internal static partial class Log
 
     [LoggerMessage(24, LogLevel.Information, "Sweeper settled job {JobId}'s open reservation ({Refunded} credit(s) refunded).")]
     public static partial void SweptReservation(ILogger logger, string jobId, long refunded);
+
+    [LoggerMessage(25, LogLevel.Information, "Job {JobId} succeeded after {Attempt} attempt(s) with {OutputCount} output(s); {FailedCount} output(s) failed and {Refunded} credit(s) were refunded.")]
+    public static partial void JobPartlySucceeded(ILogger logger, string jobId, int attempt, int outputCount, int failedCount, long refunded);
+
+    [LoggerMessage(26, LogLevel.Warning, "Output {Index} of job {JobId} failed with {ErrorCode}: {Message}")]
+    public static partial void OutputFailed(ILogger logger, string jobId, int index, string errorCode, string message);
 }

@@ -26,6 +26,7 @@ internal sealed class MediaGenMetrics : IDisposable
         Canceled = _meter.CreateCounter<long>("mediagen.job.canceled", "{job}", "Jobs canceled by their owner.");
         Retried = _meter.CreateCounter<long>("mediagen.job.retried", "{attempt}", "Attempts that failed and were scheduled again.");
         DeadLettered = _meter.CreateCounter<long>("mediagen.job.dead_lettered", "{message}", "Messages moved to the dead-letter store.");
+        OutputsFailed = _meter.CreateCounter<long>("mediagen.output.failed", "{output}", "Outputs a succeeded job's generator could not deliver (refunded).");
         JobDuration = _meter.CreateHistogram<double>("mediagen.job.duration", "s", "Time from submission to a terminal status.");
         QueueWait = _meter.CreateHistogram<double>("mediagen.queue.wait", "s", "Time from enqueue to the start of an attempt.");
         GenerationDuration = _meter.CreateHistogram<double>("mediagen.generation.duration", "s", "Time a generator took for one attempt.");
@@ -47,6 +48,8 @@ internal sealed class MediaGenMetrics : IDisposable
     public Counter<long> Retried { get; }
 
     public Counter<long> DeadLettered { get; }
+
+    public Counter<long> OutputsFailed { get; }
 
     public Histogram<double> JobDuration { get; }
 

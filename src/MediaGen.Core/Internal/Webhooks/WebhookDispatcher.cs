@@ -172,7 +172,7 @@ internal sealed partial class WebhookDispatcher : BackgroundService
             job.Id + ":" + job.Status.ToString().ToLowerInvariant(),
             "job." + job.Status.ToString().ToLowerInvariant(),
             now,
-            new WebhookJob(job.Id, job.Status, job.Request.Model, job.CreatedAt, job.CompletedAt, job.Attempt, job.Outputs, job.Error, job.CreditsCharged, job.CreditsRefunded));
+            new WebhookJob(job.Id, job.Status, job.Request.Model, job.CreatedAt, job.CompletedAt, job.Attempt, job.Outputs, job.FailedOutputs, job.Error, job.CreditsCharged, job.CreditsRefunded));
     }
 
     internal sealed record WebhookJob(
@@ -183,6 +183,7 @@ internal sealed partial class WebhookDispatcher : BackgroundService
         DateTimeOffset? CompletedAt,
         int Attempt,
         IReadOnlyList<JobOutput> Outputs,
+        IReadOnlyList<OutputFailure> FailedOutputs,
         JobError? Error,
         long CreditsCharged,
         long CreditsRefunded);

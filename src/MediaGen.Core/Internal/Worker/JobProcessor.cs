@@ -214,10 +214,23 @@ internal sealed partial class JobProcessor
                 (Generator: generator, Context: context),
                 attemptCancel).ConfigureAwait(false);
             _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
+            if (result.FailedOutputs.Count > 0)
+            {
+                foreach (var failure in result.FailedOutputs)
+                {
+                    Log.OutputFailed(_logger, job.Id, failure.Index, failure.Code, failure.Message);
+                }
+
+                if (result.Outputs.Count == 0)
+                {
+                    // Nothing to deliver: the job fails like any permanent error, refunded in full.
+                    throw EveryOutputFailed(result.FailedOutputs);
+                }
+            }
 
             IReadOnlyList<JobOutput> outputs = result.Outputs.Count == 0 ? [] : await StoreOutputsAsync(attempt, result, attemptCancel).ConfigureAwait(false);
             attempt.Stop();
-            await _lifecycle.SucceedAsync(attempt.Job, holder, lease, outputs).ConfigureAwait(false);
+            await _lifecycle.SucceedAsync(attempt.Job, holder, lease, outputs, result.FailedOutputs).ConfigureAwait(false);
         }
         catch (Exception e) when (attempt.IsJobAborted && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
         {
@@ -278,11 +291,14 @@ internal sealed partial class JobProcessor
             ["owner"] = job.OwnerId,
             ["model"] = job.Request.Model,
         };
+        // A failed output leaves a gap: the others keep their index, so their keys are the same on every attempt.
+        var indexes = result.GetOutputIndexes();
         var outputs = new JobOutput[result.Outputs.Count];
         for (var i = 0; i < outputs.Length; i++)
         {
             var output = result.Outputs[i];
-            var key = MediaStorageKeys.ForOutput(job.Id, i, output.ContentType);
+            var index = indexes[i];
+            var key = MediaStorageKeys.ForOutput(job.Id, index, output.ContentType);
             var writeOptions = new StorageWriteOptions { ContentType = output.ContentType, Metadata = metadata };
             var stored = await _storagePipeline.ExecuteAsync(
                 static async (state, ct) =>
@@ -298,7 +314,7 @@ internal sealed partial class JobProcessor
             var url = await _storage.GetReadUrlAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
             outputs[i] = new JobOutput
             {
-                Index = i,
+                Index = index,
                 Key = key,
                 Url = url,
                 ContentType = output.ContentType,
@@ -377,6 +393,14 @@ internal sealed partial class JobProcessor
     {
         var half = (lease.LockedUntil - now) / 2;
         return half > TimeSpan.FromMilliseconds(1) ? half : TimeSpan.FromMilliseconds(1);
+    }
+
+    /// <summary>A result in which every output failed: a permanent failure, with the outputs' code when they share one.</summary>
+    private static GenerationException EveryOutputFailed(IReadOnlyList<OutputFailure> failures)
+    {
+        var code = failures.All(f => string.Equals(f.Code, failures[0].Code, StringComparison.Ordinal)) ? failures[0].Code : MediaGenErrorCodes.GeneratorPermanent;
+        var detail = string.Join("; ", failures.OrderBy(f => f.Index).Select(f => $"output {f.Index}: {f.Message}"));
+        return GenerationException.Permanent($"Every output failed ({detail}).", code);
     }
 
     private static JobError DeadlineError(JobError? last) =>

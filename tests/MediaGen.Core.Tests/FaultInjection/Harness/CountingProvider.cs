@@ -17,6 +17,12 @@ public enum JobBehaviour
 
     /// <summary>Creates a prediction, saves its checkpoint, then its owner cancels the job from the API.</summary>
     Cancel,
+
+    /// <summary>As <see cref="Succeed"/>, but output 1 of the two fails: the job succeeds with output 0 and refunds half.</summary>
+    PartialFailure,
+
+    /// <summary>As <see cref="Succeed"/>, but both outputs fail: the job fails and is refunded in full.</summary>
+    EveryOutputFailed,
 }
 
 /// <summary>
@@ -87,9 +93,16 @@ internal sealed class CountingGenerator(ProviderRecord provider, FaultySeams fau
                 throw new InvalidOperationException("The cancel never reached the running attempt.");
         }
 
+        var failed = behaviour switch
+        {
+            JobBehaviour.PartialFailure => new[] { 1 },
+            JobBehaviour.EveryOutputFailed => [0, 1],
+            _ => [],
+        };
         var outputs = Enumerable.Range(0, 2)
+            .Where(i => !failed.Contains(i))
             .Select(i => GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes($"{job.Id}/{i}")))
             .ToArray();
-        return new GenerationResult(outputs);
+        return new GenerationResult(outputs, failed.Select(i => new OutputFailure(i, MediaGenErrorCodes.GeneratorPermanent, $"Output {i} was lost.")).ToArray());
     }
 }

@@ -37,8 +37,9 @@ public sealed record FaultBackend(IJobStore Store, ICreditLedger Ledger, IJobQue
 /// Runs jobs through MediaGen's real submission client, job processor and sweeper, one process at a time, over a
 /// backend that survives them, crashing the current process where the <see cref="FaultPlan"/> says and starting a new
 /// one; then recovers (lease expiry, redelivery, sweeps) and checks the invariants: every job ends, each job paid the
-/// provider once (a second create only after a crash between create and checkpoint), credits are exact and every
-/// reservation settled, and no output exists without its job.
+/// provider once (a second create only after a crash between create and checkpoint), credits are exact (charged per
+/// output; a partial success refunds exactly its failed outputs' share, once) and every reservation settled, and no
+/// output exists without its job.
 /// </summary>
 internal sealed class LifecycleFaultHarness
 {
@@ -204,10 +205,22 @@ internal sealed class LifecycleFaultHarness
                 failures.AppendLine($"job {job.Id} ({job.Request.Prompt}) ended {job.Status}");
             }
 
-            var expectedRefund = job.Status == JobStatus.Succeeded ? 0 : job.CreditsCharged;
+            // Priced per output: two outputs at the model's cost each; a success refunds the failed outputs' share.
+            if (job.CreditsCharged != 2 * CountingGenerator.Cost)
+            {
+                failures.AppendLine($"job {job.Id} was charged {job.CreditsCharged} for two outputs at {CountingGenerator.Cost}");
+            }
+
+            var expectedRefund = job.Status == JobStatus.Succeeded ? job.CreditsCharged * job.FailedOutputs.Count / 2 : job.CreditsCharged;
             if (job.Status.IsTerminal() && job.CreditsRefunded != expectedRefund)
             {
-                failures.AppendLine($"job {job.Id} ({job.Status}) refunded {job.CreditsRefunded} of {job.CreditsCharged}");
+                failures.AppendLine($"job {job.Id} ({job.Status}, {job.FailedOutputs.Count} output(s) failed) refunded {job.CreditsRefunded} of {job.CreditsCharged}");
+            }
+
+            var behaviour = Enum.Parse<JobBehaviour>(job.Request.Prompt);
+            if (behaviour == JobBehaviour.EveryOutputFailed && job.Status == JobStatus.Succeeded)
+            {
+                failures.AppendLine($"job {job.Id} succeeded though every output failed");
             }
 
             if (_provider.RecordedPredictions(job.Id) > 1)
@@ -222,9 +235,10 @@ internal sealed class LifecycleFaultHarness
                     failures.AppendLine($"job {job.Id} lists output {output.Key}, which is not stored");
                 }
 
-                if (job.Outputs.Count != 2)
+                int[] delivered = behaviour == JobBehaviour.PartialFailure ? [0] : [0, 1];
+                if (!job.Outputs.Select(o => o.Index).SequenceEqual(delivered) || job.FailedOutputs.Count != 2 - delivered.Length)
                 {
-                    failures.AppendLine($"job {job.Id} succeeded with {job.Outputs.Count} outputs");
+                    failures.AppendLine($"job {job.Id} ({behaviour}) succeeded with outputs [{string.Join(",", job.Outputs.Select(o => o.Index))}] and {job.FailedOutputs.Count} failed");
                 }
             }
         }
