@@ -17,4 +17,7 @@ public enum MediaGenerationSeam
 
     /// <summary>The <see cref="IMediaStorage"/>.</summary>
     Storage = 4,
+
+    /// <summary>The <see cref="IProviderPauseStore"/>.</summary>
+    ProviderPauseStore = 5,
 }

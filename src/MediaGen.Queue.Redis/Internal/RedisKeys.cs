@@ -58,6 +58,9 @@ internal sealed class RedisKeys
     /// <summary>Prefix of the per-job event channels.</summary>
     public string EventChannelPrefix { get; }
 
+    /// <summary>A provider's rate-limit pause: its deadline (Unix ms), expiring a while after it passes.</summary>
+    public string ProviderPause(string provider) => Root + "pause:" + provider;
+
     public string CreditBalance(string ownerId) => Root + "credit:balance:" + ownerId;
 
     /// <summary>Sorted set of open reservations (<see cref="ReservationMember"/>), scored by reservation time (Unix ms).</summary>

@@ -636,6 +636,35 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Worker_AnotherProcessWasRateLimited_DefersTheJobWithoutCallingTheGeneratorUntilThePauseEnds()
+    {
+        var start = _harness.Time.GetUtcNow();
+        var calls = new ConcurrentQueue<DateTimeOffset>();
+        var limited = new ScriptedGenerator("limited", (ctx, ct) =>
+        {
+            calls.Enqueue(_harness.Time.GetUtcNow());
+            return ValueTask.FromResult(ScriptedGenerator.TextOutputs("ok"));
+        });
+        var host = await _harness.StartHostAsync(limited);
+
+        // Another worker process got the 429: its gate records the pause in the store every process shares.
+        var elsewhere = new ProviderRateGate(_harness.Pauses, _harness.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProviderRateGate>.Instance);
+        await elsewhere.PauseAsync(limited.Name, TimeSpan.FromSeconds(60));
+        var job = await WorkerHarness.SubmitAsync(host, limited);
+
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 1, 0, 0));
+        Assert.Equal(0, limited.Calls);
+        Assert.Equal(JobStatus.Pending, (await _harness.Store.GetAsync(job.Id))?.Status);
+        _harness.Time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(0, limited.Calls);
+        _harness.Time.Advance(TimeSpan.FromSeconds(1));
+
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded after the pause");
+        Assert.Equal(1, succeeded.Attempt);
+        Assert.True(Assert.Single(calls) >= start + TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task Worker_GenerationLongerThanTheLease_RenewsItAndIsNotRedelivered()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -12,9 +12,9 @@ using Xunit.Sdk;
 namespace MediaGen.Core.Tests.Worker;
 
 /// <summary>
-/// Hosts the worker through a real service collection on a fake clock. The queue, job store, ledger and event stream
-/// are created here and shared by every host the test starts, as a durable deployment's would be, so a second host
-/// can pick up what a stopped one handed back.
+/// Hosts the worker through a real service collection on a fake clock. The queue, job store, ledger, event stream and
+/// provider pause store are created here and shared by every host the test starts, as a shared backend's would be
+/// (Redis), so a second host can pick up what a stopped one handed back and see another's rate-limit pause.
 /// </summary>
 internal sealed class WorkerHarness : IAsyncDisposable
 {
@@ -37,6 +37,9 @@ internal sealed class WorkerHarness : IAsyncDisposable
         Events = new InMemoryJobEventStream();
         Published = new RecordingEventStream(Events);
     }
+
+    /// <summary>The provider pauses every host shares.</summary>
+    public InMemoryProviderPauseStore Pauses { get; } = new();
 
     public FakeTimeProvider Time { get; } = new(Start);
 
@@ -78,6 +81,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
                     .UseJobStore("Shared", _ => Store)
                     .UseCreditLedger("Shared", _ => Ledger)
                     .UseEventStream("Shared", _ => Published)
+                    .UseProviderPauseStore("Shared", _ => Pauses)
                     .UseFileSystemStorage(o => o.RootPath = Root)
                     .AddWorker(o =>
                     {

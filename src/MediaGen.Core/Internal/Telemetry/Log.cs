@@ -82,4 +82,7 @@ internal static partial class Log
 
     [LoggerMessage(26, LogLevel.Warning, "Output {Index} of job {JobId} failed with {ErrorCode}: {Message}")]
     public static partial void OutputFailed(ILogger logger, string jobId, int index, string errorCode, string message);
+
+    [LoggerMessage(27, LogLevel.Warning, "The pause store cannot be reached; the rate-limit pause of {Provider} holds in this process only for now.")]
+    public static partial void PauseStoreUnavailable(ILogger logger, string provider, Exception exception);
 }
