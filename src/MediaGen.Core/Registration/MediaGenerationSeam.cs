@@ -20,4 +20,7 @@ public enum MediaGenerationSeam
 
     /// <summary>The <see cref="IProviderPauseStore"/>.</summary>
     ProviderPauseStore = 5,
+
+    /// <summary>The <see cref="IJobCancelSignal"/>.</summary>
+    CancelSignal = 6,
 }
