@@ -22,6 +22,7 @@ internal sealed class JobCancelListener(
     private readonly Lock _gate = new();
     private IAsyncDisposable? _subscription;
     private Task _retrying = Task.CompletedTask;
+    private int _disposed;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -33,7 +34,15 @@ internal sealed class JobCancelListener(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The container was disposed first (a host's own shutdown can race its StopAsync): Dispose stopped the retries.
+        }
+
         await _retrying.ConfigureAwait(false);
         IAsyncDisposable? subscription;
         lock (_gate)
@@ -48,7 +57,14 @@ internal sealed class JobCancelListener(
         }
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
+    }
 
     private async Task RetryAsync(CancellationToken stopping)
     {
