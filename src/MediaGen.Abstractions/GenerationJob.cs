@@ -72,7 +72,10 @@ public sealed record GenerationJob
     /// </summary>
     public string? Checkpoint { get; init; }
 
-    /// <summary>Set when the owner asked to cancel a job that was already processing; the worker finishes the cancel.</summary>
+    /// <summary>
+    /// Set when the owner asked to cancel a job that was already processing; the worker running it finishes the cancel.
+    /// A job that finished before the cancel landed keeps the flag, as a record that a cancel was asked for.
+    /// </summary>
     public bool CancelRequested { get; init; }
 
     /// <summary>

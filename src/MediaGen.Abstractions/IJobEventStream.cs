@@ -46,6 +46,12 @@ public enum JobEventType
 
     /// <summary>Canceled. Terminal.</summary>
     Canceled = 7,
+
+    /// <summary>
+    /// The owner asked to cancel the running job; <see cref="Canceled"/> follows once the worker running it has stopped
+    /// it and the credits are refunded, unless the job finishes first.
+    /// </summary>
+    CancelRequested = 8,
 }
 
 /// <summary>One job event.</summary>

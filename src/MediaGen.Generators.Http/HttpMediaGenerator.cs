@@ -7,7 +7,7 @@ namespace MediaGen.Generators.Http;
 /// <summary>
 /// The base of a generator that calls a provider's HTTP API. It builds and serves the model catalog, checks each
 /// request against its model's rules, and gives the provider a <see cref="ProviderHttpClient"/> with retries, timeouts
-/// and the shared 429 pause. A provider writes only its API mapping: the request, the response, and which error
+/// and the 429 pause shared by every worker (<see cref="ProviderRateGate"/>). A provider writes only its API mapping: the request, the response, and which error
 /// answers are permanent (<see cref="ClassifyFailure"/>).
 /// </summary>
 /// <typeparam name="TModel">The provider's model options.</typeparam>
@@ -17,11 +17,16 @@ public abstract class HttpMediaGenerator<TModel> : IMediaGenerator
     /// <summary>Builds the catalog and the HTTP client; an invalid catalog throws <see cref="OptionsValidationException"/>.</summary>
     /// <param name="options">The provider's options.</param>
     /// <param name="httpClient">Returns the <see cref="HttpClient"/> for one call (never disposed here).</param>
+    /// <param name="rateGate">
+    /// The rate gate from the container, whose 429 pauses hold for every worker sharing the backend; the provider's pause
+    /// is kept under <see cref="Name"/>, read here, so <see cref="Name"/> must not depend on the derived constructor.
+    /// </param>
     /// <param name="timeProvider">The clock for delays, timeouts and pauses.</param>
     /// <param name="logger">The generator's logger.</param>
-    protected HttpMediaGenerator(HttpGeneratorOptions<TModel> options, Func<HttpClient> httpClient, TimeProvider timeProvider, ILogger logger)
+    protected HttpMediaGenerator(HttpGeneratorOptions<TModel> options, Func<HttpClient> httpClient, ProviderRateGate rateGate, TimeProvider timeProvider, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(rateGate);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
         Catalog = ProviderModelCatalog.Build(options, out var errors);
@@ -33,8 +38,8 @@ public abstract class HttpMediaGenerator<TModel> : IMediaGenerator
         Profile = options.Profile;
         TimeProvider = timeProvider;
         Logger = logger;
-        Gate = new ProviderRateGate(timeProvider);
-        Http = new ProviderHttpClient(options, httpClient, Gate, timeProvider, logger, failure => ClassifyFailure(failure), retry => OnRetry(retry));
+        Gate = rateGate;
+        Http = new ProviderHttpClient(options, httpClient, rateGate, Name, timeProvider, logger, failure => ClassifyFailure(failure), retry => OnRetry(retry));
         Models = [.. Catalog.Values.Select(m => m.Descriptor)];
     }
 
@@ -44,7 +49,7 @@ public abstract class HttpMediaGenerator<TModel> : IMediaGenerator
     /// <inheritdoc />
     public IReadOnlyList<ModelDescriptor> Models { get; }
 
-    /// <summary>The gate every call of this generator waits on; paused for all jobs after a 429.</summary>
+    /// <summary>The gate every call of this generator waits on; a 429 pauses the provider there for every job in every process.</summary>
     public ProviderRateGate Gate { get; }
 
     /// <summary>The served models, by id.</summary>

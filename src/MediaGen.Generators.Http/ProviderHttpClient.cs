@@ -10,9 +10,10 @@ using Polly.Timeout;
 namespace MediaGen.Generators.Http;
 
 /// <summary>
-/// Makes a provider generator's API calls. Each try first waits for the provider's <see cref="ProviderRateGate"/>,
-/// then sends with the bearer token inside a timeout; a 429 pauses the gate for every job of the generator (for its
-/// Retry-After, else <see cref="HttpGeneratorOptions.DefaultRateLimitPause"/>). 429s, network errors, timeouts and
+/// Makes a provider generator's API calls. Each try first waits for the provider's pause on the
+/// <see cref="ProviderRateGate"/>, then sends with the bearer token inside a timeout; a 429 pauses the provider for every
+/// job in every process sharing the gate's store (for its Retry-After, in seconds or as an HTTP date, else
+/// <see cref="HttpGeneratorOptions.DefaultRateLimitPause"/>). 429s, network errors, timeouts and
 /// the answers the provider classifies as transient are retried by a Microsoft.Extensions.Http.Resilience retry
 /// strategy: exponential from <see cref="HttpGeneratorOptions.RetryBaseDelay"/> without jitter, or the Retry-After
 /// (or provider estimate) when there is one; after a 429 the gate is the delay. A wait longer than
@@ -36,7 +37,8 @@ public sealed class ProviderHttpClient
     /// <summary>Creates the client.</summary>
     /// <param name="options">The provider's options (token, retries, timeouts).</param>
     /// <param name="httpClient">Returns the <see cref="HttpClient"/> for one call.</param>
-    /// <param name="gate">The provider's rate gate, shared by every call of the generator.</param>
+    /// <param name="gate">The rate gate, shared by every generator and every worker process on the backend.</param>
+    /// <param name="provider">The provider's pause on the gate: the generator's <see cref="IMediaGenerator.Name"/>.</param>
     /// <param name="timeProvider">The clock for delays, timeouts and Retry-After dates.</param>
     /// <param name="logger">The generator's logger.</param>
     /// <param name="classify">Turns an error answer other than 429 into the provider's exception (transient or permanent, with any Retry-After).</param>
@@ -45,6 +47,7 @@ public sealed class ProviderHttpClient
         HttpGeneratorOptions options,
         Func<HttpClient> httpClient,
         ProviderRateGate gate,
+        string provider,
         TimeProvider timeProvider,
         ILogger logger,
         Func<ProviderFailure, GenerationException> classify,
@@ -53,12 +56,14 @@ public sealed class ProviderHttpClient
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(gate);
+        ArgumentException.ThrowIfNullOrEmpty(provider);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(classify);
         _options = options;
         _httpClient = httpClient;
         Gate = gate;
+        Provider = provider;
         _timeProvider = timeProvider;
         _logger = logger;
         _classify = classify;
@@ -88,8 +93,11 @@ public sealed class ProviderHttpClient
             .Build();
     }
 
-    /// <summary>The gate every call waits on; paused for all jobs of the generator after a 429.</summary>
+    /// <summary>The gate every call waits on; a 429 pauses <see cref="Provider"/> on it for every job in every process.</summary>
     public ProviderRateGate Gate { get; }
+
+    /// <summary>The name the provider's pause is kept under on <see cref="Gate"/>: the generator's name.</summary>
+    public string Provider { get; }
 
     /// <summary>
     /// Sends a call, retrying as the type describes. Returns a successful answer (or a 404 when
@@ -145,7 +153,7 @@ public sealed class ProviderHttpClient
     private async ValueTask<Outcome<HttpResponseMessage>> TryAsync(ResilienceContext context, CallState state)
     {
         state.Failure = null;
-        await Gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+        await Gate.WaitAsync(Provider, context.CancellationToken).ConfigureAwait(false);
         var inner = ResilienceContextPool.Shared.Get(context.CancellationToken);
         inner.Properties.Set(TimeoutKey, state.Call.Timeout ?? _options.RequestTimeout);
         try
@@ -207,7 +215,9 @@ public sealed class ProviderHttpClient
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
             var pause = retryAfter ?? _options.DefaultRateLimitPause;
-            Gate.Pause(pause);
+
+            // Recorded whatever happens to this call: the pause is for every call to the provider, not this one.
+            await Gate.PauseAsync(Provider, pause, CancellationToken.None).ConfigureAwait(false);
             Log.RateLimited(_logger, Name, call.Operation, pause);
             return GenerationException.RateLimited($"{Name} rate-limited the {call.Operation} call for {call.Subject} (429): {text}", pause);
         }

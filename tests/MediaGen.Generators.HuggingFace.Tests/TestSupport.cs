@@ -32,6 +32,7 @@ internal static class TestSupport
         return new HuggingFaceGenerator(
             Microsoft.Extensions.Options.Options.Create(options),
             new ProviderHttpClientSource<HuggingFaceGeneratorOptions>(() => httpClient),
+            new ProviderRateGate(timeProvider ?? TimeProvider.System),
             timeProvider ?? TimeProvider.System,
             logger ?? NullLogger<HuggingFaceGenerator>.Instance);
     }

@@ -167,7 +167,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         Assert.Equal(MediaGenErrorCodes.ProviderRateLimited, error.ErrorCode);
         Assert.Equal(TimeSpan.FromSeconds(45), error.RetryAfter);
         Assert.Contains("Request was throttled.", error.Message, StringComparison.Ordinal);
-        Assert.Equal(now.AddSeconds(45), generator.Gate.PausedUntil);
+        Assert.Equal(now.AddSeconds(45), await generator.Gate.GetPausedUntilAsync(ReplicateGenerator.GeneratorName));
         Assert.Equal(0, Server.PredictionsCreated);
     }
 

@@ -34,6 +34,7 @@ internal static class TestSupport
         new(
             Microsoft.Extensions.Options.Options.Create(Options(server, configure)),
             new ProviderHttpClientSource<ReplicateGeneratorOptions>(() => httpClient),
+            new ProviderRateGate(timeProvider ?? TimeProvider.System),
             timeProvider ?? TimeProvider.System,
             logger ?? NullLogger<ReplicateGenerator>.Instance);
 

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -143,34 +142,4 @@ internal static class ApiTestExtensions
     }
 
     public static string Status(this JsonElement job) => job.GetProperty("status").GetString()!;
-
-    /// <summary>Reads server-sent events (name and JSON data) until the stream ends; comment lines come back with the name ":".</summary>
-    public static async IAsyncEnumerable<(string Event, JsonElement Data)> ReadEventsAsync(this HttpResponseMessage response, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        string? name = null;
-        var data = new StringBuilder();
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
-        {
-            if (line.StartsWith(':'))
-            {
-                yield return (":", default);
-            }
-            else if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                name = line["event: ".Length..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                data.Append(line["data: ".Length..]);
-            }
-            else if (line.Length == 0 && name is not null)
-            {
-                yield return (name, JsonDocument.Parse(data.ToString()).RootElement.Clone());
-                name = null;
-                data.Clear();
-            }
-        }
-    }
 }

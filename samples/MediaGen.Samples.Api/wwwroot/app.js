@@ -104,7 +104,7 @@ function follow(jobId) {
       loadJobs();
     }
   });
-  for (const type of ["queued", "started", "progress", "outputStored", "retrying", "succeeded", "failed", "canceled"]) {
+  for (const type of ["queued", "started", "progress", "outputStored", "retrying", "cancelRequested", "succeeded", "failed", "canceled"]) {
     source.addEventListener(type, (e) => {
       const ev = JSON.parse(e.data);
       log(`${type}${ev.progress != null ? " " + Math.round(ev.progress * 100) + "%" : ""}${ev.message ? " — " + ev.message : ""}`);
@@ -112,6 +112,7 @@ function follow(jobId) {
       if (ev.progress != null) setProgress(ev.progress, ev.message);
       if (ev.output) addImage(ev.output);
       if (ev.error) $("jobError").textContent = `${ev.error.code}: ${ev.error.message}`;
+      if (type === "cancelRequested") $("cancel").disabled = true;
     });
   }
   source.onerror = () => { if (source.readyState === EventSource.CLOSED) log("stream closed"); };

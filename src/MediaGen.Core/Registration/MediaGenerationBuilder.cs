@@ -36,6 +36,8 @@ internal sealed class SeamSelections
         MediaGenerationSeam.JobStore => "job store",
         MediaGenerationSeam.CreditLedger => "credit ledger",
         MediaGenerationSeam.EventStream => "event stream",
+        MediaGenerationSeam.CancelSignal => "cancel signal",
+        MediaGenerationSeam.ProviderPauseStore => "provider pause store",
         _ => "storage",
     };
 }

@@ -74,6 +74,32 @@ public static class MediaGenerationBuilderExtensions
     public static IMediaGenerationBuilder UseStorage(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IMediaStorage> factory) =>
         Use(builder, MediaGenerationSeam.Storage, providerName, factory);
 
+    /// <summary>
+    /// Uses <paramref name="factory"/> for the <see cref="IJobCancelSignal"/>, which carries an owner's cancel to the
+    /// process running the job. Backends that share state between processes choose theirs in their <c>Use*</c> method; the
+    /// default reaches this process only.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="providerName">A name for the implementation, used in errors.</param>
+    /// <param name="factory">Creates the signal.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another cancel signal was already chosen.</exception>
+    public static IMediaGenerationBuilder UseCancelSignal(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IJobCancelSignal> factory) =>
+        Use(builder, MediaGenerationSeam.CancelSignal, providerName, factory);
+
+    /// <summary>
+    /// Uses <paramref name="factory"/> for the <see cref="IProviderPauseStore"/>, which keeps the deadlines of providers'
+    /// 429 pauses. Backends that share state between processes choose theirs in their <c>Use*</c> method, so a pause holds
+    /// for every worker; the default holds for this process only.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="providerName">A name for the implementation, used in errors.</param>
+    /// <param name="factory">Creates the store.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another provider pause store was already chosen.</exception>
+    public static IMediaGenerationBuilder UseProviderPauseStore(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IProviderPauseStore> factory) =>
+        Use(builder, MediaGenerationSeam.ProviderPauseStore, providerName, factory);
+
     /// <summary>Uses the in-memory queue (the default), with options.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="InMemoryJobQueueOptions"/>.</param>
@@ -222,8 +248,10 @@ public static class MediaGenerationBuilderExtensions
     {
         services.AddOptions<MediaGenerationWorkerOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenerationWorkerOptions>, MediaGenerationWorkerOptionsValidator>());
-        services.TryAddSingleton<ProviderRateGate>();
         services.TryAddSingleton<JobProcessor>();
+
+        // The listener first: it hears cancels before the worker receives its first job, and until the worker has drained.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JobCancelListener>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MediaGenerationWorker>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PendingJobSweeper>());
     }

@@ -17,4 +17,10 @@ public enum MediaGenerationSeam
 
     /// <summary>The <see cref="IMediaStorage"/>.</summary>
     Storage = 4,
+
+    /// <summary>The <see cref="IProviderPauseStore"/>.</summary>
+    ProviderPauseStore = 5,
+
+    /// <summary>The <see cref="IJobCancelSignal"/>.</summary>
+    CancelSignal = 6,
 }

@@ -2,6 +2,7 @@ using MediaGen;
 using MediaGen.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,7 @@ public static class MediaGenerationServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the submission client (<see cref="IMediaGenerationClient"/>) and in-memory defaults for the queue, job
-    /// store, credit ledger and event stream, and file-system storage. Add a worker with
+    /// store, credit ledger, event stream, cancel signal and provider pause store, and file-system storage. Add a worker with
     /// <see cref="MediaGenerationBuilderExtensions.AddWorker(IMediaGenerationBuilder, Action{MediaGenerationWorkerOptions}?)"/>
     /// and replace seams with the adapters' <c>Use*</c> methods. Calling it again returns a builder over the same registrations.
     /// </summary>
@@ -94,6 +95,10 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<ICreditLedger, InMemoryCreditLedger>();
         services.TryAddSingleton<IJobEventStream, InMemoryJobEventStream>();
         services.TryAddSingleton<IMediaStorage, FileSystemMediaStorage>();
+        services.TryAddSingleton<IJobCancelSignal, InMemoryJobCancelSignal>();
+        services.TryAddSingleton<IProviderPauseStore, InMemoryProviderPauseStore>();
+        services.TryAddSingleton(sp => new ProviderRateGate(
+            sp.GetRequiredService<IProviderPauseStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProviderRateGate>>()));
 
         services.TryAddSingleton<MediaGenMetrics>();
         services.TryAddSingleton<GeneratorCatalog>();

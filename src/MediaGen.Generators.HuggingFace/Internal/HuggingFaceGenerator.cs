@@ -24,9 +24,10 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
     public HuggingFaceGenerator(
         IOptions<HuggingFaceGeneratorOptions> options,
         ProviderHttpClientSource<HuggingFaceGeneratorOptions> httpClient,
+        ProviderRateGate rateGate,
         TimeProvider timeProvider,
         ILogger<HuggingFaceGenerator> logger)
-        : base(options.Value, httpClient.Create, timeProvider, logger)
+        : base(options.Value, httpClient.Create, rateGate, timeProvider, logger)
     {
         _options = options.Value;
     }

@@ -24,9 +24,10 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     public ReplicateGenerator(
         IOptions<ReplicateGeneratorOptions> options,
         ProviderHttpClientSource<ReplicateGeneratorOptions> httpClient,
+        ProviderRateGate rateGate,
         TimeProvider timeProvider,
         ILogger<ReplicateGenerator> logger)
-        : base(options.Value, httpClient.Create, timeProvider, logger)
+        : base(options.Value, httpClient.Create, rateGate, timeProvider, logger)
     {
         _options = options.Value;
         _models = Catalog.ToDictionary(p => p.Key, p => ReplicateModel.From(p.Value), StringComparer.Ordinal);

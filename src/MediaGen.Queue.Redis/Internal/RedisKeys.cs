@@ -19,6 +19,7 @@ internal sealed class RedisKeys
         MessagePrefix = queue + "m:";
         WakeChannel = queue + "wake";
         EventChannelPrefix = Root + "events:";
+        CancelChannel = Root + "cancel";
         QueueScriptKeys = [Ready, Delayed, Leased, Dead, Sequence, Fairness];
     }
 
@@ -57,6 +58,12 @@ internal sealed class RedisKeys
 
     /// <summary>Prefix of the per-job event channels.</summary>
     public string EventChannelPrefix { get; }
+
+    /// <summary>Pub/sub channel of cancel signals: each message is the id of a job whose cancel was recorded.</summary>
+    public string CancelChannel { get; }
+
+    /// <summary>A provider's rate-limit pause: its deadline (Unix ms), expiring a while after it passes.</summary>
+    public string ProviderPause(string provider) => Root + "pause:" + provider;
 
     public string CreditBalance(string ownerId) => Root + "credit:balance:" + ownerId;
 

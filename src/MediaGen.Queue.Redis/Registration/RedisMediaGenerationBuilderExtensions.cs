@@ -8,7 +8,10 @@ using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Puts MediaGen's queue, job store, credit ledger and event stream on Redis, or all of them but the queue.</summary>
+/// <summary>
+/// Puts MediaGen's queue, job store, credit ledger, event stream, cancel signal and provider pause store on Redis, or all
+/// of them but the queue.
+/// </summary>
 public static class RedisMediaGenerationBuilderExtensions
 {
     private const string ProviderName = "Redis";
@@ -20,7 +23,7 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="RedisQueueOptions"/>; <see cref="RedisQueueOptions.Configuration"/> is required.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger or event stream was already chosen.</exception>
+    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
     public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, Action<RedisQueueOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -36,7 +39,7 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section; its <c>Configuration</c> key is required.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger or event stream was already chosen.</exception>
+    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
     public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, IConfigurationSection section)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -53,7 +56,7 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="connection">The caller's multiplexer.</param>
     /// <param name="configure">Configures <see cref="RedisQueueOptions"/>, or null for the defaults.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger or event stream was already chosen.</exception>
+    /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
     public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, IConnectionMultiplexer connection, Action<RedisQueueOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -76,7 +79,7 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="RedisQueueOptions"/>; <see cref="RedisQueueOptions.Configuration"/> is required.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="InvalidOperationException">Another job store, credit ledger or event stream was already chosen.</exception>
+    /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
     public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, Action<RedisQueueOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -92,7 +95,7 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section; its <c>Configuration</c> key is required.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="InvalidOperationException">Another job store, credit ledger or event stream was already chosen.</exception>
+    /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
     public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, IConfigurationSection section)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -109,7 +112,7 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="connection">The caller's multiplexer.</param>
     /// <param name="configure">Configures <see cref="RedisQueueOptions"/>, or null for the defaults.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="InvalidOperationException">Another job store, credit ledger or event stream was already chosen.</exception>
+    /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
     public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, IConnectionMultiplexer connection, Action<RedisQueueOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -149,6 +152,11 @@ public static class RedisMediaGenerationBuilderExtensions
             return new RedisCreditLedger(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<RedisQueueOptions>>(), () => credits.CurrentValue.InitialBalance, sp.GetService<TimeProvider>());
         });
         builder.UseEventStream(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobEventStream>(sp, sp.GetRequiredService<RedisConnection>()));
+
+        // Shared by every process on the key prefix, whatever the queue: an owner's cancel reaches the worker running the
+        // job at once, and a provider's 429 pauses it for every worker.
+        builder.UseCancelSignal(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobCancelSignal>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseProviderPauseStore(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisProviderPauseStore>(sp, sp.GetRequiredService<RedisConnection>()));
 
         // Each lifecycle step is one script when all four seams are Redis's and still the ones in use; else Core composes them.
         builder.AddLifecycleStore(LifecycleStore);

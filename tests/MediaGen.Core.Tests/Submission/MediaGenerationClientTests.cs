@@ -10,6 +10,7 @@ public sealed class MediaGenerationClientTests : IDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly ScriptedGenerator _generator = new("unit", (_, _) => ValueTask.FromResult(new GenerationResult([])), cost: 10);
     private readonly IJobQueue _queue = Substitute.For<IJobQueue>();
+    private readonly IJobCancelSignal _cancelSignal = Substitute.For<IJobCancelSignal>();
     private readonly ServiceProvider _services;
 
     public MediaGenerationClientTests()
@@ -18,6 +19,7 @@ public sealed class MediaGenerationClientTests : IDisposable
             .AddSingleton<TimeProvider>(_time)
             .AddMediaGeneration(o => o.JobDeadline = TimeSpan.FromMinutes(30))
             .UseQueue("Substitute", _ => _queue)
+            .UseCancelSignal("Substitute", _ => _cancelSignal)
             .ConfigureCredits(o => o.InitialBalance = 25)
             .AddGenerator(_generator)
             .Services.BuildServiceProvider();
@@ -192,6 +194,7 @@ public sealed class MediaGenerationClientTests : IDisposable
         Assert.Equal(10, canceled.CreditsRefunded);
         Assert.Equal(canceled.Version, again.Version);
         Assert.Equal(25, await Ledger.GetBalanceAsync("alice"));
+        await _cancelSignal.DidNotReceiveWithAnyArgs().PublishAsync(default!, default);
     }
 
     [Fact]
@@ -206,6 +209,24 @@ public sealed class MediaGenerationClientTests : IDisposable
         Assert.Equal(JobStatus.Processing, result.Status);
         Assert.True(result.CancelRequested);
         Assert.Equal(15, await Ledger.GetBalanceAsync("alice"));
+        await _cancelSignal.Received(1).PublishAsync(job.Id, Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task CancelAsync_ProcessingAndTheSignalCannotBeSent_TheCancelStaysRecordedForTheLeaseRenewal()
+    {
+        _cancelSignal.PublishAsync(default!, default).ReturnsForAnyArgs(ValueTask.FromException(new QueueUnavailableException("Redis is down.")));
+        var job = (await Client.SubmitAsync(Request())).Job;
+        var lifecycle = _services.GetRequiredService<JobLifecycle>();
+        await lifecycle.ApplyAsync(job, 0, static (j, _, s) => new Step(j with { Status = JobStatus.Processing, Attempt = 1, UpdatedAt = s.At, Version = s.Version }, default));
+
+        var result = await Client.CancelAsync("alice", job.Id);
+        var again = await Client.CancelAsync("alice", job.Id);
+
+        Assert.True(result.CancelRequested);
+        Assert.Equal(result.Version, again.Version);
+        Assert.True((await Store.GetAsync(job.Id))!.CancelRequested);
+        await _cancelSignal.Received(2).PublishAsync(job.Id, Arg.Any<CancellationToken>());
     }
 
     [Fact]

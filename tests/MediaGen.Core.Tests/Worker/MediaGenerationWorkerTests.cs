@@ -320,6 +320,84 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CancelAsync_FromAnotherProcess_StopsTheAttemptThroughTheSignalWithoutWaitingForARenewal()
+    {
+        var abortedSeen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = new ScriptedGenerator("endless", async (ctx, ct) =>
+        {
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                abortedSeen.TrySetResult(ctx.JobAborted.IsCancellationRequested);
+                throw;
+            }
+
+            return ScriptedGenerator.TextOutputs("never");
+        });
+        var worker = await _harness.StartHostAsync(generator);
+        var job = await WorkerHarness.SubmitAsync(worker, generator);
+        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Processing, "processing");
+
+        // Another process (its own worker idle) takes the owner's cancel. The clock stands still: no lease renewal runs.
+        var api = await _harness.StartHostAsync(generator);
+        var requested = await WorkerHarness.Client(api).CancelAsync(WorkerHarness.Owner, job.Id);
+
+        Assert.True(requested.CancelRequested);
+        Assert.True(await abortedSeen.Task.WaitAsync(TimeSpan.FromSeconds(10)), "The generator's JobAborted token was not signaled.");
+        var canceled = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Canceled, "canceled");
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal(WorkerHarness.Start, canceled.CompletedAt);
+        Assert.Equal(5, canceled.CreditsRefunded);
+        Assert.Equal(WorkerHarness.InitialBalance, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+        Assert.Equal(1, generator.Calls);
+        var events = _harness.Published.For(job.Id).Select(e => e.Type).ToList();
+        Assert.Equal([JobEventType.CancelRequested, JobEventType.Canceled], events.Where(t => t is JobEventType.CancelRequested or JobEventType.Canceled));
+        Assert.True(events.IndexOf(JobEventType.CancelRequested) < events.IndexOf(JobEventType.Canceled));
+    }
+
+    [Fact]
+    public async Task CancelAsync_JobFinishesBeforeTheSignalArrives_StaysSucceededAndIsChargedNormally()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = new ScriptedGenerator("finishing", async (ctx, ct) =>
+        {
+            // The provider's work is done and collected whatever the attempt's tokens say.
+            await release.Task;
+            return ScriptedGenerator.TextOutputs("done");
+        });
+        var host = await _harness.StartHostAsync(generator);
+        var job = await WorkerHarness.SubmitAsync(host, generator);
+        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Processing, "processing");
+
+        // The cancel is recorded, but its signal is still on the way when the job finishes.
+        _harness.CancelSignal.Holding = true;
+        var requested = await WorkerHarness.Client(host).CancelAsync(WorkerHarness.Owner, job.Id);
+        Assert.True(requested.CancelRequested);
+        Assert.Equal(1, _harness.CancelSignal.HeldCount);
+        release.SetResult();
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        await _harness.CancelSignal.ReleaseAsync();
+
+        var stored = await _harness.Store.GetAsync(job.Id);
+        Assert.Equal(JobStatus.Succeeded, stored?.Status);
+        Assert.Equal(succeeded.Version, stored?.Version);
+        Assert.True(stored?.CancelRequested);
+        Assert.Equal(0, stored?.CreditsRefunded);
+        Assert.Single(stored!.Outputs);
+        Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+        Assert.DoesNotContain(_harness.Published.For(job.Id), e => e.Type == JobEventType.Canceled);
+        Assert.Equal(JobEventType.Succeeded, _harness.Published.For(job.Id)[^1].Type);
+        await Assert.ThrowsAsync<InvalidJobTransitionException>(() => WorkerHarness.Client(host).CancelAsync(WorkerHarness.Owner, job.Id).AsTask());
+        Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+    }
+
+    [Fact]
     public async Task StopAsync_RunningJobFinishesWithinDrainTimeout_SucceedsAndNothingNewStarts()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -633,6 +711,35 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         await _harness.WaitForJobAsync(second.Id, j => j.Status == JobStatus.Succeeded, "succeeded after the pause");
         Assert.All(limitedCalls.Skip(1), call => Assert.True(call.At >= start + TimeSpan.FromSeconds(60), $"Job {call.JobId} ran at {call.At:O}, inside the pause."));
         Assert.Equal(1, (await _harness.Store.GetAsync(second.Id))?.Attempt);
+    }
+
+    [Fact]
+    public async Task Worker_AnotherProcessWasRateLimited_DefersTheJobWithoutCallingTheGeneratorUntilThePauseEnds()
+    {
+        var start = _harness.Time.GetUtcNow();
+        var calls = new ConcurrentQueue<DateTimeOffset>();
+        var limited = new ScriptedGenerator("limited", (ctx, ct) =>
+        {
+            calls.Enqueue(_harness.Time.GetUtcNow());
+            return ValueTask.FromResult(ScriptedGenerator.TextOutputs("ok"));
+        });
+        var host = await _harness.StartHostAsync(limited);
+
+        // Another worker process got the 429: its gate records the pause in the store every process shares.
+        var elsewhere = new ProviderRateGate(_harness.Pauses, _harness.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProviderRateGate>.Instance);
+        await elsewhere.PauseAsync(limited.Name, TimeSpan.FromSeconds(60));
+        var job = await WorkerHarness.SubmitAsync(host, limited);
+
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 1, 0, 0));
+        Assert.Equal(0, limited.Calls);
+        Assert.Equal(JobStatus.Pending, (await _harness.Store.GetAsync(job.Id))?.Status);
+        _harness.Time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(0, limited.Calls);
+        _harness.Time.Advance(TimeSpan.FromSeconds(1));
+
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded after the pause");
+        Assert.Equal(1, succeeded.Attempt);
+        Assert.True(Assert.Single(calls) >= start + TimeSpan.FromSeconds(60));
     }
 
     [Fact]

@@ -12,9 +12,10 @@ using Xunit.Sdk;
 namespace MediaGen.Core.Tests.Worker;
 
 /// <summary>
-/// Hosts the worker through a real service collection on a fake clock. The queue, job store, ledger and event stream
-/// are created here and shared by every host the test starts, as a durable deployment's would be, so a second host
-/// can pick up what a stopped one handed back.
+/// Hosts the worker through a real service collection on a fake clock. The queue, job store, ledger, event stream,
+/// cancel signal and provider pause store are created here and shared by every host the test starts, as a shared
+/// backend's would be (Redis), so a second host can pick up what a stopped one handed back, cancel what another runs,
+/// and see another's rate-limit pause.
 /// </summary>
 internal sealed class WorkerHarness : IAsyncDisposable
 {
@@ -37,6 +38,12 @@ internal sealed class WorkerHarness : IAsyncDisposable
         Events = new InMemoryJobEventStream();
         Published = new RecordingEventStream(Events);
     }
+
+    /// <summary>The cancel signal every host shares; it can hold deliveries back, as a slow transport would.</summary>
+    public HoldingCancelSignal CancelSignal { get; } = new(new InMemoryJobCancelSignal());
+
+    /// <summary>The provider pauses every host shares.</summary>
+    public InMemoryProviderPauseStore Pauses { get; } = new();
 
     public FakeTimeProvider Time { get; } = new(Start);
 
@@ -78,6 +85,8 @@ internal sealed class WorkerHarness : IAsyncDisposable
                     .UseJobStore("Shared", _ => Store)
                     .UseCreditLedger("Shared", _ => Ledger)
                     .UseEventStream("Shared", _ => Published)
+                    .UseCancelSignal("Shared", _ => CancelSignal)
+                    .UseProviderPauseStore("Shared", _ => Pauses)
                     .UseFileSystemStorage(o => o.RootPath = Root)
                     .AddWorker(o =>
                     {
@@ -285,4 +294,39 @@ internal sealed class RecordingEventStream(IJobEventStream inner) : IJobEventStr
 
     public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) =>
         inner.SubscribeAsync(jobId, cancellationToken);
+}
+
+/// <summary>A cancel signal that passes every publish on, unless told to hold them back until released.</summary>
+internal sealed class HoldingCancelSignal(IJobCancelSignal inner) : IJobCancelSignal
+{
+    private readonly ConcurrentQueue<string> _held = new();
+
+    /// <summary>Whether publishes are held back instead of delivered.</summary>
+    public bool Holding { get; set; }
+
+    public int HeldCount => _held.Count;
+
+    public ValueTask PublishAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        if (!Holding)
+        {
+            return inner.PublishAsync(jobId, cancellationToken);
+        }
+
+        _held.Enqueue(jobId);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IAsyncDisposable> SubscribeAsync(Action<string> onCancel, CancellationToken cancellationToken = default) =>
+        inner.SubscribeAsync(onCancel, cancellationToken);
+
+    /// <summary>Stops holding and delivers what was held.</summary>
+    public async Task ReleaseAsync()
+    {
+        Holding = false;
+        while (_held.TryDequeue(out var jobId))
+        {
+            await inner.PublishAsync(jobId);
+        }
+    }
 }

@@ -41,6 +41,7 @@ internal sealed partial class JobLifecycle(
     IJobStore store,
     IJobLifecycleStore backend,
     IJobEventStream events,
+    IJobCancelSignal cancelSignal,
     MediaGenMetrics metrics,
     WebhookDispatcher webhooks,
     TimeProvider timeProvider,
@@ -338,8 +339,10 @@ internal sealed partial class JobLifecycle(
     }
 
     /// <summary>
-    /// An owner's cancel from the API: a Pending job is canceled and refunded at once; a Processing one is marked, and the
-    /// worker that runs it finishes the cancel.
+    /// An owner's cancel from the API: a Pending job is canceled and refunded at once; a Processing one is marked (and
+    /// <see cref="JobEventType.CancelRequested"/> published), then signalled to the worker that runs it, which finishes the
+    /// cancel through <see cref="CancelAsync"/>. A signal that does not arrive is made up for by the worker's next lease
+    /// renewal, which reads the mark.
     /// </summary>
     public async ValueTask<GenerationJob> RequestCancelAsync(GenerationJob job, CancellationToken cancellationToken)
     {
@@ -348,13 +351,27 @@ internal sealed partial class JobLifecycle(
             JobStatus.Pending => new Step(
                 Finished(j, JobStatus.Canceled, stamp, j.CreditsCharged),
                 new StepEffects(Settlement: j.CreditsCharged, Event: JobEventType.Canceled)),
-            JobStatus.Processing when !j.CancelRequested => new Step(j with { CancelRequested = true, UpdatedAt = stamp.At, Version = stamp.Version }, default),
+            JobStatus.Processing when !j.CancelRequested => new Step(
+                j with { CancelRequested = true, UpdatedAt = stamp.At, Version = stamp.Version },
+                new StepEffects(Event: JobEventType.CancelRequested)),
             JobStatus.Succeeded or JobStatus.Failed => throw new InvalidJobTransitionException(j.Id, j.Status, JobStatus.Canceled),
             _ => Step.None,
         }, cancellationToken).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Canceled)
         {
             OnFinished(result.Job, exception: null);
+        }
+        else if (result.Job is { Status: JobStatus.Processing, CancelRequested: true })
+        {
+            // Signalled again on a repeated request too: the first signal may have been lost.
+            try
+            {
+                await cancelSignal.PublishAsync(result.Job.Id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.CancelSignalFailed(logger, result.Job.Id, e);
+            }
         }
 
         return result.Job;

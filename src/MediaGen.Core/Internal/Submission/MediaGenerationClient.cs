@@ -15,7 +15,6 @@ internal sealed class MediaGenerationClient(
     IMediaStorage storage,
     GeneratorCatalog catalog,
     JobLifecycle lifecycle,
-    JobCancellationRegistry running,
     MediaGenMetrics metrics,
     SubmissionRateLimiter rateLimiter,
     IOptions<MediaGenerationOptions> options,
@@ -108,14 +107,8 @@ internal sealed class MediaGenerationClient(
             throw new InvalidJobTransitionException(job.Id, job.Status, JobStatus.Canceled);
         }
 
-        job = await lifecycle.RequestCancelAsync(job, CancellationToken.None).ConfigureAwait(false);
-        if (job.Status == JobStatus.Processing)
-        {
-            // Running here: stop it now. Running elsewhere: its worker sees CancelRequested at the next lease renewal.
-            running.TryCancel(job.Id);
-        }
-
-        return job;
+        // A running job is marked and signalled to the worker running it, in this process or another.
+        return await lifecycle.RequestCancelAsync(job, CancellationToken.None).ConfigureAwait(false);
     }
 
     public async ValueTask DeleteAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)

@@ -82,4 +82,16 @@ internal static partial class Log
 
     [LoggerMessage(26, LogLevel.Warning, "Output {Index} of job {JobId} failed with {ErrorCode}: {Message}")]
     public static partial void OutputFailed(ILogger logger, string jobId, int index, string errorCode, string message);
+
+    [LoggerMessage(27, LogLevel.Warning, "The pause store cannot be reached; the rate-limit pause of {Provider} holds in this process only for now.")]
+    public static partial void PauseStoreUnavailable(ILogger logger, string provider, Exception exception);
+
+    [LoggerMessage(28, LogLevel.Warning, "Signalling the cancel of job {JobId} failed; the worker running it applies the cancel at its next lease renewal.")]
+    public static partial void CancelSignalFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(29, LogLevel.Warning, "Listening for cancel signals failed; retrying in {Delay}. Meanwhile cancels from other processes land at lease renewals.")]
+    public static partial void CancelListenFailed(ILogger logger, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(30, LogLevel.Debug, "Job {JobId}'s running attempt was stopped by its cancel signal.")]
+    public static partial void CancelSignalApplied(ILogger logger, string jobId);
 }

@@ -13,28 +13,62 @@ internal interface IRunningAttempt
 }
 
 /// <summary>
-/// The attempts running in this process, so a cancel submitted here reaches its generator at once and a shutdown past
-/// its drain timeout reaches every attempt. Cancels submitted in another process reach the worker through
-/// <see cref="GenerationJob.CancelRequested"/>, read at each lease renewal.
+/// The attempts running in this process, so a cancel signal (<see cref="IJobCancelSignal"/>, heard by
+/// <see cref="JobCancelListener"/>) reaches its generator at once and a shutdown past its drain timeout reaches every
+/// attempt. Cancels whose signal never arrives reach the worker through <see cref="GenerationJob.CancelRequested"/>,
+/// read at each lease renewal.
 /// </summary>
-internal sealed class JobCancellationRegistry
+/// <remarks>
+/// A signal can overtake the attempt it is for: the job is started, its cancel recorded and signalled, and the signal
+/// heard before the attempt registers here. Such a signal is remembered for <see cref="EarlySignalWindow"/>, and the
+/// attempt is aborted as it registers. A cancel is recorded only on a Processing job and a job never runs again once
+/// canceled, so a remembered signal can only be for the run that is starting.
+/// </remarks>
+internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
 {
-    private readonly ConcurrentDictionary<string, IRunningAttempt> _running = new(StringComparer.Ordinal);
+    /// <summary>How long a signal for a job with no attempt here is remembered.</summary>
+    public static readonly TimeSpan EarlySignalWindow = TimeSpan.FromSeconds(30);
 
-    public void Register(string jobId, IRunningAttempt attempt) => _running[jobId] = attempt;
+    private const int PruneAbove = 64;
+    private readonly ConcurrentDictionary<string, IRunningAttempt> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _early = new(StringComparer.Ordinal);
+
+    /// <summary>How many early signals are remembered now (they are pruned once past the window).</summary>
+    public int RememberedSignals => _early.Count;
+
+    public void Register(string jobId, IRunningAttempt attempt)
+    {
+        _running[jobId] = attempt;
+        if (TakeEarlySignal(jobId))
+        {
+            attempt.Abort();
+        }
+    }
 
     public void Unregister(string jobId, IRunningAttempt attempt) =>
         _running.TryRemove(new KeyValuePair<string, IRunningAttempt>(jobId, attempt));
 
+    /// <summary>A cancel of <paramref name="jobId"/> was recorded: aborts its attempt here, or remembers it for a moment.</summary>
+    /// <returns>Whether an attempt running here was aborted.</returns>
     public bool TryCancel(string jobId)
     {
-        if (!_running.TryGetValue(jobId, out var attempt))
+        if (_running.TryGetValue(jobId, out var attempt))
         {
-            return false;
+            attempt.Abort();
+            return true;
         }
 
-        attempt.Abort();
-        return true;
+        Prune();
+        _early[jobId] = timeProvider.GetTimestamp();
+
+        // The attempt may have registered between the look-up and the line above, without seeing the signal.
+        if (_running.TryGetValue(jobId, out attempt) && _early.TryRemove(jobId, out _))
+        {
+            attempt.Abort();
+            return true;
+        }
+
+        return false;
     }
 
     public void StopAll()
@@ -42,6 +76,25 @@ internal sealed class JobCancellationRegistry
         foreach (var attempt in _running.Values)
         {
             attempt.StopForShutdown();
+        }
+    }
+
+    private bool TakeEarlySignal(string jobId) =>
+        _early.TryRemove(jobId, out var heard) && timeProvider.GetElapsedTime(heard) < EarlySignalWindow;
+
+    private void Prune()
+    {
+        if (_early.Count <= PruneAbove)
+        {
+            return;
+        }
+
+        foreach (var (jobId, heard) in _early)
+        {
+            if (timeProvider.GetElapsedTime(heard) >= EarlySignalWindow)
+            {
+                _early.TryRemove(new KeyValuePair<string, long>(jobId, heard));
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ internal sealed partial class JobProcessor
 {
     /// <summary>
     /// One running attempt: the job as last written, the progress and checkpoint sinks handed to the generator, and the
-    /// lease renewal tick, which extends the run's lease on the job and notices a cancel requested from another process.
+    /// lease renewal tick, which extends the run's lease on the job and notices a cancel whose signal never arrived.
     /// </summary>
     private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, string holder, TimeSpan renewal)
         : IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable

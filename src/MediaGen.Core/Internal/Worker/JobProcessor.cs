@@ -156,9 +156,11 @@ internal sealed partial class JobProcessor
             return;
         }
 
-        if (_rateGate.RemainingPause(generator.Name) is var pause && pause > TimeSpan.Zero)
+        if (await _rateGate.GetPausedUntilAsync(generator.Name, shutdown).ConfigureAwait(false) is { } pausedUntil
+            && pausedUntil - _time.GetUtcNow() is var pause && pause > TimeSpan.Zero)
         {
-            // The provider asked everyone to slow down: hand the message back for the pause instead of holding a slot.
+            // The provider asked everyone, in every process, to slow down: hand the message back for the pause instead of
+            // holding a slot.
             await _lifecycle.DeferAsync(job, lease, pause).ConfigureAwait(false);
             return;
         }
@@ -335,7 +337,7 @@ internal sealed partial class JobProcessor
         if (rateLimited)
         {
             var pause = retryAfter ?? TimeSpan.FromSeconds(30);
-            _rateGate.Pause(generator.Name, pause);
+            await _rateGate.PauseAsync(generator.Name, pause).ConfigureAwait(false);
             Log.GeneratorPaused(_logger, generator.Name, pause);
         }
 

@@ -86,7 +86,7 @@ internal sealed class CountingGenerator(ProviderRecord provider, FaultySeams fau
             case JobBehaviour.Permanent:
                 throw new GenerationException(MediaGenErrorCodes.GeneratorPermanent, "The provider refused the prompt.", isTransient: false);
             case JobBehaviour.Cancel:
-                // The owner cancels from the API while the provider works; the worker hears it through its registry.
+                // The owner cancels from the API while the provider works; the worker hears it through its cancel signal.
                 await client().CancelAsync(job.OwnerId, job.Id, CancellationToken.None);
                 faults.Read(0);
                 await Task.Delay(TimeSpan.FromSeconds(10), context.JobAborted);

@@ -291,11 +291,11 @@ internal sealed class LifecycleFaultHarness
             _plan.Restart();
         }
 
-        _process = StartProcess();
+        _process = await StartProcessAsync();
         return _process;
     }
 
-    private Process StartProcess()
+    private async Task<Process> StartProcessAsync()
     {
         var faults = new FaultySeams(_plan, _plan.Generation);
         var services = new ServiceCollection();
@@ -330,6 +330,9 @@ internal sealed class LifecycleFaultHarness
 
         var provider = services.BuildServiceProvider();
         client = provider.GetRequiredService<IMediaGenerationClient>();
+
+        // The cancel listener runs as it does in a worker process: a cancel asked for while the job runs reaches it at once.
+        await provider.GetServices<IHostedService>().OfType<JobCancelListener>().Single().StartAsync(CancellationToken.None);
         return new Process(
             provider,
             client,

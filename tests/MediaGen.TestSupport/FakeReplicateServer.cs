@@ -5,12 +5,12 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace MediaGen.Generators.Replicate.Tests;
+namespace MediaGen.TestSupport;
 
 /// <summary>
 /// A local server on 127.0.0.1 that speaks Replicate's predictions API: create (model endpoint or version),
 /// get, cancel, output files, bearer-token auth, problem-details errors, Retry-After, and <c>Prefer: wait</c>.
-/// Tests script its behaviour and count its calls.
+/// Tests script its behaviour and count its calls; the multi-process tests point the sample hosts at it.
 /// </summary>
 public sealed class FakeReplicateServer : FakeProviderServer
 {
@@ -72,6 +72,9 @@ public sealed class FakeReplicateServer : FakeProviderServer
 
     public ConcurrentQueue<JsonObject> CreateBodies { get; } = new();
 
+    /// <summary>When each create request arrived, on the system clock, whatever the answer.</summary>
+    public ConcurrentQueue<DateTimeOffset> CreateArrivals { get; } = new();
+
     public ConcurrentQueue<string> PreferHeaders { get; } = new();
 
     public static async Task<FakeReplicateServer> StartAsync()
@@ -128,6 +131,7 @@ public sealed class FakeReplicateServer : FakeProviderServer
 
     private async Task CreateAsync(HttpContext http, string? model, string? version)
     {
+        CreateArrivals.Enqueue(TimeProvider.System.GetUtcNow());
         Interlocked.Increment(ref _createCalls);
         if (!await AuthorizedAsync(http) || await InjectedAsync(http, "create"))
         {

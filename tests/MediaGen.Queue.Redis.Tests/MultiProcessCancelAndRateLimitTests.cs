@@ -1,0 +1,285 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MediaGen.Compliance;
+using MediaGen.Internal;
+using MediaGen.TestSupport;
+using Xunit.Abstractions;
+
+namespace MediaGen.Queue.Redis.Tests;
+
+/// <summary>
+/// The sample API host and sample workers as separate processes on one Redis, with the Replicate generator pointed at a
+/// fake Replicate server this test runs. An owner's cancel of a running prediction, taken by the API process, lands in
+/// the worker process within a second (no lease renewal falls in that second: the lease is five minutes), with the
+/// provider's cancel and an exact refund; a cancel of a job that finished first changes nothing; and a 429 one worker
+/// gets stops every create from every worker until its Retry-After.
+/// </summary>
+public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Provider = "replicate";
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(60);
+    private readonly DirectoryInfo _media = Directory.CreateTempSubdirectory("mediagen-multiprocess-cancel");
+    private readonly string _prefix = RedisTestServer.NewPrefix();
+    private FakeReplicateServer _replicate = null!;
+    private SampleHosts? _hosts;
+
+    public async Task InitializeAsync() => _replicate = await FakeReplicateServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        _hosts?.Dispose();
+        await _replicate.DisposeAsync();
+        _media.Delete(recursive: true);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiAndWorker_CancelOfARunningPrediction_LandsWithinASecondWithTheProvidersCancelAndAnExactRefund()
+    {
+        _replicate.PollsUntilDone = int.MaxValue;
+        using var http = await StartApiAsync();
+        Start("MediaGen.Samples.Worker");
+        var startBalance = await SampleHosts.BalanceAsync(http);
+        var id = await SubmitAsync(http, "flux-dev", "a lighthouse that never finishes");
+        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, id) == "processing", StartLimit, "the job to run");
+        await _replicate.WaitForRequestAsync((method, path) => method == "GET" && path.StartsWith("/v1/predictions/", StringComparison.Ordinal), "the worker to poll its prediction");
+
+        // Watch the job's events through the API, as a browser would, before asking for the cancel.
+        using var events = new EventWatch(http, id);
+        await events.WaitForAsync("job");
+        var asked = Stopwatch.GetTimestamp();
+        using var response = await http.PostAsync($"/api/v1/generations/{id}/cancel", null);
+        var requested = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var landed = await events.WaitForAsync("canceled");
+        var latency = Stopwatch.GetElapsedTime(asked, landed);
+        output.WriteLine($"The cancel landed {latency.TotalMilliseconds:0} ms after it was asked for.");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("processing", requested.GetProperty("status").GetString());
+        Assert.True(requested.GetProperty("cancelRequested").GetBoolean());
+        Assert.True(latency <= TimeSpan.FromSeconds(1), $"The cancel landed {latency.TotalMilliseconds:0} ms after it was asked for; the bound is 1 s.");
+        Assert.True(events.IndexOf("cancelRequested") is >= 0 and var at && at < events.IndexOf("canceled"), $"Events: {string.Join(", ", events.Names)}.");
+
+        var job = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}");
+        Assert.Equal("canceled", job.GetProperty("status").GetString());
+        Assert.Equal(8, job.GetProperty("creditsCharged").GetInt64());
+        Assert.Equal(8, job.GetProperty("creditsRefunded").GetInt64());
+        Assert.Equal(startBalance, await SampleHosts.BalanceAsync(http));
+        Assert.Equal(1, _replicate.PredictionsCreated);
+        Assert.Equal(1, _replicate.CancelCalls);
+        var prediction = await PredictionOfAsync(id);
+        Assert.Equal("canceled", _replicate.Find(prediction)!.Status);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiAndWorker_CancelOfAJobThatFinishedFirst_ChangesNothingAndChargesNormally()
+    {
+        using var http = await StartApiAsync();
+        Start("MediaGen.Samples.Worker");
+        var startBalance = await SampleHosts.BalanceAsync(http);
+        var id = await SubmitAsync(http, "flux-schnell", "a lighthouse that finishes at once");
+        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, id) == "succeeded", StartLimit, "the job to succeed");
+        var before = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}");
+
+        using var response = await http.PostAsync($"/api/v1/generations/{id}/cancel", null);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var after = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}");
+        Assert.Equal("succeeded", after.GetProperty("status").GetString());
+        Assert.Equal(before.GetProperty("updatedAt").GetString(), after.GetProperty("updatedAt").GetString());
+        Assert.False(after.GetProperty("cancelRequested").GetBoolean());
+        Assert.Equal(0, after.GetProperty("creditsRefunded").GetInt64());
+        Assert.Single(after.GetProperty("outputs").EnumerateArray());
+        Assert.Equal(startBalance - 1, await SampleHosts.BalanceAsync(http));
+        Assert.Equal(0, _replicate.CancelCalls);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiAndTwoWorkers_OneWorkerGets429_NoWorkerCreatesAPredictionBeforeItsRetryAfterDate()
+    {
+        // One slot per worker: while the worker that got the 429 waits out the pause inside its create call, every job
+        // submitted during the pause can only go to the other worker.
+        using var http = await StartApiAsync();
+        var startedWorkers = 0;
+        var bothStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var worker = new Dictionary<string, string>
+        {
+            ["MediaGen__Worker__Concurrency"] = "1",
+            ["Logging__LogLevel__MediaGen.Internal.MediaGenerationWorker"] = "Information",
+        };
+        void Watch(string? line)
+        {
+            if (line?.Contains("MediaGen worker started", StringComparison.Ordinal) == true && Interlocked.Increment(ref startedWorkers) == 2)
+            {
+                bothStarted.TrySetResult();
+            }
+        }
+
+        Start("MediaGen.Samples.Worker", worker, Watch);
+        Start("MediaGen.Samples.Worker", worker, Watch);
+        await bothStarted.Task.WaitAsync(StartLimit);
+        var startBalance = await SampleHosts.BalanceAsync(http);
+
+        // Replicate throttles the first create until a date (whole seconds, as HTTP dates are).
+        var now = TimeProvider.System.GetUtcNow();
+        var until = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero).AddSeconds(10);
+        _replicate.Inject("create", 429, "Request was throttled. Expected available in 10 seconds.", retryAfter: until.ToString("r", CultureInfo.InvariantCulture));
+        var first = await SubmitAsync(http, "flux-schnell", "the lighthouse that was throttled");
+
+        // Once the pause is in the shared store, submit more: the idle worker receives them during the pause.
+        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
+        await using (multiplexer)
+        {
+            var pauses = new RedisProviderPauseStore(connection, RedisTestServer.Options(_prefix), TimeProvider.System);
+            await SampleHosts.WaitUntilAsync(async () => await pauses.GetAsync(Provider) is not null, StartLimit, "the 429 to pause the provider in Redis");
+            var recorded = (await pauses.GetAsync(Provider))!.Value;
+            Assert.True(recorded >= until && recorded < until.AddSeconds(1), $"The pause recorded in Redis ends at {recorded:O}; the Retry-After date is {until:O}.");
+        }
+
+        var more = new[]
+        {
+            await SubmitAsync(http, "flux-schnell", "a lighthouse submitted during the pause"),
+            await SubmitAsync(http, "flux-schnell", "another lighthouse submitted during the pause"),
+        };
+        var submitted = TimeProvider.System.GetUtcNow();
+        output.WriteLine($"Jobs submitted {(until - submitted).TotalSeconds:0.0} s before the pause ends.");
+        Assert.True(submitted < until.AddSeconds(-2), $"The jobs were submitted at {submitted:O}, too close to the end of the pause ({until:O}) to test it.");
+
+        string[] all = [first, .. more];
+        await SampleHosts.WaitUntilAsync(async () => (await Task.WhenAll(all.Select(id => StatusAsync(http, id)))).All(s => s == "succeeded"), StartLimit, "every job to succeed");
+
+        var arrivals = _replicate.CreateArrivals.ToArray();
+        Assert.Equal(4, arrivals.Length);
+        Assert.All(arrivals.Skip(1), at => Assert.True(at >= until, $"A create arrived at {at:O}, {(until - at).TotalMilliseconds:0} ms before the pause ended ({until:O})."));
+        Assert.Equal(3, _replicate.PredictionsCreated);
+        Assert.Equal(startBalance - 3, await SampleHosts.BalanceAsync(http));
+    }
+
+    private async Task<HttpClient> StartApiAsync()
+    {
+        var port = RedisJobQueueTests.FreePort();
+        Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await SampleHosts.WaitUntilAsync(() => SampleHosts.RespondsAsync(http, "/api/v1/models"), StartLimit, "the API to start");
+        return http;
+    }
+
+    private void Start(string project, Dictionary<string, string>? environment = null, Action<string?>? lines = null)
+    {
+        _hosts ??= new SampleHosts(new Dictionary<string, string>
+        {
+            ["MediaGen__Queue__Provider"] = "Redis",
+            ["MediaGen__Redis__Configuration"] = RedisTestServer.Address,
+            ["MediaGen__Redis__KeyPrefix"] = _prefix,
+            ["MediaGen__Redis__LeaseDuration"] = Lease.ToString("c", CultureInfo.InvariantCulture),
+            ["MediaGen__FileSystem__RootPath"] = _media.FullName,
+            ["MediaGen__Generators__Replicate__ApiToken"] = FakeReplicateServer.Token,
+            ["MediaGen__Generators__Replicate__BaseUrl"] = _replicate.BaseUrl.AbsoluteUri,
+            ["MediaGen__Generators__Replicate__PollInitialInterval"] = "00:00:00.100",
+            ["MediaGen__Generators__Replicate__PollMaxInterval"] = "00:00:00.200",
+            ["MediaGen__Generators__Replicate__RetryBaseDelay"] = "00:00:00.050",
+            ["MediaGen__Credits__InitialBalance"] = "1000",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+        _hosts.Start(project, environment, lines);
+    }
+
+    private static async Task<string> SubmitAsync(HttpClient http, string model, string prompt)
+    {
+        using var response = await http.PostAsJsonAsync("/api/v1/generations", new { prompt, model });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    private static async Task<string?> StatusAsync(HttpClient http, string id) =>
+        (await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")).GetProperty("status").GetString();
+
+    /// <summary>The prediction the job's worker saved as its checkpoint, read from the job store in Redis.</summary>
+    private async Task<string> PredictionOfAsync(string jobId)
+    {
+        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
+        await using (multiplexer)
+        {
+            var store = new RedisJobStore(connection, RedisTestServer.Options(_prefix), TimeProvider.System);
+            return (await store.GetAsync(jobId))?.Checkpoint ?? throw new InvalidOperationException($"Job {jobId} has no checkpoint.");
+        }
+    }
+
+    /// <summary>Reads a job's server-sent events in the background, noting when each arrived.</summary>
+    private sealed class EventWatch : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromSeconds(60));
+        private readonly ConcurrentQueue<(string Name, long At)> _seen = new();
+        private readonly SemaphoreSlim _arrived = new(0);
+        private readonly Task _reading;
+
+        public EventWatch(HttpClient http, string jobId)
+        {
+            _reading = ReadAsync(http, jobId);
+        }
+
+        public IReadOnlyList<string> Names => _seen.Select(e => e.Name).ToList();
+
+        public int IndexOf(string name) => Names.ToList().IndexOf(name);
+
+        /// <summary>Waits for the first event named <paramref name="name"/>; returns when it arrived (a Stopwatch timestamp).</summary>
+        public async Task<long> WaitForAsync(string name)
+        {
+            while (true)
+            {
+                foreach (var (seen, at) in _seen)
+                {
+                    if (seen == name)
+                    {
+                        return at;
+                    }
+                }
+
+                Assert.False(_reading.IsCompleted, $"The event stream ended without '{name}'; it sent {string.Join(", ", Names)}.");
+                try
+                {
+                    await _arrived.WaitAsync(_stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new TimeoutException($"No '{name}' event; the stream sent {string.Join(", ", Names)}.");
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _stop.Dispose();
+        }
+
+        private async Task ReadAsync(HttpClient http, string jobId)
+        {
+            try
+            {
+                using var response = await http.GetAsync($"/api/v1/generations/{jobId}/events", HttpCompletionOption.ResponseHeadersRead, _stop.Token);
+                await foreach (var (name, _) in response.ReadEventsAsync(_stop.Token))
+                {
+                    if (name != ":")
+                    {
+                        _seen.Enqueue((name, Stopwatch.GetTimestamp()));
+                        _arrived.Release();
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Disposed.
+            }
+            finally
+            {
+                _arrived.Release();
+            }
+        }
+    }
+}
