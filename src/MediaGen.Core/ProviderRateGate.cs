@@ -22,7 +22,11 @@ public sealed class ProviderRateGate
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, long> _known = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _readAt = new(StringComparer.Ordinal);
     private int _waiters;
+
+    /// <summary>How old a read of the store <see cref="GetRecentPauseAsync"/> may answer from.</summary>
+    internal static readonly TimeSpan RecentReadAge = TimeSpan.FromSeconds(1);
 
     /// <summary>Creates a gate whose pauses hold in this process only.</summary>
     /// <param name="timeProvider">The clock pauses are measured on.</param>
@@ -86,6 +90,24 @@ public sealed class ProviderRateGate
         ArgumentException.ThrowIfNullOrEmpty(provider);
         var until = await GetDeadlineAsync(provider, cancellationToken).ConfigureAwait(false);
         return until > _time.GetUtcNow() ? until : null;
+    }
+
+    /// <summary>
+    /// Like <see cref="GetPausedUntilAsync"/>, but answers from this process's last read of the store when it is younger
+    /// than <see cref="RecentReadAge"/>. For the worker's check before it starts a job, which only saves a slot: the
+    /// calls to the provider themselves wait in <see cref="WaitAsync"/>, which always reads the store.
+    /// </summary>
+    internal async ValueTask<DateTimeOffset?> GetRecentPauseAsync(string provider, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (!_readAt.TryGetValue(provider, out var readAt) || now.UtcTicks - readAt >= RecentReadAge.Ticks)
+        {
+            _readAt[provider] = now.UtcTicks;
+            return await GetPausedUntilAsync(provider, cancellationToken).ConfigureAwait(false);
+        }
+
+        var known = Known(provider);
+        return known > now ? known : null;
     }
 
     /// <summary>Returns once no pause of <paramref name="provider"/> is in force (at once when there is none).</summary>

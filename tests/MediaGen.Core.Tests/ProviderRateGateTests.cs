@@ -84,6 +84,27 @@ public sealed class ProviderRateGateTests
     }
 
     [Fact]
+    public async Task GetRecentPauseAsync_ReadsTheStoreAtMostOnceASecondButSeesItsOwnPauseAtOnce()
+    {
+        var here = Gate();
+        var there = Gate();
+        Assert.Null(await here.GetRecentPauseAsync(Provider, CancellationToken.None));
+
+        // Another process's pause shows after the last read has aged; WaitAsync, which guards the calls, sees it at once.
+        var until = await there.PauseAsync(Provider, TimeSpan.FromSeconds(30));
+        Assert.Null(await here.GetRecentPauseAsync(Provider, CancellationToken.None));
+        Assert.Equal(until, await here.GetPausedUntilAsync(Provider));
+        _time.Advance(ProviderRateGate.RecentReadAge);
+        Assert.Equal(until, await here.GetRecentPauseAsync(Provider, CancellationToken.None));
+
+        // A pause this process sets holds in its own recent answer without a read.
+        var other = "huggingface";
+        Assert.Null(await here.GetRecentPauseAsync(other, CancellationToken.None));
+        var own = await here.PauseAsync(other, TimeSpan.FromSeconds(5));
+        Assert.Equal(own, await here.GetRecentPauseAsync(other, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task WaitAsync_AnotherProcessPausedTheProvider_WaitsUntilItsDeadline()
     {
         var here = Gate();

@@ -26,12 +26,16 @@ internal sealed class RedisProviderPauseStore : IProviderPauseStore
     private readonly RedisConnection _connection;
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
+    private readonly RedisCommandBatcher<RedisKey, RedisValue> _reads;
 
     public RedisProviderPauseStore(RedisConnection connection, IOptions<RedisQueueOptions> options, TimeProvider timeProvider)
     {
         _connection = connection;
         _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
         _time = timeProvider;
+
+        // Every job start reads its provider's pause: reads taken while one is in flight go out as one MGET.
+        _reads = new RedisCommandBatcher<RedisKey, RedisValue>(FlushReadsAsync, maxBatch: 256);
     }
 
     public async ValueTask<DateTimeOffset> ExtendAsync(string provider, DateTimeOffset until, CancellationToken cancellationToken = default)
@@ -56,18 +60,21 @@ internal sealed class RedisProviderPauseStore : IProviderPauseStore
     public async ValueTask<DateTimeOffset?> GetAsync(string provider, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(provider);
-        var db = await _connection.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        RedisValue value;
+        var value = await _reads.RunAsync(_keys.ProviderPause(provider), cancellationToken).ConfigureAwait(false);
+        return value.IsNull ? null : Parse(value.ToString());
+    }
+
+    private async Task<RedisValue[]> FlushReadsAsync(IReadOnlyList<RedisKey> keys)
+    {
+        var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            value = await db.StringGetAsync(_keys.ProviderPause(provider)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await db.StringGetAsync([.. keys]).ConfigureAwait(false);
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {
             throw RedisErrors.Unavailable(e);
         }
-
-        return value.IsNull ? null : Parse(value.ToString());
     }
 
     private static DateTimeOffset Parse(string milliseconds) =>

@@ -156,7 +156,7 @@ internal sealed partial class JobProcessor
             return;
         }
 
-        if (await _rateGate.GetPausedUntilAsync(generator.Name, shutdown).ConfigureAwait(false) is { } pausedUntil
+        if (await _rateGate.GetRecentPauseAsync(generator.Name, shutdown).ConfigureAwait(false) is { } pausedUntil
             && pausedUntil - _time.GetUtcNow() is var pause && pause > TimeSpan.Zero)
         {
             // The provider asked everyone, in every process, to slow down: hand the message back for the pause instead of
