@@ -258,8 +258,18 @@ internal sealed partial class JobLifecycle(
     /// </summary>
     public static long FailedOutputsShare(GenerationJob job, IReadOnlyList<OutputFailure> failedOutputs)
     {
+        if (failedOutputs.Count == 0)
+        {
+            return 0; // the usual case, on every success: nothing to count, nothing allocated
+        }
+
         var asked = job.Request.GetOutputCount();
-        var failed = failedOutputs.Count(f => f.Index < asked);
+        var failed = 0;
+        foreach (var failure in failedOutputs)
+        {
+            failed += failure.Index < asked ? 1 : 0;
+        }
+
         if (failed == 0 || job.CreditsCharged <= 0 || asked <= 0)
         {
             return 0;
