@@ -76,7 +76,7 @@ public sealed class JobRetryBackoffOptions
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Whether delays are randomized (decorrelated jitter) so retries of many jobs spread out.</summary>
+    /// <summary>Whether delays are randomized so retries of many jobs spread out: each is a uniformly random point in the upper half of the delay.</summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool UseJitter { get; set; } = true;
 }

@@ -16,8 +16,7 @@ internal sealed class JobCancelListener(
     TimeProvider timeProvider,
     ILogger<JobCancelListener> logger) : IHostedService, IDisposable
 {
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+    private static readonly Backoff Resubscribe = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private IAsyncDisposable? _subscription;
@@ -26,7 +25,7 @@ internal sealed class JobCancelListener(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!await TrySubscribeAsync(FirstRetryDelay, cancellationToken).ConfigureAwait(false))
+        if (!await TrySubscribeAsync(Resubscribe.DelayFor(1), cancellationToken).ConfigureAwait(false))
         {
             _retrying = RetryAsync(_stopping.Token);
         }
@@ -68,14 +67,12 @@ internal sealed class JobCancelListener(
 
     private async Task RetryAsync(CancellationToken stopping)
     {
-        var delay = FirstRetryDelay;
-        while (true)
+        for (var failures = 1; ; failures++)
         {
             try
             {
-                await Task.Delay(delay, timeProvider, stopping).ConfigureAwait(false);
-                delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
-                if (await TrySubscribeAsync(delay, stopping).ConfigureAwait(false))
+                await Task.Delay(Resubscribe.DelayFor(failures), timeProvider, stopping).ConfigureAwait(false);
+                if (await TrySubscribeAsync(Resubscribe.DelayFor(failures + 1), stopping).ConfigureAwait(false))
                 {
                     return;
                 }

@@ -354,7 +354,7 @@ internal sealed partial class JobProcessor
             return;
         }
 
-        var delay = RetryBackoff.Compute(_workerOptions.Retry, job.Attempt, retryAfter, Random.Shared);
+        var delay = Backoff.For(_workerOptions.Retry).DelayFor(job.Attempt, retryAfter);
         if (job.Deadline is { } deadline && _time.GetUtcNow() + delay >= deadline)
         {
             await _lifecycle.FailAsync(job, DeadlineError(error), refundable, lease, deadLetter: true, attempt.Holder, exception).ConfigureAwait(false);

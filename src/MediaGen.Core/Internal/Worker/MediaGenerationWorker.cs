@@ -20,6 +20,9 @@ internal sealed class MediaGenerationWorker(
     ILogger<MediaGenerationWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan DepthRefreshInterval = TimeSpan.FromSeconds(10);
+
+    // After the queue fails: 250 ms, doubling, at most 30 s, until a receive works again.
+    private static readonly Backoff ReceiveBackoff = new(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(30));
     private readonly MediaGenerationWorkerOptions _options = options.Value;
     private readonly CancellationTokenSource _hardStop = new();
     private int _running;
@@ -95,7 +98,7 @@ internal sealed class MediaGenerationWorker(
             catch (Exception e)
             {
                 idle.Release(slots);
-                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failures++, 7))));
+                var delay = ReceiveBackoff.DelayFor(++failures);
                 Log.ReceiveFailed(logger, delay, e);
                 try
                 {
