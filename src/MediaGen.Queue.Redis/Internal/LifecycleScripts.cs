@@ -1,4 +1,4 @@
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// The lifecycle steps as scripts: each combines the store's, the ledger's and the queue's own Lua functions

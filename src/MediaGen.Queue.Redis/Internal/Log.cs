@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>The Redis adapter's log messages. Event ids are stable.</summary>
 internal static partial class Log

@@ -1,4 +1,4 @@
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// The queue's Lua scripts. Each runs atomically on the server, so a message is always in exactly one of the

@@ -1,4 +1,4 @@
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// Group commit for the hot paths (enqueue, complete, the lifecycle steps, job reads, event publishes): calls made

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// The credit ledger on Redis. Each operation is one Lua script, so a reservation is checked and deducted

@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>Maps StackExchange.Redis failures that mean "Redis cannot serve us right now" to <see cref="QueueUnavailableException"/>.</summary>
 internal static class RedisErrors

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// Cancel signals over Redis pub/sub, on one channel for the key prefix (<see cref="RedisKeys.CancelChannel"/>): a

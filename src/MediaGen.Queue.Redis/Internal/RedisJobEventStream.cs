@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// Job events over Redis pub/sub, one channel per job, so a subscriber in any process sees what a worker in any

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// A reliable queue on Redis (see <see cref="QueueScripts"/>). Receives take up to

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>The JSON shapes stored in Redis. Enums are written as names so the data reads well in redis-cli.</summary>
 [JsonSourceGenerationOptions(

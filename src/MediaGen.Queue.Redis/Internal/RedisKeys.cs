@@ -1,4 +1,4 @@
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// Key names. Every key starts with the prefix as a hash tag (<c>{mediagen}:</c>) so that multi-key scripts are

@@ -1,4 +1,4 @@
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// Lua shared by every script: number formatting, and the queue-key table the queue, store and lifecycle scripts all

@@ -2,7 +2,7 @@ using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// The submission limit (<see cref="MediaGenerationOptions.SubmissionsPerOwner"/>) shared by every process on the same

@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// Providers' rate-limit pauses on Redis, one string key per provider (<see cref="RedisKeys.ProviderPause"/>) holding

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>A message received from <see cref="RedisJobQueue"/>, identified by a lease token unique to this delivery.</summary>
 internal sealed class RedisQueueLease : IQueueLease

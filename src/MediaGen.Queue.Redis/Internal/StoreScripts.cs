@@ -1,4 +1,4 @@
-namespace MediaGen.Internal;
+namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// The job store's Lua scripts. Keys and ARGV 1-2 as in <see cref="RedisLua"/> (the queue's, so that removing a job

@@ -1,5 +1,5 @@
 using MediaGen;
-using MediaGen.Internal;
+using MediaGen.Queue.Redis.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
