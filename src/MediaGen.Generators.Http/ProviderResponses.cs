@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using MediaGen.Generators.Http.Internal;
+using MediaGen.Shared;
 
 namespace MediaGen.Generators.Http;
 
@@ -217,7 +218,7 @@ public static class ProviderResponses
         try
         {
             var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return new HttpResponseStream(response, body);
+            return new OwningReadStream(body, response, response.Content.Headers.ContentLength);
         }
         catch
         {

@@ -2,6 +2,7 @@ using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using MediaGen.Shared;
 using MediaGen.Storage.ObjectStores;
 using Microsoft.Extensions.Logging;
 

@@ -1,7 +1,14 @@
-namespace MediaGen.Generators.Http.Internal;
+namespace MediaGen.Shared;
 
-/// <summary>A response body that disposes its <see cref="HttpResponseMessage"/> with it.</summary>
-internal sealed class HttpResponseStream(HttpResponseMessage response, Stream inner) : Stream
+/// <summary>
+/// A read-only, forward-only view of a response body that disposes the response that owns it (an HTTP response, an SDK
+/// response) with it, so a caller that only sees a <see cref="Stream"/> still releases the connection. Compiled into each
+/// package that needs it (linked source), so it adds nothing to any public API.
+/// </summary>
+/// <param name="inner">The body.</param>
+/// <param name="owner">What owns the body; disposed after it.</param>
+/// <param name="length">The body's length when known from elsewhere (a Content-Length header); else the body's own.</param>
+internal sealed class OwningReadStream(Stream inner, IDisposable owner, long? length = null) : Stream
 {
     public override bool CanRead => true;
 
@@ -9,11 +16,11 @@ internal sealed class HttpResponseStream(HttpResponseMessage response, Stream in
 
     public override bool CanWrite => false;
 
-    public override long Length => response.Content.Headers.ContentLength ?? throw new NotSupportedException();
+    public override long Length => length ?? inner.Length;
 
     public override long Position
     {
-        get => throw new NotSupportedException();
+        get => inner.Position;
         set => throw new NotSupportedException();
     }
 
@@ -42,7 +49,7 @@ internal sealed class HttpResponseStream(HttpResponseMessage response, Stream in
         if (disposing)
         {
             inner.Dispose();
-            response.Dispose();
+            owner.Dispose();
         }
 
         base.Dispose(disposing);
@@ -51,7 +58,7 @@ internal sealed class HttpResponseStream(HttpResponseMessage response, Stream in
     public override async ValueTask DisposeAsync()
     {
         await inner.DisposeAsync().ConfigureAwait(false);
-        response.Dispose();
+        owner.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }
