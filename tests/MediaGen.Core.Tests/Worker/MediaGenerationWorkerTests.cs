@@ -149,21 +149,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     [Fact]
     public async Task Worker_DeadlinePassesWhileRunning_FailsRefundsAndDeadLetters()
     {
-        var abortedSeen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = new ScriptedGenerator("endless", async (ctx, ct) =>
-        {
-            try
-            {
-                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
-            }
-            catch (OperationCanceledException)
-            {
-                abortedSeen.TrySetResult(ctx.JobAborted.IsCancellationRequested);
-                throw;
-            }
-
-            return ScriptedGenerator.TextOutputs("never");
-        });
+        var (generator, abortedSeen) = EndlessGenerator();
         // The deadline comes before the lease (30 s) would lapse even without a renewal, and the clock stops at the
         // deadline: the worker's reaction runs in real time, and a clock moved on meanwhile could expire the lease before
         // the failure settles it (the message would then come back instead of being dead-lettered).
@@ -252,21 +238,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     [Fact]
     public async Task CancelAsync_ProcessingJob_CancelsTheTokenSignalsJobAbortedAndRefunds()
     {
-        var abortedSeen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = new ScriptedGenerator("endless", async (ctx, ct) =>
-        {
-            try
-            {
-                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
-            }
-            catch (OperationCanceledException)
-            {
-                abortedSeen.TrySetResult(ctx.JobAborted.IsCancellationRequested);
-                throw;
-            }
-
-            return ScriptedGenerator.TextOutputs("never");
-        });
+        var (generator, abortedSeen) = EndlessGenerator();
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
         await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
@@ -289,21 +261,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     [Fact]
     public async Task Worker_CancelRequestedByAnotherProcess_IsSeenAtTheNextLeaseRenewal()
     {
-        var abortedSeen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = new ScriptedGenerator("endless", async (ctx, ct) =>
-        {
-            try
-            {
-                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
-            }
-            catch (OperationCanceledException)
-            {
-                abortedSeen.TrySetResult(ctx.JobAborted.IsCancellationRequested);
-                throw;
-            }
-
-            return ScriptedGenerator.TextOutputs("never");
-        });
+        var (generator, abortedSeen) = EndlessGenerator();
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
         await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
@@ -322,21 +280,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     [Fact]
     public async Task CancelAsync_FromAnotherProcess_StopsTheAttemptThroughTheSignalWithoutWaitingForARenewal()
     {
-        var abortedSeen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = new ScriptedGenerator("endless", async (ctx, ct) =>
-        {
-            try
-            {
-                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
-            }
-            catch (OperationCanceledException)
-            {
-                abortedSeen.TrySetResult(ctx.JobAborted.IsCancellationRequested);
-                throw;
-            }
-
-            return ScriptedGenerator.TextOutputs("never");
-        });
+        var (generator, abortedSeen) = EndlessGenerator();
         var worker = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(worker, generator);
         await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
@@ -931,5 +875,26 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
 
             current = seen;
         }
+    }
+
+    /// <summary>A generator that runs until canceled, and reports whether its JobAborted token was signaled by then.</summary>
+    private static (ScriptedGenerator Generator, TaskCompletionSource<bool> AbortedSeen) EndlessGenerator()
+    {
+        var abortedSeen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = new ScriptedGenerator("endless", async (ctx, ct) =>
+        {
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                abortedSeen.TrySetResult(ctx.JobAborted.IsCancellationRequested);
+                throw;
+            }
+
+            return ScriptedGenerator.TextOutputs("never");
+        });
+        return (generator, abortedSeen);
     }
 }
