@@ -10,7 +10,7 @@ namespace MediaGen.PostgreSql.Internal;
 /// disposed here), the schema, its notification listener, and the start-up check that the schema is at the package's
 /// version (applying the migrations when <see cref="PostgreSqlOptions.ApplyMigrationsOnStartup"/>).
 /// </summary>
-internal sealed class PostgresDatabase : IAsyncDisposable
+internal sealed class PostgresDatabase : IAsyncDisposable, IDisposable
 {
     private readonly bool _owned;
     private readonly bool _applyMigrations;
@@ -174,6 +174,25 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         finally
         {
             await command.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Disposes without waiting for the listener's loop, which ends at its next wait.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _listener?.Stop();
+        }
+
+        if (_owned)
+        {
+            DataSource.Dispose();
         }
     }
 

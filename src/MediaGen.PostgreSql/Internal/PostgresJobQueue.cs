@@ -13,7 +13,7 @@ namespace MediaGen.PostgreSql.Internal;
 /// delayed message or lease expiry to fall due, whichever is first; <see cref="PostgreSqlOptions.IdleCheckInterval"/> is
 /// only a safety net.
 /// </summary>
-internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable
+internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan LongestWait = TimeSpan.FromMinutes(10);
 
@@ -250,6 +250,30 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable
         {
             _database.Listener.Reconnected -= Wake;
             await subscription.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Volatile.Read(ref _wake).TrySetResult();
+    }
+
+    public void Dispose()
+    {
+        IAsyncDisposable? subscription;
+        _subscribeGate.Wait();
+        try
+        {
+            _disposed = true;
+            subscription = _subscription;
+            _subscription = null;
+        }
+        finally
+        {
+            _subscribeGate.Release();
+        }
+
+        if (subscription is IDisposable disposable)
+        {
+            _database.Listener.Reconnected -= Wake;
+            disposable.Dispose();
         }
 
         Volatile.Read(ref _wake).TrySetResult();

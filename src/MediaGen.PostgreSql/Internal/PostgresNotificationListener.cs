@@ -68,6 +68,22 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
         return subscription;
     }
 
+    /// <summary>Stops the loop without waiting for it: it ends at its next wait, within <see cref="WaitInterval"/>.</summary>
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+
+            _stopping = true;
+        }
+
+        _stop.Cancel();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Task? loop;
@@ -96,8 +112,6 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
 
             await loop.ConfigureAwait(false);
         }
-
-        _stop.Dispose();
     }
 
     private void Remove(Subscription subscription)
@@ -143,6 +157,7 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
         NpgsqlConnection? connection = null;
         var listening = new HashSet<string>(StringComparer.Ordinal);
         var connectedBefore = false;
+        var reconnected = false;
         while (!_stop.IsCancellationRequested)
         {
             TaskCompletionSource? sync = null;
@@ -154,12 +169,7 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
                     connection.Notification += OnNotification;
                     listening.Clear();
                     await ExecuteAsync(connection, "LISTEN " + PostgresChannels.Quote(_controlChannel)).ConfigureAwait(false);
-                    if (connectedBefore)
-                    {
-                        Log.ListenerReconnected(_database.Logger, _database.Schema);
-                        Reconnected?.Invoke();
-                    }
-
+                    reconnected = connectedBefore;
                     connectedBefore = true;
                 }
 
@@ -193,6 +203,14 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
 
                 sync?.TrySetResult();
                 sync = null;
+
+                // Only now that every channel is listened to again: a look prompted by this sees all that the outage hid.
+                if (reconnected)
+                {
+                    reconnected = false;
+                    Log.ListenerReconnected(_database.Logger, _database.Schema);
+                    Reconnected?.Invoke();
+                }
 
                 bool idle;
                 lock (_gate)
@@ -242,6 +260,7 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
         }
 
         await CloseAsync(connection).ConfigureAwait(false);
+        _stop.Dispose();
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
@@ -288,7 +307,7 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
         }
     }
 
-    private sealed class Subscription(PostgresNotificationListener listener, string channel, Action<string> handler) : IAsyncDisposable
+    private sealed class Subscription(PostgresNotificationListener listener, string channel, Action<string> handler) : IAsyncDisposable, IDisposable
     {
         private int _disposed;
 
@@ -302,13 +321,17 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
             }
         }
 
-        public ValueTask DisposeAsync()
+        public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
                 listener.Remove(this);
             }
+        }
 
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
             return ValueTask.CompletedTask;
         }
     }
