@@ -1,4 +1,5 @@
 using MediaGen.Compliance;
+using MediaGen.PostgreSql.Tests.Compliance;
 using Npgsql;
 
 namespace MediaGen.PostgreSql.Tests;
@@ -9,27 +10,20 @@ namespace MediaGen.PostgreSql.Tests;
 /// </summary>
 public sealed class PostgresConnectionLossTests : IAsyncLifetime
 {
-    private readonly string _schema = PostgresTestServer.NewSchema();
     private readonly string _application = "mediagen-test-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly List<PostgresDatabase> _databases = [];
+    private readonly PostgresComplianceDatabases _databases = new(TimeProvider.System);
+
+    private string Schema => _databases.Schema;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
-        }
-
-        await PostgresTestServer.DropSchemaAsync(_schema);
-    }
+    public Task DisposeAsync() => _databases.DisposeAsync().AsTask();
 
     [ServerFact(PostgresTestServer.Variable)]
     public async Task EveryCall_ServerNotListening_ThrowsQueueUnavailable()
     {
-        var database = Track(PostgresTestServer.Connect(_schema, TimeProvider.System, $"Host=127.0.0.1;Port={TestSupport.FreePort.Next()};Username=mediagen;Timeout=2"));
-        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(_schema));
+        var database = _databases.Connect($"Host=127.0.0.1;Port={TestSupport.FreePort.Next()};Username=mediagen;Timeout=2");
+        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(Schema));
         var job = new GenerationJob
         {
             Id = Guid.NewGuid().ToString("N"),
@@ -52,8 +46,8 @@ public sealed class PostgresConnectionLossTests : IAsyncLifetime
     [ServerFact(PostgresTestServer.Variable)]
     public async Task EnqueueAsync_ConnectionsTerminated_ThrowsQueueUnavailableOnceThenWorksAgain()
     {
-        var database = Track(PostgresTestServer.Connect(_schema, TimeProvider.System, ConnectionString()));
-        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(_schema));
+        var database = _databases.Connect(ConnectionString());
+        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(Schema));
         await queue.EnqueueAsync(new QueueMessage("before"));
 
         await TerminateBackendsAsync();
@@ -68,9 +62,9 @@ public sealed class PostgresConnectionLossTests : IAsyncLifetime
     public async Task ReceiveAsync_ListeningConnectionTerminated_IsWokenAgainOnceItIsBack()
     {
         // No safety-net polling within the test's time: only a notification (or the reconnection's look) can wake the receive.
-        var options = PostgresTestServer.Options(_schema, configure: o => o.IdleCheckInterval = TimeSpan.FromMinutes(10));
-        var queue = PostgresTestServer.Queue(Track(PostgresTestServer.Connect(_schema, TimeProvider.System, ConnectionString())), options);
-        var peer = PostgresTestServer.Queue(Track(PostgresTestServer.Connect(_schema, TimeProvider.System)), options);
+        var options = PostgresTestServer.Options(Schema, configure: o => o.IdleCheckInterval = TimeSpan.FromMinutes(10));
+        var queue = PostgresTestServer.Queue(_databases.Connect(ConnectionString()), options);
+        var peer = PostgresTestServer.Queue(_databases.Connect(), options);
         await queue.EnqueueAsync(new QueueMessage("first"));
         await (await queue.ReceiveAsync(1, TimeSpan.FromSeconds(10))).Single().CompleteAsync();
 
@@ -89,12 +83,6 @@ public sealed class PostgresConnectionLossTests : IAsyncLifetime
         var next = queue.ReceiveAsync(1, TimeSpan.FromMinutes(1)).AsTask();
         await peer.EnqueueAsync(new QueueMessage("third"));
         Assert.Equal("third", Assert.Single(await next.WaitAsync(TimeSpan.FromSeconds(20))).Message.JobId);
-    }
-
-    private PostgresDatabase Track(PostgresDatabase database)
-    {
-        _databases.Add(database);
-        return database;
     }
 
     private string ConnectionString() => new NpgsqlConnectionStringBuilder(PostgresTestServer.ConnectionString) { ApplicationName = _application }.ConnectionString;

@@ -1,27 +1,24 @@
 using MediaGen.Compliance;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using MediaGen.PostgreSql.Tests.Compliance;
 using Npgsql;
 
 namespace MediaGen.PostgreSql.Tests;
 
 public sealed class PostgresCreditLedgerTests : IAsyncLifetime
 {
-    private readonly List<PostgresDatabase> _databases = [];
-    private readonly string _schema = PostgresTestServer.NewSchema();
     private readonly FakeTimeProvider _time = new(ComplianceTestBase.StartTime);
+    private readonly PostgresComplianceDatabases _databases;
+
+    public PostgresCreditLedgerTests()
+    {
+        _databases = new PostgresComplianceDatabases(_time);
+    }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
-        }
-
-        await PostgresTestServer.DropSchemaAsync(_schema);
-    }
+    public Task DisposeAsync() => _databases.DisposeAsync().AsTask();
 
     [ServerFact(PostgresTestServer.Variable)]
     public async Task ReserveAsync_ConcurrentFromTwoClients_NeverOverdrawsAndTheEntriesAddUp()
@@ -104,12 +101,7 @@ public sealed class PostgresCreditLedgerTests : IAsyncLifetime
         Assert.Equal(930, await Ledger(1000).GetBalanceAsync("owner"));
     }
 
-    private PostgresDatabase Connect()
-    {
-        var database = PostgresTestServer.Connect(_schema, _time);
-        _databases.Add(database);
-        return database;
-    }
+    private PostgresDatabase Connect() => _databases.Connect();
 
     private PostgresCreditLedger Ledger(long initialBalance) => new(Connect(), () => initialBalance);
 
@@ -118,7 +110,7 @@ public sealed class PostgresCreditLedgerTests : IAsyncLifetime
         var database = Connect();
         return new PostgresJobLifecycleStore(
             database,
-            PostgresTestServer.Queue(database, PostgresTestServer.Options(_schema)),
+            PostgresTestServer.Queue(database, PostgresTestServer.Options(_databases.Schema)),
             new PostgresCreditLedger(database, () => initialBalance),
             NullLogger.Instance);
     }
@@ -126,7 +118,7 @@ public sealed class PostgresCreditLedgerTests : IAsyncLifetime
     private async Task<List<(string Kind, long Amount, long BalanceAfter)>> ReadEntriesAsync(string ownerId)
     {
         await using var dataSource = NpgsqlDataSource.Create(PostgresTestServer.ConnectionString);
-        await using var command = dataSource.CreateCommand($"SELECT kind, amount, balance_after FROM \"{_schema}\".credit_entries WHERE owner_id = $1 ORDER BY id");
+        await using var command = dataSource.CreateCommand($"SELECT kind, amount, balance_after FROM \"{_databases.Schema}\".credit_entries WHERE owner_id = $1 ORDER BY id");
         command.Parameters.Add(new NpgsqlParameter { Value = ownerId });
         await using var reader = await command.ExecuteReaderAsync();
         var entries = new List<(string, long, long)>();

@@ -231,28 +231,10 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
         return (long)(await PostgresDatabase.ScalarAsync(command, cancellationToken).ConfigureAwait(false))! == 1;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        IAsyncDisposable? subscription;
-        await _subscribeGate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            _disposed = true;
-            subscription = _subscription;
-            _subscription = null;
-        }
-        finally
-        {
-            _subscribeGate.Release();
-        }
-
-        if (subscription is not null)
-        {
-            _database.Listener.Reconnected -= Wake;
-            await subscription.DisposeAsync().ConfigureAwait(false);
-        }
-
-        Volatile.Read(ref _wake).TrySetResult();
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     public void Dispose()
@@ -270,6 +252,7 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
             _subscribeGate.Release();
         }
 
+        // A listener subscription only removes its handler when disposed: nothing to wait for.
         if (subscription is IDisposable disposable)
         {
             _database.Listener.Reconnected -= Wake;

@@ -1,7 +1,7 @@
 namespace MediaGen.PostgreSql.Tests.Compliance;
 
 /// <summary>
-/// Hands the compliance suites PostgreSQL clients: each suite instance gets its own schema, and every client (the first and
+/// Hands the compliance suites (and the other tests) PostgreSQL clients: each suite instance gets its own schema, and every client (the first and
 /// each peer) its own data source, so "another process" really is another set of connections. Drops the schema after.
 /// </summary>
 internal sealed class PostgresComplianceDatabases(TimeProvider time) : IAsyncDisposable
@@ -10,9 +10,9 @@ internal sealed class PostgresComplianceDatabases(TimeProvider time) : IAsyncDis
 
     public string Schema { get; } = PostgresTestServer.NewSchema();
 
-    public PostgresDatabase Connect()
+    public PostgresDatabase Connect(string? connectionString = null)
     {
-        var database = PostgresTestServer.Connect(Schema, time);
+        var database = PostgresTestServer.Connect(Schema, time, connectionString);
         lock (_databases)
         {
             _databases.Add(database);
