@@ -146,12 +146,7 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
                         continue;
                     }
 
-                    var message = new QueueMessage(reader.GetString(1))
-                    {
-                        MessageId = reader.GetString(0),
-                        GroupId = reader.IsDBNull(2) ? null : reader.GetString(2),
-                        Headers = reader.IsDBNull(3) ? null : JsonSerializer.Deserialize(reader.GetString(3), PostgresJsonContext.Default.DictionaryStringString),
-                    };
+                    var message = ReadMessage(reader);
                     leases.Add(new PostgresQueueLease(
                         this,
                         message,
@@ -181,12 +176,7 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
                 var list = new List<DeadLetterMessage>();
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    var message = new QueueMessage(reader.GetString(1))
-                    {
-                        MessageId = reader.GetString(0),
-                        GroupId = reader.IsDBNull(2) ? null : reader.GetString(2),
-                        Headers = reader.IsDBNull(3) ? null : JsonSerializer.Deserialize(reader.GetString(3), PostgresJsonContext.Default.DictionaryStringString),
-                    };
+                    var message = ReadMessage(reader);
                     list.Add(new DeadLetterMessage(
                         message,
                         reader.GetString(4),
@@ -222,6 +212,14 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
             },
             cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A message from a row whose first four columns are its id, job id, group and headers.</summary>
+    private static QueueMessage ReadMessage(NpgsqlDataReader reader) => new(reader.GetString(1))
+    {
+        MessageId = reader.GetString(0),
+        GroupId = reader.IsDBNull(2) ? null : reader.GetString(2),
+        Headers = reader.IsDBNull(3) ? null : JsonSerializer.Deserialize(reader.GetString(3), PostgresJsonContext.Default.DictionaryStringString),
+    };
 
     /// <summary>Settles or renews a lease (the operations of <c>queue_settle</c>); false when the lease was no longer held.</summary>
     internal async ValueTask<bool> SettleAsync(LeaseOperation operation, string messageId, long token, long milliseconds, string? reason, string? description, CancellationToken cancellationToken)
