@@ -174,6 +174,16 @@ public sealed class MediaGenImageGenerator : IImageGenerator
             }
         }
 
+        // A size the model only takes as an aspect ratio (fixed sizes, as OpenAI's) is asked for by its ratio.
+        int? width = options?.ImageSize?.Width;
+        int? height = options?.ImageSize?.Height;
+        if (options?.ImageSize is { Width: > 0, Height: > 0 } size && aspectRatio is null
+            && _client.GetModels().FirstOrDefault(m => m.Id == model) is { Settings.SupportsDimensions: false } descriptor
+            && ImageModelCatalog.AspectRatio(size) is var ratio && descriptor.Settings.AspectRatios.Contains(ratio, StringComparer.Ordinal))
+        {
+            (width, height, aspectRatio) = (null, null, ratio);
+        }
+
         owner ??= _options.ResolveOwnerId?.Invoke(options) ?? _options.DefaultOwnerId;
         if (string.IsNullOrWhiteSpace(owner))
         {
@@ -191,8 +201,8 @@ public sealed class MediaGenImageGenerator : IImageGenerator
             Settings = new GenerationSettings
             {
                 OutputCount = options?.Count,
-                Width = options?.ImageSize?.Width,
-                Height = options?.ImageSize?.Height,
+                Width = width,
+                Height = height,
                 AspectRatio = aspectRatio,
                 OutputFormat = options?.MediaType?.ToLowerInvariant() switch
                 {
