@@ -13,13 +13,7 @@ public sealed class ImageGeneratorBuilderExtensionsTests : FakeServerTests<FakeO
     [Fact]
     public async Task SubmitAsync_WithWorkerOnInMemoryDefaults_JobSucceedsWithTheImagesInStorageChargedPerImage()
     {
-        using var host = Host(configure: o => TestSupport.Configure(o, cost: 4));
-        await host.StartAsync();
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-
-        var submitted = await client.SubmitAsync(Request("alice", outputCount: 2));
-        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
-        await host.StopAsync();
+        var (job, balance) = await RunAsync(Request("alice", outputCount: 2), configure: o => TestSupport.Configure(o, cost: 4));
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal([$"{job.Id}/0.png", $"{job.Id}/1.png"], job.Outputs.Select(o => o.Key));
@@ -30,26 +24,21 @@ public sealed class ImageGeneratorBuilderExtensionsTests : FakeServerTests<FakeO
 
         Assert.Equal((1, 2), (Server.Calls, Server.ImagesGenerated));
         Assert.Equal((8L, 0L), (job.CreditsCharged, job.CreditsRefunded));
-        Assert.Equal(100 - 8, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("alice"));
+        Assert.Equal(100 - 8, balance);
     }
 
     [Fact]
     public async Task SubmitAsync_ImagesAsUrls_TheWorkerStreamsThemIntoStorage()
     {
-        using var host = Host(configure: o =>
+        var (job, balance) = await RunAsync(Request("alice", outputCount: 3), o =>
         {
             TestSupport.Configure(o);
             o.Models[TestSupport.Model].ResponseFormat = ImageGenerationResponseFormat.Uri;
         });
-        await host.StartAsync();
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-
-        var submitted = await client.SubmitAsync(Request("alice", outputCount: 3));
-        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
-        await host.StopAsync();
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(3, Server.Downloads);
+        Assert.Equal(100 - 12, balance);
         Assert.Equal(FakeOpenAIImagesServer.ImageBytes(1, 2, Server.ImageSize), await File.ReadAllBytesAsync(Path.Combine(Root.Path, job.Id, "2.png")));
     }
 
@@ -57,82 +46,59 @@ public sealed class ImageGeneratorBuilderExtensionsTests : FakeServerTests<FakeO
     public async Task SubmitAsync_ServerErrorThenImages_RetriesAndChargesOnce()
     {
         Server.Inject(500, "The server had an error while processing your request.", type: "server_error");
-        using var host = Host();
-        await host.StartAsync();
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-
-        var submitted = await client.SubmitAsync(Request("bob"));
-        var job = await host.Services.WaitForTerminalAsync("bob", submitted.Job.Id);
-        await host.StopAsync();
+        var (job, balance) = await RunAsync(Request("bob"));
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(2, job.Attempt);
         Assert.Equal((2, 1), (Server.Calls, Server.ImagesGenerated));
-        Assert.Equal(100 - 4, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("bob"));
+        Assert.Equal(100 - 4, balance);
     }
 
     [Fact]
     public async Task SubmitAsync_ContentPolicy_FailsAtOnceAndRefunds()
     {
         Server.Inject(400, "Your request was rejected as a result of our safety system.", "content_policy_violation");
-        using var host = Host();
-        await host.StartAsync();
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-
-        var submitted = await client.SubmitAsync(Request("carol", outputCount: 2));
-        var job = await host.Services.WaitForTerminalAsync("carol", submitted.Job.Id);
-        await host.StopAsync();
+        var (job, balance) = await RunAsync(Request("carol", outputCount: 2));
 
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(MediaGenErrorCodes.ContentFiltered, job.Error?.Code);
         Assert.Equal(1, Server.Calls);
         Assert.Equal((8L, 8L), (job.CreditsCharged, job.CreditsRefunded));
-        Assert.Equal(100, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("carol"));
+        Assert.Equal(100, balance);
     }
 
     [Theory]
     [InlineData(true, 100)]
     [InlineData(false, 96)]
-    public async Task SubmitAsync_ConnectionDroppedAfterTheImagesWereMade_FailsAsOutcomeUnknownWithoutASecondCall(bool refund, long balance)
+    public async Task SubmitAsync_ConnectionDroppedAfterTheImagesWereMade_FailsAsOutcomeUnknownWithoutASecondCall(bool refund, long expectedBalance)
     {
         Server.DropNextAfterGenerating();
-        using var host = Host(configure: o =>
+        var (job, balance) = await RunAsync(Request("dave"), o =>
         {
             TestSupport.Configure(o);
             o.RefundUnknownOutcome = refund;
         });
-        await host.StartAsync();
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-
-        var submitted = await client.SubmitAsync(Request("dave"));
-        var job = await host.Services.WaitForTerminalAsync("dave", submitted.Job.Id);
-        await host.StopAsync();
 
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(MediaGenErrorCodes.OutcomeUnknown, job.Error?.Code);
         Assert.Equal(1, job.Attempt);
         Assert.Equal((1, 1), (Server.Calls, Server.ImagesGenerated));
-        Assert.Equal(balance, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("dave"));
+        Assert.Equal(expectedBalance, balance);
     }
 
     [Fact]
     public async Task SubmitAsync_IdempotentGeneratorAndADroppedConnection_CallsAgainAndSucceeds()
     {
         Server.DropNextAfterGenerating();
-        using var host = Host(configure: o =>
+        var (job, balance) = await RunAsync(Request("erin"), o =>
         {
             TestSupport.Configure(o);
             o.IsIdempotent = true;
         });
-        await host.StartAsync();
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-
-        var submitted = await client.SubmitAsync(Request("erin"));
-        var job = await host.Services.WaitForTerminalAsync("erin", submitted.Job.Id);
-        await host.StopAsync();
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(2, Server.Calls);
+        Assert.Equal(100 - 4, balance);
     }
 
     [Fact]
@@ -249,6 +215,17 @@ public sealed class ImageGeneratorBuilderExtensionsTests : FakeServerTests<FakeO
         Assert.False(callers.Disposed);
         Assert.True(keyed.Disposed);
         Assert.Equal(1, keyed.DisposeCount);
+    }
+
+    /// <summary>Runs one job through a worker on the in-memory defaults; returns it finished, with its owner's balance.</summary>
+    private async Task<(GenerationJob Job, long Balance)> RunAsync(GenerationRequest request, Action<ExtensionsAIGeneratorOptions>? configure = null)
+    {
+        using var host = Host(configure);
+        await host.StartAsync();
+        var submitted = await host.Services.GetRequiredService<IMediaGenerationClient>().SubmitAsync(request);
+        var job = await host.Services.WaitForTerminalAsync(request.OwnerId, submitted.Job.Id);
+        await host.StopAsync();
+        return (job, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync(request.OwnerId));
     }
 
     private IHost Host(Action<ExtensionsAIGeneratorOptions>? configure = null) =>

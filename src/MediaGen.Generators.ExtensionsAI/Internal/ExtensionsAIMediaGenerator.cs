@@ -69,11 +69,7 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
             throw GenerationException.Permanent($"Image generator '{Name}' does not serve model '{context.Model.Id}'.");
         }
 
-        var invalid = model.Descriptor.Validate(context.Request);
-        if (invalid.Count > 0)
-        {
-            throw GenerationException.Permanent(new RequestValidationException(invalid).Message, MediaGenErrorCodes.ValidationFailed);
-        }
+        ProviderModelCatalog.ThrowIfInvalid(model.Descriptor, context.Request);
 
         var job = context.Job;
         var saved = ImageCallCheckpoint.Parse(context.ExistingCheckpoint, job.Attempt);

@@ -66,16 +66,7 @@ internal static class ImageModelCatalog
                 OutputFormats = model.OutputFormats is { Length: > 0 } formats ? [.. formats.Distinct()] : [OutputFormat.Png],
                 SupportsSeed = model.SupportsSeed,
                 SupportsNegativePrompt = model.SupportsNegativePrompt,
-                Parameters = model.Parameters.ToDictionary(
-                    p => p.Key,
-                    p => new ModelParameterRule
-                    {
-                        Kind = p.Value.Kind ?? ModelParameterKind.Number,
-                        Minimum = p.Value.Minimum,
-                        Maximum = p.Value.Maximum,
-                        AllowedValues = p.Value.AllowedValues,
-                    },
-                    StringComparer.Ordinal),
+                Parameters = GeneratorParameterOptions.ToRules(model.Parameters),
             };
             var descriptor = new ModelDescriptor
             {
