@@ -34,7 +34,7 @@ public static class MediaGenHostingExtensions
     public static IReadOnlyList<string> StorageProviders { get; } = [FileSystemProvider, "S3", "Blob"];
 
     /// <summary>Every generator section name under <c>MediaGen:Generators</c>, whether or not this build includes it.</summary>
-    public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace"];
+    public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace", OpenAIImageModels.SectionName];
 
     // The providers this build includes; the others in QueueProviders/StorageProviders are refused as "not available".
     private static readonly string[] AvailableQueueProviders = [InMemoryProvider, "Redis", "ServiceBus"];
@@ -134,6 +134,8 @@ public static class MediaGenHostingExtensions
             }
         }
 
+        var openAI = generatorsSection.GetSection(OpenAIImageModels.SectionName);
+        OpenAIImageModels.Check(checker, openAI);
         checker.ThrowIfInvalid();
 
         // Keys were checked above with their full paths, so the binds below need not be strict.
@@ -199,6 +201,11 @@ public static class MediaGenHostingExtensions
         if (!string.IsNullOrWhiteSpace(huggingFace["ApiToken"]))
         {
             builder.AddHuggingFaceGenerator(huggingFace);
+        }
+
+        if (!string.IsNullOrWhiteSpace(openAI[OpenAIImageModels.ApiKeyKey]))
+        {
+            OpenAIImageModels.Add(builder, openAI);
         }
 
         return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled);
