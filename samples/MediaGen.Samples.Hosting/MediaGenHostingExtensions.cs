@@ -44,7 +44,7 @@ public static class MediaGenHostingExtensions
     private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus"];
+    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", "Moderation"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -115,6 +115,8 @@ public static class MediaGenHostingExtensions
         }
 
         checker.Check<InMemoryJobQueueOptions>(root.GetSection("InMemoryQueue"));
+        var moderation = root.GetSection("Moderation");
+        checker.Check<BlockedTermsModeratorOptions>(moderation);
         if (queueProvider == "ServiceBus" || root.GetSection("ServiceBus").Exists())
         {
             checker.Check<ServiceBusQueueOptions>(root.GetSection("ServiceBus"));
@@ -201,6 +203,12 @@ public static class MediaGenHostingExtensions
         if (!string.IsNullOrWhiteSpace(huggingFace["ApiToken"]))
         {
             builder.AddHuggingFaceGenerator(huggingFace);
+        }
+
+        if (moderation.Exists())
+        {
+            // MediaGen:Moderation:Terms / Patterns: refused at submission (422 content_blocked), before any charge.
+            builder.AddBlockedTermsModerator(o => moderation.Bind(o));
         }
 
         if (!string.IsNullOrWhiteSpace(openAI[OpenAIImageModels.ApiKeyKey]))

@@ -48,6 +48,9 @@ public static class MediaGenErrorCodes
     /// <summary>The provider rate-limited the request (HTTP 429).</summary>
     public const string ProviderRateLimited = "provider_rate_limited";
 
+    /// <summary>A content moderator refused the request at submission; nothing was written or charged.</summary>
+    public const string ContentBlocked = "content_blocked";
+
     /// <summary>The provider's content filter refused the request or output.</summary>
     public const string ContentFiltered = "content_filtered";
 

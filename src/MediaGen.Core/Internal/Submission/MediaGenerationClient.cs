@@ -18,6 +18,7 @@ internal sealed class MediaGenerationClient(
     JobLifecycle lifecycle,
     MediaGenMetrics metrics,
     SubmissionRateLimiter rateLimiter,
+    IEnumerable<IContentModerator> moderators,
     IOptions<MediaGenerationOptions> options,
     TimeProvider timeProvider,
     ILogger<MediaGenerationClient> logger) : IMediaGenerationClient
@@ -26,6 +27,7 @@ internal sealed class MediaGenerationClient(
     private const int DeadLetterSearchLimit = 1000;
 
     private readonly MediaGenerationOptions _options = options.Value;
+    private readonly IContentModerator[] _moderators = [.. moderators];
 
     public async ValueTask<SubmitResult> SubmitAsync(GenerationRequest request, CancellationToken cancellationToken = default)
     {
@@ -37,6 +39,7 @@ internal sealed class MediaGenerationClient(
         // Priced per output: the model's cost times the outputs asked for; outputs that fail are refunded at the end.
         var cost = model.GetCost(request);
         await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
+        await ModerateAsync(request, cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         var job = new GenerationJob
         {
@@ -79,6 +82,21 @@ internal sealed class MediaGenerationClient(
         {
             var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : _options.SubmissionWindow;
             throw new OwnerLimitExceededException(ownerId, OwnerLimit.SubmissionRate, allowed, retryAfter);
+        }
+    }
+
+    /// <summary>Runs the moderators in the order they were added; the first refusal stops the submission before anything is written.</summary>
+    private async ValueTask ModerateAsync(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        foreach (var moderator in _moderators)
+        {
+            var verdict = await moderator.ModerateAsync(request, cancellationToken).ConfigureAwait(false);
+            if (verdict.IsBlocked)
+            {
+                metrics.Blocked.Add(1, new KeyValuePair<string, object?>("mediagen.moderator", moderator.Name));
+                Log.SubmissionBlocked(logger, request.OwnerId, moderator.Name, verdict.Field ?? string.Empty);
+                throw new ContentBlockedException(moderator.Name, verdict.Field ?? "prompt", verdict.Reason ?? "The request is not allowed.");
+            }
         }
     }
 
@@ -180,7 +198,7 @@ internal sealed class MediaGenerationClient(
     private ModelDescriptor Validate(GenerationRequest request)
     {
         Dictionary<string, string[]>? errors = null;
-        if (string.IsNullOrWhiteSpace(request.Prompt))
+        if (!TextNormalization.HasVisibleText(request.Prompt))
         {
             (errors ??= new(StringComparer.Ordinal))["prompt"] = ["The prompt must not be blank."];
         }

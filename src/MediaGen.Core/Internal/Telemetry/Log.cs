@@ -100,4 +100,7 @@ internal static partial class Log
 
     [LoggerMessage(32, LogLevel.Information, "Dead letter {MessageId} was replayed: job {JobId} is {Status} in run {Run}.")]
     public static partial void DeadLetterReplayed(ILogger logger, string messageId, string jobId, JobStatus status, int run);
+
+    [LoggerMessage(33, LogLevel.Information, "A submission of owner {OwnerId} was refused by moderator {Moderator} ({Field}).")]
+    public static partial void SubmissionBlocked(ILogger logger, string ownerId, string moderator, string field);
 }
