@@ -75,8 +75,11 @@ public sealed record JobResponse
     /// <summary>The webhook URL.</summary>
     public string? WebhookUrl { get; init; }
 
-    /// <summary>Attempts started so far.</summary>
+    /// <summary>Attempts started so far in the current run.</summary>
     public int Attempt { get; init; }
+
+    /// <summary>The run: 1 as submitted, one more after each retry (each run is charged on its own).</summary>
+    public int Run { get; init; } = 1;
 
     /// <summary>Progress of the running attempt, from 0 to 1.</summary>
     public double Progress { get; init; }

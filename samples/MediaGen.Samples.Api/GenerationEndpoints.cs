@@ -42,6 +42,13 @@ internal static class GenerationEndpoints
             .WithSummary("Cancels a pending or running job and refunds its credits.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        generations.MapPost("/{id}/retry", RetryAsync)
+            .WithName("RetryGeneration")
+            .WithSummary("Runs a failed or canceled job again as a new run, charged again (202); 409 for any other job, 402 when the balance is short.")
+            .Produces<JobResponse>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status402PaymentRequired)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         generations.MapGet("/{id}/events", JobEventsEndpoint.StreamAsync)
             .WithName("StreamGenerationEvents")
             .WithSummary("Streams the job as server-sent events: its current state, then each event, until it finishes.")
@@ -178,6 +185,12 @@ internal static class GenerationEndpoints
 
     private static ModelResponse[] GetModels(IMediaGenerationClient client) =>
         client.GetModels().Select(ResponseMapper.ToResponse).ToArray();
+
+    private static async Task<IResult> RetryAsync(string id, HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
+    {
+        var job = await client.RetryAsync(OwnerResolver.GetOwner(http), id, cancellationToken);
+        return Results.Accepted($"/api/v1/generations/{job.Id}", await mapper.ToResponseAsync(job, cancellationToken));
+    }
 
     private static async Task<CreditsResponse> GetCreditsAsync(HttpContext http, ICreditLedger ledger, CancellationToken cancellationToken)
     {

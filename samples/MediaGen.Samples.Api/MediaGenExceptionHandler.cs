@@ -7,8 +7,8 @@ namespace MediaGen.Samples.Api;
 
 /// <summary>
 /// Turns MediaGen's exceptions (and malformed requests) into ProblemDetails: 400 with field errors, 402 for
-/// insufficient credits, 404 for an unknown job, 409 for a state or idempotency conflict, 429 with Retry-After for an
-/// owner over a submission limit, 503 when the queue is down.
+/// insufficient credits, 404 for an unknown job, 409 for a state or idempotency conflict, 422 for a request refused by
+/// content moderation, 429 with Retry-After for an owner over a submission limit, 503 when the queue is down.
 /// Anything else is a 500 that reveals nothing.
 /// </summary>
 internal sealed class MediaGenExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
@@ -68,6 +68,13 @@ internal sealed class MediaGenExceptionHandler(IProblemDetailsService problemDet
                 Title = e.Limit == OwnerLimit.PendingJobs ? "Too many pending jobs." : "Too many submissions.",
                 Detail = e.Message,
                 Extensions = { ["limit"] = e.Allowed, ["retryAfter"] = RetryAfterSeconds(e.RetryAfter) },
+            },
+            ContentBlockedException e => new ProblemDetails
+            {
+                Status = StatusCodes.Status422UnprocessableEntity,
+                Title = "The request was refused by content moderation.",
+                Detail = e.Reason,
+                Extensions = { ["field"] = e.Field, ["moderator"] = e.Moderator },
             },
             JobNotFoundException e => new ProblemDetails
             {

@@ -25,6 +25,7 @@ internal sealed class ResponseMapper(IMediaStorage storage)
             IdempotencyKey = request.IdempotencyKey,
             WebhookUrl = request.WebhookUrl?.ToString(),
             Attempt = job.Attempt,
+            Run = job.Run,
             Progress = job.Progress,
             ProgressMessage = job.ProgressMessage,
             CreatedAt = job.CreatedAt,

@@ -34,7 +34,7 @@ public static class MediaGenHostingExtensions
     public static IReadOnlyList<string> StorageProviders { get; } = [FileSystemProvider, "S3", "Blob"];
 
     /// <summary>Every generator section name under <c>MediaGen:Generators</c>, whether or not this build includes it.</summary>
-    public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace"];
+    public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace", OpenAIImageModels.SectionName];
 
     // The providers this build includes; the others in QueueProviders/StorageProviders are refused as "not available".
     private static readonly string[] AvailableQueueProviders = [InMemoryProvider, "Redis", "ServiceBus"];
@@ -44,7 +44,7 @@ public static class MediaGenHostingExtensions
     private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus"];
+    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", "Moderation"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -115,6 +115,8 @@ public static class MediaGenHostingExtensions
         }
 
         checker.Check<InMemoryJobQueueOptions>(root.GetSection("InMemoryQueue"));
+        var moderation = root.GetSection("Moderation");
+        checker.Check<BlockedTermsModeratorOptions>(moderation);
         if (queueProvider == "ServiceBus" || root.GetSection("ServiceBus").Exists())
         {
             checker.Check<ServiceBusQueueOptions>(root.GetSection("ServiceBus"));
@@ -134,6 +136,8 @@ public static class MediaGenHostingExtensions
             }
         }
 
+        var openAI = generatorsSection.GetSection(OpenAIImageModels.SectionName);
+        OpenAIImageModels.Check(checker, openAI);
         checker.ThrowIfInvalid();
 
         // Keys were checked above with their full paths, so the binds below need not be strict.
@@ -199,6 +203,17 @@ public static class MediaGenHostingExtensions
         if (!string.IsNullOrWhiteSpace(huggingFace["ApiToken"]))
         {
             builder.AddHuggingFaceGenerator(huggingFace);
+        }
+
+        if (moderation.Exists())
+        {
+            // MediaGen:Moderation:Terms / Patterns: refused at submission (422 content_blocked), before any charge.
+            builder.AddBlockedTermsModerator(o => moderation.Bind(o));
+        }
+
+        if (!string.IsNullOrWhiteSpace(openAI[OpenAIImageModels.ApiKeyKey]))
+        {
+            OpenAIImageModels.Add(builder, openAI);
         }
 
         return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled);

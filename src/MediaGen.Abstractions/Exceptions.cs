@@ -47,6 +47,31 @@ public sealed class RequestValidationException : MediaGenException
     }
 }
 
+/// <summary>A content moderator (<see cref="IContentModerator"/>) refused the request; nothing was written or charged.</summary>
+public sealed class ContentBlockedException : MediaGenException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="moderator">The moderator that refused (<see cref="IContentModerator.Name"/>).</param>
+    /// <param name="field">The request field the refusal is about.</param>
+    /// <param name="reason">Why, fit to show the person who sent the request.</param>
+    public ContentBlockedException(string moderator, string field, string reason)
+        : base(MediaGenErrorCodes.ContentBlocked, $"The request was refused by content moderation ({field}): {reason}")
+    {
+        Moderator = moderator;
+        Field = field;
+        Reason = reason;
+    }
+
+    /// <summary>The moderator that refused.</summary>
+    public string Moderator { get; }
+
+    /// <summary>The request field the refusal is about, for example <c>prompt</c>.</summary>
+    public string Field { get; }
+
+    /// <summary>Why the request was refused.</summary>
+    public string Reason { get; }
+}
+
 /// <summary>The owner's balance cannot cover the reservation.</summary>
 public sealed class InsufficientCreditsException : MediaGenException
 {

@@ -18,8 +18,22 @@ public sealed record GenerationJob
     /// <summary>The current status.</summary>
     public JobStatus Status { get; init; } = JobStatus.Pending;
 
-    /// <summary>How many attempts have started (0 until a worker first picks the job up).</summary>
+    /// <summary>How many attempts of the current run have started (0 until a worker first picks the job up).</summary>
     public int Attempt { get; init; }
+
+    /// <summary>
+    /// Which run of the job this is: 1 as submitted, one more each time a Failed or Canceled job is retried
+    /// (<see cref="IMediaGenerationClient.RetryAsync"/>). Each run is charged, and settled, on its own.
+    /// </summary>
+    /// <value>The default value is 1.</value>
+    public int Run { get; init; } = 1;
+
+    /// <summary>
+    /// The id of the current run: the job id for the first run, <c>{id}.{run}</c> after a retry. It keys what belongs to
+    /// one run: its credit reservation, its queue message and its cancel signal. See <see cref="FormatRunId"/>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string RunId => FormatRunId(Id, Run);
 
     /// <summary>When the job was accepted.</summary>
     public required DateTimeOffset CreatedAt { get; init; }
@@ -92,6 +106,16 @@ public sealed record GenerationJob
 
     /// <summary>The optimistic concurrency version; every successful update increments it by one.</summary>
     public long Version { get; init; }
+
+    /// <summary>The id of run <paramref name="run"/> of job <paramref name="jobId"/>: the job id for run 1, <c>{jobId}.{run}</c> after.</summary>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="run">The run, from 1.</param>
+    /// <returns>The run id.</returns>
+    public static string FormatRunId(string jobId, int run)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        return run <= 1 ? jobId : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{jobId}.{run}");
+    }
 }
 
 /// <summary>One stored output of a job.</summary>

@@ -6,6 +6,10 @@ namespace MediaGen;
 /// never goes below zero, under any concurrency. Reservations not yet settled can be listed, so a sweeper can finish a
 /// settlement that a crash interrupted.
 /// </summary>
+/// <remarks>
+/// The ledger treats the job id as an opaque key. MediaGen passes a run id (<see cref="GenerationJob.RunId"/>): the job
+/// id for a job's first run and <c>{jobId}.{run}</c> for each retry, so every run is reserved and settled once.
+/// </remarks>
 public interface ICreditLedger
 {
     /// <summary>

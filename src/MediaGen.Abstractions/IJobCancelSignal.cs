@@ -21,10 +21,10 @@ namespace MediaGen;
 public interface IJobCancelSignal
 {
     /// <summary>
-    /// Tells every subscriber, in every process sharing the backend and in this one, that a cancel of
-    /// <paramref name="jobId"/> was recorded.
+    /// Tells every subscriber, in every process sharing the backend and in this one, that a cancel of the run
+    /// <paramref name="jobId"/> names was recorded.
     /// </summary>
-    /// <param name="jobId">The job whose cancel was recorded.</param>
+    /// <param name="jobId">The run id (<see cref="GenerationJob.RunId"/>) of the job whose cancel was recorded: the job id for its first run.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>A task that completes once the signal is handed to the transport.</returns>
     /// <exception cref="QueueUnavailableException">The backend cannot be reached; the cancel lands at the next lease renewal.</exception>
@@ -35,7 +35,7 @@ public interface IJobCancelSignal
     /// <paramref name="onCancel"/> until the returned subscription is disposed.
     /// </summary>
     /// <param name="onCancel">
-    /// Receives the job id of each signal. Called on the transport's thread, possibly concurrently: it must return quickly
+    /// Receives the run id of each signal, as published. Called on the transport's thread, possibly concurrently: it must return quickly
     /// and must not throw.
     /// </param>
     /// <param name="cancellationToken">Cancels the subscribing, not the subscription.</param>

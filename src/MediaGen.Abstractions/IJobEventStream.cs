@@ -52,6 +52,12 @@ public enum JobEventType
     /// it and the credits are refunded, unless the job finishes first.
     /// </summary>
     CancelRequested = 8,
+
+    /// <summary>
+    /// A Failed or Canceled job was taken back to Pending for a new run (<see cref="GenerationJob.Run"/>), charged again.
+    /// Started, progress and a terminal event of the new run follow.
+    /// </summary>
+    Retried = 9,
 }
 
 /// <summary>One job event.</summary>

@@ -45,6 +45,9 @@ public interface IJobLifecycleStore
     /// <see langword="true"/> when the step was applied; <see langword="false"/> when the job is missing or was changed
     /// since it was read (nothing was applied; read it again and decide again).
     /// </returns>
+    /// <exception cref="InsufficientCreditsException">
+    /// The step reserves credits (<see cref="JobCommit.Reserve"/>) and the owner cannot pay; nothing was applied.
+    /// </exception>
     /// <remarks>
     /// A lease that can no longer be settled (it expired and the message may be with another receiver) does not undo the
     /// rest of the step: the redelivered message finds the job as this step left it.
@@ -102,7 +105,21 @@ public readonly record struct JobCommit
     /// <summary>The version the step was decided on. Ignored when <see cref="Job"/> is null.</summary>
     public long ExpectedVersion { get; init; }
 
-    /// <summary>Settles the job's credit reservation, giving back this many credits (zero keeps them all); null to leave it open.</summary>
+    /// <summary>
+    /// The run whose credit reservation <see cref="Reserve"/> and <see cref="Settlement"/> apply to (the ledger keys it
+    /// by <see cref="GenerationJob.FormatRunId"/>); 0 and 1 both mean the first run.
+    /// </summary>
+    public int Run { get; init; }
+
+    /// <summary>
+    /// Credits to reserve for <see cref="Run"/> (a retried job's new run); null to reserve nothing. When the owner
+    /// cannot pay, the whole step is refused with <see cref="InsufficientCreditsException"/> and nothing is applied.
+    /// A backend that owns the store and the ledger checks the version first, so a step refused for its version never
+    /// reserves; a composed one reserves first and leaves a reservation whose run never started to the sweeper.
+    /// </summary>
+    public long? Reserve { get; init; }
+
+    /// <summary>Settles the run's credit reservation, giving back this many credits (zero keeps them all); null to leave it open.</summary>
     public long? Settlement { get; init; }
 
     /// <summary>A message to enqueue (a scheduled retry, a job the sweeper found without one); null for none.</summary>

@@ -38,6 +38,15 @@ public interface IJobQueue
     /// <returns><see langword="true"/> when it was found and resubmitted.</returns>
     ValueTask<bool> ResubmitDeadLetterAsync(string messageId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Removes a dead-lettered message for good. MediaGen replays a dead letter by retrying its job, which enqueues a
+    /// message for the new run, and then deletes the dead letter with this.
+    /// </summary>
+    /// <param name="messageId">The dead letter's <see cref="QueueMessage.MessageId"/>.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns><see langword="true"/> when it was found and removed.</returns>
+    ValueTask<bool> DeleteDeadLetterAsync(string messageId, CancellationToken cancellationToken = default);
+
     /// <summary>Counts the messages in each state, for metrics and health.</summary>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The depth figures.</returns>

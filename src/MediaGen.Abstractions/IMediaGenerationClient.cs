@@ -46,6 +46,36 @@ public interface IMediaGenerationClient
     /// <exception cref="InvalidJobTransitionException">The job already succeeded or failed.</exception>
     ValueTask<GenerationJob> CancelAsync(string ownerId, string jobId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Runs a Failed or Canceled job again: it goes back to Pending as a new run (<see cref="GenerationJob.Run"/>) with
+    /// its attempts reset, charged again at the model's current price (a reservation of its own, refunded on failure
+    /// like the first), and enqueued. The provider checkpoint is kept only while the provider's work can still be
+    /// resumed: after transient failures (a retryable error, or attempts exhausted by them), within the checkpoint resume window of MediaGen's options.
+    /// </summary>
+    /// <param name="ownerId">The owner.</param>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The job, Pending in its new run.</returns>
+    /// <exception cref="JobNotFoundException">No such job for this owner.</exception>
+    /// <exception cref="InvalidJobTransitionException">The job is not Failed or Canceled.</exception>
+    /// <exception cref="InsufficientCreditsException">The owner cannot pay for the new run; nothing was written.</exception>
+    /// <exception cref="RequestValidationException">The job's model is no longer served.</exception>
+    ValueTask<GenerationJob> RetryAsync(string ownerId, string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// An operator's replay of a dead-lettered message (not scoped to an owner): the message's job is retried as
+    /// <see cref="RetryAsync"/> does, and the dead letter is removed. A dead letter whose job is no longer Failed or
+    /// Canceled (it was retried already) is removed and the job returned as it is.
+    /// </summary>
+    /// <param name="messageId">The dead letter's <see cref="QueueMessage.MessageId"/>, from <see cref="IJobQueue.ListDeadLettersAsync"/>.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>
+    /// The job after the replay; null when there is no such dead letter, or when its job no longer exists (the dead
+    /// letter is removed then).
+    /// </returns>
+    /// <exception cref="InsufficientCreditsException">The job's owner cannot pay for the new run; the dead letter stays.</exception>
+    ValueTask<GenerationJob?> ReplayDeadLetterAsync(string messageId, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes a finished job and its stored outputs.</summary>
     /// <param name="ownerId">The owner.</param>
     /// <param name="jobId">The job id.</param>

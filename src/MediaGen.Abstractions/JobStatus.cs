@@ -35,8 +35,8 @@ public static class JobStatusTransitions
     /// <returns>Whether the transition is legal.</returns>
     /// <remarks>
     /// Pending may start, fail (enqueue failure, deadline) or be canceled. Processing may finish in any terminal
-    /// state, or return to Pending when an attempt is retried later or handed back on shutdown. Terminal states
-    /// never change.
+    /// state, or return to Pending when an attempt is retried later or handed back on shutdown. Succeeded never
+    /// changes; Failed and Canceled go back to Pending only for a new run (<see cref="IMediaGenerationClient.RetryAsync"/>).
     /// </remarks>
     public static bool CanTransition(JobStatus from, JobStatus to) => (from, to) switch
     {
@@ -47,6 +47,8 @@ public static class JobStatusTransitions
         (JobStatus.Processing, JobStatus.Succeeded) => true,
         (JobStatus.Processing, JobStatus.Failed) => true,
         (JobStatus.Processing, JobStatus.Canceled) => true,
+        (JobStatus.Failed, JobStatus.Pending) => true,
+        (JobStatus.Canceled, JobStatus.Pending) => true,
         _ => false,
     };
 

@@ -48,8 +48,18 @@ public static class MediaGenErrorCodes
     /// <summary>The provider rate-limited the request (HTTP 429).</summary>
     public const string ProviderRateLimited = "provider_rate_limited";
 
+    /// <summary>A content moderator refused the request at submission; nothing was written or charged.</summary>
+    public const string ContentBlocked = "content_blocked";
+
     /// <summary>The provider's content filter refused the request or output.</summary>
     public const string ContentFiltered = "content_filtered";
+
+    /// <summary>
+    /// A synchronous provider call with no handle to resume (an image generator that answers with the images) was cut off
+    /// by a crash, timeout or lost connection: the provider may have generated and charged for the images, so the job is
+    /// failed instead of being called again blindly.
+    /// </summary>
+    public const string OutcomeUnknown = "outcome_unknown";
 
     /// <summary>An attempt took longer than the per-attempt timeout.</summary>
     public const string AttemptTimedOut = "attempt_timed_out";

@@ -121,6 +121,25 @@ public sealed class GeneratorParameterOptions
     /// <value>The default value is null.</value>
     public string[]? AllowedValues { get; set; }
 
+    /// <summary>Builds the rule MediaGen validates the parameter with (a number when <see cref="Kind"/> is unset).</summary>
+    /// <returns>The rule.</returns>
+    public ModelParameterRule ToRule() => new()
+    {
+        Kind = Kind ?? ModelParameterKind.Number,
+        Minimum = Minimum,
+        Maximum = Maximum,
+        AllowedValues = AllowedValues,
+    };
+
+    /// <summary>Builds the rules of a model's parameters, by MediaGen name.</summary>
+    /// <param name="parameters">The parameters' options.</param>
+    /// <returns>The rules.</returns>
+    public static IReadOnlyDictionary<string, ModelParameterRule> ToRules(IDictionary<string, GeneratorParameterOptions> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return parameters.ToDictionary(p => p.Key, p => p.Value.ToRule(), StringComparer.Ordinal);
+    }
+
     internal GeneratorParameterOptions WithUnsetFrom(GeneratorParameterOptions source) => new()
     {
         Input = Input ?? source.Input,

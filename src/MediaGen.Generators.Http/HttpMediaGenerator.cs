@@ -76,11 +76,7 @@ public abstract class HttpMediaGenerator<TModel> : IMediaGenerator
             throw GenerationException.Permanent($"The {Profile.DisplayName} generator does not serve model '{context.Model.Id}'.");
         }
 
-        var invalid = model.Descriptor.Validate(context.Request);
-        if (invalid.Count > 0)
-        {
-            throw GenerationException.Permanent(new RequestValidationException(invalid).Message, MediaGenErrorCodes.ValidationFailed);
-        }
+        ProviderModelCatalog.ThrowIfInvalid(model.Descriptor, context.Request);
 
         return await GenerateAsync(model, context, cancellationToken).ConfigureAwait(false);
     }

@@ -103,6 +103,23 @@ public static class ProviderModelCatalog
         return models;
     }
 
+    /// <summary>
+    /// Checks an attempt's request against its model's rules once more, in the worker: a job submitted before the rules
+    /// changed fails for good (<see cref="MediaGenErrorCodes.ValidationFailed"/>) instead of reaching the provider.
+    /// </summary>
+    /// <param name="model">The model's descriptor, as the generator serves it now.</param>
+    /// <param name="request">The job's request.</param>
+    /// <exception cref="GenerationException">The request breaks the model's rules.</exception>
+    public static void ThrowIfInvalid(ModelDescriptor model, GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var invalid = model.Validate(request);
+        if (invalid.Count > 0)
+        {
+            throw GenerationException.Permanent(new RequestValidationException(invalid).Message, MediaGenErrorCodes.ValidationFailed);
+        }
+    }
+
     private static ModelSettingsRules SharedSettings(GeneratorModelOptions model)
     {
         var defaults = ModelSettingsRules.Default;
@@ -117,16 +134,7 @@ public static class ProviderModelCatalog
             OutputFormats = model.OutputFormats is { Length: > 0 } formats ? formats.Distinct().ToArray() : defaults.OutputFormats,
             SupportsSeed = model.SupportsSeed ?? defaults.SupportsSeed,
             SupportsNegativePrompt = model.SupportsNegativePrompt ?? false,
-            Parameters = model.Parameters.ToDictionary(
-                p => p.Key,
-                p => new ModelParameterRule
-                {
-                    Kind = p.Value.Kind ?? ModelParameterKind.Number,
-                    Minimum = p.Value.Minimum,
-                    Maximum = p.Value.Maximum,
-                    AllowedValues = p.Value.AllowedValues,
-                },
-                StringComparer.Ordinal),
+            Parameters = GeneratorParameterOptions.ToRules(model.Parameters),
         };
     }
 }

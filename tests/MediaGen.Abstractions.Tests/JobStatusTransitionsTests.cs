@@ -11,6 +11,10 @@ public sealed class JobStatusTransitionsTests
         { JobStatus.Processing, JobStatus.Succeeded },
         { JobStatus.Processing, JobStatus.Failed },
         { JobStatus.Processing, JobStatus.Canceled },
+
+        // A retry runs a failed or canceled job again as a new run.
+        { JobStatus.Failed, JobStatus.Pending },
+        { JobStatus.Canceled, JobStatus.Pending },
     };
 
     [Theory]

@@ -628,6 +628,26 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task DeleteDeadLetterAsync_DeadLetter_IsGoneForGoodAndOthersStay()
+    {
+        var queue = await NewQueueAsync();
+        var peer = await NewPeerAsync(queue);
+        await queue.EnqueueAsync(new QueueMessage("job-1"));
+        await queue.EnqueueAsync(new QueueMessage("job-2"));
+        await (await ReceiveOneAsync(queue)).DeadLetterAsync("attempts_exhausted");
+        await (await ReceiveOneAsync(queue)).DeadLetterAsync("attempts_exhausted");
+
+        Assert.True(await peer.DeleteDeadLetterAsync("job-1"));
+
+        Assert.Equal(["job-2"], (await queue.ListDeadLettersAsync()).Select(d => d.Message.MessageId));
+        Assert.False(await queue.DeleteDeadLetterAsync("job-1"));
+        Assert.False(await queue.ResubmitDeadLetterAsync("job-1"));
+        Assert.False(await queue.DeleteDeadLetterAsync("no-such-message"));
+        await AdvanceTimeAsync(LeaseDuration * 2);
+        Assert.Empty(await queue.ReceiveAsync(10, TimeSpan.Zero));
+    }
+
+    [ComplianceFact]
     public async Task ResubmitDeadLetterAsync_UnknownId_ReturnsFalse()
     {
         var queue = await NewQueueAsync();

@@ -7,6 +7,7 @@ using System.Text.Json;
 using MediaGen.Compliance;
 using MediaGen.Internal;
 using MediaGen.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace MediaGen.Queue.Redis.Tests;
@@ -15,8 +16,9 @@ namespace MediaGen.Queue.Redis.Tests;
 /// The sample API host and sample workers as separate processes on one Redis, with the Replicate generator pointed at a
 /// fake Replicate server this test runs. An owner's cancel of a running prediction, taken by the API process, lands in
 /// the worker process within a second (no lease renewal falls in that second: the lease is five minutes), with the
-/// provider's cancel and an exact refund; a cancel of a job that finished first changes nothing; and a 429 one worker
-/// gets stops every create from every worker until its Retry-After.
+/// provider's cancel and an exact refund; a cancel of a job that finished first changes nothing; a 429 one worker
+/// gets stops every create from every worker until its Retry-After; and a failed job retried over HTTP, or a dead letter
+/// replayed by an operator's process, runs again in the worker to Succeeded, charged once per run.
 /// </summary>
 public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -158,6 +160,78 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         Assert.All(arrivals.Skip(1), at => Assert.True(at >= until, $"A create arrived at {at:O}, {(until - at).TotalMilliseconds:0} ms before the pause ended ({until:O})."));
         Assert.Equal(3, _replicate.PredictionsCreated);
         Assert.Equal(startBalance - 3, await SampleHosts.BalanceAsync(http));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ApiWorkerAndOperator_FailedJobRetriedAndDeadLetterReplayed_EachRunsAgainToSucceededChargedPerRun()
+    {
+        using var http = await StartApiAsync();
+        Start("MediaGen.Samples.Worker", new()
+        {
+            ["MediaGen__MaxAttempts"] = "2",
+            ["MediaGen__Worker__Retry__Delay"] = "00:00:00.100",
+            ["MediaGen__Worker__Retry__UseJitter"] = "false",
+        });
+        var startBalance = await SampleHosts.BalanceAsync(http);
+
+        // A prediction that fails fails the job for good, refunded; the owner's retry over HTTP runs it again.
+        _replicate.FailWith = "The model refused the prompt.";
+        var failed = await SubmitAsync(http, "flux-schnell", "a lighthouse refused once");
+        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, failed) == "failed", StartLimit, "the job to fail");
+        Assert.Equal(startBalance, await SampleHosts.BalanceAsync(http));
+        _replicate.FailWith = null;
+
+        using var retry = await http.PostAsync($"/api/v1/generations/{failed}/retry", null);
+        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        Assert.Equal(2, (await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run").GetInt32());
+        Assert.Equal(startBalance - 1, await SampleHosts.BalanceAsync(http));
+        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, failed) == "succeeded", StartLimit, "the retried job to succeed");
+        Assert.Equal(2, _replicate.PredictionsCreated);
+
+        // Creates that keep failing exhaust the attempts: the job fails, refunded, and its message is dead-lettered.
+        for (var i = 0; i < 50; i++)
+        {
+            _replicate.Inject("create", 503, "Service temporarily unavailable.");
+        }
+
+        var exhausted = await SubmitAsync(http, "flux-schnell", "a lighthouse while the provider is down");
+        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, exhausted) == "failed", StartLimit, "the attempts to run out");
+        _replicate.ClearInjected("create");
+        Assert.Equal(startBalance - 1, await SampleHosts.BalanceAsync(http));
+
+        // An operator's process (the library, no worker) replays the dead letter; the worker process runs it.
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMediaGeneration()
+            .UseRedisQueue(o =>
+            {
+                o.Configuration = RedisTestServer.Address;
+                o.KeyPrefix = _prefix;
+            })
+            .ConfigureCredits(o => o.InitialBalance = 1000)
+            .AddReplicateGenerator(o =>
+            {
+                o.ApiToken = FakeReplicateServer.Token;
+                o.BaseUrl = _replicate.BaseUrl;
+            });
+        await using (var operatorProcess = services.BuildServiceProvider())
+        {
+            var queue = operatorProcess.GetRequiredService<IJobQueue>();
+            var deadLetter = Assert.Single(await queue.ListDeadLettersAsync(), d => d.Message.JobId == exhausted);
+            Assert.Equal(MediaGenErrorCodes.AttemptsExhausted, deadLetter.Reason);
+
+            var replayed = await operatorProcess.GetRequiredService<IMediaGenerationClient>().ReplayDeadLetterAsync(deadLetter.Message.MessageId);
+
+            Assert.Equal((JobStatus.Pending, 2), (replayed!.Status, replayed.Run));
+            Assert.DoesNotContain(await queue.ListDeadLettersAsync(), d => d.Message.JobId == exhausted);
+        }
+
+        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, exhausted) == "succeeded", StartLimit, "the replayed job to succeed");
+        var job = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{exhausted}");
+        Assert.Equal((2, 1L, 0L), (job.GetProperty("run").GetInt32(), job.GetProperty("creditsCharged").GetInt64(), job.GetProperty("creditsRefunded").GetInt64()));
+        Assert.Single(job.GetProperty("outputs").EnumerateArray());
+        Assert.Equal(startBalance - 2, await SampleHosts.BalanceAsync(http));
+        Assert.Equal(3, _replicate.PredictionsCreated);
     }
 
     private async Task<HttpClient> StartApiAsync()

@@ -92,6 +92,7 @@ public sealed class NoWorkerFactory() : ApiFactory(new Dictionary<string, string
     ["MediaGen:Samples:ApiKeys:cancel-key"] = "cancel-owner",
     ["MediaGen:Samples:ApiKeys:list-key"] = "list-owner",
     ["MediaGen:Samples:ApiKeys:poor-key"] = "poor-owner",
+    ["MediaGen:Samples:ApiKeys:retry-key"] = "retry-owner",
 });
 
 internal static class ApiTestExtensions

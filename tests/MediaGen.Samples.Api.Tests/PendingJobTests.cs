@@ -23,6 +23,37 @@ public sealed class PendingJobTests(NoWorkerFactory factory) : IClassFixture<NoW
     }
 
     [Fact]
+    public async Task Retry_CanceledJob_Is202PendingInRun2_PendingJob409_ShortBalance402()
+    {
+        using var client = factory.CreateClient("retry-key");
+        var id = (await (await client.SubmitAsync(new { prompt = "a fox", model = "procedural-hd" })).ReadJsonAsync()).GetProperty("id").GetString()!;
+        (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).Dispose();
+        Assert.Equal(10, await client.GetBalanceAsync());
+
+        using var retried = await client.PostAsync($"/api/v1/generations/{id}/retry", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        Assert.Equal($"/api/v1/generations/{id}", retried.Headers.Location?.OriginalString);
+        var job = await retried.ReadJsonAsync();
+        Assert.Equal(("pending", 2, 4L, 0L), (job.Status(), job.GetProperty("run").GetInt32(), job.GetProperty("creditsCharged").GetInt64(), job.GetProperty("creditsRefunded").GetInt64()));
+        Assert.Equal(6, await client.GetBalanceAsync());
+
+        // A pending job cannot be retried; once canceled again it can, but only while the balance covers it.
+        using var pending = await client.PostAsync($"/api/v1/generations/{id}/retry", null);
+        Assert.Equal(HttpStatusCode.Conflict, pending.StatusCode);
+        Assert.Equal("invalid_transition", (await pending.ReadJsonAsync()).GetProperty("code").GetString());
+        (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).Dispose();
+        Assert.Equal(HttpStatusCode.Accepted, (await client.SubmitAsync(new { prompt = "spend", model = "procedural-hd", outputCount = 2 })).StatusCode);
+        Assert.Equal(2, await client.GetBalanceAsync());
+        using var short402 = await client.PostAsync($"/api/v1/generations/{id}/retry", null);
+        Assert.Equal(HttpStatusCode.PaymentRequired, short402.StatusCode);
+        Assert.Equal("insufficient_credits", (await short402.ReadJsonAsync()).GetProperty("code").GetString());
+        Assert.Equal(2, await client.GetBalanceAsync());
+        using var unknown = await client.PostAsync("/api/v1/generations/0123456789abcdef0123456789abcdef/retry", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
     public async Task Submit_BalanceTooLow_Is402AndNothingIsCharged()
     {
         using var client = factory.CreateClient("poor-key");

@@ -102,6 +102,9 @@ public sealed class FakeReplicateServer : FakeProviderServer
         _injected.GetOrAdd(operation, _ => new ConcurrentQueue<InjectedResponse>()).Enqueue(new InjectedResponse(status, detail, retryAfter));
     }
 
+    /// <summary>Drops the responses still waiting to be injected for <paramref name="operation"/>.</summary>
+    public void ClearInjected(string operation) => _injected.TryRemove(operation, out _);
+
     public FakePrediction? Find(string id) => _predictions.GetValueOrDefault(id);
 
     /// <summary>Adds a prediction as if created earlier (for example by another process), without counting a create.</summary>

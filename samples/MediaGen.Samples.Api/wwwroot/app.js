@@ -104,7 +104,7 @@ function follow(jobId) {
       loadJobs();
     }
   });
-  for (const type of ["queued", "started", "progress", "outputStored", "retrying", "cancelRequested", "succeeded", "failed", "canceled"]) {
+  for (const type of ["queued", "started", "progress", "outputStored", "retrying", "cancelRequested", "retried", "succeeded", "failed", "canceled"]) {
     source.addEventListener(type, (e) => {
       const ev = JSON.parse(e.data);
       log(`${type}${ev.progress != null ? " " + Math.round(ev.progress * 100) + "%" : ""}${ev.message ? " — " + ev.message : ""}`);

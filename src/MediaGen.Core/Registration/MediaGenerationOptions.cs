@@ -16,6 +16,17 @@ public sealed class MediaGenerationOptions
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan JobDeadline { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How long after a job failed its provider checkpoint (for example a Replicate prediction id) is still worth
+    /// resuming when the job is retried (<see cref="IMediaGenerationClient.RetryAsync"/>). A retry within it keeps the
+    /// checkpoint of a job that failed with a transient error (or ran out of attempts to them), so the provider's work is picked up instead of paid for
+    /// again; later, or after a permanent error or a cancel, the new run starts afresh. Replicate deletes an API
+    /// prediction's outputs an hour after it finishes.
+    /// </summary>
+    /// <value>The default value is 50 minutes.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan CheckpointResumeWindow { get; set; } = TimeSpan.FromMinutes(50);
+
     /// <summary>The longest idempotency key accepted.</summary>
     /// <value>The default value is 255.</value>
     [Range(1, 1024)]

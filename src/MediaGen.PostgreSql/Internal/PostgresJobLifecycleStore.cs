@@ -100,6 +100,13 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
             ArgumentOutOfRangeException.ThrowIfNegative(refund, nameof(commit));
         }
 
+        if (commit.Reserve is { } reserve)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(reserve, nameof(commit));
+        }
+
+        var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
+
         LeaseSettlement? settlement = commit.Lease is { Action: not LeaseAction.Keep } s ? s : null;
         var own = settlement?.Lease is PostgresQueueLease lease && ReferenceEquals(lease.Queue, _queue) ? lease : null;
         var claimed = own is not null && own.TryClaimSettle();
@@ -107,11 +114,11 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
         var enqueueOptions = commit.Enqueue is null ? null : PostgresJobQueue.CheckOptions(commit.EnqueueOptions);
         var (channel, payload) = Event(commit.Event);
 
-        (bool Applied, long Lease) result;
+        (bool Applied, long Lease, long? ShortBalance) result;
         try
         {
             var command = (await _database.CommandAsync(
-                $"SELECT applied, lease FROM {_schema}.lifecycle_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+                $"SELECT applied, lease, short_balance FROM {_schema}.lifecycle_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
                 cancellationToken).ConfigureAwait(false))
                 .Text(commit.JobId).Text(commit.OwnerId)
                 .Bigint(job is null ? null : commit.ExpectedVersion).Smallint(job is null ? null : (short)job.Status).Time(job?.UpdatedAt)
@@ -132,13 +139,14 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
                 .Bigint(claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : null)
                 .Text(claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : null)
                 .Text(claimed ? settlement!.Value.Description : null)
-                .Text(channel).Text(payload);
+                .Text(channel).Text(payload)
+                .Text(runId).Bigint(commit.Reserve);
             result = await PostgresDatabase.ReadAsync(
                 command,
                 async (reader, ct) =>
                 {
                     await reader.ReadAsync(ct).ConfigureAwait(false);
-                    return (reader.GetBoolean(0), reader.GetInt64(1));
+                    return (reader.GetBoolean(0), reader.GetInt64(1), reader.IsDBNull(2) ? (long?)null : reader.GetInt64(2));
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -159,7 +167,9 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
                 own!.ReleaseSettle();
             }
 
-            return false;
+            return result.ShortBalance is { } balance
+                ? throw new InsufficientCreditsException(commit.OwnerId, commit.Reserve!.Value, balance)
+                : false;
         }
 
         if (settlement is not null && own is not null && (!claimed || result.Lease == -1))

@@ -197,6 +197,13 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
         return (bool)(await PostgresDatabase.ScalarAsync(command, cancellationToken).ConfigureAwait(false))!;
     }
 
+    public async ValueTask<bool> DeleteDeadLetterAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        var command = (await _database.CommandAsync($"DELETE FROM {_schema}.queue_messages WHERE id = $1 AND state = 3", cancellationToken).ConfigureAwait(false)).Text(messageId);
+        return await PostgresDatabase.NonQueryAsync(command, cancellationToken).ConfigureAwait(false) == 1;
+    }
+
     public async ValueTask<QueueDepth> GetDepthAsync(CancellationToken cancellationToken = default)
     {
         var command = await _database.CommandAsync(

@@ -377,17 +377,35 @@ CREATE FUNCTION {schema}.lifecycle_commit(
     p_settle bigint, p_initial bigint, p_now timestamptz,
     p_message_id text, p_group text, p_headers json, p_priority smallint, p_delay_ms bigint,
     p_lease_op smallint, p_lease_id text, p_lease_token bigint, p_lease_ms bigint, p_reason text, p_description text,
-    p_event_channel text, p_event_payload text)
-RETURNS TABLE (applied boolean, lease bigint) LANGUAGE plpgsql AS $$
+    p_event_channel text, p_event_payload text, p_run_id text, p_reserve bigint)
+RETURNS TABLE (applied boolean, lease bigint, short_balance bigint) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     v_lease bigint := 0;
+    v_outcome integer;
+    v_balance bigint;
 BEGIN
+    -- A step that starts a new run (a retry) reserves the run's credits first: on a stale version nothing is reserved,
+    -- and an owner who cannot pay refuses the whole step before anything is written.
+    IF p_reserve IS NOT NULL THEN
+        IF p_expected IS NOT NULL THEN
+            PERFORM 1 FROM {schema}.jobs j WHERE j.id = p_job_id AND j.version = p_expected FOR UPDATE;
+            IF NOT FOUND THEN
+                RETURN QUERY SELECT false, 0::bigint, NULL::bigint;
+                RETURN;
+            END IF;
+        END IF;
+        SELECT r.outcome, r.balance INTO v_outcome, v_balance FROM {schema}.ledger_reserve(p_owner, p_run_id, p_reserve, p_initial, p_now) r;
+        IF v_outcome = -1 THEN
+            RETURN QUERY SELECT false, 0::bigint, v_balance;
+            RETURN;
+        END IF;
+    END IF;
     IF p_expected IS NOT NULL THEN
         UPDATE {schema}.jobs j SET status = p_status, version = p_expected + 1, updated_at = p_updated, data = p_data
         WHERE j.id = p_job_id AND j.version = p_expected;
         IF NOT FOUND THEN
-            RETURN QUERY SELECT false, 0::bigint;
+            RETURN QUERY SELECT false, 0::bigint, NULL::bigint;
             RETURN;
         END IF;
     END IF;
@@ -395,7 +413,7 @@ BEGIN
         v_lease := {schema}.queue_settle(p_lease_op, p_lease_id, p_lease_token, p_now, p_lease_ms, p_reason, p_description);
     END IF;
     IF p_settle IS NOT NULL THEN
-        PERFORM {schema}.ledger_settle(p_owner, p_job_id, p_settle, p_initial, p_now);
+        PERFORM {schema}.ledger_settle(p_owner, p_run_id, p_settle, p_initial, p_now);
     END IF;
     IF p_message_id IS NOT NULL THEN
         PERFORM {schema}.queue_enqueue(p_message_id, p_job_id, p_group, p_headers, p_priority, p_delay_ms, p_now);
@@ -403,5 +421,5 @@ BEGIN
     IF p_event_channel IS NOT NULL THEN
         PERFORM pg_notify(p_event_channel, p_event_payload);
     END IF;
-    RETURN QUERY SELECT true, v_lease;
+    RETURN QUERY SELECT true, v_lease, NULL::bigint;
 END $$;

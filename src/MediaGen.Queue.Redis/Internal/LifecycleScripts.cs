@@ -19,7 +19,7 @@ internal static class LifecycleScripts
     public const int SubmitArity = 19;
 
     /// <summary>Arguments per commit step.</summary>
-    public const int CommitArity = 23;
+    public const int CommitArity = 25;
 
     private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions;
 
@@ -74,15 +74,27 @@ internal static class LifecycleScripts
     /// 7 updated at ms, 8 credits to refund or '' to leave the reservation open, 9 initial balance, 10 reservation
     /// member, 11 message id to enqueue or '', 12 body, 13 priority, 14 due ms or 0, 15 lease operation (complete,
     /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
-    /// 20 description, 21 event channel or '', 22 event payload, 23 group of the message to enqueue. Returns { 0 } when the job is missing or its version
-    /// differs (nothing is applied), else { 1, lease result } with -1 for a lease no longer held (the rest still applies).
+    /// 20 description, 21 event channel or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
+    /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's).
+    /// Returns { 0 } when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
+    /// reservation cannot be paid (nothing is applied), else { 1, lease result } with -1 for a lease no longer held (the
+    /// rest still applies).
     /// </summary>
     public const string Commit = Header + """
-        local arity = 23
+        local arity = 25
         local function step(kb, kr, a)
           local now = tonumber(a[1])
           local retention = tonumber(a[2])
+          if a[24] ~= '' then
+            if a[4] ~= '' and redis.call('HGET', root .. 'job:' .. a[3], 'v') ~= a[4] then return { 0 } end
+            local short = ledger_short(kb, kr, a[24], a[9])
+            if short then return { -2, short } end
+          end
           if a[4] ~= '' and store_update(a[3], a[4], a[5], a[6], a[7], now, retention) == 0 then return { 0 } end
+          if a[24] ~= '' then
+            ledger_reserve(kb, kr, KEYS[7], a[10], a[24], a[9], a[1])
+            redis.call('HSET', root .. 'job:' .. a[3], 'm', a[10], 'u', a[25])
+          end
           if a[8] ~= '' then ledger_settle(kb, kr, KEYS[7], a[10], a[8], a[9], a[2]) end
           if a[11] ~= '' then
             local _, delayed = queue_enqueue(a[11], a[12], a[13], a[14], a[1], a[23])

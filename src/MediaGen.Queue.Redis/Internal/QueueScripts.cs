@@ -209,4 +209,11 @@ internal static class QueueScripts
         queue_ready(id, mk)
         return 1
         """;
+
+    /// <summary>ARGV 3 id. Returns 1 when the dead letter existed and was removed with its message hash.</summary>
+    public const string DeleteDead = """
+        if redis.call('ZREM', KEYS[4], ARGV[3]) == 0 then return 0 end
+        redis.call('DEL', ARGV[1] .. ARGV[3])
+        return 1
+        """;
 }

@@ -30,6 +30,12 @@ internal sealed class RedisCreditLedger : ICreditLedger
           redis.call('ZADD', open_key, now, member)
           return { 1, amount, redis.call('GET', balance_key) }
         end
+        local function ledger_short(balance_key, res_key, amount, initial)
+          if redis.call('EXISTS', res_key) == 1 then return nil end
+          local balance = redis.call('GET', balance_key) or initial
+          if tonumber(balance) < tonumber(amount) then return balance end
+          return nil
+        end
         local function ledger_settle(balance_key, res_key, open_key, member, refund, initial, retention)
           local f = redis.call('HMGET', res_key, 'a', 's')
           if not f[1] or f[2] then return 0 end

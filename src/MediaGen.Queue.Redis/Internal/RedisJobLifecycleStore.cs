@@ -110,6 +110,11 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var job = commit.Job is { } next ? next with { Version = commit.ExpectedVersion + 1 } : null;
         var enqueue = commit.Enqueue is { } toEnqueue ? RedisJobQueue.ToEnqueueItem(toEnqueue, EnqueueOptionsOrDefault(commit.EnqueueOptions), nowMs) : (EnqueueItem?)null;
+        var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
+        if (commit.Reserve is { } reserve)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(reserve, nameof(commit));
+        }
 
         RedisResult[] result;
         try
@@ -117,7 +122,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             result = (RedisResult[])(await RunAsync(
                 _commits,
                 commit.OwnerId,
-                commit.JobId,
+                runId,
                 [
                     nowMs, _retentionMs, commit.JobId,
                     job is null ? string.Empty : commit.ExpectedVersion,
@@ -126,7 +131,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     job is null ? 0 : job.UpdatedAt.ToUnixTimeMilliseconds(),
                     commit.Settlement is { } give ? give : string.Empty,
                     _ledger.InitialBalance,
-                    RedisKeys.ReservationMember(commit.OwnerId, commit.JobId),
+                    RedisKeys.ReservationMember(commit.OwnerId, runId),
                     enqueue?.MessageId ?? string.Empty,
                     enqueue?.Body ?? RedisValue.EmptyString,
                     enqueue?.Priority ?? 0,
@@ -138,6 +143,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
                     claimed ? settlement!.Value.Description ?? string.Empty : string.Empty,
                     EventChannel(commit.Event), EventPayload(commit.Event), enqueue?.Group ?? string.Empty,
+                    commit.Reserve is { } credits ? credits : string.Empty, runId,
                 ],
                 cancellationToken).ConfigureAwait(false))!;
         }
@@ -151,14 +157,14 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             throw;
         }
 
-        if ((long)result[0] == 0)
+        if ((long)result[0] is 0 or -2)
         {
             if (claimed)
             {
                 own!.ReleaseSettle();
             }
 
-            return false;
+            return (long)result[0] == 0 ? false : throw new InsufficientCreditsException(commit.OwnerId, commit.Reserve!.Value, (long)result[1]);
         }
 
         if (settlement is not null && (!claimed || (long)result[1] == -1) && own is not null)
@@ -212,6 +218,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     private static RedisValue EventPayload(JobEvent? jobEvent) => jobEvent is null ? RedisValue.EmptyString : RedisJobEventStream.Serialize(jobEvent);
 
     /// <summary>Takes one step through <paramref name="batcher"/>: it goes out with the next script call, alone or with others.</summary>
+    /// <remarks><paramref name="jobId"/> names the step's credit reservation: the job id, or a later run's id.</remarks>
     private async ValueTask<RedisResult> RunAsync(RedisCommandBatcher<Step, RedisResult> batcher, string ownerId, string jobId, RedisValue[] values, CancellationToken cancellationToken)
     {
         var result = await batcher.RunAsync(new Step(ownerId, jobId, values), cancellationToken).ConfigureAwait(false);

@@ -156,6 +156,15 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         return (long)result == 1;
     }
 
+    public async ValueTask<bool> DeleteDeadLetterAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        var result = await RunAsync(
+            db => db.ScriptEvaluateAsync(QueueScripts.DeleteDead, _scriptKeys, [_keys.MessagePrefix, _keys.WakeChannel, messageId]),
+            cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
     public async ValueTask<QueueDepth> GetDepthAsync(CancellationToken cancellationToken = default)
     {
         var db = await GetDatabaseAsync(cancellationToken).ConfigureAwait(false);

@@ -4,8 +4,8 @@ namespace MediaGen.Queue.Redis.Internal;
 /// The job store's Lua scripts. Keys and ARGV 1-2 as in <see cref="RedisLua"/> (the queue's, so that removing a job
 /// removes its message too); ARGV 3 is the key root (<c>{prefix}:</c>), from which the store's keys are built inside
 /// the scripts, all under one hash tag. A job is a hash at <c>job:{id}</c> with d (JSON), v (version), o (owner),
-/// s (status number), q (list sequence), k (idempotency key), m (its credit reservation's member, see
-/// <see cref="RedisKeys.ReservationMember"/>). Indexes: <c>owner-all:{owner}</c> and
+/// s (status number), q (list sequence), k (idempotency key), m (the credit reservation member of its current run, see
+/// <see cref="RedisKeys.ReservationMember"/>), u (the current run's id, once the job was retried: its message's id). Indexes: <c>owner-all:{owner}</c> and
 /// <c>owner-s{status}:{owner}</c> (scored by sequence, for newest-first listing), <c>status:{status}</c> (scored by
 /// UpdatedAt ms, for the sweeper), <c>idem:{owner}</c> (key to job id), and <c>expiry</c> (finished jobs scored by
 /// the time they may be removed). Every write removes a few expired jobs, so retention needs no background task.
@@ -24,7 +24,7 @@ internal static class StoreScripts
         local root = ARGV[3]
         local function store_delete(id)
           local jk = root .. 'job:' .. id
-          local f = redis.call('HMGET', jk, 'o', 's', 'k', 'm')
+          local f = redis.call('HMGET', jk, 'o', 's', 'k', 'm', 'u')
           if not f[1] then return 0 end
           redis.call('DEL', jk)
           redis.call('ZREM', root .. 'owner-all:' .. f[1], id)
@@ -40,6 +40,7 @@ internal static class StoreScripts
             if redis.call('HEXISTS', rk, 's') == 1 then redis.call('DEL', rk) end
           end
           queue_remove(id)
+          if f[5] and f[5] ~= id then queue_remove(f[5]) end
           return 1
         end
         local function store_purge(now)

@@ -125,7 +125,14 @@ internal sealed class ServiceBusJobQueue : IJobQueue, IAsyncDisposable, IDisposa
         return list;
     }
 
-    public async ValueTask<bool> ResubmitDeadLetterAsync(string messageId, CancellationToken cancellationToken = default)
+    public ValueTask<bool> ResubmitDeadLetterAsync(string messageId, CancellationToken cancellationToken = default) =>
+        TakeDeadLetterAsync(messageId, resubmit: true, cancellationToken);
+
+    public ValueTask<bool> DeleteDeadLetterAsync(string messageId, CancellationToken cancellationToken = default) =>
+        TakeDeadLetterAsync(messageId, resubmit: false, cancellationToken);
+
+    /// <summary>Completes the dead letter with <paramref name="messageId"/>, after sending a fresh copy of it when <paramref name="resubmit"/>.</summary>
+    private async ValueTask<bool> TakeDeadLetterAsync(string messageId, bool resubmit, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(messageId);
         var target = (await PeekDeadLettersAsync(Options.DeadLetterScanCount, cancellationToken).ConfigureAwait(false))
@@ -158,7 +165,7 @@ internal sealed class ServiceBusJobQueue : IJobQueue, IAsyncDisposable, IDisposa
             }
 
             held.Remove(match);
-            if (ServiceBusMessageMapping.TryRead(match, out var figures, out _))
+            if (resubmit && ServiceBusMessageMapping.TryRead(match, out var figures, out _))
             {
                 var (copy, carried) = figures.NextCopy(priorDeliveries: 0);
                 await SendAsync(ServiceBusMessageMapping.ToServiceBus(copy, figures.Priority, null, carried), cancellationToken).ConfigureAwait(false);
@@ -169,7 +176,7 @@ internal sealed class ServiceBusJobQueue : IJobQueue, IAsyncDisposable, IDisposa
         }
         catch (Exception e) when (ServiceBusErrors.IsUnavailable(e) || ServiceBusErrors.IsLockLost(e))
         {
-            throw ServiceBusErrors.Unavailable(Options.QueueName, $"resubmit dead letter '{messageId}'", e);
+            throw ServiceBusErrors.Unavailable(Options.QueueName, $"{(resubmit ? "resubmit" : "delete")} dead letter '{messageId}'", e);
         }
         finally
         {

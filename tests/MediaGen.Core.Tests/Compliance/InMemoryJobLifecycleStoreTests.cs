@@ -18,6 +18,8 @@ public sealed class InMemoryJobLifecycleStoreTests : JobLifecycleStoreCompliance
 /// <summary>The composed store passes the same contract over separate seams (here the in-memory ones, composed).</summary>
 public sealed class ComposedJobLifecycleStoreTests : JobLifecycleStoreComplianceTests
 {
+    protected override bool IsAtomic => false;
+
     protected override ValueTask<LifecycleBackend> CreateBackendAsync(long initialBalance)
     {
         var (store, ledger, queue, events) = InMemorySeams.Create(Time, initialBalance, LeaseDuration);

@@ -34,7 +34,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
         Root = Path.Combine(Path.GetTempPath(), "mediagen-worker-tests", Guid.NewGuid().ToString("N"));
         Queue = new InMemoryJobQueue(Options.Create(new InMemoryJobQueueOptions { LeaseDuration = LeaseDuration }), Time);
         Store = new InMemoryJobStore(Time);
-        Ledger = new InMemoryCreditLedger(Options.Create(new CreditLedgerOptions { InitialBalance = InitialBalance }));
+        Ledger = new InMemoryCreditLedger(Options.Create(new CreditLedgerOptions { InitialBalance = InitialBalance }), Time);
         Events = new InMemoryJobEventStream();
         Published = new RecordingEventStream(Events);
     }

@@ -52,8 +52,20 @@ internal sealed class InMemoryJobLifecycleStore(
 
     public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
+        var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
         lock (_gate)
         {
+            if (commit.Reserve is { } credits)
+            {
+                // The version first, so a step refused for it reserves nothing; a short balance throws before any write.
+                if (commit.Job is not null && Done(store.GetAsync(commit.JobId, CancellationToken.None))?.Version != commit.ExpectedVersion)
+                {
+                    return ValueTask.FromResult(false);
+                }
+
+                Done(ledger.ReserveAsync(commit.OwnerId, runId, credits, CancellationToken.None));
+            }
+
             if (commit.Job is { } job && Done(store.UpdateAsync(job, commit.ExpectedVersion, CancellationToken.None)) is null)
             {
                 return ValueTask.FromResult(false);
@@ -61,7 +73,7 @@ internal sealed class InMemoryJobLifecycleStore(
 
             if (commit.Settlement is { } refund)
             {
-                Done(ledger.SettleAsync(commit.OwnerId, commit.JobId, refund, CancellationToken.None));
+                Done(ledger.SettleAsync(commit.OwnerId, runId, refund, CancellationToken.None));
             }
 
             if (commit.Enqueue is { } message)

@@ -121,6 +121,15 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         return ValueTask.FromResult(true);
     }
 
+    public ValueTask<bool> DeleteDeadLetterAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messageId);
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_deadLetters.Remove(messageId));
+        }
+    }
+
     public ValueTask<QueueDepth> GetDepthAsync(CancellationToken cancellationToken = default)
     {
         lock (_gate)

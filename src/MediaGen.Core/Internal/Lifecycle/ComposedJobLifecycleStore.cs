@@ -81,6 +81,15 @@ internal sealed class ComposedJobLifecycleStore(
 
     public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
+        var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
+        if (commit.Reserve is { } credits)
+        {
+            // Reserved before the job is written, so a run never starts unpaid. When the write then loses to another
+            // writer, the reservation stays: a retry decided again reuses it (it is keyed by run), and the sweeper refunds
+            // one whose run never started.
+            await ledger.ReserveAsync(commit.OwnerId, runId, credits, cancellationToken).ConfigureAwait(false);
+        }
+
         if (commit.Job is { } job && await store.UpdateAsync(job, commit.ExpectedVersion, cancellationToken).ConfigureAwait(false) is null)
         {
             return false;
@@ -89,7 +98,7 @@ internal sealed class ComposedJobLifecycleStore(
         // The job is written: what follows must happen whatever the caller's token says.
         if (commit.Settlement is { } refund)
         {
-            await ledger.SettleAsync(commit.OwnerId, commit.JobId, refund, CancellationToken.None).ConfigureAwait(false);
+            await ledger.SettleAsync(commit.OwnerId, runId, refund, CancellationToken.None).ConfigureAwait(false);
         }
 
         if (commit.Enqueue is { } message)

@@ -10,6 +10,7 @@ internal readonly record struct JobStamp(DateTimeOffset At, long Version);
 /// <summary>What a step does besides writing the job; see <see cref="JobCommit"/>.</summary>
 internal readonly record struct StepEffects(
     long? Settlement = null,
+    long? Reserve = null,
     LeaseSettlement? Lease = null,
     JobEventType? Event = null,
     JobError? EventError = null,
@@ -92,6 +93,8 @@ internal sealed partial class JobLifecycle(
                 OwnerId = job.OwnerId,
                 Job = next,
                 ExpectedVersion = job.Version,
+                Run = (next ?? job).Run,
+                Reserve = effects.Reserve,
                 Settlement = effects.Settlement,
                 Enqueue = effects.Enqueue,
                 EnqueueOptions = effects.EnqueueOptions,
@@ -376,7 +379,7 @@ internal sealed partial class JobLifecycle(
             // Signalled again on a repeated request too: the first signal may have been lost.
             try
             {
-                await cancelSignal.PublishAsync(result.Job.Id, CancellationToken.None).ConfigureAwait(false);
+                await cancelSignal.PublishAsync(result.Job.RunId, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -439,11 +442,77 @@ internal sealed partial class JobLifecycle(
     {
         var result = await ApplyAsync(job, stillStale, static (j, stale, stamp) => stale(j, stamp.At)
             ? new Step(j with { UpdatedAt = stamp.At, Version = stamp.Version }, new StepEffects(
-                Enqueue: new QueueMessage(j.Id) { GroupId = j.OwnerId },
-                EnqueueOptions: j.Request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = j.Request.Priority }))
+                Enqueue: MessageFor(j, headers: null),
+                EnqueueOptions: EnqueueOptionsFor(j)))
             : Step.None, cancellationToken).ConfigureAwait(false);
         return result.Applied;
     }
+
+    /// <summary>
+    /// Takes a Failed or Canceled job back to Pending as its next run, in one step: the new run's reservation of
+    /// <paramref name="retry"/>'s credits, the job reset for the run, its message and <see cref="JobEventType.Retried"/>.
+    /// A job in another state is refused with <see cref="InvalidJobTransitionException"/>, or, when
+    /// <paramref name="onlyIfFinished"/>, returned unchanged (a replay of a dead letter whose job was retried already).
+    /// </summary>
+    /// <exception cref="InsufficientCreditsException">The owner cannot pay for the run; nothing was written.</exception>
+    public async ValueTask<StepResult> RetryAsync(GenerationJob job, RunRetry retry, bool onlyIfFinished, CancellationToken cancellationToken)
+    {
+        var result = await ApplyAsync(job, (Retry: retry, OnlyIfFinished: onlyIfFinished), static (j, s, stamp) =>
+        {
+            if (j.Status is not (JobStatus.Failed or JobStatus.Canceled))
+            {
+                return s.OnlyIfFinished ? Step.None : throw new InvalidJobTransitionException(j.Id, j.Status, JobStatus.Pending);
+            }
+
+            // The provider's work is worth resuming only after transient failures, and only while its results still exist.
+            var resumable = j is { Status: JobStatus.Failed, CompletedAt: { } failedAt }
+                && (j.Error?.Retryable == true || j.Error?.Code == MediaGenErrorCodes.AttemptsExhausted)
+                && stamp.At - failedAt <= s.Retry.CheckpointResumeWindow;
+            var next = j with
+            {
+                Status = JobStatus.Pending,
+                Run = j.Run + 1,
+                Attempt = 0,
+                StartedAt = null,
+                CompletedAt = null,
+                NextAttemptAt = null,
+                Deadline = stamp.At + s.Retry.Deadline,
+                Outputs = [],
+                FailedOutputs = [],
+                Error = null,
+                CreditsCharged = s.Retry.Credits,
+                CreditsRefunded = 0,
+                Progress = 0,
+                ProgressMessage = null,
+                Checkpoint = resumable ? j.Checkpoint : null,
+                CancelRequested = false,
+                LeaseHolder = null,
+                LeaseExpiresAt = null,
+                UpdatedAt = stamp.At,
+                Version = stamp.Version,
+            };
+            return new Step(next, new StepEffects(
+                Reserve: s.Retry.Credits,
+                Event: JobEventType.Retried,
+                Enqueue: MessageFor(next, s.Retry.Headers),
+                EnqueueOptions: EnqueueOptionsFor(next)));
+        }, cancellationToken).ConfigureAwait(false);
+        if (result.Written)
+        {
+            metrics.Rerun.Add(1, new KeyValuePair<string, object?>("mediagen.model", result.Job.Request.Model));
+            Log.JobRetried(logger, result.Job.Id, result.Job.Run, result.Job.CreditsCharged);
+        }
+
+        return result;
+    }
+
+    /// <summary>The queue message of the job's current run: its id is the run id, so each run's message is distinct.</summary>
+    public static QueueMessage MessageFor(GenerationJob job, IReadOnlyDictionary<string, string>? headers) =>
+        new(job.Id) { MessageId = job.RunId, GroupId = job.OwnerId, Headers = headers };
+
+    /// <summary>How the job's messages are enqueued: at its priority, null for the default.</summary>
+    public static EnqueueOptions? EnqueueOptionsFor(GenerationJob job) =>
+        job.Request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = job.Request.Priority };
 
     /// <summary>Publishes a progress event (not a transition: progress is persisted by the heartbeat).</summary>
     public ValueTask PublishProgressAsync(GenerationJob job, double fraction, string? message) =>
@@ -535,3 +604,10 @@ internal sealed partial class JobLifecycle(
         webhooks.Notify(job);
     }
 }
+
+/// <summary>What a new run of a retried job gets: its charge, its deadline, and how long an old checkpoint is still resumable.</summary>
+/// <param name="Credits">The new run's charge (the model's current price).</param>
+/// <param name="Deadline">How long the new run may take, from the retry.</param>
+/// <param name="CheckpointResumeWindow">How long after the failure the provider checkpoint is kept.</param>
+/// <param name="Headers">The trace context to carry in the new message.</param>
+internal readonly record struct RunRetry(long Credits, TimeSpan Deadline, TimeSpan CheckpointResumeWindow, IReadOnlyDictionary<string, string>? Headers);

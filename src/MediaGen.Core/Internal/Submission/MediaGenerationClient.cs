@@ -12,15 +12,22 @@ namespace MediaGen.Internal;
 /// </summary>
 internal sealed class MediaGenerationClient(
     IJobStore store,
+    IJobQueue queue,
     IMediaStorage storage,
     GeneratorCatalog catalog,
     JobLifecycle lifecycle,
     MediaGenMetrics metrics,
     SubmissionRateLimiter rateLimiter,
+    IEnumerable<IContentModerator> moderators,
     IOptions<MediaGenerationOptions> options,
-    TimeProvider timeProvider) : IMediaGenerationClient
+    TimeProvider timeProvider,
+    ILogger<MediaGenerationClient> logger) : IMediaGenerationClient
 {
+    /// <summary>How many dead letters, oldest first, a replay looks through for its message id.</summary>
+    private const int DeadLetterSearchLimit = 1000;
+
     private readonly MediaGenerationOptions _options = options.Value;
+    private readonly IContentModerator[] _moderators = [.. moderators];
 
     public async ValueTask<SubmitResult> SubmitAsync(GenerationRequest request, CancellationToken cancellationToken = default)
     {
@@ -32,6 +39,7 @@ internal sealed class MediaGenerationClient(
         // Priced per output: the model's cost times the outputs asked for; outputs that fail are refunded at the end.
         var cost = model.GetCost(request);
         await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
+        await ModerateAsync(request, cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         var job = new GenerationJob
         {
@@ -77,6 +85,21 @@ internal sealed class MediaGenerationClient(
         }
     }
 
+    /// <summary>Runs the moderators in the order they were added; the first refusal stops the submission before anything is written.</summary>
+    private async ValueTask ModerateAsync(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        foreach (var moderator in _moderators)
+        {
+            var verdict = await moderator.ModerateAsync(request, cancellationToken).ConfigureAwait(false);
+            if (verdict.IsBlocked)
+            {
+                metrics.Blocked.Add(1, new KeyValuePair<string, object?>("mediagen.moderator", moderator.Name));
+                Log.SubmissionBlocked(logger, request.OwnerId, moderator.Name, verdict.Field ?? string.Empty);
+                throw new ContentBlockedException(moderator.Name, verdict.Field ?? "prompt", verdict.Reason ?? "The request is not allowed.");
+            }
+        }
+    }
+
     public async ValueTask<GenerationJob> GetAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerId);
@@ -111,6 +134,50 @@ internal sealed class MediaGenerationClient(
         return await lifecycle.RequestCancelAsync(job, CancellationToken.None).ConfigureAwait(false);
     }
 
+    public async ValueTask<GenerationJob> RetryAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
+    {
+        var job = await GetAsync(ownerId, jobId, cancellationToken).ConfigureAwait(false);
+        var result = await RerunAsync(job, onlyIfFinished: false, cancellationToken).ConfigureAwait(false);
+        return result.Job;
+    }
+
+    public async ValueTask<GenerationJob?> ReplayDeadLetterAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        var deadLetters = await queue.ListDeadLettersAsync(DeadLetterSearchLimit, cancellationToken).ConfigureAwait(false);
+        var deadLetter = deadLetters.FirstOrDefault(d => string.Equals(d.Message.MessageId, messageId, StringComparison.Ordinal));
+        if (deadLetter is null)
+        {
+            return null;
+        }
+
+        var job = await store.GetAsync(deadLetter.Message.JobId, cancellationToken).ConfigureAwait(false);
+        if (job is not null)
+        {
+            // The new run's message is enqueued with the retry; only then does the dead letter go. A crash in between
+            // leaves a dead letter whose replay finds the job retried already and just removes it.
+            job = (await RerunAsync(job, onlyIfFinished: true, cancellationToken).ConfigureAwait(false)).Job;
+            Log.DeadLetterReplayed(logger, messageId, job.Id, job.Status, job.Run);
+        }
+
+        await queue.DeleteDeadLetterAsync(messageId, CancellationToken.None).ConfigureAwait(false);
+        return job;
+    }
+
+    /// <summary>Retries the job as a new run at its model's current price; see <see cref="JobLifecycle.RetryAsync"/>.</summary>
+    private async ValueTask<StepResult> RerunAsync(GenerationJob job, bool onlyIfFinished, CancellationToken cancellationToken)
+    {
+        if (!catalog.TryGet(job.Request.Model, out _, out var model))
+        {
+            throw new RequestValidationException("model", $"The job's model '{job.Request.Model}' is no longer served, so the job cannot run again.");
+        }
+
+        using var activity = metrics.ActivitySource.StartActivity("mediagen.retry", ActivityKind.Producer);
+        activity?.SetTag("mediagen.job_id", job.Id);
+        var retry = new RunRetry(model.GetCost(job.Request), _options.JobDeadline, _options.CheckpointResumeWindow, TraceContext.Capture(activity ?? Activity.Current));
+        return await lifecycle.RetryAsync(job, retry, onlyIfFinished, cancellationToken).ConfigureAwait(false);
+    }
+
     public async ValueTask DeleteAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
     {
         var job = await GetAsync(ownerId, jobId, cancellationToken).ConfigureAwait(false);
@@ -131,7 +198,7 @@ internal sealed class MediaGenerationClient(
     private ModelDescriptor Validate(GenerationRequest request)
     {
         Dictionary<string, string[]>? errors = null;
-        if (string.IsNullOrWhiteSpace(request.Prompt))
+        if (!TextNormalization.HasVisibleText(request.Prompt))
         {
             (errors ??= new(StringComparer.Ordinal))["prompt"] = ["The prompt must not be blank."];
         }

@@ -94,4 +94,13 @@ internal static partial class Log
 
     [LoggerMessage(30, LogLevel.Debug, "Job {JobId}'s running attempt was stopped by its cancel signal.")]
     public static partial void CancelSignalApplied(ILogger logger, string jobId);
+
+    [LoggerMessage(31, LogLevel.Information, "Job {JobId} was retried as run {Run}, charged {Credits} credit(s).")]
+    public static partial void JobRetried(ILogger logger, string jobId, int run, long credits);
+
+    [LoggerMessage(32, LogLevel.Information, "Dead letter {MessageId} was replayed: job {JobId} is {Status} in run {Run}.")]
+    public static partial void DeadLetterReplayed(ILogger logger, string messageId, string jobId, JobStatus status, int run);
+
+    [LoggerMessage(33, LogLevel.Information, "A submission of owner {OwnerId} was refused by moderator {Moderator} ({Field}).")]
+    public static partial void SubmissionBlocked(ILogger logger, string ownerId, string moderator, string field);
 }

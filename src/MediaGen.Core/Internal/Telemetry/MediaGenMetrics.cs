@@ -25,6 +25,8 @@ internal sealed class MediaGenMetrics : IDisposable
         Failed = _meter.CreateCounter<long>("mediagen.job.failed", "{job}", "Jobs that failed for good.");
         Canceled = _meter.CreateCounter<long>("mediagen.job.canceled", "{job}", "Jobs canceled by their owner.");
         Retried = _meter.CreateCounter<long>("mediagen.job.retried", "{attempt}", "Attempts that failed and were scheduled again.");
+        Blocked = _meter.CreateCounter<long>("mediagen.submission.blocked", "{request}", "Submissions refused by a content moderator.");
+        Rerun = _meter.CreateCounter<long>("mediagen.job.rerun", "{job}", "Failed or canceled jobs retried as a new run (by their owner or a dead-letter replay).");
         DeadLettered = _meter.CreateCounter<long>("mediagen.job.dead_lettered", "{message}", "Messages moved to the dead-letter store.");
         OutputsFailed = _meter.CreateCounter<long>("mediagen.output.failed", "{output}", "Outputs a succeeded job's generator could not deliver (refunded).");
         JobDuration = _meter.CreateHistogram<double>("mediagen.job.duration", "s", "Time from submission to a terminal status.");
@@ -46,6 +48,10 @@ internal sealed class MediaGenMetrics : IDisposable
     public Counter<long> Canceled { get; }
 
     public Counter<long> Retried { get; }
+
+    public Counter<long> Rerun { get; }
+
+    public Counter<long> Blocked { get; }
 
     public Counter<long> DeadLettered { get; }
 

@@ -111,11 +111,11 @@ internal sealed class JobCancelListener(
         return true;
     }
 
-    private void OnCancel(string jobId)
+    private void OnCancel(string runId)
     {
-        if (running.TryCancel(jobId))
+        if (running.TryCancel(runId))
         {
-            Log.CancelSignalApplied(logger, jobId);
+            Log.CancelSignalApplied(logger, runId);
         }
     }
 }

@@ -21,8 +21,9 @@ internal interface IRunningAttempt
 /// <remarks>
 /// A signal can overtake the attempt it is for: the job is started, its cancel recorded and signalled, and the signal
 /// heard before the attempt registers here. Such a signal is remembered for <see cref="EarlySignalWindow"/>, and the
-/// attempt is aborted as it registers. A cancel is recorded only on a Processing job and a job never runs again once
-/// canceled, so a remembered signal can only be for the run that is starting.
+/// attempt is aborted as it registers. Attempts and signals are keyed by run id (<see cref="GenerationJob.RunId"/>): a
+/// cancel is recorded only on a Processing job, and a canceled job runs again only as a new run (a retry), so a
+/// remembered signal can only be for the run that is starting, never for the next one.
 /// </remarks>
 internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
 {
@@ -36,33 +37,33 @@ internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
     /// <summary>How many early signals are remembered now (they are pruned once past the window).</summary>
     public int RememberedSignals => _early.Count;
 
-    public void Register(string jobId, IRunningAttempt attempt)
+    public void Register(string runId, IRunningAttempt attempt)
     {
-        _running[jobId] = attempt;
-        if (TakeEarlySignal(jobId))
+        _running[runId] = attempt;
+        if (TakeEarlySignal(runId))
         {
             attempt.Abort();
         }
     }
 
-    public void Unregister(string jobId, IRunningAttempt attempt) =>
-        _running.TryRemove(new KeyValuePair<string, IRunningAttempt>(jobId, attempt));
+    public void Unregister(string runId, IRunningAttempt attempt) =>
+        _running.TryRemove(new KeyValuePair<string, IRunningAttempt>(runId, attempt));
 
-    /// <summary>A cancel of <paramref name="jobId"/> was recorded: aborts its attempt here, or remembers it for a moment.</summary>
+    /// <summary>A cancel of <paramref name="runId"/> was recorded: aborts its attempt here, or remembers it for a moment.</summary>
     /// <returns>Whether an attempt running here was aborted.</returns>
-    public bool TryCancel(string jobId)
+    public bool TryCancel(string runId)
     {
-        if (_running.TryGetValue(jobId, out var attempt))
+        if (_running.TryGetValue(runId, out var attempt))
         {
             attempt.Abort();
             return true;
         }
 
         Prune();
-        _early[jobId] = timeProvider.GetTimestamp();
+        _early[runId] = timeProvider.GetTimestamp();
 
         // The attempt may have registered between the look-up and the line above, without seeing the signal.
-        if (_running.TryGetValue(jobId, out attempt) && _early.TryRemove(jobId, out _))
+        if (_running.TryGetValue(runId, out attempt) && _early.TryRemove(runId, out _))
         {
             attempt.Abort();
             return true;
@@ -79,8 +80,8 @@ internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
         }
     }
 
-    private bool TakeEarlySignal(string jobId) =>
-        _early.TryRemove(jobId, out var heard) && timeProvider.GetElapsedTime(heard) < EarlySignalWindow;
+    private bool TakeEarlySignal(string runId) =>
+        _early.TryRemove(runId, out var heard) && timeProvider.GetElapsedTime(heard) < EarlySignalWindow;
 
     private void Prune()
     {
@@ -89,11 +90,11 @@ internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
             return;
         }
 
-        foreach (var (jobId, heard) in _early)
+        foreach (var (runId, heard) in _early)
         {
             if (timeProvider.GetElapsedTime(heard) >= EarlySignalWindow)
             {
-                _early.TryRemove(new KeyValuePair<string, long>(jobId, heard));
+                _early.TryRemove(new KeyValuePair<string, long>(runId, heard));
             }
         }
     }

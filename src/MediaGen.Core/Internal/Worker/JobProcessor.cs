@@ -199,7 +199,7 @@ internal sealed partial class JobProcessor
         using var attempt = new AttemptState(this, lease, job, holder, renewal);
         var jobAborted = attempt.JobAborted;
         var attemptCancel = attempt.AttemptCanceled;
-        _running.Register(job.Id, attempt);
+        _running.Register(job.RunId, attempt);
         if (shutdown.IsCancellationRequested)
         {
             attempt.StopForShutdown();
@@ -279,7 +279,7 @@ internal sealed partial class JobProcessor
         }
         finally
         {
-            _running.Unregister(job.Id, attempt);
+            _running.Unregister(job.RunId, attempt);
             attempt.Stop();
         }
     }

@@ -102,7 +102,7 @@ internal sealed class PendingJobSweeper(
     {
         try
         {
-            await ledger.ReserveAsync(job.OwnerId, job.Id, job.CreditsCharged, cancellationToken).ConfigureAwait(false);
+            await ledger.ReserveAsync(job.OwnerId, job.RunId, job.CreditsCharged, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (InsufficientCreditsException e)
@@ -114,14 +114,17 @@ internal sealed class PendingJobSweeper(
 
     /// <summary>
     /// Settles reservations left open for longer than a stale period: as its job says when the job finished, in full when
-    /// the job no longer exists (a submission undone by a crash), and not at all while the job is still live.
+    /// the job no longer exists (a submission undone by a crash) or is in another run (an earlier run that failed or was
+    /// canceled, both refunded in full, or a retry's run that was reserved but never written), and not at all while the
+    /// job's run is still live.
     /// </summary>
     private async Task SettleOpenReservationsAsync(DateTimeOffset reservedBefore, CancellationToken cancellationToken)
     {
         foreach (var open in await ledger.ListOpenReservationsAsync(reservedBefore, BatchSize, cancellationToken).ConfigureAwait(false))
         {
-            var job = await store.GetAsync(open.JobId, cancellationToken).ConfigureAwait(false);
-            if (job is not null && !string.Equals(job.OwnerId, open.OwnerId, StringComparison.Ordinal))
+            var (jobId, run) = JobRunIds.Parse(open.JobId);
+            var job = await store.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
+            if (job is not null && (!string.Equals(job.OwnerId, open.OwnerId, StringComparison.Ordinal) || job.Run != run))
             {
                 job = null;
             }

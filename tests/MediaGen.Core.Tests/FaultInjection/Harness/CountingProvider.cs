@@ -23,6 +23,12 @@ public enum JobBehaviour
 
     /// <summary>As <see cref="Succeed"/>, but both outputs fail: the job fails and is refunded in full.</summary>
     EveryOutputFailed,
+
+    /// <summary>
+    /// As <see cref="Permanent"/> in its first run; its owner then retries it, and the second run (a new prediction,
+    /// charged again) succeeds.
+    /// </summary>
+    RetriedAfterPermanent,
 }
 
 /// <summary>
@@ -84,6 +90,7 @@ internal sealed class CountingGenerator(ProviderRecord provider, FaultySeams fau
             case JobBehaviour.TransientThenSucceed when job.Attempt == 1:
                 throw new GenerationException(MediaGenErrorCodes.GeneratorTransient, "The provider timed out.", isTransient: true);
             case JobBehaviour.Permanent:
+            case JobBehaviour.RetriedAfterPermanent when job.Run == 1:
                 throw new GenerationException(MediaGenErrorCodes.GeneratorPermanent, "The provider refused the prompt.", isTransient: false);
             case JobBehaviour.Cancel:
                 // The owner cancels from the API while the provider works; the worker hears it through its cancel signal.

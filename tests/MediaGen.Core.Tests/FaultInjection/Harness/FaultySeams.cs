@@ -86,6 +86,9 @@ internal sealed class FaultyJobQueue(IJobQueue inner, FaultySeams f) : IJobQueue
     public ValueTask<bool> ResubmitDeadLetterAsync(string messageId, CancellationToken cancellationToken = default) =>
         f.Effect("queue.resubmit", () => inner.ResubmitDeadLetterAsync(messageId, cancellationToken));
 
+    public ValueTask<bool> DeleteDeadLetterAsync(string messageId, CancellationToken cancellationToken = default) =>
+        f.Effect("queue.delete-dead", () => inner.DeleteDeadLetterAsync(messageId, cancellationToken));
+
     public ValueTask<QueueDepth> GetDepthAsync(CancellationToken cancellationToken = default) => f.Read(inner.GetDepthAsync(cancellationToken));
 }
 

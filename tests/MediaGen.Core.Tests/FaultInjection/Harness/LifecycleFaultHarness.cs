@@ -111,6 +111,12 @@ internal sealed class LifecycleFaultHarness
                 continue;
             }
 
+            if (await RetryFailedAsync(process))
+            {
+                idle = 0;
+                continue;
+            }
+
             if (leases.Count > 0)
             {
                 idle = 0;
@@ -153,6 +159,34 @@ internal sealed class LifecycleFaultHarness
         throw new XunitException($"The run did not settle within {MaxSteps} steps.{Describe()}");
     }
 
+    /// <summary>The owner's side: retries each job meant to be retried that failed in its first run. Returns whether one was.</summary>
+    private async Task<bool> RetryFailedAsync(Process process)
+    {
+        var retried = false;
+        foreach (var job in await AllJobsAsync())
+        {
+            if (_plan.Crashed)
+            {
+                break;
+            }
+
+            if (job is { Status: JobStatus.Failed, Run: 1 } && Enum.Parse<JobBehaviour>(job.Request.Prompt) == JobBehaviour.RetriedAfterPermanent)
+            {
+                try
+                {
+                    await process.Client.RetryAsync(job.OwnerId, job.Id);
+                    retried = true;
+                }
+                catch (Exception) when (_plan.Crashed)
+                {
+                    // The API process died mid-retry; the owner retries again, or the sweeper settles what it left.
+                }
+            }
+        }
+
+        return retried;
+    }
+
     private async Task SweepAsync(Process process)
     {
         try
@@ -169,7 +203,7 @@ internal sealed class LifecycleFaultHarness
     {
         foreach (var job in await AllJobsAsync())
         {
-            if (!job.Status.IsTerminal())
+            if (!job.Status.IsTerminal() || job is { Status: JobStatus.Failed, Run: 1, Request.Prompt: nameof(JobBehaviour.RetriedAfterPermanent) })
             {
                 return false;
             }
@@ -223,9 +257,15 @@ internal sealed class LifecycleFaultHarness
                 failures.AppendLine($"job {job.Id} succeeded though every output failed");
             }
 
-            if (_provider.RecordedPredictions(job.Id) > 1)
+            if (behaviour == JobBehaviour.RetriedAfterPermanent && (job.Status, job.Run) != (JobStatus.Succeeded, 2))
             {
-                failures.AppendLine($"job {job.Id} paid the provider for {_provider.RecordedPredictions(job.Id)} predictions it recorded");
+                failures.AppendLine($"job {job.Id} was to be retried once and succeed, but ended {job.Status} in run {job.Run}");
+            }
+
+            // One paid prediction per run: a retry after a permanent failure starts the provider's work afresh.
+            if (_provider.RecordedPredictions(job.Id) > job.Run)
+            {
+                failures.AppendLine($"job {job.Id} paid the provider for {_provider.RecordedPredictions(job.Id)} predictions it recorded in {job.Run} run(s)");
             }
 
             if (job.Status == JobStatus.Succeeded)
