@@ -1,0 +1,108 @@
+using MediaGen.Compliance;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MediaGen.PostgreSql.Tests.Compliance;
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresJobStoreComplianceTests : JobStoreComplianceTests
+{
+    protected override ValueTask<IJobStore> CreateStoreAsync() =>
+        ValueTask.FromResult<IJobStore>(new PostgresJobStore(Track(new PostgresComplianceDatabases(Time)).Connect()));
+}
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresCreditLedgerComplianceTests : CreditLedgerComplianceTests
+{
+    protected override ValueTask<ICreditLedger> CreateLedgerAsync(long initialBalance) =>
+        ValueTask.FromResult<ICreditLedger>(new PostgresCreditLedger(Track(new PostgresComplianceDatabases(Time)).Connect(), () => initialBalance));
+}
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresJobQueueComplianceTests : JobQueueComplianceTests
+{
+    private readonly Dictionary<IJobQueue, TimeSpan> _leaseDurations = [];
+    private PostgresComplianceDatabases? _databases;
+
+    protected override ValueTask<IJobQueue> CreateQueueAsync(TimeSpan leaseDuration)
+    {
+        _databases ??= Track(new PostgresComplianceDatabases(Time));
+        var queue = CreateClient(leaseDuration);
+        _leaseDurations[queue] = leaseDuration;
+        return ValueTask.FromResult(queue);
+    }
+
+    protected override ValueTask<IJobQueue> CreatePeerQueueAsync(IJobQueue queue) => ValueTask.FromResult(CreateClient(_leaseDurations[queue]));
+
+    private IJobQueue CreateClient(TimeSpan leaseDuration) =>
+        Track(PostgresTestServer.Queue(_databases!.Connect(), PostgresTestServer.Options(_databases.Schema, leaseDuration)));
+}
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresJobEventStreamComplianceTests : JobEventStreamComplianceTests
+{
+    private PostgresComplianceDatabases? _databases;
+
+    protected override ValueTask<IJobEventStream> CreateEventStreamAsync()
+    {
+        _databases ??= Track(new PostgresComplianceDatabases(Time));
+        return CreateClient();
+    }
+
+    protected override ValueTask<IJobEventStream> CreatePeerEventStreamAsync(IJobEventStream stream) => CreateClient();
+
+    private ValueTask<IJobEventStream> CreateClient() =>
+        ValueTask.FromResult<IJobEventStream>(new PostgresJobEventStream(_databases!.Connect(), NullLogger<PostgresJobEventStream>.Instance));
+}
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresJobCancelSignalComplianceTests : JobCancelSignalComplianceTests
+{
+    private PostgresComplianceDatabases? _databases;
+
+    protected override ValueTask<IJobCancelSignal> CreateSignalAsync()
+    {
+        _databases ??= Track(new PostgresComplianceDatabases(Time));
+        return CreateClient();
+    }
+
+    protected override ValueTask<IJobCancelSignal> CreatePeerSignalAsync(IJobCancelSignal signal) => CreateClient();
+
+    private ValueTask<IJobCancelSignal> CreateClient() => ValueTask.FromResult<IJobCancelSignal>(new PostgresJobCancelSignal(_databases!.Connect()));
+}
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresProviderPauseStoreComplianceTests : ProviderPauseStoreComplianceTests
+{
+    private PostgresComplianceDatabases? _databases;
+
+    protected override ValueTask<IProviderPauseStore> CreateStoreAsync()
+    {
+        _databases ??= Track(new PostgresComplianceDatabases(Time));
+        return CreateClient();
+    }
+
+    protected override ValueTask<IProviderPauseStore> CreatePeerStoreAsync(IProviderPauseStore store) => CreateClient();
+
+    private ValueTask<IProviderPauseStore> CreateClient() => ValueTask.FromResult<IProviderPauseStore>(new PostgresProviderPauseStore(_databases!.Connect()));
+}
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresJobLifecycleStoreComplianceTests : JobLifecycleStoreComplianceTests
+{
+    protected override ValueTask<LifecycleBackend> CreateBackendAsync(long initialBalance)
+    {
+        var databases = new PostgresComplianceDatabases(Time);
+        var database = databases.Connect();
+        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(databases.Schema, LeaseDuration));
+        var ledger = new PostgresCreditLedger(database, () => initialBalance);
+        var lifecycle = new PostgresJobLifecycleStore(database, queue, ledger, NullLogger.Instance);
+        return ValueTask.FromResult(new LifecycleBackend(
+            lifecycle,
+            new PostgresJobStore(database),
+            ledger,
+            queue,
+            new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance),
+            databases,
+            queue));
+    }
+}

@@ -1,0 +1,208 @@
+using MediaGen.Compliance;
+using MediaGen.TestSupport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace MediaGen.PostgreSql.Tests;
+
+public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
+{
+    [Fact]
+    public void UsePostgreSql_FromSection_ResolvesEveryPostgreSqlSeamAndOneTransactionSteps()
+    {
+        var section = Section(new() { ["MediaGen:PostgreSql:ConnectionString"] = "Host=127.0.0.1;Port=1", ["MediaGen:PostgreSql:SchemaName"] = "app", ["MediaGen:PostgreSql:LeaseDuration"] = "00:01:00" });
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UsePostgreSql(section);
+        using var provider = services.BuildServiceProvider();
+
+        Assert.IsType<PostgresJobQueue>(provider.GetRequiredService<IJobQueue>());
+        Assert.IsType<PostgresJobStore>(provider.GetRequiredService<IJobStore>());
+        Assert.IsType<PostgresCreditLedger>(provider.GetRequiredService<ICreditLedger>());
+        Assert.IsType<PostgresJobEventStream>(provider.GetRequiredService<IJobEventStream>());
+        Assert.IsType<PostgresJobCancelSignal>(provider.GetRequiredService<IJobCancelSignal>());
+        Assert.IsType<PostgresProviderPauseStore>(provider.GetRequiredService<IProviderPauseStore>());
+        Assert.IsType<PostgresJobLifecycleStore>(provider.GetRequiredService<IJobLifecycleStore>());
+        Assert.Equal(TimeSpan.FromMinutes(1), provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value.LeaseDuration);
+        Assert.Equal("app", provider.GetRequiredService<PostgresDatabase>().Schema);
+    }
+
+    [Fact]
+    public void UsePostgreSql_UnknownKeyInSection_FailsAtStartup()
+    {
+        var section = Section(new() { ["MediaGen:PostgreSql:ConnectionString"] = "Host=db", ["MediaGen:PostgreSql:SchemaNmae"] = "app" });
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UsePostgreSql(section);
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value);
+    }
+
+    [Fact]
+    public void UsePostgreSql_NoConnectionString_FailsValidationNamingTheKey()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UsePostgreSql(o => o.SchemaName = "app");
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value);
+        Assert.Contains("MediaGen:PostgreSql:ConnectionString", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UsePostgreSql_SchemaNameThatNeedsQuoting_FailsValidation()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UsePostgreSql(o => { o.ConnectionString = "Host=db"; o.SchemaName = "Media\"Gen"; });
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value);
+        Assert.Contains("schema name", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UsePostgreSql_AfterAnotherQueue_ThrowsNamingBoth()
+    {
+        var builder = new ServiceCollection().AddMediaGeneration().UseInMemoryQueue();
+
+        var error = Assert.Throws<InvalidOperationException>(() => builder.UsePostgreSql(o => o.ConnectionString = "Host=db"));
+        Assert.Contains("PostgreSql", error.Message, StringComparison.Ordinal);
+        Assert.Contains("InMemory", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UsePostgreSqlStore_BesideAnotherQueue_KeepsThatQueueAndComposesTheSteps()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseInMemoryQueue().UsePostgreSqlStore(o => o.ConnectionString = "Host=127.0.0.1;Port=1");
+        using var provider = services.BuildServiceProvider();
+
+        Assert.IsNotType<PostgresJobQueue>(provider.GetRequiredService<IJobQueue>());
+        Assert.IsType<PostgresJobStore>(provider.GetRequiredService<IJobStore>());
+        Assert.IsNotType<PostgresJobLifecycleStore>(provider.GetRequiredService<IJobLifecycleStore>());
+    }
+
+    [ServerFact(PostgresTestServer.Variable)]
+    public async Task UsePostgreSql_CallerOwnedDataSource_IsNotDisposedWithTheContainer()
+    {
+        var schema = PostgresTestServer.NewSchema();
+        await using var dataSource = NpgsqlDataSource.Create(PostgresTestServer.ConnectionString);
+        try
+        {
+            var services = new ServiceCollection();
+            services.AddMediaGeneration().UsePostgreSql(dataSource, o => o.SchemaName = schema);
+            await using (var provider = services.BuildServiceProvider())
+            {
+                var queue = provider.GetRequiredService<IJobQueue>();
+                await queue.EnqueueAsync(new QueueMessage("job"));
+                Assert.Equal(1, (await queue.GetDepthAsync()).Ready);
+            }
+
+            await using var command = dataSource.CreateCommand($"SELECT count(*) FROM \"{schema}\".queue_messages");
+            Assert.Equal(1L, await command.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await PostgresTestServer.DropSchemaAsync(schema);
+        }
+    }
+
+    [ServerFact(PostgresTestServer.Variable)]
+    public async Task SubmitAsync_WithWorkerOnPostgreSql_EveryJobSucceedsAndIsChargedOnce()
+    {
+        var schema = PostgresTestServer.NewSchema();
+        using var storage = new TempDirectory("mediagen-postgres-test");
+        try
+        {
+            using var host = Host.CreateDefaultBuilder()
+                .ConfigureServices(services => services.AddMediaGeneration()
+                    .UsePostgreSql(o => { o.ConnectionString = PostgresTestServer.ConnectionString; o.SchemaName = schema; })
+                    .UseFileSystemStorage(o => o.RootPath = storage.Path)
+                    .ConfigureCredits(o => o.InitialBalance = 1000)
+                    .AddGenerator(new InstantGenerator())
+                    .AddWorker(o => o.Concurrency = 8))
+                .Build();
+            await host.StartAsync();
+            var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+            var submitted = new List<string>();
+            for (var i = 0; i < 30; i++)
+            {
+                var result = await client.SubmitAsync(new GenerationRequest { Prompt = $"image {i % 25}", Model = InstantGenerator.ModelId, OwnerId = "owner", IdempotencyKey = $"k{i % 25}" });
+                submitted.Add(result.Job.Id);
+            }
+
+            var distinct = submitted.Distinct().ToList();
+            var jobs = new List<GenerationJob>();
+            foreach (var id in distinct)
+            {
+                jobs.Add(await WaitForTerminalAsync(host.Services, id));
+            }
+
+            await host.StopAsync();
+            Assert.Equal(25, distinct.Count);
+            Assert.All(jobs, j => Assert.Equal(JobStatus.Succeeded, j.Status));
+            Assert.All(jobs, j => Assert.Single(j.Outputs));
+            Assert.Equal(1000 - (25 * 3), await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("owner"));
+            Assert.Equal(new QueueDepth(0, 0, 0, 0), await host.Services.GetRequiredService<IJobQueue>().GetDepthAsync());
+        }
+        finally
+        {
+            await PostgresTestServer.DropSchemaAsync(schema);
+        }
+    }
+
+    [ServerFact(PostgresTestServer.Variable)]
+    public async Task SubmitAsync_ServerDown_ThrowsQueueUnavailable()
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration()
+            .UsePostgreSql(o => o.ConnectionString = $"Host=127.0.0.1;Port={FreePort.Next()};Username=mediagen;Timeout=2")
+            .AddGenerator(new InstantGenerator());
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IMediaGenerationClient>();
+
+        var error = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            client.SubmitAsync(new GenerationRequest { Prompt = "a cat", Model = InstantGenerator.ModelId, OwnerId = "owner" }).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.QueueUnavailable, error.ErrorCode);
+    }
+
+    /// <summary>
+    /// Waits for a job to finish: subscribes to its events and proves the subscription live before reading the job, so a
+    /// terminal event cannot slip between the read and the subscription (the stream keeps no history).
+    /// </summary>
+    private static async Task<GenerationJob> WaitForTerminalAsync(IServiceProvider services, string jobId)
+    {
+        var events = services.GetRequiredService<IJobEventStream>();
+        var client = services.GetRequiredService<IMediaGenerationClient>();
+        await using var subscription = await EventSubscription.OpenLiveAsync(events, events, jobId, Waits.Limit);
+        var job = await client.GetAsync("owner", jobId);
+        while (!job.Status.IsTerminal())
+        {
+            await subscription.NextAsync(1);
+            job = await client.GetAsync("owner", jobId);
+        }
+
+        return job;
+    }
+
+    private static IConfigurationSection Section(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("MediaGen:PostgreSql");
+
+    private sealed class InstantGenerator : IMediaGenerator
+    {
+        public const string ModelId = "instant";
+
+        private static readonly byte[] Pixel = [0x89, 0x50, 0x4E, 0x47];
+
+        public string Name => "instant";
+
+        public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = ModelId, CostCredits = 3 }];
+
+        public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(new GenerationResult([GeneratedOutput.FromBytes("image/png", Pixel)]));
+    }
+}

@@ -1,0 +1,46 @@
+using MediaGen.Compliance;
+using MediaGen.Core.Tests.FaultInjection;
+using MediaGen.PostgreSql.Tests.Compliance;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace MediaGen.PostgreSql.Tests;
+
+/// <summary>The lifecycle fault-injection harness on PostgreSQL with its one-transaction steps, each run in its own schema.</summary>
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresFaultInjectionTests : LifecycleFaultInjectionTests
+{
+    protected override int RandomSchedules => 150;
+
+    protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance) =>
+        ValueTask.FromResult(PostgresFaultBackend.Create(time, initialBalance, atomic: true));
+}
+
+/// <summary>The same PostgreSQL seams composed one by one, as when the queue comes from another system.</summary>
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresComposedFaultInjectionTests : LifecycleFaultInjectionTests
+{
+    protected override int RandomSchedules => 100;
+
+    protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance) =>
+        ValueTask.FromResult(PostgresFaultBackend.Create(time, initialBalance, atomic: false));
+}
+
+internal static class PostgresFaultBackend
+{
+    public static FaultBackend Create(FakeTimeProvider time, long initialBalance, bool atomic)
+    {
+        var databases = new PostgresComplianceDatabases(time);
+        var database = databases.Connect();
+        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(databases.Schema, LifecycleFaultHarness.LeaseDuration));
+        var ledger = new PostgresCreditLedger(database, () => initialBalance);
+        return new FaultBackend(
+            new PostgresJobStore(database),
+            ledger,
+            queue,
+            new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance),
+            atomic ? new PostgresJobLifecycleStore(database, queue, ledger, NullLogger.Instance) : null,
+            databases,
+            queue);
+    }
+}
