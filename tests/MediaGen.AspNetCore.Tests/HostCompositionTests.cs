@@ -2,6 +2,8 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -35,6 +37,31 @@ public sealed class HostCompositionTests
         using var response = await client.GetAsync("/api/v1/models");
 
         Assert.Equal("ran", response.Headers.GetValues("X-Host-Filter").Single());
+    }
+
+    [Fact]
+    public async Task EveryEndpoint_CarriesItsOpenApiMetadata()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+
+        var endpoints = host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/v1", StringComparison.Ordinal) == true && e.Metadata.GetMetadata<IExcludeFromDescriptionMetadata>() is null)
+            .ToArray();
+
+        Assert.Equal(9, endpoints.Length);
+        Assert.All(endpoints, e =>
+        {
+            Assert.NotNull(e.Metadata.GetMetadata<IEndpointNameMetadata>());
+            Assert.NotNull(e.Metadata.GetMetadata<IEndpointSummaryMetadata>());
+            Assert.NotEmpty(e.Metadata.GetOrderedMetadata<ITagsMetadata>());
+            var responses = e.Metadata.GetOrderedMetadata<IProducesResponseTypeMetadata>();
+            Assert.Contains(responses, r => r.StatusCode == 401 && r.ContentTypes.Contains("application/problem+json"));
+            Assert.Contains(responses, r => r.StatusCode is >= 200 and < 300);
+        });
+        var events = Assert.Single(endpoints, e => e.Metadata.GetMetadata<IEndpointNameMetadata>()!.EndpointName == "StreamGenerationEvents");
+        Assert.Contains(events.Metadata.GetOrderedMetadata<IProducesResponseTypeMetadata>(), r => r.StatusCode == 200 && r.ContentTypes.Contains("text/event-stream"));
+        var submit = Assert.Single(endpoints, e => e.Metadata.GetMetadata<IEndpointNameMetadata>()!.EndpointName == "CreateGeneration");
+        Assert.Equal(typeof(CreateGenerationBody), submit.Metadata.GetMetadata<IAcceptsMetadata>()!.RequestType);
     }
 
     [Fact]

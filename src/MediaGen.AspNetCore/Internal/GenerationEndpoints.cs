@@ -60,7 +60,8 @@ internal static class GenerationEndpoints
         generations.MapGet("/{id}/events", JobEventsEndpoint.StreamAsync)
             .WithName("StreamGenerationEvents")
             .WithSummary("Streams the job as server-sent events: its current state, then each event, until it finishes.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            // A type, so the document names the stream's content type (each event's data is JSON).
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         api.MapGet("/models", GetModels)
