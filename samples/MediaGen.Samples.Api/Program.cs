@@ -1,9 +1,7 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using MediaGen;
 using MediaGen.Samples.Api;
 using MediaGen.Samples.Hosting;
-using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
@@ -18,20 +16,16 @@ if (runWorker)
     mediaGen.AddWorker();
 }
 
+// The HTTP API comes from MediaGen.AspNetCore; this host brings its own authentication: API keys become users whose
+// NameIdentifier claim is the owner the API acts for.
 var apiOptions = SampleApiOptions.Read(builder.Configuration);
 builder.Services.AddSingleton(Options.Create(apiOptions));
-builder.Services.AddSingleton<OwnerResolver>();
-builder.Services.AddSingleton<ResponseMapper>();
+mediaGen.Builder.AddHttpApi(o => o.SseKeepAliveInterval = apiOptions.SseHeartbeatInterval);
+builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
 
-builder.Services.ConfigureHttpJsonOptions(o =>
-{
-    o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
-    o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-});
-// Malformed bodies and parameters throw, so the exception handler answers them with ProblemDetails too.
-builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+// Problem details for the host's own errors too (a missing media file, an unhandled exception), with a trace id on each.
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier));
-builder.Services.AddExceptionHandler<MediaGenExceptionHandler>();
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
@@ -56,7 +50,7 @@ if (mediaGen.StorageProvider == MediaGenHostingExtensions.FileSystemProvider && 
 
 app.MapOpenApi();
 app.MapHealthChecks("/health");
-app.MapGenerationEndpoints();
+app.MapMediaGeneration("/api/v1");
 
 var startupLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MediaGen.Samples.Api");
 SampleApiLog.Started(startupLogger, mediaGen.QueueProvider, mediaGen.StorageProvider, runWorker, apiOptions.ApiKeys.Count > 0 ? "API keys" : $"everyone is '{apiOptions.DemoOwnerId}'");

@@ -1,4 +1,4 @@
-namespace MediaGen.Samples.Api;
+namespace MediaGen.AspNetCore.Internal;
 
 /// <summary>Turns MediaGen's records into API responses, filling in read URLs the job does not carry yet.</summary>
 internal sealed class ResponseMapper(IMediaStorage storage)
@@ -8,7 +8,7 @@ internal sealed class ResponseMapper(IMediaStorage storage)
         var outputs = new OutputResponse[job.Outputs.Count];
         for (var i = 0; i < outputs.Length; i++)
         {
-            outputs[i] = await ToResponseAsync(job.Outputs[i], cancellationToken);
+            outputs[i] = await ToResponseAsync(job.Outputs[i], cancellationToken).ConfigureAwait(false);
         }
 
         var request = job.Request;
@@ -51,7 +51,7 @@ internal sealed class ResponseMapper(IMediaStorage storage)
         Attempt = jobEvent.Attempt,
         Progress = jobEvent.Progress,
         Message = jobEvent.Message,
-        Output = jobEvent.Output is { } output ? await ToResponseAsync(output, cancellationToken) : null,
+        Output = jobEvent.Output is { } output ? await ToResponseAsync(output, cancellationToken).ConfigureAwait(false) : null,
         Error = jobEvent.Error,
     };
 
@@ -61,7 +61,7 @@ internal sealed class ResponseMapper(IMediaStorage storage)
     private async ValueTask<OutputResponse> ToResponseAsync(JobOutput output, CancellationToken cancellationToken)
     {
         // Signed (presigned S3, SAS) URLs expire, so every read signs afresh rather than returning the one stored with the job.
-        var url = await storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken);
+        var url = await storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken).ConfigureAwait(false);
         return new OutputResponse(output.Index, url.OriginalString, output.ContentType, output.Size, output.Width, output.Height);
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace MediaGen.Samples.Api;
+namespace MediaGen.AspNetCore;
 
 /// <summary>The body of <c>POST /api/v1/generations</c>.</summary>
 public sealed record CreateGenerationBody

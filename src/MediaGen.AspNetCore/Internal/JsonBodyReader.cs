@@ -1,0 +1,132 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace MediaGen.AspNetCore.Internal;
+
+/// <summary>
+/// Reads a JSON body with the API's own rules instead of the framework's binding, so every failure is one of ours: 415
+/// for a body that is not JSON, 413 past the size limit (checked before and while reading, never buffering more), 400
+/// with the failing field for malformed JSON, wrong types or invalid UTF-8.
+/// </summary>
+internal static class JsonBodyReader
+{
+    public static async Task<T> ReadAsync<T>(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (!request.HasJsonContentType())
+        {
+            throw NotJson();
+        }
+
+        if (request.ContentLength > maxBytes)
+        {
+            throw TooLarge(maxBytes);
+        }
+
+        // Let the server stop reading past the limit too, where it allows a per-request limit.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = maxBytes + 1L;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(maxBytes + 1, 16 * 1024));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > maxBytes)
+                    {
+                        throw TooLarge(maxBytes);
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                int read;
+                try
+                {
+                    read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    // The server's own limit, set above: the same answer as ours.
+                    throw TooLarge(maxBytes);
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+                if (length > maxBytes)
+                {
+                    throw TooLarge(maxBytes);
+                }
+            }
+
+            return Parse<T>(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static T Parse<T>(ReadOnlySpan<byte> json)
+        where T : class
+    {
+        if (json.IsEmpty)
+        {
+            throw Malformed("body", "The request body is empty; send a JSON object.");
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, ApiJson.Options) ?? throw Malformed("body", "The request body must be a JSON object, not null.");
+        }
+        catch (JsonException e)
+        {
+            // "$.settings.width" -> "settings.width"; "$" (the body itself) -> "body". Paths can hold the request's own
+            // property names, so they are cut short.
+            var path = e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : "body";
+            var detail = e.LineNumber is { } line
+                ? string.Create(CultureInfo.InvariantCulture, $"The JSON body could not be read at line {line + 1}, position {e.BytePositionInLine + 1}.")
+                : "The JSON body could not be read.";
+            throw Malformed(ProblemResponses.Truncate(path), detail);
+        }
+        catch (InvalidOperationException)
+        {
+            // Text that is valid JSON but not valid UTF-16 once unescaped (a lone surrogate such as "\ud800").
+            throw Malformed("body", "The JSON body holds a string that is not valid Unicode.");
+        }
+    }
+
+    public static ApiRequestException NotJson() => new(
+        StatusCodes.Status415UnsupportedMediaType,
+        MediaGenerationApiErrorCodes.UnsupportedMediaType,
+        "The request body must be JSON.",
+        "Send the body with Content-Type: application/json.");
+
+    private static ApiRequestException Malformed(string path, string detail) => new(
+        StatusCodes.Status400BadRequest,
+        MediaGenerationApiErrorCodes.MalformedJson,
+        "The request body is not valid JSON for this endpoint.",
+        detail,
+        new Dictionary<string, string[]> { [path] = [detail] });
+
+    private static ApiRequestException TooLarge(int maxBytes) => new(
+        StatusCodes.Status413PayloadTooLarge,
+        MediaGenerationApiErrorCodes.RequestTooLarge,
+        "The request body is too large.",
+        string.Create(CultureInfo.InvariantCulture, $"The body may be at most {maxBytes} bytes."));
+}

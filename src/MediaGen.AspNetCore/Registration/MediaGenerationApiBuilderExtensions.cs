@@ -1,0 +1,54 @@
+using MediaGen;
+using MediaGen.AspNetCore.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers MediaGen's HTTP API, which <c>app.MapMediaGeneration(...)</c> then maps.</summary>
+public static class MediaGenerationApiBuilderExtensions
+{
+    /// <summary>Registers the HTTP API with the default <see cref="MediaGenerationApiOptions"/>.</summary>
+    /// <param name="builder">MediaGen's builder.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder) => AddHttpApi(builder, static _ => { });
+
+    /// <summary>Registers the HTTP API.</summary>
+    /// <param name="builder">MediaGen's builder.</param>
+    /// <param name="configure">Configures <see cref="MediaGenerationApiOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder, Action<MediaGenerationApiOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<MediaGenerationApiOptions>().Configure(configure);
+        return AddServices(builder);
+    }
+
+    /// <summary>
+    /// Registers the HTTP API with <see cref="MediaGenerationApiOptions"/> bound from <paramref name="section"/> (for
+    /// example <c>MediaGen:Api</c>); an unknown key is a start-up error.
+    /// </summary>
+    /// <param name="builder">MediaGen's builder.</param>
+    /// <param name="section">The configuration section.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.AddOptions<MediaGenerationApiOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        return AddServices(builder);
+    }
+
+    private static IMediaGenerationBuilder AddServices(IMediaGenerationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<MediaGenerationApiOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenerationApiOptions>, MediaGenerationApiOptionsValidator>());
+        services.TryAddSingleton<ResponseMapper>();
+        services.TryAddSingleton<ApiEndpointFilter>();
+        services.TryAddSingleton(TimeProvider.System);
+        return builder;
+    }
+}

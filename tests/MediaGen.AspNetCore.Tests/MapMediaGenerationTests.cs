@@ -1,0 +1,174 @@
+using System.Net;
+using System.Text.Json;
+
+namespace MediaGen.AspNetCore.Tests;
+
+public sealed class MapMediaGenerationTests(ApiHostFixture fixture) : IClassFixture<ApiHostFixture>
+{
+    private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
+    [Fact]
+    public async Task Submit_ThenEvents_Is202WithLocationAndStreamsToSucceededWithOutputs()
+    {
+        using var client = fixture.Host.CreateClient("submit-owner");
+
+        using var submitted = await client.SubmitAsync(new { prompt = "a red fox in the snow", model = "procedural", width = 128, height = 96, outputCount = 2, seed = 7 });
+
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var job = await submitted.ReadJsonAsync();
+        var id = job.GetProperty("id").GetString()!;
+        Assert.Equal($"/api/v1/generations/{id}", submitted.Headers.Location?.OriginalString);
+        Assert.Equal("pending", job.Status());
+        Assert.Equal(2, job.GetProperty("creditsCharged").GetInt64());
+        var final = await client.WaitForFinalAsync(id);
+        Assert.Equal("succeeded", final.Status());
+        var outputs = final.GetProperty("outputs").EnumerateArray().ToArray();
+        Assert.Equal(2, outputs.Length);
+        Assert.All(outputs, o => Assert.StartsWith($"/media/{id}/", o.GetProperty("url").GetString(), StringComparison.Ordinal));
+        Assert.Equal(128, outputs[0].GetProperty("width").GetInt32());
+    }
+
+    [Fact]
+    public async Task Events_OfARunningJob_CarryRetryFirstThenEachEventThenTheFinalState()
+    {
+        using var client = fixture.Host.CreateClient("events-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a lighthouse", model = "procedural" });
+        using var timeout = new CancellationTokenSource(Waits.Limit);
+
+        using var response = await client.GetAsync($"/api/v1/generations/{id}/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        var text = await response.Content.ReadAsStringAsync(timeout.Token);
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("no", response.Headers.GetValues("X-Accel-Buffering").Single());
+        var frames = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("event: job\n", frames[0], StringComparison.Ordinal);
+        Assert.Contains("\nretry: 3000", frames[0], StringComparison.Ordinal);
+        Assert.StartsWith("event: job\n", frames[^1], StringComparison.Ordinal);
+        // The job takes 20 ms: it may have finished before the stream opened, and then its state is the only event.
+        if (frames.Length > 1)
+        {
+            Assert.StartsWith("event: succeeded\n", frames[^2], StringComparison.Ordinal);
+        }
+
+        Assert.Contains("\"status\":\"succeeded\"", frames[^1], StringComparison.Ordinal);
+        Assert.DoesNotContain(frames.Skip(1), f => f.Contains("retry:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task OutputFiles_AreWrittenAsPngs()
+    {
+        using var client = fixture.Host.CreateClient("png-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a harbour", model = "procedural", width = 64, height = 64 });
+
+        var final = await client.WaitForFinalAsync(id);
+
+        var storage = (IMediaStorage)fixture.Host.Services.GetService(typeof(IMediaStorage))!;
+        var key = $"{id}/0.png";
+        await using var stream = await storage.OpenReadAsync(key);
+        var header = new byte[8];
+        await stream.ReadExactlyAsync(header);
+        Assert.Equal(PngSignature, header);
+        Assert.Equal("succeeded", final.Status());
+    }
+
+    [Fact]
+    public async Task Get_List_Models_Credits_AnswerTheOwnersData()
+    {
+        using var client = fixture.Host.CreateClient("reader-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a quiet harbour", model = "procedural-hd" });
+        await client.WaitForFinalAsync(id);
+
+        var job = await (await client.GetAsync($"/api/v1/generations/{id}")).ReadJsonAsync();
+        var list = await (await client.GetAsync("/api/v1/generations?status=succeeded&limit=5")).ReadJsonAsync();
+        var models = await (await client.GetAsync("/api/v1/models")).ReadJsonAsync();
+        var credits = await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync();
+
+        Assert.Equal(id, job.GetProperty("id").GetString());
+        Assert.Equal([id], list.GetProperty("items").EnumerateArray().Select(j => j.GetProperty("id").GetString()));
+        Assert.Equal(4, models.EnumerateArray().Single(m => m.GetProperty("id").GetString() == "procedural-hd").GetProperty("costCredits").GetInt64());
+        Assert.Equal("reader-owner", credits.GetProperty("ownerId").GetString());
+        Assert.Equal(1_000_000 - 4, credits.GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
+    public async Task AnotherOwnersJob_Is404ProblemEverywhere()
+    {
+        using var alice = fixture.Host.CreateClient("isolated-alice");
+        using var bob = fixture.Host.CreateClient("isolated-bob");
+        var id = await alice.SubmitIdAsync(new { prompt = "alice's fox", model = "procedural" });
+        await alice.WaitForFinalAsync(id);
+
+        foreach (var (method, path) in new[] { ("GET", ""), ("GET", "/events"), ("POST", "/cancel"), ("POST", "/retry"), ("DELETE", "") })
+        {
+            using var response = await bob.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"/api/v1/generations/{id}{path}"));
+            await response.AssertProblemAsync(404, "job_not_found");
+        }
+
+        var bobsJobs = await (await bob.GetAsync("/api/v1/generations")).ReadJsonAsync();
+        Assert.Empty(bobsJobs.GetProperty("items").EnumerateArray());
+        Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"/api/v1/generations/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Delete_FinishedJob_Is204ThenItIsGone()
+    {
+        using var client = fixture.Host.CreateClient("delete-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a lighthouse", model = "procedural" });
+        await client.WaitForFinalAsync(id);
+
+        using var deleted = await client.DeleteAsync($"/api/v1/generations/{id}");
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await (await client.GetAsync($"/api/v1/generations/{id}")).AssertProblemAsync(404, "job_not_found");
+    }
+
+    [Fact]
+    public async Task Retry_FailedJob_Is202WithLocationAndRunsAgain_SucceededJobIs409()
+    {
+        using var client = fixture.Host.CreateClient("retry-owner");
+        var failed = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural", parameters = new { simulateFailure = "permanent" } });
+        Assert.Equal("failed", (await client.WaitForFinalAsync(failed)).Status());
+
+        using var retried = await client.PostAsync($"/api/v1/generations/{failed}/retry", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        Assert.Equal($"/api/v1/generations/{failed}", retried.Headers.Location?.OriginalString);
+        Assert.Equal(2, (await retried.ReadJsonAsync()).GetProperty("run").GetInt32());
+        var succeeded = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        await client.WaitForFinalAsync(succeeded);
+        var problem = await (await client.PostAsync($"/api/v1/generations/{succeeded}/retry", null)).AssertProblemAsync(409, "invalid_transition");
+        Assert.Equal("succeeded", problem.GetProperty("jobStatus").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_SameIdempotencyKeyTwice_Is200WithTheSameJobAndReplayedHeader()
+    {
+        using var client = fixture.Host.CreateClient("idempotent-owner");
+        var key = Guid.NewGuid().ToString("N");
+
+        using var first = await client.SubmitAsync(new { prompt = "a quiet harbour", model = "procedural" }, key);
+        using var second = await client.SubmitAsync(new { prompt = "a quiet harbour", model = "procedural" }, key);
+        using var different = await client.SubmitAsync(new { prompt = "a loud harbour", model = "procedural" }, key);
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(first.Headers.Location, second.Headers.Location);
+        Assert.Equal("true", second.Headers.GetValues("Idempotent-Replayed").Single());
+        var problem = await different.AssertProblemAsync(409, "idempotency_key_reused");
+        Assert.Equal((await first.ReadJsonAsync()).GetProperty("id").GetString(), problem.GetProperty("existingJobId").GetString());
+    }
+
+    [Fact]
+    public async Task Responses_AreCamelCaseWithEnumsAsStringsAndNoNulls()
+    {
+        using var client = fixture.Host.CreateClient("json-owner");
+
+        using var submitted = await client.SubmitAsync(new { prompt = "a fox", model = "procedural" });
+        var job = await submitted.ReadJsonAsync();
+
+        Assert.Equal(JsonValueKind.String, job.GetProperty("status").ValueKind);
+        Assert.Equal("normal", job.GetProperty("priority").GetString());
+        Assert.False(job.TryGetProperty("negativePrompt", out _));
+        Assert.False(job.TryGetProperty("Id", out _));
+    }
+}

@@ -1,0 +1,254 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MediaGen.AspNetCore.Tests;
+
+public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFixture<PendingHostFixture>
+{
+    public static TheoryData<string> OddAcceptHeaders => new()
+    {
+        "text/event-stream",
+        "text/html",
+        "image/png",
+        "application/xml;q=1, text/plain;q=0.5",
+        "*/*;q=0",
+    };
+
+    [Theory]
+    [MemberData(nameof(OddAcceptHeaders))]
+    public async Task UnknownJob_WithAnyAccept_Is404ProblemJson(string accept)
+    {
+        using var client = fixture.Host.CreateClient("accept-owner");
+        foreach (var path in new[] { "", "/events" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/generations/0123456789abcdef0123456789abcdef{path}");
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+
+            using var response = await client.SendAsync(request);
+
+            await response.AssertProblemAsync(404, "job_not_found");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(OddAcceptHeaders))]
+    public async Task BadBodies_WithAnyAccept_AreProblemJsonWithTheirCodes(string accept)
+    {
+        using var client = fixture.Host.CreateClient($"accept-{accept.GetHashCode():x}");
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Accept", accept);
+
+        using var invalid = await client.SubmitAsync(new { prompt = " ", model = "procedural" });
+        using var malformed = await client.PostAsync("/api/v1/generations", new StringContent("{\"prompt\": ", Encoding.UTF8, "application/json"));
+        using var notJson = await client.PostAsync("/api/v1/generations", new StringContent("prompt=a", Encoding.UTF8, "application/x-www-form-urlencoded"));
+
+        Assert.True((await invalid.AssertProblemAsync(400, "validation_failed")).GetProperty("errors").TryGetProperty("prompt", out _));
+        await malformed.AssertProblemAsync(400, "malformed_json");
+        await notJson.AssertProblemAsync(415, "unsupported_media_type");
+    }
+
+    [Fact]
+    public async Task Submit_BalanceTooLow_Is402WithRequestedAndAvailable()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false, services: s => s.Configure<CreditLedgerOptions>(o => o.InitialBalance = 3));
+        using var client = host.CreateClient("poor-owner");
+        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("text/html"));
+
+        using var response = await client.SubmitAsync(new { prompt = "a fox", model = "procedural-hd" });
+
+        var problem = await response.AssertProblemAsync(402, "insufficient_credits");
+        Assert.Equal(4, problem.GetProperty("requested").GetInt64());
+        Assert.Equal(3, problem.GetProperty("available").GetInt64());
+    }
+
+    [Fact]
+    public async Task Submit_OverThePendingLimit_Is429WithRetryAfter()
+    {
+        using var client = fixture.Host.CreateClient("limited-owner");
+        for (var i = 0; i < 3; i++)
+        {
+            await client.SubmitIdAsync(new { prompt = $"job {i}", model = "procedural" });
+        }
+
+        using var response = await client.SubmitAsync(new { prompt = "one too many", model = "procedural" });
+
+        var problem = await response.AssertProblemAsync(429, "too_many_pending_jobs");
+        Assert.Equal(TimeSpan.FromSeconds(10), response.Headers.RetryAfter?.Delta);
+        Assert.Equal(3, problem.GetProperty("limit").GetInt64());
+    }
+
+    [Fact]
+    public async Task Delete_PendingJob_Is409WithTheJobsStatus()
+    {
+        using var client = fixture.Host.CreateClient("conflict-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+
+        var problem = await (await client.DeleteAsync($"/api/v1/generations/{id}")).AssertProblemAsync(409, "invalid_transition");
+
+        Assert.Equal("pending", problem.GetProperty("jobStatus").GetString());
+    }
+
+    public static TheoryData<string, string, string> MalformedBodies => new()
+    {
+        { "{\"prompt\": ", "prompt", "malformed_json" },
+        { "not json", "body", "malformed_json" },
+        { "", "body", "malformed_json" },
+        { "null", "body", "malformed_json" },
+        { "[1,2]", "body", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"width\":\"wide\"}", "width", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"outputFormat\":\"tiff\"}", "outputFormat", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"outputFormat\":2}", "outputFormat", "malformed_json" },
+        { "{\"prompt\":\"\\ud800\",\"model\":\"procedural\"}", "prompt", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"deep\":" + new string('[', 100) + new string(']', 100) + "}}", "parameters.deep", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"ftp://example.com/x\"}", "webhookUrl", "validation_failed" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedBodies))]
+    public async Task Submit_MalformedBody_Is400NamingTheField(string json, string field, string code)
+    {
+        using var client = fixture.Host.CreateClient("malformed-owner");
+
+        using var response = await client.PostAsync("/api/v1/generations", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        var problem = await response.AssertProblemAsync(400, code);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"Expected an error for '{field}': {problem}");
+    }
+
+    [Fact]
+    public async Task Submit_InvalidUtf8_Is400()
+    {
+        using var client = fixture.Host.CreateClient("utf8-owner");
+        var body = new ByteArrayContent([.. "{\"prompt\":\"a "u8, 0xC3, 0x28, 0xFF, .. "\",\"model\":\"procedural\"}"u8]);
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        using var response = await client.PostAsync("/api/v1/generations", body);
+
+        await response.AssertProblemAsync(400, "malformed_json");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Submit_BodyOverTheLimit_Is413BeforeItIsRead(bool chunked)
+    {
+        using var client = fixture.Host.CreateClient("huge-owner");
+        var json = "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{" + string.Join(",", Enumerable.Range(0, 20_000).Select(i => $"\"p{i}\":{i}")) + "}}";
+        HttpContent content = new StringContent(json, Encoding.UTF8, "application/json");
+        if (chunked)
+        {
+            content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(json)));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/generations") { Content = content };
+        if (chunked)
+        {
+            request.Headers.TransferEncodingChunked = true;
+        }
+
+        using var response = await client.SendAsync(request);
+
+        var problem = await response.AssertProblemAsync(413, "request_too_large");
+        Assert.Contains("65536", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Submit_ManyUnknownParameters_ListsACappedNumberOfErrorsAndTheirCount()
+    {
+        using var client = fixture.Host.CreateClient("many-errors-owner");
+        var parameters = Enumerable.Range(0, 500).ToDictionary(i => $"unknown{i}", i => (object)i);
+
+        using var response = await client.SubmitAsync(new { prompt = "a fox", model = "procedural", parameters });
+
+        var problem = await response.AssertProblemAsync(400, "validation_failed");
+        Assert.Equal(20, problem.GetProperty("errors").EnumerateObject().Count());
+        Assert.Equal(500, problem.GetProperty("errorCount").GetInt32());
+        Assert.True(response.Content.Headers.ContentLength < 8 * 1024, $"The response has {response.Content.Headers.ContentLength} bytes.");
+    }
+
+    [Theory]
+    [InlineData("/api/v1/generations/%01abc")]
+    [InlineData("/api/v1/generations/abc%0Ddef/events")]
+    [InlineData("/api/v1/generations/%1B%5B31m")]
+    public async Task PathIdWithControlCharacters_Is404WithoutEchoingIt(string path)
+    {
+        using var client = fixture.Host.CreateClient("control-owner");
+
+        using var response = await client.GetAsync(path);
+
+        var problem = await response.AssertProblemAsync(404, "job_not_found");
+        Assert.DoesNotContain("abc", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PathIdLongerThanAnyId_Is404()
+    {
+        using var client = fixture.Host.CreateClient("long-owner");
+
+        using var response = await client.GetAsync("/api/v1/generations/" + new string('a', 5000));
+
+        await response.AssertProblemAsync(404, "job_not_found");
+    }
+
+    [Fact]
+    public async Task List_InvalidStatusOrLimit_Is400NamingTheParameter()
+    {
+        using var client = fixture.Host.CreateClient("list-owner");
+
+        var badStatus = await (await client.GetAsync("/api/v1/generations?status=done")).AssertProblemAsync(400, "validation_failed");
+        var numericStatus = await (await client.GetAsync("/api/v1/generations?status=1")).AssertProblemAsync(400, "validation_failed");
+        var badLimit = await (await client.GetAsync("/api/v1/generations?limit=lots")).AssertProblemAsync(400, "validation_failed");
+        await (await client.GetAsync("/api/v1/generations?limit=0")).AssertProblemAsync(400, "validation_failed");
+        await (await client.GetAsync("/api/v1/generations?cursor=%00%01garbage")).AssertProblemAsync(400, "validation_failed");
+
+        Assert.True(badStatus.GetProperty("errors").TryGetProperty("status", out _));
+        Assert.True(numericStatus.GetProperty("errors").TryGetProperty("status", out _));
+        Assert.True(badLimit.GetProperty("errors").TryGetProperty("limit", out _));
+    }
+
+    [Fact]
+    public async Task UnknownPath_Is404Problem_KnownPathWithAnotherMethod_Is405WithAllow()
+    {
+        using var client = fixture.Host.CreateClient("route-owner");
+
+        using var unknown = await client.GetAsync("/api/v1/nothing/here.png");
+        using var put = await client.PutAsync("/api/v1/generations/0123456789abcdef0123456789abcdef", new StringContent("{}"));
+        using var getCancel = await client.GetAsync("/api/v1/generations/0123456789abcdef0123456789abcdef/cancel");
+
+        await unknown.AssertProblemAsync(404, "route_not_found");
+        await put.AssertProblemAsync(405, "method_not_allowed");
+        Assert.Equal(["DELETE", "GET"], put.Content.Headers.Allow.Order(StringComparer.Ordinal));
+        await getCancel.AssertProblemAsync(405, "method_not_allowed");
+        Assert.Equal(["POST"], getCancel.Content.Headers.Allow);
+    }
+
+    [Fact]
+    public async Task NoOwner_Is401ProblemWithTheSchemesChallenge()
+    {
+        using var anonymous = fixture.Host.CreateClient(owner: null);
+        anonymous.DefaultRequestHeaders.TryAddWithoutValidation("Accept", "text/event-stream");
+
+        foreach (var path in new[] { "/api/v1/credits", "/api/v1/generations/0123456789abcdef0123456789abcdef/events", "/api/v1/nowhere" })
+        {
+            using var response = await anonymous.GetAsync(path);
+
+            await response.AssertProblemAsync(401, "unauthenticated");
+            Assert.Equal("OwnerHeader", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+    }
+
+    [Fact]
+    public async Task Owner_ComesFromTheSubClaimToo_AndAUserWithNeitherClaimIs401()
+    {
+        using var sub = fixture.Host.CreateClient("sub-owner", claimType: "sub");
+        using var email = fixture.Host.CreateClient("someone@example.com", claimType: "email");
+
+        var credits = await (await sub.GetAsync("/api/v1/credits")).ReadJsonAsync();
+        using var refused = await email.GetAsync("/api/v1/credits");
+
+        Assert.Equal("sub-owner", credits.GetProperty("ownerId").GetString());
+        await refused.AssertProblemAsync(401, "unauthenticated");
+    }
+}
