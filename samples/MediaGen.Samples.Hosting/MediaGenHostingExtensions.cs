@@ -44,7 +44,7 @@ public static class MediaGenHostingExtensions
     private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", "Moderation"];
+    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", "Moderation", "Thumbnails"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -115,6 +115,14 @@ public static class MediaGenHostingExtensions
         }
 
         checker.Check<InMemoryJobQueueOptions>(root.GetSection("InMemoryQueue"));
+        var thumbnails = root.GetSection("Thumbnails");
+        checker.Check<SkiaThumbnailOptions>(thumbnails, "Enabled");
+        var thumbnailsEnabled = true;
+        if (thumbnails["Enabled"] is { } thumbnailsText && !bool.TryParse(thumbnailsText, out thumbnailsEnabled))
+        {
+            checker.Add(thumbnails.GetSection("Enabled").Path, $"has the value '{thumbnailsText}'; use true or false.");
+        }
+
         var moderation = root.GetSection("Moderation");
         checker.Check<BlockedTermsModeratorOptions>(moderation);
         if (queueProvider == "ServiceBus" || root.GetSection("ServiceBus").Exists())
@@ -203,6 +211,12 @@ public static class MediaGenHostingExtensions
         if (!string.IsNullOrWhiteSpace(huggingFace["ApiToken"]))
         {
             builder.AddHuggingFaceGenerator(huggingFace);
+        }
+
+        if (thumbnailsEnabled)
+        {
+            // A WebP thumbnail beside every output (MediaGen:Thumbnails:MaxSide, Format, Quality; Enabled=false to skip).
+            builder.AddSkiaSharpThumbnails(o => thumbnails.Bind(o));
         }
 
         if (moderation.Exists())

@@ -145,8 +145,14 @@ public sealed record JobOutput
     /// <summary>The height in pixels, when known.</summary>
     public int? Height { get; init; }
 
-    /// <summary>The storage key of a thumbnail, when the generator produced one.</summary>
+    /// <summary>
+    /// The storage key of the output's thumbnail (<see cref="MediaStorageKeys.ForThumbnail"/>), when an
+    /// <see cref="IImageThumbnailer"/> is registered and made one.
+    /// </summary>
     public string? ThumbnailKey { get; init; }
+
+    /// <summary>The thumbnail's MIME type, when there is a thumbnail.</summary>
+    public string? ThumbnailContentType { get; init; }
 }
 
 /// <summary>Why a job (or one of its attempts) failed.</summary>

@@ -19,6 +19,14 @@ public static class MediaStorageKeys
     public static string ForOutput(string jobId, int index, string contentType) =>
         string.Create(CultureInfo.InvariantCulture, $"{jobId}/{index}.{MediaTypes.ToExtension(contentType)}");
 
+    /// <summary>The key of an output's thumbnail, beside the output.</summary>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="index">The output's index, from 0.</param>
+    /// <param name="contentType">The thumbnail's MIME type, which picks the extension.</param>
+    /// <returns><c>{jobId}/{index}.thumb.{ext}</c>.</returns>
+    public static string ForThumbnail(string jobId, int index, string contentType) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/{index}.thumb.{MediaTypes.ToExtension(contentType)}");
+
     /// <summary>The prefix under which all of a job's outputs live.</summary>
     /// <param name="jobId">The job id.</param>
     /// <returns><c>{jobId}/</c>.</returns>

@@ -128,7 +128,8 @@ public sealed record JobResponse
 /// <param name="Size">Its size in bytes.</param>
 /// <param name="Width">Its width in pixels.</param>
 /// <param name="Height">Its height in pixels.</param>
-public sealed record OutputResponse(int Index, string? Url, string ContentType, long Size, int? Width, int? Height);
+/// <param name="ThumbnailUrl">Where to read its thumbnail, when thumbnails are made (<c>AddSkiaSharpThumbnails</c>); null otherwise.</param>
+public sealed record OutputResponse(int Index, string? Url, string ContentType, long Size, int? Width, int? Height, string? ThumbnailUrl = null);
 
 /// <summary>One page of jobs.</summary>
 /// <param name="Items">The jobs, newest first.</param>

@@ -5,7 +5,8 @@ namespace MediaGen.Samples.Api.Tests;
 
 /// <summary>
 /// The API host configured for S3 (radosgw) or Blob (Azurite) storage with <c>MediaGen:Storage:Provider</c>: a job's
-/// outputs come back with signed URLs that serve the PNGs, and deleting the job deletes them.
+/// outputs come back with signed URLs that serve the PNGs, and thumbnail URLs that serve WebP thumbnails stored beside
+/// them; deleting the job deletes both.
 /// </summary>
 public sealed class CloudStorageFlowTests
 {
@@ -66,8 +67,19 @@ public sealed class CloudStorageFlowTests
             Assert.Equal(PngSignature, bytes[..8]);
         }
 
+        // A WebP thumbnail beside each output, in the same storage, signed the same way; the true size read from the PNG.
+        var thumbnails = job.GetProperty("outputs").EnumerateArray().Select(o => new Uri(o.GetProperty("thumbnailUrl").GetString()!)).ToArray();
+        Assert.All(job.GetProperty("outputs").EnumerateArray(), o => Assert.Equal((64, 64), (o.GetProperty("width").GetInt32(), o.GetProperty("height").GetInt32())));
+        foreach (var url in thumbnails)
+        {
+            Assert.EndsWith(".thumb.webp", url.AbsolutePath, StringComparison.Ordinal);
+            Assert.Contains(signatureParameter, url.Query, StringComparison.Ordinal);
+            var bytes = await http.GetByteArrayAsync(url);
+            Assert.Equal(("RIFF", "WEBP"), (System.Text.Encoding.ASCII.GetString(bytes, 0, 4), System.Text.Encoding.ASCII.GetString(bytes, 8, 4)));
+        }
+
         Assert.True((await client.DeleteAsync($"/api/v1/generations/{id}")).IsSuccessStatusCode);
-        foreach (var url in urls)
+        foreach (var url in urls.Concat(thumbnails))
         {
             Assert.False((await http.GetAsync(url)).IsSuccessStatusCode);
         }

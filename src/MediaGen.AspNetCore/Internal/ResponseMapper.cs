@@ -62,6 +62,7 @@ internal sealed class ResponseMapper(IMediaStorage storage)
     {
         // Signed (presigned S3, SAS) URLs expire, so every read signs afresh rather than returning the one stored with the job.
         var url = await storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return new OutputResponse(output.Index, url.OriginalString, output.ContentType, output.Size, output.Width, output.Height);
+        var thumbnail = output.ThumbnailKey is { } key ? await storage.GetReadUrlAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false) : null;
+        return new OutputResponse(output.Index, url.OriginalString, output.ContentType, output.Size, output.Width, output.Height, thumbnail?.OriginalString);
     }
 }

@@ -103,4 +103,7 @@ internal static partial class Log
 
     [LoggerMessage(33, LogLevel.Information, "A submission of owner {OwnerId} was refused by moderator {Moderator} ({Field}).")]
     public static partial void SubmissionBlocked(ILogger logger, string ownerId, string moderator, string field);
+
+    [LoggerMessage(34, LogLevel.Warning, "The thumbnail of output {Index} of job {JobId} could not be made; the output is kept without one.")]
+    public static partial void ThumbnailFailed(ILogger logger, string jobId, int index, Exception exception);
 }

@@ -25,6 +25,7 @@ internal sealed class MediaGenMetrics : IDisposable
         Failed = _meter.CreateCounter<long>("mediagen.job.failed", "{job}", "Jobs that failed for good.");
         Canceled = _meter.CreateCounter<long>("mediagen.job.canceled", "{job}", "Jobs canceled by their owner.");
         Retried = _meter.CreateCounter<long>("mediagen.job.retried", "{attempt}", "Attempts that failed and were scheduled again.");
+        ThumbnailsFailed = _meter.CreateCounter<long>("mediagen.thumbnail.failed", "{output}", "Outputs whose thumbnail could not be made (the output is kept).");
         Blocked = _meter.CreateCounter<long>("mediagen.submission.blocked", "{request}", "Submissions refused by a content moderator.");
         Rerun = _meter.CreateCounter<long>("mediagen.job.rerun", "{job}", "Failed or canceled jobs retried as a new run (by their owner or a dead-letter replay).");
         DeadLettered = _meter.CreateCounter<long>("mediagen.job.dead_lettered", "{message}", "Messages moved to the dead-letter store.");
@@ -52,6 +53,8 @@ internal sealed class MediaGenMetrics : IDisposable
     public Counter<long> Rerun { get; }
 
     public Counter<long> Blocked { get; }
+
+    public Counter<long> ThumbnailsFailed { get; }
 
     public Counter<long> DeadLettered { get; }
 

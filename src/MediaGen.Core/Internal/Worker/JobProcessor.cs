@@ -34,6 +34,7 @@ internal sealed partial class JobProcessor
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _attemptPipeline;
     private readonly ResiliencePipeline _storagePipeline;
+    private readonly IImageThumbnailer? _thumbnailer;
 
     public JobProcessor(
         IJobStore store,
@@ -47,8 +48,10 @@ internal sealed partial class JobProcessor
         IOptions<MediaGenerationOptions> options,
         IOptions<MediaGenerationWorkerOptions> workerOptions,
         TimeProvider timeProvider,
-        ILogger<JobProcessor> logger)
+        ILogger<JobProcessor> logger,
+        IEnumerable<IImageThumbnailer> thumbnailers)
     {
+        _thumbnailer = thumbnailers.LastOrDefault();
         _store = store;
         _storage = storage;
         _catalog = catalog;
@@ -324,10 +327,51 @@ internal sealed partial class JobProcessor
                 Width = output.Width,
                 Height = output.Height,
             };
+            if (_thumbnailer is not null)
+            {
+                outputs[i] = await ThumbnailAsync(_thumbnailer, job, outputs[i], writeOptions.Metadata, cancellationToken).ConfigureAwait(false);
+            }
+
             await _lifecycle.PublishOutputStoredAsync(job, outputs[i]).ConfigureAwait(false);
         }
 
         return outputs;
+    }
+
+    /// <summary>
+    /// Reads the stored output back, records its true size and format, and stores its thumbnail beside it. Best effort:
+    /// any failure (an unreadable image, a storage fault) is logged and counted, and the output is kept as it was.
+    /// </summary>
+    private async Task<JobOutput> ThumbnailAsync(IImageThumbnailer thumbnailer, GenerationJob job, JobOutput output, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var thumbnail = new MemoryStream();
+            ThumbnailResult made;
+            var source = await _storage.OpenReadAsync(output.Key, cancellationToken).ConfigureAwait(false);
+            await using (source.ConfigureAwait(false))
+            {
+                made = await thumbnailer.CreateThumbnailAsync(source, thumbnail, cancellationToken).ConfigureAwait(false);
+            }
+
+            var key = MediaStorageKeys.ForThumbnail(job.Id, output.Index, made.ThumbnailContentType);
+            thumbnail.Position = 0;
+            await _storage.SaveAsync(key, thumbnail, new StorageWriteOptions { ContentType = made.ThumbnailContentType, Metadata = metadata }, cancellationToken).ConfigureAwait(false);
+            return output with
+            {
+                Width = made.Width,
+                Height = made.Height,
+                ContentType = made.ContentType,
+                ThumbnailKey = key,
+                ThumbnailContentType = made.ThumbnailContentType,
+            };
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _metrics.ThumbnailsFailed.Add(1, new KeyValuePair<string, object?>("mediagen.model", job.Request.Model));
+            Log.ThumbnailFailed(_logger, job.Id, output.Index, e);
+            return output;
+        }
     }
 
     private async Task HandleFailureAsync(AttemptState attempt, IMediaGenerator generator, JobError error, Exception exception, TimeSpan? retryAfter, bool rateLimited, bool refundable)

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using SkiaSharp;
+
+namespace MediaGen.Imaging.SkiaSharp.Tests;
+
+/// <summary>The worker with SkiaSharp thumbnails, end to end: procedural PNGs stored on the file system, thumbnails beside them.</summary>
+public sealed class ThumbnailPipelineTests : IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("mediagen-thumbnails");
+
+    public void Dispose() => _root.Delete(recursive: true);
+
+    [Fact]
+    public async Task Worker_WithSkiaSharpThumbnails_StoresAThumbnailBesideEachOutputAndItsTrueSize()
+    {
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(services => services
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root.FullName)
+            .AddProceduralGenerator(o => o.SimulatedDuration = TimeSpan.Zero)
+            .ConfigureCredits(o => o.InitialBalance = 10)
+            .AddSkiaSharpThumbnails(o => o.MaxSide = 128)
+            .AddWorker()).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        var submitted = await client.SubmitAsync(new GenerationRequest
+        {
+            Prompt = "a lighthouse at dusk",
+            Model = "procedural",
+            OwnerId = "alice",
+            Settings = new GenerationSettings { Width = 320, Height = 192, OutputCount = 2 },
+        });
+        var job = await WaitForAsync(client, submitted.Job.Id);
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(2, job.Outputs.Count);
+        foreach (var output in job.Outputs)
+        {
+            Assert.Equal((320, 192, "image/png"), (output.Width, output.Height, output.ContentType));
+            Assert.Equal($"{job.Id}/{output.Index}.thumb.webp", output.ThumbnailKey);
+            Assert.Equal("image/webp", output.ThumbnailContentType);
+            await using var stored = File.OpenRead(Path.Combine(_root.FullName, output.ThumbnailKey!));
+            Assert.Equal((SKEncodedImageFormat.Webp, 128, 77), SkiaThumbnailerTests.Read(stored));
+        }
+
+        // Deleting the job deletes its thumbnails with its outputs.
+        await client.DeleteAsync("alice", job.Id);
+        Assert.False(Directory.Exists(Path.Combine(_root.FullName, job.Id)) && Directory.EnumerateFiles(Path.Combine(_root.FullName, job.Id)).Any());
+        await host.StopAsync();
+    }
+
+    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string id)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var job = await client.GetAsync("alice", id);
+            if (job.Status.IsTerminal())
+            {
+                return job;
+            }
+
+            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20), $"Job {id} is still {job.Status}.");
+            await Task.Delay(10);
+        }
+    }
+}
