@@ -164,4 +164,18 @@ public readonly record struct LeaseSettlement(IQueueLease Lease, LeaseAction Act
 
     /// <summary>For <see cref="LeaseAction.DeadLetter"/>: a longer description.</summary>
     public string? Description { get; init; }
+
+    /// <summary>
+    /// Settles <see cref="Lease"/> as <see cref="Action"/> says, through the lease itself: the way a lifecycle store
+    /// settles a lease from another queue than its own. <see cref="LeaseAction.Keep"/> does nothing.
+    /// </summary>
+    /// <returns>A task that completes once the lease is settled.</returns>
+    /// <exception cref="LeaseLostException">The lease is no longer held.</exception>
+    public ValueTask ApplyAsync() => Action switch
+    {
+        LeaseAction.Complete => Lease.CompleteAsync(CancellationToken.None),
+        LeaseAction.Abandon => Lease.AbandonAsync(Delay, CancellationToken.None),
+        LeaseAction.DeadLetter => Lease.DeadLetterAsync(Reason ?? MediaGenErrorCodes.InternalError, Description, CancellationToken.None),
+        _ => ValueTask.CompletedTask,
+    };
 }

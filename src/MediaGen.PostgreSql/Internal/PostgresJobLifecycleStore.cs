@@ -189,12 +189,7 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
     {
         try
         {
-            await (settlement.Action switch
-            {
-                LeaseAction.Complete => settlement.Lease.CompleteAsync(CancellationToken.None),
-                LeaseAction.Abandon => settlement.Lease.AbandonAsync(settlement.Delay, CancellationToken.None),
-                _ => settlement.Lease.DeadLetterAsync(settlement.Reason ?? MediaGenErrorCodes.InternalError, settlement.Description, CancellationToken.None),
-            }).ConfigureAwait(false);
+            await settlement.ApplyAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -1,3 +1,4 @@
+using MediaGen.Shared;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,7 +16,6 @@ namespace MediaGen.PostgreSql.Internal;
 /// </summary>
 internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposable
 {
-    private static readonly TimeSpan LongestWait = TimeSpan.FromMinutes(10);
 
     private readonly PostgresDatabase _database;
     private readonly PostgreSqlOptions _options;
@@ -72,55 +72,19 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxWait, TimeSpan.Zero);
         var count = Math.Min(maxMessages, _options.MaxReceiveBatchSize);
-        var started = _timeProvider.GetTimestamp();
         if (maxWait > TimeSpan.Zero)
         {
             await EnsureWakeSubscriptionAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-
-            // Take the signal before looking: a notification committed after the receive's snapshot completes this very task.
-            var signal = Volatile.Read(ref _wake).Task;
-            var (leases, nextDue) = await ReceiveOnceAsync(count, cancellationToken).ConfigureAwait(false);
-            if (leases.Count > 0)
-            {
-                return leases;
-            }
-
-            var remaining = maxWait - _timeProvider.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-            {
-                return leases;
-            }
-
-            var wait = remaining < _options.IdleCheckInterval ? remaining : _options.IdleCheckInterval;
-            if (nextDue is { } due)
-            {
-                var untilDue = due - _timeProvider.GetUtcNow();
-                untilDue = untilDue < TimeSpan.Zero ? TimeSpan.Zero : untilDue;
-                wait = untilDue < wait ? untilDue : wait;
-            }
-
-            if (wait > LongestWait)
-            {
-                wait = LongestWait;
-            }
-
-            if (wait > TimeSpan.Zero)
-            {
-                try
-                {
-                    await signal.WaitAsync(wait, _timeProvider, cancellationToken).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    // Time to look again: a delayed message or an expired lease may be due, or maxWait has passed.
-                }
-            }
-        }
+        return await WakeableReceive.ReceiveAsync(
+            (Queue: this, Count: count),
+            static s => Volatile.Read(ref s.Queue._wake).Task,
+            static (s, ct) => s.Queue.ReceiveOnceAsync(s.Count, ct),
+            maxWait,
+            _options.IdleCheckInterval,
+            _timeProvider,
+            cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<(IReadOnlyList<IQueueLease> Leases, DateTimeOffset? NextDue)> ReceiveOnceAsync(int count, CancellationToken cancellationToken)

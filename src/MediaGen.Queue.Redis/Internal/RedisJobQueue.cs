@@ -1,3 +1,4 @@
+using MediaGen.Shared;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,6 @@ namespace MediaGen.Queue.Redis.Internal;
 /// </summary>
 internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
 {
-    private static readonly TimeSpan LongestWait = TimeSpan.FromMinutes(10);
 
     private readonly RedisConnection _connection;
     private readonly RedisQueueOptions _options;
@@ -81,47 +81,23 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxWait, TimeSpan.Zero);
         var count = Math.Min(maxMessages, _options.MaxReceiveBatchSize);
-        var started = _timeProvider.GetTimestamp();
         if (maxWait > TimeSpan.Zero)
         {
             await EnsureWakeSubscriptionAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-
-            // Take the signal before looking: a wake-up published after the script ran completes this very task.
-            var signal = Volatile.Read(ref _wake).Task;
-            var (leases, nextDueMs) = await ReceiveOnceAsync(count, cancellationToken).ConfigureAwait(false);
-            if (leases.Count > 0)
+        return await WakeableReceive.ReceiveAsync(
+            (Queue: this, Count: count),
+            static s => Volatile.Read(ref s.Queue._wake).Task,
+            static async (s, ct) =>
             {
-                return leases;
-            }
-
-            var remaining = maxWait - _timeProvider.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-            {
-                return leases;
-            }
-
-            var wait = remaining < _options.IdleCheckInterval ? remaining : _options.IdleCheckInterval;
-            if (nextDueMs is { } due)
-            {
-                var untilDue = TimeSpan.FromMilliseconds(Math.Max(0, due - NowMs()));
-                wait = untilDue < wait ? untilDue : wait;
-            }
-
-            if (wait > LongestWait)
-            {
-                wait = LongestWait;
-            }
-
-            if (wait > TimeSpan.Zero)
-            {
-                await WaitForWakeAsync(signal, wait, cancellationToken).ConfigureAwait(false);
-            }
-        }
+                var (leases, nextDueMs) = await s.Queue.ReceiveOnceAsync(s.Count, ct).ConfigureAwait(false);
+                return (leases, nextDueMs is { } due ? DateTimeOffset.FromUnixTimeMilliseconds(due) : (DateTimeOffset?)null);
+            },
+            maxWait,
+            _options.IdleCheckInterval,
+            _timeProvider,
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyList<DeadLetterMessage>> ListDeadLettersAsync(int maxCount = 100, CancellationToken cancellationToken = default)
@@ -390,18 +366,6 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     }
 
     private void Wake() => Interlocked.Exchange(ref _wake, NewSignal()).TrySetResult();
-
-    private async ValueTask WaitForWakeAsync(Task signal, TimeSpan wait, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await signal.WaitAsync(wait, _timeProvider, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Time to look again: a delayed message or an expired lease may be due, or maxWait has passed.
-        }
-    }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

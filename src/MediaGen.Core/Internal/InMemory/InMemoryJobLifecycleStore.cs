@@ -86,7 +86,7 @@ internal sealed class InMemoryJobLifecycleStore(
             {
                 try
                 {
-                    Done(LeaseSettling.SettleAsync(lease));
+                    Done(lease.ApplyAsync());
                 }
                 catch (LeaseLostException e)
                 {

@@ -137,7 +137,7 @@ internal sealed class ComposedJobLifecycleStore(
     {
         try
         {
-            await LeaseSettling.SettleAsync(settlement).ConfigureAwait(false);
+            await settlement.ApplyAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -148,17 +148,6 @@ internal sealed class ComposedJobLifecycleStore(
 }
 
 /// <summary>Settles a lease as a <see cref="LeaseSettlement"/> says, through the queue's own lease.</summary>
-internal static class LeaseSettling
-{
-    public static ValueTask SettleAsync(LeaseSettlement settlement) => settlement.Action switch
-    {
-        LeaseAction.Complete => settlement.Lease.CompleteAsync(CancellationToken.None),
-        LeaseAction.Abandon => settlement.Lease.AbandonAsync(settlement.Delay, CancellationToken.None),
-        LeaseAction.DeadLetter => settlement.Lease.DeadLetterAsync(settlement.Reason ?? MediaGenErrorCodes.InternalError, settlement.Description, CancellationToken.None),
-        _ => ValueTask.CompletedTask,
-    };
-}
-
 /// <summary>
 /// The job was created and charged but its message could not be enqueued; the lifecycle fails and refunds it. Only the
 /// composed store throws it: an atomic store writes nothing when it cannot enqueue.
