@@ -124,15 +124,15 @@ public sealed class ProviderHttpClient
         }
         catch (TimeoutRejectedException e)
         {
-            throw GenerationException.Transient($"{Name} did not answer the {call.Operation} call for {call.Subject} within {call.Timeout ?? _options.RequestTimeout}.", innerException: e);
+            throw Unanswered(call, e, $"{Name} did not answer the {call.Operation} call for {call.Subject} within {call.Timeout ?? _options.RequestTimeout}.");
         }
         catch (HttpRequestException e)
         {
-            throw GenerationException.Transient($"The {Name} {call.Operation} call for {call.Subject} failed: {e.Message}", innerException: e);
+            throw Unanswered(call, e, $"The {Name} {call.Operation} call for {call.Subject} failed: {e.Message}");
         }
         catch (IOException e)
         {
-            throw GenerationException.Transient($"Reading {Name}'s answer to the {call.Operation} call for {call.Subject} failed: {e.Message}", innerException: e);
+            throw Unanswered(call, e, $"Reading {Name}'s answer to the {call.Operation} call for {call.Subject} failed: {e.Message}");
         }
         finally
         {
@@ -142,11 +142,33 @@ public sealed class ProviderHttpClient
         if (state.Failure is { } failure)
         {
             response.Dispose();
-            throw failure;
+            throw call.IsIdempotent || !failure.IsTransient || failure.IsRateLimited
+                ? failure
+                : new GenerationException(MediaGenErrorCodes.OutcomeUnknown, $"{failure.Message} The provider may have received the call.", isTransient: true, failure)
+                {
+                    RetryAfter = failure.RetryAfter,
+                };
         }
 
         return response;
     }
+
+    /// <summary>
+    /// Whether a network failure proves the request never reached the provider: no connection could be opened (refused,
+    /// name not resolved, TLS or proxy failed), so nothing was sent.
+    /// </summary>
+    /// <param name="exception">The failure.</param>
+    /// <returns>Whether nothing was sent.</returns>
+    public static bool IsNotSent(Exception exception) =>
+        exception is HttpRequestException
+        {
+            HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError,
+        };
+
+    private static GenerationException Unanswered(ProviderCall call, Exception exception, string message) =>
+        call.IsIdempotent || IsNotSent(exception)
+            ? GenerationException.Transient(message, innerException: exception)
+            : new GenerationException(MediaGenErrorCodes.OutcomeUnknown, $"{message} The provider may have received the call.", isTransient: true, exception);
 
     private string Name => _options.Profile.DisplayName;
 
@@ -232,12 +254,15 @@ public sealed class ProviderHttpClient
             return false;
         }
 
+        var state = context.Properties.GetValue(StateKey, null!);
         if (outcome.Exception is not null)
         {
-            return outcome.Exception is TimeoutRejectedException or HttpRequestException or IOException && Backoff(attempt) <= _options.MaxRetryWait;
+            return outcome.Exception is TimeoutRejectedException or HttpRequestException or IOException
+                && (state.Call.IsIdempotent || IsNotSent(outcome.Exception))
+                && Backoff(attempt) <= _options.MaxRetryWait;
         }
 
-        if (context.Properties.GetValue(StateKey, null!).Failure is not { IsTransient: true } failure)
+        if (state.Failure is not { IsTransient: true } failure || (!state.Call.IsIdempotent && !failure.IsRateLimited))
         {
             return false;
         }
