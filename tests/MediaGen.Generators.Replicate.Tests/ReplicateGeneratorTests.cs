@@ -498,7 +498,70 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         var error = await Assert.ThrowsAsync<GenerationException>(() => result.Outputs[0].OpenReadAsync().AsTask());
 
         Assert.False(error.IsTransient);
+        Assert.Equal(MediaGenErrorCodes.ProviderOutputExpired, error.ErrorCode);
         Assert.Contains("an hour", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ResumedPredictionWithDataRemoved_FailsAsExpiredWithoutANewCreate()
+    {
+        var seeded = Server.Seed("succeeded");
+        seeded.DataRemoved = true;
+        var generator = TestSupport.Generator(Server, Http);
+
+        var error = await Assert.ThrowsAsync<GenerationException>(
+            () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2))).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.ProviderOutputExpired, error.ErrorCode);
+        Assert.False(error.IsTransient);
+        Assert.True(error.IsRefundable);
+        Assert.Contains(seeded.Id, error.Message, StringComparison.Ordinal);
+        Assert.Contains("ExpiredPrediction", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, Server.CreateCalls);
+        Assert.Equal(0, Server.DownloadCalls);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ResumedPredictionCompletedLongerAgoThanOutputsAreKept_FailsAsExpired()
+    {
+        var seeded = Server.Seed("succeeded");
+        seeded.CompletedAt = DateTimeOffset.UtcNow.AddMinutes(-61);
+        var generator = TestSupport.Generator(Server, Http);
+
+        var error = await Assert.ThrowsAsync<GenerationException>(
+            () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2))).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.ProviderOutputExpired, error.ErrorCode);
+        Assert.Equal(0, Server.CreateCalls);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ResumedPredictionCompletedRecently_IsResumedAndItsOutputsRead()
+    {
+        var seeded = Server.Seed("succeeded");
+        seeded.CompletedAt = DateTimeOffset.UtcNow.AddMinutes(-50);
+        var generator = TestSupport.Generator(Server, Http);
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2)));
+
+        Assert.Equal(FakeReplicateServer.OutputBytes(seeded.Id, 0, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(Assert.Single(result.Outputs)));
+        Assert.Equal(0, Server.CreateCalls);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ExpiredPredictionWithCreateNew_PaysForANewPredictionAndDeliversIt()
+    {
+        var seeded = Server.Seed("succeeded");
+        seeded.DataRemoved = true;
+        var generator = TestSupport.Generator(Server, Http, o => o.ExpiredPrediction = ReplicateRecreatePolicy.CreateNew);
+        var checkpoint = new RecordingCheckpointSink();
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2), checkpoint));
+
+        var created = TestSupport.SavedPrediction(checkpoint);
+        Assert.NotEqual(seeded.Id, created);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal(FakeReplicateServer.OutputBytes(created, 0, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(Assert.Single(result.Outputs)));
     }
 
     [Fact]

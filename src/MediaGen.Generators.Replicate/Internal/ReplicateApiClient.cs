@@ -184,8 +184,11 @@ internal sealed class ReplicateApiClient(ReplicateGeneratorOptions options, Func
                     $"Downloading a Replicate output failed with {status}: {text}", ProviderResponses.GetRetryAfter(response, timeProvider));
             }
 
-            throw GenerationException.Permanent(
-                $"Downloading a Replicate output failed with {status}: {text}. Replicate deletes outputs an hour after the prediction; the output is gone.");
+            throw response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone
+                ? GenerationException.Permanent(
+                    $"Downloading a Replicate output failed with {status}: {text}. Replicate deletes outputs an hour after the prediction; the output is gone.",
+                    MediaGenErrorCodes.ProviderOutputExpired)
+                : GenerationException.Permanent($"Downloading a Replicate output failed with {status}: {text}.");
         }
     }
 
