@@ -135,3 +135,21 @@ public sealed class ProviderHttpClientCallOnceTests : FakeServerTests<ProviderHt
         protected internal override Dictionary<string, GeneratorModelOptions> CreateBuiltInModels() => [];
     }
 }
+
+/// <summary>Reading the IETF <c>RateLimit</c> fields Hugging Face sends instead of Retry-After.</summary>
+public sealed class ProviderResponsesRateLimitTests
+{
+    [Theory]
+    [InlineData("RateLimit", "\"api\";r=0;t=45", 45)]
+    [InlineData("RateLimit", "\"api\";r=0;t=45, \"pages\";r=10;t=300", 300)]
+    [InlineData("RateLimit-Reset", "12", 12)]
+    [InlineData("RateLimit", "\"api\";r=0", null)]
+    [InlineData("X-Other", "t=5", null)]
+    public void GetRateLimitReset_Headers_ReadTheResetInSeconds(string header, string value, int? seconds)
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation(header, value);
+
+        Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, ProviderResponses.GetRateLimitReset(response));
+    }
+}

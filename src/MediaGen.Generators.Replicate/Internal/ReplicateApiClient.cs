@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -14,7 +13,7 @@ namespace MediaGen.Generators.Replicate.Internal;
 /// <see cref="ProviderHttpClient"/> (rate gate, retries honouring Retry-After, timeouts); this type holds only what
 /// Replicate's requests and answers look like.
 /// </summary>
-internal sealed class ReplicateApiClient(ReplicateGeneratorOptions options, Func<HttpClient> httpClient, ProviderHttpClient http, TimeProvider timeProvider)
+internal sealed class ReplicateApiClient(ReplicateGeneratorOptions options, ProviderHttpClient http)
 {
     private const string Provider = "Replicate";
 
@@ -152,43 +151,14 @@ internal sealed class ReplicateApiClient(ReplicateGeneratorOptions options, Func
     /// <summary>Starts downloading an output; the caller owns the response and reads its body as a stream.</summary>
     public async Task<HttpResponseMessage> DownloadAsync(Uri url, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (Uri.Compare(url, options.BaseUrl, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0)
-        {
-            // Files served by the API itself need the token; the delivery CDN does not, and never gets it.
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiToken);
-        }
-
-        HttpResponseMessage response;
         try
         {
-            response = await httpClient().SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            return await http.DownloadAsync(url, cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpRequestException e)
+        catch (GenerationException e) when (e.ErrorCode == MediaGenErrorCodes.ProviderOutputExpired)
         {
-            throw GenerationException.Transient($"Downloading a Replicate output failed: {e.Message}", innerException: e);
-        }
-
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
-        using (response)
-        {
-            var text = await ProviderResponses.ReadErrorTextAsync(response, cancellationToken).ConfigureAwait(false);
-            var status = (int)response.StatusCode;
-            if (ProviderResponses.IsTransient(response.StatusCode))
-            {
-                throw GenerationException.Transient(
-                    $"Downloading a Replicate output failed with {status}: {text}", ProviderResponses.GetRetryAfter(response, timeProvider));
-            }
-
-            throw response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone
-                ? GenerationException.Permanent(
-                    $"Downloading a Replicate output failed with {status}: {text}. Replicate deletes outputs an hour after the prediction; the output is gone.",
-                    MediaGenErrorCodes.ProviderOutputExpired)
-                : GenerationException.Permanent($"Downloading a Replicate output failed with {status}: {text}.");
+            throw GenerationException.Permanent(
+                $"{e.Message} Replicate deletes outputs an hour after the prediction; the output is gone.", MediaGenErrorCodes.ProviderOutputExpired, e);
         }
     }
 

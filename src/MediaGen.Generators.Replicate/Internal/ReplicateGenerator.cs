@@ -31,7 +31,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     {
         _options = options.Value;
         _models = Catalog.ToDictionary(p => p.Key, p => ReplicateModel.From(p.Value), StringComparer.Ordinal);
-        _api = new ReplicateApiClient(_options, httpClient.Create, Http, timeProvider);
+        _api = new ReplicateApiClient(_options, Http);
 
         // Polls until the prediction ends: PollInitialInterval, growing by PollBackoffFactor up to PollMaxInterval.
         _polling = new ResiliencePipelineBuilder<ReplicatePrediction> { TimeProvider = timeProvider }
