@@ -85,6 +85,13 @@ public sealed class ReplicateGeneratorOptions : HttpGeneratorOptions<ReplicateMo
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan OutputRetention { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Whether the host checks the catalog against each model's live schema when it starts
+    /// (<see cref="ReplicateCatalogVerifier"/>): not at all, logging what differs, or refusing to start.
+    /// </summary>
+    /// <value>The default value is <see cref="CatalogVerification.Off"/>.</value>
+    public CatalogVerification VerifyCatalog { get; set; } = CatalogVerification.Off;
+
     /// <inheritdoc />
     protected override HttpGeneratorProfile Profile => ReplicateProfile;
 

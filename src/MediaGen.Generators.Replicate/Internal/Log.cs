@@ -49,4 +49,10 @@ internal static partial class Log
 
     [LoggerMessage(5115, LogLevel.Warning, "No Replicate prediction lists the input of job {JobId}'s create sent at {StartedAt}; creating one.")]
     public static partial void UnconfirmedCreateNotFound(ILogger logger, string jobId, DateTimeOffset startedAt);
+
+    [LoggerMessage(5116, LogLevel.Warning, "Replicate model {ModelId}: {Setting} is {Catalog} in MediaGen's catalog but {Live} in the live schema.")]
+    public static partial void CatalogDisagrees(ILogger logger, string modelId, string setting, string catalog, string live);
+
+    [LoggerMessage(5117, LogLevel.Warning, "The Replicate catalog could not be checked against the live schemas.")]
+    public static partial void CatalogNotVerified(ILogger logger, Exception exception);
 }

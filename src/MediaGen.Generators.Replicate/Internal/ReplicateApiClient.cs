@@ -126,6 +126,34 @@ internal sealed class ReplicateApiClient(ReplicateGeneratorOptions options, Prov
         static string Iso(long ticks) => Uri.EscapeDataString(new DateTimeOffset(ticks, TimeSpan.Zero).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// Gets a model's <c>openapi_schema</c>: the pinned version's (<c>GET /v1/models/{owner}/{name}/versions/{id}</c>)
+    /// when there is one, else the latest version's (<c>GET /v1/models/{owner}/{name}</c>).
+    /// </summary>
+    public async Task<JsonElement> GetInputSchemaAsync(string owner, string name, string? version, CancellationToken cancellationToken)
+    {
+        var path = $"v1/models/{Uri.EscapeDataString(owner)}/{Uri.EscapeDataString(name)}";
+        var url = Api(string.IsNullOrWhiteSpace(version) ? path : $"{path}/versions/{Uri.EscapeDataString(version)}");
+        using var response = await http.SendAsync(
+            () => new HttpRequestMessage(HttpMethod.Get, url),
+            new ProviderCall("model", $"model '{owner}/{name}'"),
+            cancellationToken).ConfigureAwait(false);
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            var root = document.RootElement;
+            var holder = string.IsNullOrWhiteSpace(version) && root.TryGetProperty("latest_version", out var latest) ? latest : root;
+            return holder.ValueKind == JsonValueKind.Object && holder.TryGetProperty("openapi_schema", out var schema)
+                ? schema.Clone()
+                : throw GenerationException.Permanent($"{Provider} answered for model '{owner}/{name}' without an openapi_schema.");
+        }
+        catch (JsonException e)
+        {
+            throw GenerationException.Transient($"{Provider} answered for model '{owner}/{name}' with a body that is not JSON.", innerException: e);
+        }
+    }
+
     /// <summary>Gets a prediction; null when Replicate answers 404.</summary>
     public async Task<ReplicatePrediction?> GetAsync(string predictionId, CancellationToken cancellationToken)
     {
