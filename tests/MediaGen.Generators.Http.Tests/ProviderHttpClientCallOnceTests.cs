@@ -71,9 +71,9 @@ public sealed class ProviderHttpClientCallOnceTests : FakeServerTests<ProviderHt
 
     private HttpRequestMessage Request() => new(HttpMethod.Post, new Uri(Server.BaseUrl, "v1/run"));
 
-    private ProviderHttpClient Client(Action<TestOptions>? configure = null)
+    private ProviderHttpClient Client(Action<AcmeOptions>? configure = null)
     {
-        var options = new TestOptions { ApiToken = "token", RetryBaseDelay = TimeSpan.FromMilliseconds(1), DefaultRateLimitPause = TimeSpan.Zero };
+        var options = new AcmeOptions { ApiToken = "token", RetryBaseDelay = TimeSpan.FromMilliseconds(1), DefaultRateLimitPause = TimeSpan.Zero };
         configure?.Invoke(options);
         return new ProviderHttpClient(
             options,
@@ -117,22 +117,6 @@ public sealed class ProviderHttpClientCallOnceTests : FakeServerTests<ProviderHt
 
             return Results.Problem(title: "Scripted failure.", statusCode: int.Parse(answer, System.Globalization.CultureInfo.InvariantCulture));
         });
-    }
-
-    private sealed class TestOptions() : HttpGeneratorOptions<GeneratorModelOptions>(new Uri("https://api.acme.example/"), TimeSpan.FromMinutes(5))
-    {
-        private static readonly HttpGeneratorProfile AcmeProfile = new()
-        {
-            DisplayName = "Acme",
-            ConfigurationSection = "MediaGen:Generators:Acme",
-            ApiTokenDescription = "an Acme API key",
-            BaseUrlExample = "https://api.acme.example/",
-            ModelReferenceDescription = "'owner/name'",
-        };
-
-        protected internal override HttpGeneratorProfile Profile => AcmeProfile;
-
-        protected internal override Dictionary<string, GeneratorModelOptions> CreateBuiltInModels() => [];
     }
 }
 

@@ -74,24 +74,7 @@ internal static class HuggingFaceRoutes
             parameters["height"] = height;
         }
 
-        if (settings.Seed is { } seed)
-        {
-            parameters["seed"] = seed;
-        }
-
-        if (request.NegativePrompt is { } negative)
-        {
-            parameters["negative_prompt"] = negative;
-        }
-
-        if (request.Parameters is { } values)
-        {
-            foreach (var (name, value) in values)
-            {
-                parameters[model.ParameterInputs.GetValueOrDefault(name, name)] = JsonNode.Parse(value.GetRawText());
-            }
-        }
-
+        ProviderInputs.AddCommon(parameters, model.ParameterInputs, request);
         return parameters;
     }
 

@@ -401,24 +401,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             };
         }
 
-        if (settings.Seed is { } seed)
-        {
-            input["seed"] = seed;
-        }
-
-        if (request.NegativePrompt is { } negative)
-        {
-            input["negative_prompt"] = negative;
-        }
-
-        if (request.Parameters is { } parameters)
-        {
-            foreach (var (name, value) in parameters)
-            {
-                input[model.ParameterInputs.GetValueOrDefault(name, name)] = JsonNode.Parse(value.GetRawText());
-            }
-        }
-
+        ProviderInputs.AddCommon(input, model.ParameterInputs, request);
         return input;
     }
 
