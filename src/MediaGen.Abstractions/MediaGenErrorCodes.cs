@@ -61,6 +61,12 @@ public static class MediaGenErrorCodes
     /// </summary>
     public const string OutcomeUnknown = "outcome_unknown";
 
+    /// <summary>
+    /// The provider deleted a finished generation's outputs (Replicate keeps them an hour) before they were stored, so the
+    /// job cannot resume it.
+    /// </summary>
+    public const string ProviderOutputExpired = "provider_output_expired";
+
     /// <summary>An attempt took longer than the per-attempt timeout.</summary>
     public const string AttemptTimedOut = "attempt_timed_out";
 

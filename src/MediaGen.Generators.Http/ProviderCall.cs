@@ -14,6 +14,16 @@ public sealed record ProviderCall(string Operation, string Subject)
     public bool NotFoundIsResult { get; init; }
 
     /// <summary>
+    /// Whether sending the call twice does no harm. When false (a create that pays for work, say), the call is retried
+    /// only after failures that prove the provider never received it: a 429, or a connection that could not be opened.
+    /// A failure after the request may have arrived (a timeout, a dropped connection, a 408 or 5xx answer) is thrown at
+    /// once as a transient <see cref="GenerationException"/> with the code <see cref="MediaGenErrorCodes.OutcomeUnknown"/>,
+    /// for the provider to find out whether the call took effect before it sends it again.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool IsIdempotent { get; init; } = true;
+
+    /// <summary>
     /// Reads a successful response before the call completes, inside the call's timeout, and may replace its content
     /// (to hold a body in memory, say). Null leaves the body to <see cref="HttpCompletionOption.ResponseContentRead"/>.
     /// A <see cref="GenerationException"/> it throws ends the call; an <see cref="IOException"/> is retried.

@@ -12,8 +12,8 @@ namespace MediaGen.Generators.Http;
 /// <summary>
 /// Makes a provider generator's API calls. Each try first waits for the provider's pause on the
 /// <see cref="ProviderRateGate"/>, then sends with the bearer token inside a timeout; a 429 pauses the provider for every
-/// job in every process sharing the gate's store (for its Retry-After, in seconds or as an HTTP date, else
-/// <see cref="HttpGeneratorOptions.DefaultRateLimitPause"/>). 429s, network errors, timeouts and
+/// job in every process sharing the gate's store (for its Retry-After, in seconds or as an HTTP date, else the reset of
+/// its <c>RateLimit</c> header, else <see cref="HttpGeneratorOptions.DefaultRateLimitPause"/>). 429s, network errors, timeouts and
 /// the answers the provider classifies as transient are retried by a Microsoft.Extensions.Http.Resilience retry
 /// strategy: exponential from <see cref="HttpGeneratorOptions.RetryBaseDelay"/> without jitter, or the Retry-After
 /// (or provider estimate) when there is one; after a 429 the gate is the delay. A wait longer than
@@ -124,15 +124,15 @@ public sealed class ProviderHttpClient
         }
         catch (TimeoutRejectedException e)
         {
-            throw GenerationException.Transient($"{Name} did not answer the {call.Operation} call for {call.Subject} within {call.Timeout ?? _options.RequestTimeout}.", innerException: e);
+            throw Unanswered(call, e, $"{Name} did not answer the {call.Operation} call for {call.Subject} within {call.Timeout ?? _options.RequestTimeout}.");
         }
         catch (HttpRequestException e)
         {
-            throw GenerationException.Transient($"The {Name} {call.Operation} call for {call.Subject} failed: {e.Message}", innerException: e);
+            throw Unanswered(call, e, $"The {Name} {call.Operation} call for {call.Subject} failed: {e.Message}");
         }
         catch (IOException e)
         {
-            throw GenerationException.Transient($"Reading {Name}'s answer to the {call.Operation} call for {call.Subject} failed: {e.Message}", innerException: e);
+            throw Unanswered(call, e, $"Reading {Name}'s answer to the {call.Operation} call for {call.Subject} failed: {e.Message}");
         }
         finally
         {
@@ -142,10 +142,83 @@ public sealed class ProviderHttpClient
         if (state.Failure is { } failure)
         {
             response.Dispose();
-            throw failure;
+            throw call.IsIdempotent || !failure.IsTransient || failure.IsRateLimited
+                ? failure
+                : new GenerationException(MediaGenErrorCodes.OutcomeUnknown, $"{failure.Message} The provider may have received the call.", isTransient: true, failure)
+                {
+                    RetryAfter = failure.RetryAfter,
+                };
         }
 
         return response;
+    }
+
+    /// <summary>
+    /// Whether a network failure proves the request never reached the provider: no connection could be opened (refused,
+    /// name not resolved, TLS or proxy failed), so nothing was sent.
+    /// </summary>
+    /// <param name="exception">The failure.</param>
+    /// <returns>Whether nothing was sent.</returns>
+    public static bool IsNotSent(Exception exception) =>
+        exception is HttpRequestException
+        {
+            HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError,
+        };
+
+    private static GenerationException Unanswered(ProviderCall call, Exception exception, string message) =>
+        call.IsIdempotent || IsNotSent(exception)
+            ? GenerationException.Transient(message, innerException: exception)
+            : new GenerationException(MediaGenErrorCodes.OutcomeUnknown, $"{message} The provider may have received the call.", isTransient: true, exception);
+
+    /// <summary>
+    /// Starts downloading a file the provider returned by URL (an output image). The token is sent only to the API's
+    /// own host (<see cref="HttpGeneratorOptions.BaseUrl"/>), never to a delivery CDN. Not retried here: the caller's
+    /// attempt is. The caller owns the response and reads its body as a stream.
+    /// </summary>
+    /// <param name="url">The file's URL.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The successful response, headers read.</returns>
+    /// <exception cref="GenerationException">
+    /// The download failed: transient for a network error, 408, 429 or 5xx (with any Retry-After); permanent otherwise,
+    /// with <see cref="MediaGenErrorCodes.ProviderOutputExpired"/> for 404 and 410.
+    /// </exception>
+    public async Task<HttpResponseMessage> DownloadAsync(Uri url, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (Uri.Compare(url, _options.BaseUrl, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.ApiToken);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _httpClient().SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw GenerationException.Transient($"Downloading a {Name} output failed: {e.Message}", innerException: e);
+        }
+
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            var text = await ProviderResponses.ReadErrorTextAsync(response, cancellationToken).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            if (ProviderResponses.IsTransient(response.StatusCode))
+            {
+                throw GenerationException.Transient($"Downloading a {Name} output failed with {status}: {text}", ProviderResponses.GetRetryAfter(response, _timeProvider));
+            }
+
+            throw response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone
+                ? GenerationException.Permanent($"Downloading a {Name} output failed with {status}: {text}. The provider no longer serves it.", MediaGenErrorCodes.ProviderOutputExpired)
+                : GenerationException.Permanent($"Downloading a {Name} output failed with {status}: {text}");
+        }
     }
 
     private string Name => _options.Profile.DisplayName;
@@ -214,7 +287,7 @@ public sealed class ProviderHttpClient
         var retryAfter = ProviderResponses.GetRetryAfter(response, _timeProvider);
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
-            var pause = retryAfter ?? _options.DefaultRateLimitPause;
+            var pause = retryAfter ?? ProviderResponses.GetRateLimitReset(response) ?? _options.DefaultRateLimitPause;
 
             // Recorded whatever happens to this call: the pause is for every call to the provider, not this one.
             await Gate.PauseAsync(Provider, pause, CancellationToken.None).ConfigureAwait(false);
@@ -232,12 +305,15 @@ public sealed class ProviderHttpClient
             return false;
         }
 
+        var state = context.Properties.GetValue(StateKey, null!);
         if (outcome.Exception is not null)
         {
-            return outcome.Exception is TimeoutRejectedException or HttpRequestException or IOException && Backoff(attempt) <= _options.MaxRetryWait;
+            return outcome.Exception is TimeoutRejectedException or HttpRequestException or IOException
+                && (state.Call.IsIdempotent || IsNotSent(outcome.Exception))
+                && Backoff(attempt) <= _options.MaxRetryWait;
         }
 
-        if (context.Properties.GetValue(StateKey, null!).Failure is not { IsTransient: true } failure)
+        if (state.Failure is not { IsTransient: true } failure || (!state.Call.IsIdempotent && !failure.IsRateLimited))
         {
             return false;
         }

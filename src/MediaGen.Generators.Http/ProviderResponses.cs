@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -38,6 +39,42 @@ public static class ProviderResponses
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Reads when a rate limit resets from the <c>RateLimit</c> header of the IETF rate-limit fields (for example
+    /// <c>"api";r=0;t=30</c>: the largest <c>t</c> of its policies, in seconds) or the older <c>RateLimit-Reset</c> (seconds).
+    /// Hugging Face signals its limits this way.
+    /// </summary>
+    /// <param name="response">The response.</param>
+    /// <returns>The delay, or null when neither header is present and readable.</returns>
+    public static TimeSpan? GetRateLimitReset(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        long? reset = null;
+        if (response.Headers.TryGetValues("RateLimit", out var fields))
+        {
+            foreach (var item in fields.SelectMany(f => f.Split(',')))
+            {
+                foreach (var parameter in item.Split(';'))
+                {
+                    var pair = parameter.Trim();
+                    if (pair.StartsWith("t=", StringComparison.OrdinalIgnoreCase)
+                        && long.TryParse(pair.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+                    {
+                        reset = Math.Max(reset ?? 0, seconds);
+                    }
+                }
+            }
+        }
+
+        if (reset is null && response.Headers.TryGetValues("RateLimit-Reset", out var resets)
+            && long.TryParse(resets.First().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var old))
+        {
+            reset = old;
+        }
+
+        return reset is { } value ? TimeSpan.FromSeconds(Math.Min(value, 86_400)) : null;
     }
 
     /// <summary>

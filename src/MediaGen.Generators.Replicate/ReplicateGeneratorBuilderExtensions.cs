@@ -1,6 +1,8 @@
 using MediaGen;
 using MediaGen.Generators.Replicate.Internal;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -15,7 +17,7 @@ public static class ReplicateGeneratorBuilderExtensions
     /// <param name="configure">Configures <see cref="ReplicateGeneratorOptions"/>; <see cref="HttpGeneratorOptions.ApiToken"/> is required.</param>
     /// <returns>The builder.</returns>
     public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, Action<ReplicateGeneratorOptions> configure) =>
-        builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure);
+        AddVerifier(builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure));
 
     /// <summary>
     /// Adds the Replicate generator with options bound from <paramref name="section"/> (usually
@@ -25,7 +27,7 @@ public static class ReplicateGeneratorBuilderExtensions
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
     public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
-        builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, section);
+        AddVerifier(builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, section));
 
     /// <summary>
     /// Adds the Replicate generator using <paramref name="httpClient"/> for every call. The caller owns the client;
@@ -38,6 +40,14 @@ public static class ReplicateGeneratorBuilderExtensions
     public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, HttpClient httpClient, Action<ReplicateGeneratorOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
-        return builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure, httpClient);
+        return AddVerifier(builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure, httpClient));
+    }
+
+    /// <summary>Adds the <see cref="ReplicateCatalogVerifier"/>, and the start-up check <see cref="ReplicateGeneratorOptions.VerifyCatalog"/> turns on.</summary>
+    private static IMediaGenerationBuilder AddVerifier(IMediaGenerationBuilder builder)
+    {
+        builder.Services.TryAddSingleton<ReplicateCatalogVerifier>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReplicateCatalogVerification>());
+        return builder;
     }
 }

@@ -52,11 +52,61 @@ public sealed class ReplicateGeneratorOptions : HttpGeneratorOptions<ReplicateMo
     [Range(typeof(TimeSpan), "00:00:00.001", "00:05:00")]
     public TimeSpan CancelTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// What happens when a create's outcome is unknown (a timeout, a dropped connection or a 5xx after the request was
+    /// sent, or a worker that died during the call) and the look-up of recent predictions finds none created with this
+    /// job's input: <see cref="ReplicateRecreatePolicy.CreateNew"/> creates it again (should Replicate have created the
+    /// first one without listing it yet, both are paid for); <see cref="ReplicateRecreatePolicy.Fail"/> fails the job
+    /// with <see cref="MediaGenErrorCodes.OutcomeUnknown"/> and refunds it (a prediction Replicate did create is paid for
+    /// and unused, and stops at the job's deadline through <c>Cancel-After</c>).
+    /// </summary>
+    /// <value>The default value is <see cref="ReplicateRecreatePolicy.CreateNew"/>.</value>
+    public ReplicateRecreatePolicy UnconfirmedCreate { get; set; } = ReplicateRecreatePolicy.CreateNew;
+
+    /// <summary>
+    /// How long to wait after a create whose outcome is unknown before looking for the prediction, so one Replicate was
+    /// still creating when the call failed shows in the listing.
+    /// </summary>
+    /// <value>The default value is 5 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan UnconfirmedCreateLookupDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// What happens when an attempt resumes a prediction whose outputs Replicate has deleted (<c>data_removed</c>, or
+    /// completed more than <see cref="OutputRetention"/> ago) before MediaGen stored them:
+    /// <see cref="ReplicateRecreatePolicy.Fail"/> fails the job with <see cref="MediaGenErrorCodes.ProviderOutputExpired"/>
+    /// and refunds it; <see cref="ReplicateRecreatePolicy.CreateNew"/> creates a new prediction, paid for a second time.
+    /// </summary>
+    /// <value>The default value is <see cref="ReplicateRecreatePolicy.Fail"/>.</value>
+    public ReplicateRecreatePolicy ExpiredPrediction { get; set; } = ReplicateRecreatePolicy.Fail;
+
+    /// <summary>How long Replicate keeps a prediction's outputs after it completes (an hour for predictions created through the API).</summary>
+    /// <value>The default value is 1 hour.</value>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan OutputRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Whether the host checks the catalog against each model's live schema when it starts
+    /// (<see cref="ReplicateCatalogVerifier"/>): not at all, logging what differs, or refusing to start.
+    /// </summary>
+    /// <value>The default value is <see cref="CatalogVerification.Off"/>.</value>
+    public CatalogVerification VerifyCatalog { get; set; } = CatalogVerification.Off;
+
     /// <inheritdoc />
     protected override HttpGeneratorProfile Profile => ReplicateProfile;
 
     /// <inheritdoc />
     protected override Dictionary<string, ReplicateModelOptions> CreateBuiltInModels() => ReplicateModelCatalog.BuiltIn();
+}
+
+/// <summary>What the Replicate generator does when the prediction a job paid for cannot be used, or may not exist.</summary>
+public enum ReplicateRecreatePolicy
+{
+    /// <summary>Fail the job (refunded) rather than pay for a second prediction.</summary>
+    Fail,
+
+    /// <summary>Create a new prediction, at the risk of paying twice.</summary>
+    CreateNew,
 }
 
 /// <summary>

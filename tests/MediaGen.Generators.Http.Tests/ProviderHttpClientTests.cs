@@ -101,9 +101,9 @@ public sealed class ProviderHttpClientTests : FakeServerTests<ProviderHttpClient
 
     private ProviderRateGate Gate() => new(_services.GetRequiredService<IProviderPauseStore>(), _time, NullLogger<ProviderRateGate>.Instance);
 
-    private ProviderHttpClient Client(ProviderRateGate gate, Action<TestOptions>? configure = null)
+    private ProviderHttpClient Client(ProviderRateGate gate, Action<AcmeOptions>? configure = null)
     {
-        var options = new TestOptions { ApiToken = "token", RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        var options = new AcmeOptions { ApiToken = "token", RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
         configure?.Invoke(options);
         return new ProviderHttpClient(
             options,
@@ -143,21 +143,5 @@ public sealed class ProviderHttpClientTests : FakeServerTests<ProviderHttpClient
 
             return Results.Ok(new { done = true });
         });
-    }
-
-    private sealed class TestOptions() : HttpGeneratorOptions<GeneratorModelOptions>(new Uri("https://api.acme.example/"), TimeSpan.FromMinutes(5))
-    {
-        private static readonly HttpGeneratorProfile AcmeProfile = new()
-        {
-            DisplayName = "Acme",
-            ConfigurationSection = "MediaGen:Generators:Acme",
-            ApiTokenDescription = "an Acme API key",
-            BaseUrlExample = "https://api.acme.example/",
-            ModelReferenceDescription = "'owner/name'",
-        };
-
-        protected internal override HttpGeneratorProfile Profile => AcmeProfile;
-
-        protected internal override Dictionary<string, GeneratorModelOptions> CreateBuiltInModels() => [];
     }
 }

@@ -24,7 +24,7 @@ public sealed class HuggingFaceGeneratorTests : FakeServerTests<FakeHuggingFaceS
         var output = Assert.Single(result.Outputs);
         Assert.Equal("image/jpeg", output.ContentType);
         Assert.Equal(FakeHuggingFaceServer.ImageBytes(Server.ImageSize, png: false), await GeneratedOutputs.ReadAllAsync(output));
-        Assert.Equal("/models/black-forest-labs/FLUX.1-dev", Assert.Single(Server.Paths));
+        Assert.Equal("/hf-inference/models/black-forest-labs/FLUX.1-dev", Assert.Single(Server.Paths));
         var body = Assert.Single(Server.Bodies);
         Assert.Equal(TestSupport.Prompt, body["inputs"]!.GetValue<string>());
         var sent = body["parameters"]!;

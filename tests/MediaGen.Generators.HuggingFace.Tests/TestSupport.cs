@@ -17,6 +17,9 @@ internal static class TestSupport
         options.ApiToken = FakeHuggingFaceServer.Token;
         options.RetryBaseDelay = TimeSpan.FromMilliseconds(1);
         options.RequestTimeout = TimeSpan.FromMinutes(5);
+
+        // The built-in model is served by fal-ai; most tests speak hf-inference's shape, and choose another provider where they test it.
+        options.Models[Model] = new HuggingFaceModelOptions { Provider = HuggingFaceGeneratorOptions.HfInference };
     }
 
     public static HuggingFaceGenerator Generator(

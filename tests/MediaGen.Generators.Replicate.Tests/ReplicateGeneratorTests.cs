@@ -16,11 +16,27 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         Server.PollsUntilDone = 2;
         var generator = TestSupport.Generator(Server, Http);
         var getsWhenSaved = -1;
-        var checkpoint = new RecordingCheckpointSink { OnSaved = _ => getsWhenSaved = Server.GetCalls };
+        var createsWhenMarked = -1;
+        var checkpoint = new RecordingCheckpointSink
+        {
+            OnSaved = s =>
+            {
+                if (TestSupport.IsCreateMark(s))
+                {
+                    createsWhenMarked = Server.CreateCalls;
+                }
+                else
+                {
+                    getsWhenSaved = Server.GetCalls;
+                }
+            },
+        };
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { OutputCount = 2 }), checkpoint));
 
-        var id = Assert.Single(checkpoint.Saved);
+        var id = TestSupport.SavedPrediction(checkpoint);
+        Assert.Equal(0, createsWhenMarked);
+        Assert.True(TestSupport.IsCreateMark(checkpoint.Saved.First()), "The create was not marked on the job before it was sent.");
         Assert.Equal(0, getsWhenSaved);
         Assert.Equal(1, Server.PredictionsCreated);
         Assert.Equal(2, result.Outputs.Count);
@@ -58,7 +74,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { OutputCount = 4 }), checkpoint));
 
-        var id = Assert.Single(checkpoint.Saved);
+        var id = TestSupport.SavedPrediction(checkpoint);
         Assert.Equal(2, result.Outputs.Count);
         Assert.Equal([0, 1], result.GetOutputIndexes());
         Assert.Equal(FakeReplicateServer.OutputBytes(id, 1, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[1]));
@@ -77,7 +93,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { OutputCount = 3 }), checkpoint));
 
-        var id = Assert.Single(checkpoint.Saved);
+        var id = TestSupport.SavedPrediction(checkpoint);
         Assert.Equal([0, 2], result.GetOutputIndexes());
         Assert.Equal(FakeReplicateServer.OutputBytes(id, 2, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[1]));
         var failure = Assert.Single(result.FailedOutputs);
@@ -172,7 +188,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
     }
 
     [Fact]
-    public async Task GenerateAsync_ServerErrorsThenSuccess_RetriesAndCreatesOnePrediction()
+    public async Task GenerateAsync_ServerErrorsThenSuccess_LooksUpEachUnconfirmedCreateAndCreatesOnePrediction()
     {
         Server.Inject("create", 500, "Internal server error");
         Server.Inject("create", 503, "Service unavailable");
@@ -183,15 +199,25 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
 
         Assert.Single(result.Outputs);
         Assert.Equal(3, Server.CreateCalls);
+        Assert.Equal(2, Server.ListCalls);
         Assert.Equal(1, Server.PredictionsCreated);
     }
 
     [Fact]
-    public async Task GenerateAsync_ServerErrorsOutlastTheRetries_ThrowsTransientWithRetryAfter()
+    public async Task GenerateAsync_ServerErrorsWhilePollingOutlastTheRetries_ThrowsTransientWithRetryAfter()
     {
         var time = new FakeTimeProvider();
-        var generator = TestSupport.Generator(Server, Http, o => o.MaxRetryWait = TimeSpan.FromSeconds(5), time);
-        Server.Inject("create", 503, "Model is warming up", retryAfter: "20");
+        var generator = TestSupport.Generator(
+            Server,
+            Http,
+            o =>
+            {
+                o.MaxRetryWait = TimeSpan.FromSeconds(5);
+                o.PollInitialInterval = o.PollMaxInterval = TimeSpan.Zero;
+            },
+            time);
+        Server.PollsUntilDone = 2;
+        Server.Inject("get", 503, "Model is warming up", retryAfter: "20");
 
         var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
 
@@ -200,6 +226,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         Assert.Equal(TimeSpan.FromSeconds(20), error.RetryAfter);
         Assert.Contains("Model is warming up", error.Message, StringComparison.Ordinal);
         Assert.Equal(1, Server.CreateCalls);
+        Assert.Equal(1, Server.GetCalls);
     }
 
     [Theory]
@@ -267,7 +294,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
             Server.OutputGate.SetResult();
             using var rest = new MemoryStream();
             await stream.CopyToAsync(rest);
-            var expected = FakeReplicateServer.OutputBytes(checkpoint.Saved.Single(), 0, Server.OutputSize);
+            var expected = FakeReplicateServer.OutputBytes(TestSupport.SavedPrediction(checkpoint), 0, Server.OutputSize);
             Assert.Equal(expected, head.Concat(rest.ToArray()).ToArray());
         }
     }
@@ -291,11 +318,20 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         Server.PollsUntilDone = 3;
         var generator = TestSupport.Generator(Server, Http);
         using var attempt = new CancellationTokenSource();
-        var checkpoint = new RecordingCheckpointSink { OnSaved = _ => attempt.Cancel() };
+        var checkpoint = new RecordingCheckpointSink
+        {
+            OnSaved = s =>
+            {
+                if (!TestSupport.IsCreateMark(s))
+                {
+                    attempt.Cancel();
+                }
+            },
+        };
         var job = TestSupport.Job();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => generator.GenerateAsync(TestSupport.Context(generator, job, checkpoint), attempt.Token).AsTask());
-        var saved = Assert.Single(checkpoint.Saved);
+        var saved = TestSupport.SavedPrediction(checkpoint);
 
         // A new process: a fresh generator, the job as the store holds it, with the saved checkpoint.
         var restarted = TestSupport.Generator(Server, Http);
@@ -315,7 +351,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
     {
         Server.PollsUntilDone = 1000;
         var generator = TestSupport.Generator(Server, Http);
-        var checkpoint = new RecordingCheckpointSink { Failure = new InvalidOperationException("The job store is down.") };
+        var checkpoint = new RecordingCheckpointSink { Failure = new InvalidOperationException("The job store is down."), FailWhen = s => !TestSupport.IsCreateMark(s) };
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint)).AsTask());
 
@@ -343,7 +379,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
             () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint, progress, aborted.Token)).AsTask());
 
         Assert.Equal(1, Server.CancelCalls);
-        Assert.Equal("canceled", Server.Find(checkpoint.Saved.Single())!.Status);
+        Assert.Equal("canceled", Server.Find(TestSupport.SavedPrediction(checkpoint))!.Status);
     }
 
     [Fact]
@@ -393,7 +429,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
             () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint, progress), attempt.Token).AsTask());
 
         Assert.Equal(0, Server.CancelCalls);
-        Assert.False(Server.Find(checkpoint.Saved.Single())!.IsTerminal);
+        Assert.False(Server.Find(TestSupport.SavedPrediction(checkpoint))!.IsTerminal);
     }
 
     [Fact]
@@ -406,7 +442,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
 
         Assert.Single(result.Outputs);
         Assert.Equal(1, Server.PredictionsCreated);
-        Assert.Single(checkpoint.Saved);
+        Assert.Equal("pred0001fake", TestSupport.SavedPrediction(checkpoint));
     }
 
     [Fact]
@@ -462,7 +498,70 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         var error = await Assert.ThrowsAsync<GenerationException>(() => result.Outputs[0].OpenReadAsync().AsTask());
 
         Assert.False(error.IsTransient);
+        Assert.Equal(MediaGenErrorCodes.ProviderOutputExpired, error.ErrorCode);
         Assert.Contains("an hour", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ResumedPredictionWithDataRemoved_FailsAsExpiredWithoutANewCreate()
+    {
+        var seeded = Server.Seed("succeeded");
+        seeded.DataRemoved = true;
+        var generator = TestSupport.Generator(Server, Http);
+
+        var error = await Assert.ThrowsAsync<GenerationException>(
+            () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2))).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.ProviderOutputExpired, error.ErrorCode);
+        Assert.False(error.IsTransient);
+        Assert.True(error.IsRefundable);
+        Assert.Contains(seeded.Id, error.Message, StringComparison.Ordinal);
+        Assert.Contains("ExpiredPrediction", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, Server.CreateCalls);
+        Assert.Equal(0, Server.DownloadCalls);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ResumedPredictionCompletedLongerAgoThanOutputsAreKept_FailsAsExpired()
+    {
+        var seeded = Server.Seed("succeeded");
+        seeded.CompletedAt = DateTimeOffset.UtcNow.AddMinutes(-61);
+        var generator = TestSupport.Generator(Server, Http);
+
+        var error = await Assert.ThrowsAsync<GenerationException>(
+            () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2))).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.ProviderOutputExpired, error.ErrorCode);
+        Assert.Equal(0, Server.CreateCalls);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ResumedPredictionCompletedRecently_IsResumedAndItsOutputsRead()
+    {
+        var seeded = Server.Seed("succeeded");
+        seeded.CompletedAt = DateTimeOffset.UtcNow.AddMinutes(-50);
+        var generator = TestSupport.Generator(Server, Http);
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2)));
+
+        Assert.Equal(FakeReplicateServer.OutputBytes(seeded.Id, 0, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(Assert.Single(result.Outputs)));
+        Assert.Equal(0, Server.CreateCalls);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ExpiredPredictionWithCreateNew_PaysForANewPredictionAndDeliversIt()
+    {
+        var seeded = Server.Seed("succeeded");
+        seeded.DataRemoved = true;
+        var generator = TestSupport.Generator(Server, Http, o => o.ExpiredPrediction = ReplicateRecreatePolicy.CreateNew);
+        var checkpoint = new RecordingCheckpointSink();
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(checkpoint: seeded.Id, attempt: 2), checkpoint));
+
+        var created = TestSupport.SavedPrediction(checkpoint);
+        Assert.NotEqual(seeded.Id, created);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal(FakeReplicateServer.OutputBytes(created, 0, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(Assert.Single(result.Outputs)));
     }
 
     [Fact]

@@ -20,6 +20,7 @@ internal static class TestSupport
             PollMaxInterval = TimeSpan.FromMilliseconds(5),
             RetryBaseDelay = TimeSpan.FromMilliseconds(1),
             RequestTimeout = TimeSpan.FromMinutes(5),
+            UnconfirmedCreateLookupDelay = TimeSpan.Zero,
         };
         configure?.Invoke(options);
         return options;
@@ -38,7 +39,7 @@ internal static class TestSupport
             timeProvider ?? TimeProvider.System,
             logger ?? NullLogger<ReplicateGenerator>.Instance);
 
-    public static GenerationJob Job(string model = "flux-schnell", GenerationSettings? settings = null, string? checkpoint = null, int attempt = 1) => new()
+    public static GenerationJob Job(string model = "flux-schnell", GenerationSettings? settings = null, string? checkpoint = null, int attempt = 1, DateTimeOffset? deadline = null) => new()
     {
         Id = Guid.NewGuid().ToString("N"),
         Request = new GenerationRequest
@@ -52,7 +53,14 @@ internal static class TestSupport
         Attempt = attempt,
         CreatedAt = new DateTimeOffset(2026, 11, 23, 5, 0, 0, TimeSpan.Zero),
         Checkpoint = checkpoint,
+        Deadline = deadline,
     };
+
+    /// <summary>The one prediction id a generator saved (besides the marks it saves before each create).</summary>
+    public static string SavedPrediction(RecordingCheckpointSink checkpoint) => Assert.Single(checkpoint.Saved, s => !IsCreateMark(s));
+
+    /// <summary>Whether a checkpoint marks a create in flight rather than naming a prediction.</summary>
+    public static bool IsCreateMark(string checkpoint) => checkpoint.StartsWith("creating:", StringComparison.Ordinal);
 
     public static GenerationContext Context(
         IMediaGenerator generator,

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,9 +9,12 @@ using Microsoft.AspNetCore.Http;
 namespace MediaGen.TestSupport;
 
 /// <summary>
-/// A local server on 127.0.0.1 that speaks Replicate's predictions API: create (model endpoint or version),
-/// get, cancel, output files, bearer-token auth, problem-details errors, Retry-After, and <c>Prefer: wait</c>.
-/// Tests script its behaviour and count its calls; the multi-process tests point the sample hosts at it.
+/// A local server on 127.0.0.1 that speaks Replicate's predictions API: create (model endpoint or version), list
+/// (newest first, <c>created_after</c>/<c>created_before</c>, cursor pages), get, cancel, output files, model and
+/// version schemas, bearer-token auth, problem-details errors, Retry-After, <c>Prefer: wait</c> (finishing inside the
+/// window, or answering a prediction still running when it ends) and <c>Cancel-After</c>. It can lose a create's answer
+/// after creating the prediction, as a dropped connection or a gateway error does. Tests script its behaviour and count
+/// its calls; the multi-process tests point the sample hosts at it.
 /// </summary>
 public sealed class FakeReplicateServer : FakeProviderServer
 {
@@ -23,7 +27,9 @@ public sealed class FakeReplicateServer : FakeProviderServer
     private int _getCalls;
     private int _cancelCalls;
     private int _downloadCalls;
+    private int _listCalls;
     private int _nextId;
+    private readonly Lock _drops = new();
 
     /// <summary>Every create request, whatever the answer.</summary>
     public int CreateCalls => Volatile.Read(ref _createCalls);
@@ -36,6 +42,36 @@ public sealed class FakeReplicateServer : FakeProviderServer
     public int CancelCalls => Volatile.Read(ref _cancelCalls);
 
     public int DownloadCalls => Volatile.Read(ref _downloadCalls);
+
+    /// <summary>Every list request (each page counts).</summary>
+    public int ListCalls => Volatile.Read(ref _listCalls);
+
+    /// <summary>The clock predictions are stamped with (<c>created_at</c>, <c>completed_at</c>) and listings filter on.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    /// <summary>How many predictions one page of a listing holds (Replicate's is 100).</summary>
+    public int ListPageSize { get; set; } = 100;
+
+    /// <summary>
+    /// How many of the next creates make their prediction and then lose the answer: the connection is dropped after the
+    /// prediction exists, as when a response never reaches the client.
+    /// </summary>
+    public int DropCreateResponses { get; set; }
+
+    /// <summary>Statuses the next creates answer with after making their prediction, as a gateway that lost the upstream's answer does.</summary>
+    public ConcurrentQueue<int> FailAfterCreate { get; } = new();
+
+    /// <summary>
+    /// With <c>Prefer: wait</c>, how many steps a prediction advances while the create is held; null finishes it within
+    /// the window. When it has not finished by then, the create answers it as it stands (starting or processing).
+    /// </summary>
+    public int? WaitWindowSteps { get; set; }
+
+    /// <summary>Every <c>Cancel-After</c> header a create carried.</summary>
+    public ConcurrentQueue<string> CancelAfterHeaders { get; } = new();
+
+    /// <summary>The <c>openapi_schema</c> served for a model (<c>owner/name</c>) as its latest version, and for its versions.</summary>
+    public ConcurrentDictionary<string, string> ModelSchemas { get; } = new(StringComparer.Ordinal);
 
     /// <summary>How many polls a new prediction needs before it ends.</summary>
     public int PollsUntilDone { get; set; } = 1;
@@ -108,11 +144,12 @@ public sealed class FakeReplicateServer : FakeProviderServer
     public FakePrediction? Find(string id) => _predictions.GetValueOrDefault(id);
 
     /// <summary>Adds a prediction as if created earlier (for example by another process), without counting a create.</summary>
-    public FakePrediction Seed(string status, string? error = null)
+    public FakePrediction Seed(string status, string? error = null, string model = "black-forest-labs/flux-schnell", JsonObject? input = null)
     {
-        var prediction = NewPrediction("black-forest-labs/flux-schnell", null, new JsonObject { ["prompt"] = "seeded" });
+        var prediction = NewPrediction(model, null, input ?? new JsonObject { ["prompt"] = "seeded" });
         prediction.Status = status;
         prediction.Error = error;
+        prediction.CompletedAt = prediction.IsTerminal ? prediction.CreatedAt : null;
         return prediction;
     }
 
@@ -127,6 +164,9 @@ public sealed class FakeReplicateServer : FakeProviderServer
     {
         app.MapPost("/v1/models/{owner}/{name}/predictions", (string owner, string name, HttpContext http) => CreateAsync(http, $"{owner}/{name}", version: null));
         app.MapPost("/v1/predictions", (HttpContext http) => CreateAsync(http, model: null, version: string.Empty));
+        app.MapGet("/v1/predictions", (HttpContext http) => ListAsync(http));
+        app.MapGet("/v1/models/{owner}/{name}", (string owner, string name, HttpContext http) => ModelAsync(http, $"{owner}/{name}", version: null));
+        app.MapGet("/v1/models/{owner}/{name}/versions/{version}", (string owner, string name, string version, HttpContext http) => ModelAsync(http, $"{owner}/{name}", version));
         app.MapGet("/v1/predictions/{id}", (string id, HttpContext http) => GetAsync(http, id));
         app.MapPost("/v1/predictions/{id}/cancel", (string id, HttpContext http) => CancelAsync(http, id));
         app.MapGet("/files/{id}/{file}", (string id, string file, HttpContext http) => DownloadAsync(http, id, file));
@@ -158,8 +198,21 @@ public sealed class FakeReplicateServer : FakeProviderServer
             }
         }
 
+        TimeSpan? lifetime = null;
+        if (http.Request.Headers.TryGetValue("Cancel-After", out var cancelAfter))
+        {
+            CancelAfterHeaders.Enqueue(cancelAfter.ToString());
+            lifetime = ParseDuration(cancelAfter.ToString());
+            if (lifetime is not { } valid || valid < TimeSpan.FromSeconds(5))
+            {
+                await ProblemAsync(http, 422, "Invalid Cancel-After", "Cancel-After must be a duration of at least 5 seconds, such as 30s, 5m or 1h30m.");
+                return;
+            }
+        }
+
         CreateBodies.Enqueue((JsonObject)body.DeepClone());
         var prediction = NewPrediction(model ?? "stability-ai/sdxl", version, (JsonObject)input.DeepClone());
+        prediction.Deadline = lifetime is { } l ? prediction.CreatedAt + l : null;
         Interlocked.Increment(ref _predictionsCreated);
         if (CreateGate is { } gate)
         {
@@ -171,15 +224,121 @@ public sealed class FakeReplicateServer : FakeProviderServer
             PreferHeaders.Enqueue(prefer.ToString());
             if (prefer.ToString().StartsWith("wait", StringComparison.Ordinal))
             {
-                // Holding the response until the prediction ends, as Replicate does within the wait window.
-                while (!prediction.IsTerminal)
+                // Holding the response while the prediction runs, as Replicate does within the wait window.
+                for (var step = 0; !prediction.IsTerminal && (WaitWindowSteps is not { } steps || step < steps); step++)
                 {
                     prediction.Advance();
                 }
             }
         }
 
+        bool drop;
+        lock (_drops)
+        {
+            drop = DropCreateResponses > 0;
+            DropCreateResponses -= drop ? 1 : 0;
+        }
+
+        if (drop)
+        {
+            http.Abort();
+            return;
+        }
+
+        if (FailAfterCreate.TryDequeue(out var status))
+        {
+            await ProblemAsync(http, status, "Bad gateway", "The upstream did not answer in time.");
+            return;
+        }
+
         await WriteAsync(http, 201, prediction);
+    }
+
+    private async Task ListAsync(HttpContext http)
+    {
+        Interlocked.Increment(ref _listCalls);
+        if (!await AuthorizedAsync(http) || await InjectedAsync(http, "list"))
+        {
+            return;
+        }
+
+        var query = http.Request.Query;
+        var after = query.TryGetValue("created_after", out var a) ? DateTimeOffset.Parse(a.ToString(), CultureInfo.InvariantCulture) : DateTimeOffset.MinValue;
+        var before = query.TryGetValue("created_before", out var b) ? DateTimeOffset.Parse(b.ToString(), CultureInfo.InvariantCulture) : DateTimeOffset.MaxValue;
+        var skip = query.TryGetValue("cursor", out var cursor) ? int.Parse(cursor.ToString(), CultureInfo.InvariantCulture) : 0;
+        var matching = _predictions.Values
+            .Where(p => p.CreatedAt >= after && p.CreatedAt < before)
+            .OrderByDescending(p => p.CreatedAt).ThenByDescending(p => p.Id, StringComparer.Ordinal)
+            .ToList();
+        var page = matching.Skip(skip).Take(ListPageSize).ToList();
+        var results = new JsonArray();
+        foreach (var prediction in page)
+        {
+            results.Add(prediction.ToJson(BaseUrl));
+        }
+
+        string? Link(int from)
+        {
+            var next = QueryString.Create(query.Where(q => q.Key != "cursor").Append(new("cursor", from.ToString(CultureInfo.InvariantCulture))));
+            return new Uri(BaseUrl, "v1/predictions" + next.ToUriComponent()).AbsoluteUri;
+        }
+
+        var body = new JsonObject
+        {
+            ["next"] = skip + page.Count < matching.Count ? Link(skip + page.Count) : null,
+            ["previous"] = skip > 0 ? Link(Math.Max(0, skip - ListPageSize)) : null,
+            ["results"] = results,
+        };
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(body.ToJsonString());
+    }
+
+    private async Task ModelAsync(HttpContext http, string model, string? version)
+    {
+        if (!await AuthorizedAsync(http) || await InjectedAsync(http, "model"))
+        {
+            return;
+        }
+
+        if (!ModelSchemas.TryGetValue(model, out var schema))
+        {
+            await ProblemAsync(http, 404, "Not found", "The requested resource could not be found.");
+            return;
+        }
+
+        var versionObject = new JsonObject
+        {
+            ["id"] = version ?? "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ["created_at"] = "2026-11-01T00:00:00Z",
+            ["cog_version"] = "0.16.8",
+            ["openapi_schema"] = JsonNode.Parse(schema),
+        };
+        var owner = model.Split('/');
+        JsonObject answer = version is null
+            ? new JsonObject { ["url"] = $"https://replicate.com/{model}", ["owner"] = owner[0], ["name"] = owner[1], ["visibility"] = "public", ["latest_version"] = versionObject }
+            : versionObject;
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(answer.ToJsonString());
+    }
+
+    /// <summary>Reads a <c>Cancel-After</c> duration: <c>30</c>, <c>30s</c>, <c>5m</c>, <c>1h30m45s</c>.</summary>
+    private static TimeSpan? ParseDuration(string value)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(value, @"^(?:(?<plain>\d+)|(?:(?<h>\d+)h)?(?:(?<m>\d+)m)?(?:(?<s>\d+)s)?)$");
+        if (!match.Success || value.Length == 0)
+        {
+            return null;
+        }
+
+        if (match.Groups["plain"].Success)
+        {
+            return TimeSpan.FromSeconds(int.Parse(match.Groups["plain"].Value, CultureInfo.InvariantCulture));
+        }
+
+        int Part(string name) => match.Groups[name].Success ? int.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture) : 0;
+        return new TimeSpan(Part("h"), Part("m"), Part("s"));
     }
 
     private async Task GetAsync(HttpContext http, string id)
@@ -267,7 +426,7 @@ public sealed class FakeReplicateServer : FakeProviderServer
     private FakePrediction NewPrediction(string model, string? version, JsonObject input)
     {
         var id = $"pred{Interlocked.Increment(ref _nextId):D4}fake";
-        var prediction = new FakePrediction(this, id, model, version, input, PollsUntilDone, FailWith, OutputCount);
+        var prediction = new FakePrediction(this, id, model, version, input, PollsUntilDone, FailWith, OutputCount) { CreatedAt = Clock.GetUtcNow() };
         _predictions[id] = prediction;
         return prediction;
     }
@@ -340,6 +499,16 @@ public sealed class FakeReplicateServer : FakeProviderServer
 
         public int Polls { get; private set; }
 
+        public DateTimeOffset CreatedAt { get; set; }
+
+        public DateTimeOffset? CompletedAt { get; set; }
+
+        /// <summary>The <c>Cancel-After</c> deadline the create asked for, if any.</summary>
+        public DateTimeOffset? Deadline { get; set; }
+
+        /// <summary>Whether Replicate removed the input and output, as it does an hour after an API prediction ends.</summary>
+        public bool DataRemoved { get; set; }
+
         public bool IsTerminal => Status is "succeeded" or "failed" or "canceled" or "aborted";
 
         public void Advance()
@@ -367,6 +536,8 @@ public sealed class FakeReplicateServer : FakeProviderServer
                 {
                     Status = "succeeded";
                 }
+
+                CompletedAt = server.Clock.GetUtcNow();
             }
         }
 
@@ -375,7 +546,7 @@ public sealed class FakeReplicateServer : FakeProviderServer
             lock (this)
             {
                 JsonNode? output = null;
-                if (Status == "succeeded")
+                if (Status == "succeeded" && !DataRemoved)
                 {
                     var count = Math.Min(Input["num_outputs"]?.GetValue<int>() ?? outputCount, server.OutputLimit ?? int.MaxValue);
                     var files = new JsonArray();
@@ -403,13 +574,16 @@ public sealed class FakeReplicateServer : FakeProviderServer
                     ["id"] = Id,
                     ["model"] = Model,
                     ["version"] = Version ?? "hidden",
-                    ["input"] = Input.DeepClone(),
-                    ["logs"] = Status == "starting" ? string.Empty : logs.ToString(),
+                    ["input"] = DataRemoved ? new JsonObject() : Input.DeepClone(),
+                    ["logs"] = Status == "starting" || DataRemoved ? string.Empty : logs.ToString(),
                     ["output"] = output,
-                    ["data_removed"] = false,
+                    ["data_removed"] = DataRemoved,
                     ["error"] = Error,
                     ["status"] = Status,
-                    ["created_at"] = "2026-11-23T05:00:00.000Z",
+                    ["source"] = "api",
+                    ["created_at"] = Stamp(CreatedAt),
+                    ["completed_at"] = CompletedAt is { } completed ? Stamp(completed) : null,
+                    ["deadline"] = Deadline is { } deadline ? Stamp(deadline) : null,
                     ["urls"] = new JsonObject
                     {
                         ["cancel"] = new Uri(baseUrl, $"v1/predictions/{Id}/cancel").AbsoluteUri,
@@ -420,5 +594,7 @@ public sealed class FakeReplicateServer : FakeProviderServer
         }
 
         private static string CultureInfoInvariant(FormattableString text) => FormattableString.Invariant(text);
+
+        private static string Stamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
     }
 }

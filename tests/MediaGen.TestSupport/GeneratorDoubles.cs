@@ -11,13 +11,16 @@ public sealed class RecordingCheckpointSink : ICheckpointSink
     /// <summary>Runs when a checkpoint is saved, after it is recorded.</summary>
     public Action<string>? OnSaved { get; set; }
 
-    /// <summary>When set, saving fails with this exception instead.</summary>
+    /// <summary>When set, saving fails with this exception instead (only the checkpoints <see cref="FailWhen"/> picks, when set).</summary>
     public Exception? Failure { get; set; }
+
+    /// <summary>Which checkpoints fail with <see cref="Failure"/>; null fails every one.</summary>
+    public Func<string, bool>? FailWhen { get; set; }
 
     /// <inheritdoc />
     public ValueTask SaveAsync(string checkpoint, CancellationToken cancellationToken = default)
     {
-        if (Failure is not null)
+        if (Failure is not null && (FailWhen is null || FailWhen(checkpoint)))
         {
             return ValueTask.FromException(Failure);
         }

@@ -10,8 +10,9 @@ using Microsoft.Extensions.Options;
 namespace MediaGen.Generators.HuggingFace.Internal;
 
 /// <summary>
-/// Text-to-image through the Hugging Face inference API: the prompt and parameters go in, the image bytes come
-/// back in the response. There is no provider-side handle to resume, so no checkpoint is saved.
+/// Text-to-image through Hugging Face's inference router: the prompt and parameters go in, in the chosen provider's
+/// shape (<see cref="HuggingFaceRoutes"/>); the image comes back in the response, as bytes or in JSON. There is no
+/// provider-side handle to resume, so no checkpoint is saved.
 /// </summary>
 internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModelOptions>
 {
@@ -38,18 +39,19 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
     {
         var request = context.Request;
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.JobAborted);
-        var body = BuildBody(model, request).ToJsonString();
+        var provider = model.Options.Provider ?? _options.Provider;
+        var (url, json) = HuggingFaceRoutes.Build(BaseUrl(), provider, model, request);
+        var body = json.ToJsonString();
         if (Logger.IsEnabled(LogLevel.Trace))
         {
             Log.RequestBody(Logger, context.Job.Id, body);
         }
 
-        var url = new Uri(BaseUrl(), $"models/{model.Repository}");
         var accept = request.Settings?.OutputFormat is { } format ? format.ToContentType() : null;
         context.Progress.Report(new GenerationProgress(0, "generating"));
-        var call = new ProviderCall("text-to-image", $"model '{model.Id}' ({model.Repository})")
+        var call = new ProviderCall("text-to-image", $"model '{model.Id}' ({model.Repository} on {provider})")
         {
-            ReadSuccessAsync = (response, token) => BufferImageAsync(response, model, token),
+            ReadSuccessAsync = (response, token) => BufferAsync(response, model, token),
         };
         using var response = await Http.SendAsync(
             () =>
@@ -60,22 +62,97 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
                     message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
                 }
 
-                if (_options.WaitForModel)
-                {
-                    message.Headers.TryAddWithoutValidation("x-wait-for-model", "true");
-                }
-
                 return message;
             },
             call,
             both.Token).ConfigureAwait(false);
         var bytes = await response.Content.ReadAsByteArrayAsync(both.Token).ConfigureAwait(false);
-        var contentType = ProviderResponses.MediaContentType(response.Content.Headers.ContentType) ?? SniffImageType(bytes)
-            ?? throw GenerationException.Permanent(
-                $"Hugging Face answered model '{model.Id}' with '{response.Content.Headers.ContentType?.MediaType ?? "no content type"}' instead of an image. Check that the model is a text-to-image model.");
-        Log.ImageGenerated(Logger, context.Job.Id, model.Id, bytes.Length);
+        var (contentType, image) = ProviderResponses.MediaContentType(response.Content.Headers.ContentType) is { } type
+            ? (type, bytes)
+            : SniffImageType(bytes) is { } sniffed
+                ? (sniffed, bytes)
+                : await ReadJsonImageAsync(bytes, response.Content.Headers.ContentType?.MediaType, model, both.Token).ConfigureAwait(false);
+        Log.ImageGenerated(Logger, context.Job.Id, model.Id, image.Length);
         context.Progress.Report(new GenerationProgress(1, "succeeded"));
-        return new GenerationResult([GeneratedOutput.FromBytes(contentType, bytes)]);
+        return new GenerationResult([GeneratedOutput.FromBytes(contentType, image)]);
+    }
+
+    /// <summary>
+    /// The image in a JSON answer: the first of <c>data[].b64_json</c> (OpenAI style, and hf-inference's JSON),
+    /// <c>images[].url</c> (fal-ai), <c>data[].url</c> or <c>output</c> (a URL or a list of them), each either a
+    /// <c>data:</c> URI or a URL that is downloaded.
+    /// </summary>
+    private async Task<(string ContentType, byte[] Image)> ReadJsonImageAsync(byte[] body, string? declared, ProviderModel<HuggingFaceModelOptions> model, CancellationToken cancellationToken)
+    {
+        string? found = null;
+        var base64 = false;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object)
+            {
+                if (First(root, "data") is { } data && data.TryGetProperty("b64_json", out var b64) && b64.ValueKind == JsonValueKind.String)
+                {
+                    (found, base64) = (b64.GetString(), true);
+                }
+                else
+                {
+                    found = Url(First(root, "images")) ?? Url(First(root, "data")) ?? Output(root);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        if (found is null)
+        {
+            throw GenerationException.Permanent(
+                $"Hugging Face answered model '{model.Id}' with '{declared ?? "no content type"}' holding no image. Check that the model is a text-to-image model its provider serves.");
+        }
+
+        if (base64)
+        {
+            try
+            {
+                var decoded = Convert.FromBase64String(found);
+                return (SniffImageType(decoded) ?? "image/jpeg", decoded);
+            }
+            catch (FormatException)
+            {
+                throw GenerationException.Permanent($"Hugging Face answered model '{model.Id}' with a b64_json image that is not base64.");
+            }
+        }
+
+        if (ProviderResponses.TryDecodeDataUri(found, out var dataType, out var content))
+        {
+            return (ProviderResponses.MediaContentType(MediaTypeHeaderValue.TryParse(dataType, out var parsed) ? parsed : null) ?? SniffImageType(content) ?? dataType, content);
+        }
+
+        if (!Uri.TryCreate(found, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
+        {
+            throw GenerationException.Permanent($"Hugging Face answered model '{model.Id}' with an image that is neither a URL nor a data URI.");
+        }
+
+        using var download = await Http.DownloadAsync(url, cancellationToken).ConfigureAwait(false);
+        await BufferAsync(download, model, cancellationToken).ConfigureAwait(false);
+        var image = await download.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        return (ProviderResponses.MediaContentType(download.Content.Headers.ContentType) ?? SniffImageType(image) ?? ProviderResponses.InferContentType(url) ?? "image/jpeg", image);
+
+        static JsonElement? First(JsonElement root, string name) =>
+            root.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0 ? list[0] : null;
+
+        static string? Url(JsonElement? item) =>
+            item is { ValueKind: JsonValueKind.Object } value && value.TryGetProperty("url", out var url) && url.ValueKind == JsonValueKind.String ? url.GetString() : null;
+
+        static string? Output(JsonElement root) =>
+            root.TryGetProperty("output", out var output) ? output.ValueKind switch
+            {
+                JsonValueKind.String => output.GetString(),
+                JsonValueKind.Array when output.GetArrayLength() > 0 && output[0].ValueKind == JsonValueKind.String => output[0].GetString(),
+                _ => null,
+            } : null;
     }
 
     protected override GenerationException ClassifyFailure(ProviderFailure failure)
@@ -122,45 +199,8 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
         }
     }
 
-    internal static JsonObject BuildBody(ProviderModel<HuggingFaceModelOptions> model, GenerationRequest request)
-    {
-        var settings = request.Settings ?? GenerationSettings.Default;
-        var parameters = new JsonObject();
-        if (settings.Width is { } width && settings.Height is { } height)
-        {
-            parameters["width"] = width;
-            parameters["height"] = height;
-        }
-
-        if (settings.Seed is { } seed)
-        {
-            parameters["seed"] = seed;
-        }
-
-        if (request.NegativePrompt is { } negative)
-        {
-            parameters["negative_prompt"] = negative;
-        }
-
-        if (request.Parameters is { } values)
-        {
-            foreach (var (name, value) in values)
-            {
-                parameters[model.ParameterInputs.GetValueOrDefault(name, name)] = JsonNode.Parse(value.GetRawText());
-            }
-        }
-
-        var body = new JsonObject { ["inputs"] = request.Prompt };
-        if (parameters.Count > 0)
-        {
-            body["parameters"] = parameters;
-        }
-
-        return body;
-    }
-
-    /// <summary>Reads the image into memory inside the call's timeout, refusing one larger than <see cref="HuggingFaceGeneratorOptions.MaxImageBytes"/>.</summary>
-    private async ValueTask BufferImageAsync(HttpResponseMessage response, ProviderModel<HuggingFaceModelOptions> model, CancellationToken cancellationToken)
+    /// <summary>Reads the answer (an image, or JSON holding one) into memory inside the call's timeout, refusing one larger than <see cref="HuggingFaceGeneratorOptions.MaxImageBytes"/>.</summary>
+    private async ValueTask BufferAsync(HttpResponseMessage response, ProviderModel<HuggingFaceModelOptions> model, CancellationToken cancellationToken)
     {
         if (response.Content.Headers.ContentLength > _options.MaxImageBytes)
         {

@@ -7,10 +7,13 @@ internal static class HuggingFaceModelCatalog
 {
     public static Dictionary<string, HuggingFaceModelOptions> BuiltIn()
     {
+        // Hugging Face's own hf-inference no longer serves FLUX.1-dev (it moved to CPU models in 2025); fal-ai does.
         var dev = new HuggingFaceModelOptions
         {
             Model = "black-forest-labs/FLUX.1-dev",
-            DisplayName = "FLUX.1 [dev] on Hugging Face",
+            Provider = "fal-ai",
+            ProviderModel = "fal-ai/flux/dev",
+            DisplayName = "FLUX.1 [dev] on Hugging Face (fal-ai)",
             CostCredits = 8,
             ExpectedDuration = TimeSpan.FromSeconds(20),
             SupportsDimensions = true,

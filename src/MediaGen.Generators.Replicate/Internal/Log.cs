@@ -40,4 +40,19 @@ internal static partial class Log
 
     [LoggerMessage(5112, LogLevel.Trace, "Replicate prediction {PredictionId} failed on the model side: {ErrorText}")]
     public static partial void PredictionErrorText(ILogger logger, string predictionId, string errorText);
+
+    [LoggerMessage(5113, LogLevel.Warning, "A Replicate create for job {JobId} on model {ModelId} may or may not have made a prediction; looking it up in {Delay} before creating again.")]
+    public static partial void CreateUnconfirmed(ILogger logger, string jobId, string modelId, TimeSpan delay);
+
+    [LoggerMessage(5114, LogLevel.Information, "Found Replicate prediction {PredictionId} that an unconfirmed create made for job {JobId}; resuming it instead of paying again.")]
+    public static partial void PredictionFound(ILogger logger, string predictionId, string jobId);
+
+    [LoggerMessage(5115, LogLevel.Warning, "No Replicate prediction lists the input of job {JobId}'s create sent at {StartedAt}; creating one.")]
+    public static partial void UnconfirmedCreateNotFound(ILogger logger, string jobId, DateTimeOffset startedAt);
+
+    [LoggerMessage(5116, LogLevel.Warning, "Replicate model {ModelId}: {Setting} is {Catalog} in MediaGen's catalog but {Live} in the live schema.")]
+    public static partial void CatalogDisagrees(ILogger logger, string modelId, string setting, string catalog, string live);
+
+    [LoggerMessage(5117, LogLevel.Warning, "The Replicate catalog could not be checked against the live schemas.")]
+    public static partial void CatalogNotVerified(ILogger logger, Exception exception);
 }

@@ -31,7 +31,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     {
         _options = options.Value;
         _models = Catalog.ToDictionary(p => p.Key, p => ReplicateModel.From(p.Value), StringComparer.Ordinal);
-        _api = new ReplicateApiClient(_options, httpClient.Create, Http, timeProvider);
+        _api = new ReplicateApiClient(_options, Http);
 
         // Polls until the prediction ends: PollInitialInterval, growing by PollBackoffFactor up to PollMaxInterval.
         _polling = new ResiliencePipelineBuilder<ReplicatePrediction> { TimeProvider = timeProvider }
@@ -51,45 +51,25 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     protected override async ValueTask<GenerationResult> GenerateAsync(ProviderModel<ReplicateModelOptions> catalogModel, GenerationContext context, CancellationToken cancellationToken)
     {
         var model = _models[catalogModel.Id];
-        var request = context.Request;
         var jobId = context.Job.Id;
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.JobAborted);
-        var predictionId = context.ExistingCheckpoint is { Length: > 0 } saved ? saved : null;
+        var input = WithJobSeed(BuildInput(model, context.Request), model, jobId);
+        var predictionId = ReplicateCheckpoint.PredictionId(context.ExistingCheckpoint);
         try
         {
-            var prediction = await ResumeAsync(context, both.Token).ConfigureAwait(false);
+            var prediction = await ResumeAsync(model, input, context, both.Token).ConfigureAwait(false);
             if (prediction is null)
             {
-                var input = BuildInput(model, request);
                 if (Logger.IsEnabled(LogLevel.Trace))
                 {
                     Log.PredictionInput(Logger, jobId, input.ToJsonString());
                 }
 
-                prediction = await CreateAsync(model, input, context.JobAborted, cancellationToken).ConfigureAwait(false);
-                predictionId = prediction.Id;
-                context.JobAborted.ThrowIfCancellationRequested();
-                try
-                {
-                    await context.Checkpoint.SaveAsync(prediction.Id, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
-                {
-                    // The job store refused the checkpoint: no later attempt can find this prediction, so it would run
-                    // (and be billed) for nothing while the retry pays for a new one. Stop it now. A canceled save is
-                    // left alone: the write may have landed, and a later attempt may resume the prediction.
-                    await CancelPredictionAsync(prediction.Id, jobId).ConfigureAwait(false);
-                    throw;
-                }
-
-                Log.PredictionCreated(Logger, prediction.Id, jobId, model.Id);
-                context.JobAborted.ThrowIfCancellationRequested();
-            }
-            else
-            {
-                predictionId = prediction.Id;
+                prediction = await CreateAsync(model, input, context, cancellationToken).ConfigureAwait(false);
             }
 
+            predictionId = prediction.Id;
+            context.JobAborted.ThrowIfCancellationRequested();
             prediction = await WaitAsync(prediction, context.Progress, both.Token).ConfigureAwait(false);
             return await CompleteAsync(prediction, context, both.Token).ConfigureAwait(false);
         }
@@ -105,7 +85,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     /// most <see cref="ReplicateGeneratorOptions.CancelTimeout"/>) so the id is known and the prediction can be canceled
     /// instead of running, billed, with nobody waiting for it. Any other stop of the attempt cancels the call at once.
     /// </summary>
-    private async Task<ReplicatePrediction> CreateAsync(ReplicateModel model, JsonObject input, CancellationToken jobAborted, CancellationToken cancellationToken)
+    private async Task<ReplicatePrediction> SendCreateAsync(ReplicateModel model, JsonObject input, TimeSpan? cancelAfter, CancellationToken jobAborted, CancellationToken cancellationToken)
     {
         using var createCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, TimeProvider);
         using var registration = cancellationToken.UnsafeRegister(
@@ -124,7 +104,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             (createCancel, jobAborted, _options.CancelTimeout));
         try
         {
-            return await _api.CreateAsync(model, input, createCancel.Token).ConfigureAwait(false);
+            return await _api.CreateAsync(model, input, cancelAfter, createCancel.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (createCancel.IsCancellationRequested)
         {
@@ -133,35 +113,63 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
         }
     }
 
-    /// <summary>The saved prediction when it can be resumed; null when a new one must be created.</summary>
-    private async Task<ReplicatePrediction?> ResumeAsync(GenerationContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// The saved prediction when it can be resumed; null when a new one must be created. A saved prediction id is read
+    /// back; a create that was in flight when an earlier attempt ended is looked up among recent predictions first.
+    /// </summary>
+    private async Task<ReplicatePrediction?> ResumeAsync(ReplicateModel model, JsonObject input, GenerationContext context, CancellationToken cancellationToken)
     {
-        if (context.ExistingCheckpoint is not { Length: > 0 } saved)
+        var saved = context.ExistingCheckpoint;
+        ReplicatePrediction? prediction;
+        if (ReplicateCheckpoint.TryGetCreateStart(saved, out var startedAt))
         {
-            return null;
-        }
+            prediction = await FindCreatedAsync(model, input, startedAt, context, cancellationToken).ConfigureAwait(false);
+            if (prediction is null)
+            {
+                return UnconfirmedCreateNotFound(context, startedAt);
+            }
 
-        var prediction = await _api.GetAsync(saved, cancellationToken).ConfigureAwait(false);
-        if (prediction is null)
+            if (prediction.Status == ReplicatePrediction.Canceled)
+            {
+                // Canceled before anyone could resume it: by this job when its checkpoint could not be saved, or by
+                // Replicate at the job's deadline. Nothing runs under it any more.
+                Log.PredictionNotResumable(Logger, prediction.Id, context.Job.Id, "canceled before it was resumed");
+                return null;
+            }
+        }
+        else if (ReplicateCheckpoint.PredictionId(saved) is { } id)
         {
-            // 404: Replicate no longer knows the prediction (it was never created under this token, or is long gone),
-            // so nothing is running or billed under that id and a new create cannot pay twice for the same work.
-            Log.PredictionNotResumable(Logger, saved, context.Job.Id, "not found");
+            prediction = await _api.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (prediction is null)
+            {
+                // 404: Replicate no longer knows the prediction (it was never created under this token, or is long gone),
+                // so nothing is running or billed under that id and a new create cannot pay twice for the same work.
+                Log.PredictionNotResumable(Logger, id, context.Job.Id, "not found");
+                return null;
+            }
+        }
+        else
+        {
             return null;
         }
 
         if (prediction.Status == ReplicatePrediction.Aborted)
         {
             // Aborted predictions never started running, so they were not paid for.
-            Log.PredictionNotResumable(Logger, saved, context.Job.Id, "aborted before it started");
+            Log.PredictionNotResumable(Logger, prediction.Id, context.Job.Id, "aborted before it started");
             return null;
         }
 
         if (prediction.Status == ReplicatePrediction.Failed && IsTransientModelError(prediction.Error))
         {
             // The platform interrupted it; the same prediction can never succeed, so a retry needs a new one.
-            Log.PredictionNotResumable(Logger, saved, context.Job.Id, "interrupted");
+            Log.PredictionNotResumable(Logger, prediction.Id, context.Job.Id, "interrupted");
             return null;
+        }
+
+        if (IsExpired(prediction))
+        {
+            return OutputsExpired(prediction, context);
         }
 
         Log.PredictionResumed(Logger, prediction.Id, context.Job.Id, context.Attempt, prediction.Status);
@@ -393,24 +401,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             };
         }
 
-        if (settings.Seed is { } seed)
-        {
-            input["seed"] = seed;
-        }
-
-        if (request.NegativePrompt is { } negative)
-        {
-            input["negative_prompt"] = negative;
-        }
-
-        if (request.Parameters is { } parameters)
-        {
-            foreach (var (name, value) in parameters)
-            {
-                input[model.ParameterInputs.GetValueOrDefault(name, name)] = JsonNode.Parse(value.GetRawText());
-            }
-        }
-
+        ProviderInputs.AddCommon(input, model.ParameterInputs, request);
         return input;
     }
 

@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MediaGen.Generators.Http.Tests;
+
+/// <summary>
+/// A call that is not idempotent (<see cref="ProviderCall.IsIdempotent"/> false, a paid create) is sent again only when
+/// the provider provably never received it; any other failure is thrown as <see cref="MediaGenErrorCodes.OutcomeUnknown"/>
+/// for the provider to look up.
+/// </summary>
+public sealed class ProviderHttpClientCallOnceTests : FakeServerTests<ProviderHttpClientCallOnceTests.ScriptedServer>
+{
+    private static readonly ProviderCall Create = new("create", "model 'painter'") { IsIdempotent = false };
+
+    [Theory]
+    [InlineData("503")]
+    [InlineData("502")]
+    [InlineData("408")]
+    [InlineData("drop")]
+    public async Task SendAsync_NotIdempotentAndTheAnswerMayHaveFollowedTheRequest_ThrowsOutcomeUnknownWithoutResending(string answer)
+    {
+        Server.Answers.Enqueue(answer);
+
+        var error = await Assert.ThrowsAsync<GenerationException>(() => Client().SendAsync(Request, Create, CancellationToken.None));
+
+        Assert.Equal(MediaGenErrorCodes.OutcomeUnknown, error.ErrorCode);
+        Assert.True(error.IsTransient);
+        Assert.Equal(1, Server.Calls);
+    }
+
+    [Fact]
+    public async Task SendAsync_NotIdempotentAndRateLimited_IsSentAgain()
+    {
+        Server.Answers.Enqueue("429");
+
+        using var response = await Client().SendAsync(Request, Create, CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, Server.Calls);
+    }
+
+    [Fact]
+    public async Task SendAsync_IdempotentAndTheServerFailed_IsSentAgain()
+    {
+        Server.Answers.Enqueue("503");
+        Server.Answers.Enqueue("drop");
+
+        using var response = await Client().SendAsync(Request, Create with { IsIdempotent = true }, CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, Server.Calls);
+    }
+
+    [Fact]
+    public async Task SendAsync_NotIdempotentAndNoConnection_RetriesAndFailsAsAPlainTransientError()
+    {
+        // Nothing listens on this port: every try is refused before a request is sent, so sending again is safe.
+        var closed = new Uri($"http://127.0.0.1:{FreePort.Next()}/v1/run");
+        var client = Client(o => o.MaxRequestRetries = 2);
+
+        var error = await Assert.ThrowsAsync<GenerationException>(() => client.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, closed), Create, CancellationToken.None));
+
+        Assert.Equal(MediaGenErrorCodes.GeneratorTransient, error.ErrorCode);
+        Assert.True(ProviderHttpClient.IsNotSent(error.InnerException!), error.InnerException?.ToString());
+    }
+
+    protected override Task<ScriptedServer> StartServerAsync() => ScriptedServer.StartAsync();
+
+    private HttpRequestMessage Request() => new(HttpMethod.Post, new Uri(Server.BaseUrl, "v1/run"));
+
+    private ProviderHttpClient Client(Action<AcmeOptions>? configure = null)
+    {
+        var options = new AcmeOptions { ApiToken = "token", RetryBaseDelay = TimeSpan.FromMilliseconds(1), DefaultRateLimitPause = TimeSpan.Zero };
+        configure?.Invoke(options);
+        return new ProviderHttpClient(
+            options,
+            () => Http,
+            new ProviderRateGate(TimeProvider.System),
+            "acme",
+            TimeProvider.System,
+            NullLogger.Instance,
+            failure => failure.IsTransientStatus ? GenerationException.Transient($"Failed with {(int)failure.Status}.") : GenerationException.Permanent($"Refused with {(int)failure.Status}."));
+    }
+
+    /// <summary>A provider whose one endpoint answers what the test scripts (a status, or <c>drop</c> to cut the connection), then 200.</summary>
+    public sealed class ScriptedServer : FakeProviderServer
+    {
+        private int _calls;
+
+        public ConcurrentQueue<string> Answers { get; } = new();
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public static async Task<ScriptedServer> StartAsync()
+        {
+            var server = new ScriptedServer();
+            await server.StartServerAsync();
+            return server;
+        }
+
+        protected override void Map(WebApplication app) => app.MapPost("/v1/run", (HttpContext http) =>
+        {
+            Interlocked.Increment(ref _calls);
+            if (!Answers.TryDequeue(out var answer))
+            {
+                return Results.Ok(new { done = true });
+            }
+
+            if (answer == "drop")
+            {
+                http.Abort();
+                return Results.Empty;
+            }
+
+            return Results.Problem(title: "Scripted failure.", statusCode: int.Parse(answer, System.Globalization.CultureInfo.InvariantCulture));
+        });
+    }
+}
+
+/// <summary>Reading the IETF <c>RateLimit</c> fields Hugging Face sends instead of Retry-After.</summary>
+public sealed class ProviderResponsesRateLimitTests
+{
+    [Theory]
+    [InlineData("RateLimit", "\"api\";r=0;t=45", 45)]
+    [InlineData("RateLimit", "\"api\";r=0;t=45, \"pages\";r=10;t=300", 300)]
+    [InlineData("RateLimit-Reset", "12", 12)]
+    [InlineData("RateLimit", "\"api\";r=0", null)]
+    [InlineData("X-Other", "t=5", null)]
+    public void GetRateLimitReset_Headers_ReadTheResetInSeconds(string header, string value, int? seconds)
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation(header, value);
+
+        Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, ProviderResponses.GetRateLimitReset(response));
+    }
+}
