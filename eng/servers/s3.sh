@@ -64,7 +64,14 @@ CONF
   monmaptool --create --addv a "[v1:127.0.0.1:$mon_port]" --fsid "$fsid" "$dir/monmap" >/dev/null
   ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" >/dev/null 2>&1
   ceph-mon -c "$conf" -i a
-  ceph -c "$conf" osd new "$osd_uuid" >/dev/null
+  # The monitor takes a moment to serve commands (until then the CLI answers EPERM, "problem getting command
+  # descriptions from mon", longer on a busy machine); `osd new` with the same uuid is idempotent, so ask until it takes.
+  local registered=0
+  for ((i = 0; i < 150; i++)); do
+    if ceph -c "$conf" --connect-timeout 10 osd new "$osd_uuid" >/dev/null 2>&1; then registered=1; break; fi
+    sleep 0.2
+  done
+  if ((!registered)); then log "the Ceph monitor did not accept the OSD; see $dir/log/mon.a.log"; return 1; fi
 
   # The OSD sometimes exits at start with "wrong fsid": start it again from a fresh data directory.
   for attempt in 1 2 3 4 5; do

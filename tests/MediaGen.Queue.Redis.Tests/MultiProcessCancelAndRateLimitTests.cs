@@ -257,6 +257,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
             ["MediaGen__Generators__Replicate__PollInitialInterval"] = "00:00:00.100",
             ["MediaGen__Generators__Replicate__PollMaxInterval"] = "00:00:00.200",
             ["MediaGen__Generators__Replicate__RetryBaseDelay"] = "00:00:00.050",
+            ["MediaGen__Generators__Replicate__UnconfirmedCreateLookupDelay"] = "00:00:00.100",
             ["MediaGen__Credits__InitialBalance"] = "1000",
             ["Logging__LogLevel__Default"] = "Warning",
         });

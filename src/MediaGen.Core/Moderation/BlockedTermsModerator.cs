@@ -18,11 +18,13 @@ internal sealed class BlockedTermsModerator : IContentModerator
         _options = options.Value;
         var terms = _options.Terms.Select(TextNormalization.ForMatching).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToList();
 
-        // Whole words: no letter or digit may touch a term on either side.
+        // Whole words: no letter or digit may touch a term on either side. Escaped literals with one-character lookarounds
+        // cannot backtrack badly, so this expression runs without a timeout: a busy machine must not turn a slow match of an
+        // innocent prompt into a refusal. Only the operator's own patterns get PatternTimeout.
         _terms = terms.Count == 0 ? null : new Regex(
             $@"(?<![\p{{L}}\p{{N}}])(?:{string.Join('|', terms.OrderByDescending(t => t.Length).Select(Regex.Escape))})(?![\p{{L}}\p{{N}}])",
             RegexOptions.CultureInvariant | RegexOptions.Compiled,
-            _options.PatternTimeout);
+            Regex.InfiniteMatchTimeout);
         _patterns = [.. _options.Patterns.Select(p => new Regex(p, RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, _options.PatternTimeout))];
     }
 

@@ -25,9 +25,13 @@ public sealed class BlockedTermsModeratorOptions
     /// <value>The default value is empty.</value>
     public IList<string> Patterns { get; set; } = [];
 
-    /// <summary>How long one pattern may take on one text.</summary>
-    /// <value>The default value is 100 milliseconds.</value>
-    public TimeSpan PatternTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// How long one of <see cref="Patterns"/> may take on one text; past it the request is refused. Set it well above a
+    /// match's normal time on a busy machine: it is there to stop a pattern that backtracks without end, not to time
+    /// ordinary matches. Blocked <see cref="Terms"/> need no timeout (they cannot backtrack badly).
+    /// </summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan PatternTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The reason a refusal gives the person who sent the request; it never repeats the term that matched.</summary>
     /// <value>The default value is "The request contains content that is not allowed.".</value>
