@@ -141,7 +141,7 @@ void Print(string impl, int concurrency, Result r)
 // What Npgsql sends, in the same round trip as the next command, when a pooled connection is reused: DISCARD ALL, or
 // with prepared statements the commands that reset a session but keep them.
 static bool IsPoolReset(string query) =>
-    query is "DISCARD ALL" or "CLOSE ALL" or "UNLISTEN *" or "DISCARD SEQUENCES" or "DISCARD TEMP" or "RESET ALL" || query.StartsWith("SELECT pg_advisory_unlock_all()", StringComparison.Ordinal);
+    query is "DISCARD ALL" or "CLOSE ALL" or "UNLISTEN *" or "DISCARD SEQUENCES" or "DISCARD TEMP" or "RESET ALL" or "SET SESSION AUTHORIZATION DEFAULT" || query.StartsWith("SELECT pg_advisory_unlock_all()", StringComparison.Ordinal);
 
 // The CPU time of the postmaster and every process it started (the backends serving both sides), from /proc.
 double ServerCpuSeconds()
