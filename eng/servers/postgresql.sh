@@ -2,6 +2,7 @@
 # loopback port, run as the postgres user (it refuses to run as root), trust authentication, fsync off (the durability
 # tests start their own cluster with fsync on). Exports MEDIAGEN_POSTGRES (an Npgsql connection string) and
 # MEDIAGEN_POSTGRES_BIN (the server's binaries, for tests that start a cluster of their own). Sourced by eng/test.sh.
+# MEDIAGEN_POSTGRES_SETTINGS adds server options (later ones win), as the benchmark does: "-c fsync=on ...".
 
 MEDIAGEN_POSTGRES_BIN=${MEDIAGEN_POSTGRES_BIN:-/usr/lib/postgresql/15/bin}
 
@@ -27,7 +28,7 @@ start_postgresql() {
   _postgres_as_owner "$MEDIAGEN_POSTGRES_BIN/initdb" -D "$dir/data" -A trust -U mediagen -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   _postgres_as_owner "$MEDIAGEN_POSTGRES_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 -o \
-    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${MEDIAGEN_POSTGRES_SETTINGS:-}" \
     start >/dev/null || { cat "$dir/log" >&2; return 1; }
   wait_port "$port" 30
   export MEDIAGEN_POSTGRES="Host=127.0.0.1;Port=$port;Username=mediagen;Database=postgres"

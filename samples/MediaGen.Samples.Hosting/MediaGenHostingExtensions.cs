@@ -5,8 +5,8 @@ namespace MediaGen.Samples.Hosting;
 
 /// <summary>
 /// Configures MediaGen for the sample hosts from configuration: <c>MediaGen:Queue:Provider</c>,
-/// <c>MediaGen:Store:Provider</c> (the job store, credit ledger and events; Redis by default with a Redis queue, else in
-/// memory) and <c>MediaGen:Storage:Provider</c> pick the adapters (case-insensitive), the other <c>MediaGen:*</c> sections
+/// <c>MediaGen:Store:Provider</c> (the job store, credit ledger and events; Redis by default with a Redis queue, PostgreSQL
+/// with a PostgreSQL queue, else in memory) and <c>MediaGen:Storage:Provider</c> pick the adapters (case-insensitive), the other <c>MediaGen:*</c> sections
 /// set their options. Everything is checked before the host starts; an unknown provider, an unknown key or an invalid value
 /// stops it with a message that names the key.
 /// </summary>
@@ -21,14 +21,17 @@ public static class MediaGenHostingExtensions
     /// <summary>The file-system storage provider, the default.</summary>
     public const string FileSystemProvider = "FileSystem";
 
+    /// <summary>The PostgreSQL provider: the queue and store providers' name for MediaGen on PostgreSQL (<c>MediaGen:PostgreSql</c>).</summary>
+    public const string PostgreSqlProvider = "PostgreSql";
+
     /// <summary>The balance every new owner starts with in the samples, unless <c>MediaGen:Credits:InitialBalance</c> says otherwise.</summary>
     public const long SampleInitialBalance = 1000;
 
     /// <summary>Every queue provider name, whether or not this build includes it.</summary>
-    public static IReadOnlyList<string> QueueProviders { get; } = [InMemoryProvider, "Redis", "ServiceBus"];
+    public static IReadOnlyList<string> QueueProviders { get; } = [InMemoryProvider, "Redis", "ServiceBus", PostgreSqlProvider];
 
     /// <summary>Every provider of the job store, credit ledger and events, whether or not this build includes it.</summary>
-    public static IReadOnlyList<string> StoreProviders { get; } = [InMemoryProvider, "Redis"];
+    public static IReadOnlyList<string> StoreProviders { get; } = [InMemoryProvider, "Redis", PostgreSqlProvider];
 
     /// <summary>Every storage provider name, whether or not this build includes it.</summary>
     public static IReadOnlyList<string> StorageProviders { get; } = [FileSystemProvider, "S3", "Blob"];
@@ -37,14 +40,14 @@ public static class MediaGenHostingExtensions
     public static IReadOnlyList<string> Generators { get; } = ["Procedural", "Replicate", "HuggingFace", OpenAIImageModels.SectionName];
 
     // The providers this build includes; the others in QueueProviders/StorageProviders are refused as "not available".
-    private static readonly string[] AvailableQueueProviders = [InMemoryProvider, "Redis", "ServiceBus"];
+    private static readonly string[] AvailableQueueProviders = [InMemoryProvider, "Redis", "ServiceBus", PostgreSqlProvider];
     private static readonly string[] AvailableStorageProviders = [FileSystemProvider, "S3", "Blob"];
 
     // Sections under MediaGen that belong to adapters this build does not include.
     private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", "Moderation", "Thumbnails"];
+    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", PostgreSqlProvider, "Moderation", "Thumbnails"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -76,10 +79,10 @@ public static class MediaGenHostingExtensions
         var queueProvider = ResolveProvider(checker, queueSection, QueueProviders, AvailableQueueProviders, InMemoryProvider);
         var storeSection = root.GetSection("Store");
         checker.CheckOnly(storeSection, "Provider");
-        var storeProvider = ResolveProvider(checker, storeSection, StoreProviders, StoreProviders, queueProvider == "Redis" ? "Redis" : InMemoryProvider);
-        if (queueProvider == "Redis" && storeProvider != "Redis")
+        var storeProvider = ResolveProvider(checker, storeSection, StoreProviders, StoreProviders, queueProvider is "Redis" or PostgreSqlProvider ? queueProvider : InMemoryProvider);
+        if (queueProvider is "Redis" or PostgreSqlProvider && storeProvider != queueProvider)
         {
-            checker.Add(storeSection.GetSection("Provider").Path, "must be Redis (or unset) with the Redis queue, which keeps the job store, ledger and events on Redis too.");
+            checker.Add(storeSection.GetSection("Provider").Path, $"must be {queueProvider} (or unset) with the {queueProvider} queue, which keeps the job store, ledger and events on {queueProvider} too.");
         }
 
         var storageSection = root.GetSection("Storage");
@@ -130,6 +133,16 @@ public static class MediaGenHostingExtensions
             checker.Check<ServiceBusQueueOptions>(root.GetSection("ServiceBus"));
         }
 
+        if (queueProvider == PostgreSqlProvider || storeProvider == PostgreSqlProvider || root.GetSection(PostgreSqlProvider).Exists())
+        {
+            var postgreSql = root.GetSection(PostgreSqlProvider);
+            checker.Check<PostgreSqlOptions>(postgreSql);
+            if (string.IsNullOrWhiteSpace(postgreSql["ConnectionString"]) && (queueProvider == PostgreSqlProvider || storeProvider == PostgreSqlProvider))
+            {
+                checker.Add(postgreSql.GetSection("ConnectionString").Path, "is required with the PostgreSql provider: an Npgsql connection string such as 'Host=db;Database=app;Username=mediagen;Password=...'.");
+            }
+        }
+
         var generatorsSection = root.GetSection("Generators");
         checker.CheckOnly(generatorsSection, [.. Generators]);
         checker.Check<ProceduralGeneratorOptions>(generatorsSection.GetSection("Procedural"));
@@ -171,6 +184,11 @@ public static class MediaGenHostingExtensions
                 builder.UseServiceBusQueue(root.GetSection("ServiceBus"));
                 break;
 
+            case PostgreSqlProvider:
+                // MediaGen:PostgreSql binds PostgreSqlOptions strictly: queue, store, ledger and events on one database.
+                builder.UsePostgreSql(root.GetSection(PostgreSqlProvider));
+                break;
+
             // Other adapter packages add their cases here.
             default:
                 throw NotAvailable(queueSection.GetSection("Provider").Path, queueProvider, AvailableQueueProviders);
@@ -180,6 +198,11 @@ public static class MediaGenHostingExtensions
         {
             // A queue from another system beside a shared Redis state: API and worker processes see the same jobs.
             builder.UseRedisStore(root.GetSection("Redis"));
+        }
+        else if (storeProvider == PostgreSqlProvider && queueProvider != PostgreSqlProvider)
+        {
+            // A queue from another system (Service Bus) beside the job store, ledger and events on PostgreSQL.
+            builder.UsePostgreSqlStore(root.GetSection(PostgreSqlProvider));
         }
 
         switch (storageProvider)

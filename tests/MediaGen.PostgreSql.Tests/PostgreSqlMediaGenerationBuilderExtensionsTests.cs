@@ -29,6 +29,21 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
         Assert.Equal("app", provider.GetRequiredService<PostgresDatabase>().Schema);
     }
 
+    [Theory]
+    [InlineData("Host=127.0.0.1;Port=1", PostgresDataSources.DefaultMaxAutoPrepare)]
+    [InlineData("Host=127.0.0.1;Port=1;Max Auto Prepare=0", 0)]
+    [InlineData("Host=127.0.0.1;Port=1;maxautoprepare=5", 5)]
+    public void UsePostgreSql_OwnedDataSource_PreparesStatementsUnlessTheConnectionStringSaysOtherwise(string connectionString, int expected)
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UsePostgreSql(o => o.ConnectionString = connectionString);
+        using var provider = services.BuildServiceProvider();
+
+        var dataSource = provider.GetRequiredService<PostgresDatabase>().DataSource;
+
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxAutoPrepare);
+    }
+
     [Fact]
     public void UsePostgreSql_UnknownKeyInSection_FailsAtStartup()
     {

@@ -59,6 +59,38 @@ public sealed class PostgresConnectionLossTests : IAsyncLifetime
     }
 
     [ServerFact(PostgresTestServer.Variable)]
+    public async Task EveryCall_PooledConnectionsTerminated_FailsAtMostOnceThenWorks()
+    {
+        // Eight connections in the pool, all idle once the queries end; then the server drops them all (as a restart does).
+        var database = _databases.Connect(ConnectionString());
+        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(Schema));
+        await queue.EnqueueAsync(new QueueMessage("before"));
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            await using var command = database.DataSource.CreateCommand("SELECT pg_sleep(0.2)");
+            await command.ExecuteNonQueryAsync();
+        }));
+
+        await TerminateBackendsAsync();
+
+        // The first call to meet a dead connection fails and empties the pool; the ones after it open new connections.
+        var failures = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            try
+            {
+                Assert.Equal(1, (await queue.GetDepthAsync()).Ready);
+            }
+            catch (QueueUnavailableException)
+            {
+                failures++;
+            }
+        }
+
+        Assert.InRange(failures, 0, 1);
+    }
+
+    [ServerFact(PostgresTestServer.Variable)]
     public async Task ReceiveAsync_ListeningConnectionTerminated_IsWokenAgainOnceItIsBack()
     {
         // No safety-net polling within the test's time: only a notification (or the reconnection's look) can wake the receive.

@@ -3,7 +3,7 @@ namespace MediaGen.Samples.Api.Tests;
 public sealed class StartupConfigurationTests
 {
     [Theory]
-    [InlineData("MediaGen:Queue:Provider", "Rediss", "MediaGen:Queue:Provider has the unknown value 'Rediss'; use InMemory, Redis or ServiceBus.")]
+    [InlineData("MediaGen:Queue:Provider", "Rediss", "MediaGen:Queue:Provider has the unknown value 'Rediss'; use InMemory, Redis, ServiceBus or PostgreSql.")]
     [InlineData("MediaGen:Storage:Provider", "Disk", "MediaGen:Storage:Provider has the unknown value 'Disk'; use FileSystem, S3 or Blob.")]
     [InlineData("MediaGen:Worker:Concurrency", "0", "MediaGen:Worker:Concurrency")]
     [InlineData("MediaGen:Worker:Concurency", "4", "MediaGen:Worker:Concurency is not a known setting")]

@@ -136,9 +136,7 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
             sp =>
             {
                 var options = sp.GetRequiredService<IOptions<PostgreSqlOptions>>().Value;
-                var dataSource = new NpgsqlDataSourceBuilder(options.ConnectionString)
-                    .UseLoggerFactory(sp.GetService<ILoggerFactory>() ?? Logging.Abstractions.NullLoggerFactory.Instance)
-                    .Build();
+                var dataSource = PostgresDataSources.Create(options.ConnectionString!, sp.GetService<ILoggerFactory>() ?? Logging.Abstractions.NullLoggerFactory.Instance);
                 return Database(sp, dataSource, owned: true);
             },
             withQueue);

@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using MediaGen;
+using MediaGen.Benchmarks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+// MediaGen on PostgreSQL against Hangfire.PostgreSql on one server, one after the other at each concurrency: no-op jobs
+// submitted by 16 concurrent callers while the worker runs them; the clock runs from the first submission to the last
+// success. Reported per side: jobs/s, client and server CPU per job, and SQL statements per job (pg_stat_statements,
+// top-level statements: one per round trip, a function call counting once). Prints one JSON line per run.
+var connection = Arg("--connection") ?? Environment.GetEnvironmentVariable("MEDIAGEN_POSTGRES") ?? "Host=127.0.0.1;Username=mediagen;Database=postgres";
+var jobs = int.Parse(Arg("--jobs") ?? "3000", CultureInfo.InvariantCulture);
+var concurrencies = (Arg("--concurrency") ?? "1,16,64").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+var postmaster = Arg("--postmaster-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : 0;
+const int Submitters = 16;
+const int WarmUp = 300;
+var runId = Guid.NewGuid().ToString("N")[..8];
+
+await using var admin = NpgsqlDataSource.Create(connection);
+await ExecuteAsync("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+GlobalConfiguration.Configuration
+    .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+    .UseSimpleAssemblyNameTypeSerializer()
+    .UseRecommendedSerializerSettings();
+GlobalJobFilters.Filters.Add(HangfireCompletions.Filter);
+
+foreach (var concurrency in concurrencies)
+{
+    await MediaGenAsync(concurrency);
+    await HangfireAsync(concurrency);
+}
+
+return;
+
+async Task MediaGenAsync(int concurrency)
+{
+    using var succeeded = new SucceededCounter();
+    using var host = Host.CreateDefaultBuilder()
+        .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+        .ConfigureServices(services => services.AddMediaGeneration()
+            .UsePostgreSql(o =>
+            {
+                o.ConnectionString = connection;
+                o.SchemaName = $"bench_{runId}_c{concurrency}";
+            })
+            .ConfigureCredits(o => o.InitialBalance = long.MaxValue / 2)
+            .AddGenerator(new NoOpGenerator())
+            .AddWorker(o => o.Concurrency = concurrency))
+        .Build();
+    await host.StartAsync();
+    var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+    async ValueTask Submit(int i) =>
+        await client.SubmitAsync(new GenerationRequest { Prompt = "p" + i.ToString(CultureInfo.InvariantCulture), Model = NoOpGenerator.ModelId, OwnerId = "o" + (i % 16).ToString(CultureInfo.InvariantCulture) });
+
+    await Parallel.ForAsync(0, WarmUp, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, async (i, _) => await Submit(i));
+    await succeeded.WhenAsync(WarmUp);
+    var result = await MeasureAsync(
+        async () => await Parallel.ForAsync(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, async (i, _) => await Submit(i)),
+        () => succeeded.WhenAsync(WarmUp + jobs));
+    Print("mediagen", concurrency, result);
+    await host.StopAsync();
+}
+
+async Task HangfireAsync(int concurrency)
+{
+    var options = new PostgreSqlStorageOptions
+    {
+        SchemaName = $"hangfire_{runId}_c{concurrency}",
+        PrepareSchemaIfNecessary = true,
+        // Hangfire.PostgreSql's fastest fetch: LISTEN/NOTIFY wakes idle workers, with a short poll beside it.
+        EnableLongPolling = true,
+        QueuePollInterval = TimeSpan.FromMilliseconds(100),
+    };
+    var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connection, options), options);
+    var hangfire = new BackgroundJobClient(storage);
+    HangfireCompletions.Reset();
+    using var server = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = concurrency, ServerName = "bench-" + concurrency.ToString(CultureInfo.InvariantCulture) }, storage);
+    Parallel.For(0, WarmUp, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, _ => hangfire.Enqueue(() => HangfireJobs.NoOp()));
+    await HangfireCompletions.WhenFinished(WarmUp);
+    var result = await MeasureAsync(
+        () => Task.Run(() => Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, _ => hangfire.Enqueue(() => HangfireJobs.NoOp()))),
+        () => HangfireCompletions.WhenFinished(WarmUp + jobs));
+    Print("hangfire", concurrency, result);
+    server.SendStop();
+}
+
+async Task<Result> MeasureAsync(Func<Task> submit, Func<Task> finished)
+{
+    await ExecuteAsync("SELECT pg_stat_statements_reset()");
+    var serverCpu = ServerCpuSeconds();
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var started = Stopwatch.GetTimestamp();
+    await submit();
+    await finished().WaitAsync(TimeSpan.FromMinutes(10));
+    var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+    var clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+    var serverCpuUsed = ServerCpuSeconds() - serverCpu;
+    var statements = new List<(long Calls, string Query)>();
+    await using (var command = admin.CreateCommand("SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"))
+    await using (var reader = await command.ExecuteReaderAsync())
+    {
+        while (await reader.ReadAsync())
+        {
+            statements.Add((reader.GetInt64(0), reader.GetString(1)));
+        }
+    }
+
+    return new Result(seconds, clientCpu, serverCpuUsed, statements);
+}
+
+void Print(string impl, int concurrency, Result r)
+{
+    string Short(string query)
+    {
+        var flat = string.Join(' ', query.Split((char[])['\n', '\r', '\t', ' '], StringSplitOptions.RemoveEmptyEntries)).Replace("\"", "'", StringComparison.Ordinal);
+        return flat.Length > 60 ? flat[..60] : flat;
+    }
+
+    var values = new Dictionary<string, object>
+    {
+        ["impl"] = impl,
+        ["concurrency"] = concurrency,
+        ["jobs"] = jobs,
+        ["jobsPerSecond"] = Math.Round(jobs / r.Seconds),
+        ["clientCpuUsPerJob"] = Math.Round(r.ClientCpuSeconds * 1e6 / jobs),
+        ["serverCpuUsPerJob"] = postmaster > 0 ? Math.Round(r.ServerCpuSeconds * 1e6 / jobs) : -1,
+        ["statementsPerJob"] = Math.Round((double)r.Statements.Where(s => !IsPoolReset(s.Query)).Sum(s => s.Calls) / jobs, 2),
+        ["poolResetStatementsPerJob"] = Math.Round((double)r.Statements.Where(s => IsPoolReset(s.Query)).Sum(s => s.Calls) / jobs, 2),
+        ["topStatements"] = string.Join(" | ", r.Statements.Where(s => !IsPoolReset(s.Query)).Take(6).Select(s => $"{(double)s.Calls / jobs:0.##}x {Short(s.Query)}")),
+    };
+    Console.WriteLine("{" + string.Join(",", values.Select(kv => $"\"{kv.Key}\":" + (kv.Value is string s ? $"\"{s}\"" : Convert.ToString(kv.Value, CultureInfo.InvariantCulture)))) + "}");
+}
+
+// What Npgsql sends, in the same round trip as the next command, when a pooled connection is reused: DISCARD ALL, or
+// with prepared statements the commands that reset a session but keep them.
+static bool IsPoolReset(string query) =>
+    query is "DISCARD ALL" or "CLOSE ALL" or "UNLISTEN *" or "DISCARD SEQUENCES" or "DISCARD TEMP" or "RESET ALL" or "SET SESSION AUTHORIZATION DEFAULT" || query.StartsWith("SELECT pg_advisory_unlock_all()", StringComparison.Ordinal);
+
+// The CPU time of the postmaster and every process it started (the backends serving both sides), from /proc.
+double ServerCpuSeconds()
+{
+    if (postmaster == 0)
+    {
+        return 0;
+    }
+
+    double ticks = 0;
+    foreach (var dir in Directory.EnumerateDirectories("/proc"))
+    {
+        try
+        {
+            var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var id = int.Parse(Path.GetFileName(dir), CultureInfo.InvariantCulture);
+            if (id == postmaster || int.Parse(fields[1], CultureInfo.InvariantCulture) == postmaster)
+            {
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            // Not a process, or it exited meanwhile.
+        }
+    }
+
+    return ticks / 100.0;
+}
+
+async Task ExecuteAsync(string sql)
+{
+    await using var command = admin.CreateCommand(sql);
+    await command.ExecuteNonQueryAsync();
+}
+
+string? Arg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+internal sealed record Result(double Seconds, double ClientCpuSeconds, double ServerCpuSeconds, List<(long Calls, string Query)> Statements);
+
+/// <summary>Counts MediaGen's succeeded jobs in this process from its <c>mediagen.job.succeeded</c> counter, without a query.</summary>
+internal sealed class SucceededCounter : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private long _count;
+    private long _target = long.MaxValue;
+    private TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public SucceededCounter()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "MediaGen" && instrument.Name == "mediagen.job.succeeded")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            if (Interlocked.Add(ref _count, value) >= Volatile.Read(ref _target))
+            {
+                Volatile.Read(ref _reached).TrySetResult();
+            }
+        });
+        _listener.Start();
+    }
+
+    public Task WhenAsync(long total)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _reached, reached);
+        Volatile.Write(ref _target, total);
+        if (Volatile.Read(ref _count) >= total)
+        {
+            reached.TrySetResult();
+        }
+
+        return reached.Task;
+    }
+
+    public void Dispose() => _listener.Dispose();
+}

@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MediaGen.Compliance;
+using MediaGen.TestSupport;
+using Xunit.Abstractions;
+
+namespace MediaGen.PostgreSql.Tests;
+
+/// <summary>
+/// The sample API host and sample worker hosts as separate processes on PostgreSQL alone (queue, store, ledger and events;
+/// no other server), configured only through their environment, the way a deployment runs them.
+/// </summary>
+public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(3);
+    private readonly DirectoryInfo _media = Directory.CreateTempSubdirectory("mediagen-pg-multiprocess");
+    private readonly string _schema = PostgresTestServer.NewSchema();
+    private readonly ConcurrentQueue<string> _hostOutput = new();
+    private SampleHosts? _hosts;
+    private string? _connectionString;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _hosts?.Dispose();
+        // What the hosts logged at Warning and above, without stack frames, to tell a failure's cause.
+        foreach (var line in _hostOutput.Where(l => !l.Contains("   at ", StringComparison.Ordinal)).TakeLast(60))
+        {
+            output.WriteLine(line);
+        }
+
+        _media.Delete(recursive: true);
+        if (_connectionString is null)
+        {
+            await PostgresTestServer.DropSchemaAsync(_schema);
+        }
+    }
+
+    [ServerFact(PostgresTestServer.Variable)]
+    public async Task ApiAndTwoWorkers_OneWorkerKilledMidGeneration_EveryJobSucceedsOnceAndIsChargedOnce()
+    {
+        const int Jobs = 400;
+        var port = FreePort.Next();
+        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var doomed = Start("MediaGen.Samples.Worker", []);
+        var survivor = Start("MediaGen.Samples.Worker", []);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await SampleHosts.WaitUntilAsync(async () => await SampleHosts.RespondsAsync(http, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
+        var startBalance = await SampleHosts.BalanceAsync(http);
+
+        var ids = new List<string>(Jobs);
+        for (var start = 0; start < Jobs; start += 50)
+        {
+            ids.AddRange(await Task.WhenAll(Enumerable.Range(start, 50).Select(i => SubmitAsync(http, $"a lighthouse, variation {i}"))));
+        }
+
+        // Kill the first worker once it is visibly generating (some jobs done, others running).
+        await SampleHosts.WaitUntilAsync(async () => await SampleHosts.CountAsync(http, "succeeded") >= 40 && await SampleHosts.CountAsync(http, "processing") > 0, TimeSpan.FromSeconds(60), "the workers to be busy");
+        doomed.Kill();
+        await doomed.WaitForExitAsync();
+        var killedAt = Stopwatch.GetTimestamp();
+
+        await SampleHosts.WaitUntilAsync(async () => await SampleHosts.CountAsync(http, "succeeded") == Jobs, TimeSpan.FromSeconds(60), "every job to succeed");
+        output.WriteLine($"Every job succeeded {Stopwatch.GetElapsedTime(killedAt).TotalSeconds:0.0} s after the kill.");
+
+        var jobs = await Task.WhenAll(ids.Select(id => http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")));
+        Assert.All(jobs, job =>
+        {
+            Assert.Equal("succeeded", job.GetProperty("status").GetString());
+            Assert.Single(job.GetProperty("outputs").EnumerateArray());
+            Assert.Equal((1L, 0L), (job.GetProperty("creditsCharged").GetInt64(), job.GetProperty("creditsRefunded").GetInt64()));
+        });
+
+        // The killed worker's jobs were taken over by the other one after their leases expired.
+        Assert.Contains(jobs, job => job.GetProperty("attempt").GetInt32() >= 2);
+        Assert.Equal(0, await SampleHosts.CountAsync(http, "pending") + await SampleHosts.CountAsync(http, "processing") + await SampleHosts.CountAsync(http, "failed"));
+        Assert.Equal(startBalance - Jobs, await SampleHosts.BalanceAsync(http));
+        Assert.Equal(Jobs, Directory.GetFiles(_media.FullName, "*.png", SearchOption.AllDirectories).Length);
+        Assert.False(api.HasExited);
+        Assert.False(survivor.HasExited);
+    }
+
+    [ServerFact(PostgresTestServer.Variable)]
+    public async Task ApiAndWorker_PostgreSqlKilledAndRestartedUnderLoad_LoseNoAcknowledgedSubmission()
+    {
+        await using var server = new PostgresServerProcess();
+        await server.StartAsync();
+        _connectionString = server.ConnectionString;
+        var port = FreePort.Next();
+        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var worker = Start("MediaGen.Samples.Worker", []);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await SampleHosts.WaitUntilAsync(async () => await SampleHosts.RespondsAsync(http, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
+        var startBalance = await SampleHosts.BalanceAsync(http);
+
+        // Four clients submit without pause while PostgreSQL is killed and restarted. A 202 is an acknowledged submission;
+        // while the database is down the API answers 503 and nothing else.
+        var accepted = new ConcurrentBag<string>();
+        var refused = 0;
+        using var stop = new CancellationTokenSource();
+        async Task SubmitLoopAsync(int client)
+        {
+            for (var i = 0; i < 2_000 && !stop.IsCancellationRequested; i++)
+            {
+                using var response = await http.PostAsJsonAsync("/api/v1/generations", new { prompt = $"a harbour, client {client}, variation {i}", model = "procedural" });
+                if (response.StatusCode == HttpStatusCode.Accepted)
+                {
+                    accepted.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
+                }
+                else
+                {
+                    Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                    Interlocked.Increment(ref refused);
+                    await Task.Delay(20);
+                }
+            }
+        }
+
+        var clients = Enumerable.Range(0, 4).Select(SubmitLoopAsync).ToArray();
+        await SampleHosts.WaitUntilAsync(async () => accepted.Count >= 100 && await SampleHosts.CountAsync(http, "succeeded") >= 10, TimeSpan.FromSeconds(60), "submissions to flow and the worker to be busy");
+        await server.KillAsync();
+        var acceptedBeforeKill = accepted.Count;
+        await SampleHosts.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref refused) >= 8), TimeSpan.FromSeconds(30), "submissions to be refused while PostgreSQL is down");
+        await server.StartAsync();
+
+        // Neither host is restarted: both reconnect by themselves, and submissions are acknowledged again.
+        await SampleHosts.WaitUntilAsync(() => Task.FromResult(accepted.Count >= acceptedBeforeKill + 100), TimeSpan.FromSeconds(60), "submissions to be acknowledged again");
+        await stop.CancelAsync();
+        await Task.WhenAll(clients);
+
+        var ids = accepted.ToArray();
+        await SampleHosts.WaitUntilAsync(async () => await SampleHosts.CountAsync(http, "pending") + await SampleHosts.CountAsync(http, "processing") == 0, TimeSpan.FromSeconds(60), "every job to end");
+        var jobs = await Task.WhenAll(ids.Select(id => http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")));
+        Assert.All(jobs, job =>
+        {
+            Assert.Equal("succeeded", job.GetProperty("status").GetString());
+            Assert.Single(job.GetProperty("outputs").EnumerateArray());
+        });
+
+        // A submission refused while its commit's answer was lost may still have been stored: such a job is charged and runs
+        // like any other. Every stored job succeeded and was charged once.
+        var succeeded = await SampleHosts.CountAsync(http, "succeeded");
+        output.WriteLine($"{ids.Length} submissions acknowledged ({acceptedBeforeKill} before the kill), {refused} refused, {succeeded} jobs stored and succeeded.");
+        Assert.InRange(succeeded, ids.Length, ids.Length + 4);
+        Assert.Equal(0, await SampleHosts.CountAsync(http, "failed"));
+        Assert.Equal(startBalance - succeeded, await SampleHosts.BalanceAsync(http));
+        Assert.False(api.HasExited);
+        Assert.False(worker.HasExited);
+    }
+
+    private static async Task<string> SubmitAsync(HttpClient http, string prompt)
+    {
+        using var response = await http.PostAsJsonAsync("/api/v1/generations", new { prompt, model = "procedural" });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    private Process Start(string project, Dictionary<string, string> environment)
+    {
+        _hosts ??= new SampleHosts(new Dictionary<string, string>
+        {
+            ["MediaGen__Queue__Provider"] = "PostgreSql",
+            ["MediaGen__PostgreSql__ConnectionString"] = _connectionString ?? PostgresTestServer.ConnectionString,
+            ["MediaGen__PostgreSql__SchemaName"] = _schema,
+            ["MediaGen__PostgreSql__LeaseDuration"] = Lease.ToString("c", CultureInfo.InvariantCulture),
+            ["MediaGen__FileSystem__RootPath"] = _media.FullName,
+            ["MediaGen__Generators__Procedural__SimulatedDuration"] = "00:00:00.300",
+            ["MediaGen__Generators__Procedural__ProgressSteps"] = "3",
+            ["MediaGen__Worker__Concurrency"] = "16",
+            ["MediaGen__Credits__InitialBalance"] = "5000",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+        return _hosts.Start(project, environment, line =>
+        {
+            if (line is not null)
+            {
+                _hostOutput.Enqueue($"{project}: {line}");
+            }
+        });
+    }
+}
