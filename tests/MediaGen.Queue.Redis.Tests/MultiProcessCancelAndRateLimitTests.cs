@@ -127,19 +127,27 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         await bothStarted.Task.WaitAsync(StartLimit);
         var startBalance = await SampleHosts.BalanceAsync(http);
 
-        // Replicate throttles the first create until a date (whole seconds, as HTTP dates are).
-        var now = TimeProvider.System.GetUtcNow();
-        var until = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero).AddSeconds(10);
-        _replicate.Inject("create", 429, "Request was throttled. Expected available in 10 seconds.", retryAfter: until.ToString("r", CultureInfo.InvariantCulture));
+        // Replicate throttles the first create until a date 10 s after it answers (whole seconds, as HTTP dates are): the
+        // date is taken when the 429 is sent, so a slow start of the worker cannot eat into the pause the test needs.
+        long untilTicks = 0;
+        _replicate.Inject("create", 429, "Request was throttled. Expected available in 10 seconds.", retryAfter: () =>
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            var date = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero).AddSeconds(10);
+            Interlocked.Exchange(ref untilTicks, date.UtcTicks);
+            return date.ToString("r", CultureInfo.InvariantCulture);
+        });
         var first = await SubmitAsync(http, "flux-schnell", "the lighthouse that was throttled");
 
         // Once the pause is in the shared store, submit more: the idle worker receives them during the pause.
+        DateTimeOffset until;
         var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
         await using (multiplexer)
         {
             var pauses = new RedisProviderPauseStore(connection, RedisTestServer.Options(_prefix), TimeProvider.System);
             await SampleHosts.WaitUntilAsync(async () => await pauses.GetAsync(Provider) is not null, StartLimit, "the 429 to pause the provider in Redis");
             var recorded = (await pauses.GetAsync(Provider))!.Value;
+            until = new DateTimeOffset(Interlocked.Read(ref untilTicks), TimeSpan.Zero);
             Assert.True(recorded >= until && recorded < until.AddSeconds(1), $"The pause recorded in Redis ends at {recorded:O}; the Retry-After date is {until:O}.");
         }
 

@@ -133,7 +133,11 @@ public sealed class FakeReplicateServer : FakeProviderServer
     }
 
     /// <summary>Answers the next <paramref name="operation"/> call (create, get, cancel, download) with this response instead.</summary>
-    public void Inject(string operation, int status, string? detail = null, string? retryAfter = null)
+    public void Inject(string operation, int status, string? detail = null, string? retryAfter = null) =>
+        Inject(operation, status, detail, retryAfter is null ? null : () => retryAfter);
+
+    /// <summary>Injects a response whose Retry-After header is computed when it is sent (a date relative to that moment).</summary>
+    public void Inject(string operation, int status, string? detail, Func<string>? retryAfter)
     {
         _injected.GetOrAdd(operation, _ => new ConcurrentQueue<InjectedResponse>()).Enqueue(new InjectedResponse(status, detail, retryAfter));
     }
@@ -451,7 +455,7 @@ public sealed class FakeReplicateServer : FakeProviderServer
 
         if (injected.RetryAfter is { } retryAfter)
         {
-            http.Response.Headers.RetryAfter = retryAfter;
+            http.Response.Headers.RetryAfter = retryAfter();
         }
 
         var title = injected.Status switch
@@ -481,7 +485,7 @@ public sealed class FakeReplicateServer : FakeProviderServer
         await http.Response.WriteAsync(prediction.ToJson(BaseUrl).ToJsonString());
     }
 
-    private sealed record InjectedResponse(int Status, string? Detail, string? RetryAfter);
+    private sealed record InjectedResponse(int Status, string? Detail, Func<string>? RetryAfter);
 
     public sealed class FakePrediction(FakeReplicateServer server, string id, string model, string? version, JsonObject input, int pollsUntilDone, string? failWith, int outputCount)
     {
