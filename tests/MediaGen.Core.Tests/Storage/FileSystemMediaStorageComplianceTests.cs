@@ -30,6 +30,30 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
         return ValueTask.CompletedTask;
     }
 
+    [Fact]
+    public async Task DeletePrefixAsync_ConcurrentDeletesOfOneJob_NoneFailsAndNothingIsLeft()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var prefix = $"job-race-{round}/";
+            for (var i = 0; i < 30; i++)
+            {
+                await Storage.SaveAsync($"{prefix}{i}.png", new MemoryStream(Bytes(64, i)), Png());
+            }
+
+            using var start = new Barrier(8);
+            var deletes = Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                start.SignalAndWait();
+                return Storage.DeletePrefixAsync(prefix).AsTask();
+            })).ToArray();
+
+            var counts = await Task.WhenAll(deletes);
+            Assert.Contains(counts, c => c > 0);
+            Assert.False(Directory.Exists(Path.Combine(_root, prefix)));
+        }
+    }
+
     // The host serves the root itself, so the URL is relative: the public base URL plus the key.
     protected override async Task AssertReadUrlServesAsync(string key, Uri url, byte[] expected)
     {

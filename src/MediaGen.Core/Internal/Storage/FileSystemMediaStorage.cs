@@ -98,14 +98,23 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     {
         MediaStorageKeys.ValidatePrefix(prefix);
         var directory = ResolvePath(prefix.TrimEnd('/'));
-        if (!Directory.Exists(directory))
+        var count = 0;
+
+        // Two deletes of one job can run at once (two API requests): whichever removes a file or folder first wins, and
+        // the other, finding it gone, goes on with what is left instead of failing.
+        while (Directory.Exists(directory))
         {
-            return ValueTask.FromResult(0);
+            try
+            {
+                count = Math.Max(count, Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+                    .Count(f => !f.EndsWith(SidecarSuffix, StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal)));
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
         }
 
-        var count = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .Count(f => !f.EndsWith(SidecarSuffix, StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal));
-        Directory.Delete(directory, recursive: true);
         return ValueTask.FromResult(count);
     }
 
