@@ -29,6 +29,19 @@ public sealed class MapMediaGenerationTests(ApiHostFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Submit_WithWebhookEventsFilter_JobNamesTheEventsInCanonicalOrder()
+    {
+        using var client = fixture.Host.CreateClient("webhook-owner");
+
+        using var submitted = await client.SubmitAsync(new { prompt = "a heron", model = "procedural", webhookUrl = "https://hooks.example.com/mediagen", webhookEventsFilter = new[] { "output", "start", "output" } });
+
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var job = await submitted.ReadJsonAsync();
+        Assert.Equal("https://hooks.example.com/mediagen", job.GetProperty("webhookUrl").GetString());
+        Assert.Equal(["start", "output"], job.GetProperty("webhookEventsFilter").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
     public async Task Events_OfARunningJob_CarryRetryFirstThenEachEventThenTheFinalState()
     {
         using var client = fixture.Host.CreateClient("events-owner");

@@ -24,6 +24,7 @@ internal sealed class ResponseMapper(IMediaStorage storage)
             Priority = request.Priority,
             IdempotencyKey = request.IdempotencyKey,
             WebhookUrl = request.WebhookUrl?.ToString(),
+            WebhookEventsFilter = request.WebhookUrl is null ? null : WebhookEventNames.Format(request.WebhookEvents),
             Attempt = job.Attempt,
             Run = job.Run,
             Progress = job.Progress,
