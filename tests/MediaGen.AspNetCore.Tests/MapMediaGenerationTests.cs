@@ -24,7 +24,9 @@ public sealed class MapMediaGenerationTests(ApiHostFixture fixture) : IClassFixt
         Assert.Equal("succeeded", final.Status());
         var outputs = final.GetProperty("outputs").EnumerateArray().ToArray();
         Assert.Equal(2, outputs.Length);
-        Assert.All(outputs, o => Assert.StartsWith($"/media/{id}/", o.GetProperty("url").GetString(), StringComparison.Ordinal));
+        // Absolute, from the request's own address, and signed.
+        Assert.All(outputs, o => Assert.StartsWith($"{fixture.Host.Address.GetLeftPart(UriPartial.Authority)}/media/{id}/", o.GetProperty("url").GetString(), StringComparison.Ordinal));
+        Assert.All(outputs, o => Assert.Contains("&signature=", o.GetProperty("url").GetString(), StringComparison.Ordinal));
         Assert.Equal(128, outputs[0].GetProperty("width").GetInt32());
     }
 

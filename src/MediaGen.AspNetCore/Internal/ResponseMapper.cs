@@ -1,7 +1,10 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
 namespace MediaGen.AspNetCore.Internal;
 
 /// <summary>Turns MediaGen's records into API responses, filling in read URLs the job does not carry yet.</summary>
-internal sealed class ResponseMapper(IMediaStorage storage)
+internal sealed class ResponseMapper(IMediaStorage storage, IHttpContextAccessor httpContext, IOptions<MediaGenerationApiOptions> options)
 {
     public async ValueTask<JobResponse> ToResponseAsync(GenerationJob job, CancellationToken cancellationToken)
     {
@@ -63,6 +66,18 @@ internal sealed class ResponseMapper(IMediaStorage storage)
     {
         // Signed (presigned S3, SAS) URLs expire, so every read signs afresh rather than returning the one stored with the job.
         var url = await storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!url.IsAbsoluteUri && (options.Value.PublicBaseUrl ?? RequestBase()) is { } baseUrl)
+        {
+            url = new Uri(baseUrl, url.OriginalString.TrimStart('/'));
+        }
+
         return new OutputResponse(output.Index, url.OriginalString, output.ContentType, output.Size, output.Width, output.Height);
+    }
+
+    /// <summary>The request's scheme, host and path base: what the client reached this host at.</summary>
+    private Uri? RequestBase()
+    {
+        var request = httpContext.HttpContext?.Request;
+        return request is { Host.HasValue: true } && Uri.TryCreate($"{request.Scheme}://{request.Host}{request.PathBase}/", UriKind.Absolute, out var uri) ? uri : null;
     }
 }

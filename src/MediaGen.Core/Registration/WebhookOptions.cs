@@ -30,6 +30,13 @@ public sealed class WebhookOptions
     /// <value>The default value is empty.</value>
     public IList<string> AllowedNonPublicHosts { get; } = [];
 
+    /// <summary>
+    /// The absolute URL relative output URLs (file-system storage served by the host) are resolved against in webhook
+    /// bodies, so a receiver elsewhere can fetch them. The HTTP API sets it from its own public base URL.
+    /// </summary>
+    /// <value>The default value is null: relative URLs stay relative.</value>
+    public Uri? PublicBaseUrl { get; set; }
+
     /// <summary>How many deliveries are sent at once; a slow or failing receiver holds only its own.</summary>
     /// <value>The default value is 16.</value>
     [Range(1, 1000)]

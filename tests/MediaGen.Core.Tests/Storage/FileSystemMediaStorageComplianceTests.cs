@@ -10,11 +10,12 @@ namespace MediaGen.Core.Tests.Storage;
 public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplianceTests
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-fs-" + Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _time = new();
 
     protected override ValueTask<IMediaStorage> CreateStorageAsync()
     {
         var services = new ServiceCollection()
-            .AddSingleton<TimeProvider>(new FakeTimeProvider())
+            .AddSingleton<TimeProvider>(_time)
             .AddSingleton(Options.Create(new FileSystemStorageOptions { RootPath = _root, PublicBaseUrl = "/media/" }))
             .BuildServiceProvider();
         return ValueTask.FromResult<IMediaStorage>(ActivatorUtilities.CreateInstance<FileSystemMediaStorage>(services));
@@ -54,11 +55,16 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
         }
     }
 
-    // The host serves the root itself, so the URL is relative: the public base URL plus the key.
+    // The host serves the root itself, so the URL is relative: the public base URL plus the key, signed until an expiry.
     protected override async Task AssertReadUrlServesAsync(string key, Uri url, byte[] expected)
     {
         Assert.False(url.IsAbsoluteUri);
-        Assert.Equal("/media/" + key, url.OriginalString);
+        Assert.StartsWith("/media/" + key + "?expires=", url.OriginalString, StringComparison.Ordinal);
+        var query = System.Web.HttpUtility.ParseQueryString(url.OriginalString[url.OriginalString.IndexOf('?', StringComparison.Ordinal)..]);
+        var signature = ((FileSystemMediaStorage)Storage).Signature;
+        Assert.True(signature.IsValid(key, query["expires"], query["signature"], _time.GetUtcNow()));
+        Assert.False(signature.IsValid(key + "x", query["expires"], query["signature"], _time.GetUtcNow()));
+        Assert.False(signature.IsValid(key, query["expires"], query["signature"], _time.GetUtcNow().AddHours(2)));
         Assert.Equal(expected, await File.ReadAllBytesAsync(Path.Combine(_root, key)));
     }
 }

@@ -45,7 +45,7 @@ public sealed class WebhookDispatcherTests : IDisposable
     public async Task JobWithAllEvents_Succeeds_StartOutputAndSucceededEachVerifiedByStandardWebhooks()
     {
         var generator = new ScriptedGenerator("hook", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("png")));
-        using var host = BuildHost(generator, o => o.SigningSecret = _secret, worker: true);
+        using var host = BuildHost(generator, o => { o.SigningSecret = _secret; o.PublicBaseUrl = new Uri("https://api.example.com/app/"); }, worker: true);
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
@@ -73,6 +73,10 @@ public sealed class WebhookDispatcherTests : IDisposable
         Assert.Equal(submitted.Job.Id, done.GetProperty("id").GetString());
         Assert.Equal("succeeded", done.GetProperty("status").GetString());
         Assert.Equal($"{submitted.Job.Id}/0.png", done.GetProperty("outputs")[0].GetProperty("key").GetString());
+
+        // Output URLs are signed afresh when sent and absolute, so a receiver elsewhere can fetch them.
+        Assert.StartsWith($"https://api.example.com/app/media/{submitted.Job.Id}/0.png?expires=", done.GetProperty("outputs")[0].GetProperty("url").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith($"https://api.example.com/app/media/{submitted.Job.Id}/0.png?expires=", byType["job.output"].Data.GetProperty("output").GetProperty("url").GetString(), StringComparison.Ordinal);
         await host.StopAsync();
     }
 
@@ -206,7 +210,7 @@ public sealed class WebhookDispatcherTests : IDisposable
         // only its own name).
         using var allowed = BuildHost(generator, o => o.AllowedNonPublicHosts.Add("hooks.rebind.example"), worker: false, resolver: resolver);
         var http = allowed.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
-        using var request = new HttpRequestMessage(HttpMethod.Post, job.Request.WebhookUrl) { Content = new ByteArrayContent(Delivery(job).Body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, job.Request.WebhookUrl) { Content = new ByteArrayContent(await dispatcher.BuildBodyAsync(Delivery(job), CancellationToken.None)) };
         request.Content.Headers.ContentType = new("application/json");
         request.Headers.Host = $"127.0.0.1:{_port}";
         var send = http.SendAsync(request);
@@ -349,7 +353,7 @@ public sealed class WebhookDispatcherTests : IDisposable
     };
 
     private static WebhookDispatcher.WebhookDelivery Delivery(GenerationJob job) =>
-        new(job.Id + ".1.failed", job.Id, "job.failed", job.Request.WebhookUrl!, JsonSerializer.SerializeToUtf8Bytes(new { type = "job.failed", data = new { id = job.Id } }));
+        new(job.Id + ".1.failed", job.Id, "job.failed", job.Request.WebhookUrl!, job, null, DateTimeOffset.UnixEpoch);
 
     private async Task<Received> ReceiveAsync(HttpStatusCode reply)
     {

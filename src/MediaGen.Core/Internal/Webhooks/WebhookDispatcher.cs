@@ -38,15 +38,17 @@ internal sealed partial class WebhookDispatcher : BackgroundService
 
     private readonly Channel<WebhookDelivery> _pending;
     private readonly IHttpClientFactory _httpClients;
+    private readonly IMediaStorage _storage;
     private readonly WebhookOptions _options;
     private readonly byte[]? _signingKey;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
 
-    public WebhookDispatcher(IHttpClientFactory httpClients, IOptions<WebhookOptions> options, TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
+    public WebhookDispatcher(IHttpClientFactory httpClients, IMediaStorage storage, IOptions<WebhookOptions> options, TimeProvider timeProvider, ILogger<WebhookDispatcher> logger)
     {
         _httpClients = httpClients;
+        _storage = storage;
         _options = options.Value;
         _signingKey = _options.SigningSecret is { Length: > 0 } secret ? ParseSecret(secret) : null;
         _time = timeProvider;
@@ -94,8 +96,7 @@ internal sealed partial class WebhookDispatcher : BackgroundService
             WebhookEventFilter.Output => ("job.output", string.Create(CultureInfo.InvariantCulture, $"{job.Id}.{job.Run}.output.{output?.Index}")),
             _ => ("job." + job.Status.ToString().ToLowerInvariant(), string.Create(CultureInfo.InvariantCulture, $"{job.Id}.{job.Run}.{job.Status.ToString().ToLowerInvariant()}")),
         };
-        var body = JsonSerializer.SerializeToUtf8Bytes(WebhookPayload.From(type, job, output, _time.GetUtcNow()), JsonOptions);
-        _pending.Writer.TryWrite(new WebhookDelivery(id, job.Id, type, url, body));
+        _pending.Writer.TryWrite(new WebhookDelivery(id, job.Id, type, url, job, output, _time.GetUtcNow()));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -147,28 +148,57 @@ internal sealed partial class WebhookDispatcher : BackgroundService
         }
     }
 
+    /// <summary>
+    /// The delivery's body, with fresh read URLs for its outputs (signed ones expire), resolved against
+    /// <see cref="WebhookOptions.PublicBaseUrl"/> when relative.
+    /// </summary>
+    internal async Task<byte[]> BuildBodyAsync(WebhookDelivery delivery, CancellationToken cancellationToken)
+    {
+        var job = delivery.Job;
+        var outputs = new JobOutput[job.Outputs.Count];
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            outputs[i] = await WithReadUrlAsync(job.Outputs[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        var output = delivery.Output is { } one ? await WithReadUrlAsync(one, cancellationToken).ConfigureAwait(false) : null;
+        return JsonSerializer.SerializeToUtf8Bytes(WebhookPayload.From(delivery.Type, job with { Outputs = outputs }, output, delivery.At), JsonOptions);
+    }
+
+    private async Task<JobOutput> WithReadUrlAsync(JobOutput output, CancellationToken cancellationToken)
+    {
+        var url = await _storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!url.IsAbsoluteUri && _options.PublicBaseUrl is { } baseUrl)
+        {
+            url = new Uri(baseUrl, url.OriginalString.TrimStart('/'));
+        }
+
+        return output with { Url = url };
+    }
+
     /// <summary>Sends one delivery with its retries; true when the receiver answered 2xx.</summary>
     internal async Task<bool> SendAsync(WebhookDelivery delivery, CancellationToken cancellationToken)
     {
+        var body = await BuildBodyAsync(delivery, cancellationToken).ConfigureAwait(false);
         var client = _httpClients.CreateClient(HttpClientName);
         try
         {
             using var response = await _pipeline.ExecuteAsync(
                 static async (state, ct) =>
                 {
-                    using var request = new HttpRequestMessage(HttpMethod.Post, state.Delivery.Url) { Content = new ByteArrayContent(state.Delivery.Body) };
+                    using var request = new HttpRequestMessage(HttpMethod.Post, state.Delivery.Url) { Content = new ByteArrayContent(state.Body) };
                     request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                     var timestamp = state.Self._time.GetUtcNow().ToUnixTimeSeconds();
                     request.Headers.TryAddWithoutValidation(IdHeader, state.Delivery.Id);
                     request.Headers.TryAddWithoutValidation(TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
                     if (state.Self._signingKey is { } key)
                     {
-                        request.Headers.TryAddWithoutValidation(SignatureHeader, Sign(key, state.Delivery.Id, timestamp, state.Delivery.Body));
+                        request.Headers.TryAddWithoutValidation(SignatureHeader, Sign(key, state.Delivery.Id, timestamp, state.Body));
                     }
 
                     return await state.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
                 },
-                (Self: this, Delivery: delivery, Client: client),
+                (Self: this, Delivery: delivery, Body: body, Client: client),
                 cancellationToken).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
@@ -225,8 +255,8 @@ internal sealed partial class WebhookDispatcher : BackgroundService
     [LoggerMessage(45, LogLevel.Warning, "Webhook {Type} for job {JobId} was not sent: {Reason}")]
     private static partial void LogRefused(ILogger logger, string jobId, string type, string reason);
 
-    /// <summary>One message to send: its Standard Webhooks id (the same on every retry), type, target and body.</summary>
-    internal sealed record WebhookDelivery(string Id, string JobId, string Type, Uri Url, byte[] Body);
+    /// <summary>One message to send: its Standard Webhooks id (the same on every retry), type, target, and the job as it was at <paramref name="At"/>.</summary>
+    internal sealed record WebhookDelivery(string Id, string JobId, string Type, Uri Url, GenerationJob Job, JobOutput? Output, DateTimeOffset At);
 
     /// <summary>The body, in the Standard Webhooks shape: <c>type</c>, <c>timestamp</c>, <c>data</c>.</summary>
     internal sealed record WebhookPayload(string Type, DateTimeOffset Timestamp, WebhookJob Data)
