@@ -1,3 +1,4 @@
+using MediaGen.Internal;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
@@ -66,10 +67,7 @@ internal sealed class ResponseMapper(IMediaStorage storage, IHttpContextAccessor
     {
         // Signed (presigned S3, SAS) URLs expire, so every read signs afresh rather than returning the one stored with the job.
         var url = await storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!url.IsAbsoluteUri && (options.Value.PublicBaseUrl ?? RequestBase()) is { } baseUrl)
-        {
-            url = new Uri(baseUrl, url.OriginalString.TrimStart('/'));
-        }
+        url = PublicMediaUrl.Resolve(url.IsAbsoluteUri ? null : options.Value.PublicBaseUrl ?? RequestBase(), url);
 
         return new OutputResponse(output.Index, url.OriginalString, output.ContentType, output.Size, output.Width, output.Height);
     }

@@ -168,12 +168,7 @@ internal sealed partial class WebhookDispatcher : BackgroundService
     private async Task<JobOutput> WithReadUrlAsync(JobOutput output, CancellationToken cancellationToken)
     {
         var url = await _storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!url.IsAbsoluteUri && _options.PublicBaseUrl is { } baseUrl)
-        {
-            url = new Uri(baseUrl, url.OriginalString.TrimStart('/'));
-        }
-
-        return output with { Url = url };
+        return output with { Url = PublicMediaUrl.Resolve(_options.PublicBaseUrl, url) };
     }
 
     /// <summary>Sends one delivery with its retries; true when the receiver answered 2xx.</summary>
