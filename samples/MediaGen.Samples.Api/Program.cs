@@ -2,7 +2,6 @@ using MediaGen;
 using MediaGen.Samples.Api;
 using MediaGen.Samples.Hosting;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -34,19 +33,6 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
-
-// File-system storage hands out read URLs under /media/: serve its root there.
-var storage = app.Services.GetRequiredService<IOptions<FileSystemStorageOptions>>().Value;
-if (mediaGen.StorageProvider == MediaGenHostingExtensions.FileSystemProvider && storage.PublicBaseUrl.StartsWith('/'))
-{
-    var root = Path.GetFullPath(storage.RootPath);
-    Directory.CreateDirectory(root);
-    app.UseStaticFiles(new StaticFileOptions
-    {
-        FileProvider = new PhysicalFileProvider(root),
-        RequestPath = storage.PublicBaseUrl.TrimEnd('/'),
-    });
-}
 
 app.MapOpenApi();
 app.MapHealthChecks("/health");

@@ -32,8 +32,16 @@ public sealed record GenerationRequest
     /// </summary>
     public string? IdempotencyKey { get; init; }
 
-    /// <summary>An absolute http(s) URL to notify when the job finishes.</summary>
+    /// <summary>
+    /// An absolute http(s) URL on a public host to notify of the events in <see cref="WebhookEvents"/>. URLs naming a
+    /// loopback, private, link-local or otherwise non-public address, carrying credentials, or resolving to such an
+    /// address when called, are refused.
+    /// </summary>
     public Uri? WebhookUrl { get; init; }
+
+    /// <summary>Which events are sent to <see cref="WebhookUrl"/>.</summary>
+    /// <value>The default value is <see cref="WebhookEventFilter.Completed"/>.</value>
+    public WebhookEventFilter WebhookEvents { get; init; } = WebhookEventFilter.Completed;
 
     /// <summary>The queue priority.</summary>
     public JobPriority Priority { get; init; } = JobPriority.Normal;
@@ -57,7 +65,8 @@ public sealed record GenerationRequest
             && string.Equals(OwnerId, other.OwnerId, StringComparison.Ordinal)
             && Settings == other.Settings
             && ParametersEqual(Parameters, other.Parameters)
-            && Equals(WebhookUrl, other.WebhookUrl);
+            && Equals(WebhookUrl, other.WebhookUrl)
+            && WebhookEvents == other.WebhookEvents;
     }
 
     private static bool ParametersEqual(IReadOnlyDictionary<string, JsonElement>? a, IReadOnlyDictionary<string, JsonElement>? b)
@@ -91,6 +100,26 @@ public sealed record GenerationRequest
     private static bool JsonEquals(JsonElement a, JsonElement b) =>
         a.ValueKind == b.ValueKind && string.Equals(a.GetRawText(), b.GetRawText(), StringComparison.Ordinal);
 #endif
+}
+
+/// <summary>The events a job's webhook receives, as Replicate's <c>webhook_events_filter</c>.</summary>
+[Flags]
+public enum WebhookEventFilter
+{
+    /// <summary>No events.</summary>
+    None = 0,
+
+    /// <summary>Each attempt's start (<c>job.started</c>).</summary>
+    Start = 1,
+
+    /// <summary>Each stored output (<c>job.output</c>).</summary>
+    Output = 2,
+
+    /// <summary>The terminal status: <c>job.succeeded</c>, <c>job.failed</c> or <c>job.canceled</c>.</summary>
+    Completed = 4,
+
+    /// <summary>Every event above.</summary>
+    All = Start | Output | Completed,
 }
 
 /// <summary>Settings most text-to-image models share. A null value means the model's default.</summary>

@@ -35,8 +35,11 @@ public sealed record CreateGenerationBody
     /// <summary>Model-specific values.</summary>
     public Dictionary<string, JsonElement>? Parameters { get; init; }
 
-    /// <summary>An absolute http(s) URL to notify when the job finishes.</summary>
+    /// <summary>An absolute http(s) URL on a public host to notify of the events in <see cref="WebhookEventsFilter"/>.</summary>
     public string? WebhookUrl { get; init; }
+
+    /// <summary>Which events the webhook receives: any of <c>start</c>, <c>output</c>, <c>completed</c>; only <c>completed</c> when unset.</summary>
+    public string[]? WebhookEventsFilter { get; init; }
 
     /// <summary>The queue priority.</summary>
     public JobPriority? Priority { get; init; }
@@ -74,6 +77,9 @@ public sealed record JobResponse
 
     /// <summary>The webhook URL.</summary>
     public string? WebhookUrl { get; init; }
+
+    /// <summary>The events the webhook receives (<c>start</c>, <c>output</c>, <c>completed</c>); absent without a webhook URL.</summary>
+    public IReadOnlyList<string>? WebhookEventsFilter { get; init; }
 
     /// <summary>Attempts started so far in the current run.</summary>
     public int Attempt { get; init; }

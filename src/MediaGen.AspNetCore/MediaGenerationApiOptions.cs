@@ -37,6 +37,15 @@ public sealed class MediaGenerationApiOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan SseKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The absolute URL clients reach this host at, such as <c>https://api.example.com/</c>; relative output URLs in
+    /// responses and webhooks are resolved against it (it sets <see cref="WebhookOptions.PublicBaseUrl"/> when that is
+    /// unset). Null resolves responses' URLs against the request's own scheme, host and path base, and leaves webhooks'
+    /// relative: set it when webhooks carry file-system outputs, and behind a proxy.
+    /// </summary>
+    /// <value>The default value is null.</value>
+    public Uri? PublicBaseUrl { get; set; }
+
     /// <summary>The reconnection delay the event stream asks clients for (its <c>retry:</c> field).</summary>
     /// <value>The default value is 3 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]

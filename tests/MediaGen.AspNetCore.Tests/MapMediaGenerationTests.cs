@@ -24,8 +24,23 @@ public sealed class MapMediaGenerationTests(ApiHostFixture fixture) : IClassFixt
         Assert.Equal("succeeded", final.Status());
         var outputs = final.GetProperty("outputs").EnumerateArray().ToArray();
         Assert.Equal(2, outputs.Length);
-        Assert.All(outputs, o => Assert.StartsWith($"/media/{id}/", o.GetProperty("url").GetString(), StringComparison.Ordinal));
+        // Absolute, from the request's own address, and signed.
+        Assert.All(outputs, o => Assert.StartsWith($"{fixture.Host.Address.GetLeftPart(UriPartial.Authority)}/media/{id}/", o.GetProperty("url").GetString(), StringComparison.Ordinal));
+        Assert.All(outputs, o => Assert.Contains("&signature=", o.GetProperty("url").GetString(), StringComparison.Ordinal));
         Assert.Equal(128, outputs[0].GetProperty("width").GetInt32());
+    }
+
+    [Fact]
+    public async Task Submit_WithWebhookEventsFilter_JobNamesTheEventsInCanonicalOrder()
+    {
+        using var client = fixture.Host.CreateClient("webhook-owner");
+
+        using var submitted = await client.SubmitAsync(new { prompt = "a heron", model = "procedural", webhookUrl = "https://hooks.example.com/mediagen", webhookEventsFilter = new[] { "output", "start", "output" } });
+
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var job = await submitted.ReadJsonAsync();
+        Assert.Equal("https://hooks.example.com/mediagen", job.GetProperty("webhookUrl").GetString());
+        Assert.Equal(["start", "output"], job.GetProperty("webhookEventsFilter").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]

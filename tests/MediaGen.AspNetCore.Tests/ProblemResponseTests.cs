@@ -102,6 +102,10 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
         { "{\"prompt\":\"\\ud800\",\"model\":\"procedural\"}", "prompt", "malformed_json" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"deep\":" + new string('[', 100) + new string(']', 100) + "}}", "parameters.deep", "malformed_json" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"ftp://example.com/x\"}", "webhookUrl", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"http://0x7f000001/x\"}", "webhookUrl", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"http://[::ffff:169.254.169.254]/x\"}", "webhookUrl", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"https://u:p@hooks.example.com/x\"}", "webhookUrl", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"https://hooks.example.com/x\",\"webhookEventsFilter\":[\"logs\"]}", "webhookEventsFilter", "validation_failed" },
     };
 
     [Theory]

@@ -662,6 +662,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
                 Parameters = parameters.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal),
                 IdempotencyKey = "order-1234/attempt:1",
                 WebhookUrl = new Uri("https://hooks.example.test/mediagen?token=abc&x=1"),
+                WebhookEvents = WebhookEventFilter.Start | WebhookEventFilter.Output,
                 Priority = JobPriority.High,
             },
             Status = JobStatus.Failed,

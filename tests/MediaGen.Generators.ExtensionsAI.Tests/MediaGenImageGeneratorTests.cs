@@ -35,7 +35,8 @@ public sealed class MediaGenImageGeneratorTests : FakeServerTests<FakeOpenAIImag
         {
             var content = Assert.IsType<UriContent>(response.Contents[i]);
             Assert.Equal("image/png", content.MediaType);
-            Assert.Equal($"/media/{job.Id}/{i}.png", content.Uri.OriginalString);
+            // The storage's read URL: the public base URL and the key, signed until it expires.
+            Assert.StartsWith($"/media/{job.Id}/{i}.png?expires=", content.Uri.OriginalString, StringComparison.Ordinal);
             Assert.Equal(job.Id, content.AdditionalProperties![MediaGenImageGenerator.JobIdProperty]);
             Assert.Equal(FakeOpenAIImagesServer.ImageBytes(1, i, Server.ImageSize), await File.ReadAllBytesAsync(Path.Combine(Root.Path, job.Id, $"{i}.png")));
         }

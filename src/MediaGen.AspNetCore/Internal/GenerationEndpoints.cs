@@ -108,8 +108,7 @@ internal static class GenerationEndpoints
         var body = await JsonBodyReader.ReadAsync<CreateGenerationBody>(http.Request, options.Value.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
         var idempotencyKey = http.Request.Headers[IdempotencyKeyHeader].ToString();
         Uri? webhook = null;
-        if (!string.IsNullOrWhiteSpace(body.WebhookUrl)
-            && (!Uri.TryCreate(body.WebhookUrl, UriKind.Absolute, out webhook) || (webhook.Scheme != Uri.UriSchemeHttp && webhook.Scheme != Uri.UriSchemeHttps)))
+        if (!string.IsNullOrWhiteSpace(body.WebhookUrl) && !Uri.TryCreate(body.WebhookUrl, UriKind.Absolute, out webhook))
         {
             throw new RequestValidationException("webhookUrl", "Must be an absolute http or https URL.");
         }
@@ -132,6 +131,7 @@ internal static class GenerationEndpoints
             Parameters = body.Parameters,
             IdempotencyKey = string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey,
             WebhookUrl = webhook,
+            WebhookEvents = WebhookEventNames.Parse(body.WebhookEventsFilter),
             Priority = body.Priority ?? JobPriority.Normal,
         };
 

@@ -1,7 +1,11 @@
+using MediaGen.Internal;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
 namespace MediaGen.AspNetCore.Internal;
 
 /// <summary>Turns MediaGen's records into API responses, filling in read URLs the job does not carry yet.</summary>
-internal sealed class ResponseMapper(IMediaStorage storage)
+internal sealed class ResponseMapper(IMediaStorage storage, IHttpContextAccessor httpContext, IOptions<MediaGenerationApiOptions> options)
 {
     public async ValueTask<JobResponse> ToResponseAsync(GenerationJob job, CancellationToken cancellationToken)
     {
@@ -24,6 +28,7 @@ internal sealed class ResponseMapper(IMediaStorage storage)
             Priority = request.Priority,
             IdempotencyKey = request.IdempotencyKey,
             WebhookUrl = request.WebhookUrl?.ToString(),
+            WebhookEventsFilter = request.WebhookUrl is null ? null : WebhookEventNames.Format(request.WebhookEvents),
             Attempt = job.Attempt,
             Run = job.Run,
             Progress = job.Progress,
@@ -63,6 +68,17 @@ internal sealed class ResponseMapper(IMediaStorage storage)
         // Signed (presigned S3, SAS) URLs expire, so every read signs afresh rather than returning the one stored with the job.
         var url = await storage.GetReadUrlAsync(output.Key, cancellationToken: cancellationToken).ConfigureAwait(false);
         var thumbnail = output.ThumbnailKey is { } key ? await storage.GetReadUrlAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false) : null;
+        url = Absolute(url);
+        thumbnail = thumbnail is null ? null : Absolute(thumbnail);
         return new OutputResponse(output.Index, url.OriginalString, output.ContentType, output.Size, output.Width, output.Height, thumbnail?.OriginalString);
+    }
+
+    private Uri Absolute(Uri url) => PublicMediaUrl.Resolve(url.IsAbsoluteUri ? null : options.Value.PublicBaseUrl ?? RequestBase(), url);
+
+    /// <summary>The request's scheme, host and path base: what the client reached this host at.</summary>
+    private Uri? RequestBase()
+    {
+        var request = httpContext.HttpContext?.Request;
+        return request is { Host.HasValue: true } && Uri.TryCreate($"{request.Scheme}://{request.Host}{request.PathBase}/", UriKind.Absolute, out var uri) ? uri : null;
     }
 }

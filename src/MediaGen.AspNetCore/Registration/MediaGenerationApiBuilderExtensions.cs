@@ -46,6 +46,8 @@ public static class MediaGenerationApiBuilderExtensions
         var services = builder.Services;
         services.AddOptions<MediaGenerationApiOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenerationApiOptions>, MediaGenerationApiOptionsValidator>());
+        services.AddHttpContextAccessor();
+        services.AddOptions<WebhookOptions>().Configure<IOptions<MediaGenerationApiOptions>>((webhooks, api) => webhooks.PublicBaseUrl ??= api.Value.PublicBaseUrl);
         services.TryAddSingleton<ResponseMapper>();
         services.TryAddSingleton<ApiEndpointFilter>();
         services.TryAddSingleton(TimeProvider.System);

@@ -14,7 +14,9 @@ public static class MediaGenerationEndpointRouteBuilderExtensions
     /// Maps MediaGen's HTTP API under <paramref name="prefix"/>: <c>POST /generations</c> (submit),
     /// <c>GET /generations</c> (list), <c>GET|DELETE /generations/{id}</c>, <c>POST /generations/{id}/cancel</c>,
     /// <c>POST /generations/{id}/retry</c>, <c>GET /generations/{id}/events</c> (server-sent events),
-    /// <c>GET /models</c> and <c>GET /credits</c>. Every call acts for the owner named by the authenticated user's claims
+    /// <c>GET /models</c> and <c>GET /credits</c>; with file-system storage served from a path of this host (its
+    /// <c>PublicBaseUrl</c>, <c>/media/</c> by default), also the outputs there, under signed, expiring URLs only and outside
+    /// the returned group's policies (the signature is the credential). Every call acts for the owner named by the authenticated user's claims
     /// (<see cref="MediaGen.MediaGenerationApiOptions.OwnerClaimTypes"/>); a request without one is 401. Every error is
     /// <c>application/problem+json</c> with a stable <c>code</c>, whatever the request's Accept header.
     /// </summary>
@@ -42,6 +44,7 @@ public static class MediaGenerationEndpointRouteBuilderExtensions
             .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status401Unauthorized, typeof(ProblemDetails), [ProblemResult.ContentType]));
         GenerationEndpoints.Map(api);
 
+        MediaEndpoint.MapIfServedHere(endpoints);
         var unmatched = new UnmatchedRoutes(endpoints.ServiceProvider.GetRequiredService<EndpointDataSource>(), marker);
         api.MapFallback("{**path}", unmatched.Answer).ExcludeFromDescription();
         return api;

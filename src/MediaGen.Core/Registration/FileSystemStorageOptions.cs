@@ -18,6 +18,20 @@ public sealed class FileSystemStorageOptions
     /// <value>The default value is <c>/media/</c>.</value>
     [Required]
     public string PublicBaseUrl { get; set; } = "/media/";
+
+    /// <summary>
+    /// The secret read URLs are signed with (HMAC-SHA256 over the key and the expiry), at least 32 characters; every
+    /// process serving or handing out URLs of one root needs the same one. Null signs with a random key made at start,
+    /// so URLs stop working when the process restarts and another process cannot serve them: set one in production.
+    /// </summary>
+    /// <value>The default value is null.</value>
+    [MinLength(32)]
+    public string? UrlSigningKey { get; set; }
+
+    /// <summary>How long a read URL works after it is handed out.</summary>
+    /// <value>The default value is 1 hour.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan ReadUrlLifetime { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>Validates <see cref="FileSystemStorageOptions"/> at start-up.</summary>

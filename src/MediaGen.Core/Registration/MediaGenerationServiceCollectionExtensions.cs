@@ -113,7 +113,10 @@ public static class MediaGenerationServiceCollectionExtensions
             return new FixedWindowOwnerRateLimiter(options.SubmissionsPerOwner ?? int.MaxValue, options.SubmissionWindow, sp.GetRequiredService<TimeProvider>());
         }));
 
-        services.AddHttpClient(WebhookDispatcher.HttpClientName);
+        services.TryAddSingleton<IWebhookHostResolver, DnsWebhookHostResolver>();
+        services.TryAddSingleton<WebhookConnectGuard>();
+        services.AddHttpClient(WebhookDispatcher.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<WebhookConnectGuard>().CreateHandler());
         services.TryAddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
 

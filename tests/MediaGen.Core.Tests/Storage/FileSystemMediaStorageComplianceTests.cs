@@ -10,11 +10,12 @@ namespace MediaGen.Core.Tests.Storage;
 public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplianceTests
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-fs-" + Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _time = new();
 
     protected override ValueTask<IMediaStorage> CreateStorageAsync()
     {
         var services = new ServiceCollection()
-            .AddSingleton<TimeProvider>(new FakeTimeProvider())
+            .AddSingleton<TimeProvider>(_time)
             .AddSingleton(Options.Create(new FileSystemStorageOptions { RootPath = _root, PublicBaseUrl = "/media/" }))
             .BuildServiceProvider();
         return ValueTask.FromResult<IMediaStorage>(ActivatorUtilities.CreateInstance<FileSystemMediaStorage>(services));
@@ -30,11 +31,40 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
         return ValueTask.CompletedTask;
     }
 
-    // The host serves the root itself, so the URL is relative: the public base URL plus the key.
+    [Fact]
+    public async Task DeletePrefixAsync_ConcurrentDeletesOfOneJob_NoneFailsAndNothingIsLeft()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var prefix = $"job-race-{round}/";
+            for (var i = 0; i < 30; i++)
+            {
+                await Storage.SaveAsync($"{prefix}{i}.png", new MemoryStream(Bytes(64, i)), Png());
+            }
+
+            using var start = new Barrier(8);
+            var deletes = Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                start.SignalAndWait();
+                return Storage.DeletePrefixAsync(prefix).AsTask();
+            })).ToArray();
+
+            var counts = await Task.WhenAll(deletes);
+            Assert.Contains(counts, c => c > 0);
+            Assert.False(Directory.Exists(Path.Combine(_root, prefix)));
+        }
+    }
+
+    // The host serves the root itself, so the URL is relative: the public base URL plus the key, signed until an expiry.
     protected override async Task AssertReadUrlServesAsync(string key, Uri url, byte[] expected)
     {
         Assert.False(url.IsAbsoluteUri);
-        Assert.Equal("/media/" + key, url.OriginalString);
+        Assert.StartsWith("/media/" + key + "?expires=", url.OriginalString, StringComparison.Ordinal);
+        var query = System.Web.HttpUtility.ParseQueryString(url.OriginalString[url.OriginalString.IndexOf('?', StringComparison.Ordinal)..]);
+        var signature = ((FileSystemMediaStorage)Storage).Signature;
+        Assert.True(signature.IsValid(key, query["expires"], query["signature"], _time.GetUtcNow()));
+        Assert.False(signature.IsValid(key + "x", query["expires"], query["signature"], _time.GetUtcNow()));
+        Assert.False(signature.IsValid(key, query["expires"], query["signature"], _time.GetUtcNow().AddHours(2)));
         Assert.Equal(expected, await File.ReadAllBytesAsync(Path.Combine(_root, key)));
     }
 }

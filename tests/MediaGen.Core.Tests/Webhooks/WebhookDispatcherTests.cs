@@ -1,26 +1,33 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using MediaGen.Internal;
+using MediaGen.TestSupport;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using StandardWebhooks;
 
 namespace MediaGen.Core.Tests.Webhooks;
 
-/// <summary>Webhooks posted to a real HTTP listener on loopback.</summary>
+/// <summary>Webhooks posted to a real HTTP listener on loopback (allow-listed, as only a development host may).</summary>
 public sealed class WebhookDispatcherTests : IDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly string _url;
+    private readonly int _port;
+    private readonly string _secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-tests", Guid.NewGuid().ToString("N"));
 
     public WebhookDispatcherTests()
     {
         var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        _port = ((IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
-        _url = $"http://127.0.0.1:{port}/hooks/";
+        _url = $"http://127.0.0.1:{_port}/hooks/";
         _listener.Prefixes.Add(_url);
         _listener.Start();
     }
@@ -35,74 +42,352 @@ public sealed class WebhookDispatcherTests : IDisposable
     }
 
     [Fact]
-    public async Task JobWithWebhook_Succeeds_SignedNotificationPostedAfterA500()
+    public async Task JobWithAllEvents_Succeeds_StartOutputAndSucceededEachVerifiedByStandardWebhooks()
     {
         var generator = new ScriptedGenerator("hook", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("png")));
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
-            .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root)
-            .ConfigureCredits(o => o.InitialBalance = 10)
-            .ConfigureWebhooks(o => { o.SigningSecret = "s3cret"; o.RetryDelay = TimeSpan.Zero; })
-            .AddGenerator(generator)
-            .AddWorker()).Build();
+        using var host = BuildHost(generator, o => { o.SigningSecret = _secret; o.PublicBaseUrl = new Uri("https://api.example.com/app/"); }, worker: true);
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
-        var submitted = await client.SubmitAsync(new GenerationRequest
+        var submitted = await client.SubmitAsync(Request(generator, "all") with { WebhookEvents = WebhookEventFilter.All });
+
+        var received = new List<Received>();
+        for (var i = 0; i < 3; i++)
         {
-            Prompt = "p",
-            Model = generator.ModelId,
-            OwnerId = "o",
-            WebhookUrl = new Uri(_url + "done"),
-        });
+            received.Add(await ReceiveAsync(HttpStatusCode.NoContent));
+        }
 
-        var first = await ReceiveAsync(HttpStatusCode.InternalServerError);
-        var second = await ReceiveAsync(HttpStatusCode.NoContent);
+        var verifier = new StandardWebhook(_secret);
+        foreach (var delivery in received)
+        {
+            verifier.Verify(Encoding.UTF8.GetString(delivery.Body), delivery.Headers);
+            Assert.Throws<StandardWebhooks.Diagnostics.WebhookVerificationException>(() =>
+                new StandardWebhook("whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))).Verify(Encoding.UTF8.GetString(delivery.Body), delivery.Headers));
+        }
 
-        Assert.Equal(first.Body, second.Body);
-        Assert.Equal("job.succeeded", second.Headers["MediaGen-Event"]);
-        using var document = JsonDocument.Parse(second.Body);
-        Assert.Equal(submitted.Job.Id, document.RootElement.GetProperty("job").GetProperty("id").GetString());
-        Assert.Equal("succeeded", document.RootElement.GetProperty("job").GetProperty("status").GetString());
-        Assert.Equal($"{submitted.Job.Id}/0.png", document.RootElement.GetProperty("job").GetProperty("outputs")[0].GetProperty("key").GetString());
-        Assert.Equal(0, document.RootElement.GetProperty("job").GetProperty("failedOutputs").GetArrayLength());
+        var byType = received.ToDictionary(r => r.Type);
+        Assert.Equal(["job.output", "job.started", "job.succeeded"], byType.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal($"{submitted.Job.Id}.1.started.1", byType["job.started"].Headers["webhook-id"].ToString());
+        Assert.Equal($"{submitted.Job.Id}/0.png", byType["job.output"].Data.GetProperty("output").GetProperty("key").GetString());
+        var done = byType["job.succeeded"].Data;
+        Assert.Equal(submitted.Job.Id, done.GetProperty("id").GetString());
+        Assert.Equal("succeeded", done.GetProperty("status").GetString());
+        Assert.Equal($"{submitted.Job.Id}/0.png", done.GetProperty("outputs")[0].GetProperty("key").GetString());
 
-        var signature = second.Headers[WebhookDispatcher.SignatureHeader]!;
-        var t = long.Parse(signature.Split(',')[0]["t=".Length..], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(WebhookDispatcher.Sign("s3cret", t, second.Body), signature);
-        Assert.NotEqual(WebhookDispatcher.Sign("other", t, second.Body), signature);
+        // Output URLs are signed afresh when sent and absolute, so a receiver elsewhere can fetch them.
+        Assert.StartsWith($"https://api.example.com/app/media/{submitted.Job.Id}/0.png?expires=", done.GetProperty("outputs")[0].GetProperty("url").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith($"https://api.example.com/app/media/{submitted.Job.Id}/0.png?expires=", byType["job.output"].Data.GetProperty("output").GetProperty("url").GetString(), StringComparison.Ordinal);
         await host.StopAsync();
     }
 
     [Fact]
-    public async Task PendingJobCanceled_NotificationSaysCanceled()
+    public async Task DefaultFilter_ReceiverFailsOnce_OnlyTheTerminalEventIsSentAndRetriedWithTheSameId()
     {
-        var generator = new ScriptedGenerator("hook2", (_, _) => ValueTask.FromResult(new GenerationResult([])));
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
-            .AddMediaGeneration()
-            .ConfigureCredits(o => o.InitialBalance = 10)
-            .AddGenerator(generator)).Build();
+        var generator = new ScriptedGenerator("hook1", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("png")));
+        using var host = BuildHost(generator, o => { o.SigningSecret = _secret; o.RetryDelay = TimeSpan.Zero; }, worker: true);
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-        var job = (await client.SubmitAsync(new GenerationRequest { Prompt = "p", Model = generator.ModelId, OwnerId = "o", WebhookUrl = new Uri(_url + "c") })).Job;
+
+        var submitted = await client.SubmitAsync(Request(generator, "done"));
+
+        var first = await ReceiveAsync(HttpStatusCode.InternalServerError);
+        var second = await ReceiveAsync(HttpStatusCode.NoContent);
+
+        Assert.Equal("job.succeeded", first.Type);
+        Assert.Equal(first.Body, second.Body);
+        Assert.Equal($"{submitted.Job.Id}.1.succeeded", second.Headers["webhook-id"].ToString());
+        Assert.Equal(first.Headers["webhook-id"].ToString(), second.Headers["webhook-id"].ToString());
+        new StandardWebhook(_secret).Verify(Encoding.UTF8.GetString(second.Body), second.Headers);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task PendingJobCanceled_WithoutSecret_UnsignedNotificationSaysCanceled()
+    {
+        var generator = new ScriptedGenerator("hook2", (_, _) => ValueTask.FromResult(new GenerationResult([])));
+        using var host = BuildHost(generator, _ => { }, worker: false);
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var job = (await client.SubmitAsync(Request(generator, "c"))).Job;
 
         await client.CancelAsync("o", job.Id);
 
         var received = await ReceiveAsync(HttpStatusCode.OK);
-        Assert.Equal("job.canceled", received.Headers["MediaGen-Event"]);
-        Assert.Null(received.Headers[WebhookDispatcher.SignatureHeader]);
+        Assert.Equal("job.canceled", received.Type);
+        Assert.Equal($"{job.Id}.1.canceled", received.Headers["webhook-id"].ToString());
+        Assert.False(received.Headers.ContainsKey("webhook-signature"));
         await host.StopAsync();
     }
 
-    private async Task<(byte[] Body, System.Collections.Specialized.NameValueCollection Headers)> ReceiveAsync(HttpStatusCode reply)
+    [Fact]
+    public async Task ReceiverFails_RetryWaitsOnTheClock_OtherDeliveriesGoOnMeanwhile()
+    {
+        var time = new ObservedTimeProvider(TimeProvider.System.GetUtcNow());
+        var generator = new ScriptedGenerator("hook3", (_, _) => ValueTask.FromResult(new GenerationResult([])));
+        using var host = BuildHost(generator, o => { o.RetryDelay = TimeSpan.FromSeconds(1); o.AttemptTimeout = TimeSpan.FromMinutes(5); }, worker: false, time);
+        await host.StartAsync();
+        var dispatcher = host.Services.GetRequiredService<WebhookDispatcher>();
+
+        dispatcher.Notify(FinishedJob("slow", _url + "slow"), WebhookEventFilter.Completed);
+        var slow = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        dispatcher.Notify(FinishedJob("fast", _url + "fast"), WebhookEventFilter.Completed);
+
+        // The slow receiver has not answered; the next delivery is not held behind it.
+        var fast = await ReceiveAsync(HttpStatusCode.NoContent);
+        Assert.Equal("fast", fast.Data.GetProperty("id").GetString());
+
+        slow.Response.StatusCode = 503;
+        slow.Response.Close();
+        var retry = ReceiveAsync(HttpStatusCode.NoContent);
+
+        // Only the retry's backoff (about a second) counts as waiting; the attempts' five-minute timeouts never fire.
+        var waited = await time.AdvanceUntilDoneAsync(retry, TimeSpan.FromMilliseconds(250), TimeSpan.Zero, () => { }, horizon: TimeSpan.FromMinutes(1));
+
+        Assert.True(waited > TimeSpan.Zero, $"The retry came after {waited} on the clock.");
+        Assert.Equal("slow", (await retry).Data.GetProperty("id").GetString());
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task ReceiverRedirects_RedirectIsNotFollowed()
+    {
+        var generator = new ScriptedGenerator("hook4", (_, _) => ValueTask.FromResult(new GenerationResult([])));
+        using var host = BuildHost(generator, _ => { }, worker: false);
+        var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
+
+        var send = http.PostAsync(_url + "moved", new StringContent("{}"));
+        var context = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        context.Response.StatusCode = 307;
+        context.Response.RedirectLocation = _url + "elsewhere";
+        context.Response.Close();
+
+        using var response = await send;
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("10.1.2.3")]
+    [InlineData("172.20.0.1")]
+    [InlineData("192.168.1.1")]
+    [InlineData("169.254.169.254")]
+    [InlineData("100.64.0.1")]
+    [InlineData("224.0.0.1")]
+    [InlineData("0.0.0.0")]
+    [InlineData("::1")]
+    [InlineData("::")]
+    [InlineData("::ffff:127.0.0.1")]
+    [InlineData("fd00::1")]
+    [InlineData("fe80::1")]
+    [InlineData("fec0::1")]
+    [InlineData("ff02::1")]
+    public async Task PublicNameResolvesToNonPublicAddress_RefusedAtConnectBeforeAnyConnection(string address)
+    {
+        var resolver = new FixedResolver(IPAddress.Parse(address));
+        var generator = new ScriptedGenerator("hook5", (_, _) => ValueTask.FromResult(new GenerationResult([])));
+        using var host = BuildHost(generator, _ => { }, worker: false, resolver: resolver);
+        var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
+
+        var e = await Assert.ThrowsAsync<HttpRequestException>(() => http.PostAsync($"http://hooks.rebind.example:{_port}/hooks/x", new StringContent("{}")));
+
+        Assert.IsType<WebhookAddressRefusedException>(e.InnerException);
+        Assert.Equal(["hooks.rebind.example"], resolver.Asked);
+    }
+
+    [Fact]
+    public async Task PublicNameResolvesToLoopback_DeliveryRefusedAndNotRetried_AllowListedNameConnects()
+    {
+        var resolver = new FixedResolver(IPAddress.Loopback);
+        var generator = new ScriptedGenerator("hook6", (_, _) => ValueTask.FromResult(new GenerationResult([])));
+        using var host = BuildHost(generator, o => o.RetryDelay = TimeSpan.Zero, worker: false, resolver: resolver);
+        var dispatcher = host.Services.GetRequiredService<WebhookDispatcher>();
+        var job = FinishedJob("rebind", $"http://hooks.rebind.example:{_port}/hooks/x");
+
+        Assert.False(await dispatcher.SendAsync(Delivery(job), CancellationToken.None));
+        Assert.Single(resolver.Asked);
+
+        // Allow-listed, the name connects to the address it resolved to (the Host header is the listener's, which serves
+        // only its own name).
+        using var allowed = BuildHost(generator, o => o.AllowedNonPublicHosts.Add("hooks.rebind.example"), worker: false, resolver: resolver);
+        var http = allowed.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
+        using var request = new HttpRequestMessage(HttpMethod.Post, job.Request.WebhookUrl) { Content = new ByteArrayContent(await dispatcher.BuildBodyAsync(Delivery(job), CancellationToken.None)) };
+        request.Content.Headers.ContentType = new("application/json");
+        request.Headers.Host = $"127.0.0.1:{_port}";
+        var send = http.SendAsync(request);
+        var received = await ReceiveAsync(HttpStatusCode.NoContent);
+        using var response = await send;
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal("rebind", received.Data.GetProperty("id").GetString());
+        Assert.Equal(2, resolver.Asked.Count);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1/x")]
+    [InlineData("http://127.1/x")]
+    [InlineData("http://2130706433/x")]
+    [InlineData("http://0x7f000001/x")]
+    [InlineData("http://0x7f.0.0.1/x")]
+    [InlineData("http://0177.0.0.1/x")]
+    [InlineData("http://017700000001/x")]
+    [InlineData("http://127.0.0.1.:8080/x")]
+    [InlineData("http://[::1]/x")]
+    [InlineData("http://[::ffff:127.0.0.1]/x")]
+    [InlineData("http://[::ffff:7f00:1]/x")]
+    [InlineData("http://[0:0:0:0:0:0:0:1]/x")]
+    [InlineData("http://0.0.0.0/x")]
+    [InlineData("http://0/x")]
+    [InlineData("http://localhost/x")]
+    [InlineData("http://LOCALHOST./x")]
+    [InlineData("http://api.localhost/x")]
+    [InlineData("http://10.0.0.1/x")]
+    [InlineData("http://172.16.5.4/x")]
+    [InlineData("http://192.168.0.10/x")]
+    [InlineData("http://169.254.169.254/latest/meta-data/")]
+    [InlineData("http://100.100.100.200/x")]
+    [InlineData("http://[fd12:3456::1]/x")]
+    [InlineData("http://[fe80::1]/x")]
+    [InlineData("http://[fec0::1]/x")]
+    [InlineData("http://[ff02::1]/x")]
+    [InlineData("http://[64:ff9b::7f00:1]/x")]
+    [InlineData("http://[2002:7f00:1::1]/x")]
+    [InlineData("http://224.0.0.251/x")]
+    [InlineData("http://255.255.255.255/x")]
+    [InlineData("http://intranet/x")]
+    [InlineData("http://1.2.3.999/x")]
+    [InlineData("https://user:pass@hooks.example.com/x")]
+    [InlineData("https://token@hooks.example.com/x")]
+    [InlineData("ftp://hooks.example.com/x")]
+    [InlineData("file:///etc/passwd")]
+    public async Task SubmitAsync_NonPublicWebhookUrl_RefusedWithValidationError(string url)
+    {
+        var generator = new ScriptedGenerator("hook7", (_, _) => ValueTask.FromResult(new GenerationResult([])));
+        using var host = BuildHost(generator, o => o.AllowedNonPublicHosts.Clear(), worker: false);
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        var e = await Assert.ThrowsAsync<RequestValidationException>(() => client.SubmitAsync(Request(generator, "x") with { WebhookUrl = new Uri(url) }).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.ValidationFailed, e.ErrorCode);
+        Assert.Equal(["webhookUrl"], e.Errors.Keys);
+    }
+
+    [Theory]
+    [InlineData("https://hooks.example.com/x")]
+    [InlineData("http://8.8.8.8:8080/x")]
+    [InlineData("http://[2606:4700:4700::1111]/x")]
+    [InlineData("https://xn--bcher-kva.example/x")]
+    public async Task SubmitAsync_PublicWebhookUrl_Accepted(string url)
+    {
+        var generator = new ScriptedGenerator("hook8", (_, _) => ValueTask.FromResult(new GenerationResult([])));
+        using var host = BuildHost(generator, _ => { }, worker: false);
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+
+        var submitted = await client.SubmitAsync(Request(generator, "x") with { WebhookUrl = new Uri(url) });
+
+        Assert.Equal(new Uri(url), submitted.Job.Request.WebhookUrl);
+    }
+
+    [Theory]
+    [InlineData("8.8.8.8", true)]
+    [InlineData("1.1.1.1", true)]
+    [InlineData("100.63.255.255", true)]
+    [InlineData("100.128.0.0", true)]
+    [InlineData("172.15.255.255", true)]
+    [InlineData("172.32.0.0", true)]
+    [InlineData("2606:4700:4700::1111", true)]
+    [InlineData("::ffff:8.8.8.8", true)]
+    [InlineData("127.255.255.254", false)]
+    [InlineData("100.127.255.255", false)]
+    [InlineData("172.31.255.255", false)]
+    [InlineData("192.0.0.8", false)]
+    [InlineData("192.0.2.1", false)]
+    [InlineData("198.18.0.1", false)]
+    [InlineData("198.51.100.1", false)]
+    [InlineData("203.0.113.1", false)]
+    [InlineData("240.0.0.1", false)]
+    [InlineData("::ffff:10.0.0.1", false)]
+    [InlineData("::127.0.0.1", false)]
+    [InlineData("2001:db8::1", false)]
+    [InlineData("2001::1", false)]
+    [InlineData("2002:a00:1::1", false)]
+    [InlineData("fc00::1", false)]
+    public void IsPublic_ClassifiesAddress(string address, bool expected) =>
+        Assert.Equal(expected, WebhookAddressPolicy.IsPublic(IPAddress.Parse(address)));
+
+    private IHost BuildHost(ScriptedGenerator generator, Action<WebhookOptions> configure, bool worker, TimeProvider? time = null, IWebhookHostResolver? resolver = null) =>
+        Host.CreateDefaultBuilder().ConfigureServices(s =>
+        {
+            if (time is not null)
+            {
+                s.AddSingleton<TimeProvider>(time);
+            }
+
+            if (resolver is not null)
+            {
+                s.AddSingleton(resolver);
+            }
+
+            var builder = s.AddMediaGeneration()
+                .UseFileSystemStorage(o => o.RootPath = _root)
+                .ConfigureCredits(o => o.InitialBalance = 100)
+                .ConfigureWebhooks(o =>
+                {
+                    o.AllowedNonPublicHosts.Add("127.0.0.1");
+                    configure(o);
+                })
+                .AddGenerator(generator);
+            if (worker)
+            {
+                builder.AddWorker();
+            }
+        }).Build();
+
+    private GenerationRequest Request(ScriptedGenerator generator, string path) =>
+        new() { Prompt = "p", Model = generator.ModelId, OwnerId = "o", WebhookUrl = new Uri(_url + path) };
+
+    private static GenerationJob FinishedJob(string id, string url) => new()
+    {
+        Id = id,
+        Request = new GenerationRequest { Prompt = "p", Model = "m", OwnerId = "o", WebhookUrl = new Uri(url) },
+        Status = JobStatus.Failed,
+        CreatedAt = DateTimeOffset.UnixEpoch,
+    };
+
+    private static WebhookDispatcher.WebhookDelivery Delivery(GenerationJob job) =>
+        new(job.Id + ".1.failed", job.Id, "job.failed", job.Request.WebhookUrl!, job, null, DateTimeOffset.UnixEpoch);
+
+    private async Task<Received> ReceiveAsync(HttpStatusCode reply)
     {
         var context = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
         using var body = new MemoryStream();
         await context.Request.InputStream.CopyToAsync(body);
         Assert.Equal("POST", context.Request.HttpMethod);
         Assert.Equal("application/json", context.Request.ContentType);
+        var headers = new HeaderDictionary();
+        foreach (var name in context.Request.Headers.AllKeys)
+        {
+            headers[name!] = context.Request.Headers[name];
+        }
+
         context.Response.StatusCode = (int)reply;
         context.Response.Close();
-        return (body.ToArray(), context.Request.Headers);
+        using var document = JsonDocument.Parse(body.ToArray());
+        return new Received(body.ToArray(), headers, document.RootElement.GetProperty("type").GetString()!, document.RootElement.GetProperty("data").Clone());
+    }
+
+    private sealed record Received(byte[] Body, HeaderDictionary Headers, string Type, JsonElement Data);
+
+    private sealed class FixedResolver(IPAddress address) : IWebhookHostResolver
+    {
+        public List<string> Asked { get; } = [];
+
+        public ValueTask<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
+        {
+            lock (Asked)
+            {
+                Asked.Add(host);
+            }
+
+            return ValueTask.FromResult(new[] { address });
+        }
     }
 }

@@ -192,6 +192,7 @@ internal sealed partial class JobLifecycle(
         if (result.Written)
         {
             metrics.Started.Add(1, new KeyValuePair<string, object?>("mediagen.model", result.Job.Request.Model));
+            webhooks.Notify(result.Job, WebhookEventFilter.Start);
         }
 
         return result;
@@ -519,8 +520,11 @@ internal sealed partial class JobLifecycle(
         events.PublishJobEventAsync(job, JobEventType.Progress, timeProvider.GetUtcNow(), progress: fraction, message: message);
 
     /// <summary>Publishes that one output was stored.</summary>
-    public ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output) =>
-        events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output);
+    public ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output)
+    {
+        webhooks.Notify(job, WebhookEventFilter.Output, output);
+        return events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output);
+    }
 
     /// <summary>
     /// The job ended in <paramref name="status"/> with its run released and <paramref name="refunded"/> credits given
@@ -596,12 +600,12 @@ internal sealed partial class JobLifecycle(
             case JobStatus.Canceled:
                 metrics.Canceled.Add(1, model);
                 Log.JobCanceled(logger, job.Id);
-                webhooks.Notify(job);
+                webhooks.Notify(job, WebhookEventFilter.Completed);
                 return;
         }
 
         metrics.JobDuration.Record(duration, model);
-        webhooks.Notify(job);
+        webhooks.Notify(job, WebhookEventFilter.Completed);
     }
 }
 

@@ -5,22 +5,35 @@ namespace MediaGen.Internal;
 /// <summary>
 /// <see cref="IMediaStorage"/> on a local directory. Writes go to a temporary file that is moved over the key's path,
 /// so readers never see half an object and a retry overwrites. Content type and metadata live in a sidecar file.
-/// Keys that would escape the root are refused.
+/// Keys that would escape the root are refused. Read URLs are signed and expire (<see cref="MediaUrlSignature"/>).
 /// </summary>
 internal sealed class FileSystemMediaStorage : IMediaStorage
 {
     private const string SidecarSuffix = ".meta";
     private readonly string _root;
     private readonly string _publicBaseUrl;
+    private readonly TimeSpan _readUrlLifetime;
+    private readonly TimeProvider _time;
 
-    public FileSystemMediaStorage(IOptions<FileSystemStorageOptions> options)
+    public FileSystemMediaStorage(IOptions<FileSystemStorageOptions> options, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(options);
         _root = Path.GetFullPath(options.Value.RootPath);
         _publicBaseUrl = options.Value.PublicBaseUrl.EndsWith('/') ? options.Value.PublicBaseUrl : options.Value.PublicBaseUrl + "/";
+        _readUrlLifetime = options.Value.ReadUrlLifetime;
+        _time = timeProvider;
+        Signature = new MediaUrlSignature(options.Value.UrlSigningKey is { } key
+            ? System.Text.Encoding.UTF8.GetBytes(key)
+            : System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     }
 
     public string RootPath => _root;
+
+    /// <summary>The URL the root is served from, ending in <c>/</c>.</summary>
+    public string PublicBaseUrl => _publicBaseUrl;
+
+    /// <summary>Signs and checks this storage's read URLs.</summary>
+    public MediaUrlSignature Signature { get; }
 
     public async ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default)
     {
@@ -98,21 +111,31 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     {
         MediaStorageKeys.ValidatePrefix(prefix);
         var directory = ResolvePath(prefix.TrimEnd('/'));
-        if (!Directory.Exists(directory))
+        var count = 0;
+
+        // Two deletes of one job can run at once (two API requests): whichever removes a file or folder first wins, and
+        // the other, finding it gone, goes on with what is left instead of failing.
+        while (Directory.Exists(directory))
         {
-            return ValueTask.FromResult(0);
+            try
+            {
+                count = Math.Max(count, Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+                    .Count(f => !f.EndsWith(SidecarSuffix, StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal)));
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
         }
 
-        var count = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .Count(f => !f.EndsWith(SidecarSuffix, StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal));
-        Directory.Delete(directory, recursive: true);
         return ValueTask.FromResult(count);
     }
 
     public ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
     {
         MediaStorageKeys.Validate(key);
-        return ValueTask.FromResult(new Uri(_publicBaseUrl + key, UriKind.RelativeOrAbsolute));
+        var expires = _time.GetUtcNow() + (lifetime ?? _readUrlLifetime);
+        return ValueTask.FromResult(new Uri(_publicBaseUrl + key + "?" + Signature.Sign(key, expires), UriKind.RelativeOrAbsolute));
     }
 
     private string ResolvePath(string key)

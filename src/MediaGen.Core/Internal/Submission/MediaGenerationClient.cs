@@ -20,6 +20,7 @@ internal sealed class MediaGenerationClient(
     SubmissionRateLimiter rateLimiter,
     IEnumerable<IContentModerator> moderators,
     IOptions<MediaGenerationOptions> options,
+    IOptions<WebhookOptions> webhookOptions,
     TimeProvider timeProvider,
     ILogger<MediaGenerationClient> logger) : IMediaGenerationClient
 {
@@ -222,9 +223,14 @@ internal sealed class MediaGenerationClient(
             (errors ??= new(StringComparer.Ordinal))["idempotencyKey"] = [$"The idempotency key must be 1 to {_options.MaxIdempotencyKeyLength} non-blank characters."];
         }
 
-        if (request.WebhookUrl is { } webhook && (!webhook.IsAbsoluteUri || (webhook.Scheme != Uri.UriSchemeHttps && webhook.Scheme != Uri.UriSchemeHttp)))
+        if (request.WebhookUrl is { } webhook && WebhookAddressPolicy.CheckUrl(webhook, webhookOptions.Value.AllowedNonPublicHosts) is { } refused)
         {
-            (errors ??= new(StringComparer.Ordinal))["webhookUrl"] = ["The webhook URL must be an absolute http or https URL."];
+            (errors ??= new(StringComparer.Ordinal))["webhookUrl"] = [refused];
+        }
+
+        if ((request.WebhookEvents & ~WebhookEventFilter.All) != 0)
+        {
+            (errors ??= new(StringComparer.Ordinal))["webhookEvents"] = ["The webhook events must be a combination of Start, Output and Completed."];
         }
 
         if (!Enum.IsDefined(request.Priority))

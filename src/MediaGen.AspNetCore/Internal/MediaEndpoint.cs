@@ -1,0 +1,67 @@
+using MediaGen.Internal;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Net.Http.Headers;
+
+namespace MediaGen.AspNetCore.Internal;
+
+/// <summary>
+/// Serves file-system outputs at the storage's public path under the signed, expiring URLs it hands out. A request
+/// without a valid, unexpired signature for its key gets the same 404 as a missing file, so a URL reveals nothing
+/// about which outputs exist. The signature is the credential: the endpoint sits outside the API group's policies.
+/// </summary>
+internal static class MediaEndpoint
+{
+    /// <summary>Maps the endpoint when the storage is the file system served at a path of this host; else does nothing.</summary>
+    public static void MapIfServedHere(IEndpointRouteBuilder endpoints)
+    {
+        if (endpoints.ServiceProvider.GetRequiredService<IMediaStorage>() is not FileSystemMediaStorage storage)
+        {
+            return;
+        }
+
+        var path = Uri.TryCreate(storage.PublicBaseUrl, UriKind.Absolute, out var absolute) ? absolute.AbsolutePath : storage.PublicBaseUrl;
+        if (!path.StartsWith('/'))
+        {
+            return;
+        }
+
+        endpoints.MapMethods(path + "{**key}", [HttpMethods.Get, HttpMethods.Head], (HttpContext http, string key, TimeProvider time, CancellationToken cancellationToken) =>
+                ServeAsync(http, storage, key, time, cancellationToken))
+            .ExcludeFromDescription();
+    }
+
+    private static async Task<IResult> ServeAsync(HttpContext http, FileSystemMediaStorage storage, string key, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var query = http.Request.Query;
+        if (!storage.Signature.IsValid(key, query[MediaUrlSignature.ExpiresParameter], query[MediaUrlSignature.SignatureParameter], time.GetUtcNow()))
+        {
+            return NotFound();
+        }
+
+        StoredObject? info;
+        Stream content;
+        try
+        {
+            info = await storage.GetInfoAsync(key, cancellationToken).ConfigureAwait(false);
+            if (info is null)
+            {
+                return NotFound();
+            }
+
+            content = await storage.OpenReadAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StorageObjectNotFoundException or InvalidStorageKeyException)
+        {
+            return NotFound();
+        }
+
+        http.Response.Headers[HeaderNames.CacheControl] = "private, max-age=300";
+        return TypedResults.Stream(content, info.ContentType, enableRangeProcessing: true);
+    }
+
+    private static ProblemResult NotFound() => ProblemResponses.Problem(
+        StatusCodes.Status404NotFound, MediaGenErrorCodes.StorageObjectNotFound, "Not found.", "No output is served at this URL, or its link expired.");
+}
