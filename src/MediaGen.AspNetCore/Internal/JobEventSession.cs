@@ -71,7 +71,7 @@ internal sealed class JobEventSession(
                 }
 
                 var jobEvent = enumerator.Current;
-                var data = JsonSerializer.Serialize(await mapper.ToResponseAsync(jobEvent, aborted).ConfigureAwait(false), ApiJson.Options);
+                var data = JsonSerializer.Serialize(await mapper.ToResponseAsync(jobEvent, aborted).ConfigureAwait(false), ApiJson.TypeInfo<JobEventResponse>());
                 yield return new SseItem<string>(data, JsonNamingPolicy.CamelCase.ConvertName(jobEvent.Type.ToString()));
                 if (jobEvent.IsTerminal)
                 {
@@ -184,5 +184,5 @@ internal sealed class JobEventSession(
     }
 
     private async Task<string> SerializeAsync(GenerationJob job, CancellationToken cancellationToken) =>
-        JsonSerializer.Serialize(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.Options);
+        JsonSerializer.Serialize(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.TypeInfo<JobResponse>());
 }
