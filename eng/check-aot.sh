@@ -70,29 +70,25 @@ check() {
   fi
 }
 
-start=$SECONDS
-say "publishing with Native AOT ($rid)"
-# Warnings stay warnings here (counted below), so one from a dependency cannot hide a MediaGen one behind a failed build.
-if dotnet publish "$project" -c Release -r "$rid" -p:PublishAot=true -p:TreatWarningsAsErrors=false "${aot_props[@]}" \
-     -o "$out/aot" -nologo -clp:NoSummary >"$out/aot.log" 2>&1; then
-  check "native AOT" "$out/aot/MediaGen.Aot.Consumer" "$out/aot.log"
-else
-  say "native AOT publish failed:"
-  grep -E 'error|warning' "$out/aot.log" | tail -30
-  failed=1
-fi
-say "native AOT took $((SECONDS - start)) s"
+# Publishes the app into $out/$dir with the given properties, then checks the publish log and runs the app.
+publish_and_check() {
+  local name=$1 dir=$2
+  shift 2
+  local start=$SECONDS
+  say "publishing $name ($rid)"
+  # Warnings stay warnings here (counted by check), so one from a dependency cannot hide a MediaGen one behind a failed build.
+  if dotnet publish "$project" -c Release -r "$rid" -p:TreatWarningsAsErrors=false "$@" \
+       -o "$out/$dir" -nologo -clp:NoSummary >"$out/$dir.log" 2>&1; then
+    check "$name" "$out/$dir/MediaGen.Aot.Consumer" "$out/$dir.log"
+  else
+    say "$name publish failed:"
+    grep -E 'error|warning' "$out/$dir.log" | tail -30
+    failed=1
+  fi
+  say "$name took $((SECONDS - start)) s"
+}
 
-start=$SECONDS
-say "publishing trimmed ($rid, self-contained)"
-if dotnet publish "$project" -c Release -r "$rid" --self-contained -p:PublishTrimmed=true -p:TreatWarningsAsErrors=false \
-     -o "$out/trimmed" -nologo -clp:NoSummary >"$out/trimmed.log" 2>&1; then
-  check "trimmed" "$out/trimmed/MediaGen.Aot.Consumer" "$out/trimmed.log"
-else
-  say "trimmed publish failed:"
-  grep -E 'error|warning' "$out/trimmed.log" | tail -30
-  failed=1
-fi
-say "trimmed took $((SECONDS - start)) s"
+publish_and_check "native AOT" aot -p:PublishAot=true "${aot_props[@]}"
+publish_and_check "trimmed" trimmed --self-contained -p:PublishTrimmed=true
 
 exit "$failed"
