@@ -49,6 +49,7 @@ internal static class ApiJson
 [JsonSerializable(typeof(ModelResponse[]))]
 [JsonSerializable(typeof(CreditsResponse))]
 [JsonSerializable(typeof(JobEventResponse))]
+[JsonSerializable(typeof(QueuePositionResponse))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 [JsonSerializable(typeof(string))]
