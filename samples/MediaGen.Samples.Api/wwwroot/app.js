@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const FINAL = ["succeeded", "failed", "canceled"];
 const PAGE_SIZE = 12;
-const state = { models: [], source: null, jobId: null, status: null, cursors: [null], page: 0, nextCursor: null };
+const state = { models: [], source: null, jobId: null, status: null, seen: 0, cursors: [null], page: 0, nextCursor: null };
 
 function apiKey() { return $("apiKey").value.trim(); }
 
@@ -116,6 +116,7 @@ async function submit(event) {
 function follow(jobId) {
   if (state.source) state.source.close();
   state.jobId = jobId;
+  state.seen = 0;
   history.replaceState(null, "", `#job=${jobId}`);
   $("jobPanel").hidden = false;
   $("jobId").textContent = jobId;
@@ -139,6 +140,7 @@ function follow(jobId) {
   for (const type of ["queued", "started", "progress", "outputStored", "retrying", "cancelRequested", "retried", "succeeded", "failed", "canceled"]) {
     source.addEventListener(type, (e) => {
       const ev = JSON.parse(e.data);
+      if (!fresh(ev.timestamp)) return;
       log(`${type}${ev.progress != null ? " " + Math.round(ev.progress * 100) + "%" : ""}${ev.message ? " — " + ev.message : ""}`);
       setStatus(ev.status);
       showQueuePosition(ev);
@@ -158,7 +160,17 @@ function showQueuePosition(item) {
   $("queuePosition").textContent = item.status === "pending" && position != null ? `#${position} in the queue` : "";
 }
 
+// Whether what the server wrote at `timestamp` is news: an action's answer can arrive after the stream's later events
+// (a cancel's response after the "canceled" event), and must not take the page back.
+function fresh(timestamp) {
+  const at = Date.parse(timestamp);
+  if (at < state.seen) return false;
+  state.seen = at;
+  return true;
+}
+
 function render(job) {
+  if (!fresh(job.updatedAt)) return;
   setStatus(job.status);
   showQueuePosition(job);
   setProgress(job.status === "succeeded" ? 1 : job.progress, job.progressMessage);
