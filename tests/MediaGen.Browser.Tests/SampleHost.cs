@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
@@ -13,9 +15,11 @@ public sealed class SampleHost : WebApplicationFactory<Program>
 {
     private readonly TempDirectory _media = new("browser-tests");
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public SampleHost(IReadOnlyDictionary<string, string?>? settings = null)
+    public SampleHost(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["MediaGen:FileSystem:RootPath"] = _media.Path,
@@ -37,7 +41,14 @@ public sealed class SampleHost : WebApplicationFactory<Program>
     /// <summary>The host's address, http://127.0.0.1:port/.</summary>
     public Uri Address => ClientOptions.BaseAddress;
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder) => builder.UseUrls("http://127.0.0.1:0");
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseUrls("http://127.0.0.1:0");
+        if (_services is not null)
+        {
+            builder.ConfigureTestServices(_services);
+        }
+    }
 
     protected override IHost CreateHost(IHostBuilder builder)
     {
