@@ -87,6 +87,7 @@ public sealed class DashboardTests : IDisposable
         await deadLetter.Locator("button.delete").ClickAsync();
         await Assertions.Expect(page.Page.Locator("#deadLetterRows")).ToContainTextAsync("No dead letter.");
         Assert.Equal("failed", await StatusAsync(failed));
+        Assert.Equal(390, await page.Page.EvaluateAsync<int>("document.documentElement.scrollWidth"));
         await page.ScreenshotAsync("dashboard-phone");
         page.AssertNoProblems();
     }
