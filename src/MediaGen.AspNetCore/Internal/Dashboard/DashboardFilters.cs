@@ -53,19 +53,9 @@ internal sealed class DashboardEndpointFilter(IAntiforgery antiforgery, IOptions
                 "The antiforgery token is missing or invalid.",
                 "Reload the dashboard and try again.");
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (!http.Response.HasStarted || ApiEndpointFilter.ClientGone(http, e))
         {
-            return Results.Empty;
-        }
-        catch (Exception e) when (!http.Response.HasStarted)
-        {
-            var result = ProblemResponses.FromException(e, apiOptions.Value.MaxValidationErrors);
-            if (result.StatusCode >= StatusCodes.Status500InternalServerError)
-            {
-                Log.EndpointFailed(logger, http.Request.Method, http.Request.Path, e);
-            }
-
-            return result;
+            return ApiEndpointFilter.Answer(http, e, apiOptions.Value.MaxValidationErrors, logger);
         }
     }
 }
