@@ -60,6 +60,10 @@ public sealed class DashboardEndpointsTests
         Assert.Equal("erin", detail.GetProperty("ownerId").GetString());
         Assert.Equal("succeeded", detail.GetProperty("job").GetProperty("status").GetString());
         Assert.StartsWith("http://127.0.0.1:", detail.GetProperty("job").GetProperty("outputs")[0].GetProperty("url").GetString());
+        var events = detail.GetProperty("events").EnumerateArray().ToList();
+        Assert.Equal("queued", events[0].GetProperty("type").GetString());
+        Assert.Equal("succeeded", events[^1].GetProperty("type").GetString());
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/mediagen/api/running")).EnumerateArray());
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/mediagen/api/failures")).EnumerateArray());
 

@@ -36,6 +36,9 @@ public sealed class BrowserFixture : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
         });
         Directory.CreateDirectory(ScreenshotDirectory);
+
+        // The suite shares two cores with every other test assembly: give a page as long to show a state as an action gets.
+        Assertions.SetDefaultExpectTimeout(15_000);
     }
 
     public async Task DisposeAsync()

@@ -65,6 +65,8 @@ public sealed class DashboardTests : IDisposable
         await page.Page.EvaluateAsync("id => location.hash = 'job=' + id", failed);
         await Assertions.Expect(page.Page.Locator("#detailFields")).ToContainTextAsync("succeeded");
         await Assertions.Expect(page.Page.Locator("#detailFields")).ToContainTextAsync("1 / 2");
+        await Assertions.Expect(page.Page.Locator("#detailEvents tr").Last).ToContainTextAsync("succeeded");
+        await Assertions.Expect(page.Page.Locator("#detailEvents")).ToContainTextAsync("retried");
         var thumbnail = page.Page.Locator("#detailOutputs img.thumbnail");
         await Assertions.Expect(thumbnail).ToBeVisibleAsync();
         await page.Page.WaitForFunctionAsync("img => img.complete && img.naturalWidth > 0", await thumbnail.ElementHandleAsync());

@@ -105,3 +105,33 @@ public sealed class SamplePageSlowJobTests(BrowserFixture browser) : IDisposable
         page.AssertNoProblems();
     }
 }
+
+/// <summary>Jobs that wait: no worker runs, so the page shows each job's place in the queue.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class SamplePageQueueTests(BrowserFixture browser) : IDisposable
+{
+    private readonly SampleHost _host = new(new Dictionary<string, string?> { ["MediaGen:Worker:Enabled"] = "false" });
+
+    public void Dispose() => _host.Dispose();
+
+    [ServerFact("MEDIAGEN_CHROMIUM")]
+    public async Task PendingJobs_ShowTheirPlaceInTheQueue()
+    {
+        await using var page = await WatchedPage.OpenAsync(browser, _host.Address);
+        await page.Page.GotoAsync("/");
+        await page.Page.FillAsync("#prompt", "first in line");
+        await page.Page.ClickAsync("#submit");
+        await Assertions.Expect(page.Page.Locator("#queuePosition")).ToHaveTextAsync("next in the queue");
+
+        await page.Page.FillAsync("#prompt", "second in line");
+        await page.Page.ClickAsync("#submit");
+        await Assertions.Expect(page.Page.Locator("#status")).ToHaveTextAsync("pending");
+        await Assertions.Expect(page.Page.Locator("#queuePosition")).ToHaveTextAsync("1 ahead in the queue");
+        await page.ScreenshotAsync("sample-queued");
+
+        await page.Page.ClickAsync("#cancel");
+        await Assertions.Expect(page.Page.Locator("#status")).ToHaveTextAsync("canceled");
+        await Assertions.Expect(page.Page.Locator("#queuePosition")).ToHaveTextAsync("");
+        page.AssertNoProblems();
+    }
+}

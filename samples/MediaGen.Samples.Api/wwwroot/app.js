@@ -32,6 +32,8 @@ async function loadModels() {
   state.models = await api("/api/v1/models");
   $("model").innerHTML = state.models.map((m) => `<option value="${escapeHtml(m.id)}">${escapeHtml(m.displayName)}</option>`).join("");
   onModelChange();
+  // Generate waits for the catalog: a submit before it would name no model.
+  $("submit").disabled = state.models.length === 0;
 }
 
 function currentModel() { return state.models.find((m) => m.id === $("model").value); }
@@ -143,21 +145,22 @@ function follow(jobId) {
       if (!fresh(ev.timestamp)) return;
       log(`${type}${ev.progress != null ? " " + Math.round(ev.progress * 100) + "%" : ""}${ev.message ? " — " + ev.message : ""}`);
       setStatus(ev.status);
-      showQueuePosition(ev);
       if (ev.progress != null) setProgress(ev.progress, ev.message);
       if (ev.output) addImage(ev.output);
       if (ev.error) $("jobError").textContent = `${ev.error.code}: ${ev.error.message}`;
       if (type === "cancelRequested") $("cancel").disabled = true;
     });
   }
+  source.addEventListener("position", (e) => showQueuePosition(JSON.parse(e.data).position));
   // The stream closes after the final "job" event; the browser's reconnect attempts are not errors of the page.
   source.onerror = () => { if (FINAL.includes(state.status)) source.close(); };
 }
 
-// Queue position while pending, when the API reports one (1 = next to run).
-function showQueuePosition(item) {
-  const position = item.queuePosition ?? item.position;
-  $("queuePosition").textContent = item.status === "pending" && position != null ? `#${position} in the queue` : "";
+// The place in the queue while pending, from the stream's "position" events (0 = the next job to start).
+function showQueuePosition(position) {
+  $("queuePosition").textContent = state.status === "pending" && position != null
+    ? (position === 0 ? "next in the queue" : `${position} ahead in the queue`)
+    : "";
 }
 
 // Whether what the server wrote at `timestamp` is news: an action's answer can arrive after the stream's later events
@@ -172,7 +175,6 @@ function fresh(timestamp) {
 function render(job) {
   if (!fresh(job.updatedAt)) return;
   setStatus(job.status);
-  showQueuePosition(job);
   setProgress(job.status === "succeeded" ? 1 : job.progress, job.progressMessage);
   $("cancel").disabled = !["pending", "processing"].includes(job.status) || job.cancelRequested;
   const failed = (job.failedOutputs || []).map((f) => `output ${f.index} failed (${f.code}): ${f.message}`);
@@ -212,6 +214,7 @@ function addImage(output) {
 
 function setStatus(status) {
   state.status = status;
+  if (status !== "pending") showQueuePosition(null);
   $("status").textContent = status;
   $("status").className = `status ${status}`;
   $("cancel").disabled = !["pending", "processing"].includes(status);

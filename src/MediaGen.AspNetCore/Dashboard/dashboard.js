@@ -170,10 +170,24 @@ async function showDetail(id) {
     $("detailOutputs").replaceChildren(...j.outputs.map((o) => h("figure", {},
       h("a", { href: o.url, target: "_blank", rel: "noopener" }, h("img", { src: o.url, alt: `output ${o.index}`, className: "output" })),
       h("figcaption", {}, o.thumbnailUrl ? h("img", { src: o.thumbnailUrl, alt: `thumbnail ${o.index}`, className: "thumbnail" }) : null, `${o.width}×${o.height}, ${o.contentType}`))));
+    fill($("detailEvents"), d.events.map((ev) => h("tr", {},
+      h("td", {}, ev.sequence ?? ""),
+      h("td", {}, ev.type),
+      h("td", {}, when(ev.timestamp)),
+      h("td", {}, status(ev.status)),
+      h("td", {}, ev.attempt),
+      h("td", {}, eventDetail(ev)))), 6, "No event kept.");
   } catch (e) {
     $("detail").hidden = true;
     $("error").textContent = e.message;
   }
+}
+
+function eventDetail(ev) {
+  if (ev.error) return `${ev.error.code}: ${ev.error.message}`;
+  if (ev.output) return `output ${ev.output.index} stored (${ev.output.contentType})`;
+  if (ev.progress != null) return `${Math.round(ev.progress * 100)} % ${ev.message || ""}`;
+  return ev.message || "";
 }
 
 function selectedJob() { return (/^#job=([^&]+)$/.exec(location.hash) || [])[1]; }

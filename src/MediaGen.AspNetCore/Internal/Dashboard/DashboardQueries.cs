@@ -5,12 +5,13 @@ namespace MediaGen.AspNetCore.Internal.Dashboard;
 /// <summary>
 /// What the dashboard's panels show, read through MediaGen's seams: the queue's depth figures, the job store's pending,
 /// running and failed jobs (at most <see cref="MediaGenerationDashboardOptions.ScanLimit"/> of each), the worker
-/// registry, and the dead letters. Nothing here is scoped to an owner: the dashboard is for operators.
+/// registry, the dead letters, and a job's kept event history. Nothing here is scoped to an owner: the dashboard is for operators.
 /// </summary>
 internal sealed class DashboardQueries(
     IJobQueue queue,
     IJobStore store,
     IWorkerRegistry workers,
+    IJobEventStream events,
     DashboardThroughput throughput,
     ResponseMapper mapper,
     IOptions<MediaGenerationDashboardOptions> options,
@@ -94,8 +95,16 @@ internal sealed class DashboardQueries(
             return null;
         }
 
+        var history = await events.GetHistoryAsync(jobId, afterSequence: 0, cancellationToken).ConfigureAwait(false);
+        var kept = new JobEventResponse[history.Count];
+        for (var i = 0; i < kept.Length; i++)
+        {
+            kept[i] = await mapper.ToResponseAsync(history[i], cancellationToken).ConfigureAwait(false);
+        }
+
         return new JobDetail(
             await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false),
+            kept,
             job.OwnerId,
             job.Checkpoint,
             job.LeaseHolder,
@@ -127,5 +136,5 @@ internal sealed record FailedJob(string Id, string OwnerId, string Model, int At
 /// <summary>A dead letter and what its job is now.</summary>
 internal sealed record DeadLetter(string MessageId, string JobId, string? OwnerId, string? Model, JobStatus? JobStatus, string Reason, string? Description, int DeliveryCount, DateTimeOffset DeadLetteredAt);
 
-/// <summary>A job as the operator sees it: the API's view plus what only operators see.</summary>
-internal sealed record JobDetail(JobResponse Job, string OwnerId, string? Checkpoint, string? LeaseHolder, string? Worker, DateTimeOffset? LeaseExpiresAt, DateTimeOffset? Deadline);
+/// <summary>A job as the operator sees it: the API's view, its kept events (oldest first), and what only operators see.</summary>
+internal sealed record JobDetail(JobResponse Job, IReadOnlyList<JobEventResponse> Events, string OwnerId, string? Checkpoint, string? LeaseHolder, string? Worker, DateTimeOffset? LeaseExpiresAt, DateTimeOffset? Deadline);
