@@ -20,6 +20,9 @@ if (runWorker)
 var apiOptions = SampleApiOptions.Read(builder.Configuration);
 builder.Services.AddSingleton(Options.Create(apiOptions));
 mediaGen.Builder.AddHttpApi(o => o.SseKeepAliveInterval = apiOptions.SseHeartbeatInterval);
+
+// The operator dashboard at /mediagen: with no authorization policy named, it answers local requests only.
+mediaGen.Builder.AddDashboard();
 builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
 
@@ -37,6 +40,7 @@ app.UseStaticFiles();
 app.MapOpenApi();
 app.MapHealthChecks("/health");
 app.MapMediaGeneration("/api/v1");
+app.MapMediaGenerationDashboard("/mediagen");
 
 var startupLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MediaGen.Samples.Api");
 SampleApiLog.Started(startupLogger, mediaGen.QueueProvider, mediaGen.StorageProvider, runWorker, apiOptions.ApiKeys.Count > 0 ? "API keys" : $"everyone is '{apiOptions.DemoOwnerId}'");

@@ -100,6 +100,19 @@ public static class MediaGenerationBuilderExtensions
     public static IMediaGenerationBuilder UseProviderPauseStore(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IProviderPauseStore> factory) =>
         Use(builder, MediaGenerationSeam.ProviderPauseStore, providerName, factory);
 
+    /// <summary>
+    /// Uses <paramref name="factory"/> for the <see cref="IWorkerRegistry"/>, where workers heartbeat for the dashboard.
+    /// Backends that share state between processes choose theirs in their <c>Use*</c> method; the default sees this
+    /// process's workers only.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="providerName">A name for the implementation, used in errors.</param>
+    /// <param name="factory">Creates the registry.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another worker registry was already chosen.</exception>
+    public static IMediaGenerationBuilder UseWorkerRegistry(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IWorkerRegistry> factory) =>
+        Use(builder, MediaGenerationSeam.WorkerRegistry, providerName, factory);
+
     /// <summary>Uses the in-memory queue (the default), with options.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="InMemoryJobQueueOptions"/>.</param>
@@ -254,6 +267,7 @@ public static class MediaGenerationBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JobCancelListener>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MediaGenerationWorker>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PendingJobSweeper>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WorkerHeartbeatService>());
     }
 
     private static IMediaGenerationBuilder Use<TService>(IMediaGenerationBuilder builder, MediaGenerationSeam seam, string providerName, Func<IServiceProvider, TService> factory)

@@ -101,6 +101,7 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<IMediaStorage, FileSystemMediaStorage>();
         services.TryAddSingleton<IJobCancelSignal, InMemoryJobCancelSignal>();
         services.TryAddSingleton<IProviderPauseStore, InMemoryProviderPauseStore>();
+        services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
         services.TryAddSingleton(sp => new ProviderRateGate(
             sp.GetRequiredService<IProviderPauseStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProviderRateGate>>()));
 

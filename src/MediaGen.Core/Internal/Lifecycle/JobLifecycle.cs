@@ -594,7 +594,7 @@ internal sealed partial class JobLifecycle(
 
                 break;
             case JobStatus.Failed:
-                metrics.Failed.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", job.Error?.Code));
+                metrics.Failed.Add(1, model, new KeyValuePair<string, object?>("mediagen.error_code", job.Error?.Code));
                 Log.JobFailed(logger, job.Id, job.Error?.Code ?? string.Empty, job.Error?.Message ?? string.Empty, exception);
                 break;
             case JobStatus.Canceled:

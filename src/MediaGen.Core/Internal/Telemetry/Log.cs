@@ -106,4 +106,7 @@ internal static partial class Log
 
     [LoggerMessage(34, LogLevel.Warning, "The thumbnail of output {Index} of job {JobId} could not be made; the output is kept without one.")]
     public static partial void ThumbnailFailed(ILogger logger, string jobId, int index, Exception exception);
+
+    [LoggerMessage(35, LogLevel.Warning, "Worker {WorkerId} could not record its heartbeat.")]
+    public static partial void HeartbeatFailed(ILogger logger, string workerId, Exception exception);
 }
