@@ -38,6 +38,7 @@ internal sealed class SeamSelections
         MediaGenerationSeam.EventStream => "event stream",
         MediaGenerationSeam.CancelSignal => "cancel signal",
         MediaGenerationSeam.ProviderPauseStore => "provider pause store",
+        MediaGenerationSeam.ResultCacheIndex => "result cache index",
         _ => "storage",
     };
 }

@@ -23,4 +23,7 @@ public enum MediaGenerationSeam
 
     /// <summary>The <see cref="IJobCancelSignal"/>.</summary>
     CancelSignal = 6,
+
+    /// <summary>The <see cref="IResultCacheIndex"/>.</summary>
+    ResultCacheIndex = 7,
 }
