@@ -51,6 +51,46 @@ public sealed class ThumbnailPipelineTests : IDisposable
         await host.StopAsync();
     }
 
+    [Fact]
+    public async Task ResultCacheHit_CopiesEachThumbnailUnderTheNewJobAndKeepsItAfterTheOriginalIsDeleted()
+    {
+        using var host = Host.CreateDefaultBuilder().ConfigureServices(services => services
+            .AddMediaGeneration()
+            .UseFileSystemStorage(o => o.RootPath = _root.FullName)
+            .AddProceduralGenerator(o => o.SimulatedDuration = TimeSpan.Zero)
+            .ConfigureCredits(o => o.InitialBalance = 10)
+            .ConfigureResultCache(o => o.Models.Add("procedural"))
+            .AddSkiaSharpThumbnails(o => o.MaxSide = 128)
+            .AddWorker()).Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var request = new GenerationRequest
+        {
+            Prompt = "a lighthouse at dusk",
+            Model = "procedural",
+            OwnerId = "alice",
+            Settings = new GenerationSettings { Width = 320, Height = 192, OutputCount = 2, Seed = 7 },
+        };
+        var original = await WaitForAsync(client, (await client.SubmitAsync(request)).Job.Id);
+        var thumbnails = original.Outputs.Select(o => File.ReadAllBytes(Path.Combine(_root.FullName, o.ThumbnailKey!))).ToList();
+
+        var hit = (await client.SubmitAsync(request with { OwnerId = "bob" })).Job;
+        await client.DeleteAsync("alice", original.Id);
+
+        Assert.True(hit.CacheHit);
+        Assert.Equal(2, hit.Outputs.Count);
+        foreach (var output in hit.Outputs)
+        {
+            Assert.Equal((320, 192, "image/png"), (output.Width, output.Height, output.ContentType));
+            Assert.Equal($"{hit.Id}/{output.Index}.thumb.webp", output.ThumbnailKey);
+            Assert.Equal("image/webp", output.ThumbnailContentType);
+            Assert.Equal(thumbnails[output.Index], await File.ReadAllBytesAsync(Path.Combine(_root.FullName, output.ThumbnailKey!)));
+        }
+
+        Assert.False(Directory.Exists(Path.Combine(_root.FullName, original.Id)) && Directory.EnumerateFiles(Path.Combine(_root.FullName, original.Id)).Any());
+        await host.StopAsync();
+    }
+
     private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string id)
     {
         var started = Stopwatch.GetTimestamp();

@@ -69,7 +69,12 @@ internal sealed class ResultCache(
 
         if (source is null || !IsServable(source, key))
         {
-            await ForgetAsync(key, sourceId).ConfigureAwait(false);
+            // A job still running was recorded just before its success landed: pass it by, keep the entry.
+            if (source is null || source.Status.IsTerminal())
+            {
+                await ForgetAsync(key, sourceId).ConfigureAwait(false);
+            }
+
             metrics.CacheMisses.Add(1, model);
             return null;
         }
@@ -144,12 +149,15 @@ internal sealed class ResultCache(
     }
 
     /// <summary>
-    /// Records a job that succeeded with every output it was asked for, when its request is cacheable; best effort (a
-    /// failure only means the next identical request is generated). Cache hits and partial successes are not recorded.
+    /// Records a job that is about to succeed with every output it was asked for, when its request is cacheable; best
+    /// effort (a failure only means the next identical request is generated). Written just before the Succeeded step, so
+    /// a job is in the index by the time anyone sees it succeeded; until then readers find it unfinished and pass it by,
+    /// and should the step never land, the entry names a job that failed or is gone, which the next reader removes.
+    /// Cache hits and partial successes are not recorded.
     /// </summary>
-    public async ValueTask RememberAsync(GenerationJob job)
+    public async ValueTask RememberAsync(GenerationJob job, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs)
     {
-        if (job.Status != JobStatus.Succeeded || job.CacheHit || job.FailedOutputs.Count > 0 || job.Outputs.Count != job.Request.GetOutputCount()
+        if (job.CacheHit || failedOutputs.Count > 0 || outputs.Count == 0 || outputs.Count != job.Request.GetOutputCount()
             || KeyFor(job.Request) is not { } key)
         {
             return;

@@ -289,6 +289,7 @@ internal sealed partial class JobLifecycle(
     /// </summary>
     public async ValueTask<StepResult> SucceedAsync(GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs)
     {
+        await resultCache.RememberAsync(job, outputs, failedOutputs).ConfigureAwait(false);
         var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Failed: failedOutputs, Lease: lease), static (j, s, stamp) =>
         {
             if (!IsHeldBy(j, s.Holder))
@@ -304,7 +305,6 @@ internal sealed partial class JobLifecycle(
         if (result.Written && result.Job.Status == JobStatus.Succeeded)
         {
             OnFinished(result.Job, exception: null);
-            await resultCache.RememberAsync(result.Job).ConfigureAwait(false);
         }
 
         return result;
