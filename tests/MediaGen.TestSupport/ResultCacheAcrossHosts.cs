@@ -7,7 +7,8 @@ namespace MediaGen.TestSupport;
 /// <summary>
 /// The result cache on a shared backend, as separate API and worker processes use it: a worker host generates one
 /// owner's job, and an API-only host (no worker) serves another owner's identical request from the backend's index,
-/// charged the configured price, with no generation; each owner sees only its own job through either host.
+/// charged the configured price, with no generation; each owner sees only its own job through either host. Only the API
+/// host has cache options.
 /// </summary>
 public static class ResultCacheAcrossHosts
 {
@@ -71,16 +72,20 @@ public static class ResultCacheAcrossHosts
             var builder = services.AddMediaGeneration()
                 .UseFileSystemStorage(o => o.RootPath = storage.Path)
                 .ConfigureCredits(o => o.InitialBalance = 100)
-                .ConfigureResultCache(o =>
-                {
-                    o.Models.Add(CountingGenerator.ModelId);
-                    o.CacheHitCredits = CacheHitCredits;
-                })
                 .AddGenerator(generator);
             useBackend(builder);
             if (withWorker)
             {
+                // The worker needs no cache options: the submission's decision travels with the job.
                 builder.AddWorker(o => o.ReceiveWait = TimeSpan.FromMilliseconds(200));
+            }
+            else
+            {
+                builder.ConfigureResultCache(o =>
+                {
+                    o.Models.Add(CountingGenerator.ModelId);
+                    o.CacheHitCredits = CacheHitCredits;
+                });
             }
         }).Build();
 

@@ -54,7 +54,7 @@ async function loadJobs() {
     const page = await api("/api/v1/generations?limit=10");
     $("jobs").innerHTML = page.items.map((job) => {
       const thumb = job.outputs[0] ? `<img src="${job.outputs[0].url}" alt="">` : "<img alt=\"\">";
-      return `<li data-id="${job.id}">${thumb}<span class="prompt">${escapeHtml(job.prompt)}</span><span class="status ${job.status}">${job.status}</span></li>`;
+      return `<li data-id="${job.id}">${thumb}<span class="prompt">${escapeHtml(job.prompt)}</span><span class="status ${job.status}">${job.status}${job.cacheHit ? " (cached)" : ""}</span></li>`;
     }).join("") || "<li class='hint'>No jobs yet.</li>";
   } catch (e) {
     $("jobs").innerHTML = `<li class="error">${escapeHtml(e.message)}</li>`;
@@ -72,6 +72,7 @@ async function submit(event) {
   };
   if ($("aspectRatio").value) body.aspectRatio = $("aspectRatio").value;
   if ($("seed").value !== "") body.seed = Number($("seed").value);
+  if ($("useResultCache").checked) body.useResultCache = true;
   try {
     const job = await api("/api/v1/generations", { method: "POST", body: JSON.stringify(body), headers: { "Idempotency-Key": crypto.randomUUID() } });
     follow(job.id);

@@ -40,6 +40,13 @@ internal sealed class ResultCache(
     }
 
     /// <summary>
+    /// The request as stored with its job: <see cref="GenerationRequest.UseResultCache"/> set to the submission's decision,
+    /// so the worker that finishes the job records it (or not) without needing the same cache options.
+    /// </summary>
+    public static GenerationRequest WithDecision(GenerationRequest request, bool cached) =>
+        request.UseResultCache == cached ? request : request with { UseResultCache = cached };
+
+    /// <summary>
     /// Copies the outputs of the job recorded for <paramref name="key"/> under <paramref name="newJob"/>'s keys. Returns
     /// null on a miss: nothing recorded, a recorded job that is gone or unusable (its entry is removed), or a copy that
     /// failed (what was copied is deleted again; the request is then generated as usual).
@@ -149,7 +156,8 @@ internal sealed class ResultCache(
     }
 
     /// <summary>
-    /// Records a job that is about to succeed with every output it was asked for, when its request is cacheable; best
+    /// Records a job that is about to succeed with every output it was asked for, when its submission decided it is cached
+    /// (<see cref="WithDecision"/>); best
     /// effort (a failure only means the next identical request is generated). Written just before the Succeeded step, so
     /// a job is in the index by the time anyone sees it succeeded; until then readers find it unfinished and pass it by,
     /// and should the step never land, the entry names a job that failed or is gone, which the next reader removes.
@@ -157,12 +165,13 @@ internal sealed class ResultCache(
     /// </summary>
     public async ValueTask RememberAsync(GenerationJob job, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs)
     {
-        if (job.CacheHit || failedOutputs.Count > 0 || outputs.Count == 0 || outputs.Count != job.Request.GetOutputCount()
-            || KeyFor(job.Request) is not { } key)
+        if (job.CacheHit || job.Request.UseResultCache != true || job.Request.Settings?.Seed is null
+            || failedOutputs.Count > 0 || outputs.Count == 0 || outputs.Count != job.Request.GetOutputCount())
         {
             return;
         }
 
+        var key = ResultCacheKey.Compute(job.Request);
         try
         {
             await index.SetAsync(key, job.Id, _options.Retention, CancellationToken.None).ConfigureAwait(false);

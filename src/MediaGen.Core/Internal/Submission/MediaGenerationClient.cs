@@ -43,10 +43,11 @@ internal sealed class MediaGenerationClient(
         await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
         await ModerateAsync(request, cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
+        var cacheKey = resultCache.KeyFor(request);
         var job = new GenerationJob
         {
             Id = JobIds.New(),
-            Request = request,
+            Request = ResultCache.WithDecision(request, cacheKey is not null),
             CreatedAt = now,
             UpdatedAt = now,
             Deadline = now + _options.JobDeadline,
@@ -54,7 +55,7 @@ internal sealed class MediaGenerationClient(
             Version = 1,
         };
 
-        if (resultCache.KeyFor(request) is { } cacheKey
+        if (cacheKey is not null
             && await ServeFromCacheAsync(job, cacheKey, cancellationToken).ConfigureAwait(false) is { } served)
         {
             activity?.SetTag("mediagen.job_id", served.Job.Id);
