@@ -68,36 +68,31 @@ public sealed class ReplicateResultCacheTests : FakeServerTests<FakeReplicateSer
         await host.StopAsync();
     }
 
-    [Fact]
-    public async Task SubmitAsync_RandomSeed_IsNeverCached()
+    /// <summary>Requests the cache must not serve: each is generated (a second prediction) and charged in full.</summary>
+    public static TheoryData<string> Uncached => ["random seed", "model not cached, no opt-in", "opt-in not allowed", "opt-out of a cached model"];
+
+    [Theory]
+    [MemberData(nameof(Uncached))]
+    public async Task SubmitAsync_NotCacheable_IsGeneratedAndChargedInFull(string scenario)
     {
-        using var host = await StartHostAsync();
+        var noSeed = new GenerationSettings { OutputCount = 2, AspectRatio = "16:9" };
+        var (configure, first, second) = scenario switch
+        {
+            "random seed" => (null, Request("alice") with { Settings = noSeed }, Request("bob") with { Settings = noSeed, UseResultCache = true }),
+            "model not cached, no opt-in" => (o => o.Models.Clear(), Request("alice"), Request("bob")),
+            "opt-in not allowed" => (o => { o.Models.Clear(); o.AllowRequestOptIn = false; }, Request("alice") with { UseResultCache = true }, Request("bob") with { UseResultCache = true }),
+            _ => ((Action<ResultCacheOptions>?)null, Request("alice"), Request("bob") with { UseResultCache = false }),
+        };
+        using var host = await StartHostAsync(configure);
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var ledger = host.Services.GetRequiredService<ICreditLedger>();
-        var noSeed = new GenerationSettings { OutputCount = 2, AspectRatio = "16:9" };
+        await host.Services.WaitForTerminalAsync("alice", (await client.SubmitAsync(first)).Job.Id);
 
-        var first = await client.SubmitAsync(Request("alice") with { Settings = noSeed });
-        await host.Services.WaitForTerminalAsync("alice", first.Job.Id);
-        var second = await client.SubmitAsync(Request("bob") with { Settings = noSeed, UseResultCache = true });
-        var job = await host.Services.WaitForTerminalAsync("bob", second.Job.Id);
+        var job = await host.Services.WaitForTerminalAsync("bob", (await client.SubmitAsync(second)).Job.Id);
 
         Assert.Equal((JobStatus.Succeeded, false), (job.Status, job.CacheHit));
         Assert.Equal(2, Server.PredictionsCreated);
         Assert.Equal(98, await ledger.GetBalanceAsync("bob"));
-        await host.StopAsync();
-    }
-
-    [Fact]
-    public async Task SubmitAsync_ModelNotCachedAndNoOptIn_IsGenerated()
-    {
-        using var host = await StartHostAsync(o => o.Models.Clear());
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-        await GenerateAsync(host, "alice");
-
-        var job = await host.Services.WaitForTerminalAsync("bob", (await client.SubmitAsync(Request("bob"))).Job.Id);
-
-        Assert.False(job.CacheHit);
-        Assert.Equal(2, Server.PredictionsCreated);
         await host.StopAsync();
     }
 
@@ -113,35 +108,6 @@ public sealed class ReplicateResultCacheTests : FakeServerTests<FakeReplicateSer
 
         Assert.True(hit.CacheHit);
         Assert.Equal(1, Server.PredictionsCreated);
-        await host.StopAsync();
-    }
-
-    [Fact]
-    public async Task SubmitAsync_RequestOptInNotAllowed_IsGenerated()
-    {
-        using var host = await StartHostAsync(o => { o.Models.Clear(); o.AllowRequestOptIn = false; });
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-        var first = await client.SubmitAsync(Request("alice") with { UseResultCache = true });
-        await host.Services.WaitForTerminalAsync("alice", first.Job.Id);
-
-        var job = await host.Services.WaitForTerminalAsync("bob", (await client.SubmitAsync(Request("bob") with { UseResultCache = true })).Job.Id);
-
-        Assert.False(job.CacheHit);
-        Assert.Equal(2, Server.PredictionsCreated);
-        await host.StopAsync();
-    }
-
-    [Fact]
-    public async Task SubmitAsync_RequestOptsOutOfACachedModel_IsGenerated()
-    {
-        using var host = await StartHostAsync();
-        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-        await GenerateAsync(host, "alice");
-
-        var job = await host.Services.WaitForTerminalAsync("bob", (await client.SubmitAsync(Request("bob") with { UseResultCache = false })).Job.Id);
-
-        Assert.False(job.CacheHit);
-        Assert.Equal(2, Server.PredictionsCreated);
         await host.StopAsync();
     }
 

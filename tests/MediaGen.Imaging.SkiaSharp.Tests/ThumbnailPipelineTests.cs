@@ -15,14 +15,7 @@ public sealed class ThumbnailPipelineTests : IDisposable
     [Fact]
     public async Task Worker_WithSkiaSharpThumbnails_StoresAThumbnailBesideEachOutputAndItsTrueSize()
     {
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(services => services
-            .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root.FullName)
-            .AddProceduralGenerator(o => o.SimulatedDuration = TimeSpan.Zero)
-            .ConfigureCredits(o => o.InitialBalance = 10)
-            .AddSkiaSharpThumbnails(o => o.MaxSide = 128)
-            .AddWorker()).Build();
-        await host.StartAsync();
+        using var host = await StartHostAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest
@@ -54,15 +47,7 @@ public sealed class ThumbnailPipelineTests : IDisposable
     [Fact]
     public async Task ResultCacheHit_CopiesEachThumbnailUnderTheNewJobAndKeepsItAfterTheOriginalIsDeleted()
     {
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(services => services
-            .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root.FullName)
-            .AddProceduralGenerator(o => o.SimulatedDuration = TimeSpan.Zero)
-            .ConfigureCredits(o => o.InitialBalance = 10)
-            .ConfigureResultCache(o => o.Models.Add("procedural"))
-            .AddSkiaSharpThumbnails(o => o.MaxSide = 128)
-            .AddWorker()).Build();
-        await host.StartAsync();
+        using var host = await StartHostAsync(b => b.ConfigureResultCache(o => o.Models.Add("procedural")));
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var request = new GenerationRequest
         {
@@ -89,6 +74,23 @@ public sealed class ThumbnailPipelineTests : IDisposable
 
         Assert.False(Directory.Exists(Path.Combine(_root.FullName, original.Id)) && Directory.EnumerateFiles(Path.Combine(_root.FullName, original.Id)).Any());
         await host.StopAsync();
+    }
+
+    private async Task<IHost> StartHostAsync(Action<IMediaGenerationBuilder>? configure = null)
+    {
+        var host = Host.CreateDefaultBuilder().ConfigureServices(services =>
+        {
+            var builder = services
+                .AddMediaGeneration()
+                .UseFileSystemStorage(o => o.RootPath = _root.FullName)
+                .AddProceduralGenerator(o => o.SimulatedDuration = TimeSpan.Zero)
+                .ConfigureCredits(o => o.InitialBalance = 10)
+                .AddSkiaSharpThumbnails(o => o.MaxSide = 128);
+            configure?.Invoke(builder);
+            builder.AddWorker();
+        }).Build();
+        await host.StartAsync();
+        return host;
     }
 
     private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string id)
