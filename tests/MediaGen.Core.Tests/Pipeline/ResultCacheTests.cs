@@ -88,6 +88,46 @@ public sealed class ResultCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task SubmitAsync_IndexNamesAJobThatIsGone_IsAMissAndTheEntryIsRemoved()
+    {
+        var generator = new ScriptedGenerator("plain", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("one", "two")));
+        using var host = StartHost(generator);
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var index = host.Services.GetRequiredService<IResultCacheIndex>();
+        var original = await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
+        var key = ResultCacheKey.Compute(original.Request);
+        Assert.Equal(original.Id, await index.GetAsync(key));
+        await host.Services.GetRequiredService<IJobStore>().DeleteAsync(original.Id); // gone behind the client's back
+
+        var job = await WaitAsync(client, "bob", (await client.SubmitAsync(Request("bob", generator.ModelId))).Job.Id);
+
+        Assert.Equal((JobStatus.Succeeded, false), (job.Status, job.CacheHit));
+        Assert.Equal(2, generator.Calls);
+        Assert.Equal(job.Id, await index.GetAsync(key)); // removed, then recorded again by the new generation
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task DeleteAsync_RecordedJob_RemovesItsEntry()
+    {
+        var generator = new ScriptedGenerator("plain", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("one", "two")));
+        using var host = StartHost(generator);
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var index = host.Services.GetRequiredService<IResultCacheIndex>();
+        var original = await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
+        var hit = (await client.SubmitAsync(Request("bob", generator.ModelId))).Job;
+
+        await client.DeleteAsync("bob", hit.Id); // a copy is not recorded, so deleting it leaves the entry
+        Assert.Equal(original.Id, await index.GetAsync(ResultCacheKey.Compute(original.Request)));
+        await client.DeleteAsync("alice", original.Id);
+
+        Assert.Null(await index.GetAsync(ResultCacheKey.Compute(original.Request)));
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task Worker_PartialSuccess_IsNotRecorded()
     {
         var generator = new ScriptedGenerator("partial", (_, _) => ValueTask.FromResult(new GenerationResult(

@@ -40,11 +40,21 @@ internal sealed class ResultCache(
     }
 
     /// <summary>
-    /// The request as stored with its job: <see cref="GenerationRequest.UseResultCache"/> set to the submission's decision,
-    /// so the worker that finishes the job records it (or not) without needing the same cache options.
+    /// The request as stored with its job, carrying the submission's decision: <see cref="GenerationRequest.UseResultCache"/>
+    /// is true exactly when the job is cached, so the worker that finishes it records it (or not) without needing the same
+    /// cache options. The usual request (no opt-in, not cached) is returned as it is, with nothing allocated.
     /// </summary>
     public static GenerationRequest WithDecision(GenerationRequest request, bool cached) =>
-        request.UseResultCache == cached ? request : request with { UseResultCache = cached };
+        cached == (request.UseResultCache == true) ? request : request with { UseResultCache = cached };
+
+    /// <summary>Removes a deleted job's entry from the index, if it is still the one recorded (best effort).</summary>
+    public async ValueTask ForgetAsync(GenerationJob job)
+    {
+        if (job.Request.UseResultCache == true && job.Request.Settings?.Seed is not null && !job.CacheHit)
+        {
+            await ForgetAsync(ResultCacheKey.Compute(job.Request), job.Id).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Copies the outputs of the job recorded for <paramref name="key"/> under <paramref name="newJob"/>'s keys. Returns

@@ -246,6 +246,9 @@ internal sealed class MediaGenerationClient(
         await lifecycle.SettleFinishedAsync(job, cancellationToken).ConfigureAwait(false);
         await storage.DeletePrefixAsync(MediaStorageKeys.JobPrefix(job.Id), cancellationToken).ConfigureAwait(false);
         await store.DeleteAsync(job.Id, cancellationToken).ConfigureAwait(false);
+
+        // Readers would drop an entry naming a deleted job anyway; dropping it now saves the next one a lookup.
+        await resultCache.ForgetAsync(job).ConfigureAwait(false);
     }
 
     public IReadOnlyList<ModelDescriptor> GetModels() => catalog.Models;
