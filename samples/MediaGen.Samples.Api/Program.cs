@@ -25,7 +25,7 @@ builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
 
 // Problem details for the host's own errors too (a missing media file, an unhandled exception), with a trace id on each.
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier));
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer<SampleOpenApi>());
 
 var app = builder.Build();
 
