@@ -90,12 +90,10 @@ public sealed class ResultCacheTests : IDisposable
     [Fact]
     public async Task SubmitAsync_IndexNamesAJobThatIsGone_IsAMissAndTheEntryIsRemoved()
     {
-        var generator = new ScriptedGenerator("plain", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("one", "two")));
-        using var host = StartHost(generator);
-        await host.StartAsync();
+        var (host, generator, original) = await StartWithOriginalAsync();
+        using var started = host;
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var index = host.Services.GetRequiredService<IResultCacheIndex>();
-        var original = await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
         var key = ResultCacheKey.Compute(original.Request);
         Assert.Equal(original.Id, await index.GetAsync(key));
         await host.Services.GetRequiredService<IJobStore>().DeleteAsync(original.Id); // gone behind the client's back
@@ -111,12 +109,10 @@ public sealed class ResultCacheTests : IDisposable
     [Fact]
     public async Task DeleteAsync_RecordedJob_RemovesItsEntry()
     {
-        var generator = new ScriptedGenerator("plain", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("one", "two")));
-        using var host = StartHost(generator);
-        await host.StartAsync();
+        var (host, generator, original) = await StartWithOriginalAsync();
+        using var started = host;
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var index = host.Services.GetRequiredService<IResultCacheIndex>();
-        var original = await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
         var hit = (await client.SubmitAsync(Request("bob", generator.ModelId))).Job;
 
         await client.DeleteAsync("bob", hit.Id); // a copy is not recorded, so deleting it leaves the entry
@@ -168,6 +164,16 @@ public sealed class ResultCacheTests : IDisposable
         Assert.Empty(started.GetMeasurementSnapshot());
         Assert.Equal(1, generator.Calls);
         await host.StopAsync();
+    }
+
+    /// <summary>Starts a host whose generator made one job for alice, recorded in the index.</summary>
+    private async Task<(IHost Host, ScriptedGenerator Generator, GenerationJob Original)> StartWithOriginalAsync()
+    {
+        var generator = new ScriptedGenerator("plain", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("one", "two")));
+        var host = StartHost(generator);
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        return (host, generator, await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id));
     }
 
     private IHost StartHost(ScriptedGenerator generator, Action<IMediaGenerationBuilder>? configure = null) =>
