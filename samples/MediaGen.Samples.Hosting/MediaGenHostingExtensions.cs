@@ -47,7 +47,7 @@ public static class MediaGenHostingExtensions
     private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", PostgreSqlProvider, "Moderation", "Thumbnails"];
+    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", PostgreSqlProvider, "Moderation", "Thumbnails", "ResultCache"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -128,6 +128,8 @@ public static class MediaGenHostingExtensions
 
         var moderation = root.GetSection("Moderation");
         checker.Check<BlockedTermsModeratorOptions>(moderation);
+        var resultCache = root.GetSection("ResultCache");
+        checker.Check<ResultCacheOptions>(resultCache);
         if (queueProvider == "ServiceBus" || root.GetSection("ServiceBus").Exists())
         {
             checker.Check<ServiceBusQueueOptions>(root.GetSection("ServiceBus"));
@@ -241,6 +243,10 @@ public static class MediaGenHostingExtensions
             // A WebP thumbnail beside every output (MediaGen:Thumbnails:MaxSide, Format, Quality; Enabled=false to skip).
             builder.AddSkiaSharpThumbnails(o => thumbnails.Bind(o));
         }
+
+        // MediaGen:ResultCache:Models / AllowRequestOptIn / CacheHitCredits / Retention: identical fixed-seed requests are
+        // served from copies of an earlier job's images, without calling the provider.
+        builder.ConfigureResultCache(resultCache);
 
         if (moderation.Exists())
         {

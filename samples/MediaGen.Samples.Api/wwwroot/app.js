@@ -88,7 +88,7 @@ function tile(job) {
   const src = output ? (output.thumbnailUrl || output.url) : null;
   const image = src ? `<img src="${escapeHtml(src)}" alt="${escapeHtml(job.prompt)}" loading="lazy">` : "";
   const current = job.id === state.jobId ? " current" : "";
-  const label = job.status === "succeeded" ? job.prompt : `${job.status}: ${job.prompt}`;
+  const label = (job.status === "succeeded" ? job.prompt : `${job.status}: ${job.prompt}`) + (job.cacheHit ? " (cached)" : "");
   return `<li class="${current}" data-id="${job.id}" data-status="${job.status}" title="${escapeHtml(job.prompt)}">${image}<span class="badge">${escapeHtml(label)}</span></li>`;
 }
 
@@ -103,6 +103,7 @@ async function submit(event) {
   };
   if ($("aspectRatio").value) body.aspectRatio = $("aspectRatio").value;
   if ($("seed").value !== "") body.seed = Number($("seed").value);
+  if ($("useResultCache").checked) body.useResultCache = true;
   try {
     const job = await api("/api/v1/generations", { method: "POST", body: JSON.stringify(body), headers: { "Idempotency-Key": crypto.randomUUID() } });
     follow(job.id);

@@ -26,4 +26,7 @@ public enum MediaGenerationSeam
 
     /// <summary>The <see cref="IWorkerRegistry"/>.</summary>
     WorkerRegistry = 7,
+
+    /// <summary>The <see cref="IResultCacheIndex"/>.</summary>
+    ResultCacheIndex = 8,
 }

@@ -68,6 +68,9 @@ internal sealed class RedisKeys
     /// <summary>The hash of workers' last heartbeats, by worker id.</summary>
     public string Workers => Root + "workers";
 
+    /// <summary>The result cache's entry for a request's cache key.</summary>
+    public string ResultCache(string key) => Root + "cache:" + key;
+
     public string CreditBalance(string ownerId) => Root + "credit:balance:" + ownerId;
 
     /// <summary>Sorted set of open reservations (<see cref="ReservationMember"/>), scored by reservation time (Unix ms).</summary>

@@ -107,3 +107,19 @@ public sealed class PostgresJobLifecycleStoreComplianceTests : JobLifecycleStore
             queue));
     }
 }
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresResultCacheIndexComplianceTests : ResultCacheIndexComplianceTests
+{
+    private PostgresComplianceDatabases? _databases;
+
+    protected override ValueTask<IResultCacheIndex> CreateIndexAsync()
+    {
+        _databases ??= Track(new PostgresComplianceDatabases(Time));
+        return CreateClient();
+    }
+
+    protected override ValueTask<IResultCacheIndex> CreatePeerIndexAsync(IResultCacheIndex index) => CreateClient();
+
+    private ValueTask<IResultCacheIndex> CreateClient() => ValueTask.FromResult<IResultCacheIndex>(new PostgresResultCacheIndex(_databases!.Connect()));
+}

@@ -42,7 +42,9 @@ internal sealed partial class JobLifecycle(
     IJobStore store,
     IJobLifecycleStore backend,
     IJobEventStream events,
+    ICreditLedger ledger,
     IJobCancelSignal cancelSignal,
+    ResultCache resultCache,
     MediaGenMetrics metrics,
     WebhookDispatcher webhooks,
     TimeProvider timeProvider,
@@ -168,6 +170,58 @@ internal sealed partial class JobLifecycle(
     }
 
     /// <summary>
+    /// Accepts a job served from the result cache: created <see cref="JobStatus.Succeeded"/> with its copied outputs and
+    /// charged <paramref name="credits"/>, with no message and no provider call. When the owner already has a job with
+    /// the same idempotency key, that job is returned and nothing is charged.
+    /// </summary>
+    /// <remarks>
+    /// Not one backend operation (the backends' submit step always enqueues a message), so the effects go one seam at a
+    /// time in an order the sweeper finishes after a crash: the reservation first (left alone, a reservation without a
+    /// job is refunded in full), then the job, created finished (its reservation left open is settled as the job says,
+    /// kept), then the settlement and the Succeeded event.
+    /// </remarks>
+    /// <exception cref="InsufficientCreditsException">The owner cannot pay the cache-hit price; nothing was written.</exception>
+    public async ValueTask<JobCreateResult> SubmitCachedAsync(GenerationJob job, long credits, CancellationToken cancellationToken)
+    {
+        await ledger.ReserveAsync(job.OwnerId, job.RunId, credits, cancellationToken).ConfigureAwait(false);
+        JobCreateResult created;
+        try
+        {
+            created = await store.CreateAsync(job, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ledger.SettleAsync(job.OwnerId, job.RunId, credits, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        if (!created.Created)
+        {
+            // An idempotent resubmission: the owner's job stands, and this reservation is given back.
+            await ledger.SettleAsync(job.OwnerId, job.RunId, credits, CancellationToken.None).ConfigureAwait(false);
+            return created;
+        }
+
+        await ledger.SettleAsync(job.OwnerId, job.RunId, 0, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await events.PublishJobEventAsync(created.Job, JobEventType.Succeeded, created.Job.UpdatedAt).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.PublishFailed(logger, job.Id, JobEventType.Succeeded, e);
+        }
+
+        var model = new KeyValuePair<string, object?>("mediagen.model", job.Request.Model);
+        metrics.Submitted.Add(1, model);
+        metrics.CacheHits.Add(1, model);
+        Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
+        Log.CacheHit(logger, job.Id, credits);
+        OnFinished(created.Job, exception: null);
+        return created;
+    }
+
+    /// <summary>
     /// Starts an attempt under <paramref name="lease"/> for <paramref name="holder"/>, if the job is Pending or its
     /// previous holder's lease has lapsed, and no cancel was asked for. Returns the stored job either way.
     /// </summary>
@@ -235,6 +289,7 @@ internal sealed partial class JobLifecycle(
     /// </summary>
     public async ValueTask<StepResult> SucceedAsync(GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs)
     {
+        await resultCache.RememberAsync(job, outputs, failedOutputs).ConfigureAwait(false);
         var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Failed: failedOutputs, Lease: lease), static (j, s, stamp) =>
         {
             if (!IsHeldBy(j, s.Holder))

@@ -16,6 +16,7 @@ internal sealed class MediaGenerationClient(
     IMediaStorage storage,
     GeneratorCatalog catalog,
     JobLifecycle lifecycle,
+    ResultCache resultCache,
     MediaGenMetrics metrics,
     SubmissionRateLimiter rateLimiter,
     IEnumerable<IContentModerator> moderators,
@@ -42,16 +43,25 @@ internal sealed class MediaGenerationClient(
         await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
         await ModerateAsync(request, cancellationToken).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
+        var cacheKey = resultCache.KeyFor(request);
         var job = new GenerationJob
         {
             Id = JobIds.New(),
-            Request = request,
+            Request = ResultCache.WithDecision(request, cacheKey is not null),
             CreatedAt = now,
             UpdatedAt = now,
             Deadline = now + _options.JobDeadline,
             CreditsCharged = cost,
             Version = 1,
         };
+
+        if (cacheKey is not null
+            && await ServeFromCacheAsync(job, cacheKey, cancellationToken).ConfigureAwait(false) is { } served)
+        {
+            activity?.SetTag("mediagen.job_id", served.Job.Id);
+            activity?.SetTag("mediagen.cache_hit", true);
+            return served;
+        }
 
         var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
         var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
@@ -68,6 +78,50 @@ internal sealed class MediaGenerationClient(
 
         activity?.SetTag("mediagen.job_id", job.Id);
         return new SubmitResult(created.Job, Created: true);
+    }
+
+    /// <summary>
+    /// Serves <paramref name="job"/> from the result cache: copies an earlier identical job's outputs under its keys and
+    /// creates it Succeeded, charged the cache-hit price. Null on a miss or a failed copy (the job is then generated).
+    /// </summary>
+    private async ValueTask<SubmitResult?> ServeFromCacheAsync(GenerationJob job, string cacheKey, CancellationToken cancellationToken)
+    {
+        var outputs = await resultCache.TryCopyAsync(cacheKey, job, cancellationToken).ConfigureAwait(false);
+        if (outputs is null)
+        {
+            return null;
+        }
+
+        var hit = job with
+        {
+            Status = JobStatus.Succeeded,
+            CacheHit = true,
+            Outputs = outputs,
+            CreditsCharged = resultCache.CacheHitCredits,
+            StartedAt = job.CreatedAt,
+            CompletedAt = job.CreatedAt,
+            Progress = 1,
+        };
+        JobCreateResult created;
+        try
+        {
+            created = await lifecycle.SubmitCachedAsync(hit, hit.CreditsCharged, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await resultCache.DeleteCopiesAsync(job.Id).ConfigureAwait(false);
+            throw;
+        }
+
+        if (created.Created)
+        {
+            return new SubmitResult(created.Job, Created: true);
+        }
+
+        await resultCache.DeleteCopiesAsync(job.Id).ConfigureAwait(false);
+        return created.Job.Request.IsSameWorkAs(job.Request)
+            ? new SubmitResult(created.Job, Created: false)
+            : throw new IdempotencyKeyReusedException(job.Request.IdempotencyKey!, created.Job.Id);
     }
 
     /// <summary>Takes one of the owner's submissions in the current window, when a rate is set; refuses past it.</summary>
@@ -192,6 +246,9 @@ internal sealed class MediaGenerationClient(
         await lifecycle.SettleFinishedAsync(job, cancellationToken).ConfigureAwait(false);
         await storage.DeletePrefixAsync(MediaStorageKeys.JobPrefix(job.Id), cancellationToken).ConfigureAwait(false);
         await store.DeleteAsync(job.Id, cancellationToken).ConfigureAwait(false);
+
+        // Readers would drop an entry naming a deleted job anyway; dropping it now saves the next one a lookup.
+        await resultCache.ForgetAsync(job).ConfigureAwait(false);
     }
 
     public IReadOnlyList<ModelDescriptor> GetModels() => catalog.Models;

@@ -30,6 +30,9 @@ internal sealed class MediaGenMetrics : IDisposable
         Rerun = _meter.CreateCounter<long>("mediagen.job.rerun", "{job}", "Failed or canceled jobs retried as a new run (by their owner or a dead-letter replay).");
         DeadLettered = _meter.CreateCounter<long>("mediagen.job.dead_lettered", "{message}", "Messages moved to the dead-letter store.");
         OutputsFailed = _meter.CreateCounter<long>("mediagen.output.failed", "{output}", "Outputs a succeeded job's generator could not deliver (refunded).");
+        CacheHits = _meter.CreateCounter<long>("mediagen.cache.hit", "{job}", "Jobs served from the result cache without calling a provider.");
+        CacheMisses = _meter.CreateCounter<long>("mediagen.cache.miss", "{request}", "Cacheable submissions the result cache could not serve.");
+        CacheErrors = _meter.CreateCounter<long>("mediagen.cache.error", "{request}", "Result cache reads, copies or writes that failed (the request is generated as usual).");
         JobDuration = _meter.CreateHistogram<double>("mediagen.job.duration", "s", "Time from submission to a terminal status.");
         QueueWait = _meter.CreateHistogram<double>("mediagen.queue.wait", "s", "Time from enqueue to the start of an attempt.");
         GenerationDuration = _meter.CreateHistogram<double>("mediagen.generation.duration", "s", "Time a generator took for one attempt.");
@@ -59,6 +62,12 @@ internal sealed class MediaGenMetrics : IDisposable
     public Counter<long> DeadLettered { get; }
 
     public Counter<long> OutputsFailed { get; }
+
+    public Counter<long> CacheHits { get; }
+
+    public Counter<long> CacheMisses { get; }
+
+    public Counter<long> CacheErrors { get; }
 
     public Histogram<double> JobDuration { get; }
 
