@@ -8,6 +8,8 @@ MediaGenHostSetup mediaGen;
 try
 {
     mediaGen = builder.Services.AddMediaGenerationFromConfiguration(builder.Configuration).AddWorker();
+    // MediaGen's metrics and spans, over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT or MediaGen:Telemetry:OtlpEndpoint is set.
+    builder.Services.AddSampleTelemetry(builder.Configuration, mediaGen.Telemetry, "mediagen-samples-worker");
 }
 catch (MediaGenConfigurationException e)
 {
