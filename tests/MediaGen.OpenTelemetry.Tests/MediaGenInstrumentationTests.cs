@@ -21,6 +21,7 @@ public sealed class MediaGenInstrumentationTests : IAsyncLifetime
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-otel-tests", Guid.NewGuid().ToString("N"));
     private readonly List<Activity> _spans = [];
     private readonly List<Metric> _metrics = [];
+    private readonly EndedSpans _ended = new();
     private IHost _host = null!;
 
     public async Task InitializeAsync()
@@ -43,6 +44,7 @@ public sealed class MediaGenInstrumentationTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _ended.Dispose();
         await _host.StopAsync();
         _host.Dispose();
         if (Directory.Exists(_root))
@@ -56,6 +58,8 @@ public sealed class MediaGenInstrumentationTests : IAsyncLifetime
     {
         var job = await SubmitAsync(new Dictionary<string, string> { ["simulateFailure"] = "permanent" });
         var failed = await _host.Services.WaitForJobAsync(Owner, job.Id, j => j.Status == JobStatus.Failed);
+        // The job fails inside its attempt's span: wait for the span to end before flushing.
+        await _ended.WaitAsync(MediaGenTelemetry.Spans.Process, job.Id);
 
         var process = FlushedSpan(MediaGenTelemetry.Spans.Process, job.Id);
         Assert.Equal(ActivityStatusCode.Error, process.Status);
@@ -78,6 +82,7 @@ public sealed class MediaGenInstrumentationTests : IAsyncLifetime
     {
         var job = await SubmitAsync(parameters: null);
         await _host.Services.WaitForJobAsync(Owner, job.Id, j => j.Status == JobStatus.Succeeded);
+        await _ended.WaitAsync(MediaGenTelemetry.Spans.Process, job.Id);
 
         var process = FlushedSpan(MediaGenTelemetry.Spans.Process, job.Id);
         Assert.Equal(ActivityStatusCode.Unset, process.Status);
@@ -110,6 +115,8 @@ public sealed class MediaGenInstrumentationTests : IAsyncLifetime
     {
         var job = await SubmitAsync(parameters: null);
         await _host.Services.WaitForJobAsync(Owner, job.Id, j => j.Status == JobStatus.Succeeded);
+        // The succeeded counter is recorded after the terminal write, inside the attempt's span: its end follows both.
+        await _ended.WaitAsync(MediaGenTelemetry.Spans.Process, job.Id);
 
         Assert.True(_host.Services.GetRequiredService<MeterProvider>().ForceFlush());
         string[] exported;

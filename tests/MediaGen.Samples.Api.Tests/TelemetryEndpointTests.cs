@@ -63,7 +63,10 @@ public sealed class TelemetryEndpointTests
         using var client = factory.CreateClient();
         using var succeeded = new MetricCollector<long>(factory.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), MediaGenTelemetry.MeterName, MediaGenTelemetry.Instruments.JobSucceeded);
 
-        await RunOneJobAsync(factory, client, succeeded);
+        using var ended = new EndedSpans();
+
+        var jobId = await RunOneJobAsync(factory, client, succeeded);
+        await ended.WaitAsync(MediaGenTelemetry.Spans.Process, jobId);
         Assert.True(factory.Services.GetRequiredService<TracerProvider>().ForceFlush());
         Assert.True(factory.Services.GetRequiredService<MeterProvider>().ForceFlush());
 
@@ -87,7 +90,7 @@ public sealed class TelemetryEndpointTests
         Assert.Empty(collector.Received("/v1/traces"));
     }
 
-    private static async Task RunOneJobAsync(ApiFactory factory, HttpClient client, MetricCollector<long> succeeded)
+    private static async Task<string> RunOneJobAsync(ApiFactory factory, HttpClient client, MetricCollector<long> succeeded)
     {
         using var submitted = await client.SubmitAsync(new { prompt = "a lighthouse at dusk", model = "procedural" });
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
@@ -95,6 +98,7 @@ public sealed class TelemetryEndpointTests
         await factory.Services.WaitForJobAsync("demo", id, j => j.Status == JobStatus.Succeeded);
         // The counter is recorded right after the terminal step is written, so wait for it rather than for the job.
         await succeeded.WaitForMeasurementsAsync(1, Waits.Limit);
+        return id;
     }
 
     /// <summary>An OTLP/HTTP receiver on a loopback port that keeps each request body by path.</summary>
