@@ -122,5 +122,8 @@ internal sealed class CompletionCounter : IJobEventStream
     public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) =>
         _inner.SubscribeAsync(jobId, cancellationToken);
 
+    public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
+        _inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);
+
     private static TaskCompletionSource NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -27,7 +27,7 @@ builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
 
 // Problem details for the host's own errors too (a missing media file, an unhandled exception), with a trace id on each.
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier));
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer<SampleOpenApi>());
 
 // MediaGen's metrics and spans (AddMediaGenInstrumentation), over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT or
 // MediaGen:Telemetry:OtlpEndpoint is set; the HTTP requests' spans are the parents of MediaGen's submission spans, so

@@ -1,9 +1,10 @@
 namespace MediaGen;
 
 /// <summary>
-/// Publishes job events and streams them to subscribers (server-sent events, webhooks). Delivery is best effort
-/// and live: the job store, not the stream, is the source of truth, so a subscriber should read the job once it
-/// has subscribed.
+/// Publishes job events and streams them to subscribers (server-sent events, webhooks). Live delivery is best effort:
+/// the job store, not the stream, is the source of truth, so a subscriber should read the job once it has subscribed.
+/// Each published event gets the job's next <see cref="JobEvent.Sequence"/>, and the stream keeps a bounded history of
+/// each job's latest events, so a client that reconnects reads what it missed (<see cref="GetHistoryAsync"/>).
 /// </summary>
 public interface IJobEventStream
 {
@@ -16,8 +17,20 @@ public interface IJobEventStream
     /// <summary>Streams a job's events from now on, until <paramref name="cancellationToken"/> is canceled.</summary>
     /// <param name="jobId">The job id.</param>
     /// <param name="cancellationToken">Ends the subscription.</param>
-    /// <returns>The events in the order they were published.</returns>
+    /// <returns>The events in the order they were published, each with its <see cref="JobEvent.Sequence"/>.</returns>
     IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads the job's kept events published after the one numbered <paramref name="afterSequence"/>, oldest first. The
+    /// history is bounded: it keeps a job's latest events (how many, and for how long, is the backend's option), so the
+    /// first event returned may come later than <paramref name="afterSequence"/> + 1 when older ones were dropped.
+    /// Subscribe first and then read the history to miss nothing; an event may then arrive both ways (same sequence).
+    /// </summary>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="afterSequence">The last sequence the reader has; 0 for the whole kept history.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The kept events after <paramref name="afterSequence"/>, in sequence order; empty when there are none.</returns>
+    ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What happened to a job.</summary>
@@ -65,6 +78,12 @@ public sealed record JobEvent
 {
     /// <summary>The job.</summary>
     public required string JobId { get; init; }
+
+    /// <summary>
+    /// The event's number within its job (1, 2, 3, ...), given by the event stream when the event is published; it
+    /// only grows, so it serves as a server-sent event id to resume from. 0 on an event not published yet.
+    /// </summary>
+    public long Sequence { get; init; }
 
     /// <summary>The job's owner.</summary>
     public required string OwnerId { get; init; }

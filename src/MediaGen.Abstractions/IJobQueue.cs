@@ -51,6 +51,16 @@ public interface IJobQueue
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The depth figures.</returns>
     ValueTask<QueueDepth> GetDepthAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Tells how many ready messages would be delivered before <paramref name="messageId"/> if receivers took them now (a
+    /// queue position, 0 for the next one). Later arrivals of higher priority, or of owners with fewer messages under fair
+    /// share, can still go ahead of it. The default answers null: a queue that cannot tell (Service Bus) need not.
+    /// </summary>
+    /// <param name="messageId">The message id (a job's message id is its <see cref="GenerationJob.RunId"/>).</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>The number of ready messages ahead of it; null when it is not ready (delayed, leased, dead or unknown) or the queue cannot tell.</returns>
+    ValueTask<long?> GetPositionAsync(string messageId, CancellationToken cancellationToken = default) => ValueTask.FromResult<long?>(null);
 }
 
 /// <summary>A queue message: a job id plus headers such as the W3C trace context.</summary>

@@ -155,6 +155,11 @@ public sealed record ModelResponse(string Id, string DisplayName, long CostCredi
 /// <param name="Balance">The balance.</param>
 public sealed record CreditsResponse(string OwnerId, long Balance);
 
+/// <summary>A pending job's place in the queue, as the events stream sends it (<c>event: position</c>).</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="Position">How many queued jobs would start before it if workers took them now; 0 for the next one.</param>
+public sealed record QueuePositionResponse(string JobId, long Position);
+
 /// <summary>A job event as the events stream sends it.</summary>
 public sealed record JobEventResponse
 {
@@ -163,6 +168,9 @@ public sealed record JobEventResponse
 
     /// <summary>The job.</summary>
     public required string JobId { get; init; }
+
+    /// <summary>The event's number within its job, also its server-sent event id (resume with <c>Last-Event-ID</c>).</summary>
+    public long? Sequence { get; init; }
 
     /// <summary>When.</summary>
     public DateTimeOffset Timestamp { get; init; }

@@ -38,6 +38,14 @@ public sealed class MediaGenerationApiOptions
     public TimeSpan SseKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
+    /// How often an event stream of a pending job asks the queue for the job's position, and sends <c>event: position</c>
+    /// when it changed (queues that cannot tell, such as Service Bus, send none).
+    /// </summary>
+    /// <value>The default value is 2 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan SseQueuePositionInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// The absolute URL clients reach this host at, such as <c>https://api.example.com/</c>; relative output URLs in
     /// responses and webhooks are resolved against it (it sets <see cref="WebhookOptions.PublicBaseUrl"/> when that is
     /// unset). Null resolves responses' URLs against the request's own scheme, host and path base, and leaves webhooks'

@@ -30,7 +30,12 @@ public sealed class PostgresConnectionLossTests : IAsyncLifetime
             Request = new GenerationRequest { Prompt = "a fox", Model = "procedural", OwnerId = "owner" },
             CreatedAt = DateTimeOffset.UnixEpoch,
         };
-        var lifecycle = new PostgresJobLifecycleStore(database, queue, new PostgresCreditLedger(database, () => 10), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var lifecycle = new PostgresJobLifecycleStore(
+            database,
+            queue,
+            new PostgresCreditLedger(database, () => 10),
+            new PostgresJobEventStream(database, Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgresJobEventStream>.Instance),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
         var errors = new[]
         {

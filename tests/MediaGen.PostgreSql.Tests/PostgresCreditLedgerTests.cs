@@ -112,6 +112,7 @@ public sealed class PostgresCreditLedgerTests : IAsyncLifetime
             database,
             PostgresTestServer.Queue(database, PostgresTestServer.Options(_databases.Schema)),
             new PostgresCreditLedger(database, () => initialBalance),
+            new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance),
             NullLogger.Instance);
     }
 

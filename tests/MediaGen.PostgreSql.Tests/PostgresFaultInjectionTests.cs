@@ -34,12 +34,13 @@ internal static class PostgresFaultBackend
         var database = databases.Connect();
         var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(databases.Schema, LifecycleFaultHarness.LeaseDuration));
         var ledger = new PostgresCreditLedger(database, () => initialBalance);
+        var events = new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance);
         return new FaultBackend(
             new PostgresJobStore(database),
             ledger,
             queue,
-            new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance),
-            atomic ? new PostgresJobLifecycleStore(database, queue, ledger, NullLogger.Instance) : null,
+            events,
+            atomic ? new PostgresJobLifecycleStore(database, queue, ledger, events, NullLogger.Instance) : null,
             databases,
             queue);
     }

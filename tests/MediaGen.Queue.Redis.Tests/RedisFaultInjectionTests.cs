@@ -36,12 +36,13 @@ internal static class RedisFaultBackend
         var connection = await connections.ConnectAsync();
         var queue = RedisTestServer.Queue(connection, options, time);
         var ledger = new RedisCreditLedger(connection, options, () => initialBalance, time);
+        var events = new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance);
         return new FaultBackend(
             new RedisJobStore(connection, options, time),
             ledger,
             queue,
-            new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance),
-            atomic ? new RedisJobLifecycleStore(connection, queue, ledger, options, time, NullLogger.Instance) : null,
+            events,
+            atomic ? new RedisJobLifecycleStore(connection, queue, ledger, events, options, time, NullLogger.Instance) : null,
             connections,
             queue);
     }

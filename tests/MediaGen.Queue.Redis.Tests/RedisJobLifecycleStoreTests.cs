@@ -53,6 +53,23 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     }
 
     [ServerFact(RedisTestServer.Variable)]
+    public async Task SubmitAsync_Event_IsKeptInTheJobsHistoryUntilItsRetentionOrTheJobsDeletion()
+    {
+        await CreateAsync(initialBalance: 10);
+        var job = NewJob("job-1");
+
+        await _lifecycle.SubmitAsync(Submission(job, credits: 3));
+
+        var kept = Assert.Single(await _events.GetHistoryAsync(job.Id, 0));
+        Assert.Equal((1L, JobEventType.Queued), (kept.Sequence, kept.Type));
+        var history = new RedisKeys(_prefix, "jobs").EventChannel(job.Id);
+        var ttl = await _multiplexer!.GetDatabase().KeyTimeToLiveAsync(history);
+        Assert.InRange(ttl!.Value, TimeSpan.FromHours(23), TimeSpan.FromDays(1));
+        Assert.True(await _store.DeleteAsync(job.Id));
+        Assert.False(await _multiplexer.GetDatabase().KeyExistsAsync(history));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
     public async Task SubmitAsync_InsufficientCredits_ThrowsAndWritesNothing()
     {
         await CreateAsync(initialBalance: 2);
@@ -281,7 +298,7 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         _ledger = new RedisCreditLedger(connection, options, () => initialBalance, _time);
         _queue = RedisTestServer.Queue(connection, options, _time);
         _events = new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance);
-        _lifecycle = new RedisJobLifecycleStore(connection, _queue, _ledger, options, _time, NullLogger.Instance);
+        _lifecycle = new RedisJobLifecycleStore(connection, _queue, _ledger, _events, options, _time, NullLogger.Instance);
     }
 
     private async Task<(GenerationJob Job, IQueueLease Lease)> SubmitAndReceiveAsync(string id, long credits, string? idempotencyKey = null)

@@ -195,5 +195,8 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
             await Task.Delay(Timeout.Infinite, cancellationToken);
             yield break;
         }
+
+        public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<IReadOnlyList<JobEvent>>([]);
     }
 }

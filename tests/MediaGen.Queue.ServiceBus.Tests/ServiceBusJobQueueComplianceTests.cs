@@ -20,6 +20,8 @@ public sealed class ServiceBusJobQueueComplianceTests : JobQueueComplianceTests
 
     protected override bool SupportsFairShare => false;
 
+    protected override bool SupportsQueuePosition => false;
+
     protected override ValueTask<IJobQueue> CreateQueueAsync(TimeSpan leaseDuration)
     {
         _clients ??= new SpecEndpointClients(Time);

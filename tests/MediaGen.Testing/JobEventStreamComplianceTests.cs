@@ -49,7 +49,7 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
         }
 
         var received = await subscription.NextAsync(published.Count);
-        Assert.Equal(published, received);
+        AssertReceived(published, received);
     }
 
     [ComplianceFact]
@@ -95,7 +95,7 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
         await peer.PublishAsync(output);
         await peer.PublishAsync(retrying);
 
-        Assert.Equal([output, retrying], await subscription.NextAsync(2));
+        AssertReceived([output, retrying], await subscription.NextAsync(2));
     }
 
     [ComplianceFact]
@@ -114,7 +114,7 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
         var mine = Event(jobId, JobEventType.Canceled, JobStatus.Canceled);
         await stream.PublishAsync(mine);
 
-        Assert.Equal([mine], await subscription.NextAsync(1));
+        AssertReceived([mine], await subscription.NextAsync(1));
     }
 
     [ComplianceFact]
@@ -138,9 +138,9 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
             await stream.PublishAsync(jobEvent);
         }
 
-        Assert.Equal(published, await first.NextAsync(3));
-        Assert.Equal(published, await second.NextAsync(3));
-        Assert.Equal(published, await third.NextAsync(3));
+        AssertReceived(published, await first.NextAsync(3));
+        AssertReceived(published, await second.NextAsync(3));
+        AssertReceived(published, await third.NextAsync(3));
     }
 
     [ComplianceFact]
@@ -167,11 +167,11 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
             await publisher.PublishAsync(jobEvent);
         }
 
-        Assert.Equal(published, await subscription.NextAsync(2));
+        AssertReceived(published, await subscription.NextAsync(2));
     }
 
     [ComplianceFact]
-    public async Task SubscribeAsync_EventsPublishedBeforeSubscribing_AreNotReplayed()
+    public async Task SubscribeAsync_EventsPublishedBeforeSubscribing_AreNotDeliveredLive()
     {
         var stream = await NewStreamAsync();
         var jobId = NewJobId();
@@ -181,7 +181,7 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
         var after = Event(jobId, JobEventType.Started, JobStatus.Processing) with { Message = "after" };
         await stream.PublishAsync(after);
 
-        Assert.Equal([after], await subscription.NextAsync(1));
+        AssertReceived([after], await subscription.NextAsync(1));
     }
 
     [ComplianceFact]
@@ -212,7 +212,102 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
         var jobEvent = Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded);
         await stream.PublishAsync(jobEvent);
 
-        Assert.Equal([jobEvent], await staying.NextAsync(1));
+        AssertReceived([jobEvent], await staying.NextAsync(1));
+    }
+
+    [ComplianceFact]
+    public async Task PublishAsync_NumbersEachJobsEventsFromOne()
+    {
+        var stream = await NewStreamAsync();
+        var peer = await NewPeerAsync(stream);
+        var jobId = NewJobId();
+        var otherJobId = NewJobId();
+        var published = new[]
+        {
+            Event(jobId, JobEventType.Queued, JobStatus.Pending),
+            Event(jobId, JobEventType.Started, JobStatus.Processing),
+            Event(jobId, JobEventType.Progress, JobStatus.Processing) with { Progress = 0.5 },
+            Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded),
+        };
+
+        await stream.PublishAsync(published[0]);
+        await stream.PublishAsync(Event(otherJobId, JobEventType.Queued, JobStatus.Pending));
+        await peer.PublishAsync(published[1]);
+        await stream.PublishAsync(published[2]);
+        await peer.PublishAsync(published[3]);
+
+        var history = await stream.GetHistoryAsync(jobId, 0);
+        Assert.Equal([1L, 2L, 3L, 4L], history.Select(e => e.Sequence));
+        Assert.Equal(published, Unnumbered(history));
+        Assert.Equal([1L], (await peer.GetHistoryAsync(otherJobId, 0)).Select(e => e.Sequence));
+    }
+
+    [ComplianceFact]
+    public async Task GetHistoryAsync_AfterSequence_ReturnsOnlyLaterEvents()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        for (var i = 1; i <= 5; i++)
+        {
+            await stream.PublishAsync(Event(jobId, JobEventType.Progress, JobStatus.Processing) with { Progress = i / 5.0 });
+        }
+
+        var later = await stream.GetHistoryAsync(jobId, 3);
+
+        Assert.Equal([4L, 5L], later.Select(e => e.Sequence));
+        Assert.Equal([0.8, 1.0], later.Select(e => e.Progress!.Value));
+        Assert.Empty(await stream.GetHistoryAsync(jobId, 5));
+        Assert.Empty(await stream.GetHistoryAsync(NewJobId(), 0));
+    }
+
+    [ComplianceFact]
+    public async Task GetHistoryAsync_MoreEventsThanKept_KeepsTheLatest()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        var total = HistoryLength + 7;
+        for (var i = 1; i <= total; i++)
+        {
+            await stream.PublishAsync(Event(jobId, JobEventType.Progress, JobStatus.Processing) with { Message = $"step {i}" });
+        }
+
+        var history = await stream.GetHistoryAsync(jobId, 0);
+
+        Assert.Equal(HistoryLength, history.Count);
+        Assert.Equal(Enumerable.Range(8, HistoryLength).Select(i => (long)i), history.Select(e => e.Sequence));
+        Assert.Equal($"step {total}", history[^1].Message);
+    }
+
+    [ComplianceFact]
+    public async Task SubscribeAsync_LiveEvents_CarryTheSequencesOfTheHistory()
+    {
+        var stream = await NewStreamAsync();
+        var peer = await NewPeerAsync(stream);
+        var jobId = NewJobId();
+        await using var subscription = await SubscribeLiveAsync(stream, peer, jobId);
+        var published = new[]
+        {
+            Event(jobId, JobEventType.Started, JobStatus.Processing),
+            Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded),
+        };
+
+        foreach (var jobEvent in published)
+        {
+            await peer.PublishAsync(jobEvent);
+        }
+
+        var received = await subscription.NextAsync(2);
+        var history = await stream.GetHistoryAsync(jobId, 0);
+        Assert.Equal(history.TakeLast(2), received);
+        Assert.Equal(published, Unnumbered(received));
+    }
+
+    [ComplianceFact]
+    public async Task GetHistoryAsync_NegativeSequence_Throws()
+    {
+        var stream = await NewStreamAsync();
+
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => stream.GetHistoryAsync(NewJobId(), -1).AsTask());
     }
 
     [ComplianceFact]
@@ -243,6 +338,25 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
                 Assert.Fail($"A subscription to an empty job id produced {unused}.");
             }
         });
+    }
+
+    /// <summary>How many events the streams under test keep per job; MediaGen's default is 100.</summary>
+    protected virtual int HistoryLength => 100;
+
+    /// <summary>The events as published, without the sequence numbers the stream gave them.</summary>
+    /// <param name="events">Events read from the stream.</param>
+    /// <returns>The same events with <see cref="JobEvent.Sequence"/> 0.</returns>
+    protected static List<JobEvent> Unnumbered(IEnumerable<JobEvent> events) => [.. events.Select(e => e with { Sequence = 0 })];
+
+    /// <summary>Asserts that <paramref name="received"/> are <paramref name="published"/>, numbered in increasing order.</summary>
+    /// <param name="published">The events as published.</param>
+    /// <param name="received">The events a subscriber received.</param>
+    protected static void AssertReceived(IReadOnlyList<JobEvent> published, IReadOnlyList<JobEvent> received)
+    {
+        Assert.Equal(published, Unnumbered(received));
+        Assert.All(received, e => Assert.True(e.Sequence > 0, $"Event {e.Type} arrived without a sequence number."));
+        Assert.Equal(received.Select(e => e.Sequence).Order(), received.Select(e => e.Sequence));
+        Assert.Equal(received.Count, received.Select(e => e.Sequence).Distinct().Count());
     }
 
     /// <summary>Creates a tracked stream.</summary>

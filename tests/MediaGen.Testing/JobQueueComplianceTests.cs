@@ -50,6 +50,12 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
     /// </summary>
     protected virtual bool SupportsFairShare => true;
 
+    /// <summary>
+    /// Whether the queue tells a ready message's position (<see cref="IJobQueue.GetPositionAsync"/>). When false, the
+    /// suite checks that it answers null instead.
+    /// </summary>
+    protected virtual bool SupportsQueuePosition => true;
+
     /// <summary>Creates a fresh, empty, isolated queue whose leases last <paramref name="leaseDuration"/> and whose clock is <see cref="ComplianceTestBase.Time"/>.</summary>
     /// <param name="leaseDuration">The lease duration.</param>
     /// <returns>The queue.</returns>
@@ -204,6 +210,60 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
         Assert.InRange(ids.IndexOf("none"), 1, 4);
         Assert.InRange(ids.IndexOf("b-1"), ids.IndexOf("b-0") + 1, 6);
         Assert.Equal("a-5", ids[^1]);
+    }
+
+    [ComplianceFact]
+    public async Task GetPositionAsync_ReadyMessages_NumberThemInTheOrderTheyAreDelivered()
+    {
+        var queue = await NewQueueAsync();
+        var messages = new (string Id, string? Group, JobPriority Priority)[]
+        {
+            ("a-0", "a", JobPriority.Normal), ("a-1", "a", JobPriority.Normal), ("a-2", "a", JobPriority.Normal),
+            ("b-0", "b", JobPriority.Normal), ("none", null, JobPriority.Normal), ("a-3", "a", JobPriority.High),
+            ("b-1", "b", JobPriority.Low), ("b-2", "b", JobPriority.Normal),
+        };
+        foreach (var (id, group, priority) in messages)
+        {
+            await queue.EnqueueAsync(new QueueMessage(id) { GroupId = group }, new EnqueueOptions { Priority = priority });
+        }
+
+        var positions = new Dictionary<string, long?>();
+        foreach (var (id, _, _) in messages)
+        {
+            positions[id] = await queue.GetPositionAsync(id);
+        }
+
+        if (!SupportsQueuePosition)
+        {
+            Assert.All(positions.Values, p => Assert.Null(p));
+            return;
+        }
+
+        Assert.Equal(Enumerable.Range(0, messages.Length).Select(i => (long?)i), positions.Values.Order());
+        Assert.Equal(0, positions["a-3"]);
+        Assert.Equal(messages.Length - 1, positions["b-1"]);
+        var delivered = new List<string>();
+        for (var i = 0; i < messages.Length; i++)
+        {
+            var lease = await ReceiveOneAsync(queue);
+            delivered.Add(lease.Message.JobId);
+            Assert.Null(await queue.GetPositionAsync(lease.Message.MessageId));
+            await lease.CompleteAsync();
+        }
+
+        Assert.Equal(positions.OrderBy(p => p.Value).Select(p => p.Key), delivered);
+    }
+
+    [ComplianceFact]
+    public async Task GetPositionAsync_DelayedOrUnknownMessage_IsNull()
+    {
+        var queue = await NewQueueAsync();
+        await queue.EnqueueAsync(new QueueMessage("later"), new EnqueueOptions { Delay = TimeSpan.FromMinutes(5) });
+        await queue.EnqueueAsync(new QueueMessage("now"));
+
+        Assert.Null(await queue.GetPositionAsync("later"));
+        Assert.Null(await queue.GetPositionAsync("unknown"));
+        Assert.Equal(SupportsQueuePosition ? 0 : null, await queue.GetPositionAsync("now"));
     }
 
     [ComplianceFact]

@@ -61,6 +61,11 @@ internal static class GenerationEndpoints
         generations.MapGet("/{id}/events", JobEventsEndpoint.StreamAsync)
             .WithName("StreamGenerationEvents")
             .WithSummary("Streams the job as server-sent events: its current state, then each event, until it finishes.")
+            .WithDescription(
+                "Events: `job` (the job's state, first and last), one per job event (`queued`, `started`, `progress`, `outputStored`, " +
+                "`retrying`, `succeeded`, `failed`, `canceled`, `cancelRequested`, `retried`) with the event's per-job sequence as its " +
+                "`id`, and `position` (the place in the queue) while the job is pending. A client that reconnects with `Last-Event-ID` " +
+                "(or `?lastEventId=`) gets the events it missed from the job's kept history, then the live ones.")
             // A type, so the document names the stream's content type (each event's data is JSON).
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);

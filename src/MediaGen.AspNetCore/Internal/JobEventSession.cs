@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -10,12 +11,21 @@ namespace MediaGen.AspNetCore.Internal;
 /// <summary>
 /// One client's event stream for one job. It subscribes first, then sends the job's current state (<c>event: job</c>,
 /// with the <c>retry:</c> interval), so nothing that happens in between is missed; then each event as it comes
-/// (<c>event: progress</c>, <c>outputStored</c>, ...), with a comment line as a keep-alive while idle. After a terminal
-/// event it sends the final job state and ends. A job already finished gets its state and the stream ends.
+/// (<c>event: progress</c>, <c>outputStored</c>, ...), with its per-job sequence as the <c>id:</c>, and a comment line as a
+/// keep-alive while idle. After a terminal event it sends the final job state and ends. A job already finished gets its
+/// state and the stream ends.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A client that reconnects with <c>Last-Event-ID</c> (a browser's <c>EventSource</c> does so by itself) gets the events it
+/// missed from the backend's per-job history (<see cref="IJobEventStream.GetHistoryAsync"/>) instead of the state, then
+/// the live ones; an event that arrives both ways is sent once. When the history no longer reaches back that far, or
+/// there is nothing after the id and the job has finished, the job's state is sent first, as on a first connect.
+/// </para>
+/// <para>
 /// Keep-alive comments are not items the formatter can write, so they are written to the response here, between
 /// items: the formatter writes each item whole before it asks for the next, and waits while this enumerator runs.
+/// </para>
 /// </remarks>
 internal sealed class JobEventSession(
     HttpContext http,
@@ -23,6 +33,7 @@ internal sealed class JobEventSession(
     string jobId,
     IMediaGenerationClient client,
     IJobEventStream events,
+    IJobQueue queue,
     ResponseMapper mapper,
     TimeProvider timeProvider,
     IOptions<MediaGenerationApiOptions> options,
@@ -30,7 +41,15 @@ internal sealed class JobEventSession(
 {
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
 
-    public async IAsyncEnumerable<SseItem<string>> ReadAsync([EnumeratorCancellation] CancellationToken aborted)
+    // While the job is pending: the message to ask the queue about (its run's), and the position last sent.
+    private JobStatus _status;
+    private string? _runId;
+    private long? _position;
+
+    /// <summary>The events of the stream.</summary>
+    /// <param name="lastEventId">The <c>Last-Event-ID</c> the client sent, when it resumes; null on a first connect.</param>
+    /// <param name="aborted">The request's abort token.</param>
+    public async IAsyncEnumerable<SseItem<string>> ReadAsync(long? lastEventId, [EnumeratorCancellation] CancellationToken aborted)
     {
         using var subscription = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var enumerator = events.SubscribeAsync(jobId, subscription.Token).GetAsyncEnumerator(subscription.Token);
@@ -38,18 +57,52 @@ internal sealed class JobEventSession(
         try
         {
             next = enumerator.MoveNextAsync().AsTask();
+            var missed = lastEventId is { } after ? await TryGetHistoryAsync(after, aborted).ConfigureAwait(false) : null;
             if (await TryGetJobAsync(aborted).ConfigureAwait(false) is not { } job)
             {
                 yield break;
             }
 
-            yield return new SseItem<string>(await SerializeAsync(job, aborted).ConfigureAwait(false), "job")
+            (_status, _runId) = (job.Status, job.RunId);
+
+            // Resumable when the history starts right after the client's last event (or is empty while the job still runs).
+            var resumed = missed is not null
+                && (missed.Count == 0 ? !job.Status.IsTerminal() : missed[0].Sequence == lastEventId + 1);
+            long sent = lastEventId ?? 0;
+            if (!resumed)
             {
-                ReconnectionInterval = options.Value.SseReconnectionInterval,
-            };
-            if (job.Status.IsTerminal())
+                // The state covers whatever the history held (it was read first): only later events follow it.
+                sent = missed is [.., var latest] ? latest.Sequence : sent;
+                missed = null;
+                yield return new SseItem<string>(await SerializeAsync(job, aborted).ConfigureAwait(false), "job")
+                {
+                    ReconnectionInterval = options.Value.SseReconnectionInterval,
+                };
+                if (job.Status.IsTerminal())
+                {
+                    yield break;
+                }
+            }
+
+            foreach (var jobEvent in missed ?? [])
             {
-                yield break;
+                yield return await ToItemAsync(jobEvent, sent == lastEventId, aborted).ConfigureAwait(false);
+                sent = jobEvent.Sequence;
+                _status = jobEvent.Status;
+                if (jobEvent.IsTerminal)
+                {
+                    if (await TryGetJobAsync(aborted).ConfigureAwait(false) is { } final)
+                    {
+                        yield return new SseItem<string>(await SerializeAsync(final, aborted).ConfigureAwait(false), "job");
+                    }
+
+                    yield break;
+                }
+            }
+
+            if (await TryGetPositionItemAsync(aborted).ConfigureAwait(false) is { } first)
+            {
+                yield return first;
             }
 
             while (true)
@@ -65,14 +118,42 @@ internal sealed class JobEventSession(
                     yield break;
                 }
 
-                if (step == Step.KeepAlive)
+                if (step == Step.Idle)
                 {
+                    if (await TryGetPositionItemAsync(aborted).ConfigureAwait(false) is { } moved)
+                    {
+                        yield return moved;
+                    }
+                    else if (aborted.IsCancellationRequested || !await TrySendAsync(KeepAlive, aborted).ConfigureAwait(false))
+                    {
+                        yield break;
+                    }
+
                     continue;
                 }
 
                 var jobEvent = enumerator.Current;
-                var data = JsonSerializer.Serialize(await mapper.ToResponseAsync(jobEvent, aborted).ConfigureAwait(false), ApiJson.Options);
-                yield return new SseItem<string>(data, JsonNamingPolicy.CamelCase.ConvertName(jobEvent.Type.ToString()));
+                if (jobEvent.Sequence != 0 && jobEvent.Sequence <= sent)
+                {
+                    // Already sent from the history.
+                    next = enumerator.MoveNextAsync().AsTask();
+                    continue;
+                }
+
+                yield return await ToItemAsync(jobEvent, false, aborted).ConfigureAwait(false);
+                sent = Math.Max(sent, jobEvent.Sequence);
+                _status = jobEvent.Status;
+                if (jobEvent.Type == JobEventType.Retried && await TryGetJobAsync(aborted).ConfigureAwait(false) is { } rerun)
+                {
+                    // A new run waits under its own message.
+                    (_runId, _position) = (rerun.RunId, null);
+                }
+
+                if (await TryGetPositionItemAsync(aborted).ConfigureAwait(false) is { } position)
+                {
+                    yield return position;
+                }
+
                 if (jobEvent.IsTerminal)
                 {
                     if (await TryGetJobAsync(aborted).ConfigureAwait(false) is { } final)
@@ -112,19 +193,26 @@ internal sealed class JobEventSession(
     private enum Step
     {
         Event,
-        KeepAlive,
+        Idle,
         End,
     }
 
+    /// <summary>
+    /// Waits for the next event, or for the idle interval: the queue-position interval while the job is pending, else the
+    /// keep-alive interval.
+    /// </summary>
     private async Task<Step> WaitAsync(Task<bool> next, CancellationToken aborted)
     {
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        var keepAlive = Task.Delay(options.Value.SseKeepAliveInterval, timeProvider, idle.Token);
+        var interval = _status == JobStatus.Pending && options.Value.SseQueuePositionInterval < options.Value.SseKeepAliveInterval
+            ? options.Value.SseQueuePositionInterval
+            : options.Value.SseKeepAliveInterval;
+        var timer = Task.Delay(interval, timeProvider, idle.Token);
         try
         {
-            if (await Task.WhenAny(next, keepAlive).ConfigureAwait(false) != next)
+            if (await Task.WhenAny(next, timer).ConfigureAwait(false) != next)
             {
-                return !aborted.IsCancellationRequested && await TrySendAsync(KeepAlive, aborted).ConfigureAwait(false) ? Step.KeepAlive : Step.End;
+                return aborted.IsCancellationRequested ? Step.End : Step.Idle;
             }
 
             await idle.CancelAsync().ConfigureAwait(false);
@@ -158,6 +246,66 @@ internal sealed class JobEventSession(
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// <c>event: position</c> with the job's place in the queue, when it is pending and the place changed since the last
+    /// one sent; null otherwise, and when the queue cannot tell (<see cref="IJobQueue.GetPositionAsync"/>).
+    /// </summary>
+    private async Task<SseItem<string>?> TryGetPositionItemAsync(CancellationToken aborted)
+    {
+        if (_status != JobStatus.Pending || _runId is null)
+        {
+            return null;
+        }
+
+        long? position;
+        try
+        {
+            position = await queue.GetPositionAsync(_runId, aborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.EventStreamFailed(logger, jobId, e);
+            return null;
+        }
+
+        if (position is not { } ahead || position == _position)
+        {
+            return null;
+        }
+
+        _position = position;
+        return new SseItem<string>(JsonSerializer.Serialize(new QueuePositionResponse(jobId, ahead), ApiJson.Options), "position");
+    }
+
+    /// <summary>An event as an item: its type as the event name, its sequence as the id.</summary>
+    private async Task<SseItem<string>> ToItemAsync(JobEvent jobEvent, bool first, CancellationToken aborted)
+    {
+        var data = JsonSerializer.Serialize(await mapper.ToResponseAsync(jobEvent, aborted).ConfigureAwait(false), ApiJson.Options);
+        return new SseItem<string>(data, JsonNamingPolicy.CamelCase.ConvertName(jobEvent.Type.ToString()))
+        {
+            EventId = jobEvent.Sequence > 0 ? jobEvent.Sequence.ToString(CultureInfo.InvariantCulture) : null,
+            ReconnectionInterval = first ? options.Value.SseReconnectionInterval : null,
+        };
+    }
+
+    /// <summary>The events kept after <paramref name="after"/>; null when the history cannot be read (the state is sent instead).</summary>
+    private async Task<IReadOnlyList<JobEvent>?> TryGetHistoryAsync(long after, CancellationToken aborted)
+    {
+        try
+        {
+            return await events.GetHistoryAsync(jobId, after, aborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.EventStreamFailed(logger, jobId, e);
+            return null;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,10 +22,26 @@ internal static class JobEventsEndpoint
         // Proxies such as nginx would otherwise hold the events back in their buffers.
         http.Response.Headers["X-Accel-Buffering"] = "no";
 #if NET10_0_OR_GREATER
-        return TypedResults.ServerSentEvents(session.ReadAsync(http.RequestAborted));
+        return TypedResults.ServerSentEvents(session.ReadAsync(LastEventId(http), http.RequestAborted));
 #else
-        return new ServerSentEventsResult(session.ReadAsync(http.RequestAborted));
+        return new ServerSentEventsResult(session.ReadAsync(LastEventId(http), http.RequestAborted));
 #endif
+    }
+
+    /// <summary>
+    /// The sequence of the last event the client has, from the <c>Last-Event-ID</c> header a reconnecting
+    /// <c>EventSource</c> sends (or a <c>lastEventId</c> query parameter, for clients that cannot set headers); null when
+    /// absent or not a sequence this API sent, and the stream starts with the job's state.
+    /// </summary>
+    internal static long? LastEventId(HttpContext http)
+    {
+        var value = http.Request.Headers["Last-Event-ID"].ToString();
+        if (value.Length == 0)
+        {
+            value = http.Request.Query["lastEventId"].ToString();
+        }
+
+        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) && sequence > 0 ? sequence : null;
     }
 
 #if !NET10_0_OR_GREATER

@@ -51,6 +51,7 @@ internal sealed class ResponseMapper(IMediaStorage storage, IHttpContextAccessor
     {
         Type = jobEvent.Type,
         JobId = jobEvent.JobId,
+        Sequence = jobEvent.Sequence > 0 ? jobEvent.Sequence : null,
         Timestamp = jobEvent.Timestamp,
         Status = jobEvent.Status,
         Attempt = jobEvent.Attempt,

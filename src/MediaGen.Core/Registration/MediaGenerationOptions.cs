@@ -56,6 +56,20 @@ public sealed class MediaGenerationOptions
     [Range(1, int.MaxValue)]
     public int? SubmissionsPerOwner { get; set; }
 
+    /// <summary>
+    /// How many of a job's latest events the event stream keeps for replay (<see cref="IJobEventStream.GetHistoryAsync"/>,
+    /// and server-sent events resumed with <c>Last-Event-ID</c>). Every MediaGen backend reads it: in memory, Redis (a
+    /// stream per job) and PostgreSQL (a history table).
+    /// </summary>
+    /// <value>The default value is 100.</value>
+    [Range(1, 10_000)]
+    public int EventHistoryLength { get; set; } = 100;
+
+    /// <summary>How long a job's event history is kept after its latest event.</summary>
+    /// <value>The default value is 1 day.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan EventHistoryRetention { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>The window <see cref="SubmissionsPerOwner"/> counts in.</summary>
     /// <value>The default value is 1 minute.</value>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]

@@ -93,7 +93,11 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<IJobQueue, InMemoryJobQueue>();
         services.TryAddSingleton<IJobStore, InMemoryJobStore>();
         services.TryAddSingleton<ICreditLedger, InMemoryCreditLedger>();
-        services.TryAddSingleton<IJobEventStream, InMemoryJobEventStream>();
+        services.TryAddSingleton<IJobEventStream>(static sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<MediaGenerationOptions>>().Value;
+            return new InMemoryJobEventStream(sp.GetService<TimeProvider>(), options.EventHistoryLength, options.EventHistoryRetention);
+        });
         services.TryAddSingleton<IMediaStorage, FileSystemMediaStorage>();
         services.TryAddSingleton<IJobCancelSignal, InMemoryJobCancelSignal>();
         services.TryAddSingleton<IProviderPauseStore, InMemoryProviderPauseStore>();

@@ -6,8 +6,8 @@ namespace MediaGen.PostgreSql.Internal;
 /// <summary>
 /// The lifecycle store when the job store, credit ledger, queue and event stream are all PostgreSQL over one database and
 /// schema: each step is one call of <c>lifecycle_submit</c> or <c>lifecycle_commit</c>, one transaction applied whole or not
-/// at all, in one round trip. The event's <c>NOTIFY</c> is sent when the transaction commits, so a subscriber never hears
-/// of a step that did not happen. A lease from another queue is settled through its own methods after the transaction, as
+/// at all, in one round trip. The event is numbered and kept in the same transaction, and its <c>NOTIFY</c> is sent when the
+/// transaction commits, so a subscriber never hears of a step that did not happen. A lease from another queue is settled through its own methods after the transaction, as
 /// a composed store would.
 /// </summary>
 internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
@@ -15,14 +15,16 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
     private readonly PostgresDatabase _database;
     private readonly PostgresJobQueue _queue;
     private readonly PostgresCreditLedger _ledger;
+    private readonly PostgresJobEventStream _events;
     private readonly ILogger _logger;
     private readonly string _schema;
 
-    public PostgresJobLifecycleStore(PostgresDatabase database, PostgresJobQueue queue, PostgresCreditLedger ledger, ILogger logger)
+    public PostgresJobLifecycleStore(PostgresDatabase database, PostgresJobQueue queue, PostgresCreditLedger ledger, PostgresJobEventStream events, ILogger logger)
     {
         _database = database;
         _queue = queue;
         _ledger = ledger;
+        _events = events;
         _logger = logger;
         _schema = database.QuotedSchema;
     }
@@ -39,7 +41,7 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
             && services.GetService(typeof(ICreditLedger)) is PostgresCreditLedger ledger && ReferenceEquals(ledger.Database, database)
             && services.GetService(typeof(IJobQueue)) is PostgresJobQueue queue && ReferenceEquals(queue.Database, database)
             && services.GetService(typeof(IJobEventStream)) is PostgresJobEventStream events && ReferenceEquals(events.Database, database)
-            ? new PostgresJobLifecycleStore(database, queue, ledger, queue.Logger)
+            ? new PostgresJobLifecycleStore(database, queue, ledger, events, queue.Logger)
             : null;
     }
 
@@ -59,12 +61,13 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
         for (var attempt = 1; ; attempt++)
         {
             var command = (await _database.CommandAsync(
-                $"SELECT outcome, figure, data::text FROM {_schema}.lifecycle_submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                $"SELECT outcome, figure, data::text FROM {_schema}.lifecycle_submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                 cancellationToken).ConfigureAwait(false))
                 .Text(job.Id).Text(job.OwnerId).Text(job.Request.IdempotencyKey).Smallint((short)stored.Status).Time(stored.UpdatedAt).Json(json)
                 .Bigint(submission.Credits).Bigint(_ledger.InitialBalance).Time(_database.TimeProvider.GetUtcNow()).Integer(submission.MaxPendingJobs)
                 .Text(submission.Message.MessageId);
-            PostgresJobQueue.AddMessage(command, submission.Message, enqueueOptions).Text(channel).Text(payload);
+            PostgresJobQueue.AddMessage(command, submission.Message, enqueueOptions).Text(channel).Text(payload)
+                .Integer(_events.HistoryLength).Bigint(_events.HistoryRetentionMs);
             (int Outcome, long? Figure, string? Data) result;
             try
             {
@@ -118,7 +121,7 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
         try
         {
             var command = (await _database.CommandAsync(
-                $"SELECT applied, lease, short_balance FROM {_schema}.lifecycle_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+                $"SELECT applied, lease, short_balance FROM {_schema}.lifecycle_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
                 cancellationToken).ConfigureAwait(false))
                 .Text(commit.JobId).Text(commit.OwnerId)
                 .Bigint(job is null ? null : commit.ExpectedVersion).Smallint(job is null ? null : (short)job.Status).Time(job?.UpdatedAt)
@@ -140,7 +143,8 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
                 .Text(claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : null)
                 .Text(claimed ? settlement!.Value.Description : null)
                 .Text(channel).Text(payload)
-                .Text(runId).Bigint(commit.Reserve);
+                .Text(runId).Bigint(commit.Reserve)
+                .Integer(_events.HistoryLength).Bigint(_events.HistoryRetentionMs);
             result = await PostgresDatabase.ReadAsync(
                 command,
                 async (reader, ct) =>

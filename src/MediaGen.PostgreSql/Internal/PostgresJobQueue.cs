@@ -184,6 +184,18 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <remarks>Receivers take ready messages by priority, then fair-share tag, then sequence: the count before it in that order.</remarks>
+    public async ValueTask<long?> GetPositionAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        var command = (await _database.CommandAsync(
+            $"SELECT (SELECT count(*) FROM {_schema}.queue_messages o WHERE o.state = 0 " +
+            "AND (o.priority > me.priority OR (o.priority = me.priority AND (o.tag, o.seq) < (me.tag, me.seq)))) " +
+            $"FROM {_schema}.queue_messages me WHERE me.id = $1 AND me.state = 0",
+            cancellationToken).ConfigureAwait(false)).Text(messageId);
+        return await PostgresDatabase.ScalarAsync(command, cancellationToken).ConfigureAwait(false) is long ahead ? ahead : null;
+    }
+
     /// <summary>A message from a row whose first four columns are its id, job id, group and headers.</summary>
     private static QueueMessage ReadMessage(NpgsqlDataReader reader) => new(reader.GetString(1))
     {

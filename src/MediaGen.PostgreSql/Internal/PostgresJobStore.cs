@@ -138,12 +138,14 @@ internal sealed class PostgresJobStore : IJobStore
         ArgumentNullException.ThrowIfNull(jobId);
 
         // The job's queue messages go with it (every run's, dead letters included), and its runs' settled reservations
-        // (keyed by run id: the job id, then {jobId}.{run} after a retry).
+        // (keyed by run id: the job id, then {jobId}.{run} after a retry), and its event history.
         var command = (await _database.CommandAsync(
             $"WITH job AS (DELETE FROM {_schema}.jobs WHERE id = $1 RETURNING owner_id), " +
             $"message AS (DELETE FROM {_schema}.queue_messages WHERE (id = $1 OR job_id = $1) AND EXISTS (SELECT 1 FROM job)), " +
             $"reservation AS (DELETE FROM {_schema}.credit_reservations r USING job WHERE r.owner_id = job.owner_id " +
-            "AND (r.job_id = $1 OR left(r.job_id, length($1) + 1) = $1 || '.') AND r.refunded IS NOT NULL) " +
+            "AND (r.job_id = $1 OR left(r.job_id, length($1) + 1) = $1 || '.') AND r.refunded IS NOT NULL), " +
+            $"events AS (DELETE FROM {_schema}.job_events WHERE job_id = $1 AND EXISTS (SELECT 1 FROM job)), " +
+            $"counter AS (DELETE FROM {_schema}.job_event_counters WHERE job_id = $1 AND EXISTS (SELECT 1 FROM job)) " +
             "SELECT count(*) FROM job",
             cancellationToken).ConfigureAwait(false)).Text(jobId);
         return (long)(await PostgresDatabase.ScalarAsync(command, cancellationToken).ConfigureAwait(false))! == 1;

@@ -1,4 +1,5 @@
--- MediaGen on PostgreSQL, version 1: the job store, the credit ledger, the queue and the provider pauses.
+-- MediaGen on PostgreSQL, version 1: the job store, the credit ledger, the queue, the event history and the provider
+-- pauses.
 -- {schema} is the schema's quoted name and {channel} the prefix of its notification channels; both are filled in when
 -- the migration is applied. Times are the callers' clocks (passed in as parameters), never the server's, so the
 -- processes sharing a database agree on leases and delays the way they agree on their own clocks.
@@ -85,6 +86,21 @@ CREATE TABLE {schema}.queue_clock (
 );
 INSERT INTO {schema}.queue_clock (id, vt) VALUES (1, 0);
 
+-- Event history: each job's latest events, numbered per job (1, 2, 3, ...) by a counter row that serializes the job's
+-- publishers, so the numbers follow commit order, which is also the order LISTEN delivers them in.
+CREATE TABLE {schema}.job_event_counters (
+    job_id text PRIMARY KEY,
+    last_sequence bigint NOT NULL,
+    published_at timestamptz NOT NULL
+);
+CREATE INDEX job_event_counters_published_at ON {schema}.job_event_counters (published_at);
+CREATE TABLE {schema}.job_events (
+    job_id text NOT NULL,
+    sequence bigint NOT NULL,
+    payload text NOT NULL,
+    PRIMARY KEY (job_id, sequence)
+);
+
 -- Providers' 429 pauses: the deadline only ever moves later.
 CREATE TABLE {schema}.provider_pauses (
     provider text PRIMARY KEY,
@@ -92,7 +108,7 @@ CREATE TABLE {schema}.provider_pauses (
 );
 
 -- Lock order, so that concurrent steps never deadlock: job, then queue message, then reservation, then balance, then
--- fair-share group (several in group order), then the queue clock.
+-- fair-share group (several in group order), then the queue clock, then the job's event counter.
 
 -- The next fair-share tag of a group (null is the group of messages without one).
 CREATE FUNCTION {schema}.queue_next_tag(p_group text) RETURNS bigint LANGUAGE sql AS $$
@@ -289,6 +305,33 @@ BEGIN
     RETURN v_balance;
 END $$;
 
+-- Publishes a job's event: numbers it, keeps it (the job's latest p_keep), and notifies '{sequence} {payload}' on
+-- p_channel when the transaction commits. Each job's first event also drops up to 100 histories whose latest event is
+-- older than p_retention_ms, so expiry costs a little per job rather than a sweep. Returns the sequence.
+CREATE FUNCTION {schema}.event_publish(p_channel text, p_job text, p_payload text, p_keep integer, p_retention_ms bigint, p_now timestamptz)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_sequence bigint;
+BEGIN
+    INSERT INTO {schema}.job_event_counters AS c (job_id, last_sequence, published_at) VALUES (p_job, 1, p_now)
+    ON CONFLICT (job_id) DO UPDATE SET last_sequence = c.last_sequence + 1, published_at = p_now
+    RETURNING c.last_sequence INTO v_sequence;
+    INSERT INTO {schema}.job_events (job_id, sequence, payload) VALUES (p_job, v_sequence, p_payload);
+    IF v_sequence > p_keep THEN
+        DELETE FROM {schema}.job_events e WHERE e.job_id = p_job AND e.sequence <= v_sequence - p_keep;
+    ELSIF v_sequence = 1 THEN
+        WITH expired AS (
+            DELETE FROM {schema}.job_event_counters c WHERE c.job_id IN (
+                SELECT x.job_id FROM {schema}.job_event_counters x
+                WHERE x.published_at < p_now - make_interval(secs => p_retention_ms / 1000.0)
+                LIMIT 100 FOR UPDATE SKIP LOCKED)
+            RETURNING c.job_id)
+        DELETE FROM {schema}.job_events e USING expired WHERE e.job_id = expired.job_id;
+    END IF;
+    PERFORM pg_notify(p_channel, v_sequence || ' ' || p_payload);
+    RETURN v_sequence;
+END $$;
+
 -- Creates a job unless the owner's idempotency key already names one. Returns (1, null) when created, (0, the existing
 -- job) when the key names one, (-1, null) when the id is taken.
 CREATE FUNCTION {schema}.job_create(p_id text, p_owner text, p_key text, p_status smallint, p_updated timestamptz, p_data json)
@@ -321,12 +364,12 @@ END $$;
 
 -- A submission, whole or not at all: under the owner's lock, answers a known idempotency key with its job, refuses an
 -- owner at p_max_pending pending jobs (-3, pending) or one who cannot pay (-2, balance); else creates the job, reserves
--- its credits, enqueues its message and notifies its event (1). (-1) when the job id is taken.
+-- its credits, enqueues its message and publishes its event (1). (-1) when the job id is taken.
 CREATE FUNCTION {schema}.lifecycle_submit(
     p_id text, p_owner text, p_key text, p_status smallint, p_updated timestamptz, p_data json,
     p_credits bigint, p_initial bigint, p_now timestamptz, p_max_pending integer,
     p_message_id text, p_group text, p_headers json, p_priority smallint, p_delay_ms bigint,
-    p_event_channel text, p_event_payload text)
+    p_event_channel text, p_event_payload text, p_event_keep integer, p_event_retention_ms bigint)
 RETURNS TABLE (outcome integer, figure bigint, data json) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -363,21 +406,21 @@ BEGIN
     VALUES (p_id, p_owner, p_key, p_status, 1, p_updated, p_data);
     PERFORM {schema}.queue_enqueue(p_message_id, p_id, p_group, p_headers, p_priority, p_delay_ms, p_now);
     IF p_event_channel IS NOT NULL THEN
-        PERFORM pg_notify(p_event_channel, p_event_payload);
+        PERFORM {schema}.event_publish(p_event_channel, p_id, p_event_payload, p_event_keep, p_event_retention_ms, p_now);
     END IF;
     RETURN QUERY SELECT 1, NULL::bigint, NULL::json;
 END $$;
 
 -- A later step, whole or not at all: writes the job if its version is still p_expected (null writes nothing), settles
 -- the lease (p_lease_op as queue_settle; a lease no longer held is skipped and the rest stands), settles the credits
--- (p_settle, null for none), enqueues (p_message_id, null for none) and notifies the event. Returns (false, 0) when the
+-- (p_settle, null for none), enqueues (p_message_id, null for none) and publishes the event. Returns (false, 0) when the
 -- version differed and nothing was applied, else (true, the lease result: 1, or -1 for a lease no longer held, or 0).
 CREATE FUNCTION {schema}.lifecycle_commit(
     p_job_id text, p_owner text, p_expected bigint, p_status smallint, p_updated timestamptz, p_data json,
     p_settle bigint, p_initial bigint, p_now timestamptz,
     p_message_id text, p_group text, p_headers json, p_priority smallint, p_delay_ms bigint,
     p_lease_op smallint, p_lease_id text, p_lease_token bigint, p_lease_ms bigint, p_reason text, p_description text,
-    p_event_channel text, p_event_payload text, p_run_id text, p_reserve bigint)
+    p_event_channel text, p_event_payload text, p_run_id text, p_reserve bigint, p_event_keep integer, p_event_retention_ms bigint)
 RETURNS TABLE (applied boolean, lease bigint, short_balance bigint) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -419,7 +462,7 @@ BEGIN
         PERFORM {schema}.queue_enqueue(p_message_id, p_job_id, p_group, p_headers, p_priority, p_delay_ms, p_now);
     END IF;
     IF p_event_channel IS NOT NULL THEN
-        PERFORM pg_notify(p_event_channel, p_event_payload);
+        PERFORM {schema}.event_publish(p_event_channel, p_job_id, p_event_payload, p_event_keep, p_event_retention_ms, p_now);
     END IF;
     RETURN QUERY SELECT true, v_lease, NULL::bigint;
 END $$;

@@ -3,14 +3,14 @@ namespace MediaGen.Queue.Redis.Internal;
 /// <summary>
 /// The lifecycle steps as scripts: each combines the store's, the ledger's and the queue's own Lua functions
 /// (<see cref="StoreScripts.Functions"/>, <see cref="RedisCreditLedger.Functions"/>, <see cref="QueueScripts.Functions"/>)
-/// with the event's PUBLISH, so a step is one atomic unit on the server. One call carries a batch of steps (group
+/// with the event's publish (history and channel), so a step is one atomic unit on the server. One call carries a batch of steps (group
 /// commit, see <see cref="RedisCommandBatcher{TItem, TResult}"/>); each step in it is applied whole or not at all, on
 /// its own: a step that raises an error is reported for that step only.
 /// </summary>
 /// <remarks>
 /// KEYS 1-6 the queue's (see <see cref="RedisLua"/>), 7 the open reservation index, then per step its owner's credit
 /// balance and its job's reservation. ARGV 1 message-hash prefix, 2 wake-up channel, 3 key root, 4 the number of
-/// steps, then each step's arguments (a fixed number per script, as each script says). Returns one result per step,
+/// steps, 5 the event history length, 6 its time to live in ms (see <see cref="RedisJobEventStream.Functions"/>), then each step's arguments (a fixed number per script, as each script says). Returns one result per step,
 /// or { -99, message } for a step that raised an error.
 /// </remarks>
 internal static class LifecycleScripts
@@ -21,13 +21,13 @@ internal static class LifecycleScripts
     /// <summary>Arguments per commit step.</summary>
     public const int CommitArity = 25;
 
-    private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions;
+    private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + RedisJobEventStream.Functions;
 
     // Runs step(balance key, reservation key, args) for each step of the call, each under pcall.
     private const string Loop = """
         local out = {}
         for i = 1, tonumber(ARGV[4]) do
-          local base = 4 + (i - 1) * arity
+          local base = 6 + (i - 1) * arity
           local ok, r = pcall(step, KEYS[6 + 2 * i], KEYS[7 + 2 * i], { unpack(ARGV, base + 1, base + arity) })
           if ok then
             out[i] = r
@@ -62,7 +62,7 @@ internal static class LifecycleScripts
           local reserved = ledger_reserve(kb, kr, KEYS[7], a[11], a[9], a[10], a[7])
           if reserved[1] == -1 then return { -2, reserved[3] } end
           store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]))
-          if a[16] ~= '' then redis.call('PUBLISH', a[16], a[17]) end
+          if a[16] ~= '' then events_publish(a[16], a[17], ARGV[5], ARGV[6]) end
           local _, delayed = queue_enqueue(a[12], a[13], a[14], a[15], a[7], a[18])
           if delayed then redis.call('PUBLISH', q.wake, '1') end
           return { 1 }
@@ -100,7 +100,7 @@ internal static class LifecycleScripts
             local _, delayed = queue_enqueue(a[11], a[12], a[13], a[14], a[1], a[23])
             if delayed then redis.call('PUBLISH', q.wake, '1') end
           end
-          if a[21] ~= '' then redis.call('PUBLISH', a[21], a[22]) end
+          if a[21] ~= '' then events_publish(a[21], a[22], ARGV[5], ARGV[6]) end
           local lease = 0
           if a[15] ~= '' then lease = queue_settle(a[15], a[16], a[17], now, tonumber(a[18]), a[19], a[20]) end
           return { 1, lease }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -8,8 +9,12 @@ namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
 /// Job events over Redis pub/sub, one channel per job, so a subscriber in any process sees what a worker in any
-/// other process publishes. Live and best effort, like the contract: an event published while no one listens,
-/// or while the connection is down, is not kept (the job store holds the state).
+/// other process publishes. Each event is also appended to the job's history, a Redis stream under the channel's name
+/// whose entry ids are <c>0-{sequence}</c>: <c>XADD ... 0-*</c> numbers a job's events 1, 2, 3, ... on the server, in
+/// the same script call that publishes them, so a subscriber and a history reader see the same numbers. The stream
+/// keeps the job's latest <see cref="MediaGenerationOptions.EventHistoryLength"/> events and expires
+/// <see cref="MediaGenerationOptions.EventHistoryRetention"/> after the latest one. A published message is
+/// <c>{sequence} {JSON}</c>.
 /// </summary>
 internal sealed class RedisJobEventStream : IJobEventStream
 {
@@ -21,22 +26,49 @@ internal sealed class RedisJobEventStream : IJobEventStream
     /// <summary>The most events one script call publishes.</summary>
     private const int MaxBatch = 256;
 
-    /// <summary>KEYS the queue's (they route the call to the hash tag's shard); ARGV channel, payload, channel, payload, ...</summary>
-    private const string PublishMany = """
+    /// <summary>
+    /// <c>events_publish(channel, payload, length, ttl ms)</c>: appends the event to the job's history stream (the key is
+    /// the channel's name), numbering it, and publishes <c>{sequence} {payload}</c> on the channel. Shared with the
+    /// lifecycle scripts (<see cref="LifecycleScripts"/>).
+    /// </summary>
+    public const string Functions = """
+        local function events_publish(channel, payload, len, ttl)
+          local id = redis.call('XADD', channel, 'MAXLEN', len, '0-*', 'e', payload)
+          redis.call('PEXPIRE', channel, ttl)
+          return redis.call('PUBLISH', channel, string.sub(id, 3) .. ' ' .. payload)
+        end
+
+        """;
+
+    /// <summary>KEYS the queue's (they route the call to the hash tag's shard); ARGV 1 history length, 2 its time to live in ms, then channel, payload, channel, payload, ...</summary>
+    private const string PublishMany = Functions + """
         local out = {}
-        for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+        for i = 3, #ARGV, 2 do out[#out + 1] = events_publish(ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2]) end
         return out
         """;
 
-    public RedisJobEventStream(RedisConnection connection, IOptions<RedisQueueOptions> options, ILogger<RedisJobEventStream> logger)
+    public RedisJobEventStream(
+        RedisConnection connection,
+        IOptions<RedisQueueOptions> options,
+        ILogger<RedisJobEventStream> logger,
+        IOptions<MediaGenerationOptions>? generationOptions = null)
     {
         _connection = connection;
         _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
         _logger = logger;
+        var generation = generationOptions?.Value ?? new MediaGenerationOptions();
+        HistoryLength = generation.EventHistoryLength;
+        HistoryTtlMs = (long)Math.Ceiling(generation.EventHistoryRetention.TotalMilliseconds);
         _publishes = new RedisCommandBatcher<(string, byte[]), RedisResult>(FlushPublishesAsync, MaxBatch);
     }
 
     internal RedisConnection Connection => _connection;
+
+    /// <summary>How many events a job's history keeps.</summary>
+    internal int HistoryLength { get; }
+
+    /// <summary>How long a job's history lives after its latest event, in ms.</summary>
+    internal long HistoryTtlMs { get; }
 
     /// <summary>An event as published on its job's channel.</summary>
     internal static byte[] Serialize(JobEvent jobEvent) => JsonSerializer.SerializeToUtf8Bytes(jobEvent, RedisJsonContext.Default.JobEvent);
@@ -51,11 +83,13 @@ internal sealed class RedisJobEventStream : IJobEventStream
 
     private async Task<RedisResult[]> FlushPublishesAsync(IReadOnlyList<(string Channel, byte[] Payload)> events)
     {
-        var values = new RedisValue[events.Count * 2];
+        var values = new RedisValue[2 + (events.Count * 2)];
+        values[0] = HistoryLength;
+        values[1] = HistoryTtlMs;
         for (var i = 0; i < events.Count; i++)
         {
-            values[2 * i] = events[i].Channel;
-            values[(2 * i) + 1] = events[i].Payload;
+            values[2 + (2 * i)] = events[i].Channel;
+            values[3 + (2 * i)] = events[i].Payload;
         }
 
         var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
@@ -109,15 +143,58 @@ internal sealed class RedisJobEventStream : IJobEventStream
         }
     }
 
+    public async ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
+        var db = await _connection.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        StreamEntry[] entries;
+        try
+        {
+            entries = await db.StreamRangeAsync(_keys.EventChannel(jobId), minId: "0-" + (afterSequence + 1).ToString(CultureInfo.InvariantCulture)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsUnavailable(e))
+        {
+            throw RedisErrors.Unavailable(e);
+        }
+
+        var events = new List<JobEvent>(entries.Length);
+        foreach (var entry in entries)
+        {
+            var id = (string)entry.Id!;
+            if (long.TryParse(id.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
+                && TryDeserialize((byte[])entry["e"]!, id) is { } jobEvent)
+            {
+                events.Add(jobEvent with { Sequence = sequence });
+            }
+        }
+
+        return events;
+    }
+
+    /// <summary>Reads a published message, <c>{sequence} {JSON}</c>.</summary>
     private JobEvent? TryRead(RedisValue value, RedisChannel channel)
+    {
+        var bytes = (byte[])value!;
+        var space = Array.IndexOf(bytes, (byte)' ');
+        if (space <= 0 || !long.TryParse(bytes.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence))
+        {
+            Log.MalformedEventSkipped(_logger, channel.ToString(), new FormatException("The message does not start with a sequence number."));
+            return null;
+        }
+
+        return TryDeserialize(bytes.AsSpan(space + 1), channel.ToString()) is { } jobEvent ? jobEvent with { Sequence = sequence } : null;
+    }
+
+    private JobEvent? TryDeserialize(ReadOnlySpan<byte> json, string source)
     {
         try
         {
-            return JsonSerializer.Deserialize((byte[])value!, RedisJsonContext.Default.JobEvent);
+            return JsonSerializer.Deserialize(json, RedisJsonContext.Default.JobEvent);
         }
         catch (JsonException e)
         {
-            Log.MalformedEventSkipped(_logger, channel.ToString(), e);
+            Log.MalformedEventSkipped(_logger, source, e);
             return null;
         }
     }

@@ -17,6 +17,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     private readonly RedisConnection _connection;
     private readonly RedisJobQueue _queue;
     private readonly RedisCreditLedger _ledger;
+    private readonly RedisJobEventStream _events;
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -27,11 +28,19 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     /// <summary>The most steps one script call carries.</summary>
     private const int MaxBatch = 128;
 
-    public RedisJobLifecycleStore(RedisConnection connection, RedisJobQueue queue, RedisCreditLedger ledger, IOptions<RedisQueueOptions> options, TimeProvider timeProvider, ILogger logger)
+    public RedisJobLifecycleStore(
+        RedisConnection connection,
+        RedisJobQueue queue,
+        RedisCreditLedger ledger,
+        RedisJobEventStream events,
+        IOptions<RedisQueueOptions> options,
+        TimeProvider timeProvider,
+        ILogger logger)
     {
         _connection = connection;
         _queue = queue;
         _ledger = ledger;
+        _events = events;
         _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
         _time = timeProvider;
         _logger = logger;
@@ -57,6 +66,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                 connection,
                 queue,
                 ledger,
+                events,
                 options,
                 (TimeProvider?)services.GetService(typeof(TimeProvider)) ?? TimeProvider.System,
                 queue.Logger)
@@ -229,18 +239,20 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         var keys = new RedisKey[queueKeys + 1 + (2 * steps.Count)];
         _keys.QueueScriptKeys.CopyTo(keys, 0);
         keys[queueKeys] = _keys.CreditOpen;
-        var args = new RedisValue[4 + (arity * steps.Count)];
+        var args = new RedisValue[HeaderArgs + (arity * steps.Count)];
         args[0] = _keys.MessagePrefix;
         args[1] = _keys.WakeChannel;
         args[2] = _keys.Root;
         args[3] = steps.Count;
+        args[4] = _events.HistoryLength;
+        args[5] = _events.HistoryTtlMs;
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
             keys[queueKeys + 1 + (2 * i)] = _keys.CreditBalance(step.OwnerId);
             keys[queueKeys + 2 + (2 * i)] = _keys.CreditReservation(step.OwnerId, step.JobId);
             Debug.Assert(step.Values.Length == arity, "Each step carries exactly the script's arguments.");
-            step.Values.CopyTo(args, 4 + (arity * i));
+            step.Values.CopyTo(args, HeaderArgs + (arity * i));
         }
 
         var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
@@ -253,6 +265,9 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             throw RedisErrors.Unavailable(e);
         }
     }
+
+    /// <summary>The arguments before the steps' (see <see cref="LifecycleScripts"/>).</summary>
+    private const int HeaderArgs = 6;
 
     /// <summary>The result code of a step that raised an error in the script.</summary>
     private const long StepError = -99;

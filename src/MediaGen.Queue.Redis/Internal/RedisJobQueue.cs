@@ -164,6 +164,21 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         }
     }
 
+    /// <remarks>The ready set is ordered as receivers take from it (priority band, then fair-share tag): the rank is the position.</remarks>
+    public async ValueTask<long?> GetPositionAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        var db = await GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await db.SortedSetRankAsync(_keys.Ready, messageId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsUnavailable(e))
+        {
+            throw RedisErrors.Unavailable(e);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         var subscriber = _subscriber;

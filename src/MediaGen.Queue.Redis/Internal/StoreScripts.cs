@@ -17,8 +17,8 @@ internal static class StoreScripts
     /// <c>store_find</c> returns { 0, existing JSON } when the owner's idempotency key already names a job, { -1 } when
     /// the id exists, else nil; <c>store_insert</c> writes a new job; <c>store_update</c> returns 1 when written, 0 when
     /// the job is missing or its version differs. Removing a job (<c>store_delete</c>) removes its queue message (the
-    /// message id is the job id) and its settled credit reservation, so nothing of a finished job outlives its retention
-    /// (an open reservation stays for the sweeper to settle).
+    /// message id is the job id), its settled credit reservation and its event history (see <see cref="RedisJobEventStream"/>),
+    /// so nothing of a finished job outlives its retention (an open reservation stays for the sweeper to settle).
     /// </summary>
     public const string Functions = """
         local root = ARGV[3]
@@ -26,7 +26,7 @@ internal static class StoreScripts
           local jk = root .. 'job:' .. id
           local f = redis.call('HMGET', jk, 'o', 's', 'k', 'm', 'u')
           if not f[1] then return 0 end
-          redis.call('DEL', jk)
+          redis.call('DEL', jk, root .. 'events:' .. id)
           redis.call('ZREM', root .. 'owner-all:' .. f[1], id)
           redis.call('ZREM', root .. 'owner-s' .. f[2] .. ':' .. f[1], id)
           redis.call('ZREM', root .. 'status:' .. f[2], id)

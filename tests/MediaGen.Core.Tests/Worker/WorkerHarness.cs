@@ -294,6 +294,9 @@ internal sealed class RecordingEventStream(IJobEventStream inner) : IJobEventStr
 
     public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) =>
         inner.SubscribeAsync(jobId, cancellationToken);
+
+    public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
+        inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);
 }
 
 /// <summary>A cancel signal that passes every publish on, unless told to hold them back until released.</summary>

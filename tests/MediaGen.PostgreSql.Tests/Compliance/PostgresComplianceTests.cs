@@ -95,13 +95,14 @@ public sealed class PostgresJobLifecycleStoreComplianceTests : JobLifecycleStore
         var database = databases.Connect();
         var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(databases.Schema, LeaseDuration));
         var ledger = new PostgresCreditLedger(database, () => initialBalance);
-        var lifecycle = new PostgresJobLifecycleStore(database, queue, ledger, NullLogger.Instance);
+        var events = new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance);
+        var lifecycle = new PostgresJobLifecycleStore(database, queue, ledger, events, NullLogger.Instance);
         return ValueTask.FromResult(new LifecycleBackend(
             lifecycle,
             new PostgresJobStore(database),
             ledger,
             queue,
-            new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance),
+            events,
             databases,
             queue));
     }

@@ -14,7 +14,8 @@ public sealed class RedisJobLifecycleStoreComplianceTests : JobLifecycleStoreCom
         var options = RedisTestServer.Options(connections.Prefix, LeaseDuration);
         var queue = RedisTestServer.Queue(connection, options, Time);
         var ledger = new RedisCreditLedger(connection, options, () => initialBalance, Time);
-        var lifecycle = new RedisJobLifecycleStore(connection, queue, ledger, options, Time, NullLogger.Instance);
-        return new LifecycleBackend(lifecycle, new RedisJobStore(connection, options, Time), ledger, queue, new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance), queue);
+        var events = new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance);
+        var lifecycle = new RedisJobLifecycleStore(connection, queue, ledger, events, options, Time, NullLogger.Instance);
+        return new LifecycleBackend(lifecycle, new RedisJobStore(connection, options, Time), ledger, queue, events, queue);
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
@@ -6,43 +5,99 @@ namespace MediaGen.Internal;
 
 /// <summary>
 /// The in-memory <see cref="IJobEventStream"/>: each subscriber gets a bounded channel; a subscriber that falls
-/// far behind loses its oldest progress events rather than slowing the worker down.
+/// far behind loses its oldest progress events rather than slowing the worker down. Each job keeps its latest
+/// <see cref="MediaGenerationOptions.EventHistoryLength"/> events until <see cref="MediaGenerationOptions.EventHistoryRetention"/>
+/// after its latest one; expired histories are dropped as later events are published.
 /// </summary>
-internal sealed class InMemoryJobEventStream : IJobEventStream, IJobEventSubscriptions
+/// <remarks>
+/// One lock orders everything: a job's next sequence, its history and the hand-over to its subscribers, so a
+/// subscriber sees the sequences in order and a history read never misses an event a subscriber was given.
+/// </remarks>
+internal sealed class InMemoryJobEventStream : IJobEventStream
 {
     private const int SubscriberCapacity = 256;
-    private readonly ConcurrentDictionary<string, Subscriber[]> _subscribers = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private readonly Dictionary<string, JobEvents> _jobs = new(StringComparer.Ordinal);
 
-    public bool HasSubscribers(string jobId) => _subscribers.ContainsKey(jobId);
+    // The jobs in the order they last published, for dropping expired histories oldest first.
+    private readonly LinkedList<JobEvents> _byLastPublished = new();
+    private readonly TimeProvider _time;
+    private readonly int _historyLength;
+    private readonly TimeSpan _retention;
+
+    public InMemoryJobEventStream(TimeProvider? timeProvider = null, int historyLength = 100, TimeSpan? retention = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(historyLength);
+        _time = timeProvider ?? TimeProvider.System;
+        _historyLength = historyLength;
+        _retention = retention ?? TimeSpan.FromDays(1);
+    }
 
     public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobEvent);
-        if (_subscribers.TryGetValue(jobEvent.JobId, out var subscribers))
+        var now = _time.GetUtcNow();
+        lock (_gate)
         {
-            foreach (var subscriber in subscribers)
+            DropExpired(now);
+            var job = GetOrAdd(jobEvent.JobId);
+            var numbered = jobEvent with { Sequence = ++job.LastSequence };
+            job.History.Enqueue(numbered);
+            if (job.History.Count > _historyLength)
             {
-                subscriber.Channel.Writer.TryWrite(jobEvent);
+                job.History.Dequeue();
+            }
+
+            job.LastPublished = now;
+            if (job.Node.List is not null)
+            {
+                _byLastPublished.Remove(job.Node);
+            }
+
+            _byLastPublished.AddLast(job.Node);
+            foreach (var subscriber in job.Subscribers)
+            {
+                subscriber.Writer.TryWrite(numbered);
             }
         }
 
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
+        lock (_gate)
+        {
+            DropExpired(_time.GetUtcNow());
+            IReadOnlyList<JobEvent> kept = _jobs.TryGetValue(jobId, out var job)
+                ? job.History.Where(e => e.Sequence > afterSequence).ToArray()
+                : [];
+            return ValueTask.FromResult(kept);
+        }
+    }
+
     public async IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
-        var subscriber = new Subscriber(Channel.CreateBounded<JobEvent>(new BoundedChannelOptions(SubscriberCapacity)
+        var channel = Channel.CreateBounded<JobEvent>(new BoundedChannelOptions(SubscriberCapacity)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
-        }));
-        _subscribers.AddOrUpdate(jobId, static (_, s) => [s], static (_, list, s) => [.. list, s], subscriber);
+        });
+        JobEvents job;
+        lock (_gate)
+        {
+            job = GetOrAdd(jobId);
+            job.Subscribers.Add(channel);
+        }
+
         try
         {
-            while (await subscriber.Channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                while (subscriber.Channel.Reader.TryRead(out var jobEvent))
+                while (channel.Reader.TryRead(out var jobEvent))
                 {
                     yield return jobEvent;
                 }
@@ -50,24 +105,65 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobEventSubscri
         }
         finally
         {
-            Remove(jobId, subscriber);
-        }
-    }
-
-    private void Remove(string jobId, Subscriber subscriber)
-    {
-        while (_subscribers.TryGetValue(jobId, out var list))
-        {
-            var remaining = Array.FindAll(list, s => !ReferenceEquals(s, subscriber));
-            var removed = remaining.Length == 0
-                ? _subscribers.TryRemove(new KeyValuePair<string, Subscriber[]>(jobId, list))
-                : _subscribers.TryUpdate(jobId, remaining, list);
-            if (removed)
+            lock (_gate)
             {
-                return;
+                job.Subscribers.Remove(channel);
+                if (job.Subscribers.Count == 0 && job.Node.List is null)
+                {
+                    // Nothing kept for the job (it published nothing, or its history expired): leave no trace.
+                    _jobs.Remove(jobId);
+                }
             }
         }
     }
 
-    private sealed record Subscriber(Channel<JobEvent> Channel);
+    private JobEvents GetOrAdd(string jobId)
+    {
+        if (!_jobs.TryGetValue(jobId, out var job))
+        {
+            job = new JobEvents(jobId);
+            _jobs.Add(jobId, job);
+        }
+
+        return job;
+    }
+
+    private void DropExpired(DateTimeOffset now)
+    {
+        while (_byLastPublished.First is { } oldest && now - oldest.Value.LastPublished >= _retention)
+        {
+            _byLastPublished.RemoveFirst();
+            var job = oldest.Value;
+            if (job.Subscribers.Count == 0)
+            {
+                _jobs.Remove(job.JobId);
+            }
+            else
+            {
+                // Someone still listens: keep the sequence going, drop only the history.
+                job.History.Clear();
+            }
+        }
+    }
+
+    private sealed class JobEvents
+    {
+        public JobEvents(string jobId)
+        {
+            JobId = jobId;
+            Node = new LinkedListNode<JobEvents>(this);
+        }
+
+        public string JobId { get; }
+
+        public LinkedListNode<JobEvents> Node { get; }
+
+        public long LastSequence { get; set; }
+
+        public DateTimeOffset LastPublished { get; set; }
+
+        public Queue<JobEvent> History { get; } = new();
+
+        public List<Channel<JobEvent>> Subscribers { get; } = [];
+    }
 }

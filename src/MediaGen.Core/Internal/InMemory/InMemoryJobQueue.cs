@@ -139,6 +139,27 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         }
     }
 
+    public ValueTask<long?> GetPositionAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        lock (_gate)
+        {
+            PromoteDue(_time.GetUtcNow().UtcTicks);
+            long ahead = 0;
+            for (var p = _ready.Length - 1; p >= 0; p--)
+            {
+                if (_ready[p].GetPosition(messageId) is { } position)
+                {
+                    return ValueTask.FromResult<long?>(ahead + position);
+                }
+
+                ahead += _ready[p].Count;
+            }
+
+            return ValueTask.FromResult<long?>(null);
+        }
+    }
+
     public void Dispose()
     {
         lock (_gate)
@@ -390,6 +411,45 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
 
             queue.Enqueue(entry);
             Count++;
+        }
+
+        /// <summary>
+        /// How many entries <see cref="Dequeue"/> returns before the message: the groups take turns, so each other group
+        /// goes ahead with as many entries as the rounds before the message's (one more when its turn comes first).
+        /// Null when the message is not here. Walks every group: for a queue position now and then, not a hot path.
+        /// </summary>
+        public long? GetPosition(string messageId)
+        {
+            var turn = 0;
+            foreach (var group in _turns)
+            {
+                var index = 0;
+                foreach (var entry in _groups[group])
+                {
+                    if (entry.Message.MessageId == messageId)
+                    {
+                        long ahead = index;
+                        var other = 0;
+                        foreach (var otherGroup in _turns)
+                        {
+                            if (otherGroup != group)
+                            {
+                                ahead += Math.Min(_groups[otherGroup].Count, index + (other < turn ? 1 : 0));
+                            }
+
+                            other++;
+                        }
+
+                        return ahead;
+                    }
+
+                    index++;
+                }
+
+                turn++;
+            }
+
+            return null;
         }
 
         public Entry Dequeue()

@@ -570,8 +570,8 @@ internal sealed partial class JobLifecycle(
     private static bool IsHeldBy(GenerationJob job, string holder) =>
         job.Status == JobStatus.Processing && string.Equals(job.LeaseHolder, holder, StringComparison.Ordinal);
 
-    private JobEvent? BuildEvent(GenerationJob job, JobEventType type, DateTimeOffset at, JobError? error) =>
-        !events.IsWorthPublishing(job.Id) ? null : JobEventPublishing.Build(job, type, at, error);
+    private static JobEvent BuildEvent(GenerationJob job, JobEventType type, DateTimeOffset at, JobError? error) =>
+        JobEventPublishing.Build(job, type, at, error);
 
     /// <summary>The one place a finished job's metrics, log and webhook are produced.</summary>
     private void OnFinished(GenerationJob job, Exception? exception)

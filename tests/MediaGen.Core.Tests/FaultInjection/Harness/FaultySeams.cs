@@ -130,6 +130,9 @@ internal sealed class FaultyEventStream(IJobEventStream inner, FaultySeams f) : 
         f.Effect($"events.{jobEvent.Type}", () => inner.PublishAsync(jobEvent, cancellationToken));
 
     public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) => inner.SubscribeAsync(jobId, cancellationToken);
+
+    public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
+        inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);
 }
 
 /// <summary>A backend's atomic lifecycle store: a step is one effect, applied whole or not at all.</summary>

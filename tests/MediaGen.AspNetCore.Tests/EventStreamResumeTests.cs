@@ -1,0 +1,217 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MediaGen.AspNetCore.Tests;
+
+/// <summary>
+/// Server-sent events carry each event's per-job sequence as the id, and a client that reconnects with
+/// <c>Last-Event-ID</c> gets exactly what it missed from the event history. No worker runs: the tests publish the
+/// events a worker would, through the host's own event stream.
+/// </summary>
+public sealed class EventStreamResumeTests
+{
+    [Fact]
+    public async Task Events_CarryTheirSequenceAsTheId()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        using var client = host.CreateClient("ids-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        await using var stream = await SseReader.OpenAsync(client, id);
+        Assert.Equal(("job", null), Head(await stream.NextAsync()));
+        Assert.Equal(("position", null), Head(await stream.NextAsync()));
+
+        await PublishProgressAsync(host, id, 0.5);
+
+        // The submission's Queued event was 1.
+        Assert.Equal(("progress", "2"), Head(await stream.NextAsync()));
+    }
+
+    [Fact]
+    public async Task Resume_WithLastEventId_ReplaysExactlyTheMissedEventsThenTheLiveOnes()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        using var client = host.CreateClient("resume-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        for (var i = 1; i <= 4; i++)
+        {
+            await PublishProgressAsync(host, id, i / 5.0);
+        }
+
+        await using var stream = await SseReader.OpenAsync(client, id, lastEventId: "3");
+
+        var replayed = new[] { await stream.NextAsync(), await stream.NextAsync() };
+        Assert.Equal([("progress", "4"), ("progress", "5")], replayed.Select(Head));
+        Assert.Contains("\"progress\":0.6", replayed[0].Data, StringComparison.Ordinal);
+        Assert.Equal("3000", replayed[0].Retry);
+        Assert.Null(replayed[1].Retry);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
+        Assert.Equal(("canceled", "6"), Head(await stream.NextAsync()));
+        var final = await stream.NextAsync();
+        Assert.Equal(("job", null), Head(final));
+        Assert.Contains("\"status\":\"canceled\"", final.Data, StringComparison.Ordinal);
+        Assert.Null(await stream.NextOrEndAsync());
+    }
+
+    [Fact]
+    public async Task Resume_AfterTheTerminalEventWasMissed_ReplaysItAndTheFinalStateThenEnds()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        using var client = host.CreateClient("missed-end-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        await PublishProgressAsync(host, id, 0.5);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
+
+        await using var stream = await SseReader.OpenAsync(client, id, lastEventId: "2");
+
+        Assert.Equal(("canceled", "3"), Head(await stream.NextAsync()));
+        Assert.Equal(("job", null), Head(await stream.NextAsync()));
+        Assert.Null(await stream.NextOrEndAsync());
+    }
+
+    [Fact]
+    public async Task Resume_HistoryNoLongerReachesBack_SendsTheStateFirstThenOnlyLaterEvents()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false, mediaGen: o => o.EventHistoryLength = 2);
+        using var client = host.CreateClient("gap-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        for (var i = 1; i <= 4; i++)
+        {
+            await PublishProgressAsync(host, id, i / 5.0);
+        }
+
+        // Events 2 to 3 are gone (only 4 and 5 are kept).
+        await using var stream = await SseReader.OpenAsync(client, id, lastEventId: "1");
+
+        var state = await stream.NextAsync();
+        Assert.Equal(("job", null), Head(state));
+        Assert.Equal("3000", state.Retry);
+        Assert.Equal(("position", null), Head(await stream.NextAsync()));
+        await PublishProgressAsync(host, id, 0.9);
+        Assert.Equal(("progress", "6"), Head(await stream.NextAsync()));
+    }
+
+    [Fact]
+    public async Task Resume_FinishedJobWithNothingMissed_SendsTheStateAndEnds()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        using var client = host.CreateClient("done-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
+
+        await using var stream = await SseReader.OpenAsync(client, id, lastEventId: "2");
+
+        var state = await stream.NextAsync();
+        Assert.Equal(("job", null), Head(state));
+        Assert.Contains("\"status\":\"canceled\"", state.Data, StringComparison.Ordinal);
+        Assert.Null(await stream.NextOrEndAsync());
+    }
+
+    [Theory]
+    [InlineData("banana")]
+    [InlineData("-4")]
+    [InlineData("0")]
+    public async Task Resume_LastEventIdThatIsNoSequence_StartsWithTheState(string lastEventId)
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        using var client = host.CreateClient("odd-id-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+
+        await using var stream = await SseReader.OpenAsync(client, id, lastEventId);
+
+        Assert.Equal(("job", null), Head(await stream.NextAsync()));
+    }
+
+    private static (string? Event, string? Id) Head(SseFrame frame) => (frame.Event, frame.Id);
+
+    private static async Task PublishProgressAsync(TestApiHost host, string jobId, double progress)
+    {
+        var events = host.Services.GetRequiredService<IJobEventStream>();
+        await events.PublishAsync(new JobEvent
+        {
+            JobId = jobId,
+            OwnerId = "any",
+            Type = JobEventType.Progress,
+            Timestamp = DateTimeOffset.UnixEpoch,
+            Status = JobStatus.Processing,
+            Attempt = 1,
+            Progress = progress,
+        });
+    }
+
+    private sealed record SseFrame(string? Event, string? Id, string? Retry, string Data);
+
+    /// <summary>Reads an event stream frame by frame, skipping keep-alive comments.</summary>
+    private sealed class SseReader : IAsyncDisposable
+    {
+        private readonly HttpResponseMessage _response;
+        private readonly StreamReader _reader;
+        private readonly CancellationTokenSource _timeout = new(Waits.Limit);
+
+        private SseReader(HttpResponseMessage response, StreamReader reader)
+        {
+            _response = response;
+            _reader = reader;
+        }
+
+        public static async Task<SseReader> OpenAsync(HttpClient client, string jobId, string? lastEventId = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/generations/{jobId}/events");
+            if (lastEventId is not null)
+            {
+                request.Headers.Add("Last-Event-ID", lastEventId);
+            }
+
+            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return new SseReader(response, new StreamReader(await response.Content.ReadAsStreamAsync(), Encoding.UTF8));
+        }
+
+        public async Task<SseFrame> NextAsync() => await NextOrEndAsync() ?? throw new Xunit.Sdk.XunitException("The stream ended.");
+
+        public async Task<SseFrame?> NextOrEndAsync()
+        {
+            string? name = null, id = null, retry = null;
+            var data = new StringBuilder();
+            var any = false;
+            while (await _reader.ReadLineAsync(_timeout.Token) is { } line)
+            {
+                if (line.Length == 0)
+                {
+                    if (any)
+                    {
+                        return new SseFrame(name, id, retry, data.ToString());
+                    }
+
+                    continue;
+                }
+
+                if (line.StartsWith(':'))
+                {
+                    continue;
+                }
+
+                any = true;
+                var colon = line.IndexOf(':', StringComparison.Ordinal);
+                var (field, value) = colon < 0 ? (line, "") : (line[..colon], line[(colon + 1)..].TrimStart(' '));
+                switch (field)
+                {
+                    case "event": name = value; break;
+                    case "id": id = value; break;
+                    case "retry": retry = value; break;
+                    case "data": data.Append(value); break;
+                }
+            }
+
+            return null;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _reader.Dispose();
+            _response.Dispose();
+            _timeout.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
