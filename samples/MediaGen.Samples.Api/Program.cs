@@ -3,6 +3,8 @@ using MediaGen.Samples.Api;
 using MediaGen.Samples.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -30,6 +32,16 @@ builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c => c.ProblemDetails.Extensions.TryAdd("traceId", c.HttpContext.TraceIdentifier));
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<SampleOpenApi>());
 
+// MediaGen's metrics and spans (AddMediaGenInstrumentation), over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT or
+// MediaGen:Telemetry:OtlpEndpoint is set; the HTTP requests' spans are the parents of MediaGen's submission spans, so
+// a sampled request traces its job into the worker. Prometheus scrapes /metrics unless MediaGen:Telemetry:Prometheus is false.
+var telemetry = builder.Services.AddSampleTelemetry(builder.Configuration, mediaGen.Telemetry, "mediagen-samples-api")
+    .WithTracing(t => t.AddAspNetCoreInstrumentation());
+if (mediaGen.Telemetry.Prometheus)
+{
+    telemetry.WithMetrics(m => m.AddPrometheusExporter());
+}
+
 var app = builder.Build();
 
 app.UseExceptionHandler();
@@ -39,6 +51,10 @@ app.UseStaticFiles();
 
 app.MapOpenApi();
 app.MapHealthChecks("/health");
+if (mediaGen.Telemetry.Prometheus)
+{
+    app.MapPrometheusScrapingEndpoint("/metrics");
+}
 app.MapMediaGeneration("/api/v1");
 app.MapMediaGenerationDashboard("/mediagen");
 

@@ -47,7 +47,7 @@ public static class MediaGenHostingExtensions
     private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", PostgreSqlProvider, "Moderation", "Thumbnails", "ResultCache"];
+    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", PostgreSqlProvider, "Moderation", "Thumbnails", "ResultCache", "Telemetry"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -161,6 +161,7 @@ public static class MediaGenHostingExtensions
 
         var openAI = generatorsSection.GetSection(OpenAIImageModels.SectionName);
         OpenAIImageModels.Check(checker, openAI);
+        var telemetry = checker.Check<SampleTelemetryOptions>(root.GetSection("Telemetry"));
         checker.ThrowIfInvalid();
 
         // Keys were checked above with their full paths, so the binds below need not be strict.
@@ -259,7 +260,7 @@ public static class MediaGenHostingExtensions
             OpenAIImageModels.Add(builder, openAI);
         }
 
-        return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled);
+        return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled, telemetry!);
     }
 
     private static string ResolveProvider(ConfigurationChecker checker, IConfigurationSection section, IReadOnlyList<string> providers, IReadOnlyList<string> available, string defaultProvider)

@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
 using MediaGen.TestSupport;
 using Microsoft.Extensions.Configuration;

@@ -14,7 +14,7 @@ namespace MediaGen.AspNetCore.Internal.Dashboard;
 /// </summary>
 internal sealed class DashboardThroughput : IDisposable
 {
-    private const string ModelTag = "mediagen.model";
+    private const string ModelTag = MediaGenTelemetry.Tags.Model;
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<(long Minute, string Model), Counts> _buckets = new();
     private readonly TimeProvider _time;
@@ -26,11 +26,11 @@ internal sealed class DashboardThroughput : IDisposable
         _minutes = options.Value.ThroughputMinutes;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == MediaGenMetrics.Name
+            if (instrument.Meter.Name == MediaGenTelemetry.MeterName
                 && ReferenceEquals(instrument.Meter.Scope, meterFactory)
-                && instrument.Name is "mediagen.job.succeeded" or "mediagen.job.failed")
+                && instrument.Name is MediaGenTelemetry.Instruments.JobSucceeded or MediaGenTelemetry.Instruments.JobFailed)
             {
-                listener.EnableMeasurementEvents(instrument, instrument.Name == "mediagen.job.failed");
+                listener.EnableMeasurementEvents(instrument, instrument.Name == MediaGenTelemetry.Instruments.JobFailed);
             }
         };
         _listener.SetMeasurementEventCallback<long>(OnMeasurement);

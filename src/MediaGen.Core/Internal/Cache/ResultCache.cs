@@ -63,7 +63,7 @@ internal sealed class ResultCache(
     /// </summary>
     public async ValueTask<IReadOnlyList<JobOutput>?> TryCopyAsync(string key, GenerationJob newJob, CancellationToken cancellationToken)
     {
-        var model = new KeyValuePair<string, object?>("mediagen.model", newJob.Request.Model);
+        var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, newJob.Request.Model);
         GenerationJob? source;
         string? sourceId;
         try
@@ -188,7 +188,7 @@ internal sealed class ResultCache(
         }
         catch (Exception e)
         {
-            metrics.CacheErrors.Add(1, new KeyValuePair<string, object?>("mediagen.model", job.Request.Model));
+            metrics.CacheErrors.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model));
             Log.CacheRecordFailed(logger, job.Id, e);
         }
     }

@@ -162,7 +162,7 @@ internal sealed partial class JobLifecycle(
 
         if (created.Created)
         {
-            metrics.Submitted.Add(1, new KeyValuePair<string, object?>("mediagen.model", job.Request.Model));
+            metrics.Submitted.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model));
             Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
         }
 
@@ -212,7 +212,7 @@ internal sealed partial class JobLifecycle(
             Log.PublishFailed(logger, job.Id, JobEventType.Succeeded, e);
         }
 
-        var model = new KeyValuePair<string, object?>("mediagen.model", job.Request.Model);
+        var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model);
         metrics.Submitted.Add(1, model);
         metrics.CacheHits.Add(1, model);
         Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
@@ -245,7 +245,7 @@ internal sealed partial class JobLifecycle(
             : Step.None, cancellationToken).ConfigureAwait(false);
         if (result.Written)
         {
-            metrics.Started.Add(1, new KeyValuePair<string, object?>("mediagen.model", result.Job.Request.Model));
+            metrics.Started.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, result.Job.Request.Model));
             webhooks.Notify(result.Job, WebhookEventFilter.Start);
         }
 
@@ -347,7 +347,7 @@ internal sealed partial class JobLifecycle(
             : new Step(null, new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Abandon) { Delay = s.Delay })), CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Pending)
         {
-            metrics.Retried.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", error.Code));
+            metrics.Retried.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.ErrorCode, error.Code));
             Log.AttemptRetrying(logger, job.Id, result.Job.Attempt, error.Code, delay, exception);
         }
 
@@ -383,7 +383,7 @@ internal sealed partial class JobLifecycle(
 
         if (deadLetter && lease is not null)
         {
-            metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", error.Code));
+            metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.ErrorCode, error.Code));
             Log.MessageDeadLettered(logger, lease.Message.MessageId, error.Code);
         }
 
@@ -555,7 +555,7 @@ internal sealed partial class JobLifecycle(
         }, cancellationToken).ConfigureAwait(false);
         if (result.Written)
         {
-            metrics.Rerun.Add(1, new KeyValuePair<string, object?>("mediagen.model", result.Job.Request.Model));
+            metrics.Rerun.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, result.Job.Request.Model));
             Log.JobRetried(logger, result.Job.Id, result.Job.Run, result.Job.CreditsCharged);
         }
 
@@ -631,7 +631,7 @@ internal sealed partial class JobLifecycle(
     /// <summary>The one place a finished job's metrics, log and webhook are produced.</summary>
     private void OnFinished(GenerationJob job, Exception? exception)
     {
-        var model = new KeyValuePair<string, object?>("mediagen.model", job.Request.Model);
+        var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model);
         var duration = (job.CompletedAt.GetValueOrDefault() - job.CreatedAt).TotalSeconds;
         switch (job.Status)
         {
@@ -649,7 +649,7 @@ internal sealed partial class JobLifecycle(
 
                 break;
             case JobStatus.Failed:
-                metrics.Failed.Add(1, model, new KeyValuePair<string, object?>("mediagen.error_code", job.Error?.Code));
+                metrics.Failed.Add(1, model, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.ErrorCode, job.Error?.Code));
                 Log.JobFailed(logger, job.Id, job.Error?.Code ?? string.Empty, job.Error?.Message ?? string.Empty, exception);
                 break;
             case JobStatus.Canceled:

@@ -35,49 +35,57 @@ internal sealed class MediaGenerationClient(
     {
         ArgumentNullException.ThrowIfNull(request);
         var model = Validate(request);
-        using var activity = metrics.ActivitySource.StartActivity("mediagen.submit", ActivityKind.Producer);
-        activity?.SetTag("mediagen.model", request.Model);
-
-        // Priced per output: the model's cost times the outputs asked for; outputs that fail are refunded at the end.
-        var cost = model.GetCost(request);
-        await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
-        await ModerateAsync(request, cancellationToken).ConfigureAwait(false);
-        var now = timeProvider.GetUtcNow();
-        var cacheKey = resultCache.KeyFor(request);
-        var job = new GenerationJob
+        using var activity = metrics.ActivitySource.StartActivity(MediaGenTelemetry.Spans.Submit, ActivityKind.Producer);
+        activity?.SetTag(MediaGenTelemetry.Tags.Model, request.Model);
+        try
         {
-            Id = JobIds.New(),
-            Request = ResultCache.WithDecision(request, cacheKey is not null),
-            CreatedAt = now,
-            UpdatedAt = now,
-            Deadline = now + _options.JobDeadline,
-            CreditsCharged = cost,
-            Version = 1,
-        };
-
-        if (cacheKey is not null
-            && await ServeFromCacheAsync(job, cacheKey, cancellationToken).ConfigureAwait(false) is { } served)
-        {
-            activity?.SetTag("mediagen.job_id", served.Job.Id);
-            activity?.SetTag("mediagen.cache_hit", true);
-            return served;
-        }
-
-        var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
-        var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
-        var created = await lifecycle.SubmitAsync(job, cost, message, enqueueOptions, cancellationToken, _options.MaxPendingJobsPerOwner, _options.PendingLimitRetryAfter).ConfigureAwait(false);
-        if (!created.Created)
-        {
-            if (!created.Job.Request.IsSameWorkAs(request))
+            // Priced per output: the model's cost times the outputs asked for; outputs that fail are refunded at the end.
+            var cost = model.GetCost(request);
+            await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
+            await ModerateAsync(request, cancellationToken).ConfigureAwait(false);
+            var now = timeProvider.GetUtcNow();
+            var cacheKey = resultCache.KeyFor(request);
+            var job = new GenerationJob
             {
-                throw new IdempotencyKeyReusedException(request.IdempotencyKey!, created.Job.Id);
+                Id = JobIds.New(),
+                Request = ResultCache.WithDecision(request, cacheKey is not null),
+                CreatedAt = now,
+                UpdatedAt = now,
+                Deadline = now + _options.JobDeadline,
+                CreditsCharged = cost,
+                Version = 1,
+            };
+
+            if (cacheKey is not null
+                && await ServeFromCacheAsync(job, cacheKey, cancellationToken).ConfigureAwait(false) is { } served)
+            {
+                activity?.SetTag(MediaGenTelemetry.Tags.JobId, served.Job.Id);
+                activity?.SetTag(MediaGenTelemetry.Tags.CacheHit, true);
+                return served;
             }
 
-            return new SubmitResult(created.Job, Created: false);
-        }
+            var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
+            var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
+            var created = await lifecycle.SubmitAsync(job, cost, message, enqueueOptions, cancellationToken, _options.MaxPendingJobsPerOwner, _options.PendingLimitRetryAfter).ConfigureAwait(false);
+            if (!created.Created)
+            {
+                if (!created.Job.Request.IsSameWorkAs(request))
+                {
+                    throw new IdempotencyKeyReusedException(request.IdempotencyKey!, created.Job.Id);
+                }
 
-        activity?.SetTag("mediagen.job_id", job.Id);
-        return new SubmitResult(created.Job, Created: true);
+                return new SubmitResult(created.Job, Created: false);
+            }
+
+            activity?.SetTag(MediaGenTelemetry.Tags.JobId, job.Id);
+            return new SubmitResult(created.Job, Created: true);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Refused (credits, limits, moderation) or the backend failed: the span says so, the caller gets the exception.
+            SpanFailure.Record(activity, e);
+            throw;
+        }
     }
 
     /// <summary>
@@ -148,7 +156,7 @@ internal sealed class MediaGenerationClient(
             var verdict = await moderator.ModerateAsync(request, cancellationToken).ConfigureAwait(false);
             if (verdict.IsBlocked)
             {
-                metrics.Blocked.Add(1, new KeyValuePair<string, object?>("mediagen.moderator", moderator.Name));
+                metrics.Blocked.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Moderator, moderator.Name));
                 Log.SubmissionBlocked(logger, request.OwnerId, moderator.Name, verdict.Field ?? string.Empty);
                 throw new ContentBlockedException(moderator.Name, verdict.Field ?? "prompt", verdict.Reason ?? "The request is not allowed.");
             }
@@ -227,10 +235,18 @@ internal sealed class MediaGenerationClient(
             throw new RequestValidationException("model", $"The job's model '{job.Request.Model}' is no longer served, so the job cannot run again.");
         }
 
-        using var activity = metrics.ActivitySource.StartActivity("mediagen.retry", ActivityKind.Producer);
-        activity?.SetTag("mediagen.job_id", job.Id);
+        using var activity = metrics.ActivitySource.StartActivity(MediaGenTelemetry.Spans.Retry, ActivityKind.Producer);
+        activity?.SetTag(MediaGenTelemetry.Tags.JobId, job.Id);
         var retry = new RunRetry(model.GetCost(job.Request), _options.JobDeadline, _options.CheckpointResumeWindow, TraceContext.Capture(activity ?? Activity.Current));
-        return await lifecycle.RetryAsync(job, retry, onlyIfFinished, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await lifecycle.RetryAsync(job, retry, onlyIfFinished, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            SpanFailure.Record(activity, e);
+            throw;
+        }
     }
 
     public async ValueTask DeleteAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)

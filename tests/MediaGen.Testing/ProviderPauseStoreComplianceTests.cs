@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IProviderPauseStore"/> contract, written once: what a backend must provide for one 429 to pause a

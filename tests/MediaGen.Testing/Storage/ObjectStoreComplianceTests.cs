@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// What every object-store storage (S3, Azure Blob, any bucket or container service) must do beyond the

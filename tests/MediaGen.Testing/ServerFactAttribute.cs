@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// A fact that needs a real server whose address eng/test.sh exports in <see cref="EnvironmentVariable"/>.

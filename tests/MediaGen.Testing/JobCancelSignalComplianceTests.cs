@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Xunit;
 using Xunit.Sdk;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IJobCancelSignal"/> contract, written once: what a backend must provide for an owner's cancel to reach

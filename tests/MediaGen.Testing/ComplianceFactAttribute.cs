@@ -2,7 +2,7 @@ using Xunit;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// A fact in an abstract compliance suite. It runs like <see cref="FactAttribute"/>, except that when the concrete
@@ -11,7 +11,7 @@ namespace MediaGen.Compliance;
 /// adapters that need a real server.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]
-[XunitTestCaseDiscoverer("MediaGen.Compliance.ComplianceFactDiscoverer", "MediaGen.Compliance")]
+[XunitTestCaseDiscoverer("MediaGen.Testing.ComplianceFactDiscoverer", "MediaGen.Testing")]
 public sealed class ComplianceFactAttribute : FactAttribute
 {
 }

@@ -1,7 +1,7 @@
 using Xunit;
 using Xunit.Sdk;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>A subscription read with bounded waits; probe events are skipped.</summary>
 public sealed class EventSubscription : IAsyncDisposable

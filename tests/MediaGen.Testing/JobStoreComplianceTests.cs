@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IJobStore"/> contract, written once. Every job store's test project derives a class from this one

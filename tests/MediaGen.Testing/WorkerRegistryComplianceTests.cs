@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IWorkerRegistry"/> contract, written once: a heartbeat recorded by one client (process) is listed by

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IJobQueue"/> contract, written once. Every queue implementation's test project derives a class

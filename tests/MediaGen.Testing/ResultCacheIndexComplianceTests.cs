@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IResultCacheIndex"/> contract, written once: what a backend must provide for the result cache. An entry

@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IJobLifecycleStore"/> contract, written once: a step applies every one of its effects (job write,
@@ -527,7 +527,7 @@ public sealed record LifecycleBackend(IJobLifecycleStore Lifecycle, IJobStore St
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        foreach (var owned in Owned.Reverse())
+        foreach (var owned in Enumerable.Reverse(Owned))
         {
             switch (owned)
             {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Xunit;
 using Xunit.Sdk;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// What every compliance suite shares: a fake clock, disposal of what a test created, and bounded real-time

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Xunit;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IMediaStorage"/> contract, written once. Every implementation's test project inherits this class and

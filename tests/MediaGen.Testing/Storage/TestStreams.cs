@@ -1,4 +1,4 @@
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// A read-only, non-seekable stream of <c>length</c> deterministic pseudo-random bytes, generated as it is read, so a

@@ -1,7 +1,7 @@
 using Xunit;
 using Xunit.Sdk;
 
-namespace MediaGen.Compliance;
+namespace MediaGen.Testing;
 
 /// <summary>
 /// The <see cref="IJobEventStream"/> contract, written once. Every event stream's test project derives a class from
