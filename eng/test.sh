@@ -7,6 +7,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 export MEDIAGEN_RUN_DIR=${MEDIAGEN_RUN_DIR:-$(mktemp -d -t mediagen-test.XXXXXX)}
+# The test results folder (dotnet test --results-directory below); the browser tests write their screenshots there.
+export MEDIAGEN_TEST_RESULTS="$MEDIAGEN_RUN_DIR/results"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # shellcheck source=eng/servers/lib.sh
@@ -30,7 +32,7 @@ dotnet build MediaGen.sln -c Release -nologo -clp:ErrorsOnly
 log "testing"
 set +e
 dotnet test MediaGen.sln -c Release --no-build -nologo \
-  --logger "console;verbosity=normal" --results-directory "$MEDIAGEN_RUN_DIR/results" "$@" \
+  --logger "console;verbosity=normal" --results-directory "$MEDIAGEN_TEST_RESULTS" "$@" \
   | tee "$MEDIAGEN_RUN_DIR/test-output.txt" | grep -E --line-buffered '^\s*(Passed|Failed|Skipped|Total|error)|Test Run|Results File|\[FAIL\]|  Failed ' 
 status=${PIPESTATUS[0]}
 set -e

@@ -6,8 +6,9 @@ namespace MediaGen.Samples.Hosting;
 /// <summary>What <see cref="MediaGenHostingExtensions.AddMediaGenerationFromConfiguration"/> chose, and the builder to add more with.</summary>
 public sealed class MediaGenHostSetup
 {
-    internal MediaGenHostSetup(IMediaGenerationBuilder builder, IConfigurationSection section, string queueProvider, string storageProvider, bool? workerEnabled)
+    internal MediaGenHostSetup(IMediaGenerationBuilder builder, IConfigurationSection section, string queueProvider, string storageProvider, bool? workerEnabled, SampleTelemetryOptions telemetry)
     {
+        Telemetry = telemetry;
         Builder = builder;
         Section = section;
         QueueProvider = queueProvider;
@@ -26,6 +27,9 @@ public sealed class MediaGenHostSetup
 
     /// <summary>The storage provider in its canonical spelling, such as <c>FileSystem</c>.</summary>
     public string StorageProvider { get; }
+
+    /// <summary>The checked <c>MediaGen:Telemetry</c> settings, for <see cref="SampleTelemetry.AddSampleTelemetry"/>.</summary>
+    public SampleTelemetryOptions Telemetry { get; }
 
     /// <summary>The value of <c>MediaGen:Worker:Enabled</c>, or null when it is not set.</summary>
     public bool? WorkerEnabled { get; }

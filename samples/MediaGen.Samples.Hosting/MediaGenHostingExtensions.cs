@@ -47,7 +47,7 @@ public static class MediaGenHostingExtensions
     private static readonly string[] UnavailableSections = [];
 
     // Sections under MediaGen this helper reads, besides MediaGenerationOptions' own keys.
-    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", PostgreSqlProvider, "Moderation", "Thumbnails"];
+    private static readonly string[] KnownSections = ["Queue", "Store", "Storage", "Worker", "Credits", "Webhooks", "FileSystem", "InMemoryQueue", "Generators", "Samples", "S3", "Blob", "Redis", "ServiceBus", PostgreSqlProvider, "Moderation", "Thumbnails", "ResultCache", "Telemetry"];
 
     /// <summary>
     /// Adds MediaGen (<see cref="MediaGenerationServiceCollectionExtensions.AddMediaGeneration(IServiceCollection, Action{MediaGenerationOptions}?)"/>)
@@ -128,6 +128,8 @@ public static class MediaGenHostingExtensions
 
         var moderation = root.GetSection("Moderation");
         checker.Check<BlockedTermsModeratorOptions>(moderation);
+        var resultCache = root.GetSection("ResultCache");
+        checker.Check<ResultCacheOptions>(resultCache);
         if (queueProvider == "ServiceBus" || root.GetSection("ServiceBus").Exists())
         {
             checker.Check<ServiceBusQueueOptions>(root.GetSection("ServiceBus"));
@@ -159,6 +161,7 @@ public static class MediaGenHostingExtensions
 
         var openAI = generatorsSection.GetSection(OpenAIImageModels.SectionName);
         OpenAIImageModels.Check(checker, openAI);
+        var telemetry = checker.Check<SampleTelemetryOptions>(root.GetSection("Telemetry"));
         checker.ThrowIfInvalid();
 
         // Keys were checked above with their full paths, so the binds below need not be strict.
@@ -242,6 +245,10 @@ public static class MediaGenHostingExtensions
             builder.AddSkiaSharpThumbnails(o => thumbnails.Bind(o));
         }
 
+        // MediaGen:ResultCache:Models / AllowRequestOptIn / CacheHitCredits / Retention: identical fixed-seed requests are
+        // served from copies of an earlier job's images, without calling the provider.
+        builder.ConfigureResultCache(resultCache);
+
         if (moderation.Exists())
         {
             // MediaGen:Moderation:Terms / Patterns: refused at submission (422 content_blocked), before any charge.
@@ -253,7 +260,7 @@ public static class MediaGenHostingExtensions
             OpenAIImageModels.Add(builder, openAI);
         }
 
-        return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled);
+        return new MediaGenHostSetup(builder, root, queueProvider, storageProvider, workerEnabled, telemetry!);
     }
 
     private static string ResolveProvider(ConfigurationChecker checker, IConfigurationSection section, IReadOnlyList<string> providers, IReadOnlyList<string> available, string defaultProvider)

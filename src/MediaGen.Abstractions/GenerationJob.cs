@@ -104,6 +104,13 @@ public sealed record GenerationJob
     /// </summary>
     public DateTimeOffset? LeaseExpiresAt { get; init; }
 
+    /// <summary>
+    /// Whether the job was served from the result cache: created <see cref="JobStatus.Succeeded"/> at once, with copies of
+    /// the outputs of an earlier identical job (stored under this job's own keys), charged the cache-hit price, without
+    /// calling a provider. Which job it was copied from is not recorded: it may belong to another owner.
+    /// </summary>
+    public bool CacheHit { get; init; }
+
     /// <summary>The optimistic concurrency version; every successful update increments it by one.</summary>
     public long Version { get; init; }
 

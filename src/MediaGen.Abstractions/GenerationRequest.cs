@@ -47,6 +47,14 @@ public sealed record GenerationRequest
     public JobPriority Priority { get; init; } = JobPriority.Normal;
 
     /// <summary>
+    /// Whether this request may be served from the result cache: <see langword="true"/> to opt in (where the host allows
+    /// requests to), <see langword="false"/> to opt out of a model's caching, null for the model's default. Only a request
+    /// with a fixed <see cref="GenerationSettings.Seed"/> is ever cached. Not part of the work asked for
+    /// (<see cref="IsSameWorkAs"/>).
+    /// </summary>
+    public bool? UseResultCache { get; init; }
+
+    /// <summary>
     /// How many outputs the request asks for: <see cref="GenerationSettings.OutputCount"/>, or one when it is unset. The job
     /// is charged for this many (<see cref="ModelDescriptor.GetCost"/>) and a generator produces this many.
     /// </summary>

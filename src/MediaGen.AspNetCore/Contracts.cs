@@ -43,6 +43,13 @@ public sealed record CreateGenerationBody
 
     /// <summary>The queue priority.</summary>
     public JobPriority? Priority { get; init; }
+
+    /// <summary>
+    /// <see langword="true"/> to be served from the result cache when an identical request (with the same fixed
+    /// <see cref="Seed"/>) succeeded before; <see langword="false"/> to opt out of a model's caching; unset for the
+    /// model's default.
+    /// </summary>
+    public bool? UseResultCache { get; init; }
 }
 
 /// <summary>A job as the API returns it.</summary>
@@ -125,6 +132,12 @@ public sealed record JobResponse
 
     /// <summary>Whether a cancel was asked for while the job was running.</summary>
     public bool CancelRequested { get; init; }
+
+    /// <summary>
+    /// Whether the job was served from the result cache: succeeded at once with copies of an earlier identical job's
+    /// images, charged the cache-hit price, without a provider call.
+    /// </summary>
+    public bool CacheHit { get; init; }
 }
 
 /// <summary>One stored output.</summary>

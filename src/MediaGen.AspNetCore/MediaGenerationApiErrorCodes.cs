@@ -29,4 +29,13 @@ public static class MediaGenerationApiErrorCodes
 
     /// <summary>An unexpected error inside the server (500); its details are logged, not returned.</summary>
     public const string InternalError = MediaGenErrorCodes.InternalError;
+
+    /// <summary>The dashboard has no authorization policy and the request is not local (403).</summary>
+    public const string DashboardLocalOnly = "dashboard_local_only";
+
+    /// <summary>A dashboard action came without a valid antiforgery token (400).</summary>
+    public const string AntiforgeryFailed = "antiforgery_failed";
+
+    /// <summary>No dead letter with that message id (404).</summary>
+    public const string DeadLetterNotFound = "dead_letter_not_found";
 }

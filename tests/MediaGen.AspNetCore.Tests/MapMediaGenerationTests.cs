@@ -31,6 +31,39 @@ public sealed class MapMediaGenerationTests(ApiHostFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Submit_UseResultCacheWithAFixedSeed_SecondOwnerGetsACacheHitWithItsOwnImages()
+    {
+        using var alice = fixture.Host.CreateClient("cache-owner-a");
+        using var bob = fixture.Host.CreateClient("cache-owner-b");
+        var body = new { prompt = "a paper boat on a pond, cached", model = "procedural", width = 96, height = 64, outputCount = 2, seed = 4242, useResultCache = true };
+        using var first = await alice.SubmitAsync(body);
+        var originalId = (await first.ReadJsonAsync()).GetProperty("id").GetString()!;
+        var original = await alice.WaitForFinalAsync(originalId);
+        Assert.False(original.GetProperty("cacheHit").GetBoolean());
+
+        using var second = await bob.SubmitAsync(body);
+
+        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        var hit = await second.ReadJsonAsync();
+        var hitId = hit.GetProperty("id").GetString()!;
+        Assert.Equal("succeeded", hit.Status());
+        Assert.True(hit.GetProperty("cacheHit").GetBoolean());
+        Assert.Equal(0, hit.GetProperty("creditsCharged").GetInt64());
+        Assert.DoesNotContain(originalId, hit.GetRawText(), StringComparison.Ordinal);
+        var outputs = hit.GetProperty("outputs").EnumerateArray().ToArray();
+        Assert.Equal(2, outputs.Length);
+        Assert.All(outputs, o => Assert.Contains($"/media/{hitId}/", o.GetProperty("url").GetString(), StringComparison.Ordinal));
+        var originalImage = await alice.GetByteArrayAsync(original.GetProperty("outputs")[0].GetProperty("url").GetString());
+        Assert.Equal(originalImage, await bob.GetByteArrayAsync(outputs[0].GetProperty("url").GetString()));
+
+        // Bob's job is his alone; Alice's stays hers.
+        using var others = await bob.GetAsync($"/api/v1/generations/{originalId}");
+        Assert.Equal(HttpStatusCode.NotFound, others.StatusCode);
+        using var own = await bob.GetAsync($"/api/v1/generations/{hitId}");
+        Assert.True((await own.ReadJsonAsync()).GetProperty("cacheHit").GetBoolean());
+    }
+
+    [Fact]
     public async Task Submit_WithWebhookEventsFilter_JobNamesTheEventsInCanonicalOrder()
     {
         using var client = fixture.Host.CreateClient("webhook-owner");

@@ -41,7 +41,9 @@ public sealed class TestApiHost : IAsyncDisposable
         Action<IServiceCollection>? services = null,
         Action<MediaGenerationOptions>? mediaGen = null,
         Action<MediaGenerationApiOptions>? api = null,
-        Action<RouteGroupBuilder>? group = null)
+        Action<RouteGroupBuilder>? group = null,
+        Action<IMediaGenerationBuilder>? mediaGenBuilder = null,
+        Action<WebApplication>? application = null)
     {
         var media = new TempDirectory("aspnetcore-tests");
         var builder = WebApplication.CreateSlimBuilder();
@@ -69,9 +71,12 @@ public sealed class TestApiHost : IAsyncDisposable
             });
         }
 
+        mediaGenBuilder?.Invoke(mediaGeneration);
+
         // After MediaGen's registrations, so a test's own replaces them.
         services?.Invoke(builder.Services);
         var app = builder.Build();
+        application?.Invoke(app);
         var routes = app.MapMediaGeneration("/api/v1");
         group?.Invoke(routes);
         await app.StartAsync();

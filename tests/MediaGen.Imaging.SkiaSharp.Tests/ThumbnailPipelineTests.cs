@@ -15,14 +15,7 @@ public sealed class ThumbnailPipelineTests : IDisposable
     [Fact]
     public async Task Worker_WithSkiaSharpThumbnails_StoresAThumbnailBesideEachOutputAndItsTrueSize()
     {
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(services => services
-            .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = _root.FullName)
-            .AddProceduralGenerator(o => o.SimulatedDuration = TimeSpan.Zero)
-            .ConfigureCredits(o => o.InitialBalance = 10)
-            .AddSkiaSharpThumbnails(o => o.MaxSide = 128)
-            .AddWorker()).Build();
-        await host.StartAsync();
+        using var host = await StartHostAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest
@@ -49,6 +42,55 @@ public sealed class ThumbnailPipelineTests : IDisposable
         await client.DeleteAsync("alice", job.Id);
         Assert.False(Directory.Exists(Path.Combine(_root.FullName, job.Id)) && Directory.EnumerateFiles(Path.Combine(_root.FullName, job.Id)).Any());
         await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task ResultCacheHit_CopiesEachThumbnailUnderTheNewJobAndKeepsItAfterTheOriginalIsDeleted()
+    {
+        using var host = await StartHostAsync(b => b.ConfigureResultCache(o => o.Models.Add("procedural")));
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var request = new GenerationRequest
+        {
+            Prompt = "a lighthouse at dusk",
+            Model = "procedural",
+            OwnerId = "alice",
+            Settings = new GenerationSettings { Width = 320, Height = 192, OutputCount = 2, Seed = 7 },
+        };
+        var original = await WaitForAsync(client, (await client.SubmitAsync(request)).Job.Id);
+        var thumbnails = original.Outputs.Select(o => File.ReadAllBytes(Path.Combine(_root.FullName, o.ThumbnailKey!))).ToList();
+
+        var hit = (await client.SubmitAsync(request with { OwnerId = "bob" })).Job;
+        await client.DeleteAsync("alice", original.Id);
+
+        Assert.True(hit.CacheHit);
+        Assert.Equal(2, hit.Outputs.Count);
+        foreach (var output in hit.Outputs)
+        {
+            Assert.Equal((320, 192, "image/png"), (output.Width, output.Height, output.ContentType));
+            Assert.Equal($"{hit.Id}/{output.Index}.thumb.webp", output.ThumbnailKey);
+            Assert.Equal("image/webp", output.ThumbnailContentType);
+            Assert.Equal(thumbnails[output.Index], await File.ReadAllBytesAsync(Path.Combine(_root.FullName, output.ThumbnailKey!)));
+        }
+
+        Assert.False(Directory.Exists(Path.Combine(_root.FullName, original.Id)) && Directory.EnumerateFiles(Path.Combine(_root.FullName, original.Id)).Any());
+        await host.StopAsync();
+    }
+
+    private async Task<IHost> StartHostAsync(Action<IMediaGenerationBuilder>? configure = null)
+    {
+        var host = Host.CreateDefaultBuilder().ConfigureServices(services =>
+        {
+            var builder = services
+                .AddMediaGeneration()
+                .UseFileSystemStorage(o => o.RootPath = _root.FullName)
+                .AddProceduralGenerator(o => o.SimulatedDuration = TimeSpan.Zero)
+                .ConfigureCredits(o => o.InitialBalance = 10)
+                .AddSkiaSharpThumbnails(o => o.MaxSide = 128);
+            configure?.Invoke(builder);
+            builder.AddWorker();
+        }).Build();
+        await host.StartAsync();
+        return host;
     }
 
     private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string id)

@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +24,7 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
         Assert.IsType<PostgresJobEventStream>(provider.GetRequiredService<IJobEventStream>());
         Assert.IsType<PostgresJobCancelSignal>(provider.GetRequiredService<IJobCancelSignal>());
         Assert.IsType<PostgresProviderPauseStore>(provider.GetRequiredService<IProviderPauseStore>());
+        Assert.IsType<PostgresResultCacheIndex>(provider.GetRequiredService<IResultCacheIndex>());
         Assert.IsType<PostgresJobLifecycleStore>(provider.GetRequiredService<IJobLifecycleStore>());
         Assert.Equal(TimeSpan.FromMinutes(1), provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value.LeaseDuration);
         Assert.Equal("app", provider.GetRequiredService<PostgresDatabase>().Schema);
@@ -97,6 +98,20 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
         Assert.IsNotType<PostgresJobQueue>(provider.GetRequiredService<IJobQueue>());
         Assert.IsType<PostgresJobStore>(provider.GetRequiredService<IJobStore>());
         Assert.IsNotType<PostgresJobLifecycleStore>(provider.GetRequiredService<IJobLifecycleStore>());
+    }
+
+    [ServerFact(PostgresTestServer.Variable)]
+    public async Task SubmitAsync_IdenticalRequestOnAnApiOnlyHost_IsServedFromTheIndexTheWorkerHostWrote()
+    {
+        var schema = PostgresTestServer.NewSchema();
+        try
+        {
+            await ResultCacheAcrossHosts.RunAsync(b => b.UsePostgreSql(o => { o.ConnectionString = PostgresTestServer.ConnectionString; o.SchemaName = schema; }));
+        }
+        finally
+        {
+            await PostgresTestServer.DropSchemaAsync(schema);
+        }
     }
 
     [ServerFact(PostgresTestServer.Variable)]

@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.PostgreSql.Tests.Compliance;
 using Npgsql;
 

@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Core.Tests.FaultInjection;
 using MediaGen.PostgreSql.Tests.Compliance;
 using Microsoft.Extensions.Logging.Abstractions;

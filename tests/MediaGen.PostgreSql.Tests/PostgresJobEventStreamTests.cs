@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MediaGen.PostgreSql.Tests;

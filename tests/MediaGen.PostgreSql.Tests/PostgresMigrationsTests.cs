@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using Npgsql;
 
 namespace MediaGen.PostgreSql.Tests;

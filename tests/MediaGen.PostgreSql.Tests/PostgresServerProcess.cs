@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 
 namespace MediaGen.PostgreSql.Tests;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
 using MediaGen.TestSupport;
 using Microsoft.Extensions.DependencyInjection;

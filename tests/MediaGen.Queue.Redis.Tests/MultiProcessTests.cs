@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.TestSupport;
 using Xunit.Abstractions;
 

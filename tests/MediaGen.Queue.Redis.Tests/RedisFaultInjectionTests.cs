@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Core.Tests.FaultInjection;
 using MediaGen.Internal;
 using MediaGen.Queue.Redis.Tests.Compliance;

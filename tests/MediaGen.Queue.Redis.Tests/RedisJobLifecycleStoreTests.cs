@@ -1,5 +1,5 @@
 using System.Globalization;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

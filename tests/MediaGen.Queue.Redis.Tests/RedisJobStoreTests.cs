@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,5 +1,6 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
+using MediaGen.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +23,7 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
         Assert.IsType<RedisJobStore>(provider.GetRequiredService<IJobStore>());
         Assert.IsType<RedisCreditLedger>(provider.GetRequiredService<ICreditLedger>());
         Assert.IsType<RedisJobEventStream>(provider.GetRequiredService<IJobEventStream>());
+        Assert.IsType<RedisResultCacheIndex>(provider.GetRequiredService<IResultCacheIndex>());
         Assert.Equal(TimeSpan.FromMinutes(1), provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.LeaseDuration);
     }
 
@@ -128,6 +130,13 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
         {
             storage.Delete(recursive: true);
         }
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task SubmitAsync_IdenticalRequestOnAnApiOnlyHost_IsServedFromTheIndexTheWorkerHostWrote()
+    {
+        var prefix = RedisTestServer.NewPrefix();
+        await ResultCacheAcrossHosts.RunAsync(b => b.UseRedisQueue(o => { o.Configuration = RedisTestServer.Address; o.KeyPrefix = prefix; }));
     }
 
     [ServerFact(RedisTestServer.Variable)]

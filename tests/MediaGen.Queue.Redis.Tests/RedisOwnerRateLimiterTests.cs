@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

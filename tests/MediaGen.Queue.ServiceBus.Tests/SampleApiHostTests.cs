@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.TestSupport;
 
 namespace MediaGen.Queue.ServiceBus.Tests;

@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Queue.ServiceBus.Endpoint;
 
 namespace MediaGen.Queue.ServiceBus.Tests;

@@ -1,5 +1,5 @@
 using System.Net;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 
 namespace MediaGen.Samples.Api.Tests;
 

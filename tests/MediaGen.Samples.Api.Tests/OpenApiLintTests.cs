@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 
 namespace MediaGen.Samples.Api.Tests;
 

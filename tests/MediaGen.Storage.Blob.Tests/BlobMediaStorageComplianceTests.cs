@@ -1,5 +1,5 @@
 using Azure.Storage.Blobs;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace MediaGen.Storage.Blob.Tests;

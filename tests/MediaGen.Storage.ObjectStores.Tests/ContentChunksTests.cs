@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 
 namespace MediaGen.Storage.ObjectStores.Tests;
 

@@ -1,6 +1,6 @@
 using Amazon.S3;
 using Amazon.S3.Model;
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace MediaGen.Storage.S3.Tests;

@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace MediaGen.Storage.S3.Tests;

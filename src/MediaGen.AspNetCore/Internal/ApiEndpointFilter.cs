@@ -31,21 +31,35 @@ internal sealed class ApiEndpointFilter(IOptions<MediaGenerationApiOptions> opti
             http.Items[OwnerKey] = owner;
             return await next(context).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (!http.Response.HasStarted || ClientGone(http, e))
+        {
+            return Answer(http, e, options.Value.MaxValidationErrors, logger);
+        }
+    }
+
+    /// <summary>Whether <paramref name="exception"/> is the cancellation of a request whose client went away.</summary>
+    internal static bool ClientGone(HttpContext http, Exception exception) =>
+        exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested;
+
+    /// <summary>
+    /// What an endpoint of the API or the dashboard answers when it throws: nothing when the client went away, else the
+    /// exception's problem response; a 5xx is logged.
+    /// </summary>
+    internal static IResult Answer(HttpContext http, Exception exception, int maxValidationErrors, ILogger logger)
+    {
+        if (ClientGone(http, exception))
         {
             // The client went away; there is no one to answer.
             return Results.Empty;
         }
-        catch (Exception e) when (!http.Response.HasStarted)
-        {
-            var result = ProblemResponses.FromException(e, options.Value.MaxValidationErrors);
-            if (result.StatusCode >= StatusCodes.Status500InternalServerError)
-            {
-                Log.EndpointFailed(logger, http.Request.Method, http.Request.Path, e);
-            }
 
-            return result;
+        var result = ProblemResponses.FromException(exception, maxValidationErrors);
+        if (result.StatusCode >= StatusCodes.Status500InternalServerError)
+        {
+            Log.EndpointFailed(logger, http.Request.Method, http.Request.Path, exception);
         }
+
+        return result;
     }
 
     private string? FindOwner(HttpContext http)

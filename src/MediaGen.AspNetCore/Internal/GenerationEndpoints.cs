@@ -138,6 +138,7 @@ internal static class GenerationEndpoints
             WebhookUrl = webhook,
             WebhookEvents = WebhookEventNames.Parse(body.WebhookEventsFilter),
             Priority = body.Priority ?? JobPriority.Normal,
+            UseResultCache = body.UseResultCache,
         };
 
         var (job, created) = await client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);

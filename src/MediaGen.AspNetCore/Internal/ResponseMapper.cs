@@ -44,6 +44,7 @@ internal sealed class ResponseMapper(IMediaStorage storage, IHttpContextAccessor
             CreditsCharged = job.CreditsCharged,
             CreditsRefunded = job.CreditsRefunded,
             CancelRequested = job.CancelRequested,
+            CacheHit = job.CacheHit,
         };
     }
 

@@ -38,6 +38,8 @@ internal sealed class SeamSelections
         MediaGenerationSeam.EventStream => "event stream",
         MediaGenerationSeam.CancelSignal => "cancel signal",
         MediaGenerationSeam.ProviderPauseStore => "provider pause store",
+        MediaGenerationSeam.WorkerRegistry => "worker registry",
+        MediaGenerationSeam.ResultCacheIndex => "result cache index",
         _ => "storage",
     };
 }

@@ -101,6 +101,62 @@ public static class MediaGenerationBuilderExtensions
     public static IMediaGenerationBuilder UseProviderPauseStore(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IProviderPauseStore> factory) =>
         Use(builder, MediaGenerationSeam.ProviderPauseStore, providerName, factory);
 
+    /// <summary>
+    /// Uses <paramref name="factory"/> for the <see cref="IWorkerRegistry"/>, where workers heartbeat for the dashboard.
+    /// Backends that share state between processes choose theirs in their <c>Use*</c> method; the default sees this
+    /// process's workers only.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="providerName">A name for the implementation, used in errors.</param>
+    /// <param name="factory">Creates the registry.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another worker registry was already chosen.</exception>
+    public static IMediaGenerationBuilder UseWorkerRegistry(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IWorkerRegistry> factory) =>
+        Use(builder, MediaGenerationSeam.WorkerRegistry, providerName, factory);
+
+    /// <summary>
+    /// Uses <paramref name="factory"/> for the <see cref="IResultCacheIndex"/>, the result cache's map from a request's
+    /// cache key to a succeeded job. Backends that share state between processes choose theirs in their <c>Use*</c>
+    /// method, so every process serves what any worker generated; the default holds for this process only.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="providerName">A name for the implementation, used in errors.</param>
+    /// <param name="factory">Creates the index.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another result cache index was already chosen.</exception>
+    public static IMediaGenerationBuilder UseResultCacheIndex(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IResultCacheIndex> factory) =>
+        Use(builder, MediaGenerationSeam.ResultCacheIndex, providerName, factory);
+
+    /// <summary>
+    /// Configures the result cache (<see cref="ResultCacheOptions"/>): which models are cached, whether requests may opt
+    /// in, what a hit costs and how long results serve.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder ConfigureResultCache(this IMediaGenerationBuilder builder, Action<ResultCacheOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Configures the result cache from <paramref name="section"/> (for example <c>MediaGen:ResultCache</c>); an unknown
+    /// key there is a start-up error.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="section">The configuration section.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder ConfigureResultCache(this IMediaGenerationBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.AddOptions<ResultCacheOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
+        return builder;
+    }
+
     /// <summary>Uses the in-memory queue (the default), with options.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="InMemoryJobQueueOptions"/>.</param>
@@ -255,6 +311,7 @@ public static class MediaGenerationBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JobCancelListener>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MediaGenerationWorker>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PendingJobSweeper>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WorkerHeartbeatService>());
     }
 
     private static IMediaGenerationBuilder Use<TService>(IMediaGenerationBuilder builder, MediaGenerationSeam seam, string providerName, Func<IServiceProvider, TService> factory)

@@ -23,4 +23,10 @@ public enum MediaGenerationSeam
 
     /// <summary>The <see cref="IJobCancelSignal"/>.</summary>
     CancelSignal = 6,
+
+    /// <summary>The <see cref="IWorkerRegistry"/>.</summary>
+    WorkerRegistry = 7,
+
+    /// <summary>The <see cref="IResultCacheIndex"/>.</summary>
+    ResultCacheIndex = 8,
 }

@@ -12,7 +12,7 @@ public static class MediaGenerationServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the submission client (<see cref="IMediaGenerationClient"/>) and in-memory defaults for the queue, job
-    /// store, credit ledger, event stream, cancel signal and provider pause store, and file-system storage. Add a worker with
+    /// store, credit ledger, event stream, cancel signal, provider pause store and result cache index, and file-system storage. Add a worker with
     /// <see cref="MediaGenerationBuilderExtensions.AddWorker(IMediaGenerationBuilder, Action{MediaGenerationWorkerOptions}?)"/>
     /// and replace seams with the adapters' <c>Use*</c> methods. Calling it again returns a builder over the same registrations.
     /// </summary>
@@ -87,6 +87,8 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryJobQueueOptions>, InMemoryJobQueueOptionsValidator>());
         services.AddOptions<WebhookOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>());
+        services.AddOptions<ResultCacheOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultCacheOptions>, ResultCacheOptionsValidator>());
         services.AddOptions<FileSystemStorageOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileSystemStorageOptions>, FileSystemStorageOptionsValidator>());
 
@@ -101,6 +103,8 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<IMediaStorage, FileSystemMediaStorage>();
         services.TryAddSingleton<IJobCancelSignal, InMemoryJobCancelSignal>();
         services.TryAddSingleton<IProviderPauseStore, InMemoryProviderPauseStore>();
+        services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
+        services.TryAddSingleton<IResultCacheIndex, InMemoryResultCacheIndex>();
         services.TryAddSingleton(sp => new ProviderRateGate(
             sp.GetRequiredService<IProviderPauseStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProviderRateGate>>()));
 
@@ -108,6 +112,7 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<GeneratorCatalog>();
         services.TryAddSingleton<JobCancellationRegistry>();
         services.TryAddSingleton<IJobLifecycleStore>(sp => LifecycleStoreSelection.Create(sp, selections));
+        services.TryAddSingleton<ResultCache>();
         services.TryAddSingleton<JobLifecycle>();
         services.TryAddSingleton<WorkerIdentity>();
         services.TryAddSingleton<IMediaGenerationClient, MediaGenerationClient>();

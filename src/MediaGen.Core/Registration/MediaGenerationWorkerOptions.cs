@@ -58,6 +58,14 @@ public sealed class MediaGenerationWorkerOptions
     /// <value>The default value is 5 minutes.</value>
     [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan StalePendingAfter { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How often the worker records its heartbeat in the <see cref="IWorkerRegistry"/> (the dashboard's workers panel); it
+    /// is taken for dead after three intervals without one.
+    /// </summary>
+    /// <value>The default value is 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>Backoff between a job's attempts; the shape of Polly's <c>RetryStrategyOptions</c>, applied across queue deliveries.</summary>

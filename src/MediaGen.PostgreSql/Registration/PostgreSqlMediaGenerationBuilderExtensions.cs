@@ -174,6 +174,9 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
         builder.UseCancelSignal(ProviderName, sp => new PostgresJobCancelSignal(sp.GetRequiredService<PostgresDatabase>()));
         builder.UseProviderPauseStore(ProviderName, sp => new PostgresProviderPauseStore(sp.GetRequiredService<PostgresDatabase>()));
 
+        // The result cache serves, in every API process, what any worker generated.
+        builder.UseResultCacheIndex(ProviderName, sp => new PostgresResultCacheIndex(sp.GetRequiredService<PostgresDatabase>()));
+
         // Each lifecycle step is one transaction when all four seams are this package's and still the ones in use; else
         // Core composes them.
         builder.AddLifecycleStore(LifecycleStore);

@@ -10,6 +10,7 @@ namespace MediaGen.Queue.Redis.Internal;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(GenerationJob))]
 [JsonSerializable(typeof(JobEvent))]
+[JsonSerializable(typeof(WorkerHeartbeat))]
 [JsonSerializable(typeof(QueueMessageBody))]
 internal sealed partial class RedisJsonContext : JsonSerializerContext
 {

@@ -65,6 +65,12 @@ internal sealed class RedisKeys
     /// <summary>A provider's rate-limit pause: its deadline (Unix ms), expiring a while after it passes.</summary>
     public string ProviderPause(string provider) => Root + "pause:" + provider;
 
+    /// <summary>The hash of workers' last heartbeats, by worker id.</summary>
+    public string Workers => Root + "workers";
+
+    /// <summary>The result cache's entry for a request's cache key.</summary>
+    public string ResultCache(string key) => Root + "cache:" + key;
+
     public string CreditBalance(string ownerId) => Root + "credit:balance:" + ownerId;
 
     /// <summary>Sorted set of open reservations (<see cref="ReservationMember"/>), scored by reservation time (Unix ms).</summary>

@@ -157,6 +157,10 @@ public static class RedisMediaGenerationBuilderExtensions
         // job at once, and a provider's 429 pauses it for every worker.
         builder.UseCancelSignal(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobCancelSignal>(sp, sp.GetRequiredService<RedisConnection>()));
         builder.UseProviderPauseStore(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisProviderPauseStore>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseWorkerRegistry(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisWorkerRegistry>(sp, sp.GetRequiredService<RedisConnection>()));
+
+        // The result cache serves, in every API process, what any worker generated.
+        builder.UseResultCacheIndex(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisResultCacheIndex>(sp, sp.GetRequiredService<RedisConnection>()));
 
         // Each lifecycle step is one script when all four seams are Redis's and still the ones in use; else Core composes them.
         builder.AddLifecycleStore(LifecycleStore);

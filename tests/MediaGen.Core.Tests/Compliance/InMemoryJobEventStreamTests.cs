@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
 
 namespace MediaGen.Core.Tests.Compliance;

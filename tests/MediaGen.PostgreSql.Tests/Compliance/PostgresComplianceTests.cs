@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MediaGen.PostgreSql.Tests.Compliance;
@@ -106,4 +106,20 @@ public sealed class PostgresJobLifecycleStoreComplianceTests : JobLifecycleStore
             databases,
             queue));
     }
+}
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresResultCacheIndexComplianceTests : ResultCacheIndexComplianceTests
+{
+    private PostgresComplianceDatabases? _databases;
+
+    protected override ValueTask<IResultCacheIndex> CreateIndexAsync()
+    {
+        _databases ??= Track(new PostgresComplianceDatabases(Time));
+        return CreateClient();
+    }
+
+    protected override ValueTask<IResultCacheIndex> CreatePeerIndexAsync(IResultCacheIndex index) => CreateClient();
+
+    private ValueTask<IResultCacheIndex> CreateClient() => ValueTask.FromResult<IResultCacheIndex>(new PostgresResultCacheIndex(_databases!.Connect()));
 }

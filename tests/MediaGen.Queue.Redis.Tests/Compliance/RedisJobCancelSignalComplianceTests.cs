@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
 
 namespace MediaGen.Queue.Redis.Tests.Compliance;

@@ -1,4 +1,4 @@
-using MediaGen.Compliance;
+using MediaGen.Testing;
 using MediaGen.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -42,7 +42,9 @@ internal sealed partial class JobLifecycle(
     IJobStore store,
     IJobLifecycleStore backend,
     IJobEventStream events,
+    ICreditLedger ledger,
     IJobCancelSignal cancelSignal,
+    ResultCache resultCache,
     MediaGenMetrics metrics,
     WebhookDispatcher webhooks,
     TimeProvider timeProvider,
@@ -160,10 +162,62 @@ internal sealed partial class JobLifecycle(
 
         if (created.Created)
         {
-            metrics.Submitted.Add(1, new KeyValuePair<string, object?>("mediagen.model", job.Request.Model));
+            metrics.Submitted.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model));
             Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
         }
 
+        return created;
+    }
+
+    /// <summary>
+    /// Accepts a job served from the result cache: created <see cref="JobStatus.Succeeded"/> with its copied outputs and
+    /// charged <paramref name="credits"/>, with no message and no provider call. When the owner already has a job with
+    /// the same idempotency key, that job is returned and nothing is charged.
+    /// </summary>
+    /// <remarks>
+    /// Not one backend operation (the backends' submit step always enqueues a message), so the effects go one seam at a
+    /// time in an order the sweeper finishes after a crash: the reservation first (left alone, a reservation without a
+    /// job is refunded in full), then the job, created finished (its reservation left open is settled as the job says,
+    /// kept), then the settlement and the Succeeded event.
+    /// </remarks>
+    /// <exception cref="InsufficientCreditsException">The owner cannot pay the cache-hit price; nothing was written.</exception>
+    public async ValueTask<JobCreateResult> SubmitCachedAsync(GenerationJob job, long credits, CancellationToken cancellationToken)
+    {
+        await ledger.ReserveAsync(job.OwnerId, job.RunId, credits, cancellationToken).ConfigureAwait(false);
+        JobCreateResult created;
+        try
+        {
+            created = await store.CreateAsync(job, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ledger.SettleAsync(job.OwnerId, job.RunId, credits, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        if (!created.Created)
+        {
+            // An idempotent resubmission: the owner's job stands, and this reservation is given back.
+            await ledger.SettleAsync(job.OwnerId, job.RunId, credits, CancellationToken.None).ConfigureAwait(false);
+            return created;
+        }
+
+        await ledger.SettleAsync(job.OwnerId, job.RunId, 0, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await events.PublishJobEventAsync(created.Job, JobEventType.Succeeded, created.Job.UpdatedAt).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.PublishFailed(logger, job.Id, JobEventType.Succeeded, e);
+        }
+
+        var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model);
+        metrics.Submitted.Add(1, model);
+        metrics.CacheHits.Add(1, model);
+        Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
+        Log.CacheHit(logger, job.Id, credits);
+        OnFinished(created.Job, exception: null);
         return created;
     }
 
@@ -191,7 +245,7 @@ internal sealed partial class JobLifecycle(
             : Step.None, cancellationToken).ConfigureAwait(false);
         if (result.Written)
         {
-            metrics.Started.Add(1, new KeyValuePair<string, object?>("mediagen.model", result.Job.Request.Model));
+            metrics.Started.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, result.Job.Request.Model));
             webhooks.Notify(result.Job, WebhookEventFilter.Start);
         }
 
@@ -235,6 +289,7 @@ internal sealed partial class JobLifecycle(
     /// </summary>
     public async ValueTask<StepResult> SucceedAsync(GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs)
     {
+        await resultCache.RememberAsync(job, outputs, failedOutputs).ConfigureAwait(false);
         var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Failed: failedOutputs, Lease: lease), static (j, s, stamp) =>
         {
             if (!IsHeldBy(j, s.Holder))
@@ -292,7 +347,7 @@ internal sealed partial class JobLifecycle(
             : new Step(null, new StepEffects(Lease: new LeaseSettlement(s.Lease, LeaseAction.Abandon) { Delay = s.Delay })), CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Pending)
         {
-            metrics.Retried.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", error.Code));
+            metrics.Retried.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.ErrorCode, error.Code));
             Log.AttemptRetrying(logger, job.Id, result.Job.Attempt, error.Code, delay, exception);
         }
 
@@ -328,7 +383,7 @@ internal sealed partial class JobLifecycle(
 
         if (deadLetter && lease is not null)
         {
-            metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", error.Code));
+            metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.ErrorCode, error.Code));
             Log.MessageDeadLettered(logger, lease.Message.MessageId, error.Code);
         }
 
@@ -500,7 +555,7 @@ internal sealed partial class JobLifecycle(
         }, cancellationToken).ConfigureAwait(false);
         if (result.Written)
         {
-            metrics.Rerun.Add(1, new KeyValuePair<string, object?>("mediagen.model", result.Job.Request.Model));
+            metrics.Rerun.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, result.Job.Request.Model));
             Log.JobRetried(logger, result.Job.Id, result.Job.Run, result.Job.CreditsCharged);
         }
 
@@ -576,7 +631,7 @@ internal sealed partial class JobLifecycle(
     /// <summary>The one place a finished job's metrics, log and webhook are produced.</summary>
     private void OnFinished(GenerationJob job, Exception? exception)
     {
-        var model = new KeyValuePair<string, object?>("mediagen.model", job.Request.Model);
+        var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model);
         var duration = (job.CompletedAt.GetValueOrDefault() - job.CreatedAt).TotalSeconds;
         switch (job.Status)
         {
@@ -594,7 +649,7 @@ internal sealed partial class JobLifecycle(
 
                 break;
             case JobStatus.Failed:
-                metrics.Failed.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", job.Error?.Code));
+                metrics.Failed.Add(1, model, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.ErrorCode, job.Error?.Code));
                 Log.JobFailed(logger, job.Id, job.Error?.Code ?? string.Empty, job.Error?.Message ?? string.Empty, exception);
                 break;
             case JobStatus.Canceled:

@@ -16,6 +16,7 @@ internal sealed class MediaGenerationClient(
     IMediaStorage storage,
     GeneratorCatalog catalog,
     JobLifecycle lifecycle,
+    ResultCache resultCache,
     MediaGenMetrics metrics,
     SubmissionRateLimiter rateLimiter,
     IEnumerable<IContentModerator> moderators,
@@ -34,40 +35,101 @@ internal sealed class MediaGenerationClient(
     {
         ArgumentNullException.ThrowIfNull(request);
         var model = Validate(request);
-        using var activity = metrics.ActivitySource.StartActivity("mediagen.submit", ActivityKind.Producer);
-        activity?.SetTag("mediagen.model", request.Model);
-
-        // Priced per output: the model's cost times the outputs asked for; outputs that fail are refunded at the end.
-        var cost = model.GetCost(request);
-        await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
-        await ModerateAsync(request, cancellationToken).ConfigureAwait(false);
-        var now = timeProvider.GetUtcNow();
-        var job = new GenerationJob
+        using var activity = metrics.ActivitySource.StartActivity(MediaGenTelemetry.Spans.Submit, ActivityKind.Producer);
+        activity?.SetTag(MediaGenTelemetry.Tags.Model, request.Model);
+        try
         {
-            Id = JobIds.New(),
-            Request = request,
-            CreatedAt = now,
-            UpdatedAt = now,
-            Deadline = now + _options.JobDeadline,
-            CreditsCharged = cost,
-            Version = 1,
-        };
-
-        var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
-        var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
-        var created = await lifecycle.SubmitAsync(job, cost, message, enqueueOptions, cancellationToken, _options.MaxPendingJobsPerOwner, _options.PendingLimitRetryAfter).ConfigureAwait(false);
-        if (!created.Created)
-        {
-            if (!created.Job.Request.IsSameWorkAs(request))
+            // Priced per output: the model's cost times the outputs asked for; outputs that fail are refunded at the end.
+            var cost = model.GetCost(request);
+            await AcquireSubmissionAsync(request.OwnerId, cancellationToken).ConfigureAwait(false);
+            await ModerateAsync(request, cancellationToken).ConfigureAwait(false);
+            var now = timeProvider.GetUtcNow();
+            var cacheKey = resultCache.KeyFor(request);
+            var job = new GenerationJob
             {
-                throw new IdempotencyKeyReusedException(request.IdempotencyKey!, created.Job.Id);
+                Id = JobIds.New(),
+                Request = ResultCache.WithDecision(request, cacheKey is not null),
+                CreatedAt = now,
+                UpdatedAt = now,
+                Deadline = now + _options.JobDeadline,
+                CreditsCharged = cost,
+                Version = 1,
+            };
+
+            if (cacheKey is not null
+                && await ServeFromCacheAsync(job, cacheKey, cancellationToken).ConfigureAwait(false) is { } served)
+            {
+                activity?.SetTag(MediaGenTelemetry.Tags.JobId, served.Job.Id);
+                activity?.SetTag(MediaGenTelemetry.Tags.CacheHit, true);
+                return served;
             }
 
-            return new SubmitResult(created.Job, Created: false);
+            var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
+            var enqueueOptions = request.Priority == JobPriority.Normal ? null : new EnqueueOptions { Priority = request.Priority };
+            var created = await lifecycle.SubmitAsync(job, cost, message, enqueueOptions, cancellationToken, _options.MaxPendingJobsPerOwner, _options.PendingLimitRetryAfter).ConfigureAwait(false);
+            if (!created.Created)
+            {
+                if (!created.Job.Request.IsSameWorkAs(request))
+                {
+                    throw new IdempotencyKeyReusedException(request.IdempotencyKey!, created.Job.Id);
+                }
+
+                return new SubmitResult(created.Job, Created: false);
+            }
+
+            activity?.SetTag(MediaGenTelemetry.Tags.JobId, job.Id);
+            return new SubmitResult(created.Job, Created: true);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Refused (credits, limits, moderation) or the backend failed: the span says so, the caller gets the exception.
+            SpanFailure.Record(activity, e);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Serves <paramref name="job"/> from the result cache: copies an earlier identical job's outputs under its keys and
+    /// creates it Succeeded, charged the cache-hit price. Null on a miss or a failed copy (the job is then generated).
+    /// </summary>
+    private async ValueTask<SubmitResult?> ServeFromCacheAsync(GenerationJob job, string cacheKey, CancellationToken cancellationToken)
+    {
+        var outputs = await resultCache.TryCopyAsync(cacheKey, job, cancellationToken).ConfigureAwait(false);
+        if (outputs is null)
+        {
+            return null;
         }
 
-        activity?.SetTag("mediagen.job_id", job.Id);
-        return new SubmitResult(created.Job, Created: true);
+        var hit = job with
+        {
+            Status = JobStatus.Succeeded,
+            CacheHit = true,
+            Outputs = outputs,
+            CreditsCharged = resultCache.CacheHitCredits,
+            StartedAt = job.CreatedAt,
+            CompletedAt = job.CreatedAt,
+            Progress = 1,
+        };
+        JobCreateResult created;
+        try
+        {
+            created = await lifecycle.SubmitCachedAsync(hit, hit.CreditsCharged, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await resultCache.DeleteCopiesAsync(job.Id).ConfigureAwait(false);
+            throw;
+        }
+
+        if (created.Created)
+        {
+            return new SubmitResult(created.Job, Created: true);
+        }
+
+        await resultCache.DeleteCopiesAsync(job.Id).ConfigureAwait(false);
+        return created.Job.Request.IsSameWorkAs(job.Request)
+            ? new SubmitResult(created.Job, Created: false)
+            : throw new IdempotencyKeyReusedException(job.Request.IdempotencyKey!, created.Job.Id);
     }
 
     /// <summary>Takes one of the owner's submissions in the current window, when a rate is set; refuses past it.</summary>
@@ -94,7 +156,7 @@ internal sealed class MediaGenerationClient(
             var verdict = await moderator.ModerateAsync(request, cancellationToken).ConfigureAwait(false);
             if (verdict.IsBlocked)
             {
-                metrics.Blocked.Add(1, new KeyValuePair<string, object?>("mediagen.moderator", moderator.Name));
+                metrics.Blocked.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Moderator, moderator.Name));
                 Log.SubmissionBlocked(logger, request.OwnerId, moderator.Name, verdict.Field ?? string.Empty);
                 throw new ContentBlockedException(moderator.Name, verdict.Field ?? "prompt", verdict.Reason ?? "The request is not allowed.");
             }
@@ -173,10 +235,18 @@ internal sealed class MediaGenerationClient(
             throw new RequestValidationException("model", $"The job's model '{job.Request.Model}' is no longer served, so the job cannot run again.");
         }
 
-        using var activity = metrics.ActivitySource.StartActivity("mediagen.retry", ActivityKind.Producer);
-        activity?.SetTag("mediagen.job_id", job.Id);
+        using var activity = metrics.ActivitySource.StartActivity(MediaGenTelemetry.Spans.Retry, ActivityKind.Producer);
+        activity?.SetTag(MediaGenTelemetry.Tags.JobId, job.Id);
         var retry = new RunRetry(model.GetCost(job.Request), _options.JobDeadline, _options.CheckpointResumeWindow, TraceContext.Capture(activity ?? Activity.Current));
-        return await lifecycle.RetryAsync(job, retry, onlyIfFinished, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await lifecycle.RetryAsync(job, retry, onlyIfFinished, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            SpanFailure.Record(activity, e);
+            throw;
+        }
     }
 
     public async ValueTask DeleteAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
@@ -192,6 +262,9 @@ internal sealed class MediaGenerationClient(
         await lifecycle.SettleFinishedAsync(job, cancellationToken).ConfigureAwait(false);
         await storage.DeletePrefixAsync(MediaStorageKeys.JobPrefix(job.Id), cancellationToken).ConfigureAwait(false);
         await store.DeleteAsync(job.Id, cancellationToken).ConfigureAwait(false);
+
+        // Readers would drop an entry naming a deleted job anyway; dropping it now saves the next one a lookup.
+        await resultCache.ForgetAsync(job).ConfigureAwait(false);
     }
 
     public IReadOnlyList<ModelDescriptor> GetModels() => catalog.Models;

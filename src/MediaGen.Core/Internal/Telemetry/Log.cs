@@ -106,4 +106,22 @@ internal static partial class Log
 
     [LoggerMessage(34, LogLevel.Warning, "The thumbnail of output {Index} of job {JobId} could not be made; the output is kept without one.")]
     public static partial void ThumbnailFailed(ILogger logger, string jobId, int index, Exception exception);
+
+    [LoggerMessage(35, LogLevel.Warning, "Worker {WorkerId} could not record its heartbeat.")]
+    public static partial void HeartbeatFailed(ILogger logger, string workerId, Exception exception);
+
+    [LoggerMessage(46, LogLevel.Information, "Job {JobId} was served from the result cache, charged {Credits} credit(s).")]
+    public static partial void CacheHit(ILogger logger, string jobId, long credits);
+
+    [LoggerMessage(47, LogLevel.Warning, "The result cache could not be read for job {JobId}; it is generated as usual.")]
+    public static partial void CacheLookupFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(48, LogLevel.Warning, "Copying cached outputs for job {JobId} failed; it is generated as usual.")]
+    public static partial void CacheCopyFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(49, LogLevel.Warning, "The result cache entry for job {JobId} could not be written or removed.")]
+    public static partial void CacheRecordFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(50, LogLevel.Warning, "Cached outputs copied for job {JobId}, which was not created, could not be deleted.")]
+    public static partial void CacheCopyCleanupFailed(ILogger logger, string jobId, Exception exception);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Instruments = MediaGen.MediaGenTelemetry.Instruments;
 
 namespace MediaGen.Internal;
 
@@ -9,7 +10,16 @@ namespace MediaGen.Internal;
 /// </summary>
 internal sealed class MediaGenMetrics : IDisposable
 {
-    public const string Name = "MediaGen";
+    public const string Name = MediaGenTelemetry.MeterName;
+
+    /// <summary>
+    /// Bucket boundaries for the seconds histograms, from 5 ms to an hour: exporters' defaults suit milliseconds and would put
+    /// every job in one bucket. Advice only: a view configured by the application wins.
+    /// </summary>
+    private static readonly InstrumentAdvice<double> SecondsAdvice = new()
+    {
+        HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    };
 
     private readonly Meter _meter;
     private QueueDepth _depth = new(-1, -1, -1, -1);
@@ -18,22 +28,25 @@ internal sealed class MediaGenMetrics : IDisposable
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(Name);
-        ActivitySource = new ActivitySource(Name);
-        Submitted = _meter.CreateCounter<long>("mediagen.job.submitted", "{job}", "Jobs accepted by submission.");
-        Started = _meter.CreateCounter<long>("mediagen.job.started", "{attempt}", "Attempts started by workers.");
-        Succeeded = _meter.CreateCounter<long>("mediagen.job.succeeded", "{job}", "Jobs that succeeded.");
-        Failed = _meter.CreateCounter<long>("mediagen.job.failed", "{job}", "Jobs that failed for good.");
-        Canceled = _meter.CreateCounter<long>("mediagen.job.canceled", "{job}", "Jobs canceled by their owner.");
-        Retried = _meter.CreateCounter<long>("mediagen.job.retried", "{attempt}", "Attempts that failed and were scheduled again.");
-        ThumbnailsFailed = _meter.CreateCounter<long>("mediagen.thumbnail.failed", "{output}", "Outputs whose thumbnail could not be made (the output is kept).");
-        Blocked = _meter.CreateCounter<long>("mediagen.submission.blocked", "{request}", "Submissions refused by a content moderator.");
-        Rerun = _meter.CreateCounter<long>("mediagen.job.rerun", "{job}", "Failed or canceled jobs retried as a new run (by their owner or a dead-letter replay).");
-        DeadLettered = _meter.CreateCounter<long>("mediagen.job.dead_lettered", "{message}", "Messages moved to the dead-letter store.");
-        OutputsFailed = _meter.CreateCounter<long>("mediagen.output.failed", "{output}", "Outputs a succeeded job's generator could not deliver (refunded).");
-        JobDuration = _meter.CreateHistogram<double>("mediagen.job.duration", "s", "Time from submission to a terminal status.");
-        QueueWait = _meter.CreateHistogram<double>("mediagen.queue.wait", "s", "Time from enqueue to the start of an attempt.");
-        GenerationDuration = _meter.CreateHistogram<double>("mediagen.generation.duration", "s", "Time a generator took for one attempt.");
-        _meter.CreateObservableGauge("mediagen.queue.depth", ObserveDepth, "{message}", "Messages in the queue by state.");
+        ActivitySource = new ActivitySource(MediaGenTelemetry.ActivitySourceName);
+        Submitted = _meter.CreateCounter<long>(Instruments.JobSubmitted, "{job}", "Jobs accepted by submission.");
+        Started = _meter.CreateCounter<long>(Instruments.JobStarted, "{attempt}", "Attempts started by workers.");
+        Succeeded = _meter.CreateCounter<long>(Instruments.JobSucceeded, "{job}", "Jobs that succeeded.");
+        Failed = _meter.CreateCounter<long>(Instruments.JobFailed, "{job}", "Jobs that failed for good.");
+        Canceled = _meter.CreateCounter<long>(Instruments.JobCanceled, "{job}", "Jobs canceled by their owner.");
+        Retried = _meter.CreateCounter<long>(Instruments.JobRetried, "{attempt}", "Attempts that failed and were scheduled again.");
+        ThumbnailsFailed = _meter.CreateCounter<long>(Instruments.ThumbnailFailed, "{output}", "Outputs whose thumbnail could not be made (the output is kept).");
+        Blocked = _meter.CreateCounter<long>(Instruments.SubmissionBlocked, "{request}", "Submissions refused by a content moderator.");
+        Rerun = _meter.CreateCounter<long>(Instruments.JobRerun, "{job}", "Failed or canceled jobs retried as a new run (by their owner or a dead-letter replay).");
+        DeadLettered = _meter.CreateCounter<long>(Instruments.JobDeadLettered, "{message}", "Messages moved to the dead-letter store.");
+        OutputsFailed = _meter.CreateCounter<long>(Instruments.OutputFailed, "{output}", "Outputs a succeeded job's generator could not deliver (refunded).");
+        CacheHits = _meter.CreateCounter<long>(Instruments.CacheHit, "{job}", "Jobs served from the result cache without calling a provider.");
+        CacheMisses = _meter.CreateCounter<long>(Instruments.CacheMiss, "{request}", "Cacheable submissions the result cache could not serve.");
+        CacheErrors = _meter.CreateCounter<long>(Instruments.CacheError, "{request}", "Result cache reads, copies or writes that failed (the request is generated as usual).");
+        JobDuration = _meter.CreateHistogram<double>(Instruments.JobDuration, "s", "Time from submission to a terminal status.", tags: null, SecondsAdvice);
+        QueueWait = _meter.CreateHistogram<double>(Instruments.QueueWait, "s", "Time from enqueue to the start of an attempt.", tags: null, SecondsAdvice);
+        GenerationDuration = _meter.CreateHistogram<double>(Instruments.GenerationDuration, "s", "Time a generator took for one attempt.", tags: null, SecondsAdvice);
+        _meter.CreateObservableGauge(Instruments.QueueDepth, ObserveDepth, "{message}", "Messages in the queue by state.");
     }
 
     public ActivitySource ActivitySource { get; }
@@ -60,6 +73,12 @@ internal sealed class MediaGenMetrics : IDisposable
 
     public Counter<long> OutputsFailed { get; }
 
+    public Counter<long> CacheHits { get; }
+
+    public Counter<long> CacheMisses { get; }
+
+    public Counter<long> CacheErrors { get; }
+
     public Histogram<double> JobDuration { get; }
 
     public Histogram<double> QueueWait { get; }
@@ -85,22 +104,22 @@ internal sealed class MediaGenMetrics : IDisposable
 
         if (depth.Ready >= 0)
         {
-            yield return new Measurement<long>(depth.Ready, new KeyValuePair<string, object?>("state", "ready"));
+            yield return new Measurement<long>(depth.Ready, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.QueueState, "ready"));
         }
 
         if (depth.Delayed >= 0)
         {
-            yield return new Measurement<long>(depth.Delayed, new KeyValuePair<string, object?>("state", "delayed"));
+            yield return new Measurement<long>(depth.Delayed, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.QueueState, "delayed"));
         }
 
         if (depth.Leased >= 0)
         {
-            yield return new Measurement<long>(depth.Leased, new KeyValuePair<string, object?>("state", "leased"));
+            yield return new Measurement<long>(depth.Leased, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.QueueState, "leased"));
         }
 
         if (depth.DeadLettered >= 0)
         {
-            yield return new Measurement<long>(depth.DeadLettered, new KeyValuePair<string, object?>("state", "dead_lettered"));
+            yield return new Measurement<long>(depth.DeadLettered, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.QueueState, "dead_lettered"));
         }
     }
 }

@@ -37,6 +37,9 @@ internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
     /// <summary>How many early signals are remembered now (they are pruned once past the window).</summary>
     public int RememberedSignals => _early.Count;
 
+    /// <summary>How many attempts run in this process now.</summary>
+    public int Running => _running.Count;
+
     public void Register(string runId, IRunningAttempt attempt)
     {
         _running[runId] = attempt;

@@ -182,11 +182,11 @@ internal sealed partial class JobProcessor
 
     private async Task RunAttemptAsync(IQueueLease lease, GenerationJob job, string holder, IMediaGenerator generator, ModelDescriptor model, CancellationToken shutdown)
     {
-        var modelTag = new KeyValuePair<string, object?>("mediagen.model", model.Id);
-        using var activity = _metrics.ActivitySource.StartActivity("mediagen.process", ActivityKind.Consumer, TraceContext.Extract(lease.Message));
-        activity?.SetTag("mediagen.job_id", job.Id);
-        activity?.SetTag("mediagen.model", model.Id);
-        activity?.SetTag("mediagen.attempt", job.Attempt);
+        var modelTag = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, model.Id);
+        using var activity = _metrics.ActivitySource.StartActivity(MediaGenTelemetry.Spans.Process, ActivityKind.Consumer, TraceContext.Extract(lease.Message));
+        activity?.SetTag(MediaGenTelemetry.Tags.JobId, job.Id);
+        activity?.SetTag(MediaGenTelemetry.Tags.Model, model.Id);
+        activity?.SetTag(MediaGenTelemetry.Tags.Attempt, job.Attempt);
 
         var now = _time.GetUtcNow();
         if (job.Attempt == 1)
@@ -243,7 +243,9 @@ internal sealed partial class JobProcessor
             var current = await ReloadAsync(attempt.Job).ConfigureAwait(false);
             if (current.Deadline is { } d && _time.GetUtcNow() >= d && !current.CancelRequested)
             {
-                await _lifecycle.FailAsync(current, DeadlineError(current.Error), refund: true, lease, deadLetter: true, requireHolder: holder, exception: null).ConfigureAwait(false);
+                var deadline = DeadlineError(current.Error);
+                SpanFailure.Record(activity, deadline.Code, deadline.Message, exception: null);
+                await _lifecycle.FailAsync(current, deadline, refund: true, lease, deadLetter: true, requireHolder: holder, exception: null).ConfigureAwait(false);
             }
             else
             {
@@ -253,6 +255,7 @@ internal sealed partial class JobProcessor
         catch (OperationCanceledException) when (attempt.LeaseLost)
         {
             // Another worker may hold the message now; it resumes from the checkpoint. Touch neither the job nor the lease.
+            SpanFailure.Record(activity, MediaGenErrorCodes.LeaseLost, "The attempt lost its lease and was abandoned.", exception: null);
             Log.LeaseLost(_logger, job.Id);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
@@ -264,12 +267,14 @@ internal sealed partial class JobProcessor
         {
             attempt.Stop();
             var error = new JobError(MediaGenErrorCodes.AttemptTimedOut, $"The attempt took longer than {_workerOptions.AttemptTimeout}.", Retryable: true);
+            SpanFailure.Record(activity, error.Code, error.Message, e);
             await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
         }
         catch (GenerationException e)
         {
             attempt.Stop();
             var error = new JobError(e.ErrorCode, e.Message, e.IsTransient);
+            SpanFailure.Record(activity, error.Code, error.Message, e);
             await HandleFailureAsync(attempt, generator, error, e, e.RetryAfter, e.IsRateLimited, e.IsRefundable).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !attemptCancel.IsCancellationRequested)
@@ -278,6 +283,7 @@ internal sealed partial class JobProcessor
             attempt.Stop();
             var code = e is StorageUnavailableException ? MediaGenErrorCodes.StorageUnavailable : MediaGenErrorCodes.InternalError;
             var error = new JobError(code, e.Message, Retryable: true);
+            SpanFailure.Record(activity, error.Code, error.Message, e);
             await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
         }
         finally
@@ -368,7 +374,7 @@ internal sealed partial class JobProcessor
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _metrics.ThumbnailsFailed.Add(1, new KeyValuePair<string, object?>("mediagen.model", job.Request.Model));
+            _metrics.ThumbnailsFailed.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model));
             Log.ThumbnailFailed(_logger, job.Id, output.Index, e);
             return output;
         }
@@ -414,7 +420,7 @@ internal sealed partial class JobProcessor
     /// <summary>A message with no job to run: nothing to transition, so only the message goes to the dead letters.</summary>
     private async Task DeadLetterOrphanAsync(IQueueLease lease, string reason, string description)
     {
-        _metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("mediagen.error_code", reason));
+        _metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.ErrorCode, reason));
         Log.MessageDeadLettered(_logger, lease.Message.MessageId, reason);
         await SettleAsync(lease.Message.JobId, lease.DeadLetterAsync(reason, description, CancellationToken.None)).ConfigureAwait(false);
     }
