@@ -64,7 +64,7 @@ public sealed class MediaGenerationWorkerOptions
     /// is taken for dead after three intervals without one.
     /// </summary>
     /// <value>The default value is 10 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [TimeSpanRange("00:00:00.010", "01:00:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
