@@ -102,6 +102,19 @@ public static class MediaGenerationBuilderExtensions
         Use(builder, MediaGenerationSeam.ProviderPauseStore, providerName, factory);
 
     /// <summary>
+    /// Uses <paramref name="factory"/> for the <see cref="IWebhookOutbox"/>, where webhook deliveries wait until a receiver
+    /// has them. Backends that share state between processes choose theirs in their <c>Use*</c> method, so deliveries
+    /// survive a restart and any process sends them; the default keeps them in this process's memory.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="providerName">A name for the implementation, used in errors.</param>
+    /// <param name="factory">Creates the outbox.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another webhook outbox was already chosen.</exception>
+    public static IMediaGenerationBuilder UseWebhookOutbox(this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, IWebhookOutbox> factory) =>
+        Use(builder, MediaGenerationSeam.WebhookOutbox, providerName, factory);
+
+    /// <summary>
     /// Uses <paramref name="factory"/> for the <see cref="IWorkerRegistry"/>, where workers heartbeat for the dashboard.
     /// Backends that share state between processes choose theirs in their <c>Use*</c> method; the default sees this
     /// process's workers only.

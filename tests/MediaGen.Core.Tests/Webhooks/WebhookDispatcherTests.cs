@@ -128,9 +128,9 @@ public sealed class WebhookDispatcherTests : IDisposable
         await host.StartAsync();
         var dispatcher = host.Services.GetRequiredService<WebhookDispatcher>();
 
-        dispatcher.Notify(FinishedJob("slow", _url + "slow"), WebhookEventFilter.Completed);
+        await dispatcher.NotifyAsync(FinishedJob("slow", _url + "slow"), WebhookEventFilter.Completed);
         var slow = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        dispatcher.Notify(FinishedJob("fast", _url + "fast"), WebhookEventFilter.Completed);
+        await dispatcher.NotifyAsync(FinishedJob("fast", _url + "fast"), WebhookEventFilter.Completed);
 
         // The slow receiver has not answered; the next delivery is not held behind it.
         var fast = await ReceiveAsync(HttpStatusCode.NoContent);
@@ -203,14 +203,14 @@ public sealed class WebhookDispatcherTests : IDisposable
         var dispatcher = host.Services.GetRequiredService<WebhookDispatcher>();
         var job = FinishedJob("rebind", $"http://hooks.rebind.example:{_port}/hooks/x");
 
-        Assert.False(await dispatcher.SendAsync(Delivery(job), CancellationToken.None));
+        Assert.Equal(WebhookDispatcher.SendOutcome.Final, (await dispatcher.SendAsync(job.Id + ".1.failed", Envelope(dispatcher, job), CancellationToken.None)).Outcome);
         Assert.Single(resolver.Asked);
 
         // Allow-listed, the name connects to the address it resolved to (the Host header is the listener's, which serves
         // only its own name).
         using var allowed = BuildHost(generator, o => o.AllowedNonPublicHosts.Add("hooks.rebind.example"), worker: false, resolver: resolver);
         var http = allowed.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
-        using var request = new HttpRequestMessage(HttpMethod.Post, job.Request.WebhookUrl) { Content = new ByteArrayContent(await dispatcher.BuildBodyAsync(Delivery(job), CancellationToken.None)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, job.Request.WebhookUrl) { Content = new ByteArrayContent(await dispatcher.BuildBodyAsync(Envelope(dispatcher, job).Payload, CancellationToken.None)) };
         request.Content.Headers.ContentType = new("application/json");
         request.Headers.Host = $"127.0.0.1:{_port}";
         var send = http.SendAsync(request);
@@ -352,8 +352,8 @@ public sealed class WebhookDispatcherTests : IDisposable
         CreatedAt = DateTimeOffset.UnixEpoch,
     };
 
-    private static WebhookDispatcher.WebhookDelivery Delivery(GenerationJob job) =>
-        new(job.Id + ".1.failed", job.Id, "job.failed", job.Request.WebhookUrl!, job, null, DateTimeOffset.UnixEpoch);
+    private static WebhookDispatcher.WebhookEnvelope Envelope(WebhookDispatcher dispatcher, GenerationJob job) =>
+        WebhookDispatcher.Read(dispatcher.CreateDelivery(job, WebhookEventFilter.Completed)!.Payload)!;
 
     private async Task<Received> ReceiveAsync(HttpStatusCode reply)
     {

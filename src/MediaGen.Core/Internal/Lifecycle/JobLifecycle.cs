@@ -217,7 +217,7 @@ internal sealed partial class JobLifecycle(
         metrics.CacheHits.Add(1, model);
         Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
         Log.CacheHit(logger, job.Id, credits);
-        OnFinished(created.Job, exception: null);
+        await OnFinishedAsync(created.Job, exception: null).ConfigureAwait(false);
         return created;
     }
 
@@ -246,7 +246,7 @@ internal sealed partial class JobLifecycle(
         if (result.Written)
         {
             metrics.Started.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, result.Job.Request.Model));
-            webhooks.Notify(result.Job, WebhookEventFilter.Start);
+            await webhooks.NotifyAsync(result.Job, WebhookEventFilter.Start).ConfigureAwait(false);
         }
 
         return result;
@@ -304,7 +304,7 @@ internal sealed partial class JobLifecycle(
         }, CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Succeeded)
         {
-            OnFinished(result.Job, exception: null);
+            await OnFinishedAsync(result.Job, exception: null).ConfigureAwait(false);
         }
 
         return result;
@@ -378,7 +378,7 @@ internal sealed partial class JobLifecycle(
         }, CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Failed)
         {
-            OnFinished(result.Job, exception);
+            await OnFinishedAsync(result.Job, exception).ConfigureAwait(false);
         }
 
         if (deadLetter && lease is not null)
@@ -401,7 +401,7 @@ internal sealed partial class JobLifecycle(
                 new StepEffects(Settlement: j.CreditsCharged, Lease: settle, Event: JobEventType.Canceled)), CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Canceled)
         {
-            OnFinished(result.Job, exception: null);
+            await OnFinishedAsync(result.Job, exception: null).ConfigureAwait(false);
         }
 
         return result;
@@ -428,7 +428,7 @@ internal sealed partial class JobLifecycle(
         }, cancellationToken).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Canceled)
         {
-            OnFinished(result.Job, exception: null);
+            await OnFinishedAsync(result.Job, exception: null).ConfigureAwait(false);
         }
         else if (result.Job is { Status: JobStatus.Processing, CancelRequested: true })
         {
@@ -575,10 +575,10 @@ internal sealed partial class JobLifecycle(
         events.PublishJobEventAsync(job, JobEventType.Progress, timeProvider.GetUtcNow(), progress: fraction, message: message);
 
     /// <summary>Publishes that one output was stored.</summary>
-    public ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output)
+    public async ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output)
     {
-        webhooks.Notify(job, WebhookEventFilter.Output, output);
-        return events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output);
+        await webhooks.NotifyAsync(job, WebhookEventFilter.Output, output).ConfigureAwait(false);
+        await events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -629,7 +629,7 @@ internal sealed partial class JobLifecycle(
         JobEventPublishing.Build(job, type, at, error);
 
     /// <summary>The one place a finished job's metrics, log and webhook are produced.</summary>
-    private void OnFinished(GenerationJob job, Exception? exception)
+    private async ValueTask OnFinishedAsync(GenerationJob job, Exception? exception)
     {
         var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model);
         var duration = (job.CompletedAt.GetValueOrDefault() - job.CreatedAt).TotalSeconds;
@@ -655,12 +655,12 @@ internal sealed partial class JobLifecycle(
             case JobStatus.Canceled:
                 metrics.Canceled.Add(1, model);
                 Log.JobCanceled(logger, job.Id);
-                webhooks.Notify(job, WebhookEventFilter.Completed);
+                await webhooks.NotifyAsync(job, WebhookEventFilter.Completed).ConfigureAwait(false);
                 return;
         }
 
         metrics.JobDuration.Record(duration, model);
-        webhooks.Notify(job, WebhookEventFilter.Completed);
+        await webhooks.NotifyAsync(job, WebhookEventFilter.Completed).ConfigureAwait(false);
     }
 }
 
