@@ -37,6 +37,16 @@ dotnet test MediaGen.sln -c Release --no-build -nologo \
 status=${PIPESTATUS[0]}
 set -e
 
+# The libraries must stay trim- and Native AOT-clean: publish the consumer app both ways and run a job through each.
+# MEDIAGEN_SKIP_AOT_CHECK=1 skips it for a quick filtered run (it takes a minute or two).
+if [[ ${MEDIAGEN_SKIP_AOT_CHECK:-0} != 1 ]]; then
+  log "checking trimmed and Native AOT publishes"
+  if ! bash "$root/eng/check-aot.sh" "$MEDIAGEN_RUN_DIR/aot-check"; then
+    echo "[FAIL] eng/check-aot.sh (logs in $MEDIAGEN_RUN_DIR/aot-check)"
+    status=1
+  fi
+fi
+
 # One closing line for the whole run, summed over every test assembly's "Total tests" block.
 python3 - "$MEDIAGEN_RUN_DIR/test-output.txt" <<'PY'
 import re, sys

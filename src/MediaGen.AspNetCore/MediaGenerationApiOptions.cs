@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -12,7 +13,7 @@ public sealed class MediaGenerationApiOptions
     /// with a value is the owner. A request whose user has none of them is answered 401.
     /// </summary>
     /// <value>The default value is <see cref="ClaimTypes.NameIdentifier"/>, then <c>sub</c>.</value>
-    [MinLength(1)]
+    [MinimumLength(1)]
     public IList<string> OwnerClaimTypes { get; set; } = [ClaimTypes.NameIdentifier, "sub"];
 
     /// <summary>
@@ -34,7 +35,7 @@ public sealed class MediaGenerationApiOptions
 
     /// <summary>How long an idle event stream waits before it sends a comment line, so proxies keep it open.</summary>
     /// <value>The default value is 15 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan SseKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
@@ -42,7 +43,7 @@ public sealed class MediaGenerationApiOptions
     /// when it changed (queues that cannot tell, such as Service Bus, send none).
     /// </summary>
     /// <value>The default value is 2 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan SseQueuePositionInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
@@ -56,7 +57,7 @@ public sealed class MediaGenerationApiOptions
 
     /// <summary>The reconnection delay the event stream asks clients for (its <c>retry:</c> field).</summary>
     /// <value>The default value is 3 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan SseReconnectionInterval { get; set; } = TimeSpan.FromSeconds(3);
 }
 

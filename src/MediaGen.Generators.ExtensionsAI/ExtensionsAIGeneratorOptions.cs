@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.AI;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -37,12 +38,12 @@ public sealed class ExtensionsAIGeneratorOptions
 
     /// <summary>How long the provider is paused after a 429 that carries no Retry-After.</summary>
     /// <value>The default value is 10 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan DefaultRateLimitPause { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long the download of an image the generator returned as a URL may take to start answering.</summary>
     /// <value>The default value is 1 minute.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:30:00")]
+    [TimeSpanRange("00:00:00.001", "00:30:00")]
     public TimeSpan DownloadTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>

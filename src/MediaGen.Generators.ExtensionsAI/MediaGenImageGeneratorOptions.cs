@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.AI;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -41,7 +42,7 @@ public sealed class MediaGenImageGeneratorOptions
     /// is the source of truth.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan StatusPollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The largest output read into a <see cref="DataContent"/>, in bytes.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using MediaGen;
 using MediaGen.Generators.Http;
 using MediaGen.Generators.Http.Internal;
@@ -14,6 +15,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// </summary>
 public static class HttpGeneratorBuilderExtensions
 {
+    private const string ReflectionBinding =
+        "Binds a generic options type with the reflection-based configuration binder. A provider package binds its own options " +
+        "type instead (services.AddOptions<TOptions>().Bind(section), which the configuration binding source generator handles).";
+
     /// <summary>Adds <typeparamref name="TGenerator"/> with options from <paramref name="configure"/>.</summary>
     /// <typeparam name="TGenerator">The generator.</typeparam>
     /// <typeparam name="TOptions">Its options.</typeparam>
@@ -23,7 +28,7 @@ public static class HttpGeneratorBuilderExtensions
     /// <param name="configure">Configures the options.</param>
     /// <param name="httpClient">The caller's client, used for every call and never disposed; null to use the factory's.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddHttpGenerator<TGenerator, TOptions, TValidator>(
+    public static IMediaGenerationBuilder AddHttpGenerator<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TGenerator, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
         this IMediaGenerationBuilder builder, string httpClientName, Action<TOptions> configure, HttpClient? httpClient = null)
         where TGenerator : class, IMediaGenerator
         where TOptions : HttpGeneratorOptions
@@ -42,7 +47,14 @@ public static class HttpGeneratorBuilderExtensions
     /// <param name="httpClientName">The name of the client taken from <see cref="IHttpClientFactory"/>.</param>
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddHttpGenerator<TGenerator, TOptions, TValidator>(
+    /// <remarks>
+    /// This overload binds through reflection, which trimming and Native AOT cannot follow; a provider package's own
+    /// section overload calls <see cref="AddHttpGenerator{TGenerator, TOptions, TValidator}(IMediaGenerationBuilder, string, Action{TOptions}, HttpClient?)"/>
+    /// and binds its concrete options type, which the configuration binding source generator handles.
+    /// </remarks>
+    [RequiresUnreferencedCode(ReflectionBinding)]
+    [RequiresDynamicCode(ReflectionBinding)]
+    public static IMediaGenerationBuilder AddHttpGenerator<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TGenerator, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
         this IMediaGenerationBuilder builder, string httpClientName, IConfigurationSection section)
         where TGenerator : class, IMediaGenerator
         where TOptions : HttpGeneratorOptions
@@ -53,7 +65,7 @@ public static class HttpGeneratorBuilderExtensions
         return builder;
     }
 
-    private static OptionsBuilder<TOptions> AddCore<TGenerator, TOptions, TValidator>(IMediaGenerationBuilder builder, string httpClientName, HttpClient? httpClient)
+    private static OptionsBuilder<TOptions> AddCore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TGenerator, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(IMediaGenerationBuilder builder, string httpClientName, HttpClient? httpClient)
         where TGenerator : class, IMediaGenerator
         where TOptions : HttpGeneratorOptions
         where TValidator : class, IValidateOptions<TOptions>

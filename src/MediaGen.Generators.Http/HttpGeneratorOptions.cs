@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using MediaGen.Generators.Http;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -37,7 +38,7 @@ public abstract class HttpGeneratorOptions
 
     /// <summary>The first delay before retrying a call that failed without a Retry-After; it doubles on each retry.</summary>
     /// <value>The default value is 1 second.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -45,17 +46,17 @@ public abstract class HttpGeneratorOptions
     /// attempt at once (transient, carrying the wait) instead of holding a worker slot.
     /// </summary>
     /// <value>The default value is 30 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan MaxRetryWait { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long the provider is paused after a 429 that carries no Retry-After.</summary>
     /// <value>The default value is 10 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan DefaultRateLimitPause { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The timeout of one API call.</summary>
     /// <value>The default value is the provider's (see the derived options class).</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:30:00")]
+    [TimeSpanRange("00:00:00.001", "00:30:00")]
     public TimeSpan RequestTimeout { get; set; }
 
     /// <summary>Whether the provider's built-in model catalog is served.</summary>

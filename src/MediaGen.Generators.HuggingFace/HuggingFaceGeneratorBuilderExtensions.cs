@@ -24,8 +24,13 @@ public static class HuggingFaceGeneratorBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddHuggingFaceGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
-        builder.AddHttpGenerator<HuggingFaceGenerator, HuggingFaceGeneratorOptions, HuggingFaceGeneratorOptionsValidator>(HttpClientName, section);
+    public static IMediaGenerationBuilder AddHuggingFaceGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        builder.AddHttpGenerator<HuggingFaceGenerator, HuggingFaceGeneratorOptions, HuggingFaceGeneratorOptionsValidator>(HttpClientName, static _ => { });
+        builder.Services.AddOptions<HuggingFaceGeneratorOptions>().Bind(section, static o => o.ErrorOnUnknownConfiguration = true);
+        return builder;
+    }
 
     /// <summary>
     /// Adds the Hugging Face generator using <paramref name="httpClient"/> for every call. The caller owns the client;

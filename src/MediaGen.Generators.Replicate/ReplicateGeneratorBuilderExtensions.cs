@@ -26,8 +26,13 @@ public static class ReplicateGeneratorBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
-        AddVerifier(builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, section));
+    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        AddVerifier(builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, static _ => { }));
+        builder.Services.AddOptions<ReplicateGeneratorOptions>().Bind(section, static o => o.ErrorOnUnknownConfiguration = true);
+        return builder;
+    }
 
     /// <summary>
     /// Adds the Replicate generator using <paramref name="httpClient"/> for every call. The caller owns the client;

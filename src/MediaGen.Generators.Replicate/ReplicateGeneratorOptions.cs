@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using MediaGen.Generators.Http;
 using MediaGen.Generators.Replicate.Internal;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -34,12 +35,12 @@ public sealed class ReplicateGeneratorOptions : HttpGeneratorOptions<ReplicateMo
 
     /// <summary>The first delay between two polls of a running prediction.</summary>
     /// <value>The default value is 500 milliseconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan PollInitialInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The longest delay between two polls; the delay grows by <see cref="PollBackoffFactor"/> up to it.</summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan PollMaxInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How much the delay between polls grows after each poll.</summary>
@@ -49,7 +50,7 @@ public sealed class ReplicateGeneratorOptions : HttpGeneratorOptions<ReplicateMo
 
     /// <summary>The timeout of the cancel call sent when a job is aborted; it does not use the job's (already canceled) token.</summary>
     /// <value>The default value is 10 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:05:00")]
+    [TimeSpanRange("00:00:00.001", "00:05:00")]
     public TimeSpan CancelTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -68,7 +69,7 @@ public sealed class ReplicateGeneratorOptions : HttpGeneratorOptions<ReplicateMo
     /// still creating when the call failed shows in the listing.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan UnconfirmedCreateLookupDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -82,7 +83,7 @@ public sealed class ReplicateGeneratorOptions : HttpGeneratorOptions<ReplicateMo
 
     /// <summary>How long Replicate keeps a prediction's outputs after it completes (an hour for predictions created through the API).</summary>
     /// <value>The default value is 1 hour.</value>
-    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    [TimeSpanRange("00:01:00", "30.00:00:00")]
     public TimeSpan OutputRetention { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -38,7 +39,7 @@ public sealed class PostgreSqlOptions
 
     /// <summary>How long a received message stays invisible before it is delivered again, unless its lease is renewed or settled.</summary>
     /// <value>The default value is 30 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    [TimeSpanRange("00:00:00.010", "1.00:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The most messages one receive leases in one round trip, whatever the caller asks for.</summary>
@@ -52,7 +53,7 @@ public sealed class PostgreSqlOptions
     /// restored).
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan IdleCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -36,7 +37,7 @@ public sealed class RedisQueueOptions
 
     /// <summary>How long a received message stays invisible before it is delivered again, unless its lease is renewed or settled.</summary>
     /// <value>The default value is 30 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    [TimeSpanRange("00:00:00.010", "1.00:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -44,7 +45,7 @@ public sealed class RedisQueueOptions
     /// <see langword="null"/> keeps finished jobs until they are deleted.
     /// </summary>
     /// <value>The default value is 7 days.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    [TimeSpanRange("00:00:01", "3650.00:00:00")]
     public TimeSpan? FinishedJobRetention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>The most messages one receive takes from Redis in one round trip, whatever the caller asks for.</summary>
@@ -66,7 +67,7 @@ public sealed class RedisQueueOptions
     /// the queue at this interval in case a notification was lost (for example while the connection was restored).
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan IdleCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Azure.Core;
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -35,7 +36,7 @@ public sealed class ServiceBusQueueOptions
     /// <summary>The queue's name. Create it beforehand; see the package README for its settings.</summary>
     /// <value>The default value is <c>mediagen-jobs</c>.</value>
     [Required]
-    [MinLength(1)]
+    [MinimumLength(1)]
     public string QueueName { get; set; } = "mediagen-jobs";
 
     /// <summary>
@@ -56,7 +57,7 @@ public sealed class ServiceBusQueueOptions
     /// wait; a receive that may wait longer uses its own wait). Wall-clock time: it is a network round trip.
     /// </summary>
     /// <value>The default value is 200 milliseconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30")]
+    [TimeSpanRange("00:00:00.010", "00:00:30")]
     public TimeSpan MinimumReceiveWait { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
@@ -73,7 +74,7 @@ public sealed class ServiceBusQueueOptions
     /// <summary>The dead-letter reason given to a message whose body is not a MediaGen job message.</summary>
     /// <value>The default value is <see cref="MediaGenErrorCodes.MalformedMessage"/> (<c>malformed_message</c>).</value>
     [Required]
-    [MinLength(1)]
+    [MinimumLength(1)]
     public string MalformedMessageReason { get; set; } = MediaGenErrorCodes.MalformedMessage;
 
     /// <summary>How many dead letters, oldest first, <see cref="IJobQueue.ResubmitDeadLetterAsync"/> looks through for the message id.</summary>

@@ -34,7 +34,10 @@ public static class BlobStorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, IConfigurationSection section)
     {
-        AddChecks(builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, container: null), section), callerClient: false);
+        ArgumentNullException.ThrowIfNull(section);
+        var options = builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, container: null), static _ => { });
+        options.Bind(section, static o => o.ErrorOnUnknownConfiguration = true);
+        AddChecks(options, callerClient: false);
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using MediaGen;
 using MediaGen.Storage.ObjectStores.Internal;
 using Microsoft.Extensions.Configuration;
@@ -12,6 +13,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// </summary>
 public static class ObjectStorageBuilderExtensions
 {
+    private const string ReflectionBinding =
+        "Binds a generic options type with the reflection-based configuration binder. A storage package binds its own options " +
+        "type instead (.Bind(section) on the returned OptionsBuilder, which the configuration binding source generator handles).";
+
     /// <summary>Uses an object-store storage, with options from <paramref name="configure"/>.</summary>
     /// <typeparam name="TOptions">The storage's options.</typeparam>
     /// <typeparam name="TValidator">The options' source-generated data-annotations validator.</typeparam>
@@ -21,7 +26,7 @@ public static class ObjectStorageBuilderExtensions
     /// <param name="configure">Configures the options.</param>
     /// <returns>The options builder, for the storage's own checks.</returns>
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
-    public static OptionsBuilder<TOptions> UseObjectStorage<TOptions, TValidator>(
+    public static OptionsBuilder<TOptions> UseObjectStorage<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
         this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, TOptions, IMediaStorage> create, Action<TOptions> configure)
         where TOptions : ObjectStorageOptions
         where TValidator : class, IValidateOptions<TOptions>
@@ -39,7 +44,14 @@ public static class ObjectStorageBuilderExtensions
     /// <param name="section">The configuration section.</param>
     /// <returns>The options builder, for the storage's own checks.</returns>
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
-    public static OptionsBuilder<TOptions> UseObjectStorage<TOptions, TValidator>(
+    /// <remarks>
+    /// This overload binds through reflection, which trimming and Native AOT cannot follow; a storage package's own
+    /// section overload calls the <see cref="Action{T}"/> overload and binds its concrete options type on the returned
+    /// <see cref="OptionsBuilder{TOptions}"/>, which the configuration binding source generator handles.
+    /// </remarks>
+    [RequiresUnreferencedCode(ReflectionBinding)]
+    [RequiresDynamicCode(ReflectionBinding)]
+    public static OptionsBuilder<TOptions> UseObjectStorage<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
         this IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, TOptions, IMediaStorage> create, IConfigurationSection section)
         where TOptions : ObjectStorageOptions
         where TValidator : class, IValidateOptions<TOptions>
@@ -48,7 +60,7 @@ public static class ObjectStorageBuilderExtensions
         return UseCore<TOptions, TValidator>(builder, providerName, create).Bind(section, o => o.ErrorOnUnknownConfiguration = true);
     }
 
-    private static OptionsBuilder<TOptions> UseCore<TOptions, TValidator>(IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, TOptions, IMediaStorage> create)
+    private static OptionsBuilder<TOptions> UseCore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(IMediaGenerationBuilder builder, string providerName, Func<IServiceProvider, TOptions, IMediaStorage> create)
         where TOptions : ObjectStorageOptions
         where TValidator : class, IValidateOptions<TOptions>
     {

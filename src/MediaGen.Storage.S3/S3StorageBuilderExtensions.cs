@@ -34,7 +34,10 @@ public static class S3StorageBuilderExtensions
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
     public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IConfigurationSection section)
     {
-        AddChecks(builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client: null), section), callerClient: false);
+        ArgumentNullException.ThrowIfNull(section);
+        var options = builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client: null), static _ => { });
+        options.Bind(section, static o => o.ErrorOnUnknownConfiguration = true);
+        AddChecks(options, callerClient: false);
         return builder;
     }
 

@@ -146,18 +146,18 @@ internal static class GenerationEndpoints
         SetLocation(http, job.Id, fromCollection: true);
         if (created)
         {
-            return TypedResults.Json(response, ApiJson.Options, statusCode: StatusCodes.Status202Accepted);
+            return TypedResults.Json(response, ApiJson.TypeInfo<JobResponse>(), statusCode: StatusCodes.Status202Accepted);
         }
 
         // The idempotency key named an existing job: the same job, nothing charged again.
         http.Response.Headers["Idempotent-Replayed"] = "true";
-        return TypedResults.Json(response, ApiJson.Options);
+        return TypedResults.Json(response, ApiJson.TypeInfo<JobResponse>());
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
     {
         var job = await client.GetAsync(ApiEndpointFilter.GetOwner(http), CheckJobId(id), cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.Options);
+        return TypedResults.Json(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.TypeInfo<JobResponse>());
     }
 
     private static async Task<IResult> ListAsync(HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
@@ -192,7 +192,7 @@ internal static class GenerationEndpoints
             items[i] = await mapper.ToResponseAsync(page.Items[i], cancellationToken).ConfigureAwait(false);
         }
 
-        return TypedResults.Json(new JobListResponse(items, page.NextCursor), ApiJson.Options);
+        return TypedResults.Json(new JobListResponse(items, page.NextCursor), ApiJson.TypeInfo<JobListResponse>());
     }
 
     private static async Task<IResult> DeleteAsync(string id, HttpContext http, IMediaGenerationClient client, CancellationToken cancellationToken)
@@ -204,7 +204,7 @@ internal static class GenerationEndpoints
     private static async Task<IResult> CancelAsync(string id, HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
     {
         var job = await client.CancelAsync(ApiEndpointFilter.GetOwner(http), CheckJobId(id), cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.Options);
+        return TypedResults.Json(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.TypeInfo<JobResponse>());
     }
 
     private static async Task<IResult> RetryAsync(string id, HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
@@ -212,16 +212,16 @@ internal static class GenerationEndpoints
         var job = await client.RetryAsync(ApiEndpointFilter.GetOwner(http), CheckJobId(id), cancellationToken).ConfigureAwait(false);
         var response = await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false);
         SetLocation(http, job.Id, fromCollection: false);
-        return TypedResults.Json(response, ApiJson.Options, statusCode: StatusCodes.Status202Accepted);
+        return TypedResults.Json(response, ApiJson.TypeInfo<JobResponse>(), statusCode: StatusCodes.Status202Accepted);
     }
 
     private static IResult GetModels(IMediaGenerationClient client) =>
-        TypedResults.Json(client.GetModels().Select(ResponseMapper.ToResponse).ToArray(), ApiJson.Options);
+        TypedResults.Json(client.GetModels().Select(ResponseMapper.ToResponse).ToArray(), ApiJson.TypeInfo<ModelResponse[]>());
 
     private static async Task<IResult> GetCreditsAsync(HttpContext http, ICreditLedger ledger, CancellationToken cancellationToken)
     {
         var owner = ApiEndpointFilter.GetOwner(http);
         var balance = await ledger.GetBalanceAsync(owner, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(new CreditsResponse(owner, balance), ApiJson.Options);
+        return TypedResults.Json(new CreditsResponse(owner, balance), ApiJson.TypeInfo<CreditsResponse>());
     }
 }

@@ -277,13 +277,13 @@ internal sealed class JobEventSession(
         }
 
         _position = position;
-        return new SseItem<string>(JsonSerializer.Serialize(new QueuePositionResponse(jobId, ahead), ApiJson.Options), "position");
+        return new SseItem<string>(JsonSerializer.Serialize(new QueuePositionResponse(jobId, ahead), ApiJson.TypeInfo<QueuePositionResponse>()), "position");
     }
 
     /// <summary>An event as an item: its type as the event name, its sequence as the id.</summary>
     private async Task<SseItem<string>> ToItemAsync(JobEvent jobEvent, bool first, CancellationToken aborted)
     {
-        var data = JsonSerializer.Serialize(await mapper.ToResponseAsync(jobEvent, aborted).ConfigureAwait(false), ApiJson.Options);
+        var data = JsonSerializer.Serialize(await mapper.ToResponseAsync(jobEvent, aborted).ConfigureAwait(false), ApiJson.TypeInfo<JobEventResponse>());
         return new SseItem<string>(data, JsonNamingPolicy.CamelCase.ConvertName(jobEvent.Type.ToString()))
         {
             EventId = jobEvent.Sequence > 0 ? jobEvent.Sequence.ToString(CultureInfo.InvariantCulture) : null,
@@ -332,5 +332,5 @@ internal sealed class JobEventSession(
     }
 
     private async Task<string> SerializeAsync(GenerationJob job, CancellationToken cancellationToken) =>
-        JsonSerializer.Serialize(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.Options);
+        JsonSerializer.Serialize(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.TypeInfo<JobResponse>());
 }

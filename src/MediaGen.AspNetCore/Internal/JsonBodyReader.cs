@@ -92,7 +92,7 @@ internal static class JsonBodyReader
 
         try
         {
-            return JsonSerializer.Deserialize<T>(json, ApiJson.Options) ?? throw Malformed("body", "The request body must be a JSON object, not null.");
+            return JsonSerializer.Deserialize(json, ApiJson.TypeInfo<T>()) ?? throw Malformed("body", "The request body must be a JSON object, not null.");
         }
         catch (JsonException e)
         {

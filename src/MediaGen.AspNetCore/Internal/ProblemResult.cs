@@ -36,7 +36,7 @@ internal sealed class ProblemResult(ProblemDetails problem, long? retryAfterSeco
         }
 
         // The runtime type, so a validation problem keeps its errors.
-        await response.WriteAsJsonAsync(problem, problem.GetType(), ApiJson.Options, ContentType, httpContext.RequestAborted).ConfigureAwait(false);
+        await response.WriteAsJsonAsync(problem, ApiJson.Options.GetTypeInfo(problem.GetType()), ContentType, httpContext.RequestAborted).ConfigureAwait(false);
     }
 
     // The RFC sections ASP.NET Core itself links for each status, so a problem written here looks like one written by the framework.

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -11,7 +12,7 @@ public sealed class ProceduralGeneratorOptions
 {
     /// <summary>How long one generation pretends to take, spread evenly over <see cref="ProgressSteps"/>.</summary>
     /// <value>The default value is 2 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan SimulatedDuration { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How many progress reports one generation makes while it waits.</summary>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -25,12 +26,12 @@ public sealed class FileSystemStorageOptions
     /// so URLs stop working when the process restarts and another process cannot serve them: set one in production.
     /// </summary>
     /// <value>The default value is null.</value>
-    [MinLength(32)]
+    [MinimumLength(32)]
     public string? UrlSigningKey { get; set; }
 
     /// <summary>How long a read URL works after it is handed out.</summary>
     /// <value>The default value is 1 hour.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    [TimeSpanRange("00:00:01", "7.00:00:00")]
     public TimeSpan ReadUrlLifetime { get; set; } = TimeSpan.FromHours(1);
 }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -12,7 +13,7 @@ public sealed class InMemoryBackendOptions
     /// so a long-running process holds a bounded number of jobs. Null keeps them for the life of the process.
     /// </summary>
     /// <value>The default value is 1 day.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    [TimeSpanRange("00:00:00", "365.00:00:00")]
     public TimeSpan? FinishedJobRetention { get; set; } = TimeSpan.FromDays(1);
 }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -8,7 +9,7 @@ public sealed class InMemoryJobQueueOptions
 {
     /// <summary>How long a received message stays invisible before it is delivered again, unless its lease is renewed or settled.</summary>
     /// <value>The default value is 30 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    [TimeSpanRange("00:00:00.010", "1.00:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using MediaGen;
 using MediaGen.Internal;
 using Microsoft.Extensions.Configuration;
@@ -226,7 +227,7 @@ public static class MediaGenerationBuilderExtensions
     /// <typeparam name="TGenerator">The generator.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddGenerator<TGenerator>(this IMediaGenerationBuilder builder)
+    public static IMediaGenerationBuilder AddGenerator<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TGenerator>(this IMediaGenerationBuilder builder)
         where TGenerator : class, IMediaGenerator
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -13,7 +14,7 @@ public sealed class MediaGenerationOptions
 
     /// <summary>How long after submission a job may still be attempted; past it the job fails with <c>deadline_exceeded</c> and its provider work is canceled.</summary>
     /// <value>The default value is 1 hour.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    [TimeSpanRange("00:00:01", "30.00:00:00")]
     public TimeSpan JobDeadline { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
@@ -24,7 +25,7 @@ public sealed class MediaGenerationOptions
     /// prediction's outputs an hour after it finishes.
     /// </summary>
     /// <value>The default value is 50 minutes.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    [TimeSpanRange("00:00:00", "7.00:00:00")]
     public TimeSpan CheckpointResumeWindow { get; set; } = TimeSpan.FromMinutes(50);
 
     /// <summary>The longest idempotency key accepted.</summary>
@@ -43,7 +44,7 @@ public sealed class MediaGenerationOptions
 
     /// <summary>The retry-after a submission refused for <see cref="MaxPendingJobsPerOwner"/> is told.</summary>
     /// <value>The default value is 10 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan PendingLimitRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -67,12 +68,12 @@ public sealed class MediaGenerationOptions
 
     /// <summary>How long a job's event history is kept after its latest event.</summary>
     /// <value>The default value is 1 day.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    [TimeSpanRange("00:00:01", "30.00:00:00")]
     public TimeSpan EventHistoryRetention { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>The window <see cref="SubmissionsPerOwner"/> counts in.</summary>
     /// <value>The default value is 1 minute.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan SubmissionWindow { get; set; } = TimeSpan.FromMinutes(1);
 }
 

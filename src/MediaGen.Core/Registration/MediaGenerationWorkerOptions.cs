@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Polly;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -14,7 +15,7 @@ public sealed class MediaGenerationWorkerOptions
 
     /// <summary>The longest one attempt may run before it is canceled and retried (Polly timeout).</summary>
     /// <value>The default value is 10 minutes.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [TimeSpanRange("00:00:00.001", "1.00:00:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How often a running job's lease is renewed; null renews at half the lease duration the queue reports.</summary>
@@ -23,12 +24,12 @@ public sealed class MediaGenerationWorkerOptions
 
     /// <summary>How long running jobs may keep going after shutdown starts; jobs still running then are returned to the queue.</summary>
     /// <value>The default value is 20 seconds. Keep it below the host's shutdown timeout.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>How long one receive waits for a message before the worker looks again.</summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    [TimeSpanRange("00:00:00.001", "00:10:00")]
     public TimeSpan ReceiveWait { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -45,17 +46,17 @@ public sealed class MediaGenerationWorkerOptions
 
     /// <summary>The least time between two progress writes for the same job.</summary>
     /// <value>The default value is 250 milliseconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [TimeSpanRange("00:00:00", "00:01:00")]
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>How often the sweeper looks for pending jobs whose message was lost; <see cref="TimeSpan.Zero"/> turns it off.</summary>
     /// <value>The default value is 1 minute.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How long a job may sit in Pending (past its scheduled retry time) before the sweeper enqueues it again.</summary>
     /// <value>The default value is 5 minutes.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan StalePendingAfter { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -63,7 +64,7 @@ public sealed class MediaGenerationWorkerOptions
     /// is taken for dead after three intervals without one.
     /// </summary>
     /// <value>The default value is 10 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [TimeSpanRange("00:00:00.010", "01:00:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
@@ -76,12 +77,12 @@ public sealed class JobRetryBackoffOptions
 
     /// <summary>The delay before the second attempt; later ones grow with <see cref="BackoffType"/>.</summary>
     /// <value>The default value is 2 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>The longest delay.</summary>
     /// <value>The default value is 5 minutes.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Whether delays are randomized so retries of many jobs spread out: each is a uniformly random point in the upper half of the delay.</summary>

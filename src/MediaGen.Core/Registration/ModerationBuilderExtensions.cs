@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using MediaGen;
 using MediaGen.Internal;
 using Microsoft.Extensions.Configuration;
@@ -16,7 +17,7 @@ public static class ModerationBuilderExtensions
     /// <typeparam name="TModerator">The moderator.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddContentModerator<TModerator>(this IMediaGenerationBuilder builder)
+    public static IMediaGenerationBuilder AddContentModerator<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TModerator>(this IMediaGenerationBuilder builder)
         where TModerator : class, IContentModerator
     {
         ArgumentNullException.ThrowIfNull(builder);

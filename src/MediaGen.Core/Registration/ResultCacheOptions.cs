@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen;
 
@@ -31,7 +32,7 @@ public sealed class ResultCacheOptions
 
     /// <summary>How long after a job succeeded its outputs serve identical requests.</summary>
     /// <value>The default value is 7 days.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    [TimeSpanRange("00:00:01", "365.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 }
 

@@ -83,7 +83,8 @@ internal static class DashboardEndpoints
     private static ProblemResult DeadLetterNotFound() =>
         ProblemResponses.Problem(StatusCodes.Status404NotFound, MediaGenerationApiErrorCodes.DeadLetterNotFound, "No such dead letter.", "It was replayed or deleted already, or its job no longer exists.");
 
-    private static IResult Json<T>(T value) => Results.Json(value, ApiJson.Options);
-
-    private sealed record AntiforgeryToken(string HeaderName, string Token);
+    private static IResult Json<T>(T value) => Results.Json(value, ApiJson.TypeInfo<T>());
 }
+
+/// <summary>The antiforgery header name and request token the dashboard's page sends with its actions.</summary>
+internal sealed record AntiforgeryToken(string HeaderName, string Token);

@@ -30,12 +30,6 @@ internal sealed partial class WebhookDispatcher : BackgroundService
 
     private const string SecretPrefix = "whsec_";
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-
     private readonly Channel<WebhookDelivery> _pending;
     private readonly IHttpClientFactory _httpClients;
     private readonly IMediaStorage _storage;
@@ -162,7 +156,7 @@ internal sealed partial class WebhookDispatcher : BackgroundService
         }
 
         var output = delivery.Output is { } one ? await WithReadUrlAsync(one, cancellationToken).ConfigureAwait(false) : null;
-        return JsonSerializer.SerializeToUtf8Bytes(WebhookPayload.From(delivery.Type, job with { Outputs = outputs }, output, delivery.At), JsonOptions);
+        return JsonSerializer.SerializeToUtf8Bytes(WebhookPayload.From(delivery.Type, job with { Outputs = outputs }, output, delivery.At), WebhookJsonContext.Default.WebhookPayload);
     }
 
     private async Task<JobOutput> WithReadUrlAsync(JobOutput output, CancellationToken cancellationToken)
