@@ -142,8 +142,9 @@ internal sealed partial class WebhookDispatcher : BackgroundService
 
                 foreach (var lease in leases)
                 {
-                    await slots.WaitAsync(stoppingToken).ConfigureAwait(false);
-                    _ = RunAsync(lease, slots, stoppingToken);
+                    // Never fails: only this loop takes slots, and it leased no more than were free.
+                    await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                    _ = RunAsync(lease, slots);
                 }
 
                 if (free > 0 && leases.Count == free)
@@ -156,7 +157,8 @@ internal sealed partial class WebhookDispatcher : BackgroundService
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Wait for the running deliveries to see the cancellation and hand their leases back.
+            // Let the deliveries in flight finish (each within AttemptTimeout) and settle, so an answer already given is
+            // recorded rather than sent again by the next process.
             for (var i = 0; i < _options.MaxConcurrentDeliveries; i++)
             {
                 await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -195,17 +197,12 @@ internal sealed partial class WebhookDispatcher : BackgroundService
         }
     }
 
-    private async Task RunAsync(WebhookDeliveryLease lease, SemaphoreSlim slots, CancellationToken cancellationToken)
+    private async Task RunAsync(WebhookDeliveryLease lease, SemaphoreSlim slots)
     {
         await Task.Yield();
         try
         {
-            await DeliverAsync(lease, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Shutdown: hand the delivery back at once, for another process or the next start (without it, the lease expires).
-            await SettleAsync(lease, _outbox.RetryAsync(lease, _time.GetUtcNow(), "The dispatcher stopped during the attempt.", CancellationToken.None)).ConfigureAwait(false);
+            await DeliverAsync(lease, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -318,10 +315,21 @@ internal sealed partial class WebhookDispatcher : BackgroundService
     /// </summary>
     internal async Task<SendResult> SendAsync(string id, WebhookEnvelope envelope, CancellationToken cancellationToken)
     {
-        var body = await BuildBodyAsync(envelope.Payload, cancellationToken).ConfigureAwait(false);
-        var client = _httpClients.CreateClient(HttpClientName);
         var type = envelope.Payload.Type;
         var jobId = envelope.Payload.Data.Id;
+        byte[] body;
+        try
+        {
+            body = await BuildBodyAsync(envelope.Payload, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Storage could not sign the output URLs right now: nothing was sent, so try again later.
+            LogFailed(_logger, jobId, type, e);
+            return new SendResult(SendOutcome.Retry, "The output URLs could not be signed: " + e.Message, null);
+        }
+
+        var client = _httpClients.CreateClient(HttpClientName);
         try
         {
             using var response = await _timeout.ExecuteAsync(
