@@ -24,6 +24,9 @@ internal sealed class PostgresWebhookOutbox : IWebhookOutbox
         _schema = database.QuotedSchema;
     }
 
+    /// <summary>The database, so the lifecycle store can tell its own outbox.</summary>
+    public PostgresDatabase Database => _database;
+
     public async ValueTask<bool> AddAsync(WebhookDelivery delivery, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(delivery);

@@ -113,6 +113,9 @@ internal sealed class RedisWebhookOutbox : IWebhookOutbox
         _time = timeProvider;
     }
 
+    /// <summary>The connection, so the lifecycle store can tell its own outbox.</summary>
+    public RedisConnection Connection => _connection;
+
     public async ValueTask<bool> AddAsync(WebhookDelivery delivery, CancellationToken cancellationToken = default)
     {
         Check(delivery);

@@ -102,9 +102,17 @@ internal sealed partial class JobLifecycle(
                 EnqueueOptions = effects.EnqueueOptions,
                 Lease = effects.Lease,
                 Event = effects.Event is { } type ? BuildEvent(next ?? job, type, stamp.At, effects.EventError) : null,
+
+                // The terminal webhook goes with the step that ends the job: atomic where one backend owns the outbox too.
+                Webhook = next is not null && next.Status.IsTerminal() && !job.Status.IsTerminal() ? webhooks.CreateDelivery(next, WebhookEventFilter.Completed) : null,
             };
             if (await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false))
             {
+                if (commit.Webhook is not null)
+                {
+                    webhooks.Wake();
+                }
+
                 return new StepResult(next ?? job, Applied: true, Written: next is not null);
             }
 
@@ -217,7 +225,8 @@ internal sealed partial class JobLifecycle(
         metrics.CacheHits.Add(1, model);
         Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
         Log.CacheHit(logger, job.Id, credits);
-        await OnFinishedAsync(created.Job, exception: null).ConfigureAwait(false);
+        OnFinished(created.Job, exception: null);
+        await webhooks.NotifyAsync(created.Job, WebhookEventFilter.Completed).ConfigureAwait(false);
         return created;
     }
 
@@ -304,7 +313,7 @@ internal sealed partial class JobLifecycle(
         }, CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Succeeded)
         {
-            await OnFinishedAsync(result.Job, exception: null).ConfigureAwait(false);
+            OnFinished(result.Job, exception: null);
         }
 
         return result;
@@ -378,7 +387,7 @@ internal sealed partial class JobLifecycle(
         }, CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Failed)
         {
-            await OnFinishedAsync(result.Job, exception).ConfigureAwait(false);
+            OnFinished(result.Job, exception);
         }
 
         if (deadLetter && lease is not null)
@@ -401,7 +410,7 @@ internal sealed partial class JobLifecycle(
                 new StepEffects(Settlement: j.CreditsCharged, Lease: settle, Event: JobEventType.Canceled)), CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Canceled)
         {
-            await OnFinishedAsync(result.Job, exception: null).ConfigureAwait(false);
+            OnFinished(result.Job, exception: null);
         }
 
         return result;
@@ -428,7 +437,7 @@ internal sealed partial class JobLifecycle(
         }, cancellationToken).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Canceled)
         {
-            await OnFinishedAsync(result.Job, exception: null).ConfigureAwait(false);
+            OnFinished(result.Job, exception: null);
         }
         else if (result.Job is { Status: JobStatus.Processing, CancelRequested: true })
         {
@@ -628,8 +637,8 @@ internal sealed partial class JobLifecycle(
     private static JobEvent BuildEvent(GenerationJob job, JobEventType type, DateTimeOffset at, JobError? error) =>
         JobEventPublishing.Build(job, type, at, error);
 
-    /// <summary>The one place a finished job's metrics, log and webhook are produced.</summary>
-    private async ValueTask OnFinishedAsync(GenerationJob job, Exception? exception)
+    /// <summary>The one place a finished job's metrics and log are produced (its webhook goes with the step's commit).</summary>
+    private void OnFinished(GenerationJob job, Exception? exception)
     {
         var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model);
         var duration = (job.CompletedAt.GetValueOrDefault() - job.CreatedAt).TotalSeconds;
@@ -655,12 +664,10 @@ internal sealed partial class JobLifecycle(
             case JobStatus.Canceled:
                 metrics.Canceled.Add(1, model);
                 Log.JobCanceled(logger, job.Id);
-                await webhooks.NotifyAsync(job, WebhookEventFilter.Completed).ConfigureAwait(false);
                 return;
         }
 
         metrics.JobDuration.Record(duration, model);
-        await webhooks.NotifyAsync(job, WebhookEventFilter.Completed).ConfigureAwait(false);
     }
 }
 
