@@ -35,13 +35,17 @@ public sealed class WebhookReceiver : IDisposable
     /// <summary>The base URL, ending in <c>/hooks/</c>.</summary>
     public string Url { get; }
 
+    /// <summary>Takes the next request without answering it: the caller answers (late, or with a redirect) through its response.</summary>
+    /// <returns>The request's context.</returns>
+    public Task<HttpListenerContext> AcceptAsync() => _listener.GetContextAsync().WaitAsync(Waits.Limit);
+
     /// <summary>Receives the next delivery and answers <paramref name="reply"/>, with <paramref name="retryAfter"/> if given.</summary>
     /// <param name="reply">The status to answer.</param>
     /// <param name="retryAfter">A Retry-After to send, in seconds.</param>
     /// <returns>The delivery.</returns>
     public async Task<Received> ReceiveAsync(HttpStatusCode reply, int? retryAfter = null)
     {
-        var context = await _listener.GetContextAsync().WaitAsync(Waits.Limit);
+        var context = await AcceptAsync();
         using var body = new MemoryStream();
         await context.Request.InputStream.CopyToAsync(body);
         Assert.Equal("POST", context.Request.HttpMethod);

@@ -15,26 +15,22 @@ namespace MediaGen.Core.Tests.Webhooks;
 /// <summary>Webhooks posted to a real HTTP listener on loopback (allow-listed, as only a development host may).</summary>
 public sealed class WebhookDispatcherTests : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly WebhookReceiver _receiver = new();
     private readonly string _url;
     private readonly int _port;
-    private readonly string _secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private readonly string _secret;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-tests", Guid.NewGuid().ToString("N"));
 
     public WebhookDispatcherTests()
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        _port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        _url = $"http://127.0.0.1:{_port}/hooks/";
-        _listener.Prefixes.Add(_url);
-        _listener.Start();
+        _url = _receiver.Url;
+        _port = _receiver.Port;
+        _secret = _receiver.Secret;
     }
 
     public void Dispose()
     {
-        _listener.Close();
+        _receiver.Dispose();
         if (Directory.Exists(_root))
         {
             Directory.Delete(_root, recursive: true);
@@ -51,7 +47,7 @@ public sealed class WebhookDispatcherTests : IDisposable
 
         var submitted = await client.SubmitAsync(Request(generator, "all") with { WebhookEvents = WebhookEventFilter.All });
 
-        var received = new List<Received>();
+        var received = new List<WebhookReceiver.Received>();
         for (var i = 0; i < 3; i++)
         {
             received.Add(await ReceiveAsync(HttpStatusCode.NoContent));
@@ -129,7 +125,7 @@ public sealed class WebhookDispatcherTests : IDisposable
         var dispatcher = host.Services.GetRequiredService<WebhookDispatcher>();
 
         await dispatcher.NotifyAsync(FinishedJob("slow", _url + "slow"), WebhookEventFilter.Completed);
-        var slow = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        var slow = await _receiver.AcceptAsync();
         await dispatcher.NotifyAsync(FinishedJob("fast", _url + "fast"), WebhookEventFilter.Completed);
 
         // The slow receiver has not answered; the next delivery is not held behind it.
@@ -156,7 +152,7 @@ public sealed class WebhookDispatcherTests : IDisposable
         var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
 
         var send = http.PostAsync(_url + "moved", new StringContent("{}"));
-        var context = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        var context = await _receiver.AcceptAsync();
         context.Response.StatusCode = 307;
         context.Response.RedirectLocation = _url + "elsewhere";
         context.Response.Close();
@@ -355,26 +351,7 @@ public sealed class WebhookDispatcherTests : IDisposable
     private static WebhookDispatcher.WebhookEnvelope Envelope(WebhookDispatcher dispatcher, GenerationJob job) =>
         WebhookDispatcher.Read(dispatcher.CreateDelivery(job, WebhookEventFilter.Completed)!.Payload)!;
 
-    private async Task<Received> ReceiveAsync(HttpStatusCode reply)
-    {
-        var context = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        using var body = new MemoryStream();
-        await context.Request.InputStream.CopyToAsync(body);
-        Assert.Equal("POST", context.Request.HttpMethod);
-        Assert.Equal("application/json", context.Request.ContentType);
-        var headers = new HeaderDictionary();
-        foreach (var name in context.Request.Headers.AllKeys)
-        {
-            headers[name!] = context.Request.Headers[name];
-        }
-
-        context.Response.StatusCode = (int)reply;
-        context.Response.Close();
-        using var document = JsonDocument.Parse(body.ToArray());
-        return new Received(body.ToArray(), headers, document.RootElement.GetProperty("type").GetString()!, document.RootElement.GetProperty("data").Clone());
-    }
-
-    private sealed record Received(byte[] Body, HeaderDictionary Headers, string Type, JsonElement Data);
+    private Task<WebhookReceiver.Received> ReceiveAsync(HttpStatusCode reply) => _receiver.ReceiveAsync(reply);
 
     private sealed class FixedResolver(IPAddress address) : IWebhookHostResolver
     {
