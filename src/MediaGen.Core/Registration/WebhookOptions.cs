@@ -8,6 +8,13 @@ namespace MediaGen;
 /// Options for the webhooks sent to a job's <see cref="GenerationRequest.WebhookUrl"/> for the events in its
 /// <see cref="GenerationRequest.WebhookEvents"/>, in the Standard Webhooks format.
 /// </summary>
+/// <remarks>
+/// Deliveries wait in the <see cref="IWebhookOutbox"/>: in memory by default (lost when the process stops), in Redis or
+/// PostgreSQL with those backends, where they survive a restart and any process sharing the backend sends them. Every
+/// process runs a dispatcher that leases due deliveries, so two never send one at once. The terminal delivery is written
+/// in the step that ends the job (atomically where one backend owns the outbox too). Sending is at least once: receivers
+/// drop repeats by <c>webhook-id</c>, which is the same on every try of one event.
+/// </remarks>
 public sealed class WebhookOptions
 {
     /// <summary>Whether webhooks are sent at all.</summary>
