@@ -4,7 +4,7 @@ using Npgsql;
 namespace MediaGen.PostgreSql.Internal;
 
 /// <summary>
-/// The webhook outbox on PostgreSQL: one row per delivery in <c>webhook_outbox</c> (migration 0003). Leasing takes due
+/// The webhook outbox on PostgreSQL: one row per delivery in <c>webhook_outbox</c> (migration 0004). Leasing takes due
 /// rows with <c>FOR UPDATE SKIP LOCKED</c> and moves their due time to the lease's expiry in one statement, so two
 /// processes never hold the same delivery and an expired lease is due again without anyone releasing it. A lease is named
 /// by a token from a sequence and settles only while it holds. Given-up rows are removed by later leases once their
