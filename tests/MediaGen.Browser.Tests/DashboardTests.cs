@@ -118,5 +118,5 @@ public sealed class DashboardTests : IDisposable
         (await _http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")).GetProperty("status").GetString()!;
 
     private Task WaitForStatusAsync(string id, string status) =>
-        SampleHosts.WaitUntilAsync(async () => await StatusAsync(id) == status, TimeSpan.FromSeconds(20), $"job {id} to be {status}");
+        _http.WaitForJobAsync(id, job => job.GetProperty("status").GetString() == status);
 }
