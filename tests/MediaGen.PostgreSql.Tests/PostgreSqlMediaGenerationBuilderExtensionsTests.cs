@@ -46,28 +46,6 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
     }
 
     [Fact]
-    public void UsePostgreSql_UnknownKeyInSection_FailsAtStartup()
-    {
-        var section = Section(new() { ["MediaGen:PostgreSql:ConnectionString"] = "Host=db", ["MediaGen:PostgreSql:SchemaNmae"] = "app" });
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UsePostgreSql(section);
-        using var provider = services.BuildServiceProvider();
-
-        Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value);
-    }
-
-    [Fact]
-    public void UsePostgreSql_NoConnectionString_FailsValidationNamingTheKey()
-    {
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UsePostgreSql(o => o.SchemaName = "app");
-        using var provider = services.BuildServiceProvider();
-
-        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value);
-        Assert.Contains("MediaGen:PostgreSql:ConnectionString", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void UsePostgreSql_SchemaNameThatNeedsQuoting_FailsValidation()
     {
         var services = new ServiceCollection();
@@ -76,16 +54,6 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value);
         Assert.Contains("schema name", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void UsePostgreSql_AfterAnotherQueue_ThrowsNamingBoth()
-    {
-        var builder = new ServiceCollection().AddMediaGeneration().UseInMemoryQueue();
-
-        var error = Assert.Throws<InvalidOperationException>(() => builder.UsePostgreSql(o => o.ConnectionString = "Host=db"));
-        Assert.Contains("PostgreSql", error.Message, StringComparison.Ordinal);
-        Assert.Contains("InMemory", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

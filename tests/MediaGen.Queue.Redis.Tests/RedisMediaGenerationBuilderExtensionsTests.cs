@@ -27,39 +27,6 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
         Assert.Equal(TimeSpan.FromMinutes(1), provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.LeaseDuration);
     }
 
-    [Fact]
-    public void UseRedisQueue_UnknownKeyInSection_FailsAtStartup()
-    {
-        var section = Section(new() { ["MediaGen:Redis:Configuration"] = "localhost", ["MediaGen:Redis:LeaseDurationn"] = "00:01:00" });
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseRedisQueue(section);
-        using var provider = services.BuildServiceProvider();
-
-        Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value);
-    }
-
-    [Fact]
-    public void UseRedisQueue_NoConfiguration_FailsValidationNamingTheKey()
-    {
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseRedisQueue(o => o.KeyPrefix = "app");
-        using var provider = services.BuildServiceProvider();
-
-        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value);
-        Assert.Contains("MediaGen:Redis:Configuration", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void UseRedisQueue_AfterAnotherQueue_ThrowsNamingBoth()
-    {
-        var services = new ServiceCollection();
-        var builder = services.AddMediaGeneration().UseInMemoryQueue();
-
-        var error = Assert.Throws<InvalidOperationException>(() => builder.UseRedisQueue(o => o.Configuration = "localhost"));
-        Assert.Contains("Redis", error.Message, StringComparison.Ordinal);
-        Assert.Contains("InMemory", error.Message, StringComparison.Ordinal);
-    }
-
     [ServerFact(RedisTestServer.Variable)]
     public async Task UseRedisQueue_CallerOwnedConnection_IsNotDisposedWithTheContainer()
     {
