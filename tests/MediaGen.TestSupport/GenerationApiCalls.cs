@@ -42,6 +42,10 @@ public static class GenerationApiCalls
     /// <param name="condition">What to wait for.</param>
     /// <returns>The job as first seen satisfying the condition.</returns>
     /// <exception cref="TimeoutException">The condition did not hold within <see cref="Waits.Limit"/>.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The job finished without satisfying the condition: a finished job's events end, so wait for a retry or replay only
+    /// once it has been applied.
+    /// </exception>
     public static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string id, Func<JsonElement, bool> condition)
     {
         ArgumentNullException.ThrowIfNull(client);
