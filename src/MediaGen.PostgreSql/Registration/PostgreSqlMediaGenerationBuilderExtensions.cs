@@ -145,6 +145,9 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
         builder.UseCancelSignal(sp => new PostgresJobCancelSignal(sp.GetRequiredService<PostgresDatabase>()));
         builder.UseProviderPauseStore(sp => new PostgresProviderPauseStore(sp.GetRequiredService<PostgresDatabase>()));
 
+        // The dashboard lists every worker heartbeating on this database, not only this process's.
+        builder.UseWorkerRegistry(ProviderName, sp => new PostgresWorkerRegistry(sp.GetRequiredService<PostgresDatabase>()));
+
         // The result cache serves, in every API process, what any worker generated.
         builder.UseResultCacheIndex(sp => new PostgresResultCacheIndex(sp.GetRequiredService<PostgresDatabase>()));
 

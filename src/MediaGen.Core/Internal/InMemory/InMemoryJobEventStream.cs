@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using MediaGen.Shared;
 
 namespace MediaGen.Internal;
 
@@ -78,9 +78,10 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         }
     }
 
-    public async IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
+        cancellationToken.ThrowIfCancellationRequested();
         var channel = Channel.CreateBounded<JobEvent>(new BoundedChannelOptions(SubscriberCapacity)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
@@ -93,28 +94,22 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             job.Subscribers.Add(channel);
         }
 
-        try
+        return new(new ChannelEventSubscription(channel.Reader, () => Unsubscribe(jobId, job, channel), cancellationToken));
+    }
+
+    private ValueTask Unsubscribe(string jobId, JobEvents job, Channel<JobEvent> channel)
+    {
+        lock (_gate)
         {
-            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            job.Subscribers.Remove(channel);
+            if (job.Subscribers.Count == 0 && job.Node.List is null)
             {
-                while (channel.Reader.TryRead(out var jobEvent))
-                {
-                    yield return jobEvent;
-                }
+                // Nothing kept for the job (it published nothing, or its history expired): leave no trace.
+                _jobs.Remove(jobId);
             }
         }
-        finally
-        {
-            lock (_gate)
-            {
-                job.Subscribers.Remove(channel);
-                if (job.Subscribers.Count == 0 && job.Node.List is null)
-                {
-                    // Nothing kept for the job (it published nothing, or its history expired): leave no trace.
-                    _jobs.Remove(jobId);
-                }
-            }
-        }
+
+        return default;
     }
 
     private JobEvents GetOrAdd(string jobId)

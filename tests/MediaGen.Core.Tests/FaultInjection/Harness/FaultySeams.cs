@@ -129,7 +129,7 @@ internal sealed class FaultyEventStream(IJobEventStream inner, FaultySeams f) : 
     public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default) =>
         f.Effect($"events.{jobEvent.Type}", () => inner.PublishAsync(jobEvent, cancellationToken));
 
-    public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) => inner.SubscribeAsync(jobId, cancellationToken);
+    public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default) => inner.OpenSubscriptionAsync(jobId, cancellationToken);
 
     public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
         inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);
