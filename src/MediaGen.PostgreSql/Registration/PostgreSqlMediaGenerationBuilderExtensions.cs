@@ -146,7 +146,7 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
         builder.UseProviderPauseStore(sp => new PostgresProviderPauseStore(sp.GetRequiredService<PostgresDatabase>()));
 
         // The dashboard lists every worker heartbeating on this database, not only this process's.
-        builder.UseWorkerRegistry(ProviderName, sp => new PostgresWorkerRegistry(sp.GetRequiredService<PostgresDatabase>()));
+        builder.UseWorkerRegistry(sp => new PostgresWorkerRegistry(sp.GetRequiredService<PostgresDatabase>()));
 
         // The result cache serves, in every API process, what any worker generated.
         builder.UseResultCacheIndex(sp => new PostgresResultCacheIndex(sp.GetRequiredService<PostgresDatabase>()));
