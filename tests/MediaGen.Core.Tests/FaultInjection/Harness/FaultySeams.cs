@@ -45,6 +45,9 @@ internal sealed class FaultyJobStore(IJobStore inner, FaultySeams f) : IJobStore
     public ValueTask<IReadOnlyList<GenerationJob>> ListStaleAsync(JobStatus status, DateTimeOffset updatedBefore, int maxCount, CancellationToken cancellationToken = default) =>
         f.Read(inner.ListStaleAsync(status, updatedBefore, maxCount, cancellationToken));
 
+    public ValueTask<IReadOnlyList<GenerationJob>> ListRecentAsync(JobStatus status, int maxCount, CancellationToken cancellationToken = default) =>
+        f.Read(inner.ListRecentAsync(status, maxCount, cancellationToken));
+
     public ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default) =>
         f.Effect("store.delete", () => inner.DeleteAsync(jobId, cancellationToken));
 }
