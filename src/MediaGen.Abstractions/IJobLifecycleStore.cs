@@ -133,6 +133,13 @@ public readonly record struct JobCommit
 
     /// <summary>The event to publish; null for none.</summary>
     public JobEvent? Event { get; init; }
+
+    /// <summary>
+    /// A webhook delivery to add to the <see cref="IWebhookOutbox"/> (the terminal one, which users rely on); null for
+    /// none. A backend that owns the outbox too adds it in the same atomic step, so a finished job always has its
+    /// delivery; a composed one adds it right after the job is written, and a crash between the two loses it.
+    /// </summary>
+    public WebhookDelivery? Webhook { get; init; }
 }
 
 /// <summary>How a step ends the delivery it runs in.</summary>

@@ -35,13 +35,14 @@ internal static class PostgresFaultBackend
         var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(databases.Schema, LifecycleFaultHarness.LeaseDuration));
         var ledger = new PostgresCreditLedger(database, () => initialBalance);
         var events = new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance);
+        var outbox = new PostgresWebhookOutbox(database);
         return new FaultBackend(
             new PostgresJobStore(database),
             ledger,
             queue,
             events,
-            atomic ? new PostgresJobLifecycleStore(database, queue, ledger, events, NullLogger.Instance) : null,
+            atomic ? new PostgresJobLifecycleStore(database, queue, ledger, events, NullLogger.Instance, outbox) : null,
             databases,
-            queue);
+            queue) { Outbox = outbox };
     }
 }

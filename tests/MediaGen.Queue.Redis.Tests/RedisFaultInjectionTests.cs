@@ -37,13 +37,14 @@ internal static class RedisFaultBackend
         var queue = RedisTestServer.Queue(connection, options, time);
         var ledger = new RedisCreditLedger(connection, options, () => initialBalance, time);
         var events = new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance);
+        var outbox = new RedisWebhookOutbox(connection, options, time);
         return new FaultBackend(
             new RedisJobStore(connection, options, time),
             ledger,
             queue,
             events,
-            atomic ? new RedisJobLifecycleStore(connection, queue, ledger, events, options, time, NullLogger.Instance) : null,
+            atomic ? new RedisJobLifecycleStore(connection, queue, ledger, events, options, time, NullLogger.Instance, outbox) : null,
             connections,
-            queue);
+            queue) { Outbox = outbox };
     }
 }

@@ -44,6 +44,7 @@ internal sealed class SeamSelections
         MediaGenerationSeam.ProviderPauseStore => "provider pause store",
         MediaGenerationSeam.WorkerRegistry => "worker registry",
         MediaGenerationSeam.ResultCacheIndex => "result cache index",
+        MediaGenerationSeam.WebhookOutbox => "webhook outbox",
         _ => "storage",
     };
 }

@@ -110,6 +110,20 @@ public static class MediaGenerationBuilderExtensions
         Use<IProviderPauseStore, TStore>(builder, MediaGenerationSeam.ProviderPauseStore, factory);
 
     /// <summary>
+    /// Uses <paramref name="factory"/> for the <see cref="IWebhookOutbox"/>, where webhook deliveries wait until a receiver
+    /// has them. Backends that share state between processes choose theirs in their <c>Use*</c> method, so deliveries
+    /// survive a restart and any process sends them; the default keeps them in this process's memory.
+    /// </summary>
+    /// <typeparam name="TOutbox">The implementation, named in the error a second choice raises.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the outbox.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">Another webhook outbox was already chosen.</exception>
+    public static IMediaGenerationBuilder UseWebhookOutbox<TOutbox>(this IMediaGenerationBuilder builder, Func<IServiceProvider, TOutbox> factory)
+        where TOutbox : class, IWebhookOutbox =>
+        Use<IWebhookOutbox, TOutbox>(builder, MediaGenerationSeam.WebhookOutbox, factory);
+
+    /// <summary>
     /// Uses <paramref name="factory"/> for the <see cref="IWorkerRegistry"/>, where workers heartbeat for the dashboard.
     /// Backends that share state between processes choose theirs in their <c>Use*</c> method; the default sees this
     /// process's workers only.

@@ -29,4 +29,7 @@ public enum MediaGenerationSeam
 
     /// <summary>The <see cref="IResultCacheIndex"/>.</summary>
     ResultCacheIndex = 8,
+
+    /// <summary>The <see cref="IWebhookOutbox"/>.</summary>
+    WebhookOutbox = 9,
 }

@@ -12,7 +12,7 @@ public static class MediaGenerationServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the submission client (<see cref="IMediaGenerationClient"/>) and in-memory defaults for the queue, job
-    /// store, credit ledger, event stream, cancel signal, provider pause store and result cache index, and file-system storage. Add a worker with
+    /// store, credit ledger, event stream, cancel signal, provider pause store, result cache index and webhook outbox, and file-system storage. Add a worker with
     /// <see cref="MediaGenerationBuilderExtensions.AddWorker(IMediaGenerationBuilder, Action{MediaGenerationWorkerOptions}?)"/>
     /// and replace seams with the adapters' <c>Use*</c> methods. Calling it again returns a builder over the same registrations.
     /// </summary>
@@ -80,6 +80,7 @@ public static class MediaGenerationServiceCollectionExtensions
         services.TryAddSingleton<IProviderPauseStore, InMemoryProviderPauseStore>();
         services.TryAddSingleton<IWorkerRegistry, InMemoryWorkerRegistry>();
         services.TryAddSingleton<IResultCacheIndex, InMemoryResultCacheIndex>();
+        services.TryAddSingleton<IWebhookOutbox, InMemoryWebhookOutbox>();
         services.TryAddSingleton(sp => new ProviderRateGate(
             sp.GetRequiredService<IProviderPauseStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProviderRateGate>>()));
 

@@ -8,6 +8,13 @@ namespace MediaGen;
 /// Options for the webhooks sent to a job's <see cref="GenerationRequest.WebhookUrl"/> for the events in its
 /// <see cref="GenerationRequest.WebhookEvents"/>, in the Standard Webhooks format.
 /// </summary>
+/// <remarks>
+/// Deliveries wait in the <see cref="IWebhookOutbox"/>: in memory by default (lost when the process stops), in Redis or
+/// PostgreSQL with those backends, where they survive a restart and any process sharing the backend sends them. Every
+/// process runs a dispatcher that leases due deliveries, so two never send one at once. The terminal delivery is written
+/// in the step that ends the job (atomically where one backend owns the outbox too). Sending is at least once: receivers
+/// drop repeats by <c>webhook-id</c>, which is the same on every try of one event.
+/// </remarks>
 public sealed class WebhookOptions
 {
     /// <summary>Whether webhooks are sent at all.</summary>
@@ -38,27 +45,61 @@ public sealed class WebhookOptions
     /// <value>The default value is null: relative URLs stay relative.</value>
     public Uri? PublicBaseUrl { get; set; }
 
-    /// <summary>How many deliveries are sent at once; a slow or failing receiver holds only its own.</summary>
+    /// <summary>How many deliveries this process sends at once; a slow or failing receiver holds only its own.</summary>
     /// <value>The default value is 16.</value>
     [Range(1, 1000)]
     public int MaxConcurrentDeliveries { get; set; } = 16;
 
-    /// <summary>How many times one delivery is attempted (a 5xx, 408, 429 or network error is retried; a 3xx is not followed).</summary>
+    /// <summary>
+    /// How many times one delivery is tried (a 5xx, 408, 429, timeout or network error is tried again later; any other
+    /// answer, a 3xx included, is final). A try whose dispatcher stopped before an answer counts too. Past it the delivery
+    /// is given up: kept in the outbox for <see cref="GivenUpRetention"/>, with its last error, then removed.
+    /// </summary>
     /// <value>The default value is 5.</value>
     [Range(1, 20)]
     public int MaxAttempts { get; set; } = 5;
 
-    /// <summary>The time limit of one HTTP attempt.</summary>
+    /// <summary>
+    /// The time limit of one HTTP attempt. A dispatcher holds the delivery it sends for this plus 30 seconds; a
+    /// dispatcher that dies mid-send leaves it to another once that passes.
+    /// </summary>
     /// <value>The default value is 10 seconds.</value>
     [TimeSpanRange("00:00:00.010", "00:05:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The delay before the second attempt; it doubles for each later one.</summary>
+    /// <summary>
+    /// The delay before the second try; it doubles for each later one up to <see cref="MaxRetryDelay"/>, with jitter (a
+    /// random point in the upper half), and is never shorter than a Retry-After the receiver sent.
+    /// </summary>
     /// <value>The default value is 1 second.</value>
     [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Notifications waiting to be sent, at most; past it the oldest waiting one is dropped and logged.</summary>
+    /// <summary>The longest delay between two tries (a Retry-After may still be longer).</summary>
+    /// <value>The default value is 1 hour.</value>
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How often the dispatcher looks for due deliveries in the outbox when nothing woke it: a delivery written in this
+    /// process is sent at once, one written by another process (or falling due after a retry delay) within this.
+    /// </summary>
+    /// <value>The default value is 1 second.</value>
+    [TimeSpanRange("00:00:00.010", "00:05:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a delivery that was given up (attempts spent, or refused for good) stays in the outbox with its last
+    /// error, for inspection through <see cref="IWebhookOutbox.GetAsync"/>, before it is removed. Zero removes it at once.
+    /// </summary>
+    /// <value>The default value is 7 days.</value>
+    [TimeSpanRange("00:00:00", "90.00:00:00")]
+    public TimeSpan GivenUpRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// For the in-memory outbox (the default without a shared backend): deliveries waiting or being sent, at most; past
+    /// it a new delivery is refused and logged. Redis and PostgreSQL outboxes are bounded by completing and expiring.
+    /// </summary>
     /// <value>The default value is 10,000.</value>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 10_000;

@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3109, Level = LogLevel.Warning, Message = "A {Type} event of job {JobId} is larger than a notification can carry even shortened, and was not published.")]
     public static partial void EventTooLarge(ILogger logger, JobEventType type, string jobId);
+
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Error, Message = "The terminal webhook delivery {DeliveryId} of job {JobId} could not be written to the outbox after its step committed, and is lost.")]
+    public static partial void WebhookNotStored(ILogger logger, string jobId, string deliveryId, Exception exception);
 }

@@ -8,7 +8,8 @@ namespace MediaGen.PostgreSql.Internal;
 /// schema: each step is one call of <c>lifecycle_submit</c> or <c>lifecycle_commit</c>, one transaction applied whole or not
 /// at all, in one round trip. The event is numbered and kept in the same transaction, and its <c>NOTIFY</c> is sent when the
 /// transaction commits, so a subscriber never hears of a step that did not happen. A lease from another queue is settled through its own methods after the transaction, as
-/// a composed store would.
+/// a composed store would. A step's terminal webhook is added to the PostgreSQL webhook outbox in the same statement, so
+/// a job never finishes without its delivery.
 /// </summary>
 internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
 {
@@ -18,10 +19,14 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
     private readonly PostgresJobEventStream _events;
     private readonly ILogger _logger;
     private readonly string _schema;
+    private readonly IWebhookOutbox? _outbox;
+    private readonly bool _ownOutbox;
 
-    public PostgresJobLifecycleStore(PostgresDatabase database, PostgresJobQueue queue, PostgresCreditLedger ledger, PostgresJobEventStream events, ILogger logger)
+    public PostgresJobLifecycleStore(PostgresDatabase database, PostgresJobQueue queue, PostgresCreditLedger ledger, PostgresJobEventStream events, ILogger logger, IWebhookOutbox? outbox = null)
     {
         _database = database;
+        _outbox = outbox;
+        _ownOutbox = outbox is PostgresWebhookOutbox own && ReferenceEquals(own.Database, database);
         _queue = queue;
         _ledger = ledger;
         _events = events;
@@ -41,7 +46,7 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
             && services.GetService(typeof(ICreditLedger)) is PostgresCreditLedger ledger && ReferenceEquals(ledger.Database, database)
             && services.GetService(typeof(IJobQueue)) is PostgresJobQueue queue && ReferenceEquals(queue.Database, database)
             && services.GetService(typeof(IJobEventStream)) is PostgresJobEventStream events && ReferenceEquals(events.Database, database)
-            ? new PostgresJobLifecycleStore(database, queue, ledger, events, queue.Logger)
+            ? new PostgresJobLifecycleStore(database, queue, ledger, events, queue.Logger, (IWebhookOutbox?)services.GetService(typeof(IWebhookOutbox)))
             : null;
     }
 
@@ -120,8 +125,9 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
         (bool Applied, long Lease, long? ShortBalance) result;
         try
         {
+            var webhook = _ownOutbox ? commit.Webhook : null;
             var command = (await _database.CommandAsync(
-                $"SELECT applied, lease, short_balance FROM {_schema}.lifecycle_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+                webhook is null ? _commitSql ??= CommitSql(withWebhook: false) : _commitWithWebhookSql ??= CommitSql(withWebhook: true),
                 cancellationToken).ConfigureAwait(false))
                 .Text(commit.JobId).Text(commit.OwnerId)
                 .Bigint(job is null ? null : commit.ExpectedVersion).Smallint(job is null ? null : (short)job.Status).Time(job?.UpdatedAt)
@@ -145,6 +151,11 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
                 .Text(channel).Text(payload)
                 .Text(runId).Bigint(commit.Reserve)
                 .Integer(_events.HistoryLength).Bigint(_events.HistoryRetentionMs);
+            if (webhook is not null)
+            {
+                command.Text(webhook.Id).Text(webhook.Payload);
+            }
+
             result = await PostgresDatabase.ReadAsync(
                 command,
                 async (reader, ct) =>
@@ -186,7 +197,39 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
             await SettleForeignLeaseAsync(commit.JobId, foreign).ConfigureAwait(false);
         }
 
+        if (!_ownOutbox && commit.Webhook is { } late && _outbox is not null)
+        {
+            // Another backend's outbox cannot join the transaction: it gets the delivery right after (a crash between loses it).
+            try
+            {
+                await _outbox.AddAsync(late, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.WebhookNotStored(_logger, commit.JobId, late.Id, e);
+            }
+        }
+
         return true;
+    }
+
+    private string? _commitSql;
+    private string? _commitWithWebhookSql;
+
+    /// <summary>
+    /// The step's statement: <c>lifecycle_commit</c>, and with <paramref name="withWebhook"/> the webhook delivery ($27 id,
+    /// $28 payload, due at the step's time $9) added to the outbox when the step applied, in the same statement and so the
+    /// same transaction.
+    /// </summary>
+    private string CommitSql(bool withWebhook)
+    {
+        const string Call = "lifecycle_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
+        return withWebhook
+            ? $"WITH c AS MATERIALIZED (SELECT applied, lease, short_balance FROM {_schema}.{Call}), " +
+              $"w AS (INSERT INTO {_schema}.webhook_outbox (id, job_id, payload, state, due_at, attempts, created_at) " +
+              "SELECT $27, $1, $28, 0, $9, 0, $9 FROM c WHERE c.applied ON CONFLICT (id) DO NOTHING) " +
+              "SELECT applied, lease, short_balance FROM c"
+            : $"SELECT applied, lease, short_balance FROM {_schema}.{Call}";
     }
 
     private async ValueTask SettleForeignLeaseAsync(string jobId, LeaseSettlement settlement)

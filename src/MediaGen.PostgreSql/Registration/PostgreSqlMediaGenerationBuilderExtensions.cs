@@ -151,6 +151,9 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
         // The result cache serves, in every API process, what any worker generated.
         builder.UseResultCacheIndex(sp => new PostgresResultCacheIndex(sp.GetRequiredService<PostgresDatabase>()));
 
+        // Webhook deliveries wait in the database: they survive a restart, and any process's dispatcher sends them.
+        builder.UseWebhookOutbox(sp => new PostgresWebhookOutbox(sp.GetRequiredService<PostgresDatabase>()));
+
         // Each lifecycle step is one transaction when all four seams are this package's and still the ones in use; else
         // Core composes them.
         builder.AddLifecycleStore(LifecycleStore);

@@ -19,7 +19,7 @@ internal static class LifecycleScripts
     public const int SubmitArity = 19;
 
     /// <summary>Arguments per commit step.</summary>
-    public const int CommitArity = 25;
+    public const int CommitArity = 27;
 
     private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + RedisJobEventStream.Functions;
 
@@ -75,13 +75,14 @@ internal static class LifecycleScripts
     /// member, 11 message id to enqueue or '', 12 body, 13 priority, 14 due ms or 0, 15 lease operation (complete,
     /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
     /// 20 description, 21 event channel or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
-    /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's).
+    /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's), 26
+    /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>).
     /// Returns { 0 } when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
     /// reservation cannot be paid (nothing is applied), else { 1, lease result } with -1 for a lease no longer held (the
     /// rest still applies).
     /// </summary>
     public const string Commit = Header + """
-        local arity = 25
+        local arity = 27
         local function step(kb, kr, a)
           local now = tonumber(a[1])
           local retention = tonumber(a[2])
@@ -101,6 +102,13 @@ internal static class LifecycleScripts
             if delayed then redis.call('PUBLISH', q.wake, '1') end
           end
           if a[21] ~= '' then events_publish(a[21], a[22], ARGV[5], ARGV[6]) end
+          if a[26] ~= '' then
+            local wk = root .. 'webhooks:d:' .. a[26]
+            if redis.call('EXISTS', wk) == 0 then
+              redis.call('HSET', wk, 'job', a[3], 'payload', a[27], 'attempts', 0, 'at', a[1], 'state', 'w')
+              redis.call('ZADD', root .. 'webhooks:due', a[1], a[26])
+            end
+          end
           local lease = 0
           if a[15] ~= '' then lease = queue_settle(a[15], a[16], a[17], now, tonumber(a[18]), a[19], a[20]) end
           return { 1, lease }

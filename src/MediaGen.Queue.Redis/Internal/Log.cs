@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Settling the lease of job {JobId} through its own queue failed after the step was committed; the message comes back and finds the job as the step left it.")]
     public static partial void LifecycleLeaseSettleFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "The terminal webhook delivery {DeliveryId} of job {JobId} could not be written to the outbox after its step committed, and is lost.")]
+    public static partial void WebhookNotStored(ILogger logger, string jobId, string deliveryId, Exception exception);
 }

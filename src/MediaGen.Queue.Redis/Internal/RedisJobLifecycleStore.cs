@@ -10,7 +10,8 @@ namespace MediaGen.Queue.Redis.Internal;
 /// key prefix: each step is one <see cref="LifecycleScripts"/> step, applied whole or not at all, in one round trip.
 /// Steps taken while a call is in flight go together in the next call (group commit), so a busy process pays a round
 /// trip per batch, not per step. A lease from another queue is settled through its own methods after the script, as a
-/// composed store would.
+/// composed store would. A step's terminal webhook is added to the Redis webhook outbox in the same script, so a job never
+/// finishes without its delivery.
 /// </summary>
 internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
 {
@@ -24,6 +25,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     private readonly long _retentionMs;
     private readonly RedisCommandBatcher<Step, RedisResult> _submits;
     private readonly RedisCommandBatcher<Step, RedisResult> _commits;
+    private readonly IWebhookOutbox? _outbox;
+    private readonly bool _ownOutbox;
 
     /// <summary>The most steps one script call carries.</summary>
     private const int MaxBatch = 128;
@@ -35,9 +38,12 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         RedisJobEventStream events,
         IOptions<RedisQueueOptions> options,
         TimeProvider timeProvider,
-        ILogger logger)
+        ILogger logger,
+        IWebhookOutbox? outbox = null)
     {
         _connection = connection;
+        _outbox = outbox;
+        _ownOutbox = outbox is RedisWebhookOutbox own && ReferenceEquals(own.Connection, connection);
         _queue = queue;
         _ledger = ledger;
         _events = events;
@@ -69,7 +75,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                 events,
                 options,
                 (TimeProvider?)services.GetService(typeof(TimeProvider)) ?? TimeProvider.System,
-                queue.Logger)
+                queue.Logger,
+                (IWebhookOutbox?)services.GetService(typeof(IWebhookOutbox)))
             : null;
     }
 
@@ -154,6 +161,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     claimed ? settlement!.Value.Description ?? string.Empty : string.Empty,
                     EventChannel(commit.Event), EventPayload(commit.Event), enqueue?.Group ?? string.Empty,
                     commit.Reserve is { } credits ? credits : string.Empty, runId,
+                    _ownOutbox && commit.Webhook is { } webhook ? webhook.Id : string.Empty,
+                    _ownOutbox && commit.Webhook is { } same ? same.Payload : string.Empty,
                 ],
                 cancellationToken).ConfigureAwait(false))!;
         }
@@ -187,7 +196,25 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             await SettleForeignLeaseAsync(commit.JobId, foreign).ConfigureAwait(false);
         }
 
+        if (!_ownOutbox && commit.Webhook is { } late && _outbox is not null)
+        {
+            // Another backend's outbox cannot join the script: it gets the delivery right after (a crash between loses it).
+            await AddWebhookAsync(commit.JobId, late).ConfigureAwait(false);
+        }
+
         return true;
+    }
+
+    private async ValueTask AddWebhookAsync(string jobId, WebhookDelivery webhook)
+    {
+        try
+        {
+            await _outbox!.AddAsync(webhook, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.WebhookNotStored(_logger, jobId, webhook.Id, e);
+        }
     }
 
     private async ValueTask SettleForeignLeaseAsync(string jobId, LeaseSettlement settlement)

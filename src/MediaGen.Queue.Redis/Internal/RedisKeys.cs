@@ -65,6 +65,15 @@ internal sealed class RedisKeys
     /// <summary>A provider's rate-limit pause: its deadline (Unix ms), expiring a while after it passes.</summary>
     public string ProviderPause(string provider) => Root + "pause:" + provider;
 
+    /// <summary>
+    /// KEYS 1-3 of every webhook outbox script: the sorted set of waiting and leased delivery ids by due time or lease
+    /// expiry (Unix ms), the sorted set of given-up ones by expiry, and the lease-token counter.
+    /// </summary>
+    public StackExchange.Redis.RedisKey[] WebhookScriptKeys => [Root + "webhooks:due", Root + "webhooks:gaveup", Root + "webhooks:seq"];
+
+    /// <summary>Prefix of the per-delivery hashes (job, payload, attempts, lease token, last error, due time).</summary>
+    public string WebhookPrefix => Root + "webhooks:d:";
+
     /// <summary>The hash of workers' last heartbeats, by worker id.</summary>
     public string Workers => Root + "workers";
 

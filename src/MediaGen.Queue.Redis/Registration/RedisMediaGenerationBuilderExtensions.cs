@@ -131,6 +131,9 @@ public static class RedisMediaGenerationBuilderExtensions
         // The result cache serves, in every API process, what any worker generated.
         builder.UseResultCacheIndex(sp => ActivatorUtilities.CreateInstance<RedisResultCacheIndex>(sp, sp.GetRequiredService<RedisConnection>()));
 
+        // Webhook deliveries wait in Redis: they survive a restart, and any process's dispatcher sends them.
+        builder.UseWebhookOutbox(sp => ActivatorUtilities.CreateInstance<RedisWebhookOutbox>(sp, sp.GetRequiredService<RedisConnection>()));
+
         // Each lifecycle step is one script when all four seams are Redis's and still the ones in use; else Core composes them.
         builder.AddLifecycleStore(LifecycleStore);
 

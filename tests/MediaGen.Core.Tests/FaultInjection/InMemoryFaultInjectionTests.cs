@@ -1,6 +1,7 @@
 using MediaGen.Core.Tests.Compliance;
 using MediaGen.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Core.Tests.FaultInjection;
@@ -11,8 +12,9 @@ public sealed class InMemoryFaultInjectionTests : LifecycleFaultInjectionTests
     protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance)
     {
         var (store, ledger, queue, events) = InMemorySeams.Create(time, initialBalance, LifecycleFaultHarness.LeaseDuration);
-        var atomic = new InMemoryJobLifecycleStore(store, ledger, queue, events, NullLogger<InMemoryJobLifecycleStore>.Instance);
-        return ValueTask.FromResult(new FaultBackend(store, ledger, queue, events, atomic, queue));
+        var outbox = new InMemoryWebhookOutbox(Options.Create(new WebhookOptions()), time);
+        var atomic = new InMemoryJobLifecycleStore(store, ledger, queue, events, NullLogger<InMemoryJobLifecycleStore>.Instance, outbox);
+        return ValueTask.FromResult(new FaultBackend(store, ledger, queue, events, atomic, queue) { Outbox = outbox });
     }
 }
 
@@ -22,6 +24,7 @@ public sealed class ComposedFaultInjectionTests : LifecycleFaultInjectionTests
     protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance)
     {
         var (store, ledger, queue, events) = InMemorySeams.Create(time, initialBalance, LifecycleFaultHarness.LeaseDuration);
-        return ValueTask.FromResult(new FaultBackend(store, ledger, queue, events, Atomic: null, queue));
+        var outbox = new InMemoryWebhookOutbox(Options.Create(new WebhookOptions()), time);
+        return ValueTask.FromResult(new FaultBackend(store, ledger, queue, events, Atomic: null, queue) { Outbox = outbox });
     }
 }

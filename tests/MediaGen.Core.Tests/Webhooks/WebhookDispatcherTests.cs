@@ -15,26 +15,22 @@ namespace MediaGen.Core.Tests.Webhooks;
 /// <summary>Webhooks posted to a real HTTP listener on loopback (allow-listed, as only a development host may).</summary>
 public sealed class WebhookDispatcherTests : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly WebhookReceiver _receiver = new();
     private readonly string _url;
     private readonly int _port;
-    private readonly string _secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    private readonly string _secret;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-tests", Guid.NewGuid().ToString("N"));
 
     public WebhookDispatcherTests()
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        _port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        _url = $"http://127.0.0.1:{_port}/hooks/";
-        _listener.Prefixes.Add(_url);
-        _listener.Start();
+        _url = _receiver.Url;
+        _port = _receiver.Port;
+        _secret = _receiver.Secret;
     }
 
     public void Dispose()
     {
-        _listener.Close();
+        _receiver.Dispose();
         if (Directory.Exists(_root))
         {
             Directory.Delete(_root, recursive: true);
@@ -51,7 +47,7 @@ public sealed class WebhookDispatcherTests : IDisposable
 
         var submitted = await client.SubmitAsync(Request(generator, "all") with { WebhookEvents = WebhookEventFilter.All });
 
-        var received = new List<Received>();
+        var received = new List<WebhookReceiver.Received>();
         for (var i = 0; i < 3; i++)
         {
             received.Add(await ReceiveAsync(HttpStatusCode.NoContent));
@@ -128,9 +124,9 @@ public sealed class WebhookDispatcherTests : IDisposable
         await host.StartAsync();
         var dispatcher = host.Services.GetRequiredService<WebhookDispatcher>();
 
-        dispatcher.Notify(FinishedJob("slow", _url + "slow"), WebhookEventFilter.Completed);
-        var slow = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        dispatcher.Notify(FinishedJob("fast", _url + "fast"), WebhookEventFilter.Completed);
+        await dispatcher.NotifyAsync(FinishedJob("slow", _url + "slow"), WebhookEventFilter.Completed);
+        var slow = await _receiver.AcceptAsync();
+        await dispatcher.NotifyAsync(FinishedJob("fast", _url + "fast"), WebhookEventFilter.Completed);
 
         // The slow receiver has not answered; the next delivery is not held behind it.
         var fast = await ReceiveAsync(HttpStatusCode.NoContent);
@@ -156,7 +152,7 @@ public sealed class WebhookDispatcherTests : IDisposable
         var http = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
 
         var send = http.PostAsync(_url + "moved", new StringContent("{}"));
-        var context = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        var context = await _receiver.AcceptAsync();
         context.Response.StatusCode = 307;
         context.Response.RedirectLocation = _url + "elsewhere";
         context.Response.Close();
@@ -203,14 +199,14 @@ public sealed class WebhookDispatcherTests : IDisposable
         var dispatcher = host.Services.GetRequiredService<WebhookDispatcher>();
         var job = FinishedJob("rebind", $"http://hooks.rebind.example:{_port}/hooks/x");
 
-        Assert.False(await dispatcher.SendAsync(Delivery(job), CancellationToken.None));
+        Assert.Equal(WebhookDispatcher.SendOutcome.Final, (await dispatcher.SendAsync(job.Id + ".1.failed", Envelope(dispatcher, job), CancellationToken.None)).Outcome);
         Assert.Single(resolver.Asked);
 
         // Allow-listed, the name connects to the address it resolved to (the Host header is the listener's, which serves
         // only its own name).
         using var allowed = BuildHost(generator, o => o.AllowedNonPublicHosts.Add("hooks.rebind.example"), worker: false, resolver: resolver);
         var http = allowed.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
-        using var request = new HttpRequestMessage(HttpMethod.Post, job.Request.WebhookUrl) { Content = new ByteArrayContent(await dispatcher.BuildBodyAsync(Delivery(job), CancellationToken.None)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, job.Request.WebhookUrl) { Content = new ByteArrayContent(await dispatcher.BuildBodyAsync(Envelope(dispatcher, job).Payload, CancellationToken.None)) };
         request.Content.Headers.ContentType = new("application/json");
         request.Headers.Host = $"127.0.0.1:{_port}";
         var send = http.SendAsync(request);
@@ -352,29 +348,10 @@ public sealed class WebhookDispatcherTests : IDisposable
         CreatedAt = DateTimeOffset.UnixEpoch,
     };
 
-    private static WebhookDispatcher.WebhookDelivery Delivery(GenerationJob job) =>
-        new(job.Id + ".1.failed", job.Id, "job.failed", job.Request.WebhookUrl!, job, null, DateTimeOffset.UnixEpoch);
+    private static WebhookDispatcher.WebhookEnvelope Envelope(WebhookDispatcher dispatcher, GenerationJob job) =>
+        WebhookDispatcher.Read(dispatcher.CreateDelivery(job, WebhookEventFilter.Completed)!.Payload)!;
 
-    private async Task<Received> ReceiveAsync(HttpStatusCode reply)
-    {
-        var context = await _listener.GetContextAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        using var body = new MemoryStream();
-        await context.Request.InputStream.CopyToAsync(body);
-        Assert.Equal("POST", context.Request.HttpMethod);
-        Assert.Equal("application/json", context.Request.ContentType);
-        var headers = new HeaderDictionary();
-        foreach (var name in context.Request.Headers.AllKeys)
-        {
-            headers[name!] = context.Request.Headers[name];
-        }
-
-        context.Response.StatusCode = (int)reply;
-        context.Response.Close();
-        using var document = JsonDocument.Parse(body.ToArray());
-        return new Received(body.ToArray(), headers, document.RootElement.GetProperty("type").GetString()!, document.RootElement.GetProperty("data").Clone());
-    }
-
-    private sealed record Received(byte[] Body, HeaderDictionary Headers, string Type, JsonElement Data);
+    private Task<WebhookReceiver.Received> ReceiveAsync(HttpStatusCode reply) => _receiver.ReceiveAsync(reply);
 
     private sealed class FixedResolver(IPAddress address) : IWebhookHostResolver
     {

@@ -139,3 +139,19 @@ public sealed class PostgresWorkerRegistryComplianceTests : WorkerRegistryCompli
 
     private ValueTask<IWorkerRegistry> CreateClient() => ValueTask.FromResult<IWorkerRegistry>(new PostgresWorkerRegistry(_databases!.Connect()));
 }
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresWebhookOutboxComplianceTests : WebhookOutboxComplianceTests
+{
+    private PostgresComplianceDatabases? _databases;
+
+    protected override ValueTask<IWebhookOutbox> CreateOutboxAsync()
+    {
+        _databases ??= Track(new PostgresComplianceDatabases(Time));
+        return CreateClient();
+    }
+
+    protected override ValueTask<IWebhookOutbox> CreatePeerOutboxAsync(IWebhookOutbox outbox) => CreateClient();
+
+    private ValueTask<IWebhookOutbox> CreateClient() => ValueTask.FromResult<IWebhookOutbox>(new PostgresWebhookOutbox(_databases!.Connect()));
+}

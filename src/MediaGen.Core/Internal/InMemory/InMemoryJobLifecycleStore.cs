@@ -5,14 +5,16 @@ namespace MediaGen.Internal;
 /// <summary>
 /// The lifecycle store of the in-memory backend: each step is one critical section over the in-memory job store,
 /// ledger, queue and event stream, so no other step sees it half applied. Those seams complete synchronously, which is
-/// what lets a step run under a lock.
+/// what lets a step run under a lock. A step's terminal webhook joins the critical section when the outbox is the
+/// in-memory one too.
 /// </summary>
 internal sealed class InMemoryJobLifecycleStore(
     InMemoryJobStore store,
     InMemoryCreditLedger ledger,
     InMemoryJobQueue queue,
     IJobEventStream events,
-    ILogger<InMemoryJobLifecycleStore> logger) : IJobLifecycleStore
+    ILogger<InMemoryJobLifecycleStore> logger,
+    IWebhookOutbox? outbox = null) : IJobLifecycleStore
 {
     private readonly Lock _gate = new();
 
@@ -52,6 +54,22 @@ internal sealed class InMemoryJobLifecycleStore(
 
     public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
+        var applied = Commit(commit);
+
+        // A webhook outbox of another backend cannot join the critical section: it gets the delivery right after.
+        return applied && commit.Webhook is { } webhook && outbox is not null and not InMemoryWebhookOutbox
+            ? AddWebhookAfterAsync(outbox, commit.JobId, webhook)
+            : ValueTask.FromResult(applied);
+    }
+
+    private async ValueTask<bool> AddWebhookAfterAsync(IWebhookOutbox other, string jobId, WebhookDelivery webhook)
+    {
+        await ComposedJobLifecycleStore.AddWebhookAsync(other, jobId, webhook, logger).ConfigureAwait(false);
+        return true;
+    }
+
+    private bool Commit(JobCommit commit)
+    {
         var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
         lock (_gate)
         {
@@ -60,7 +78,7 @@ internal sealed class InMemoryJobLifecycleStore(
                 // The version first, so a step refused for it reserves nothing; a short balance throws before any write.
                 if (commit.Job is not null && Done(store.GetAsync(commit.JobId, CancellationToken.None))?.Version != commit.ExpectedVersion)
                 {
-                    return ValueTask.FromResult(false);
+                    return false;
                 }
 
                 Done(ledger.ReserveAsync(commit.OwnerId, runId, credits, CancellationToken.None));
@@ -68,7 +86,7 @@ internal sealed class InMemoryJobLifecycleStore(
 
             if (commit.Job is { } job && Done(store.UpdateAsync(job, commit.ExpectedVersion, CancellationToken.None)) is null)
             {
-                return ValueTask.FromResult(false);
+                return false;
             }
 
             if (commit.Settlement is { } refund)
@@ -82,6 +100,19 @@ internal sealed class InMemoryJobLifecycleStore(
             }
 
             Publish(commit.Event);
+            if (commit.Webhook is { } webhook && outbox is InMemoryWebhookOutbox inMemoryOutbox)
+            {
+                try
+                {
+                    Done(inMemoryOutbox.AddAsync(webhook, CancellationToken.None));
+                }
+                catch (QueueUnavailableException e)
+                {
+                    // The outbox is full: the step stands without its webhook.
+                    Log.WebhookNotStored(logger, commit.JobId, webhook.Id, e);
+                }
+            }
+
             if (commit.Lease is { Action: not LeaseAction.Keep } lease)
             {
                 try
@@ -95,7 +126,7 @@ internal sealed class InMemoryJobLifecycleStore(
                 }
             }
 
-            return ValueTask.FromResult(true);
+            return true;
         }
     }
 

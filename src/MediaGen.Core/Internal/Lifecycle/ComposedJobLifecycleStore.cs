@@ -8,14 +8,16 @@ namespace MediaGen.Internal;
 /// first, then the ledger, the queue and the event, and the lease last. A crash in between leaves the lease unsettled,
 /// so the message comes back and the worker applies the step's effects again (each is keyed by job id, so nothing
 /// happens twice); what no message will come back for (a settlement after a cancel from the API), the sweeper settles
-/// from the ledger's open reservations.
+/// from the ledger's open reservations. A step's terminal webhook is added to the outbox right after the job is written:
+/// a crash between the two loses that delivery.
 /// </summary>
 internal sealed class ComposedJobLifecycleStore(
     IJobStore store,
     ICreditLedger ledger,
     IJobQueue queue,
     IJobEventStream events,
-    ILogger<ComposedJobLifecycleStore> logger) : IJobLifecycleStore
+    ILogger<ComposedJobLifecycleStore> logger,
+    IWebhookOutbox? outbox = null) : IJobLifecycleStore
 {
     public async ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
     {
@@ -107,12 +109,31 @@ internal sealed class ComposedJobLifecycleStore(
         }
 
         await PublishAsync(commit.Event).ConfigureAwait(false);
+        if (commit.Webhook is { } webhook && outbox is not null)
+        {
+            // Right after the job: a crash between the two loses this delivery (the job's state stays readable).
+            await AddWebhookAsync(outbox, commit.JobId, webhook, logger).ConfigureAwait(false);
+        }
+
         if (commit.Lease is { Action: not LeaseAction.Keep } lease)
         {
             await SettleLeaseAsync(commit.JobId, lease).ConfigureAwait(false);
         }
 
         return true;
+    }
+
+    /// <summary>Adds a step's webhook delivery after the step committed; a failure is logged as a lost delivery, never thrown.</summary>
+    internal static async ValueTask AddWebhookAsync(IWebhookOutbox outbox, string jobId, WebhookDelivery webhook, ILogger logger)
+    {
+        try
+        {
+            await outbox.AddAsync(webhook, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.WebhookNotStored(logger, jobId, webhook.Id, e);
+        }
     }
 
     private async ValueTask PublishAsync(JobEvent? jobEvent)

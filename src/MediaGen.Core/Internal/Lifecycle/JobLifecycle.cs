@@ -102,9 +102,17 @@ internal sealed partial class JobLifecycle(
                 EnqueueOptions = effects.EnqueueOptions,
                 Lease = effects.Lease,
                 Event = effects.Event is { } type ? BuildEvent(next ?? job, type, stamp.At, effects.EventError) : null,
+
+                // The terminal webhook goes with the step that ends the job: atomic where one backend owns the outbox too.
+                Webhook = next is not null && next.Status.IsTerminal() && !job.Status.IsTerminal() ? webhooks.CreateDelivery(next, WebhookEventFilter.Completed) : null,
             };
             if (await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false))
             {
+                if (commit.Webhook is not null)
+                {
+                    webhooks.Wake();
+                }
+
                 return new StepResult(next ?? job, Applied: true, Written: next is not null);
             }
 
@@ -218,6 +226,7 @@ internal sealed partial class JobLifecycle(
         Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
         Log.CacheHit(logger, job.Id, credits);
         OnFinished(created.Job, exception: null);
+        await webhooks.NotifyAsync(created.Job, WebhookEventFilter.Completed).ConfigureAwait(false);
         return created;
     }
 
@@ -246,7 +255,7 @@ internal sealed partial class JobLifecycle(
         if (result.Written)
         {
             metrics.Started.Add(1, new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, result.Job.Request.Model));
-            webhooks.Notify(result.Job, WebhookEventFilter.Start);
+            await webhooks.NotifyAsync(result.Job, WebhookEventFilter.Start).ConfigureAwait(false);
         }
 
         return result;
@@ -575,10 +584,10 @@ internal sealed partial class JobLifecycle(
         events.PublishJobEventAsync(job, JobEventType.Progress, timeProvider.GetUtcNow(), progress: fraction, message: message);
 
     /// <summary>Publishes that one output was stored.</summary>
-    public ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output)
+    public async ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output)
     {
-        webhooks.Notify(job, WebhookEventFilter.Output, output);
-        return events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output);
+        await webhooks.NotifyAsync(job, WebhookEventFilter.Output, output).ConfigureAwait(false);
+        await events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -628,7 +637,7 @@ internal sealed partial class JobLifecycle(
     private static JobEvent BuildEvent(GenerationJob job, JobEventType type, DateTimeOffset at, JobError? error) =>
         JobEventPublishing.Build(job, type, at, error);
 
-    /// <summary>The one place a finished job's metrics, log and webhook are produced.</summary>
+    /// <summary>The one place a finished job's metrics and log are produced (its webhook goes with the step's commit).</summary>
     private void OnFinished(GenerationJob job, Exception? exception)
     {
         var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model);
@@ -655,12 +664,10 @@ internal sealed partial class JobLifecycle(
             case JobStatus.Canceled:
                 metrics.Canceled.Add(1, model);
                 Log.JobCanceled(logger, job.Id);
-                webhooks.Notify(job, WebhookEventFilter.Completed);
                 return;
         }
 
         metrics.JobDuration.Record(duration, model);
-        webhooks.Notify(job, WebhookEventFilter.Completed);
     }
 }
 

@@ -12,6 +12,7 @@ namespace MediaGen.Internal;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(CamelCaseEnumConverter<JobStatus>)])]
 [JsonSerializable(typeof(WebhookDispatcher.WebhookPayload))]
+[JsonSerializable(typeof(WebhookDispatcher.WebhookEnvelope))]
 internal sealed partial class WebhookJsonContext : JsonSerializerContext;
 
 /// <summary>An enum written as its camel-case name, without the reflection of the non-generic <see cref="JsonStringEnumConverter"/>.</summary>

@@ -17,6 +17,9 @@ namespace MediaGen.Core.Tests.FaultInjection;
 public sealed record FaultBackend(IJobStore Store, ICreditLedger Ledger, IJobQueue Queue, IJobEventStream Events, IJobLifecycleStore? Atomic, params object[] Owned)
     : IAsyncDisposable
 {
+    /// <summary>The backend's webhook outbox; with <see cref="Atomic"/> each terminal step writes its delivery in the same step.</summary>
+    public IWebhookOutbox? Outbox { get; init; }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var owned in Owned.Reverse())
@@ -82,6 +85,7 @@ internal sealed class LifecycleFaultHarness
                     Model = CountingGenerator.ModelId,
                     OwnerId = Owners[i % Owners.Length],
                     Settings = new GenerationSettings { OutputCount = 2 },
+                    WebhookUrl = new Uri("https://hooks.example.com/jobs"),
                 });
                 accepted.Add(result.Job.Id);
             }
@@ -303,6 +307,22 @@ internal sealed class LifecycleFaultHarness
             }
         }
 
+        if (_backend is { Outbox: { } outbox, Atomic: not null })
+        {
+            // The terminal webhook is written in the step that ends the job: every finished run has its one delivery.
+            foreach (var job in jobs.Where(j => j.Status.IsTerminal()))
+            {
+                var finished = job.Run == 2 ? new[] { (1, "failed"), (2, job.Status.ToString().ToLowerInvariant()) } : [(job.Run, job.Status.ToString().ToLowerInvariant())];
+                foreach (var (run, status) in finished)
+                {
+                    if (await outbox.GetAsync($"{job.Id}.{run}.{status}") is not { Status: WebhookDeliveryStatus.Waiting, Attempts: 0 })
+                    {
+                        failures.AppendLine($"job {job.Id} finished run {run} {status} without its webhook delivery in the outbox");
+                    }
+                }
+            }
+        }
+
         var open = await _backend.Ledger.ListOpenReservationsAsync(_time.GetUtcNow().AddYears(1), 100);
         foreach (var reservation in open)
         {
@@ -363,6 +383,11 @@ internal sealed class LifecycleFaultHarness
                 o.Retry.Delay = TimeSpan.FromSeconds(2);
                 o.Retry.UseJitter = false;
             });
+        if (_backend.Outbox is { } webhookOutbox)
+        {
+            builder.UseWebhookOutbox(_ => webhookOutbox);
+        }
+
         if (_backend.Atomic is { } atomic)
         {
             builder.AddLifecycleStore(_ => new FaultyLifecycleStore(atomic, faults));

@@ -1,0 +1,11 @@
+using MediaGen.Internal;
+using MediaGen.Testing;
+using Microsoft.Extensions.Options;
+
+namespace MediaGen.Core.Tests.Compliance;
+
+public sealed class InMemoryWebhookOutboxTests : WebhookOutboxComplianceTests
+{
+    protected override ValueTask<IWebhookOutbox> CreateOutboxAsync() =>
+        ValueTask.FromResult<IWebhookOutbox>(new InMemoryWebhookOutbox(Options.Create(new WebhookOptions()), Time));
+}
