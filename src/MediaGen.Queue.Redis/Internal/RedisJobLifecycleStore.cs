@@ -44,6 +44,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
         _time = timeProvider;
         _logger = logger;
+        // The store is this package's over the same keys: the queue's receive can read each message's job with it.
+        queue.JobRoot = _keys.Root;
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
         _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Submit, LifecycleScripts.SubmitArity, steps), MaxBatch);
         _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Commit, LifecycleScripts.CommitArity, steps), MaxBatch);
