@@ -272,6 +272,7 @@ async Task PipelineAsync(int count, int concurrency)
     var serverCalls = await ServerCallsAsync();
     var serverCpu = await ServerCpuAsync();
     var allocated = GC.GetTotalAllocatedBytes(precise: true);
+    var workItems = ThreadPool.CompletedWorkItemCount;
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var started = Stopwatch.GetTimestamp();
     profiling = session;
@@ -286,6 +287,7 @@ async Task PipelineAsync(int count, int concurrency)
     var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
     var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
     var allocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+    var threadPoolItems = ThreadPool.CompletedWorkItemCount - workItems;
     var serverCpuMs = (await ServerCpuAsync() - serverCpu) * 1000;
     var calls = await ServerCallsAsync() - serverCalls;
     var sent = session.FinishProfiling().GroupBy(c => c.Command).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
@@ -311,6 +313,7 @@ async Task PipelineAsync(int count, int concurrency)
         ["clientCpuUsPerJob"] = Math.Round(cpuMs * 1000 / count, 1),
         ["clientBytesAllocatedPerJob"] = Math.Round((double)allocatedBytes / count),
         ["redisCpuUsPerJob"] = Math.Round(serverCpuMs * 1000 / count, 1),
+        ["threadPoolWorkItemsPerJob"] = Math.Round((double)threadPoolItems / count, 1),
         ["redisCommandsPerJob"] = Math.Round((double)sent.Values.Sum() / count, 2),
         ["redisCommandsPerJobByName"] = string.Join(" ", sent.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}={(double)kv.Value / count:0.##}")),
         ["redisCallsPerJobIncludingScripts"] = Math.Round(calls / count, 1),
