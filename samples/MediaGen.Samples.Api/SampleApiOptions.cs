@@ -25,7 +25,7 @@ public sealed class SampleApiOptions
 
     /// <summary>How often an idle server-sent event stream sends a comment line, so proxies keep it open.</summary>
     /// <value>The default value is 15 seconds.</value>
-    [TimeSpanRange("00:00:00.010", "00:10:00")]
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan SseHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Reads and checks the options; every error names its key.</summary>

@@ -46,7 +46,11 @@ public static class MediaGenerationEndpointRouteBuilderExtensions
 
         MediaEndpoint.MapIfServedHere(endpoints);
         var unmatched = new UnmatchedRoutes(endpoints.ServiceProvider.GetRequiredService<EndpointDataSource>(), marker);
-        api.MapFallback("{**path}", unmatched.Answer).ExcludeFromDescription();
+        // What MapFallback does, spelled out: under the request delegate generator MapFallback(pattern, handler) drops
+        // the pattern for its default "{*path:nonfile}", and a path that looks like a file would get a bare 404.
+        api.Map("{**path}", unmatched.Answer)
+            .ExcludeFromDescription()
+            .Add(endpoint => ((RouteEndpointBuilder)endpoint).Order = int.MaxValue);
         return api;
     }
 }
