@@ -53,6 +53,48 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     }
 
     [ServerFact(RedisTestServer.Variable)]
+    public async Task ReceiveAsync_WithTheLifecycleStore_LeaseCarriesTheJobAsStoredOnce()
+    {
+        await CreateAsync(initialBalance: 10);
+        await _lifecycle.SubmitAsync(Submission(NewJob("job-1"), credits: 3));
+        var stored = (await _store.GetAsync("job-1"))!;
+
+        var lease = Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero)));
+
+        var carried = lease.Job;
+        Assert.NotNull(carried);
+        Assert.Equal((stored.Id, stored.Version, stored.Status, stored.OwnerId), (carried.Id, carried.Version, carried.Status, carried.OwnerId));
+        Assert.Null(lease.Job);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ReceiveAsync_MessageWithoutItsJob_LeaseCarriesNoJob()
+    {
+        await CreateAsync(initialBalance: 10);
+        await _queue.EnqueueAsync(new QueueMessage("no-such-job"));
+
+        var lease = Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero)));
+
+        Assert.Equal("no-such-job", lease.Message.JobId);
+        Assert.Null(lease.Job);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ReceiveAsync_QueueWithoutTheLifecycleStore_LeaseCarriesNoJob()
+    {
+        await CreateAsync(initialBalance: 10);
+        await _lifecycle.SubmitAsync(Submission(NewJob("job-1"), credits: 3));
+        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
+        await using var owned = multiplexer;
+        var queueAlone = RedisTestServer.Queue(connection, RedisTestServer.Options(_prefix, TimeSpan.FromSeconds(30)), _time);
+
+        var lease = Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await queueAlone.ReceiveAsync(1, TimeSpan.Zero)));
+
+        Assert.Equal("job-1", lease.Message.JobId);
+        Assert.Null(lease.Job);
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
     public async Task SubmitAsync_Event_IsKeptInTheJobsHistoryUntilItsRetentionOrTheJobsDeletion()
     {
         await CreateAsync(initialBalance: 10);
