@@ -59,7 +59,7 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         await _lifecycle.SubmitAsync(Submission(NewJob("job-1"), credits: 3));
         var stored = (await _store.GetAsync("job-1"))!;
 
-        var lease = Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero)));
+        var lease = await ReceiveCarryingAsync(_queue);
 
         var carried = lease.Job;
         Assert.NotNull(carried);
@@ -73,10 +73,9 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         await CreateAsync(initialBalance: 10);
         await _queue.EnqueueAsync(new QueueMessage("no-such-job"));
 
-        var lease = Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero)));
+        var lease = await ReceiveCarryingAsync(_queue);
 
-        Assert.Equal("no-such-job", lease.Message.JobId);
-        Assert.Null(lease.Job);
+        Assert.Equal(("no-such-job", null), (lease.Message.JobId, lease.Job));
     }
 
     [ServerFact(RedisTestServer.Variable)]
@@ -88,10 +87,9 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         await using var owned = multiplexer;
         var queueAlone = RedisTestServer.Queue(connection, RedisTestServer.Options(_prefix, TimeSpan.FromSeconds(30)), _time);
 
-        var lease = Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await queueAlone.ReceiveAsync(1, TimeSpan.Zero)));
+        var lease = await ReceiveCarryingAsync(queueAlone);
 
-        Assert.Equal("job-1", lease.Message.JobId);
-        Assert.Null(lease.Job);
+        Assert.Equal(("job-1", null), (lease.Message.JobId, lease.Job));
     }
 
     [ServerFact(RedisTestServer.Variable)]
@@ -342,6 +340,9 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         _events = new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance);
         _lifecycle = new RedisJobLifecycleStore(connection, _queue, _ledger, _events, options, _time, NullLogger.Instance);
     }
+
+    private static async Task<IJobCarryingLease> ReceiveCarryingAsync(RedisJobQueue queue) =>
+        Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await queue.ReceiveAsync(1, TimeSpan.Zero)));
 
     private async Task<(GenerationJob Job, IQueueLease Lease)> SubmitAndReceiveAsync(string id, long credits, string? idempotencyKey = null)
     {
