@@ -6,24 +6,9 @@ namespace MediaGen.PostgreSql.Tests;
 public sealed class PostgresQueueLeaseTests : ComplianceTestBase
 {
     [ServerFact(PostgresTestServer.Variable)]
-    public async Task ReceiveAsync_WithTheLifecycleStore_LeaseCarriesTheJobAsStoredOnce()
-    {
-        var (lifecycle, store, queue) = Create();
-        var job = await SubmitAsync(lifecycle);
-        var stored = (await store.GetAsync(job.Id))!;
-
-        var lease = await ReceiveCarryingAsync(queue);
-
-        var carried = lease.Job;
-        Assert.NotNull(carried);
-        Assert.Equal((stored.Id, stored.Version, stored.Status, stored.OwnerId), (carried.Id, carried.Version, carried.Status, carried.OwnerId));
-        Assert.Null(lease.Job);
-    }
-
-    [ServerFact(PostgresTestServer.Variable)]
     public async Task ReceiveAsync_MessageWithoutItsJob_LeaseCarriesNoJob()
     {
-        var (_, _, queue) = Create();
+        var (_, queue) = Create();
         await queue.EnqueueAsync(new QueueMessage("no-such-job"));
 
         var lease = await ReceiveCarryingAsync(queue);
@@ -34,7 +19,7 @@ public sealed class PostgresQueueLeaseTests : ComplianceTestBase
     [ServerFact(PostgresTestServer.Variable)]
     public async Task ReceiveAsync_QueueWithoutTheLifecycleStore_LeaseCarriesNoJob()
     {
-        var (lifecycle, _, queue) = Create();
+        var (lifecycle, queue) = Create();
         var job = await SubmitAsync(lifecycle);
         queue.ReadsJobs = false;
 
@@ -43,14 +28,14 @@ public sealed class PostgresQueueLeaseTests : ComplianceTestBase
         Assert.Equal((job.Id, null), (lease.Message.JobId, lease.Job));
     }
 
-    private (PostgresJobLifecycleStore Lifecycle, PostgresJobStore Store, PostgresJobQueue Queue) Create()
+    private (PostgresJobLifecycleStore Lifecycle, PostgresJobQueue Queue) Create()
     {
         var databases = Track(new Compliance.PostgresComplianceDatabases(Time));
         var database = databases.Connect();
         var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(databases.Schema));
         var ledger = new PostgresCreditLedger(database, () => 100);
         var events = new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance);
-        return (new PostgresJobLifecycleStore(database, queue, ledger, events, NullLogger.Instance), new PostgresJobStore(database), queue);
+        return (new PostgresJobLifecycleStore(database, queue, ledger, events, NullLogger.Instance), queue);
     }
 
     private async Task<GenerationJob> SubmitAsync(PostgresJobLifecycleStore lifecycle)

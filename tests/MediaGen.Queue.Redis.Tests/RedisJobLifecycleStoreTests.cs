@@ -53,21 +53,6 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     }
 
     [ServerFact(RedisTestServer.Variable)]
-    public async Task ReceiveAsync_WithTheLifecycleStore_LeaseCarriesTheJobAsStoredOnce()
-    {
-        await CreateAsync(initialBalance: 10);
-        await _lifecycle.SubmitAsync(Submission(NewJob("job-1"), credits: 3));
-        var stored = (await _store.GetAsync("job-1"))!;
-
-        var lease = await ReceiveCarryingAsync(_queue);
-
-        var carried = lease.Job;
-        Assert.NotNull(carried);
-        Assert.Equal((stored.Id, stored.Version, stored.Status, stored.OwnerId), (carried.Id, carried.Version, carried.Status, carried.OwnerId));
-        Assert.Null(lease.Job);
-    }
-
-    [ServerFact(RedisTestServer.Variable)]
     public async Task ReceiveAsync_MessageWithoutItsJob_LeaseCarriesNoJob()
     {
         await CreateAsync(initialBalance: 10);
