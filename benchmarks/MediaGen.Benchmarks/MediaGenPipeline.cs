@@ -119,8 +119,8 @@ internal sealed class CompletionCounter : IJobEventStream
         return _inner.PublishAsync(jobEvent, cancellationToken);
     }
 
-    public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) =>
-        _inner.SubscribeAsync(jobId, cancellationToken);
+    public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default) =>
+        _inner.OpenSubscriptionAsync(jobId, cancellationToken);
 
     public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
         _inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);

@@ -1,8 +1,11 @@
+using System.Runtime.CompilerServices;
+
 namespace MediaGen;
 
 /// <summary>
 /// Publishes job events and streams them to subscribers (server-sent events, webhooks). Live delivery is best effort:
-/// the job store, not the stream, is the source of truth, so a subscriber should read the job once it has subscribed.
+/// the job store, not the stream, is the source of truth, so a subscriber reads the job once its subscription is live
+/// (<see cref="OpenSubscriptionAsync"/> returned).
 /// Each published event gets the job's next <see cref="JobEvent.Sequence"/>, and the stream keeps a bounded history of
 /// each job's latest events, so a client that reconnects reads what it missed (<see cref="GetHistoryAsync"/>).
 /// </summary>
@@ -14,23 +17,52 @@ public interface IJobEventStream
     /// <returns>A task that completes once the event is handed to the transport.</returns>
     ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default);
 
-    /// <summary>Streams a job's events from now on, until <paramref name="cancellationToken"/> is canceled.</summary>
+    /// <summary>
+    /// Subscribes to a job's events and returns once the subscription is live: every event published (by any process)
+    /// after the returned task completed is delivered. Open the subscription, then read the job or its history, and
+    /// nothing is missed between the two. Dispose the enumerator to unsubscribe.
+    /// </summary>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="cancellationToken">Cancels the subscribing, and ends the subscription's reads.</param>
+    /// <returns>The live subscription: the events in the order they were published, each with its <see cref="JobEvent.Sequence"/>.</returns>
+    /// <exception cref="QueueUnavailableException">The backend cannot be reached.</exception>
+    ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Streams a job's events, until <paramref name="cancellationToken"/> is canceled. The subscription starts with the
+    /// enumeration, so an event published before the first read is complete may be missed: a reader that must not
+    /// miss one uses <see cref="OpenSubscriptionAsync"/>.
+    /// </summary>
     /// <param name="jobId">The job id.</param>
     /// <param name="cancellationToken">Ends the subscription.</param>
     /// <returns>The events in the order they were published, each with its <see cref="JobEvent.Sequence"/>.</returns>
-    IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) =>
+        ReadSubscriptionAsync(this, jobId, cancellationToken);
 
     /// <summary>
     /// Reads the job's kept events published after the one numbered <paramref name="afterSequence"/>, oldest first. The
     /// history is bounded: it keeps a job's latest events (how many, and for how long, is the backend's option), so the
     /// first event returned may come later than <paramref name="afterSequence"/> + 1 when older ones were dropped.
-    /// Subscribe first and then read the history to miss nothing; an event may then arrive both ways (same sequence).
+    /// Open a subscription first (<see cref="OpenSubscriptionAsync"/>) and then read the history to miss nothing; an event
+    /// may then arrive both ways (same sequence).
     /// </summary>
     /// <param name="jobId">The job id.</param>
     /// <param name="afterSequence">The last sequence the reader has; 0 for the whole kept history.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The kept events after <paramref name="afterSequence"/>, in sequence order; empty when there are none.</returns>
     ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default);
+
+    private static async IAsyncEnumerable<JobEvent> ReadSubscriptionAsync(IJobEventStream stream, string jobId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = await stream.OpenSubscriptionAsync(jobId, cancellationToken).ConfigureAwait(false);
+        await using (events.ConfigureAwait(false))
+        {
+            while (await events.MoveNextAsync().ConfigureAwait(false))
+            {
+                yield return events.Current;
+            }
+        }
+    }
 }
 
 /// <summary>What happened to a job.</summary>

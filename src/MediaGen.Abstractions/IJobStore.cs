@@ -49,6 +49,16 @@ public interface IJobStore
     /// <returns>The jobs.</returns>
     ValueTask<IReadOnlyList<GenerationJob>> ListStaleAsync(JobStatus status, DateTimeOffset updatedBefore, int maxCount, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Lists the most recently written jobs of any owner in <paramref name="status"/>, newest first, for operators (the
+    /// dashboard's recent failures).
+    /// </summary>
+    /// <param name="status">The status.</param>
+    /// <param name="maxCount">The most to return.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>Up to <paramref name="maxCount"/> jobs, by <see cref="GenerationJob.UpdatedAt"/>, latest first.</returns>
+    ValueTask<IReadOnlyList<GenerationJob>> ListRecentAsync(JobStatus status, int maxCount, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes a job and frees its idempotency key.</summary>
     /// <param name="jobId">The job id.</param>
     /// <param name="cancellationToken">The cancellation token.</param>

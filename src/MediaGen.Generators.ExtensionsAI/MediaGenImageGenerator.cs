@@ -245,11 +245,11 @@ public sealed class MediaGenImageGenerator : IImageGenerator
     private async Task<GenerationJob> WaitForTerminalAsync(GenerationJob job, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var events = _events.SubscribeAsync(job.Id, stop.Token).GetAsyncEnumerator(stop.Token);
+        // Live before the job is read: an event published in between is not missed.
+        var events = await _events.OpenSubscriptionAsync(job.Id, stop.Token).ConfigureAwait(false);
         Task<bool>? next = null;
         try
         {
-            // Subscribe first, then read: an event published in between is not missed.
             next = events.MoveNextAsync().AsTask();
             while (true)
             {
@@ -273,7 +273,7 @@ public sealed class MediaGenImageGenerator : IImageGenerator
         }
         finally
         {
-            // An async iterator cannot be disposed while a read is pending: end the read first.
+            // End the pending read before unsubscribing.
             await stop.CancelAsync().ConfigureAwait(false);
             if (next is not null)
             {

@@ -25,6 +25,7 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
         Assert.IsType<PostgresJobCancelSignal>(provider.GetRequiredService<IJobCancelSignal>());
         Assert.IsType<PostgresProviderPauseStore>(provider.GetRequiredService<IProviderPauseStore>());
         Assert.IsType<PostgresResultCacheIndex>(provider.GetRequiredService<IResultCacheIndex>());
+        Assert.IsType<PostgresWorkerRegistry>(provider.GetRequiredService<IWorkerRegistry>());
         Assert.IsType<PostgresJobLifecycleStore>(provider.GetRequiredService<IJobLifecycleStore>());
         Assert.Equal(TimeSpan.FromMinutes(1), provider.GetRequiredService<IOptions<PostgreSqlOptions>>().Value.LeaseDuration);
         Assert.Equal("app", provider.GetRequiredService<PostgresDatabase>().Schema);

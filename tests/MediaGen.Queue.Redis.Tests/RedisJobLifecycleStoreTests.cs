@@ -35,9 +35,8 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     {
         await CreateAsync(initialBalance: 10);
         var job = NewJob("job-1");
-        await using var events = _events.SubscribeAsync(job.Id).GetAsyncEnumerator();
+        await using var events = await _events.OpenSubscriptionAsync(job.Id);
         var next = events.MoveNextAsync().AsTask();
-        await WaitForSubscriptionAsync(job.Id);
 
         var result = await _lifecycle.SubmitAsync(Submission(job, credits: 3));
 
@@ -129,9 +128,8 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     {
         await CreateAsync(initialBalance: 10);
         var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 4);
-        await using var events = _events.SubscribeAsync(job.Id).GetAsyncEnumerator();
+        await using var events = await _events.OpenSubscriptionAsync(job.Id);
         var next = events.MoveNextAsync().AsTask();
-        await WaitForSubscriptionAsync(job.Id);
 
         var applied = await _lifecycle.CommitAsync(Commit(job, job with { Status = JobStatus.Processing, Version = 2 }) with
         {
@@ -338,16 +336,6 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     }
 
     // Pub/sub delivers only to subscribers the server already knows; wait until it counts this one.
-    private async Task WaitForSubscriptionAsync(string jobId)
-    {
-        var channel = RedisChannel.Literal(new RedisKeys(_prefix, "jobs").EventChannel(jobId));
-        var server = _multiplexer!.GetServers()[0];
-        while (await server.SubscriptionSubscriberCountAsync(channel) == 0)
-        {
-            await Task.Yield();
-        }
-    }
-
     private async Task<HashSet<string>> KeysAsync()
     {
         var keys = new HashSet<string>(StringComparer.Ordinal);

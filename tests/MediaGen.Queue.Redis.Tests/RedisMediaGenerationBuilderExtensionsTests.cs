@@ -199,7 +199,10 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
     {
         public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
-        public async IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Silent(cancellationToken));
+
+        private static async IAsyncEnumerator<JobEvent> Silent(CancellationToken cancellationToken)
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
             yield break;

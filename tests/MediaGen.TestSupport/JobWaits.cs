@@ -20,9 +20,8 @@ public static class JobWaits
         using var stop = new CancellationTokenSource();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
         limit.CancelAfter(Waits.Limit);
-        var events = services.GetRequiredService<IJobEventStream>().SubscribeAsync(jobId, limit.Token).GetAsyncEnumerator(limit.Token);
-
-        // Subscribe first, then read: an event published in between is not missed.
+        // Live before the job is read: an event published in between is not missed.
+        var events = await services.GetRequiredService<IJobEventStream>().OpenSubscriptionAsync(jobId, limit.Token);
         var next = events.MoveNextAsync().AsTask();
         try
         {
@@ -47,7 +46,7 @@ public static class JobWaits
         }
         finally
         {
-            // An async iterator cannot be disposed while a read is pending: end the read first.
+            // End the pending read before unsubscribing.
             await stop.CancelAsync();
             try
             {

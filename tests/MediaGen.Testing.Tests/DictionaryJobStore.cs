@@ -97,6 +97,15 @@ public sealed class DictionaryJobStore : IJobStore
         }
     }
 
+    public ValueTask<IReadOnlyList<GenerationJob>> ListRecentAsync(JobStatus status, int maxCount, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<GenerationJob> recent = [.. _jobs.Values.Where(j => j.Status == status).OrderByDescending(j => j.UpdatedAt).Take(maxCount)];
+            return ValueTask.FromResult(recent);
+        }
+    }
+
     public ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
     {
         lock (_gate)

@@ -53,6 +53,42 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task OpenSubscriptionAsync_EventPublishedByAPeerRightAfter_IsDelivered()
+    {
+        // No probes: the contract is that the subscription is live when OpenSubscriptionAsync returns. Several rounds, so
+        // a subscription that only becomes live a moment later is caught.
+        var stream = await NewStreamAsync();
+        var peer = await NewPeerAsync(stream);
+        for (var round = 0; round < 10; round++)
+        {
+            var jobId = NewJobId();
+            await using var events = await stream.OpenSubscriptionAsync(jobId);
+            var published = Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded);
+
+            await peer.PublishAsync(published);
+
+            Assert.True(await WithinAsync(events.MoveNextAsync().AsTask(), $"the event of round {round}"));
+            Assert.Equal((jobId, JobEventType.Succeeded), (events.Current.JobId, events.Current.Type));
+        }
+    }
+
+    [ComplianceFact]
+    public async Task OpenSubscriptionAsync_DisposedTwiceUnread_LeavesTheStreamWorking()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        var unread = await stream.OpenSubscriptionAsync(jobId);
+        await unread.DisposeAsync();
+        await unread.DisposeAsync();
+        await using var subscription = await SubscribeLiveAsync(stream, stream, jobId);
+
+        var published = Event(jobId, JobEventType.Started, JobStatus.Processing);
+        await stream.PublishAsync(published);
+
+        AssertReceived([published], await subscription.NextAsync(1));
+    }
+
+    [ComplianceFact]
     public async Task SubscribeAsync_EveryField_RoundTrips()
     {
         var stream = await NewStreamAsync();

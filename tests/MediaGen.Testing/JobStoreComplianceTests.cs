@@ -571,6 +571,30 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task ListRecentAsync_JobsOfEveryOwner_ReturnsTheNewestInTheStatusFirst()
+    {
+        var store = await NewStoreAsync();
+        var failed = new List<GenerationJob>();
+        for (var i = 0; i < 5; i++)
+        {
+            failed.Add((await store.CreateAsync(NewJob($"owner-{i % 2}") with { Status = JobStatus.Failed })).Job);
+            await store.CreateAsync(NewJob("owner-a"));
+            Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        // The oldest failure, written again now, is the newest.
+        var rewritten = await store.UpdateAsync(failed[0] with { Attempt = 2, UpdatedAt = Time.GetUtcNow() }, failed[0].Version);
+
+        var recent = await store.ListRecentAsync(JobStatus.Failed, 3);
+        var all = await store.ListRecentAsync(JobStatus.Failed, 100);
+
+        Assert.Equal([rewritten!.Id, failed[4].Id, failed[3].Id], recent.Select(j => j.Id));
+        Assert.Equal([rewritten.Id, failed[4].Id, failed[3].Id, failed[2].Id, failed[1].Id], all.Select(j => j.Id));
+        Assert.Empty(await store.ListRecentAsync(JobStatus.Canceled, 3));
+        Assert.Empty(await store.ListRecentAsync(JobStatus.Failed, 0));
+    }
+
+    [ComplianceFact]
     public async Task ListStaleAsync_MoreThanMaxCount_ReturnsAtMostMaxCount()
     {
         var store = await NewStoreAsync();

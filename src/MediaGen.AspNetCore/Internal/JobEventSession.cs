@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -52,7 +53,8 @@ internal sealed class JobEventSession(
     public async IAsyncEnumerable<SseItem<string>> ReadAsync(long? lastEventId, [EnumeratorCancellation] CancellationToken aborted)
     {
         using var subscription = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        var enumerator = events.SubscribeAsync(jobId, subscription.Token).GetAsyncEnumerator(subscription.Token);
+        // Live before the history and the job are read, so no event falls between them.
+        var enumerator = await OpenSubscriptionAsync(subscription.Token).ConfigureAwait(false);
         Task<bool>? next = null;
         try
         {
@@ -187,6 +189,26 @@ internal sealed class JobEventSession(
             }
 
             await enumerator.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The live subscription; one that could not be opened fails its first read, as a lost one does.</summary>
+    private async ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await events.OpenSubscriptionAsync(jobId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Failed(e);
+        }
+
+        static async IAsyncEnumerator<JobEvent> Failed(Exception e)
+        {
+            await Task.Yield();
+            ExceptionDispatchInfo.Throw(e);
+            yield break;
         }
     }
 

@@ -1,10 +1,10 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MediaGen.Shared;
 
 namespace MediaGen.PostgreSql.Internal;
 
@@ -110,11 +110,13 @@ internal sealed class PostgresJobEventStream : IJobEventStream
     private static string? Shorten(string? text) =>
         text is null || text.Length <= ShortenedTextLength ? text : string.Concat(text.AsSpan(0, ShortenedTextLength), "…");
 
-    public async IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         var channelName = _database.EventChannel(jobId);
         var events = Channel.CreateUnbounded<JobEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+        // Returns once the listening connection has run LISTEN: later notifications reach the handler.
         var subscription = await _database.Listener.ListenAsync(
             channelName,
             payload =>
@@ -125,17 +127,7 @@ internal sealed class PostgresJobEventStream : IJobEventStream
                 }
             },
             cancellationToken).ConfigureAwait(false);
-        try
-        {
-            while (true)
-            {
-                yield return await events.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            await subscription.DisposeAsync().ConfigureAwait(false);
-        }
+        return new ChannelEventSubscription(events.Reader, subscription.DisposeAsync, cancellationToken);
     }
 
     /// <summary>Reads a notification, <c>{sequence} {JSON}</c>.</summary>

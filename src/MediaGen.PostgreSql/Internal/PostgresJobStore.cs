@@ -133,6 +133,21 @@ internal sealed class PostgresJobStore : IJobStore
         return await ReadJobsAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
+    public async ValueTask<IReadOnlyList<GenerationJob>> ListRecentAsync(JobStatus status, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 0);
+        if (maxCount == 0)
+        {
+            return [];
+        }
+
+        var command = (await _database.CommandAsync(
+            $"SELECT data::text FROM {_schema}.jobs WHERE status = $1 ORDER BY updated_at DESC LIMIT $2",
+            cancellationToken).ConfigureAwait(false))
+            .Smallint((short)status).Integer(maxCount);
+        return await ReadJobsAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
     public async ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobId);

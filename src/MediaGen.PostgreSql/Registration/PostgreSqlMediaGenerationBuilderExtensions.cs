@@ -174,6 +174,9 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
         builder.UseCancelSignal(ProviderName, sp => new PostgresJobCancelSignal(sp.GetRequiredService<PostgresDatabase>()));
         builder.UseProviderPauseStore(ProviderName, sp => new PostgresProviderPauseStore(sp.GetRequiredService<PostgresDatabase>()));
 
+        // The dashboard lists every worker heartbeating on this database, not only this process's.
+        builder.UseWorkerRegistry(ProviderName, sp => new PostgresWorkerRegistry(sp.GetRequiredService<PostgresDatabase>()));
+
         // The result cache serves, in every API process, what any worker generated.
         builder.UseResultCacheIndex(ProviderName, sp => new PostgresResultCacheIndex(sp.GetRequiredService<PostgresDatabase>()));
 

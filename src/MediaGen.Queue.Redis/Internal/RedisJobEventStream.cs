@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using MediaGen.Shared;
 
 namespace MediaGen.Queue.Redis.Internal;
 
@@ -103,7 +103,7 @@ internal sealed class RedisJobEventStream : IJobEventStream
         }
     }
 
-    public async IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         var multiplexer = await _connection.GetMultiplexerAsync(cancellationToken).ConfigureAwait(false);
@@ -111,6 +111,7 @@ internal sealed class RedisJobEventStream : IJobEventStream
         ChannelMessageQueue queue;
         try
         {
+            // Completes once Redis confirmed the SUBSCRIBE: later publishes reach the queue.
             queue = await multiplexer.GetSubscriber().SubscribeAsync(channel).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
@@ -118,28 +119,26 @@ internal sealed class RedisJobEventStream : IJobEventStream
             throw RedisErrors.Unavailable(e);
         }
 
+        var events = System.Threading.Channels.Channel.CreateUnbounded<JobEvent>(new() { SingleReader = true, SingleWriter = true });
+        queue.OnMessage(message =>
+        {
+            if (TryRead(message.Message, channel) is { } jobEvent)
+            {
+                events.Writer.TryWrite(jobEvent);
+            }
+        });
+        return new ChannelEventSubscription(events.Reader, () => UnsubscribeAsync(queue), cancellationToken);
+    }
+
+    private static async ValueTask UnsubscribeAsync(ChannelMessageQueue queue)
+    {
         try
         {
-            while (true)
-            {
-                var message = await queue.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var jobEvent = TryRead(message.Message, channel);
-                if (jobEvent is not null)
-                {
-                    yield return jobEvent;
-                }
-            }
+            await queue.UnsubscribeAsync().ConfigureAwait(false);
         }
-        finally
+        catch (Exception e) when (RedisErrors.IsUnavailable(e) || e is ObjectDisposedException)
         {
-            try
-            {
-                await queue.UnsubscribeAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (RedisErrors.IsUnavailable(e) || e is ObjectDisposedException)
-            {
-                // The subscription dies with the connection anyway.
-            }
+            // The subscription dies with the connection anyway.
         }
     }
 

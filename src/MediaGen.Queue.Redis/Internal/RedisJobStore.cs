@@ -138,6 +138,18 @@ internal sealed class RedisJobStore : IJobStore
         return jobs;
     }
 
+    public async ValueTask<IReadOnlyList<GenerationJob>> ListRecentAsync(JobStatus status, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 0);
+        if (maxCount == 0)
+        {
+            return [];
+        }
+
+        var result = (RedisResult[])(await RunAsync(StoreScripts.ListRecent, [(int)status, maxCount], cancellationToken).ConfigureAwait(false))!;
+        return [.. result.Select(item => Deserialize((byte[])item!))];
+    }
+
     public async ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobId);

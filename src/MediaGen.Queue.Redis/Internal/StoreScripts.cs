@@ -153,6 +153,18 @@ internal static class StoreScripts
         """;
 
     /// <summary>ARGV 4 status, 5 updated-before ms (exclusive), 6 max count. Returns the JSON of each job.</summary>
+    /// <summary>The newest jobs in a status: ARGV 4 = status, 5 = how many.</summary>
+    public const string ListRecent = """
+        local root = ARGV[3]
+        local ids = redis.call('ZREVRANGE', root .. 'status:' .. ARGV[4], 0, tonumber(ARGV[5]) - 1)
+        local out = {}
+        for _, id in ipairs(ids) do
+          local d = redis.call('HGET', root .. 'job:' .. id, 'd')
+          if d then out[#out + 1] = d end
+        end
+        return out
+        """;
+
     public const string ListStale = """
         local root = ARGV[3]
         local ids = redis.call('ZRANGEBYSCORE', root .. 'status:' .. ARGV[4], '-inf', '(' .. ARGV[5], 'LIMIT', 0, tonumber(ARGV[6]))

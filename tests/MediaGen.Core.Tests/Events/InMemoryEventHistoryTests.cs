@@ -43,7 +43,7 @@ public sealed class InMemoryEventHistoryTests
     {
         var stream = new InMemoryJobEventStream(_time, historyLength: 10, retention: TimeSpan.FromHours(1));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using var subscription = stream.SubscribeAsync("job", cts.Token).GetAsyncEnumerator(cts.Token);
+        await using var subscription = await stream.OpenSubscriptionAsync("job", cts.Token);
         var first = subscription.MoveNextAsync();
         await stream.PublishAsync(Event("job"));
         Assert.True(await first);

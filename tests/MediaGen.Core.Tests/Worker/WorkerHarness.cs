@@ -292,8 +292,8 @@ internal sealed class RecordingEventStream(IJobEventStream inner) : IJobEventStr
         return inner.PublishAsync(jobEvent, cancellationToken);
     }
 
-    public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) =>
-        inner.SubscribeAsync(jobId, cancellationToken);
+    public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default) =>
+        inner.OpenSubscriptionAsync(jobId, cancellationToken);
 
     public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
         inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);

@@ -125,3 +125,19 @@ public sealed class PostgresResultCacheIndexComplianceTests : ResultCacheIndexCo
 
     private ValueTask<IResultCacheIndex> CreateClient() => ValueTask.FromResult<IResultCacheIndex>(new PostgresResultCacheIndex(_databases!.Connect()));
 }
+
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresWorkerRegistryComplianceTests : WorkerRegistryComplianceTests
+{
+    private PostgresComplianceDatabases? _databases;
+
+    protected override ValueTask<IWorkerRegistry> CreateRegistryAsync()
+    {
+        _databases ??= Track(new PostgresComplianceDatabases(Time));
+        return CreateClient();
+    }
+
+    protected override ValueTask<IWorkerRegistry> CreatePeerRegistryAsync(IWorkerRegistry registry) => CreateClient();
+
+    private ValueTask<IWorkerRegistry> CreateClient() => ValueTask.FromResult<IWorkerRegistry>(new PostgresWorkerRegistry(_databases!.Connect()));
+}

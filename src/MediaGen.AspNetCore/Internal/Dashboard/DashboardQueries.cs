@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 namespace MediaGen.AspNetCore.Internal.Dashboard;
 
 /// <summary>
-/// What the dashboard's panels show, read through MediaGen's seams: the queue's depth figures, the job store's pending,
-/// running and failed jobs (at most <see cref="MediaGenerationDashboardOptions.ScanLimit"/> of each), the worker
+/// What the dashboard's panels show, read through MediaGen's seams: the queue's depth figures, the job store's pending and
+/// running jobs (at most <see cref="MediaGenerationDashboardOptions.ScanLimit"/> of each) and its newest failed ones, the worker
 /// registry, the dead letters, and a job's kept event history. Nothing here is scoped to an owner: the dashboard is for operators.
 /// </summary>
 internal sealed class DashboardQueries(
@@ -57,11 +57,8 @@ internal sealed class DashboardQueries(
 
     public async ValueTask<IReadOnlyList<FailedJob>> GetFailuresAsync(CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
-        var failed = await store.ListStaleAsync(JobStatus.Failed, now.AddSeconds(1), _options.ScanLimit, cancellationToken).ConfigureAwait(false);
+        var failed = await store.ListRecentAsync(JobStatus.Failed, _options.ListLimit, cancellationToken).ConfigureAwait(false);
         return failed
-            .OrderByDescending(j => j.CompletedAt ?? j.UpdatedAt)
-            .Take(_options.ListLimit)
             .Select(j => new FailedJob(j.Id, j.OwnerId, j.Request.Model, j.Attempt, j.Run, j.Error?.Code, j.Error?.Message, j.CompletedAt ?? j.UpdatedAt))
             .ToList();
     }

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using MediaGen.Shared;
 
 namespace MediaGen.Internal;
 
@@ -81,9 +81,10 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         }
     }
 
-    public async IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
+        cancellationToken.ThrowIfCancellationRequested();
         var channel = Channel.CreateBounded<JobEvent>(new BoundedChannelOptions(SubscriberCapacity)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
@@ -96,33 +97,26 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             (job.Subscribers ??= []).Add(channel);
         }
 
-        try
-        {
-            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (channel.Reader.TryRead(out var jobEvent))
-                {
-                    yield return jobEvent;
-                }
-            }
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                job.Subscribers!.Remove(channel);
-                if (job.Subscribers.Count == 0)
-                {
-                    job.Subscribers = null;
-                }
+        return new(new ChannelEventSubscription(channel.Reader, () => Unsubscribe(jobId, job, channel), cancellationToken));
+    }
 
-                if (job.Subscribers is null && job.Node.List is null)
-                {
-                    // Nothing kept for the job (it published nothing, or its history expired): leave no trace.
-                    _jobs.Remove(jobId);
-                }
+    private ValueTask Unsubscribe(string jobId, JobEvents job, Channel<JobEvent> channel)
+    {
+        lock (_gate)
+        {
+            if (job.Subscribers is { } subscribers && subscribers.Remove(channel) && subscribers.Count == 0)
+            {
+                job.Subscribers = null;
+            }
+
+            if (job.Subscribers is null && job.Node.List is null)
+            {
+                // Nothing kept for the job (it published nothing, or its history expired): leave no trace.
+                _jobs.Remove(jobId);
             }
         }
+
+        return default;
     }
 
     private JobEvents GetOrAdd(string jobId)

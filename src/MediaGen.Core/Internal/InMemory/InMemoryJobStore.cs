@@ -158,6 +158,19 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
         return ValueTask.FromResult<IReadOnlyList<GenerationJob>>(result);
     }
 
+    public ValueTask<IReadOnlyList<GenerationJob>> ListRecentAsync(JobStatus status, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 0);
+        List<GenerationJob> result;
+        lock (_gate)
+        {
+            result = [.. _jobs.Values.Select(e => e.Job).Where(j => j.Status == status)];
+        }
+
+        result.Sort(static (x, y) => y.UpdatedAt.CompareTo(x.UpdatedAt));
+        return ValueTask.FromResult<IReadOnlyList<GenerationJob>>(result.Count > maxCount ? result[..maxCount] : result);
+    }
+
     public ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobId);

@@ -45,6 +45,9 @@ internal sealed class FaultyJobStore(IJobStore inner, FaultySeams f) : IJobStore
     public ValueTask<IReadOnlyList<GenerationJob>> ListStaleAsync(JobStatus status, DateTimeOffset updatedBefore, int maxCount, CancellationToken cancellationToken = default) =>
         f.Read(inner.ListStaleAsync(status, updatedBefore, maxCount, cancellationToken));
 
+    public ValueTask<IReadOnlyList<GenerationJob>> ListRecentAsync(JobStatus status, int maxCount, CancellationToken cancellationToken = default) =>
+        f.Read(inner.ListRecentAsync(status, maxCount, cancellationToken));
+
     public ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default) =>
         f.Effect("store.delete", () => inner.DeleteAsync(jobId, cancellationToken));
 }
@@ -129,7 +132,7 @@ internal sealed class FaultyEventStream(IJobEventStream inner, FaultySeams f) : 
     public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default) =>
         f.Effect($"events.{jobEvent.Type}", () => inner.PublishAsync(jobEvent, cancellationToken));
 
-    public IAsyncEnumerable<JobEvent> SubscribeAsync(string jobId, CancellationToken cancellationToken = default) => inner.SubscribeAsync(jobId, cancellationToken);
+    public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default) => inner.OpenSubscriptionAsync(jobId, cancellationToken);
 
     public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
         inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);
