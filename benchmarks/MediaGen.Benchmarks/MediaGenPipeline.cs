@@ -36,7 +36,7 @@ internal sealed class MediaGenPipeline : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
         builder.Services.AddMediaGeneration()
             .ConfigureCredits(o => o.InitialBalance = long.MaxValue / 2)
-            .UseEventStream("Counting", _ => completions)
+            .UseEventStream(_ => completions)
             .AddGenerator(generator)
             .AddWorker(o =>
             {

@@ -401,7 +401,7 @@ async Task<PipelineHost> PipelineHostAsync(IConnectionMultiplexer connection, st
                 .AddGenerator(new NoOpGenerator())
                 .AddWorker(o => o.Concurrency = concurrency);
             _ = discardOutputs
-                ? builder.UseStorage("discard", _ => new DiscardStorage())
+                ? builder.UseStorage(_ => new DiscardStorage())
                 : builder.UseFileSystemStorage(o => o.RootPath = storage.FullName);
         })
         .Build();

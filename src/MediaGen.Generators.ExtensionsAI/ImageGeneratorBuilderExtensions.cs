@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -31,13 +32,8 @@ public static class ImageGeneratorBuilderExtensions
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">An image generator named <paramref name="name"/> was added already.</exception>
     public static IMediaGenerationBuilder AddImageGenerator(
-        this IMediaGenerationBuilder builder, string name, Func<IServiceProvider, IImageGenerator> factory, Action<ExtensionsAIGeneratorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(factory);
-        ArgumentNullException.ThrowIfNull(configure);
-        AddCore(builder, name, sp => (factory(sp), true)).Configure(configure);
-        return builder;
-    }
+        this IMediaGenerationBuilder builder, string name, Func<IServiceProvider, IImageGenerator> factory, Action<ExtensionsAIGeneratorOptions> configure) =>
+        AddImageGenerator(builder, name, Owned(factory), configure ?? throw new ArgumentNullException(nameof(configure)), section: null);
 
     /// <summary>
     /// Adds the image generator <paramref name="factory"/> creates, with options bound from <paramref name="section"/>; an
@@ -50,13 +46,8 @@ public static class ImageGeneratorBuilderExtensions
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">An image generator named <paramref name="name"/> was added already.</exception>
     public static IMediaGenerationBuilder AddImageGenerator(
-        this IMediaGenerationBuilder builder, string name, Func<IServiceProvider, IImageGenerator> factory, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(factory);
-        ArgumentNullException.ThrowIfNull(section);
-        AddCore(builder, name, sp => (factory(sp), true)).Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+        this IMediaGenerationBuilder builder, string name, Func<IServiceProvider, IImageGenerator> factory, IConfigurationSection section) =>
+        AddImageGenerator(builder, name, Owned(factory), configure: null, section ?? throw new ArgumentNullException(nameof(section)));
 
     /// <summary>Adds <paramref name="generator"/>. The caller owns it; MediaGen never disposes it.</summary>
     /// <param name="builder">The builder.</param>
@@ -66,13 +57,8 @@ public static class ImageGeneratorBuilderExtensions
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">An image generator named <paramref name="name"/> was added already.</exception>
     public static IMediaGenerationBuilder AddImageGenerator(
-        this IMediaGenerationBuilder builder, string name, IImageGenerator generator, Action<ExtensionsAIGeneratorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(generator);
-        ArgumentNullException.ThrowIfNull(configure);
-        AddCore(builder, name, _ => (generator, false)).Configure(configure);
-        return builder;
-    }
+        this IMediaGenerationBuilder builder, string name, IImageGenerator generator, Action<ExtensionsAIGeneratorOptions> configure) =>
+        AddImageGenerator(builder, name, CallerOwned(generator), configure ?? throw new ArgumentNullException(nameof(configure)), section: null);
 
     /// <summary>
     /// Adds the <see cref="IImageGenerator"/> registered in the container under <paramref name="serviceKey"/> (the unkeyed
@@ -86,12 +72,8 @@ public static class ImageGeneratorBuilderExtensions
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">An image generator named <paramref name="name"/> was added already.</exception>
     public static IMediaGenerationBuilder AddKeyedImageGenerator(
-        this IMediaGenerationBuilder builder, string name, object? serviceKey, Action<ExtensionsAIGeneratorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(configure);
-        AddCore(builder, name, sp => (Resolve(sp, serviceKey), false)).Configure(configure);
-        return builder;
-    }
+        this IMediaGenerationBuilder builder, string name, object? serviceKey, Action<ExtensionsAIGeneratorOptions> configure) =>
+        AddImageGenerator(builder, name, sp => (Resolve(sp, serviceKey), false), configure ?? throw new ArgumentNullException(nameof(configure)), section: null);
 
     /// <summary>
     /// Adds the <see cref="IImageGenerator"/> registered in the container under <paramref name="serviceKey"/>, with options
@@ -104,18 +86,32 @@ public static class ImageGeneratorBuilderExtensions
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">An image generator named <paramref name="name"/> was added already.</exception>
     public static IMediaGenerationBuilder AddKeyedImageGenerator(
-        this IMediaGenerationBuilder builder, string name, object? serviceKey, IConfigurationSection section)
+        this IMediaGenerationBuilder builder, string name, object? serviceKey, IConfigurationSection section) =>
+        AddImageGenerator(builder, name, sp => (Resolve(sp, serviceKey), false), configure: null, section ?? throw new ArgumentNullException(nameof(section)));
+
+    private static Func<IServiceProvider, (IImageGenerator Generator, bool Owned)> Owned(Func<IServiceProvider, IImageGenerator> factory)
     {
-        ArgumentNullException.ThrowIfNull(section);
-        AddCore(builder, name, sp => (Resolve(sp, serviceKey), false)).Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
+        ArgumentNullException.ThrowIfNull(factory);
+        return sp => (factory(sp), true);
+    }
+
+    private static Func<IServiceProvider, (IImageGenerator Generator, bool Owned)> CallerOwned(IImageGenerator generator)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        return _ => (generator, false);
     }
 
     private static IImageGenerator Resolve(IServiceProvider services, object? serviceKey) =>
         serviceKey is null ? services.GetRequiredService<IImageGenerator>() : services.GetRequiredKeyedService<IImageGenerator>(serviceKey);
 
-    private static OptionsBuilder<ExtensionsAIGeneratorOptions> AddCore(
-        IMediaGenerationBuilder builder, string name, Func<IServiceProvider, (IImageGenerator Generator, bool Owned)> source)
+    // Every overload funnels here: the generator's named options registered, bound and validated at start-up, then the
+    // generator itself.
+    private static IMediaGenerationBuilder AddImageGenerator(
+        IMediaGenerationBuilder builder,
+        string name,
+        Func<IServiceProvider, (IImageGenerator Generator, bool Owned)> source,
+        Action<ExtensionsAIGeneratorOptions>? configure,
+        IConfigurationSection? section)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -127,7 +123,7 @@ public static class ImageGeneratorBuilderExtensions
 
         services.AddSingleton(new ImageGeneratorRegistration(name));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExtensionsAIGeneratorOptions>, ExtensionsAIGeneratorOptionsValidator>());
+        builder.AddValidatedOptions<ExtensionsAIGeneratorOptions, ExtensionsAIGeneratorOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys), name);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExtensionsAIGeneratorOptions>, ExtensionsAIModelsValidator>());
 
         // No client-wide timeout: each download carries its own, and the body streams for as long as the attempt allows.
@@ -146,6 +142,6 @@ public static class ImageGeneratorBuilderExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<ExtensionsAIMediaGenerator>>());
         });
-        return services.AddOptions<ExtensionsAIGeneratorOptions>(name).ValidateOnStart();
+        return builder;
     }
 }

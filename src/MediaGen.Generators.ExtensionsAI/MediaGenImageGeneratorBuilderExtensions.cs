@@ -3,7 +3,7 @@ using MediaGen;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -22,36 +22,23 @@ public static class MediaGenImageGeneratorBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="MediaGenImageGeneratorOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddMediaGenerationImageGenerator(this IMediaGenerationBuilder builder, Action<MediaGenImageGeneratorOptions>? configure = null)
-    {
-        var options = AddCore(builder);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddMediaGenerationImageGenerator(this IMediaGenerationBuilder builder, Action<MediaGenImageGeneratorOptions>? configure = null) =>
+        AddMediaGenerationImageGenerator(builder, configure, section: null);
 
     /// <summary>Registers <see cref="MediaGenImageGenerator"/> with options bound from <paramref name="section"/>; an unknown key is a start-up error.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section holding <see cref="MediaGenImageGeneratorOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddMediaGenerationImageGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        AddCore(builder).Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddMediaGenerationImageGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        AddMediaGenerationImageGenerator(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)));
 
-    private static OptionsBuilder<MediaGenImageGeneratorOptions> AddCore(IMediaGenerationBuilder builder)
+    private static IMediaGenerationBuilder AddMediaGenerationImageGenerator(IMediaGenerationBuilder builder, Action<MediaGenImageGeneratorOptions>? configure, IConfigurationSection? section)
     {
-        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<MediaGenImageGeneratorOptions, MediaGen.Generators.ExtensionsAI.Internal.MediaGenImageGeneratorOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MediaGenImageGenerator>();
         services.TryAddSingleton<IImageGenerator>(sp => sp.GetRequiredService<MediaGenImageGenerator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenImageGeneratorOptions>, MediaGen.Generators.ExtensionsAI.Internal.MediaGenImageGeneratorOptionsValidator>());
-        return services.AddOptions<MediaGenImageGeneratorOptions>().ValidateOnStart();
+        return builder;
     }
 }

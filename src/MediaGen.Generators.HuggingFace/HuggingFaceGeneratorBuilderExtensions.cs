@@ -1,6 +1,7 @@
 using MediaGen;
 using MediaGen.Generators.HuggingFace.Internal;
 using Microsoft.Extensions.Configuration;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -15,7 +16,7 @@ public static class HuggingFaceGeneratorBuilderExtensions
     /// <param name="configure">Configures <see cref="HuggingFaceGeneratorOptions"/>; <see cref="HttpGeneratorOptions.ApiToken"/> is required.</param>
     /// <returns>The builder.</returns>
     public static IMediaGenerationBuilder AddHuggingFaceGenerator(this IMediaGenerationBuilder builder, Action<HuggingFaceGeneratorOptions> configure) =>
-        builder.AddHttpGenerator<HuggingFaceGenerator, HuggingFaceGeneratorOptions, HuggingFaceGeneratorOptionsValidator>(HttpClientName, configure);
+        AddHuggingFaceGenerator(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, httpClient: null);
 
     /// <summary>
     /// Adds the Hugging Face generator with options bound from <paramref name="section"/> (usually
@@ -24,13 +25,8 @@ public static class HuggingFaceGeneratorBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddHuggingFaceGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        builder.AddHttpGenerator<HuggingFaceGenerator, HuggingFaceGeneratorOptions, HuggingFaceGeneratorOptionsValidator>(HttpClientName, static _ => { });
-        builder.Services.AddOptions<HuggingFaceGeneratorOptions>().Bind(section, static o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddHuggingFaceGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        AddHuggingFaceGenerator(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), httpClient: null);
 
     /// <summary>
     /// Adds the Hugging Face generator using <paramref name="httpClient"/> for every call. The caller owns the client;
@@ -40,9 +36,10 @@ public static class HuggingFaceGeneratorBuilderExtensions
     /// <param name="httpClient">The client.</param>
     /// <param name="configure">Configures <see cref="HuggingFaceGeneratorOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddHuggingFaceGenerator(this IMediaGenerationBuilder builder, HttpClient httpClient, Action<HuggingFaceGeneratorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        return builder.AddHttpGenerator<HuggingFaceGenerator, HuggingFaceGeneratorOptions, HuggingFaceGeneratorOptionsValidator>(HttpClientName, configure, httpClient);
-    }
+    public static IMediaGenerationBuilder AddHuggingFaceGenerator(this IMediaGenerationBuilder builder, HttpClient httpClient, Action<HuggingFaceGeneratorOptions> configure) =>
+        AddHuggingFaceGenerator(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, httpClient ?? throw new ArgumentNullException(nameof(httpClient)));
+
+    private static IMediaGenerationBuilder AddHuggingFaceGenerator(
+        IMediaGenerationBuilder builder, Action<HuggingFaceGeneratorOptions>? configure, IConfigurationSection? section, HttpClient? httpClient) =>
+        builder.AddHttpGenerator<HuggingFaceGenerator, HuggingFaceGeneratorOptions, HuggingFaceGeneratorOptionsValidator>(HttpClientName, configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys), httpClient);
 }

@@ -3,6 +3,7 @@ using MediaGen.Generators.Replicate.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -17,7 +18,7 @@ public static class ReplicateGeneratorBuilderExtensions
     /// <param name="configure">Configures <see cref="ReplicateGeneratorOptions"/>; <see cref="HttpGeneratorOptions.ApiToken"/> is required.</param>
     /// <returns>The builder.</returns>
     public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, Action<ReplicateGeneratorOptions> configure) =>
-        AddVerifier(builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure));
+        AddReplicateGenerator(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, httpClient: null);
 
     /// <summary>
     /// Adds the Replicate generator with options bound from <paramref name="section"/> (usually
@@ -26,13 +27,8 @@ public static class ReplicateGeneratorBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        AddVerifier(builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, static _ => { }));
-        builder.Services.AddOptions<ReplicateGeneratorOptions>().Bind(section, static o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        AddReplicateGenerator(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), httpClient: null);
 
     /// <summary>
     /// Adds the Replicate generator using <paramref name="httpClient"/> for every call. The caller owns the client;
@@ -42,15 +38,15 @@ public static class ReplicateGeneratorBuilderExtensions
     /// <param name="httpClient">The client.</param>
     /// <param name="configure">Configures <see cref="ReplicateGeneratorOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, HttpClient httpClient, Action<ReplicateGeneratorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        return AddVerifier(builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure, httpClient));
-    }
+    public static IMediaGenerationBuilder AddReplicateGenerator(this IMediaGenerationBuilder builder, HttpClient httpClient, Action<ReplicateGeneratorOptions> configure) =>
+        AddReplicateGenerator(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, httpClient ?? throw new ArgumentNullException(nameof(httpClient)));
 
-    /// <summary>Adds the <see cref="ReplicateCatalogVerifier"/>, and the start-up check <see cref="ReplicateGeneratorOptions.VerifyCatalog"/> turns on.</summary>
-    private static IMediaGenerationBuilder AddVerifier(IMediaGenerationBuilder builder)
+    // Every overload funnels here: the kit registers the options, the client and the generator; Replicate adds the
+    // catalog verifier and the start-up check ReplicateGeneratorOptions.VerifyCatalog turns on.
+    private static IMediaGenerationBuilder AddReplicateGenerator(
+        IMediaGenerationBuilder builder, Action<ReplicateGeneratorOptions>? configure, IConfigurationSection? section, HttpClient? httpClient)
     {
+        builder.AddHttpGenerator<ReplicateGenerator, ReplicateGeneratorOptions, ReplicateGeneratorOptionsValidator>(HttpClientName, configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys), httpClient);
         builder.Services.TryAddSingleton<ReplicateCatalogVerifier>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReplicateCatalogVerification>());
         return builder;

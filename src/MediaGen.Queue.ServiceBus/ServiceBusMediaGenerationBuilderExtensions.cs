@@ -8,15 +8,13 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Chooses the Azure Service Bus queue for MediaGen.</summary>
 public static class ServiceBusMediaGenerationBuilderExtensions
 {
-    /// <summary>The provider name the queue registers under.</summary>
-    public const string ProviderName = "ServiceBus";
-
     private const string LoggerCategory = "MediaGen.Queue.ServiceBus";
 
     /// <summary>
@@ -27,28 +25,16 @@ public static class ServiceBusMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="ServiceBusQueueOptions"/>.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue was already chosen.</exception>
-    public static IMediaGenerationBuilder UseServiceBusQueue(this IMediaGenerationBuilder builder, Action<ServiceBusQueueOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        UseOwnedClient(builder);
-        builder.Services.Configure(configure);
-        return builder;
-    }
+    public static IMediaGenerationBuilder UseServiceBusQueue(this IMediaGenerationBuilder builder, Action<ServiceBusQueueOptions> configure) =>
+        UseServiceBus(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, clientFactory: null, administrationClientFactory: null);
 
     /// <summary>Uses the Service Bus queue with options bound from <paramref name="section"/>; an unknown key is a start-up error.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section, for example <c>MediaGen:ServiceBus</c>.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue was already chosen.</exception>
-    public static IMediaGenerationBuilder UseServiceBusQueue(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        UseOwnedClient(builder);
-        builder.Services.AddOptions<ServiceBusQueueOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+    public static IMediaGenerationBuilder UseServiceBusQueue(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        UseServiceBus(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), clientFactory: null, administrationClientFactory: null);
 
     /// <summary>Uses the Service Bus queue <paramref name="queueName"/> with a connection string.</summary>
     /// <param name="builder">The builder.</param>
@@ -102,25 +88,8 @@ public static class ServiceBusMediaGenerationBuilderExtensions
         this IMediaGenerationBuilder builder,
         Func<IServiceProvider, ServiceBusClient> clientFactory,
         Action<ServiceBusQueueOptions>? configure = null,
-        Func<IServiceProvider, ServiceBusAdministrationClient>? administrationClientFactory = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(clientFactory);
-        AddOptions(builder);
-        if (configure is not null)
-        {
-            builder.Services.Configure(configure);
-        }
-
-        builder.UseQueue(ProviderName, sp => new ServiceBusJobQueue(
-            clientFactory(sp),
-            ownsClient: false,
-            administrationClientFactory?.Invoke(sp),
-            sp.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value,
-            sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            CreateLogger(sp)));
-        return builder;
-    }
+        Func<IServiceProvider, ServiceBusAdministrationClient>? administrationClientFactory = null) =>
+        UseServiceBus(builder, configure, section: null, clientFactory ?? throw new ArgumentNullException(nameof(clientFactory)), administrationClientFactory);
 
     /// <summary>Uses the Service Bus queue on <paramref name="client"/>, which the caller owns and disposes; MediaGen never does.</summary>
     /// <param name="builder">The builder.</param>
@@ -134,23 +103,34 @@ public static class ServiceBusMediaGenerationBuilderExtensions
         return UseServiceBusQueue(builder, _ => client, configure);
     }
 
-    private static void UseOwnedClient(IMediaGenerationBuilder builder)
+    // Every overload funnels here: the options registered, bound and validated at start-up, then the queue on the client
+    // MediaGen creates and disposes or on the caller's.
+    private static IMediaGenerationBuilder UseServiceBus(
+        IMediaGenerationBuilder builder,
+        Action<ServiceBusQueueOptions>? configure,
+        IConfigurationSection? section,
+        Func<IServiceProvider, ServiceBusClient>? clientFactory,
+        Func<IServiceProvider, ServiceBusAdministrationClient>? administrationClientFactory)
     {
-        AddOptions(builder);
-        builder.Services.AddOptions<ServiceBusQueueOptions>()
-            .Validate(ServiceBusConnection.NamesNamespace, "Service Bus needs ConnectionString, or FullyQualifiedNamespace (with Credential, or DefaultAzureCredential when none is set).");
-        builder.UseQueue(ProviderName, sp =>
+        var options = builder.AddValidatedOptions<ServiceBusQueueOptions, ServiceBusQueueOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
+        if (clientFactory is not null)
         {
-            var options = sp.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value;
-            var (client, administration) = ServiceBusConnection.Create(options);
-            return new ServiceBusJobQueue(client, ownsClient: true, administration, options, sp.GetService<TimeProvider>() ?? TimeProvider.System, CreateLogger(sp));
-        });
-    }
+            return builder.UseQueue(sp => new ServiceBusJobQueue(
+                clientFactory(sp),
+                ownsClient: false,
+                administrationClientFactory?.Invoke(sp),
+                sp.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value,
+                sp.GetService<TimeProvider>() ?? TimeProvider.System,
+                CreateLogger(sp)));
+        }
 
-    private static void AddOptions(IMediaGenerationBuilder builder)
-    {
-        builder.Services.AddOptions<ServiceBusQueueOptions>().ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceBusQueueOptions>, ServiceBusQueueOptionsValidator>());
+        options.Validate(ServiceBusConnection.NamesNamespace, "Service Bus needs ConnectionString, or FullyQualifiedNamespace (with Credential, or DefaultAzureCredential when none is set).");
+        return builder.UseQueue(sp =>
+        {
+            var current = sp.GetRequiredService<IOptions<ServiceBusQueueOptions>>().Value;
+            var (client, administration) = ServiceBusConnection.Create(current);
+            return new ServiceBusJobQueue(client, ownsClient: true, administration, current, sp.GetService<TimeProvider>() ?? TimeProvider.System, CreateLogger(sp));
+        });
     }
 
     private static ILogger CreateLogger(IServiceProvider sp) =>

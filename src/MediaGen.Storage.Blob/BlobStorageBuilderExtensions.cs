@@ -4,25 +4,20 @@ using MediaGen.Storage.Blob.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Stores MediaGen's outputs in Azure Blob storage.</summary>
 public static class BlobStorageBuilderExtensions
 {
-    /// <summary>The provider name of the Blob storage, as in <c>MediaGen:Storage:Provider = Blob</c>.</summary>
-    public const string ProviderName = "Blob";
-
     /// <summary>Uses Azure Blob storage through a client MediaGen creates from <paramref name="configure"/>'s options.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="BlobStorageOptions"/>: a connection string or service URI, and the container.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
-    public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, Action<BlobStorageOptions> configure)
-    {
-        AddChecks(builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, container: null), configure), callerClient: false);
-        return builder;
-    }
+    public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, Action<BlobStorageOptions> configure) =>
+        UseBlobStorage(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, container: null);
 
     /// <summary>
     /// Uses Azure Blob storage with <see cref="BlobStorageOptions"/> bound from <paramref name="section"/> (such as
@@ -32,14 +27,8 @@ public static class BlobStorageBuilderExtensions
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
-    public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        var options = builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, container: null), static _ => { });
-        options.Bind(section, static o => o.ErrorOnUnknownConfiguration = true);
-        AddChecks(options, callerClient: false);
-        return builder;
-    }
+    public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        UseBlobStorage(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), container: null);
 
     /// <summary>
     /// Uses Azure Blob storage through <paramref name="client"/>, which the caller owns (for example one built with a
@@ -53,8 +42,7 @@ public static class BlobStorageBuilderExtensions
     public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, BlobServiceClient client, Action<BlobStorageOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(client);
-        AddChecks(builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client.GetBlobContainerClient(o.ContainerName)), configure), callerClient: true);
-        return builder;
+        return UseBlobStorage(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, o => client.GetBlobContainerClient(o.ContainerName));
     }
 
     /// <summary>
@@ -69,13 +57,27 @@ public static class BlobStorageBuilderExtensions
     public static IMediaGenerationBuilder UseBlobStorage(this IMediaGenerationBuilder builder, BlobContainerClient container, Action<BlobStorageOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(container);
-        var options = builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, container), o => o.ContainerName = container.Name);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        return UseBlobStorage(
+            builder,
+            o =>
+            {
+                o.ContainerName = container.Name;
+                configure?.Invoke(o);
+            },
+            section: null,
+            _ => container);
+    }
 
-        AddChecks(options, callerClient: true);
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the options, or null.</param>
+    /// <param name="section">The section the options are bound from, or null.</param>
+    /// <param name="container">The caller's container for the options, or null for a client MediaGen creates from them.</param>
+    private static IMediaGenerationBuilder UseBlobStorage(
+        IMediaGenerationBuilder builder, Action<BlobStorageOptions>? configure, IConfigurationSection? section, Func<BlobStorageOptions, BlobContainerClient>? container)
+    {
+        var options = builder.UseObjectStorage<BlobStorageOptions, BlobStorageOptionsValidator, BlobMediaStorage>(
+            (sp, o) => Create(sp, o, container?.Invoke(o)), configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
+        AddChecks(options, callerClient: container is not null);
         return builder;
     }
 

@@ -4,25 +4,20 @@ using MediaGen.Storage.S3.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Stores MediaGen's outputs in Amazon S3 or an S3-compatible service.</summary>
 public static class S3StorageBuilderExtensions
 {
-    /// <summary>The provider name of the S3 storage, as in <c>MediaGen:Storage:Provider = S3</c>.</summary>
-    public const string ProviderName = "S3";
-
     /// <summary>Uses S3 storage through a client MediaGen creates from <paramref name="configure"/>'s options and disposes.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="S3StorageOptions"/>: at least the bucket.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
-    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, Action<S3StorageOptions> configure)
-    {
-        AddChecks(builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client: null), configure), callerClient: false);
-        return builder;
-    }
+    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, Action<S3StorageOptions> configure) =>
+        UseS3Storage(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, client: null);
 
     /// <summary>
     /// Uses S3 storage with <see cref="S3StorageOptions"/> bound from <paramref name="section"/> (such as
@@ -32,14 +27,8 @@ public static class S3StorageBuilderExtensions
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
-    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(section);
-        var options = builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client: null), static _ => { });
-        options.Bind(section, static o => o.ErrorOnUnknownConfiguration = true);
-        AddChecks(options, callerClient: false);
-        return builder;
-    }
+    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        UseS3Storage(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), client: null);
 
     /// <summary>
     /// Uses S3 storage through <paramref name="client"/>, which the caller owns: MediaGen never disposes it. The
@@ -50,10 +39,14 @@ public static class S3StorageBuilderExtensions
     /// <param name="configure">Configures <see cref="S3StorageOptions"/>: at least the bucket.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another storage was already chosen.</exception>
-    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IAmazonS3 client, Action<S3StorageOptions> configure)
+    public static IMediaGenerationBuilder UseS3Storage(this IMediaGenerationBuilder builder, IAmazonS3 client, Action<S3StorageOptions> configure) =>
+        UseS3Storage(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, client ?? throw new ArgumentNullException(nameof(client)));
+
+    private static IMediaGenerationBuilder UseS3Storage(IMediaGenerationBuilder builder, Action<S3StorageOptions>? configure, IConfigurationSection? section, IAmazonS3? client)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        AddChecks(builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator>(ProviderName, (sp, o) => Create(sp, o, client), configure), callerClient: true);
+        var options = builder.UseObjectStorage<S3StorageOptions, S3StorageOptionsValidator, S3MediaStorage>(
+            (sp, o) => Create(sp, o, client), configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
+        AddChecks(options, callerClient: client is not null);
         return builder;
     }
 

@@ -24,6 +24,13 @@ internal sealed class ScriptedGenerator(string name, Func<GenerationContext, Can
         return run(context, cancellationToken);
     }
 
+    /// <summary>A generator named <c>blocking</c> whose every attempt waits for <paramref name="release"/>, then makes one output.</summary>
+    public static ScriptedGenerator Blocking(TaskCompletionSource release) => new("blocking", async (ctx, ct) =>
+    {
+        await release.Task.WaitAsync(ct);
+        return TextOutputs("ok");
+    });
+
     public static GenerationResult TextOutputs(params string[] contents) =>
         new(contents.Select(c => GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes(c))).ToArray());
 }

@@ -96,14 +96,8 @@ public sealed class HuggingFaceGeneratorTests : FakeServerTests<FakeHuggingFaceS
         var generator = TestSupport.Generator(Server, Http, timeProvider: time);
         Server.Inject(429, "{\"error\":\"Rate limit reached. You reached free usage limit (reset hourly).\"}", retryAfter: "30");
 
-        var first = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(30));
-        Assert.Equal(1, generator.Gate.WaiterCount);
-        var second = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await time.WaitForTimersAsync(2, TimeSpan.FromSeconds(30));
-        Assert.Equal(2, generator.Gate.WaiterCount);
-
-        var elapsed = await time.AdvanceUntilDoneAsync(Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, Server.Calls));
+        var elapsed = await ProviderPauseChecks.TwoJobsWaitOutThePauseAsync(
+            time, generator.Gate, () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask(), () => Server.Calls);
 
         Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"The jobs went ahead after {elapsed}.");
         Assert.Equal(3, Server.Calls);

@@ -114,13 +114,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<F
     [Fact]
     public async Task SubmitAsync_WithWorkerOnInMemoryDefaults_JobSucceedsWithOutputsInStorageAndOnePrediction()
     {
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
-            .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = Root.Path)
-            .ConfigureCredits(o => o.InitialBalance = 100)
-            .AddReplicateGenerator(o => Configure(o))
-            .AddWorker(o => o.Concurrency = 2)).Build();
-        await host.StartAsync();
+        using var host = await StartWorkerHostAsync(worker: o => o.Concurrency = 2);
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var ledger = host.Services.GetRequiredService<ICreditLedger>();
         Server.PollsUntilDone = 3;
@@ -151,13 +145,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<F
     [Fact]
     public async Task SubmitAsync_PredictionReturnsFewerImagesThanAsked_JobSucceedsWithThemAndRefundsTheMissingOnes()
     {
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
-            .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = Root.Path)
-            .ConfigureCredits(o => o.InitialBalance = 100)
-            .AddReplicateGenerator(o => Configure(o))
-            .AddWorker()).Build();
-        await host.StartAsync();
+        using var host = await StartWorkerHostAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var ledger = host.Services.GetRequiredService<ICreditLedger>();
         Server.OutputLimit = 3;
@@ -185,13 +173,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<F
     public async Task SubmitAsync_PredictionReportsSteps_ProgressReachesTheJobsEvents()
     {
         Server.PollsUntilDone = 40;
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
-            .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = Root.Path)
-            .ConfigureCredits(o => o.InitialBalance = 100)
-            .AddReplicateGenerator(o => Configure(o))
-            .AddWorker(o => o.ProgressInterval = TimeSpan.Zero)).Build();
-        await host.StartAsync();
+        using var host = await StartWorkerHostAsync(worker: o => o.ProgressInterval = TimeSpan.Zero);
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var events = host.Services.GetRequiredService<IJobEventStream>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -217,13 +199,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<F
     public async Task CancelAsync_ProcessingJob_CancelsThePredictionAndRefunds()
     {
         Server.PollsUntilDone = int.MaxValue;
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
-            .AddMediaGeneration()
-            .UseFileSystemStorage(o => o.RootPath = Root.Path)
-            .ConfigureCredits(o => o.InitialBalance = 100)
-            .AddReplicateGenerator(o => Configure(o))
-            .AddWorker()).Build();
-        await host.StartAsync();
+        using var host = await StartWorkerHostAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "carol" });
@@ -243,13 +219,7 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<F
     public async Task SubmitAsync_DeadlinePassesWhileThePredictionRuns_CancelsThePrediction()
     {
         Server.PollsUntilDone = int.MaxValue;
-        using var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
-            .AddMediaGeneration(o => o.JobDeadline = TimeSpan.FromSeconds(3))
-            .UseFileSystemStorage(o => o.RootPath = Root.Path)
-            .ConfigureCredits(o => o.InitialBalance = 100)
-            .AddReplicateGenerator(o => Configure(o))
-            .AddWorker()).Build();
-        await host.StartAsync();
+        using var host = await StartWorkerHostAsync(mediaGeneration: o => o.JobDeadline = TimeSpan.FromSeconds(3));
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = TestSupport.Prompt, Model = "flux-dev", OwnerId = "dave" });
@@ -286,6 +256,19 @@ public sealed class ReplicateGeneratorBuilderExtensionsTests : FakeServerTests<F
         Assert.Equal(0, Server.CreateCalls);
     }
 
+    // A host with the in-memory defaults, file-system storage, 100 credits per owner, the Replicate generator on the fake
+    // server, and a worker; started.
+    private async Task<IHost> StartWorkerHostAsync(Action<MediaGenerationWorkerOptions>? worker = null, Action<MediaGenerationOptions>? mediaGeneration = null)
+    {
+        var host = Host.CreateDefaultBuilder().ConfigureServices(s => s
+            .AddMediaGeneration(mediaGeneration)
+            .UseFileSystemStorage(o => o.RootPath = Root.Path)
+            .ConfigureCredits(o => o.InitialBalance = 100)
+            .AddReplicateGenerator(o => Configure(o))
+            .AddWorker(worker)).Build();
+        await host.StartAsync();
+        return host;
+    }
     private void Configure(ReplicateGeneratorOptions options)
     {
         options.BaseUrl = Server.BaseUrl;

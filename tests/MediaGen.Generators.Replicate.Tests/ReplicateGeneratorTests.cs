@@ -154,14 +154,8 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         var generator = TestSupport.Generator(Server, Http, o => o.PollInitialInterval = o.PollMaxInterval = TimeSpan.Zero, time);
         Server.Inject("create", 429, "Request was throttled. Expected available in 30 seconds.", retryAfter: "30");
 
-        var first = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(30));
-        Assert.Equal(1, generator.Gate.WaiterCount);
-        var second = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask();
-        await time.WaitForTimersAsync(2, TimeSpan.FromSeconds(30));
-        Assert.Equal(2, generator.Gate.WaiterCount);
-
-        var elapsed = await time.AdvanceUntilDoneAsync(Task.WhenAll(first, second), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), () => Assert.Equal(1, Server.CreateCalls));
+        var elapsed = await ProviderPauseChecks.TwoJobsWaitOutThePauseAsync(
+            time, generator.Gate, () => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask(), () => Server.CreateCalls);
 
         Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"The jobs went ahead after {elapsed}.");
         Assert.Equal(3, Server.CreateCalls);

@@ -27,39 +27,6 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
         Assert.Equal(TimeSpan.FromMinutes(1), provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.LeaseDuration);
     }
 
-    [Fact]
-    public void UseRedisQueue_UnknownKeyInSection_FailsAtStartup()
-    {
-        var section = Section(new() { ["MediaGen:Redis:Configuration"] = "localhost", ["MediaGen:Redis:LeaseDurationn"] = "00:01:00" });
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseRedisQueue(section);
-        using var provider = services.BuildServiceProvider();
-
-        Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value);
-    }
-
-    [Fact]
-    public void UseRedisQueue_NoConfiguration_FailsValidationNamingTheKey()
-    {
-        var services = new ServiceCollection();
-        services.AddMediaGeneration().UseRedisQueue(o => o.KeyPrefix = "app");
-        using var provider = services.BuildServiceProvider();
-
-        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value);
-        Assert.Contains("MediaGen:Redis:Configuration", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void UseRedisQueue_AfterAnotherQueue_ThrowsNamingBoth()
-    {
-        var services = new ServiceCollection();
-        var builder = services.AddMediaGeneration().UseInMemoryQueue();
-
-        var error = Assert.Throws<InvalidOperationException>(() => builder.UseRedisQueue(o => o.Configuration = "localhost"));
-        Assert.Contains("Redis", error.Message, StringComparison.Ordinal);
-        Assert.Contains("InMemory", error.Message, StringComparison.Ordinal);
-    }
-
     [ServerFact(RedisTestServer.Variable)]
     public async Task UseRedisQueue_CallerOwnedConnection_IsNotDisposedWithTheContainer()
     {
@@ -81,55 +48,7 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
     public async Task SubmitAsync_WithWorkerOnRedis_EveryJobSucceedsAndIsChargedOnce()
     {
         var prefix = RedisTestServer.NewPrefix();
-        var storage = Directory.CreateTempSubdirectory("mediagen-redis-test");
-        try
-        {
-            using var host = Host.CreateDefaultBuilder()
-                .ConfigureServices(services => services.AddMediaGeneration()
-                    .UseRedisQueue(o => { o.Configuration = RedisTestServer.Address; o.KeyPrefix = prefix; })
-                    .UseFileSystemStorage(o => o.RootPath = storage.FullName)
-                    .ConfigureCredits(o => o.InitialBalance = 1000)
-                    .AddGenerator(new InstantGenerator())
-                    .AddWorker(o => o.Concurrency = 8))
-                .Build();
-            await host.StartAsync();
-            var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-
-            var submitted = new List<string>();
-            for (var i = 0; i < 30; i++)
-            {
-                var result = await client.SubmitAsync(new GenerationRequest { Prompt = $"image {i % 25}", Model = InstantGenerator.ModelId, OwnerId = "owner", IdempotencyKey = $"k{i % 25}" });
-                submitted.Add(result.Job.Id);
-            }
-
-            var distinct = submitted.Distinct().ToList();
-            var jobs = new List<GenerationJob>();
-            for (var attempt = 0; attempt < 300; attempt++)
-            {
-                jobs = [];
-                foreach (var id in distinct)
-                {
-                    jobs.Add(await client.GetAsync("owner", id));
-                }
-
-                if (jobs.All(j => j.Status == JobStatus.Succeeded))
-                {
-                    break;
-                }
-
-                await Task.Delay(50);
-            }
-
-            await host.StopAsync();
-            Assert.Equal(25, distinct.Count);
-            Assert.All(jobs, j => Assert.Equal(JobStatus.Succeeded, j.Status));
-            Assert.All(jobs, j => Assert.Single(j.Outputs));
-            Assert.Equal(1000 - (25 * 3), await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("owner"));
-        }
-        finally
-        {
-            storage.Delete(recursive: true);
-        }
+        await WorkerOnBackend.EveryJobSucceedsAndIsChargedOnceAsync(b => b.UseRedisQueue(o => { o.Configuration = RedisTestServer.Address; o.KeyPrefix = prefix; }));
     }
 
     [ServerFact(RedisTestServer.Variable)]
@@ -180,20 +99,6 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
 
     private static IConfigurationSection Section(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("MediaGen:Redis");
-
-    private sealed class InstantGenerator : IMediaGenerator
-    {
-        public const string ModelId = "instant";
-
-        private static readonly byte[] Pixel = [0x89, 0x50, 0x4E, 0x47];
-
-        public string Name => "instant";
-
-        public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = ModelId, CostCredits = 3 }];
-
-        public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult(new GenerationResult([GeneratedOutput.FromBytes("image/png", Pixel)]));
-    }
 
     private sealed class SilentEventStream : IJobEventStream
     {

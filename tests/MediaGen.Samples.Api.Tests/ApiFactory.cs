@@ -96,32 +96,10 @@ public sealed class NoWorkerFactory() : ApiFactory(new Dictionary<string, string
 
 internal static class ApiTestExtensions
 {
-    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(20);
-
     public static async Task<long> GetBalanceAsync(this HttpClient client)
     {
         var credits = await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync();
         return credits.GetProperty("balance").GetInt64();
-    }
-
-    public static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string id, Func<JsonElement, bool> condition)
-    {
-        var started = TimeProvider.System.GetTimestamp();
-        while (true)
-        {
-            var job = await (await client.GetAsync($"/api/v1/generations/{id}")).ReadJsonAsync();
-            if (condition(job))
-            {
-                return job;
-            }
-
-            if (TimeProvider.System.GetElapsedTime(started) > WaitLimit)
-            {
-                throw new TimeoutException($"Job {id} did not reach the expected state; last seen: {job}");
-            }
-
-            await Task.Delay(20);
-        }
     }
 
     public static string Status(this JsonElement job) => job.GetProperty("status").GetString()!;

@@ -3,6 +3,7 @@ using MediaGen.AspNetCore.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -12,19 +13,14 @@ public static class MediaGenerationApiBuilderExtensions
     /// <summary>Registers the HTTP API with the default <see cref="MediaGenerationApiOptions"/>.</summary>
     /// <param name="builder">MediaGen's builder.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder) => AddHttpApi(builder, static _ => { });
+    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder) => AddHttpApi(builder, configure: null, section: null);
 
     /// <summary>Registers the HTTP API.</summary>
     /// <param name="builder">MediaGen's builder.</param>
     /// <param name="configure">Configures <see cref="MediaGenerationApiOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder, Action<MediaGenerationApiOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<MediaGenerationApiOptions>().Configure(configure);
-        return AddServices(builder);
-    }
+    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder, Action<MediaGenerationApiOptions> configure) =>
+        AddHttpApi(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null);
 
     /// <summary>
     /// Registers the HTTP API with <see cref="MediaGenerationApiOptions"/> bound from <paramref name="section"/> (for
@@ -33,19 +29,13 @@ public static class MediaGenerationApiBuilderExtensions
     /// <param name="builder">MediaGen's builder.</param>
     /// <param name="section">The configuration section.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        builder.Services.AddOptions<MediaGenerationApiOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return AddServices(builder);
-    }
+    public static IMediaGenerationBuilder AddHttpApi(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        AddHttpApi(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)));
 
-    private static IMediaGenerationBuilder AddServices(IMediaGenerationBuilder builder)
+    private static IMediaGenerationBuilder AddHttpApi(IMediaGenerationBuilder builder, Action<MediaGenerationApiOptions>? configure, IConfigurationSection? section)
     {
+        builder.AddValidatedOptions<MediaGenerationApiOptions, MediaGenerationApiOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
         var services = builder.Services;
-        services.AddOptions<MediaGenerationApiOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenerationApiOptions>, MediaGenerationApiOptionsValidator>());
         services.AddHttpContextAccessor();
         services.AddOptions<WebhookOptions>().Configure<IOptions<MediaGenerationApiOptions>>((webhooks, api) => webhooks.PublicBaseUrl ??= api.Value.PublicBaseUrl);
         services.TryAddSingleton<ResponseMapper>();

@@ -1,7 +1,8 @@
 using MediaGen;
 using MediaGen.AspNetCore.Internal.Dashboard;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -15,16 +16,23 @@ public static class MediaGenerationDashboardBuilderExtensions
     /// <param name="builder">MediaGen's builder.</param>
     /// <param name="configure">Configures <see cref="MediaGenerationDashboardOptions"/>; null keeps the defaults (local requests only).</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddDashboard(this IMediaGenerationBuilder builder, Action<MediaGenerationDashboardOptions>? configure = null)
+    public static IMediaGenerationBuilder AddDashboard(this IMediaGenerationBuilder builder, Action<MediaGenerationDashboardOptions>? configure = null) =>
+        AddDashboard(builder, configure, section: null);
+
+    /// <summary>
+    /// Registers the dashboard with <see cref="MediaGenerationDashboardOptions"/> bound from <paramref name="section"/> (for
+    /// example <c>MediaGen:Dashboard</c>); an unknown key is a start-up error.
+    /// </summary>
+    /// <param name="builder">MediaGen's builder.</param>
+    /// <param name="section">The configuration section.</param>
+    /// <returns>The builder.</returns>
+    public static IMediaGenerationBuilder AddDashboard(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        AddDashboard(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)));
+
+    private static IMediaGenerationBuilder AddDashboard(IMediaGenerationBuilder builder, Action<MediaGenerationDashboardOptions>? configure, IConfigurationSection? section)
     {
-        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<MediaGenerationDashboardOptions, MediaGenerationDashboardOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
         var services = builder.Services;
-        var options = services.AddOptions<MediaGenerationDashboardOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenerationDashboardOptions>, MediaGenerationDashboardOptionsValidator>());
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
 
         // The dashboard maps jobs as the API does (absolute, freshly signed output URLs).
         services.AddOptions<MediaGenerationApiOptions>();

@@ -9,26 +9,30 @@ internal sealed class MediaGenerationBuilder(IServiceCollection services, SeamSe
     public SeamSelections Selections { get; } = selections;
 }
 
-/// <summary>Records which implementation each seam uses, so a second choice fails loudly instead of silently winning.</summary>
+/// <summary>
+/// Records which implementation type each seam uses, so a second choice fails loudly, naming both, instead of silently
+/// winning.
+/// </summary>
 internal sealed class SeamSelections
 {
-    private readonly Dictionary<MediaGenerationSeam, string> _selected = [];
+    private readonly Dictionary<MediaGenerationSeam, Type> _selected = [];
 
     /// <summary>Backends' lifecycle store factories, asked in order; see <see cref="LifecycleStoreSelection"/>.</summary>
     public List<Func<IServiceProvider, IJobLifecycleStore?>> LifecycleStores { get; } = [];
 
-    public void Select(MediaGenerationSeam seam, string providerName)
+    public void Select(MediaGenerationSeam seam, Type implementation)
     {
         if (_selected.TryGetValue(seam, out var existing))
         {
             throw new InvalidOperationException(
-                $"MediaGen's {Describe(seam)} is already configured to use '{existing}'; it cannot also use '{providerName}'. Choose one.");
+                $"MediaGen's {Describe(seam)} is already configured to use {Name(existing)}; it cannot also use {Name(implementation)}. Choose one.");
         }
 
-        _selected[seam] = providerName;
+        _selected[seam] = implementation;
     }
 
-    public string? GetSelected(MediaGenerationSeam seam) => _selected.GetValueOrDefault(seam);
+    // The type and the package it comes from, such as 'RedisJobQueue' (MediaGen.Queue.Redis).
+    private static string Name(Type type) => $"'{type.Name}' ({type.Assembly.GetName().Name})";
 
     private static string Describe(MediaGenerationSeam seam) => seam switch
     {

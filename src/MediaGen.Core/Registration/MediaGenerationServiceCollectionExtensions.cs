@@ -19,17 +19,8 @@ public static class MediaGenerationServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures <see cref="MediaGenerationOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddMediaGeneration(this IServiceCollection services, Action<MediaGenerationOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        var builder = AddCore(services);
-        if (configure is not null)
-        {
-            services.Configure(configure);
-        }
-
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddMediaGeneration(this IServiceCollection services, Action<MediaGenerationOptions>? configure = null) =>
+        AddMediaGeneration(services, configure, section: null);
 
     /// <summary>
     /// Adds MediaGen with <see cref="MediaGenerationOptions"/> bound from the values directly under
@@ -39,26 +30,17 @@ public static class MediaGenerationServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="section">The configuration section, for example <c>MediaGen</c>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddMediaGeneration(this IServiceCollection services, IConfigurationSection section)
+    public static IMediaGenerationBuilder AddMediaGeneration(this IServiceCollection services, IConfigurationSection section) =>
+        AddMediaGeneration(services, configure: null, section ?? throw new ArgumentNullException(nameof(section)));
+
+    private static IMediaGenerationBuilder AddMediaGeneration(IServiceCollection services, Action<MediaGenerationOptions>? configure, IConfigurationSection? section)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(section);
         var builder = AddCore(services);
-        services.AddOptions<MediaGenerationOptions>().Configure(o =>
-        {
-            var known = typeof(MediaGenerationOptions).GetProperties().Select(p => p.Name).ToArray();
-            foreach (var child in section.GetChildren())
-            {
-                var isSubsection = child.Value is null && child.GetChildren().Any();
-                if (!isSubsection && !known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
-                {
-                    throw new InvalidOperationException(
-                        $"'{child.Path}' is not a MediaGen setting. Settings directly under '{section.Path}': {string.Join(", ", known)}.");
-                }
-            }
-
-            section.Bind(o);
-        });
+        builder.AddValidatedOptions<MediaGenerationOptions, MediaGenerationOptionsValidator>(
+            configure,
+            section is null ? null : new OwnValuesConfigurationSection(section),
+            static (o, s) => o.Bind(s, MediaGenerationAdapterBuilderExtensions.RejectUnknownKeys));
         return builder;
     }
 
@@ -77,20 +59,13 @@ public static class MediaGenerationServiceCollectionExtensions
         services.AddMetrics();
         services.AddLogging();
 
-        services.AddOptions<MediaGenerationOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaGenerationOptions>, MediaGenerationOptionsValidator>());
-        services.AddOptions<CreditLedgerOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CreditLedgerOptions>, CreditLedgerOptionsValidator>());
-        services.AddOptions<InMemoryBackendOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryBackendOptions>, InMemoryBackendOptionsValidator>());
-        services.AddOptions<InMemoryJobQueueOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryJobQueueOptions>, InMemoryJobQueueOptionsValidator>());
-        services.AddOptions<WebhookOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>());
-        services.AddOptions<ResultCacheOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResultCacheOptions>, ResultCacheOptionsValidator>());
-        services.AddOptions<FileSystemStorageOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileSystemStorageOptions>, FileSystemStorageOptionsValidator>());
+        services.AddOptionsWithValidateOnStart<MediaGenerationOptions, MediaGenerationOptionsValidator>();
+        services.AddOptionsWithValidateOnStart<CreditLedgerOptions, CreditLedgerOptionsValidator>();
+        services.AddOptionsWithValidateOnStart<InMemoryBackendOptions, InMemoryBackendOptionsValidator>();
+        services.AddOptionsWithValidateOnStart<InMemoryJobQueueOptions, InMemoryJobQueueOptionsValidator>();
+        services.AddOptionsWithValidateOnStart<WebhookOptions, WebhookOptionsValidator>();
+        services.AddOptionsWithValidateOnStart<ResultCacheOptions, ResultCacheOptionsValidator>();
+        services.AddOptionsWithValidateOnStart<FileSystemStorageOptions, FileSystemStorageOptionsValidator>();
 
         services.TryAddSingleton<IJobQueue, InMemoryJobQueue>();
         services.TryAddSingleton<IJobStore, InMemoryJobStore>();

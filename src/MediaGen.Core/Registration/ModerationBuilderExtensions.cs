@@ -3,7 +3,7 @@ using MediaGen;
 using MediaGen.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -44,32 +44,19 @@ public static class ModerationBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="BlockedTermsModeratorOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddBlockedTermsModerator(this IMediaGenerationBuilder builder, Action<BlockedTermsModeratorOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        AddBlockedTermsCore(builder);
-        builder.Services.Configure(configure);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddBlockedTermsModerator(this IMediaGenerationBuilder builder, Action<BlockedTermsModeratorOptions> configure) =>
+        AddBlockedTermsModerator(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null);
 
     /// <summary>Adds the built-in moderator with options bound from <paramref name="section"/>; an unknown key is a start-up error.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section, for example <c>MediaGen:Moderation</c>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddBlockedTermsModerator(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        AddBlockedTermsCore(builder);
-        builder.Services.AddOptions<BlockedTermsModeratorOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddBlockedTermsModerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        AddBlockedTermsModerator(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)));
 
-    private static void AddBlockedTermsCore(IMediaGenerationBuilder builder)
+    private static IMediaGenerationBuilder AddBlockedTermsModerator(IMediaGenerationBuilder builder, Action<BlockedTermsModeratorOptions>? configure, IConfigurationSection? section)
     {
-        builder.Services.AddOptions<BlockedTermsModeratorOptions>().ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BlockedTermsModeratorOptions>, BlockedTermsModeratorOptionsValidator>());
-        builder.AddContentModerator<BlockedTermsModerator>();
+        builder.AddValidatedOptions<BlockedTermsModeratorOptions, BlockedTermsModeratorOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
+        return builder.AddContentModerator<BlockedTermsModerator>();
     }
 }

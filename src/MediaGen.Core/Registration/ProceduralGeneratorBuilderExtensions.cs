@@ -1,8 +1,7 @@
 using MediaGen;
 using MediaGen.Internal;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -16,35 +15,19 @@ public static class ProceduralGeneratorBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="ProceduralGeneratorOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddProceduralGenerator(this IMediaGenerationBuilder builder, Action<ProceduralGeneratorOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        AddCore(builder);
-        if (configure is not null)
-        {
-            builder.Services.Configure(configure);
-        }
-
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddProceduralGenerator(this IMediaGenerationBuilder builder, Action<ProceduralGeneratorOptions>? configure = null) =>
+        AddProceduralGenerator(builder, configure, section: null);
 
     /// <summary>Adds the procedural generator with options bound from <paramref name="section"/>; an unknown key is a start-up error.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section, for example <c>MediaGen:Generators:Procedural</c>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddProceduralGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        AddCore(builder);
-        builder.Services.AddOptions<ProceduralGeneratorOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddProceduralGenerator(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        AddProceduralGenerator(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)));
 
-    private static void AddCore(IMediaGenerationBuilder builder)
+    private static IMediaGenerationBuilder AddProceduralGenerator(IMediaGenerationBuilder builder, Action<ProceduralGeneratorOptions>? configure, IConfigurationSection? section)
     {
-        builder.Services.AddOptions<ProceduralGeneratorOptions>().ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProceduralGeneratorOptions>, ProceduralGeneratorOptionsValidator>());
-        builder.AddGenerator<ProceduralImageGenerator>();
+        builder.AddValidatedOptions<ProceduralGeneratorOptions, ProceduralGeneratorOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
+        return builder.AddGenerator<ProceduralImageGenerator>();
     }
 }

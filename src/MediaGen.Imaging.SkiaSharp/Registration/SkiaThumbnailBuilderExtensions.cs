@@ -2,7 +2,7 @@ using MediaGen;
 using MediaGen.Imaging.SkiaSharp.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -13,35 +13,20 @@ public static class SkiaThumbnailBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures <see cref="SkiaThumbnailOptions"/>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddSkiaSharpThumbnails(this IMediaGenerationBuilder builder, Action<SkiaThumbnailOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        AddCore(builder);
-        if (configure is not null)
-        {
-            builder.Services.Configure(configure);
-        }
-
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddSkiaSharpThumbnails(this IMediaGenerationBuilder builder, Action<SkiaThumbnailOptions>? configure = null) =>
+        AddSkiaSharpThumbnails(builder, configure, section: null);
 
     /// <summary>Uses SkiaSharp to make thumbnails, with options bound from <paramref name="section"/>; an unknown key is a start-up error.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="section">The configuration section, for example <c>MediaGen:Thumbnails</c>.</param>
     /// <returns>The builder.</returns>
-    public static IMediaGenerationBuilder AddSkiaSharpThumbnails(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        AddCore(builder);
-        builder.Services.AddOptions<SkiaThumbnailOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return builder;
-    }
+    public static IMediaGenerationBuilder AddSkiaSharpThumbnails(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        AddSkiaSharpThumbnails(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)));
 
-    private static void AddCore(IMediaGenerationBuilder builder)
+    private static IMediaGenerationBuilder AddSkiaSharpThumbnails(IMediaGenerationBuilder builder, Action<SkiaThumbnailOptions>? configure, IConfigurationSection? section)
     {
-        builder.Services.AddOptions<SkiaThumbnailOptions>().ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SkiaThumbnailOptions>, SkiaThumbnailOptionsValidator>());
+        builder.AddValidatedOptions<SkiaThumbnailOptions, SkiaThumbnailOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IImageThumbnailer, SkiaThumbnailer>());
+        return builder;
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -15,8 +16,6 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// </summary>
 public static class PostgreSqlMediaGenerationBuilderExtensions
 {
-    private const string ProviderName = "PostgreSql";
-
     /// <summary>
     /// Uses PostgreSQL for the queue, job store, credit ledger and event stream, over a data source MediaGen creates from
     /// <see cref="PostgreSqlOptions.ConnectionString"/> and disposes with the container.
@@ -25,13 +24,8 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="PostgreSqlOptions"/>; <see cref="PostgreSqlOptions.ConnectionString"/> is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UsePostgreSql(this IMediaGenerationBuilder builder, Action<PostgreSqlOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.Configure(configure);
-        return UseOwnedDataSource(builder, withQueue: true);
-    }
+    public static IMediaGenerationBuilder UsePostgreSql(this IMediaGenerationBuilder builder, Action<PostgreSqlOptions> configure) =>
+        UsePostgreSql(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, dataSource: null, withQueue: true);
 
     /// <summary>
     /// Uses PostgreSQL with <see cref="PostgreSqlOptions"/> bound from <paramref name="section"/> (for example
@@ -41,13 +35,8 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
     /// <param name="section">The configuration section; its <c>ConnectionString</c> key is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UsePostgreSql(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        builder.Services.AddOptions<PostgreSqlOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return UseOwnedDataSource(builder, withQueue: true);
-    }
+    public static IMediaGenerationBuilder UsePostgreSql(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        UsePostgreSql(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), dataSource: null, withQueue: true);
 
     /// <summary>
     /// Uses PostgreSQL over a caller-owned data source. MediaGen never disposes <paramref name="dataSource"/>; the caller
@@ -58,17 +47,8 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="PostgreSqlOptions"/>, or null for the defaults.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UsePostgreSql(this IMediaGenerationBuilder builder, NpgsqlDataSource dataSource, Action<PostgreSqlOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(dataSource);
-        if (configure is not null)
-        {
-            builder.Services.Configure(configure);
-        }
-
-        return UseSeams(builder, sp => Database(sp, dataSource, owned: false), withQueue: true);
-    }
+    public static IMediaGenerationBuilder UsePostgreSql(this IMediaGenerationBuilder builder, NpgsqlDataSource dataSource, Action<PostgreSqlOptions>? configure = null) =>
+        UsePostgreSql(builder, configure, section: null, dataSource ?? throw new ArgumentNullException(nameof(dataSource)), withQueue: true);
 
     /// <summary>
     /// Uses PostgreSQL for the job store, credit ledger and event stream only, beside a queue from another system (for
@@ -79,13 +59,8 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="PostgreSqlOptions"/>; <see cref="PostgreSqlOptions.ConnectionString"/> is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UsePostgreSqlStore(this IMediaGenerationBuilder builder, Action<PostgreSqlOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.Configure(configure);
-        return UseOwnedDataSource(builder, withQueue: false);
-    }
+    public static IMediaGenerationBuilder UsePostgreSqlStore(this IMediaGenerationBuilder builder, Action<PostgreSqlOptions> configure) =>
+        UsePostgreSql(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, dataSource: null, withQueue: false);
 
     /// <summary>
     /// Uses PostgreSQL for the job store, credit ledger and event stream only, with <see cref="PostgreSqlOptions"/> bound
@@ -96,13 +71,8 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
     /// <param name="section">The configuration section; its <c>ConnectionString</c> key is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UsePostgreSqlStore(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        builder.Services.AddOptions<PostgreSqlOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return UseOwnedDataSource(builder, withQueue: false);
-    }
+    public static IMediaGenerationBuilder UsePostgreSqlStore(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        UsePostgreSql(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), dataSource: null, withQueue: false);
 
     /// <summary>
     /// Uses PostgreSQL for the job store, credit ledger and event stream only, over a caller-owned data source that MediaGen
@@ -113,33 +83,34 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="PostgreSqlOptions"/>, or null for the defaults.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UsePostgreSqlStore(this IMediaGenerationBuilder builder, NpgsqlDataSource dataSource, Action<PostgreSqlOptions>? configure = null)
+    public static IMediaGenerationBuilder UsePostgreSqlStore(this IMediaGenerationBuilder builder, NpgsqlDataSource dataSource, Action<PostgreSqlOptions>? configure = null) =>
+        UsePostgreSql(builder, configure, section: null, dataSource ?? throw new ArgumentNullException(nameof(dataSource)), withQueue: false);
+
+    // Every overload funnels here: the options registered, bound and validated at start-up, the data source MediaGen owns
+    // or the caller's, and the seams.
+    private static IMediaGenerationBuilder UsePostgreSql(
+        IMediaGenerationBuilder builder, Action<PostgreSqlOptions>? configure, IConfigurationSection? section, NpgsqlDataSource? dataSource, bool withQueue)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(dataSource);
-        if (configure is not null)
+        var options = builder.AddValidatedOptions<PostgreSqlOptions, PostgreSqlOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
+        if (dataSource is null)
         {
-            builder.Services.Configure(configure);
+            options.Validate(
+                o => !string.IsNullOrWhiteSpace(o.ConnectionString),
+                "MediaGen:PostgreSql:ConnectionString is required: set it to the database, for example " +
+                "'Host=db;Database=app;Username=mediagen;Password=...' (an Npgsql connection string), or pass your own NpgsqlDataSource to UsePostgreSql.");
+            builder.Services.AddSingleton(sp =>
+            {
+                var current = sp.GetRequiredService<IOptions<PostgreSqlOptions>>().Value;
+                var created = PostgresDataSources.Create(current.ConnectionString!, sp.GetService<ILoggerFactory>() ?? Logging.Abstractions.NullLoggerFactory.Instance);
+                return Database(sp, created, owned: true);
+            });
+        }
+        else
+        {
+            builder.Services.AddSingleton(sp => Database(sp, dataSource, owned: false));
         }
 
-        return UseSeams(builder, sp => Database(sp, dataSource, owned: false), withQueue: false);
-    }
-
-    private static IMediaGenerationBuilder UseOwnedDataSource(IMediaGenerationBuilder builder, bool withQueue)
-    {
-        builder.Services.AddOptions<PostgreSqlOptions>().Validate(
-            o => !string.IsNullOrWhiteSpace(o.ConnectionString),
-            "MediaGen:PostgreSql:ConnectionString is required: set it to the database, for example " +
-            "'Host=db;Database=app;Username=mediagen;Password=...' (an Npgsql connection string), or pass your own NpgsqlDataSource to UsePostgreSql.");
-        return UseSeams(
-            builder,
-            sp =>
-            {
-                var options = sp.GetRequiredService<IOptions<PostgreSqlOptions>>().Value;
-                var dataSource = PostgresDataSources.Create(options.ConnectionString!, sp.GetService<ILoggerFactory>() ?? Logging.Abstractions.NullLoggerFactory.Instance);
-                return Database(sp, dataSource, owned: true);
-            },
-            withQueue);
+        return UseSeams(builder, withQueue);
     }
 
     private static PostgresDatabase Database(IServiceProvider services, NpgsqlDataSource dataSource, bool owned)
@@ -154,41 +125,37 @@ public static class PostgreSqlMediaGenerationBuilderExtensions
             services.GetService<ILoggerFactory>()?.CreateLogger("MediaGen.PostgreSql") ?? Logging.Abstractions.NullLogger.Instance);
     }
 
-    private static IMediaGenerationBuilder UseSeams(IMediaGenerationBuilder builder, Func<IServiceProvider, PostgresDatabase> database, bool withQueue)
+    private static IMediaGenerationBuilder UseSeams(IMediaGenerationBuilder builder, bool withQueue)
     {
         if (withQueue)
         {
-            builder.UseQueue(ProviderName, sp => ActivatorUtilities.CreateInstance<PostgresJobQueue>(sp, sp.GetRequiredService<PostgresDatabase>()));
+            builder.UseQueue(sp => ActivatorUtilities.CreateInstance<PostgresJobQueue>(sp, sp.GetRequiredService<PostgresDatabase>()));
         }
 
-        builder.UseJobStore(ProviderName, sp => new PostgresJobStore(sp.GetRequiredService<PostgresDatabase>()));
-        builder.UseCreditLedger(ProviderName, sp =>
+        builder.UseJobStore(sp => new PostgresJobStore(sp.GetRequiredService<PostgresDatabase>()));
+        builder.UseCreditLedger(sp =>
         {
             var credits = sp.GetRequiredService<IOptionsMonitor<CreditLedgerOptions>>();
             return new PostgresCreditLedger(sp.GetRequiredService<PostgresDatabase>(), () => credits.CurrentValue.InitialBalance);
         });
-        builder.UseEventStream(ProviderName, sp => ActivatorUtilities.CreateInstance<PostgresJobEventStream>(sp, sp.GetRequiredService<PostgresDatabase>()));
+        builder.UseEventStream(sp => ActivatorUtilities.CreateInstance<PostgresJobEventStream>(sp, sp.GetRequiredService<PostgresDatabase>()));
 
         // Shared by every process on the schema, whatever the queue: an owner's cancel reaches the worker running the job at
         // once, and a provider's 429 pauses it for every worker.
-        builder.UseCancelSignal(ProviderName, sp => new PostgresJobCancelSignal(sp.GetRequiredService<PostgresDatabase>()));
-        builder.UseProviderPauseStore(ProviderName, sp => new PostgresProviderPauseStore(sp.GetRequiredService<PostgresDatabase>()));
+        builder.UseCancelSignal(sp => new PostgresJobCancelSignal(sp.GetRequiredService<PostgresDatabase>()));
+        builder.UseProviderPauseStore(sp => new PostgresProviderPauseStore(sp.GetRequiredService<PostgresDatabase>()));
 
         // The dashboard lists every worker heartbeating on this database, not only this process's.
-        builder.UseWorkerRegistry(ProviderName, sp => new PostgresWorkerRegistry(sp.GetRequiredService<PostgresDatabase>()));
+        builder.UseWorkerRegistry(sp => new PostgresWorkerRegistry(sp.GetRequiredService<PostgresDatabase>()));
 
         // The result cache serves, in every API process, what any worker generated.
-        builder.UseResultCacheIndex(ProviderName, sp => new PostgresResultCacheIndex(sp.GetRequiredService<PostgresDatabase>()));
+        builder.UseResultCacheIndex(sp => new PostgresResultCacheIndex(sp.GetRequiredService<PostgresDatabase>()));
 
         // Each lifecycle step is one transaction when all four seams are this package's and still the ones in use; else
         // Core composes them.
         builder.AddLifecycleStore(LifecycleStore);
 
-        var services = builder.Services;
-        services.AddSingleton(database);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresStartup>());
-        services.AddOptions<PostgreSqlOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlOptions>, PostgreSqlOptionsValidator>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresStartup>());
         return builder;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using static Microsoft.Extensions.DependencyInjection.MediaGenerationAdapterBuilderExtensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -14,8 +15,6 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// </summary>
 public static class RedisMediaGenerationBuilderExtensions
 {
-    private const string ProviderName = "Redis";
-
     /// <summary>
     /// Uses Redis for the queue, job store, credit ledger and event stream, over a connection MediaGen creates from
     /// <see cref="RedisQueueOptions.Configuration"/> and disposes with the container.
@@ -24,13 +23,8 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="RedisQueueOptions"/>; <see cref="RedisQueueOptions.Configuration"/> is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, Action<RedisQueueOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.Configure(configure);
-        return UseOwnedConnection(builder);
-    }
+    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, Action<RedisQueueOptions> configure) =>
+        UseRedis(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, connection: null, withQueue: true);
 
     /// <summary>
     /// Uses Redis with <see cref="RedisQueueOptions"/> bound from <paramref name="section"/> (for example
@@ -40,13 +34,8 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="section">The configuration section; its <c>Configuration</c> key is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        builder.Services.AddOptions<RedisQueueOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return UseOwnedConnection(builder);
-    }
+    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        UseRedis(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), connection: null, withQueue: true);
 
     /// <summary>
     /// Uses Redis over a caller-owned connection. MediaGen never disposes <paramref name="connection"/>; the caller
@@ -57,18 +46,8 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="RedisQueueOptions"/>, or null for the defaults.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another queue, job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, IConnectionMultiplexer connection, Action<RedisQueueOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(connection);
-        if (configure is not null)
-        {
-            builder.Services.Configure(configure);
-        }
-
-        // A RedisConnection wrapping a caller's multiplexer never disposes it, so the container may dispose the wrapper.
-        return UseSeams(builder, sp => new RedisConnection(connection, Logger(sp)), withQueue: true);
-    }
+    public static IMediaGenerationBuilder UseRedisQueue(this IMediaGenerationBuilder builder, IConnectionMultiplexer connection, Action<RedisQueueOptions>? configure = null) =>
+        UseRedis(builder, configure, section: null, connection ?? throw new ArgumentNullException(nameof(connection)), withQueue: true);
 
     /// <summary>
     /// Uses Redis for the job store, credit ledger and event stream only, beside a queue from another system (for example
@@ -80,13 +59,8 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="RedisQueueOptions"/>; <see cref="RedisQueueOptions.Configuration"/> is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, Action<RedisQueueOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.Configure(configure);
-        return UseOwnedConnection(builder, withQueue: false);
-    }
+    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, Action<RedisQueueOptions> configure) =>
+        UseRedis(builder, configure ?? throw new ArgumentNullException(nameof(configure)), section: null, connection: null, withQueue: false);
 
     /// <summary>
     /// Uses Redis for the job store, credit ledger and event stream only, with <see cref="RedisQueueOptions"/> bound from
@@ -96,13 +70,8 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="section">The configuration section; its <c>Configuration</c> key is required.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, IConfigurationSection section)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(section);
-        builder.Services.AddOptions<RedisQueueOptions>().Bind(section, o => o.ErrorOnUnknownConfiguration = true);
-        return UseOwnedConnection(builder, withQueue: false);
-    }
+    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, IConfigurationSection section) =>
+        UseRedis(builder, configure: null, section ?? throw new ArgumentNullException(nameof(section)), connection: null, withQueue: false);
 
     /// <summary>
     /// Uses Redis for the job store, credit ledger and event stream only, over a caller-owned connection that MediaGen
@@ -113,54 +82,54 @@ public static class RedisMediaGenerationBuilderExtensions
     /// <param name="configure">Configures <see cref="RedisQueueOptions"/>, or null for the defaults.</param>
     /// <returns>The builder.</returns>
     /// <exception cref="InvalidOperationException">Another job store, credit ledger, event stream, cancel signal or provider pause store was already chosen.</exception>
-    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, IConnectionMultiplexer connection, Action<RedisQueueOptions>? configure = null)
+    public static IMediaGenerationBuilder UseRedisStore(this IMediaGenerationBuilder builder, IConnectionMultiplexer connection, Action<RedisQueueOptions>? configure = null) =>
+        UseRedis(builder, configure, section: null, connection ?? throw new ArgumentNullException(nameof(connection)), withQueue: false);
+
+    // Every overload funnels here: the options registered, bound and validated at start-up, the connection MediaGen owns
+    // or the caller's, and the seams.
+    private static IMediaGenerationBuilder UseRedis(
+        IMediaGenerationBuilder builder, Action<RedisQueueOptions>? configure, IConfigurationSection? section, IConnectionMultiplexer? connection, bool withQueue)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(connection);
-        if (configure is not null)
+        var options = builder.AddValidatedOptions<RedisQueueOptions, RedisQueueOptionsValidator>(configure, section, static (o, s) => o.Bind(s, RejectUnknownKeys));
+        if (connection is null)
         {
-            builder.Services.Configure(configure);
+            options.Validate(
+                o => !string.IsNullOrWhiteSpace(o.Configuration),
+                "MediaGen:Redis:Configuration is required: set it to the Redis server, for example 'localhost:6379' (a StackExchange.Redis " +
+                "configuration string), or pass your own IConnectionMultiplexer to UseRedisQueue.");
+            builder.Services.AddSingleton(sp =>
+            {
+                var current = sp.GetRequiredService<IOptions<RedisQueueOptions>>().Value;
+                return new RedisConnection(current.Configuration!, Logger(sp), current.QueueCommandsWhileDisconnected);
+            });
+        }
+        else
+        {
+            // A RedisConnection wrapping a caller's multiplexer never disposes it, so the container may dispose the wrapper.
+            builder.Services.AddSingleton(sp => new RedisConnection(connection, Logger(sp)));
         }
 
-        return UseSeams(builder, sp => new RedisConnection(connection, Logger(sp)), withQueue: false);
-    }
-
-    private static IMediaGenerationBuilder UseOwnedConnection(IMediaGenerationBuilder builder, bool withQueue = true)
-    {
-        builder.Services.AddOptions<RedisQueueOptions>().Validate(
-            o => !string.IsNullOrWhiteSpace(o.Configuration),
-            "MediaGen:Redis:Configuration is required: set it to the Redis server, for example 'localhost:6379' (a StackExchange.Redis " +
-            "configuration string), or pass your own IConnectionMultiplexer to UseRedisQueue.");
-        return UseSeams(builder, sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<RedisQueueOptions>>().Value;
-            return new RedisConnection(options.Configuration!, Logger(sp), options.QueueCommandsWhileDisconnected);
-        }, withQueue);
-    }
-
-    private static IMediaGenerationBuilder UseSeams(IMediaGenerationBuilder builder, Func<IServiceProvider, RedisConnection> connection, bool withQueue)
-    {
         if (withQueue)
         {
-            builder.UseQueue(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobQueue>(sp, sp.GetRequiredService<RedisConnection>()));
+            builder.UseQueue(sp => ActivatorUtilities.CreateInstance<RedisJobQueue>(sp, sp.GetRequiredService<RedisConnection>()));
         }
 
-        builder.UseJobStore(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobStore>(sp, sp.GetRequiredService<RedisConnection>()));
-        builder.UseCreditLedger(ProviderName, sp =>
+        builder.UseJobStore(sp => ActivatorUtilities.CreateInstance<RedisJobStore>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseCreditLedger(sp =>
         {
             var credits = sp.GetRequiredService<IOptionsMonitor<CreditLedgerOptions>>();
             return new RedisCreditLedger(sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<RedisQueueOptions>>(), () => credits.CurrentValue.InitialBalance, sp.GetService<TimeProvider>());
         });
-        builder.UseEventStream(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobEventStream>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseEventStream(sp => ActivatorUtilities.CreateInstance<RedisJobEventStream>(sp, sp.GetRequiredService<RedisConnection>()));
 
         // Shared by every process on the key prefix, whatever the queue: an owner's cancel reaches the worker running the
         // job at once, and a provider's 429 pauses it for every worker.
-        builder.UseCancelSignal(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisJobCancelSignal>(sp, sp.GetRequiredService<RedisConnection>()));
-        builder.UseProviderPauseStore(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisProviderPauseStore>(sp, sp.GetRequiredService<RedisConnection>()));
-        builder.UseWorkerRegistry(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisWorkerRegistry>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseCancelSignal(sp => ActivatorUtilities.CreateInstance<RedisJobCancelSignal>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseProviderPauseStore(sp => ActivatorUtilities.CreateInstance<RedisProviderPauseStore>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseWorkerRegistry(sp => ActivatorUtilities.CreateInstance<RedisWorkerRegistry>(sp, sp.GetRequiredService<RedisConnection>()));
 
         // The result cache serves, in every API process, what any worker generated.
-        builder.UseResultCacheIndex(ProviderName, sp => ActivatorUtilities.CreateInstance<RedisResultCacheIndex>(sp, sp.GetRequiredService<RedisConnection>()));
+        builder.UseResultCacheIndex(sp => ActivatorUtilities.CreateInstance<RedisResultCacheIndex>(sp, sp.GetRequiredService<RedisConnection>()));
 
         // Each lifecycle step is one script when all four seams are Redis's and still the ones in use; else Core composes them.
         builder.AddLifecycleStore(LifecycleStore);
@@ -168,10 +137,6 @@ public static class RedisMediaGenerationBuilderExtensions
         // A per-owner submission limit counts every API process's submissions.
         builder.UseSubmissionRateLimiter(sp => ActivatorUtilities.CreateInstance<RedisOwnerRateLimiter>(sp, sp.GetRequiredService<RedisConnection>()));
 
-        var services = builder.Services;
-        services.AddSingleton(connection);
-        services.AddOptions<RedisQueueOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisQueueOptions>, RedisQueueOptionsValidator>());
         return builder;
     }
 

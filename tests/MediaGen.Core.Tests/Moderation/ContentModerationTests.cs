@@ -139,7 +139,7 @@ public sealed class ContentModerationTests : IDisposable
         var builder = new ServiceCollection()
             .AddSingleton<TimeProvider>(new FakeTimeProvider())
             .AddMediaGeneration()
-            .UseQueue("Substitute", _ => _queue)
+            .UseQueue(_ => _queue)
             .ConfigureCredits(o => o.InitialBalance = 25)
             .AddGenerator(_generator);
         moderation(builder);

@@ -65,7 +65,7 @@ public sealed class ResultCacheTests : IDisposable
     {
         var generator = new ScriptedGenerator("plain", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("one", "two")));
         FaultyStorage? storage = null;
-        using var host = StartHost(generator, b => b.UseStorage("Faulty", sp => storage = new FaultyStorage(ActivatorUtilities.CreateInstance<FileSystemMediaStorage>(sp))));
+        using var host = StartHost(generator, b => b.UseStorage(sp => storage = new FaultyStorage(ActivatorUtilities.CreateInstance<FileSystemMediaStorage>(sp))));
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         using var errors = new MetricCollector<long>(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "MediaGen", "mediagen.cache.error");

@@ -12,16 +12,16 @@ public sealed class RegistrationTests
     public void UseQueue_Twice_ThrowsNamingBoth()
     {
         var builder = new ServiceCollection().AddMediaGeneration().UseInMemoryQueue();
-        var e = Assert.Throws<InvalidOperationException>(() => builder.UseQueue("Redis", _ => Substitute.For<IJobQueue>()));
-        Assert.Contains("'InMemory'", e.Message, StringComparison.Ordinal);
-        Assert.Contains("'Redis'", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<InvalidOperationException>(() => builder.UseQueue(_ => Substitute.For<IJobQueue>()));
+        Assert.Contains("'InMemoryJobQueue' (MediaGen.Core)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'IJobQueue' (MediaGen.Abstractions)", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void UseQueue_ReplacesInMemoryDefault()
     {
         var queue = Substitute.For<IJobQueue>();
-        using var provider = new ServiceCollection().AddMediaGeneration().UseQueue("Custom", _ => queue).Services.BuildServiceProvider();
+        using var provider = new ServiceCollection().AddMediaGeneration().UseQueue(_ => queue).Services.BuildServiceProvider();
         Assert.Same(queue, provider.GetRequiredService<IJobQueue>());
     }
 
@@ -31,7 +31,7 @@ public sealed class RegistrationTests
         var services = new ServiceCollection();
         services.AddMediaGeneration().UseInMemoryQueue();
         var again = services.AddMediaGeneration();
-        Assert.Throws<InvalidOperationException>(() => again.UseQueue("Other", _ => Substitute.For<IJobQueue>()));
+        Assert.Throws<InvalidOperationException>(() => again.UseQueue(_ => Substitute.For<IJobQueue>()));
         Assert.Single(services, d => d.ServiceType == typeof(IMediaGenerationClient));
     }
 

@@ -18,8 +18,8 @@ public sealed class MediaGenerationClientTests : IDisposable
         _services = new ServiceCollection()
             .AddSingleton<TimeProvider>(_time)
             .AddMediaGeneration(o => o.JobDeadline = TimeSpan.FromMinutes(30))
-            .UseQueue("Substitute", _ => _queue)
-            .UseCancelSignal("Substitute", _ => _cancelSignal)
+            .UseQueue(_ => _queue)
+            .UseCancelSignal(_ => _cancelSignal)
             .ConfigureCredits(o => o.InitialBalance = 25)
             .AddGenerator(_generator)
             .Services.BuildServiceProvider();
@@ -80,7 +80,7 @@ public sealed class MediaGenerationClientTests : IDisposable
         using var services = new ServiceCollection()
             .AddSingleton<TimeProvider>(_time)
             .AddMediaGeneration()
-            .UseQueue("Substitute", _ => _queue)
+            .UseQueue(_ => _queue)
             .ConfigureCredits(o => o.InitialBalance = 0)
             .AddGenerator(free)
             .Services.BuildServiceProvider();

@@ -345,11 +345,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     public async Task StopAsync_RunningJobFinishesWithinDrainTimeout_SucceedsAndNothingNewStarts()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = new ScriptedGenerator("blocking", async (ctx, ct) =>
-        {
-            await release.Task.WaitAsync(ct);
-            return ScriptedGenerator.TextOutputs("ok");
-        });
+        var generator = ScriptedGenerator.Blocking(release);
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
         await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
@@ -796,11 +792,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     public async Task Worker_DuplicateMessageForARunningJob_DoesNotStartASecondAttempt()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var generator = new ScriptedGenerator("blocking", async (ctx, ct) =>
-        {
-            await release.Task.WaitAsync(ct);
-            return ScriptedGenerator.TextOutputs("ok");
-        });
+        var generator = ScriptedGenerator.Blocking(release);
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
         await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");

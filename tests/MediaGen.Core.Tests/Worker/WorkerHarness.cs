@@ -81,12 +81,12 @@ internal sealed class WorkerHarness : IAsyncDisposable
                         o.MaxAttempts = 3;
                         options?.Invoke(o);
                     })
-                    .UseQueue("Shared", _ => Queue)
-                    .UseJobStore("Shared", _ => Store)
-                    .UseCreditLedger("Shared", _ => Ledger)
-                    .UseEventStream("Shared", _ => Published)
-                    .UseCancelSignal("Shared", _ => CancelSignal)
-                    .UseProviderPauseStore("Shared", _ => Pauses)
+                    .UseQueue(_ => Queue)
+                    .UseJobStore(_ => Store)
+                    .UseCreditLedger(_ => Ledger)
+                    .UseEventStream(_ => Published)
+                    .UseCancelSignal(_ => CancelSignal)
+                    .UseProviderPauseStore(_ => Pauses)
                     .UseFileSystemStorage(o => o.RootPath = Root)
                     .AddWorker(o =>
                     {

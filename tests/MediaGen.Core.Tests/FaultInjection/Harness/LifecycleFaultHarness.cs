@@ -349,11 +349,11 @@ internal sealed class LifecycleFaultHarness
                 o.JobDeadline = TimeSpan.FromDays(1);
             })
             .ConfigureCredits(o => o.InitialBalance = InitialBalance)
-            .UseQueue("Faulty", _ => new FaultyJobQueue(_backend.Queue, faults))
-            .UseJobStore("Faulty", _ => new FaultyJobStore(_backend.Store, faults))
-            .UseCreditLedger("Faulty", _ => new FaultyCreditLedger(_backend.Ledger, faults))
-            .UseEventStream("Faulty", _ => new FaultyEventStream(_backend.Events, faults))
-            .UseStorage("Faulty", _ => new FaultyStorage(_storage, faults))
+            .UseQueue(_ => new FaultyJobQueue(_backend.Queue, faults))
+            .UseJobStore(_ => new FaultyJobStore(_backend.Store, faults))
+            .UseCreditLedger(_ => new FaultyCreditLedger(_backend.Ledger, faults))
+            .UseEventStream(_ => new FaultyEventStream(_backend.Events, faults))
+            .UseStorage(_ => new FaultyStorage(_storage, faults))
             .AddGenerator(new CountingGenerator(_provider, faults, () => client!))
             .AddWorker(o =>
             {
