@@ -26,36 +26,42 @@ var discardOutputs = Arg("--pipeline-storage") == "discard";
 await using var admin = await ConnectionMultiplexer.ConnectAsync(redis + ",allowAdmin=true");
 var runId = Guid.NewGuid().ToString("N")[..8];
 
+// --pipeline-only: skips the queue-only scenarios (for measuring the full pipeline's per-job costs alone).
+var pipelineOnly = args.Contains("--pipeline-only");
+
 // Warm-up: JIT, script cache, connection.
-await using (var warm = await QueueAsync($"bench-{runId}-warm", 1000))
+if (!pipelineOnly)
 {
-    await ThroughputAsync(warm.Queue, 2000, 16);
-}
-
-foreach (var concurrency in concurrencies)
-{
-    await using var q = await QueueAsync($"bench-{runId}-c{concurrency}", jobs);
-    var serverCpu = await ServerCpuAsync();
-    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-    var seconds = await ThroughputAsync(q.Queue, jobs, concurrency);
-    var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
-    var serverCpuMs = (await ServerCpuAsync() - serverCpu) * 1000;
-    Print(new()
+    await using (var warm = await QueueAsync($"bench-{runId}-warm", 1000))
     {
-        ["impl"] = "mediagen",
-        ["scenario"] = "throughput",
-        ["concurrency"] = concurrency,
-        ["jobs"] = jobs,
-        ["jobsPerSecond"] = Math.Round(jobs / seconds),
-        ["clientCpuUsPerJob"] = Math.Round(cpuMs * 1000 / jobs, 1),
-        ["redisCpuUsPerJob"] = Math.Round(serverCpuMs * 1000 / jobs, 1),
-    });
-}
+        await ThroughputAsync(warm.Queue, 2000, 16);
+    }
 
-await using (var q = await QueueAsync($"bench-{runId}-latency", rate * latencySeconds))
-{
-    var (p50, p99, sent) = await LatencyAsync(q.Queue, rate, latencySeconds, 16);
-    Print(new() { ["impl"] = "mediagen", ["scenario"] = "latency", ["rate"] = rate, ["jobs"] = sent, ["p50Ms"] = p50, ["p99Ms"] = p99 });
+    foreach (var concurrency in concurrencies)
+    {
+        await using var q = await QueueAsync($"bench-{runId}-c{concurrency}", jobs);
+        var serverCpu = await ServerCpuAsync();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var seconds = await ThroughputAsync(q.Queue, jobs, concurrency);
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+        var serverCpuMs = (await ServerCpuAsync() - serverCpu) * 1000;
+        Print(new()
+        {
+            ["impl"] = "mediagen",
+            ["scenario"] = "throughput",
+            ["concurrency"] = concurrency,
+            ["jobs"] = jobs,
+            ["jobsPerSecond"] = Math.Round(jobs / seconds),
+            ["clientCpuUsPerJob"] = Math.Round(cpuMs * 1000 / jobs, 1),
+            ["redisCpuUsPerJob"] = Math.Round(serverCpuMs * 1000 / jobs, 1),
+        });
+    }
+
+    await using (var q = await QueueAsync($"bench-{runId}-latency", rate * latencySeconds))
+    {
+        var (p50, p99, sent) = await LatencyAsync(q.Queue, rate, latencySeconds, 16);
+        Print(new() { ["impl"] = "mediagen", ["scenario"] = "latency", ["rate"] = rate, ["jobs"] = sent, ["p50Ms"] = p50, ["p99Ms"] = p99 });
+    }
 }
 
 if (pipelineJobs > 0)
@@ -264,6 +270,9 @@ async Task PipelineAsync(int count, int concurrency)
     await WaitForEmptyQueueAsync(prefix);
     var session = new ProfilingSession();
     var serverCalls = await ServerCallsAsync();
+    var serverCpu = await ServerCpuAsync();
+    var allocated = GC.GetTotalAllocatedBytes(precise: true);
+    var workItems = ThreadPool.CompletedWorkItemCount;
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var started = Stopwatch.GetTimestamp();
     profiling = session;
@@ -277,6 +286,9 @@ async Task PipelineAsync(int count, int concurrency)
     profiling = null;
     var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
     var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+    var allocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+    var threadPoolItems = ThreadPool.CompletedWorkItemCount - workItems;
+    var serverCpuMs = (await ServerCpuAsync() - serverCpu) * 1000;
     var calls = await ServerCallsAsync() - serverCalls;
     var sent = session.FinishProfiling().GroupBy(c => c.Command).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
     var succeeded = 0;
@@ -299,6 +311,9 @@ async Task PipelineAsync(int count, int concurrency)
         ["succeeded"] = succeeded,
         ["jobsPerSecond"] = Math.Round(count / seconds),
         ["clientCpuUsPerJob"] = Math.Round(cpuMs * 1000 / count, 1),
+        ["clientBytesAllocatedPerJob"] = Math.Round((double)allocatedBytes / count),
+        ["redisCpuUsPerJob"] = Math.Round(serverCpuMs * 1000 / count, 1),
+        ["threadPoolWorkItemsPerJob"] = Math.Round((double)threadPoolItems / count, 1),
         ["redisCommandsPerJob"] = Math.Round((double)sent.Values.Sum() / count, 2),
         ["redisCommandsPerJobByName"] = string.Join(" ", sent.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}={(double)kv.Value / count:0.##}")),
         ["redisCallsPerJobIncludingScripts"] = Math.Round(calls / count, 1),

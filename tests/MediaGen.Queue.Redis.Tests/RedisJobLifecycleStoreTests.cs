@@ -52,6 +52,31 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     }
 
     [ServerFact(RedisTestServer.Variable)]
+    public async Task ReceiveAsync_MessageWithoutItsJob_LeaseCarriesNoJob()
+    {
+        await CreateAsync(initialBalance: 10);
+        await _queue.EnqueueAsync(new QueueMessage("no-such-job"));
+
+        var lease = await ReceiveCarryingAsync(_queue);
+
+        Assert.Equal(("no-such-job", null), (lease.Message.JobId, lease.Job));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ReceiveAsync_QueueWithoutTheLifecycleStore_LeaseCarriesNoJob()
+    {
+        await CreateAsync(initialBalance: 10);
+        await _lifecycle.SubmitAsync(Submission(NewJob("job-1"), credits: 3));
+        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
+        await using var owned = multiplexer;
+        var queueAlone = RedisTestServer.Queue(connection, RedisTestServer.Options(_prefix, TimeSpan.FromSeconds(30)), _time);
+
+        var lease = await ReceiveCarryingAsync(queueAlone);
+
+        Assert.Equal(("job-1", null), (lease.Message.JobId, lease.Job));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
     public async Task SubmitAsync_Event_IsKeptInTheJobsHistoryUntilItsRetentionOrTheJobsDeletion()
     {
         await CreateAsync(initialBalance: 10);
@@ -298,6 +323,9 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         _events = new RedisJobEventStream(connection, options, NullLogger<RedisJobEventStream>.Instance);
         _lifecycle = new RedisJobLifecycleStore(connection, _queue, _ledger, _events, options, _time, NullLogger.Instance);
     }
+
+    private static async Task<IJobCarryingLease> ReceiveCarryingAsync(RedisJobQueue queue) =>
+        Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await queue.ReceiveAsync(1, TimeSpan.Zero)));
 
     private async Task<(GenerationJob Job, IQueueLease Lease)> SubmitAndReceiveAsync(string id, long credits, string? idempotencyKey = null)
     {

@@ -27,6 +27,34 @@ public abstract class JobLifecycleStoreComplianceTests : ComplianceTestBase
     /// </summary>
     protected virtual bool IsAtomic => true;
 
+    /// <summary>
+    /// Whether the backend's queue reads each leased message's job in the receive itself and hands it over with the lease
+    /// (<see cref="IJobCarryingLease"/>), so the worker needs no second read.
+    /// </summary>
+    protected virtual bool LeasesCarryTheirJob => false;
+
+    [ComplianceFact]
+    public async Task ReceiveAsync_AfterSubmit_LeaseCarriesTheStoredJobOnceWhereTheBackendReadsIt()
+    {
+        var backend = await NewBackendAsync(100);
+        var job = NewJob("owner-a");
+        await backend.Lifecycle.SubmitAsync(Submission(job, credits: 10));
+        var stored = (await backend.Store.GetAsync(job.Id))!;
+
+        var lease = Assert.Single(await backend.Queue.ReceiveAsync(1, TimeSpan.Zero));
+
+        var carried = (lease as IJobCarryingLease)?.Job;
+        if (!LeasesCarryTheirJob)
+        {
+            Assert.Null(carried);
+            return;
+        }
+
+        Assert.NotNull(carried);
+        Assert.Equal((stored.Id, stored.Version, stored.Status, stored.OwnerId), (carried.Id, carried.Version, carried.Status, carried.OwnerId));
+        Assert.Null(((IJobCarryingLease)lease).Job);
+    }
+
     [ComplianceFact]
     public async Task SubmitAsync_NewJob_CreatesReservesEnqueuesAndPublishes()
     {

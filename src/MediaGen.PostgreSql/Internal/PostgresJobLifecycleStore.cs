@@ -32,6 +32,9 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
         _events = events;
         _logger = logger;
         _schema = database.QuotedSchema;
+
+        // The store is this package's over the same database: the queue's receive can read each message's job with it.
+        queue.ReadsJobs = true;
     }
 
     /// <summary>

@@ -40,6 +40,12 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
 
     internal ILogger Logger => _logger;
 
+    /// <summary>
+    /// True when the job store is this package's over the same database (set by <see cref="PostgresJobLifecycleStore"/>):
+    /// the receive statement then also reads each leased message's job, and the worker needs no second round trip.
+    /// </summary>
+    internal bool ReadsJobs { get; set; }
+
     internal TimeSpan LeaseDuration => _options.LeaseDuration;
 
     public async ValueTask EnqueueAsync(QueueMessage message, EnqueueOptions? options = null, CancellationToken cancellationToken = default)
@@ -92,8 +98,12 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
         var now = _timeProvider.GetUtcNow();
         var leaseMs = (long)Math.Ceiling(_options.LeaseDuration.TotalMilliseconds);
         var lockedUntil = now.AddMilliseconds(leaseMs);
+        var readsJobs = ReadsJobs;
         var command = (await _database.CommandAsync(
-            $"SELECT id, job_id, group_id, headers::text, priority, delivery_count, lease_token, enqueued_at, next_due FROM {_schema}.queue_receive($1, $2, $3)",
+            readsJobs
+                ? $"SELECT r.id, r.job_id, r.group_id, r.headers::text, r.priority, r.delivery_count, r.lease_token, r.enqueued_at, r.next_due, " +
+                  $"(SELECT j.data::text FROM {_schema}.jobs j WHERE j.id = r.job_id) FROM {_schema}.queue_receive($1, $2, $3) r"
+                : $"SELECT id, job_id, group_id, headers::text, priority, delivery_count, lease_token, enqueued_at, next_due FROM {_schema}.queue_receive($1, $2, $3)",
             cancellationToken).ConfigureAwait(false))
             .Time(now).Integer(count).Bigint(leaseMs);
         return await PostgresDatabase.ReadAsync(
@@ -118,7 +128,8 @@ internal sealed class PostgresJobQueue : IJobQueue, IAsyncDisposable, IDisposabl
                         reader.GetInt32(5),
                         reader.GetFieldValue<DateTimeOffset>(7),
                         lockedUntil,
-                        (JobPriority)reader.GetInt16(4)));
+                        (JobPriority)reader.GetInt16(4),
+                        readsJobs && !reader.IsDBNull(9) ? reader.GetString(9) : null));
                 }
 
                 return ((IReadOnlyList<IQueueLease>)leases, nextDue);

@@ -1,14 +1,16 @@
 namespace MediaGen.PostgreSql.Internal;
 
 /// <summary>A message received from <see cref="PostgresJobQueue"/>, identified by a lease token unique to this delivery.</summary>
-internal sealed class PostgresQueueLease : IQueueLease
+internal sealed class PostgresQueueLease : IJobCarryingLease
 {
     private readonly PostgresJobQueue _queue;
+    private string? _jobJson;
     private int _settled;
 
-    public PostgresQueueLease(PostgresJobQueue queue, QueueMessage message, long token, int deliveryCount, DateTimeOffset enqueuedAt, DateTimeOffset lockedUntil, JobPriority priority)
+    public PostgresQueueLease(PostgresJobQueue queue, QueueMessage message, long token, int deliveryCount, DateTimeOffset enqueuedAt, DateTimeOffset lockedUntil, JobPriority priority, string? jobJson = null)
     {
         _queue = queue;
+        _jobJson = jobJson;
         Token = token;
         Message = message;
         DeliveryCount = deliveryCount;
@@ -18,6 +20,25 @@ internal sealed class PostgresQueueLease : IQueueLease
     }
 
     public QueueMessage Message { get; }
+
+    /// <summary>
+    /// The job read by the receive statement with this message (see <see cref="PostgresJobQueue.ReadsJobs"/>), parsed on
+    /// first use and then let go; null when it was not read, or when it is not this message's job.
+    /// </summary>
+    public GenerationJob? Job
+    {
+        get
+        {
+            var json = Interlocked.Exchange(ref _jobJson, null);
+            if (json is null)
+            {
+                return null;
+            }
+
+            var job = PostgresJsonContext.DeserializeJob(json);
+            return string.Equals(job.Id, Message.JobId, StringComparison.Ordinal) ? job : null;
+        }
+    }
 
     /// <summary>The queue this lease came from.</summary>
     internal PostgresJobQueue Queue => _queue;

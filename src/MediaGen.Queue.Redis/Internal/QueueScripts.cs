@@ -23,10 +23,13 @@ internal static class QueueScripts
     /// the message was delivered again), otherwise 1, or for renew the new expiry.
     /// </summary>
     public const string Functions = """
-        local function queue_ready(id, mk)
-          local f = redis.call('HMGET', mk, 'p', 'o')
-          local p = tonumber(f[1] or '1') or 1
-          local group = 'o:' .. (f[2] or '')
+        local function queue_ready(id, mk, priority, owner)
+          if not priority then
+            local f = redis.call('HMGET', mk, 'p', 'o')
+            priority, owner = f[1], f[2]
+          end
+          local p = tonumber(priority or '1') or 1
+          local group = 'o:' .. (owner or '')
           local t = redis.call('HMGET', q.fair, 'vt', group)
           local tag = math.max(tonumber(t[1] or '0'), tonumber(t[2] or '0')) + 1
           redis.call('HSET', q.fair, group, fmt(tag))
@@ -44,7 +47,7 @@ internal static class QueueScripts
             redis.call('ZADD', q.delayed, due, id)
             return 1, true
           end
-          queue_ready(id, mk)
+          queue_ready(id, mk, priority, group)
           return 1, false
         end
         local function queue_settle(op, id, token, now, argument, reason, description)
@@ -118,12 +121,15 @@ internal static class QueueScripts
         """;
 
     /// <summary>
-    /// ARGV 3 now, 4 max messages, 5 lease ms. Moves due delayed messages and expired leases to ready, then leases
-    /// up to max ready messages. Returns { next due time or '', then id, body, delivery count, token, enqueued at,
-    /// priority for each lease }. An entry without a message hash is dead-lettered as malformed.
+    /// ARGV 3 now, 4 max messages, 5 lease ms, 6 the job store's key root or '' (absent counts as ''). Moves due delayed
+    /// messages and expired leases to ready, then leases up to max ready messages. Returns { next due time or '', then
+    /// id, body, delivery count, token, enqueued at, priority for each lease }, and with a key root a seventh value per
+    /// lease: the JSON of the job the body names, read in the same atomic step (nil when there is none). An entry
+    /// without a message hash is dead-lettered as malformed.
     /// </summary>
     public const string Receive = Header + """
         local now = tonumber(ARGV[3])
+        local jobs = ARGV[6] or ''
         local due = redis.call('ZRANGEBYSCORE', q.delayed, '-inf', ARGV[3], 'LIMIT', 0, 1000)
         for _, id in ipairs(due) do
           redis.call('ZREM', q.delayed, id)
@@ -139,10 +145,12 @@ internal static class QueueScripts
         local popped = redis.call('ZPOPMIN', q.ready, ARGV[4])
         local until_ms = fmt(now + tonumber(ARGV[5]))
         local vt = nil
+        local t = 0
+        if #popped > 0 then t = redis.call('INCRBY', q.seq, #popped / 2) - #popped / 2 end
         for i = 1, #popped, 2 do
           local id = popped[i]
           local mk = q.prefix .. id
-          local f = redis.call('HMGET', mk, 'b', 'p', 'e', 'o')
+          local f = redis.call('HMGET', mk, 'b', 'p', 'e', 'o', 'c')
           local tag = tonumber(popped[i + 1]) % 281474976710656
           if vt == nil or tag > vt then vt = tag end
           local group = 'o:' .. (f[4] or '')
@@ -151,9 +159,9 @@ internal static class QueueScripts
             redis.call('HSET', mk, 'b', '', 'p', 1, 'c', 1, 'e', ARGV[3], 'r', 'malformed_message', 'd', 'The queue entry has no message body.', 'x', ARGV[3])
             redis.call('ZADD', q.dead, ARGV[3], id)
           else
-            local c = redis.call('HINCRBY', mk, 'c', 1)
-            local t = redis.call('INCR', q.seq)
-            redis.call('HSET', mk, 't', t)
+            local c = (tonumber(f[5]) or 0) + 1
+            t = t + 1
+            redis.call('HSET', mk, 'c', c, 't', t)
             redis.call('ZADD', q.leased, until_ms, id)
             out[#out + 1] = id
             out[#out + 1] = f[1]
@@ -161,6 +169,10 @@ internal static class QueueScripts
             out[#out + 1] = t
             out[#out + 1] = f[3] or ARGV[3]
             out[#out + 1] = f[2] or '1'
+            if jobs ~= '' then
+              local job = string.match(f[1], '"job":"([^"\\]+)"')
+              out[#out + 1] = job and redis.call('HGET', jobs .. 'job:' .. job, 'd') or false
+            end
           end
         end
         if vt and vt > tonumber(redis.call('HGET', q.fair, 'vt') or '0') then redis.call('HSET', q.fair, 'vt', fmt(vt)) end

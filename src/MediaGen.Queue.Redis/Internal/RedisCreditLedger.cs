@@ -20,15 +20,18 @@ internal sealed class RedisCreditLedger : ICreditLedger
     /// <summary>The ledger's Lua functions, shared with the lifecycle scripts that settle credits in the same step.</summary>
     public const string Functions = """
         local function ledger_reserve(balance_key, res_key, open_key, member, amount, initial, now)
-          if redis.call('EXISTS', balance_key) == 0 then redis.call('SET', balance_key, initial) end
-          local r = redis.call('HGET', res_key, 'a')
-          if r then return { 0, r, redis.call('GET', balance_key) } end
           local balance = redis.call('GET', balance_key)
+          if not balance then
+            redis.call('SET', balance_key, initial)
+            balance = initial
+          end
+          local r = redis.call('HGET', res_key, 'a')
+          if r then return { 0, r, balance } end
           if tonumber(balance) < tonumber(amount) then return { -1, amount, balance } end
-          redis.call('DECRBY', balance_key, amount)
+          local left = redis.call('DECRBY', balance_key, amount)
           redis.call('HSET', res_key, 'a', amount, 't', now)
           redis.call('ZADD', open_key, now, member)
-          return { 1, amount, redis.call('GET', balance_key) }
+          return { 1, amount, left }
         end
         local function ledger_short(balance_key, res_key, amount, initial)
           if redis.call('EXISTS', res_key) == 1 then return nil end

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -50,6 +51,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         _keys = new RedisKeys(options.Value.KeyPrefix, options.Value.QueueName);
         _time = timeProvider;
         _logger = logger;
+        // The store is this package's over the same keys: the queue's receive can read each message's job with it.
+        queue.JobRoot = _keys.Root;
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
         _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Submit, LifecycleScripts.SubmitArity, steps), MaxBatch);
         _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Commit, LifecycleScripts.CommitArity, steps), MaxBatch);
@@ -89,18 +92,20 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         var job = submission.Job;
         var now = _time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
-        var stored = job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? now : job.UpdatedAt };
+        var stored = job is { Version: 1 } && job.UpdatedAt != default ? job : job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? now : job.UpdatedAt };
         var message = RedisJobQueue.ToEnqueueItem(submission.Message, enqueueOptions, nowMs);
+        var json = RedisStepJson.Write(stored, submission.Event);
         var result = (RedisResult[])(await RunAsync(
             _submits,
             job.OwnerId,
             job.Id,
+            json,
             [
-                job.Id, job.OwnerId, job.Request.IdempotencyKey ?? string.Empty, RedisJobStore.Serialize(stored), (int)stored.Status,
+                job.Id, job.OwnerId, job.Request.IdempotencyKey ?? string.Empty, json.Job, (int)stored.Status,
                 stored.UpdatedAt.ToUnixTimeMilliseconds(), nowMs, _retentionMs,
                 submission.Credits, _ledger.InitialBalance, RedisKeys.ReservationMember(job.OwnerId, job.Id),
                 message.MessageId, message.Body, message.Priority, message.DueMs,
-                EventChannel(submission.Event), EventPayload(submission.Event), message.Group,
+                EventChannel(submission.Event), json.Event, message.Group,
                 submission.MaxPendingJobs is { } maxPending ? maxPending : string.Empty,
             ],
             cancellationToken).ConfigureAwait(false))!;
@@ -125,7 +130,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         var own = settlement?.Lease is RedisQueueLease lease && ReferenceEquals(lease.Queue, _queue) ? lease : null;
         var claimed = own is not null && own.TryClaimSettle();
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var job = commit.Job is { } next ? next with { Version = commit.ExpectedVersion + 1 } : null;
+        var job = commit.Job is { } next ? (next.Version == commit.ExpectedVersion + 1 ? next : next with { Version = commit.ExpectedVersion + 1 }) : null;
         var enqueue = commit.Enqueue is { } toEnqueue ? RedisJobQueue.ToEnqueueItem(toEnqueue, EnqueueOptionsOrDefault(commit.EnqueueOptions), nowMs) : (EnqueueItem?)null;
         var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
         if (commit.Reserve is { } reserve)
@@ -136,14 +141,16 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         RedisResult[] result;
         try
         {
+            var json = RedisStepJson.Write(job, commit.Event);
             result = (RedisResult[])(await RunAsync(
                 _commits,
                 commit.OwnerId,
                 runId,
+                json,
                 [
                     nowMs, _retentionMs, commit.JobId,
                     job is null ? string.Empty : commit.ExpectedVersion,
-                    job is null ? RedisValue.EmptyString : RedisJobStore.Serialize(job),
+                    json.Job,
                     job is null ? string.Empty : (int)job.Status,
                     job is null ? 0 : job.UpdatedAt.ToUnixTimeMilliseconds(),
                     commit.Settlement is { } give ? give : string.Empty,
@@ -159,7 +166,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : 0,
                     claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
                     claimed ? settlement!.Value.Description ?? string.Empty : string.Empty,
-                    EventChannel(commit.Event), EventPayload(commit.Event), enqueue?.Group ?? string.Empty,
+                    EventChannel(commit.Event), json.Event, enqueue?.Group ?? string.Empty,
                     commit.Reserve is { } credits ? credits : string.Empty, runId,
                     _ownOutbox && commit.Webhook is { } webhook ? webhook.Id : string.Empty,
                     _ownOutbox && commit.Webhook is { } same ? same.Payload : string.Empty,
@@ -247,13 +254,21 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
 
     private RedisValue EventChannel(JobEvent? jobEvent) => jobEvent is null ? string.Empty : _keys.EventChannel(jobEvent.JobId);
 
-    private static RedisValue EventPayload(JobEvent? jobEvent) => jobEvent is null ? RedisValue.EmptyString : RedisJobEventStream.Serialize(jobEvent);
-
     /// <summary>Takes one step through <paramref name="batcher"/>: it goes out with the next script call, alone or with others.</summary>
-    /// <remarks><paramref name="jobId"/> names the step's credit reservation: the job id, or a later run's id.</remarks>
-    private async ValueTask<RedisResult> RunAsync(RedisCommandBatcher<Step, RedisResult> batcher, string ownerId, string jobId, RedisValue[] values, CancellationToken cancellationToken)
+    /// <remarks>
+    /// <paramref name="jobId"/> names the step's credit reservation: the job id, or a later run's id. The arguments are
+    /// copied into a pooled array, which the flush copies into the call's own and gives back (a step costs no array of its own).
+    /// </remarks>
+    private static ValueTask<RedisResult> RunAsync(RedisCommandBatcher<Step, RedisResult> batcher, string ownerId, string jobId, RedisStepJson json, ReadOnlySpan<RedisValue> values, CancellationToken cancellationToken)
     {
-        var result = await batcher.RunAsync(new Step(ownerId, jobId, values), cancellationToken).ConfigureAwait(false);
+        var pooled = ArrayPool<RedisValue>.Shared.Rent(values.Length);
+        values.CopyTo(pooled);
+        return RunStepAsync(batcher, new Step(ownerId, jobId, pooled, json), jobId, cancellationToken);
+    }
+
+    private static async ValueTask<RedisResult> RunStepAsync(RedisCommandBatcher<Step, RedisResult> batcher, Step step, string jobId, CancellationToken cancellationToken)
+    {
+        var result = await batcher.RunAsync(step, cancellationToken).ConfigureAwait(false);
         return result.Resp2Type == ResultType.Array && (RedisResult[])result! is [var code, var message] && code.Resp2Type == ResultType.Integer && (long)code == StepError
             ? throw new RedisServerException($"The lifecycle step for job '{jobId}' failed on the server: {message}")
             : result;
@@ -278,18 +293,30 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             var step = steps[i];
             keys[queueKeys + 1 + (2 * i)] = _keys.CreditBalance(step.OwnerId);
             keys[queueKeys + 2 + (2 * i)] = _keys.CreditReservation(step.OwnerId, step.JobId);
-            Debug.Assert(step.Values.Length == arity, "Each step carries exactly the script's arguments.");
-            step.Values.CopyTo(args, HeaderArgs + (arity * i));
+            Debug.Assert(step.Values.Length >= arity, "Each step carries the script's arguments.");
+            step.Values.AsSpan(0, arity).CopyTo(args.AsSpan(HeaderArgs + (arity * i)));
+            ArrayPool<RedisValue>.Shared.Return(step.Values, clearArray: true);
         }
 
-        var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            return (RedisResult[])(await db.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false))!;
+            var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                return (RedisResult[])(await db.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false))!;
+            }
+            catch (Exception e) when (RedisErrors.IsUnavailable(e))
+            {
+                throw RedisErrors.Unavailable(e);
+            }
         }
-        catch (Exception e) when (RedisErrors.IsUnavailable(e))
+        finally
         {
-            throw RedisErrors.Unavailable(e);
+            // Answered or failed, the call no longer reads the steps' JSON.
+            foreach (var step in steps)
+            {
+                step.Json.Return();
+            }
         }
     }
 
@@ -299,5 +326,6 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     /// <summary>The result code of a step that raised an error in the script.</summary>
     private const long StepError = -99;
 
-    private readonly record struct Step(string OwnerId, string JobId, RedisValue[] Values);
+    /// <summary>One step of a batch; <see cref="Values"/> and <see cref="Json"/> are rented, and the flush that sends them gives them back.</summary>
+    private readonly record struct Step(string OwnerId, string JobId, RedisValue[] Values, RedisStepJson Json);
 }

@@ -53,6 +53,13 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
 
     internal TimeSpan LeaseDuration => _options.LeaseDuration;
 
+    /// <summary>
+    /// The job store's key root when the store is this package's over the same connection and keys (set by
+    /// <see cref="RedisJobLifecycleStore"/>): the receive script then reads each leased message's job in the same call,
+    /// and the worker needs no second round trip. Null: the worker reads the job from whatever store there is.
+    /// </summary>
+    internal string? JobRoot { get; set; }
+
     public async ValueTask EnqueueAsync(QueueMessage message, EnqueueOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -227,8 +234,9 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     {
         var now = NowMs();
         var leaseMs = (long)Math.Ceiling(_options.LeaseDuration.TotalMilliseconds);
+        var jobRoot = JobRoot;
         var result = (RedisResult[])(await RunAsync(
-            db => db.ScriptEvaluateAsync(QueueScripts.Receive, _scriptKeys, [_keys.MessagePrefix, _keys.WakeChannel, now, count, leaseMs]),
+            db => db.ScriptEvaluateAsync(QueueScripts.Receive, _scriptKeys, [_keys.MessagePrefix, _keys.WakeChannel, now, count, leaseMs, jobRoot ?? string.Empty]),
             cancellationToken).ConfigureAwait(false))!;
 
         long? nextDue = null;
@@ -244,8 +252,9 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         }
 
         var lockedUntil = DateTimeOffset.FromUnixTimeMilliseconds(now + leaseMs);
-        var leases = new List<IQueueLease>((result.Length - 1) / 6);
-        for (var i = 1; i + 5 < result.Length; i += 6)
+        var stride = jobRoot is null ? 6 : 7;
+        var leases = new List<IQueueLease>((result.Length - 1) / stride);
+        for (var i = 1; i + stride - 1 < result.Length; i += stride)
         {
             var id = (string)result[i]!;
             var deliveryCount = (int)(long)result[i + 2];
@@ -258,7 +267,8 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
                 continue;
             }
 
-            leases.Add(new RedisQueueLease(this, message!, token, deliveryCount, enqueuedAt, lockedUntil, priority, _logger));
+            var jobJson = jobRoot is null ? null : (byte[]?)result[i + 6];
+            leases.Add(new RedisQueueLease(this, message!, token, deliveryCount, enqueuedAt, lockedUntil, priority, _logger, jobJson));
         }
 
         return (leases, nextDue);

@@ -3,18 +3,20 @@ using Microsoft.Extensions.Logging;
 namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>A message received from <see cref="RedisJobQueue"/>, identified by a lease token unique to this delivery.</summary>
-internal sealed class RedisQueueLease : IQueueLease
+internal sealed class RedisQueueLease : IJobCarryingLease
 {
     private readonly RedisJobQueue _queue;
     private readonly long _token;
     private readonly ILogger _logger;
+    private byte[]? _jobJson;
     private int _settled;
 
-    public RedisQueueLease(RedisJobQueue queue, QueueMessage message, long token, int deliveryCount, DateTimeOffset enqueuedAt, DateTimeOffset lockedUntil, JobPriority priority, ILogger logger)
+    public RedisQueueLease(RedisJobQueue queue, QueueMessage message, long token, int deliveryCount, DateTimeOffset enqueuedAt, DateTimeOffset lockedUntil, JobPriority priority, ILogger logger, byte[]? jobJson = null)
     {
         _queue = queue;
         _token = token;
         _logger = logger;
+        _jobJson = jobJson;
         Message = message;
         DeliveryCount = deliveryCount;
         EnqueuedAt = enqueuedAt;
@@ -23,6 +25,25 @@ internal sealed class RedisQueueLease : IQueueLease
     }
 
     public QueueMessage Message { get; }
+
+    /// <summary>
+    /// The job read by the receive script with this message (see <see cref="RedisJobQueue.JobRoot"/>), parsed on first
+    /// use and then let go; null when it was not read, or when it is not this message's job.
+    /// </summary>
+    public GenerationJob? Job
+    {
+        get
+        {
+            var json = Interlocked.Exchange(ref _jobJson, null);
+            if (json is null)
+            {
+                return null;
+            }
+
+            var job = RedisJobStore.Deserialize(json);
+            return string.Equals(job.Id, Message.JobId, StringComparison.Ordinal) ? job : null;
+        }
+    }
 
     /// <summary>The queue this lease came from.</summary>
     internal RedisJobQueue Queue => _queue;

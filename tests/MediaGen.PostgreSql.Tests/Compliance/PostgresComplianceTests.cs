@@ -89,6 +89,8 @@ public sealed class PostgresProviderPauseStoreComplianceTests : ProviderPauseSto
 [RequiresServer(PostgresTestServer.Variable)]
 public sealed class PostgresJobLifecycleStoreComplianceTests : JobLifecycleStoreComplianceTests
 {
+    protected override bool LeasesCarryTheirJob => true;
+
     protected override ValueTask<LifecycleBackend> CreateBackendAsync(long initialBalance)
     {
         var databases = new PostgresComplianceDatabases(Time);

@@ -7,6 +7,8 @@ namespace MediaGen.Queue.Redis.Tests.Compliance;
 [RequiresServer(RedisTestServer.Variable)]
 public sealed class RedisJobLifecycleStoreComplianceTests : JobLifecycleStoreComplianceTests
 {
+    protected override bool LeasesCarryTheirJob => true;
+
     protected override async ValueTask<LifecycleBackend> CreateBackendAsync(long initialBalance)
     {
         var connections = Track(new RedisComplianceConnections());

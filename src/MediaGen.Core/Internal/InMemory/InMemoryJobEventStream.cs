@@ -55,9 +55,12 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             }
 
             _byLastPublished.AddLast(job.Node);
-            foreach (var subscriber in job.Subscribers)
+            if (job.Subscribers is { } subscribers)
             {
-                subscriber.Writer.TryWrite(numbered);
+                foreach (var subscriber in subscribers)
+                {
+                    subscriber.Writer.TryWrite(numbered);
+                }
             }
         }
 
@@ -91,7 +94,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         lock (_gate)
         {
             job = GetOrAdd(jobId);
-            job.Subscribers.Add(channel);
+            (job.Subscribers ??= []).Add(channel);
         }
 
         return new(new ChannelEventSubscription(channel.Reader, () => Unsubscribe(jobId, job, channel), cancellationToken));
@@ -101,8 +104,12 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
     {
         lock (_gate)
         {
-            job.Subscribers.Remove(channel);
-            if (job.Subscribers.Count == 0 && job.Node.List is null)
+            if (job.Subscribers is { } subscribers && subscribers.Remove(channel) && subscribers.Count == 0)
+            {
+                job.Subscribers = null;
+            }
+
+            if (job.Subscribers is null && job.Node.List is null)
             {
                 // Nothing kept for the job (it published nothing, or its history expired): leave no trace.
                 _jobs.Remove(jobId);
@@ -129,7 +136,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         {
             _byLastPublished.RemoveFirst();
             var job = oldest.Value;
-            if (job.Subscribers.Count == 0)
+            if (job.Subscribers is null)
             {
                 _jobs.Remove(job.JobId);
             }
@@ -159,6 +166,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
 
         public Queue<JobEvent> History { get; } = new();
 
-        public List<Channel<JobEvent>> Subscribers { get; } = [];
+        /// <summary>The job's live subscribers; null while there are none (most finished jobs), so a kept history costs no list.</summary>
+        public List<Channel<JobEvent>>? Subscribers { get; set; }
     }
 }

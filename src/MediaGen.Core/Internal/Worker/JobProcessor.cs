@@ -89,7 +89,8 @@ internal sealed partial class JobProcessor
         var jobId = lease.Message.JobId;
         try
         {
-            var job = await _store.GetAsync(jobId, shutdown).ConfigureAwait(false);
+            // Where the queue read the job with the message (one backend), that read serves; else the store is asked.
+            var job = lease is IJobCarryingLease { Job: { } received } ? received : await _store.GetAsync(jobId, shutdown).ConfigureAwait(false);
             if (job is null)
             {
                 await DeadLetterOrphanAsync(lease, MediaGenErrorCodes.JobNotFound, $"No job '{jobId}' exists for this message.").ConfigureAwait(false);
