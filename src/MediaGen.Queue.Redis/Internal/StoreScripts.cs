@@ -152,22 +152,21 @@ internal static class StoreScripts
         return out
         """;
 
-    /// <summary>ARGV 4 status, 5 updated-before ms (exclusive), 6 max count. Returns the JSON of each job.</summary>
-    /// <summary>The newest jobs in a status: ARGV 4 = status, 5 = how many.</summary>
-    public const string ListRecent = """
-        local root = ARGV[3]
-        local ids = redis.call('ZREVRANGE', root .. 'status:' .. ARGV[4], 0, tonumber(ARGV[5]) - 1)
-        local out = {}
-        for _, id in ipairs(ids) do
-          local d = redis.call('HGET', root .. 'job:' .. id, 'd')
-          if d then out[#out + 1] = d end
-        end
-        return out
-        """;
-
+    /// <summary>The oldest jobs in a status not written since a time: ARGV 4 status, 5 updated-before ms (exclusive), 6 max count. Returns the JSON of each job.</summary>
     public const string ListStale = """
         local root = ARGV[3]
         local ids = redis.call('ZRANGEBYSCORE', root .. 'status:' .. ARGV[4], '-inf', '(' .. ARGV[5], 'LIMIT', 0, tonumber(ARGV[6]))
+        """ + ReadJobs;
+
+    /// <summary>The newest jobs in a status: ARGV 4 status, 5 max count. Returns the JSON of each job, newest first.</summary>
+    public const string ListRecent = """
+        local root = ARGV[3]
+        local ids = redis.call('ZREVRANGE', root .. 'status:' .. ARGV[4], 0, tonumber(ARGV[5]) - 1)
+        """ + ReadJobs;
+
+    /// <summary>The end of the listing scripts: the JSON of each job in <c>ids</c> that still exists, in order.</summary>
+    private const string ReadJobs = """
+
         local out = {}
         for _, id in ipairs(ids) do
           local d = redis.call('HGET', root .. 'job:' .. id, 'd')
