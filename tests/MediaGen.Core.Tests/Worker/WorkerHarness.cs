@@ -108,7 +108,10 @@ internal sealed class WorkerHarness : IAsyncDisposable
                     if (generator is ScriptedGenerator scripted)
                     {
                         scripted.Called = _changes.Pulse;
-                        _generators.Add(scripted);
+                        if (!_generators.Contains(scripted))
+                        {
+                            _generators.Add(scripted);
+                        }
                     }
 
                     builder.AddGenerator(generator);
