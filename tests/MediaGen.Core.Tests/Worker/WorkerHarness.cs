@@ -108,10 +108,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
                     if (generator is ScriptedGenerator scripted)
                     {
                         scripted.Called = _changes.Pulse;
-                        if (!_generators.Contains(scripted))
-                        {
-                            _generators.Add(scripted);
-                        }
+                        _generators.Add(scripted);
                     }
 
                     builder.AddGenerator(generator);
