@@ -6,7 +6,6 @@ namespace MediaGen.Core.Tests;
 internal sealed class ScriptedGenerator(string name, Func<GenerationContext, CancellationToken, ValueTask<GenerationResult>> run, long cost = 5) : IMediaGenerator
 {
     private int _calls;
-    private readonly List<(GenerationContext Context, CancellationToken Token)> _inFlight = [];
 
     public string Name { get; } = name;
 
@@ -19,52 +18,10 @@ internal sealed class ScriptedGenerator(string name, Func<GenerationContext, Can
 
     public int Calls => Volatile.Read(ref _calls);
 
-    /// <summary>How many calls have started, not yet returned or thrown, and not been told to stop: the ones waiting on something.</summary>
-    public int Waiting
-    {
-        get
-        {
-            lock (_inFlight)
-            {
-                return _inFlight.Count(c => !c.Token.IsCancellationRequested && !c.Context.JobAborted.IsCancellationRequested);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Called when a call has run the script up to its first wait, and again when it ends, so a test can wait on the
-    /// calls without polling.
-    /// </summary>
-    public Action? Called { get; set; }
-
     public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _calls);
-        var entry = (context, cancellationToken);
-        lock (_inFlight)
-        {
-            _inFlight.Add(entry);
-        }
-
-        ValueTask<GenerationResult> call;
-        try
-        {
-            call = run(context, cancellationToken);
-        }
-        catch
-        {
-            Ended(entry);
-            throw;
-        }
-
-        if (call.IsCompleted)
-        {
-            Ended(entry);
-            return call;
-        }
-
-        Called?.Invoke();
-        return EndAsync(call, entry);
+        return run(context, cancellationToken);
     }
 
     /// <summary>A generator named <c>blocking</c> whose every attempt waits for <paramref name="release"/>, then makes one output.</summary>
@@ -73,28 +30,6 @@ internal sealed class ScriptedGenerator(string name, Func<GenerationContext, Can
         await release.Task.WaitAsync(ct);
         return TextOutputs("ok");
     });
-
-    private async ValueTask<GenerationResult> EndAsync(ValueTask<GenerationResult> call, (GenerationContext, CancellationToken) entry)
-    {
-        try
-        {
-            return await call;
-        }
-        finally
-        {
-            Ended(entry);
-        }
-    }
-
-    private void Ended((GenerationContext, CancellationToken) entry)
-    {
-        lock (_inFlight)
-        {
-            _inFlight.Remove(entry);
-        }
-
-        Called?.Invoke();
-    }
 
     public static GenerationResult TextOutputs(params string[] contents) =>
         new(contents.Select(c => GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes(c))).ToArray());
