@@ -336,6 +336,7 @@ async Task PipelineAsync(int count, int concurrency)
         ["redisCommandsPerJob"] = Math.Round((double)sent.Values.Sum() / count, 2),
         ["redisCommandsPerJobByName"] = string.Join(" ", sent.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}={(double)kv.Value / count:0.##}")),
         ["redisCallsPerJobIncludingScripts"] = Math.Round(calls / count, 1),
+        ["threadPoolSpinLimit"] = Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") ?? "default",
         ["gcCollections012"] = gcInRun,
         ["gcPauseMs"] = Math.Round(gcPauseMsInRun),
         ["jitMethodsCompiledInRun"] = jitMethodsInRun,
