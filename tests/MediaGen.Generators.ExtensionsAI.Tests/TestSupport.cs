@@ -60,18 +60,11 @@ internal static class TestSupport
             Name, options, imageGenerator, ownsGenerator: false, gate ?? new ProviderRateGate(time), () => client, time, logger ?? NullLogger<ExtensionsAIMediaGenerator>.Instance);
     }
 
-    public static GenerationJob Job(GenerationSettings? settings = null, string? checkpoint = null, int attempt = 1) => new()
-    {
-        Id = Guid.NewGuid().ToString("N"),
-        Request = new GenerationRequest { Prompt = Prompt, Model = Model, OwnerId = "owner-1", Settings = settings ?? GenerationSettings.Default },
-        Status = JobStatus.Processing,
-        Attempt = attempt,
-        Checkpoint = checkpoint,
-        CreatedAt = new DateTimeOffset(2026, 11, 29, 5, 0, 0, TimeSpan.Zero),
-    };
+    public static GenerationJob Job(GenerationSettings? settings = null, string? checkpoint = null, int attempt = 1) =>
+        GeneratorCalls.Job(Prompt, Model, new DateTimeOffset(2026, 11, 29, 5, 0, 0, TimeSpan.Zero), settings, checkpoint: checkpoint, attempt: attempt);
 
     public static GenerationContext Context(IMediaGenerator generator, GenerationJob job, RecordingCheckpointSink? checkpoint = null, CancellationToken jobAborted = default) =>
-        new(job, generator.Models.Single(m => m.Id == job.Request.Model), new RecordingProgress(), checkpoint ?? new RecordingCheckpointSink(), jobAborted);
+        GeneratorCalls.Context(generator, job, checkpoint, jobAborted: jobAborted);
 
     /// <summary>The state a saved checkpoint names.</summary>
     public static string State(string checkpoint) => JsonDocument.Parse(checkpoint).RootElement.GetProperty("state").GetString()!;

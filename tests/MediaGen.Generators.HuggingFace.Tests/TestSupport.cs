@@ -40,22 +40,9 @@ internal static class TestSupport
             logger ?? NullLogger<HuggingFaceGenerator>.Instance);
     }
 
-    public static GenerationJob Job(GenerationSettings? settings = null, IReadOnlyDictionary<string, System.Text.Json.JsonElement>? parameters = null) => new()
-    {
-        Id = Guid.NewGuid().ToString("N"),
-        Request = new GenerationRequest
-        {
-            Prompt = Prompt,
-            Model = Model,
-            OwnerId = "owner-1",
-            Settings = settings ?? GenerationSettings.Default,
-            Parameters = parameters,
-        },
-        Status = JobStatus.Processing,
-        Attempt = 1,
-        CreatedAt = new DateTimeOffset(2026, 11, 23, 5, 0, 0, TimeSpan.Zero),
-    };
+    public static GenerationJob Job(GenerationSettings? settings = null, IReadOnlyDictionary<string, System.Text.Json.JsonElement>? parameters = null) =>
+        GeneratorCalls.Job(Prompt, Model, new DateTimeOffset(2026, 11, 23, 5, 0, 0, TimeSpan.Zero), settings, parameters);
 
     public static GenerationContext Context(IMediaGenerator generator, GenerationJob job, RecordingCheckpointSink? checkpoint = null, CancellationToken jobAborted = default) =>
-        new(job, generator.Models.Single(m => m.Id == job.Request.Model), new RecordingProgress(), checkpoint ?? new RecordingCheckpointSink(), jobAborted);
+        GeneratorCalls.Context(generator, job, checkpoint, jobAborted: jobAborted);
 }

@@ -39,22 +39,8 @@ internal static class TestSupport
             timeProvider ?? TimeProvider.System,
             logger ?? NullLogger<ReplicateGenerator>.Instance);
 
-    public static GenerationJob Job(string model = "flux-schnell", GenerationSettings? settings = null, string? checkpoint = null, int attempt = 1, DateTimeOffset? deadline = null) => new()
-    {
-        Id = Guid.NewGuid().ToString("N"),
-        Request = new GenerationRequest
-        {
-            Prompt = Prompt,
-            Model = model,
-            OwnerId = "owner-1",
-            Settings = settings ?? GenerationSettings.Default,
-        },
-        Status = JobStatus.Processing,
-        Attempt = attempt,
-        CreatedAt = new DateTimeOffset(2026, 11, 23, 5, 0, 0, TimeSpan.Zero),
-        Checkpoint = checkpoint,
-        Deadline = deadline,
-    };
+    public static GenerationJob Job(string model = "flux-schnell", GenerationSettings? settings = null, string? checkpoint = null, int attempt = 1, DateTimeOffset? deadline = null) =>
+        GeneratorCalls.Job(Prompt, model, new DateTimeOffset(2026, 11, 23, 5, 0, 0, TimeSpan.Zero), settings, checkpoint: checkpoint, attempt: attempt, deadline: deadline);
 
     /// <summary>The one prediction id a generator saved (besides the marks it saves before each create).</summary>
     public static string SavedPrediction(RecordingCheckpointSink checkpoint) => Assert.Single(checkpoint.Saved, s => !IsCreateMark(s));
@@ -68,5 +54,5 @@ internal static class TestSupport
         RecordingCheckpointSink? checkpoint = null,
         RecordingProgress? progress = null,
         CancellationToken jobAborted = default) =>
-        new(job, generator.Models.Single(m => m.Id == job.Request.Model), progress ?? new RecordingProgress(), checkpoint ?? new RecordingCheckpointSink(), jobAborted);
+        GeneratorCalls.Context(generator, job, checkpoint, progress, jobAborted);
 }

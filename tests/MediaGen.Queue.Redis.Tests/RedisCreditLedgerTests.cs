@@ -3,20 +3,8 @@ using MediaGen.Internal;
 
 namespace MediaGen.Queue.Redis.Tests;
 
-public sealed class RedisCreditLedgerTests : IAsyncLifetime
+public sealed class RedisCreditLedgerTests : RedisClientTests
 {
-    private readonly List<IAsyncDisposable> _disposables = [];
-    private readonly string _prefix = RedisTestServer.NewPrefix();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var d in _disposables)
-        {
-            await d.DisposeAsync();
-        }
-    }
 
     [ServerFact(RedisTestServer.Variable)]
     public async Task ReserveAsync_ConcurrentFromTwoClients_NeverOverdraws()
@@ -74,8 +62,7 @@ public sealed class RedisCreditLedgerTests : IAsyncLifetime
 
     private async Task<RedisCreditLedger> CreateLedgerAsync(long initialBalance)
     {
-        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
-        _disposables.Add(multiplexer);
-        return new RedisCreditLedger(connection, RedisTestServer.Options(_prefix), () => initialBalance);
+        var connection = await ConnectAsync();
+        return new RedisCreditLedger(connection, RedisTestServer.Options(Prefix), () => initialBalance);
     }
 }

@@ -4,20 +4,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MediaGen.Queue.Redis.Tests;
 
-public sealed class RedisJobEventStreamTests : IAsyncLifetime
+public sealed class RedisJobEventStreamTests : RedisClientTests
 {
-    private readonly List<IAsyncDisposable> _disposables = [];
-    private readonly string _prefix = RedisTestServer.NewPrefix();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var d in _disposables)
-        {
-            await d.DisposeAsync();
-        }
-    }
 
     [ServerFact(RedisTestServer.Variable)]
     public async Task SubscribeAsync_EventsPublishedByAnotherClient_ArriveInOrder()
@@ -61,8 +49,7 @@ public sealed class RedisJobEventStreamTests : IAsyncLifetime
 
     private async Task<RedisJobEventStream> CreateStreamAsync()
     {
-        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
-        _disposables.Add(multiplexer);
-        return new RedisJobEventStream(connection, RedisTestServer.Options(_prefix), NullLogger<RedisJobEventStream>.Instance);
+        var connection = await ConnectAsync();
+        return new RedisJobEventStream(connection, RedisTestServer.Options(Prefix), NullLogger<RedisJobEventStream>.Instance);
     }
 }

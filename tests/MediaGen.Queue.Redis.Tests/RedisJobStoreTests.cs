@@ -6,20 +6,9 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Queue.Redis.Tests;
 
-public sealed class RedisJobStoreTests : IAsyncLifetime
+public sealed class RedisJobStoreTests : RedisClientTests
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
-    private readonly List<IAsyncDisposable> _disposables = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var d in _disposables)
-        {
-            await d.DisposeAsync();
-        }
-    }
 
     [ServerFact(RedisTestServer.Variable)]
     public async Task CreateAsync_RoundTripsEveryField()
@@ -182,13 +171,9 @@ public sealed class RedisJobStoreTests : IAsyncLifetime
         CreatedAt = _time.GetUtcNow(),
     };
 
-    private string? _prefix;
-
     private async Task<RedisJobStore> CreateStoreAsync(TimeSpan? retention = null)
     {
-        _prefix ??= RedisTestServer.NewPrefix();
-        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
-        _disposables.Add(multiplexer);
-        return new RedisJobStore(connection, RedisTestServer.Options(_prefix, configure: o => o.FinishedJobRetention = retention ?? TimeSpan.FromDays(7)), _time);
+        var connection = await ConnectAsync();
+        return new RedisJobStore(connection, RedisTestServer.Options(Prefix, configure: o => o.FinishedJobRetention = retention ?? TimeSpan.FromDays(7)), _time);
     }
 }

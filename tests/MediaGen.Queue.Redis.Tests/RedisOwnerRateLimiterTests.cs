@@ -4,25 +4,12 @@ using MediaGen.Testing;
 using MediaGen.Internal;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 
 namespace MediaGen.Queue.Redis.Tests;
 
-public sealed class RedisOwnerRateLimiterTests : IAsyncLifetime
+public sealed class RedisOwnerRateLimiterTests : RedisClientTests
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:15Z", CultureInfo.InvariantCulture));
-    private readonly string _prefix = RedisTestServer.NewPrefix();
-    private readonly List<ConnectionMultiplexer> _multiplexers = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var multiplexer in _multiplexers)
-        {
-            await multiplexer.DisposeAsync();
-        }
-    }
 
     [ServerFact(RedisTestServer.Variable)]
     public async Task AcquireAsync_TwoProcesses_ShareEachOwnersWindow()
@@ -47,9 +34,8 @@ public sealed class RedisOwnerRateLimiterTests : IAsyncLifetime
     // A limiter over its own connection, as each API process holds: 3 submissions per minute.
     private async Task<PartitionedRateLimiter<string>> CreateAsync()
     {
-        var (connection, multiplexer) = await RedisTestServer.ConnectAsync();
-        _multiplexers.Add(multiplexer);
+        var connection = await ConnectAsync();
         var options = Options.Create(new MediaGenerationOptions { SubmissionsPerOwner = 3, SubmissionWindow = TimeSpan.FromMinutes(1) });
-        return new RedisOwnerRateLimiter(connection, RedisTestServer.Options(_prefix), options, _time);
+        return new RedisOwnerRateLimiter(connection, RedisTestServer.Options(Prefix), options, _time);
     }
 }

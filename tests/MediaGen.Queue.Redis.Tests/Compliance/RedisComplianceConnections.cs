@@ -1,4 +1,5 @@
 using MediaGen.Internal;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace MediaGen.Queue.Redis.Tests.Compliance;
@@ -30,5 +31,23 @@ internal sealed class RedisComplianceConnections : IAsyncDisposable
         {
             await multiplexer.DisposeAsync();
         }
+    }
+}
+
+/// <summary>
+/// Creates the clients of one seam for a compliance suite whose peer is another process: the first and every peer are
+/// each a new Redis client on the suite instance's prefix, so they share state only through Redis.
+/// </summary>
+/// <typeparam name="T">The seam.</typeparam>
+/// <param name="create">Creates a client on a connection with the prefix's options.</param>
+internal sealed class RedisComplianceClients<T>(Func<RedisConnection, IOptions<RedisQueueOptions>, T> create)
+{
+    private RedisComplianceConnections? _connections;
+
+    /// <summary>Creates a client; the connections are made on the first call and handed to <paramref name="track"/> for disposal.</summary>
+    public async ValueTask<T> CreateAsync(Func<RedisComplianceConnections, RedisComplianceConnections> track)
+    {
+        _connections ??= track(new RedisComplianceConnections());
+        return create(await _connections.ConnectAsync(), RedisTestServer.Options(_connections.Prefix));
     }
 }
