@@ -18,12 +18,14 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
     private const int SubscriberCapacity = 256;
     private readonly object _gate = new();
     private readonly Dictionary<string, JobEvents> _jobs = new(StringComparer.Ordinal);
-
-    // The jobs in the order they last published, for dropping expired histories oldest first.
-    private readonly LinkedList<JobEvents> _byLastPublished = new();
     private readonly TimeProvider _time;
     private readonly int _historyLength;
     private readonly TimeSpan _retention;
+
+    // The jobs with a kept history, in the order they last published (a list through the jobs themselves), for dropping
+    // expired histories oldest first.
+    private JobEvents? _oldest;
+    private JobEvents? _newest;
 
     public InMemoryJobEventStream(TimeProvider? timeProvider = null, int historyLength = 100, TimeSpan? retention = null)
     {
@@ -41,27 +43,23 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         {
             DropExpired(now);
             var job = GetOrAdd(jobEvent.JobId);
-            var numbered = jobEvent with { Sequence = ++job.LastSequence };
-            job.History.Enqueue(numbered);
-            if (job.History.Count > _historyLength)
-            {
-                job.History.Dequeue();
-            }
+            var sequence = ++job.LastSequence;
 
-            job.LastPublished = now;
-            if (job.Node.List is not null)
-            {
-                _byLastPublished.Remove(job.Node);
-            }
-
-            _byLastPublished.AddLast(job.Node);
+            // The history keeps the event as given while nobody listens (the usual case): its number follows from its
+            // place, so it is copied with the number only when it is read. A subscriber gets the numbered copy at once.
+            var kept = jobEvent;
             if (job.Subscribers is { } subscribers)
             {
+                kept = jobEvent.Sequence == sequence ? jobEvent : jobEvent with { Sequence = sequence };
                 foreach (var subscriber in subscribers)
                 {
-                    subscriber.Writer.TryWrite(numbered);
+                    subscriber.Writer.TryWrite(kept);
                 }
             }
+
+            job.Add(kept, _historyLength);
+            job.LastPublished = now;
+            MoveToNewest(job);
         }
 
         return ValueTask.CompletedTask;
@@ -74,9 +72,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         lock (_gate)
         {
             DropExpired(_time.GetUtcNow());
-            IReadOnlyList<JobEvent> kept = _jobs.TryGetValue(jobId, out var job)
-                ? job.History.Where(e => e.Sequence > afterSequence).ToArray()
-                : [];
+            IReadOnlyList<JobEvent> kept = _jobs.TryGetValue(jobId, out var job) ? job.After(afterSequence) : [];
             return ValueTask.FromResult(kept);
         }
     }
@@ -109,7 +105,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
                 job.Subscribers = null;
             }
 
-            if (job.Subscribers is null && job.Node.List is null)
+            if (job.Subscribers is null && !job.IsListed)
             {
                 // Nothing kept for the job (it published nothing, or its history expired): leave no trace.
                 _jobs.Remove(jobId);
@@ -130,12 +126,62 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         return job;
     }
 
+    private void MoveToNewest(JobEvents job)
+    {
+        if (ReferenceEquals(_newest, job))
+        {
+            return;
+        }
+
+        if (job.IsListed)
+        {
+            Unlink(job);
+        }
+
+        job.Older = _newest;
+        job.Newer = null;
+        if (_newest is null)
+        {
+            _oldest = job;
+        }
+        else
+        {
+            _newest.Newer = job;
+        }
+
+        _newest = job;
+        job.IsListed = true;
+    }
+
+    private void Unlink(JobEvents job)
+    {
+        if (job.Older is null)
+        {
+            _oldest = job.Newer;
+        }
+        else
+        {
+            job.Older.Newer = job.Newer;
+        }
+
+        if (job.Newer is null)
+        {
+            _newest = job.Older;
+        }
+        else
+        {
+            job.Newer.Older = job.Older;
+        }
+
+        job.Older = job.Newer = null;
+        job.IsListed = false;
+    }
+
     private void DropExpired(DateTimeOffset now)
     {
-        while (_byLastPublished.First is { } oldest && now - oldest.Value.LastPublished >= _retention)
+        while (_oldest is { } job && now - job.LastPublished >= _retention)
         {
-            _byLastPublished.RemoveFirst();
-            var job = oldest.Value;
+            Unlink(job);
             if (job.Subscribers is null)
             {
                 _jobs.Remove(job.JobId);
@@ -143,30 +189,88 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             else
             {
                 // Someone still listens: keep the sequence going, drop only the history.
-                job.History.Clear();
+                job.Clear();
             }
         }
     }
 
-    private sealed class JobEvents
+    /// <summary>
+    /// One job's events: its latest ones in a ring (numbered <see cref="LastSequence"/> back, one apart), its place in
+    /// the stream's publish order and its subscribers. Guarded by the stream's lock.
+    /// </summary>
+    private sealed class JobEvents(string jobId)
     {
-        public JobEvents(string jobId)
-        {
-            JobId = jobId;
-            Node = new LinkedListNode<JobEvents>(this);
-        }
+        private JobEvent[] _ring = [];
+        private int _head;
+        private int _count;
 
-        public string JobId { get; }
+        public string JobId { get; } = jobId;
 
-        public LinkedListNode<JobEvents> Node { get; }
+        public JobEvents? Older { get; set; }
+
+        public JobEvents? Newer { get; set; }
+
+        public bool IsListed { get; set; }
 
         public long LastSequence { get; set; }
 
         public DateTimeOffset LastPublished { get; set; }
 
-        public Queue<JobEvent> History { get; } = new();
-
         /// <summary>The job's live subscribers; null while there are none (most finished jobs), so a kept history costs no list.</summary>
         public List<Channel<JobEvent>>? Subscribers { get; set; }
+
+        public void Add(JobEvent jobEvent, int capacity)
+        {
+            if (_count == capacity)
+            {
+                _ring[_head] = jobEvent;
+                _head = (_head + 1) % _ring.Length;
+                return;
+            }
+
+            if (_count == _ring.Length)
+            {
+                // Grows 4, 8, 16 ... up to the history length; the kept events move to the front in order.
+                var grown = new JobEvent[Math.Min(capacity, Math.Max(4, _ring.Length * 2))];
+                for (var i = 0; i < _count; i++)
+                {
+                    grown[i] = _ring[(_head + i) % _ring.Length];
+                }
+
+                _ring = grown;
+                _head = 0;
+            }
+
+            _ring[(_head + _count) % _ring.Length] = jobEvent;
+            _count++;
+        }
+
+        /// <summary>The kept events numbered after <paramref name="afterSequence"/>, oldest first, each carrying its number.</summary>
+        public JobEvent[] After(long afterSequence)
+        {
+            var first = LastSequence - _count + 1;
+            var skip = (int)Math.Clamp(afterSequence - first + 1, 0, _count);
+            if (skip == _count)
+            {
+                return [];
+            }
+
+            var events = new JobEvent[_count - skip];
+            for (var i = 0; i < events.Length; i++)
+            {
+                var sequence = first + skip + i;
+                var kept = _ring[(_head + skip + i) % _ring.Length];
+                events[i] = kept.Sequence == sequence ? kept : kept with { Sequence = sequence };
+            }
+
+            return events;
+        }
+
+        public void Clear()
+        {
+            _ring = [];
+            _head = 0;
+            _count = 0;
+        }
     }
 }
