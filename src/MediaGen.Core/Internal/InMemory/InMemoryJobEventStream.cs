@@ -45,19 +45,18 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             var job = GetOrAdd(jobEvent.JobId);
             var sequence = ++job.LastSequence;
 
-            // The history keeps the event as given while nobody listens (the usual case): its number follows from its
-            // place, so it is copied with the number only when it is read. A subscriber gets the numbered copy at once.
-            var kept = jobEvent;
+            // The history numbers an event by its place, so the event is copied with its number only for a subscriber
+            // (most jobs have none) or when it is read.
             if (job.Subscribers is { } subscribers)
             {
-                kept = jobEvent.Sequence == sequence ? jobEvent : jobEvent with { Sequence = sequence };
+                var numbered = jobEvent.Sequence == sequence ? jobEvent : jobEvent with { Sequence = sequence };
                 foreach (var subscriber in subscribers)
                 {
-                    subscriber.Writer.TryWrite(kept);
+                    subscriber.Writer.TryWrite(numbered);
                 }
             }
 
-            job.Add(kept, _historyLength);
+            job.Add(jobEvent, _historyLength);
             job.LastPublished = now;
             MoveToNewest(job);
         }
@@ -198,11 +197,19 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
     /// One job's events: its latest ones in a ring (numbered <see cref="LastSequence"/> back, one apart), its place in
     /// the stream's publish order and its subscribers. Guarded by the stream's lock.
     /// </summary>
+    /// <remarks>
+    /// Most events say only what happened, when, and the job's status and attempt (Queued, Started, Succeeded): the ring
+    /// keeps those few values in place of the event (a finished job's history is most of what the backend retains of it),
+    /// and the event is made again when it is read. An event that carries more (progress, an output, an error, a
+    /// message) is kept as it is.
+    /// </remarks>
     private sealed class JobEvents(string jobId)
     {
-        private JobEvent[] _ring = [];
+        private const int FirstCapacity = 3;
+        private KeptEvent[] _ring = [];
         private int _head;
         private int _count;
+        private string? _ownerId;
 
         public string JobId { get; } = jobId;
 
@@ -221,17 +228,19 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
 
         public void Add(JobEvent jobEvent, int capacity)
         {
+            _ownerId ??= jobEvent.OwnerId;
+            var kept = KeptEvent.Of(jobEvent, _ownerId);
             if (_count == capacity)
             {
-                _ring[_head] = jobEvent;
+                _ring[_head] = kept;
                 _head = (_head + 1) % _ring.Length;
                 return;
             }
 
             if (_count == _ring.Length)
             {
-                // Grows 4, 8, 16 ... up to the history length; the kept events move to the front in order.
-                var grown = new JobEvent[Math.Min(capacity, Math.Max(4, _ring.Length * 2))];
+                // Grows 3, 6, 12 ... up to the history length; the kept events move to the front in order.
+                var grown = new KeptEvent[Math.Min(capacity, Math.Max(FirstCapacity, _ring.Length * 2))];
                 for (var i = 0; i < _count; i++)
                 {
                     grown[i] = _ring[(_head + i) % _ring.Length];
@@ -241,7 +250,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
                 _head = 0;
             }
 
-            _ring[(_head + _count) % _ring.Length] = jobEvent;
+            _ring[(_head + _count) % _ring.Length] = kept;
             _count++;
         }
 
@@ -258,9 +267,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             var events = new JobEvent[_count - skip];
             for (var i = 0; i < events.Length; i++)
             {
-                var sequence = first + skip + i;
-                var kept = _ring[(_head + skip + i) % _ring.Length];
-                events[i] = kept.Sequence == sequence ? kept : kept with { Sequence = sequence };
+                events[i] = _ring[(_head + skip + i) % _ring.Length].ToEvent(JobId, _ownerId!, first + skip + i);
             }
 
             return events;
@@ -272,5 +279,46 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             _head = 0;
             _count = 0;
         }
+    }
+
+    /// <summary>A kept event: the event itself when it carries more than its type, time, status and attempt; else only those.</summary>
+    private readonly struct KeptEvent
+    {
+        private readonly JobEvent? _full;
+        private readonly DateTimeOffset _timestamp;
+        private readonly int _attempt;
+        private readonly byte _type;
+        private readonly byte _status;
+
+        private KeptEvent(JobEvent? full, DateTimeOffset timestamp, int attempt, byte type, byte status)
+        {
+            _full = full;
+            _timestamp = timestamp;
+            _attempt = attempt;
+            _type = type;
+            _status = status;
+        }
+
+        public static KeptEvent Of(JobEvent e, string ownerId) =>
+            e is { Progress: null, Message: null, Output: null, Error: null, Type: >= 0 and <= (JobEventType)byte.MaxValue, Status: >= 0 and <= (JobStatus)byte.MaxValue }
+                && string.Equals(e.OwnerId, ownerId, StringComparison.Ordinal)
+            ? new KeptEvent(null, e.Timestamp, e.Attempt, (byte)e.Type, (byte)e.Status)
+            : new KeptEvent(e, default, 0, 0, 0);
+
+        public JobEvent ToEvent(string jobId, string ownerId, long sequence) => _full switch
+        {
+            null => new JobEvent
+            {
+                JobId = jobId,
+                OwnerId = ownerId,
+                Sequence = sequence,
+                Type = (JobEventType)_type,
+                Timestamp = _timestamp,
+                Status = (JobStatus)_status,
+                Attempt = _attempt,
+            },
+            { } full when full.Sequence == sequence => full,
+            { } full => full with { Sequence = sequence },
+        };
     }
 }
