@@ -7,12 +7,11 @@ internal sealed partial class JobProcessor
     /// lease renewal tick, which extends the run's lease on the job and notices a cancel whose signal never arrived.
     /// </summary>
     private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, string holder, TimeSpan renewal)
-        : IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable
+        : AttemptClockEntry, IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable
     {
         // JobAborted: the job is over (owner cancel, deadline). AttemptCanceled: this attempt stops for any reason.
         private readonly CancellationTokenSource jobAborted = new();
         private readonly CancellationTokenSource attemptCancel = new();
-        private ITimer? _timer;
         private GenerationJob _job = job;
         private long _lastProgressTimestamp;
         private GenerationProgress _progress;
@@ -91,12 +90,8 @@ internal sealed partial class JobProcessor
             Remember(saved.Job);
         }
 
-        /// <summary>Arms the timer for the first renewal or the deadline, whichever comes first.</summary>
-        public void Start(ITimer timer, DateTimeOffset now)
-        {
-            _timer = timer;
-            Arm(now);
-        }
+        /// <summary>Schedules the first renewal or the deadline, whichever comes first, on the processor's clock.</summary>
+        public void Start(DateTimeOffset now) => Arm(now);
 
         /// <summary>Stops renewals; the attempt is settling.</summary>
         public void Stop()
@@ -104,18 +99,11 @@ internal sealed partial class JobProcessor
             lock (this)
             {
                 _completed = true;
-                try
-                {
-                    _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // Already stopped.
-                }
+                processor._clock.Cancel(this);
             }
         }
 
-        public void OnTimer()
+        public override void OnClockDue()
         {
             var now = processor._time.GetUtcNow();
             if (Job.Deadline is { } deadline && now >= deadline)
@@ -145,18 +133,9 @@ internal sealed partial class JobProcessor
 
             lock (this)
             {
-                if (_completed)
+                if (!_completed)
                 {
-                    return;
-                }
-
-                try
-                {
-                    _timer?.Change(due, Timeout.InfiniteTimeSpan);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The attempt finished.
+                    processor._clock.Schedule(this, now + due);
                 }
             }
         }

@@ -15,7 +15,7 @@ namespace MediaGen.Internal;
 /// nothing: a finished job's message is dropped after its settlement is applied again, outputs overwrite, credits are
 /// reserved and settled once per job id, and the generator resumes its provider work from the checkpoint.
 /// </summary>
-internal sealed partial class JobProcessor
+internal sealed partial class JobProcessor : IDisposable
 {
     private static readonly TimeSpan StoreUnavailableRetryDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan DuplicateRecheckMargin = TimeSpan.FromSeconds(1);
@@ -35,6 +35,7 @@ internal sealed partial class JobProcessor
     private readonly ResiliencePipeline _attemptPipeline;
     private readonly ResiliencePipeline _storagePipeline;
     private readonly IImageThumbnailer? _thumbnailer;
+    private readonly AttemptClock _clock;
 
     public JobProcessor(
         IJobStore store,
@@ -64,6 +65,7 @@ internal sealed partial class JobProcessor
         _workerOptions = workerOptions.Value;
         _time = timeProvider;
         _logger = logger;
+        _clock = new AttemptClock(timeProvider);
 
         _attemptPipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
             .AddTimeout(_workerOptions.AttemptTimeout)
@@ -82,6 +84,8 @@ internal sealed partial class JobProcessor
             })
             .Build();
     }
+
+    public void Dispose() => _clock.Dispose();
 
     /// <summary>Processes one delivery. Never throws except for cancellation by <paramref name="shutdown"/> before any work.</summary>
     public async Task ProcessAsync(IQueueLease lease, CancellationToken shutdown)
@@ -197,7 +201,7 @@ internal sealed partial class JobProcessor
 
         Log.AttemptStarted(_logger, job.Id, job.Attempt, generator.Name);
 
-        // One timer per attempt serves both the lease renewal and the deadline, which signals JobAborted. Cancel sites
+        // The processor's one clock serves every attempt's lease renewal and deadline, which signals JobAborted. Cancel sites
         // (owner cancel, deadline, shutdown, lost lease) cancel the attempt's sources directly: no linked sources per job.
         var renewal = _workerOptions.LeaseRenewalInterval ?? RenewalInterval(lease, now);
         using var attempt = new AttemptState(this, lease, job, holder, renewal);
@@ -209,8 +213,7 @@ internal sealed partial class JobProcessor
             attempt.StopForShutdown();
         }
 
-        using var renewTimer = _time.CreateTimer(static s => ((AttemptState)s!).OnTimer(), attempt, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        attempt.Start(renewTimer, now);
+        attempt.Start(now);
         var generationStarted = _time.GetTimestamp();
         try
         {
