@@ -18,6 +18,7 @@ internal sealed partial class JobProcessor
         private bool _progressDirty;
         private int _renewing;
         private bool _completed;
+        private DateTimeOffset? _timeoutAt;
 
         public IQueueLease Lease { get; } = lease;
 
@@ -52,6 +53,9 @@ internal sealed partial class JobProcessor
         }
 
         public bool LeaseLost { get; private set; }
+
+        /// <summary>Whether the generator ran past the attempt timeout and its token was canceled for it.</summary>
+        public bool TimedOut { get; private set; }
 
         public void Report(GenerationProgress value)
         {
@@ -90,8 +94,28 @@ internal sealed partial class JobProcessor
             Remember(saved.Job);
         }
 
-        /// <summary>Schedules the first renewal or the deadline, whichever comes first, on the processor's clock.</summary>
-        public void Start(DateTimeOffset now) => Arm(now);
+        /// <summary>
+        /// Schedules the first renewal, the deadline or the attempt timeout (<paramref name="timeout"/> from now, for the
+        /// generator's run), whichever comes first, on the processor's clock.
+        /// </summary>
+        public void Start(DateTimeOffset now, TimeSpan timeout)
+        {
+            lock (this)
+            {
+                _timeoutAt = now + timeout;
+            }
+
+            Arm(now);
+        }
+
+        /// <summary>The generator returned: the attempt timeout no longer applies (storing the outputs is not timed).</summary>
+        public void EndGeneration()
+        {
+            lock (this)
+            {
+                _timeoutAt = null;
+            }
+        }
 
         /// <summary>Stops renewals; the attempt is settling.</summary>
         public void Stop()
@@ -111,6 +135,18 @@ internal sealed partial class JobProcessor
                 // The job is over: the generator cancels its provider work, and the attempt fails as past its deadline.
                 Abort();
                 return;
+            }
+
+            lock (this)
+            {
+                if (_timeoutAt is { } timeoutAt && now >= timeoutAt && !_completed)
+                {
+                    // The generator ran too long: its token is canceled, and the attempt ends as timed out (retryable).
+                    _timeoutAt = null;
+                    TimedOut = true;
+                    _ = CancelQuietlyAsync(null, attemptCancel);
+                    return;
+                }
             }
 
             if (Interlocked.Exchange(ref _renewing, 1) == 0)
@@ -133,6 +169,11 @@ internal sealed partial class JobProcessor
 
             lock (this)
             {
+                if (_timeoutAt is { } timeoutAt && timeoutAt - now < due)
+                {
+                    due = timeoutAt - now > TimeSpan.Zero ? timeoutAt - now : TimeSpan.Zero;
+                }
+
                 if (!_completed)
                 {
                     processor._clock.Schedule(this, now + due);

@@ -32,7 +32,6 @@ internal sealed partial class JobProcessor : IDisposable
     private readonly MediaGenerationWorkerOptions _workerOptions;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ResiliencePipeline _attemptPipeline;
     private readonly ResiliencePipeline _storagePipeline;
     private readonly IImageThumbnailer? _thumbnailer;
     private readonly AttemptClock _clock;
@@ -66,10 +65,6 @@ internal sealed partial class JobProcessor : IDisposable
         _time = timeProvider;
         _logger = logger;
         _clock = new AttemptClock(timeProvider);
-
-        _attemptPipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddTimeout(_workerOptions.AttemptTimeout)
-            .Build();
 
         // Storing an output is repeatable (same key, and the output can be opened again), so brief storage faults are
         // retried in place instead of failing the whole attempt.
@@ -213,15 +208,15 @@ internal sealed partial class JobProcessor : IDisposable
             attempt.StopForShutdown();
         }
 
-        attempt.Start(now);
+        // The attempt timeout is one more due time on the attempt's clock entry, not a timeout pipeline per attempt: that
+        // cost an async state machine per layer, a pooled source and a registration on the attempt's token each time.
+        attempt.Start(now, _workerOptions.AttemptTimeout);
         var generationStarted = _time.GetTimestamp();
         try
         {
             var context = new GenerationContext(job, model, attempt, attempt, jobAborted);
-            var result = await _attemptPipeline.ExecuteAsync(
-                static (state, ct) => state.Generator.GenerateAsync(state.Context, ct),
-                (Generator: generator, Context: context),
-                attemptCancel).ConfigureAwait(false);
+            var result = await generator.GenerateAsync(context, attemptCancel).ConfigureAwait(false);
+            attempt.EndGeneration();
             _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
             if (result.FailedOutputs.Count > 0)
             {
@@ -267,12 +262,13 @@ internal sealed partial class JobProcessor : IDisposable
             attempt.Stop();
             await ReturnOnShutdownAsync(attempt, lease).ConfigureAwait(false);
         }
-        catch (TimeoutRejectedException e)
+        catch (Exception e) when (e is TimeoutRejectedException || (e is OperationCanceledException && attempt.TimedOut))
         {
             attempt.Stop();
             var error = new JobError(MediaGenErrorCodes.AttemptTimedOut, $"The attempt took longer than {_workerOptions.AttemptTimeout}.", Retryable: true);
-            SpanFailure.Record(activity, error.Code, error.Message, e);
-            await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
+            var timedOut = e as TimeoutRejectedException ?? new TimeoutRejectedException(error.Message, _workerOptions.AttemptTimeout, e);
+            SpanFailure.Record(activity, error.Code, error.Message, timedOut);
+            await HandleFailureAsync(attempt, generator, error, timedOut, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
         }
         catch (GenerationException e)
         {
