@@ -96,7 +96,12 @@ internal sealed partial class JobProcessor : IDisposable
                 return;
             }
 
-            await ProcessJobAsync(lease, job, shutdown).ConfigureAwait(false);
+            // Deciding and starting complete synchronously on the in-memory backend, so only the attempt's run (awaited here,
+            // not from a method in between) keeps an async state machine per job while the generator works.
+            if (await StartAttemptAsync(lease, job, shutdown).ConfigureAwait(false) is { } start)
+            {
+                await RunAttemptAsync(lease, start.Job, start.Holder, start.Generator, start.Model, shutdown).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
@@ -110,13 +115,17 @@ internal sealed partial class JobProcessor : IDisposable
         }
     }
 
-    private async Task ProcessJobAsync(IQueueLease lease, GenerationJob job, CancellationToken shutdown)
+    /// <summary>
+    /// Decides what the delivery does with the job: settles it when the job should not run now, or starts an attempt the
+    /// delivery owns and returns it to be run.
+    /// </summary>
+    private async ValueTask<AttemptStart?> StartAttemptAsync(IQueueLease lease, GenerationJob job, CancellationToken shutdown)
     {
         if (job.Status.IsTerminal())
         {
             Log.FinishedJobRedelivered(_logger, job.Id, job.Status);
             await _lifecycle.DropAsync(job, lease).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var now = _time.GetUtcNow();
@@ -129,26 +138,26 @@ internal sealed partial class JobProcessor : IDisposable
             var wait = job.LeaseExpiresAt!.Value - now + DuplicateRecheckMargin;
             Log.DuplicateDelivery(_logger, job.Id, wait);
             await _lifecycle.DeferAsync(job, lease, wait).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (!_catalog.TryGet(job.Request.Model, out var generator, out var model))
         {
             var error = new JobError(MediaGenErrorCodes.GeneratorPermanent, $"No generator serves model '{job.Request.Model}' in this worker.", Retryable: false);
             await _lifecycle.FailAsync(job, error, refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (job.CancelRequested)
         {
             await _lifecycle.CancelAsync(job, lease).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (job.Deadline is { } deadline && now >= deadline)
         {
             await _lifecycle.FailAsync(job, DeadlineError(job.Error), refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (lease.DeliveryCount > _workerOptions.MaxDeliveryCount || job.Attempt >= _options.MaxAttempts)
@@ -156,7 +165,7 @@ internal sealed partial class JobProcessor : IDisposable
             var error = new JobError(MediaGenErrorCodes.AttemptsExhausted,
                 $"The job was attempted {job.Attempt} time(s) over {lease.DeliveryCount} deliveries without finishing." + LastError(job.Error), Retryable: false);
             await _lifecycle.FailAsync(job, error, refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (await _rateGate.GetRecentPauseAsync(generator.Name, shutdown).ConfigureAwait(false) is { } pausedUntil
@@ -165,7 +174,7 @@ internal sealed partial class JobProcessor : IDisposable
             // The provider asked everyone, in every process, to slow down: hand the message back for the pause instead of
             // holding a slot.
             await _lifecycle.DeferAsync(job, lease, pause).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var holder = _identity.NewHolder();
@@ -173,11 +182,10 @@ internal sealed partial class JobProcessor : IDisposable
         if (!started.Written)
         {
             // Canceled, finished or taken by another delivery while we looked: decide again with what is stored.
-            await ProcessJobAsync(lease, started.Job, shutdown).ConfigureAwait(false);
-            return;
+            return await StartAttemptAsync(lease, started.Job, shutdown).ConfigureAwait(false);
         }
 
-        await RunAttemptAsync(lease, started.Job, holder, generator, model, shutdown).ConfigureAwait(false);
+        return new AttemptStart(started.Job, holder, generator, model);
     }
 
     private async Task RunAttemptAsync(IQueueLease lease, GenerationJob job, string holder, IMediaGenerator generator, ModelDescriptor model, CancellationToken shutdown)
@@ -459,4 +467,7 @@ internal sealed partial class JobProcessor : IDisposable
         new(MediaGenErrorCodes.DeadlineExceeded, "The job's deadline passed before it could finish." + LastError(last), Retryable: false);
 
     private static string LastError(JobError? error) => error is null ? string.Empty : $" Last error ({error.Code}): {error.Message}";
+
+    /// <summary>An attempt this delivery started: the job as written by the start, the run's holder, and what generates it.</summary>
+    private readonly record struct AttemptStart(GenerationJob Job, string Holder, IMediaGenerator Generator, ModelDescriptor Model);
 }
