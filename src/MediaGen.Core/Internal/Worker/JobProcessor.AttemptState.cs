@@ -142,10 +142,10 @@ internal sealed partial class JobProcessor
                 if (_timeoutAt is { } timeoutAt && now >= timeoutAt && !_completed)
                 {
                     // The generator ran too long: its token is canceled, and the attempt ends as timed out (retryable).
+                    // The lease is renewed now too: a generator that is slow to stop keeps the run until it does.
                     _timeoutAt = null;
                     TimedOut = true;
                     _ = CancelQuietlyAsync(null, attemptCancel);
-                    return;
                 }
             }
 
