@@ -24,8 +24,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
 
     // The jobs with a kept history, in the order they last published (a list through the jobs themselves), for dropping
     // expired histories oldest first.
-    private JobEvents? _oldest;
-    private JobEvents? _newest;
+    private readonly IntrusiveList<JobEvents> _byLastPublished = new();
 
     public InMemoryJobEventStream(TimeProvider? timeProvider = null, int historyLength = 100, TimeSpan? retention = null)
     {
@@ -58,7 +57,15 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
 
             job.Add(jobEvent, _historyLength);
             job.LastPublished = now;
-            MoveToNewest(job);
+            if (!ReferenceEquals(_byLastPublished.Last, job))
+            {
+                if (job.IsListed)
+                {
+                    _byLastPublished.Remove(job);
+                }
+
+                _byLastPublished.AddLast(job);
+            }
         }
 
         return ValueTask.CompletedTask;
@@ -125,62 +132,11 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         return job;
     }
 
-    private void MoveToNewest(JobEvents job)
-    {
-        if (ReferenceEquals(_newest, job))
-        {
-            return;
-        }
-
-        if (job.IsListed)
-        {
-            Unlink(job);
-        }
-
-        job.Older = _newest;
-        job.Newer = null;
-        if (_newest is null)
-        {
-            _oldest = job;
-        }
-        else
-        {
-            _newest.Newer = job;
-        }
-
-        _newest = job;
-        job.IsListed = true;
-    }
-
-    private void Unlink(JobEvents job)
-    {
-        if (job.Older is null)
-        {
-            _oldest = job.Newer;
-        }
-        else
-        {
-            job.Older.Newer = job.Newer;
-        }
-
-        if (job.Newer is null)
-        {
-            _newest = job.Older;
-        }
-        else
-        {
-            job.Newer.Older = job.Older;
-        }
-
-        job.Older = job.Newer = null;
-        job.IsListed = false;
-    }
-
     private void DropExpired(DateTimeOffset now)
     {
-        while (_oldest is { } job && now - job.LastPublished >= _retention)
+        while (_byLastPublished.First is { } job && now - job.LastPublished >= _retention)
         {
-            Unlink(job);
+            _byLastPublished.Remove(job);
             if (job.Subscribers is null)
             {
                 _jobs.Remove(job.JobId);
@@ -203,7 +159,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
     /// and the event is made again when it is read. An event that carries more (progress, an output, an error, a
     /// message) is kept as it is.
     /// </remarks>
-    private sealed class JobEvents(string jobId)
+    private sealed class JobEvents(string jobId) : IntrusiveListNode<JobEvents>
     {
         private const int FirstCapacity = 3;
         private KeptEvent[] _ring = [];
@@ -212,12 +168,6 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         private string? _ownerId;
 
         public string JobId { get; } = jobId;
-
-        public JobEvents? Older { get; set; }
-
-        public JobEvents? Newer { get; set; }
-
-        public bool IsListed { get; set; }
 
         public long LastSequence { get; set; }
 

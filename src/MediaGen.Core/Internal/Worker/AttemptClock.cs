@@ -1,15 +1,9 @@
 namespace MediaGen.Internal;
 
 /// <summary>Something the <see cref="AttemptClock"/> calls back when it comes due; its links are the clock's to keep.</summary>
-internal abstract class AttemptClockEntry
+internal abstract class AttemptClockEntry : IntrusiveListNode<AttemptClockEntry>
 {
-    internal AttemptClockEntry? ClockPrevious { get; set; }
-
-    internal AttemptClockEntry? ClockNext { get; set; }
-
     internal long ClockDueTicks { get; set; }
-
-    internal bool ClockLinked { get; set; }
 
     /// <summary>Called once per scheduling when the entry comes due, outside the clock's lock.</summary>
     public abstract void OnClockDue();
@@ -26,8 +20,7 @@ internal sealed class AttemptClock : IDisposable
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
-    private AttemptClockEntry? _head;
-    private AttemptClockEntry? _tail;
+    private readonly IntrusiveList<AttemptClockEntry> _due = new();
     private long _armedTicks = long.MaxValue;
     private bool _disposed;
 
@@ -47,40 +40,20 @@ internal sealed class AttemptClock : IDisposable
                 return;
             }
 
-            if (entry.ClockLinked)
+            if (entry.IsListed)
             {
-                Unlink(entry);
+                _due.Remove(entry);
             }
 
             entry.ClockDueTicks = due.UtcTicks;
-            var after = _tail;
+            var after = _due.Last;
             while (after is not null && after.ClockDueTicks > entry.ClockDueTicks)
             {
-                after = after.ClockPrevious;
+                after = after.ListPrevious;
             }
 
-            entry.ClockPrevious = after;
-            entry.ClockNext = after is null ? _head : after.ClockNext;
-            if (entry.ClockNext is null)
-            {
-                _tail = entry;
-            }
-            else
-            {
-                entry.ClockNext.ClockPrevious = entry;
-            }
-
-            if (after is null)
-            {
-                _head = entry;
-            }
-            else
-            {
-                after.ClockNext = entry;
-            }
-
-            entry.ClockLinked = true;
-            Arm(_head!.ClockDueTicks);
+            _due.InsertAfter(after, entry);
+            Arm(_due.First!.ClockDueTicks);
         }
     }
 
@@ -89,9 +62,9 @@ internal sealed class AttemptClock : IDisposable
     {
         lock (_gate)
         {
-            if (entry.ClockLinked)
+            if (entry.IsListed)
             {
-                Unlink(entry);
+                _due.Remove(entry);
             }
         }
     }
@@ -101,7 +74,7 @@ internal sealed class AttemptClock : IDisposable
         lock (_gate)
         {
             _disposed = true;
-            _head = _tail = null;
+            _due.Clear();
         }
 
         _timer.Dispose();
@@ -114,13 +87,13 @@ internal sealed class AttemptClock : IDisposable
         {
             _armedTicks = long.MaxValue;
             var now = _time.GetUtcNow().UtcTicks;
-            while (_head is { } entry && entry.ClockDueTicks <= now)
+            while (_due.First is { } entry && entry.ClockDueTicks <= now)
             {
-                Unlink(entry);
+                _due.Remove(entry);
                 (due ??= []).Add(entry);
             }
 
-            if (_head is { } next)
+            if (_due.First is { } next)
             {
                 Arm(next.ClockDueTicks);
             }
@@ -147,29 +120,5 @@ internal sealed class AttemptClock : IDisposable
 
         _armedTicks = dueTicks;
         _timer.Change(TimeSpan.FromTicks(Math.Max(0, dueTicks - _time.GetUtcNow().UtcTicks)), Timeout.InfiniteTimeSpan);
-    }
-
-    private void Unlink(AttemptClockEntry entry)
-    {
-        if (entry.ClockPrevious is null)
-        {
-            _head = entry.ClockNext;
-        }
-        else
-        {
-            entry.ClockPrevious.ClockNext = entry.ClockNext;
-        }
-
-        if (entry.ClockNext is null)
-        {
-            _tail = entry.ClockPrevious;
-        }
-        else
-        {
-            entry.ClockNext.ClockPrevious = entry.ClockPrevious;
-        }
-
-        entry.ClockPrevious = entry.ClockNext = null;
-        entry.ClockLinked = false;
     }
 }
