@@ -43,8 +43,8 @@ internal static class BreakdownMode
         Report.Load("after the run");
         Console.WriteLine();
         Report.Table(
-            ["phase", "jobs/s", "CPU µs/job", "B/job", "GC 0/1/2", "GC pause ms"],
-            new[] { submit, process }.Select(r => (IReadOnlyList<string>)[r.System, Report.N(r.JobsPerSecond), Report.N(r.CpuMicrosecondsPerJob, 2), Report.N(r.BytesPerJob), r.Collections, Report.N(r.GcPauseMilliseconds)]));
+            ["phase", "jobs/s", "CPU µs/job", "B/job", "work items/job", "lock waits/job", "GC 0/1/2", "GC pause ms"],
+            new[] { submit, process }.Select(r => (IReadOnlyList<string>)[r.System, Report.N(r.JobsPerSecond), Report.N(r.CpuMicrosecondsPerJob, 2), Report.N(r.BytesPerJob), Report.N(r.WorkItemsPerJob, 2), Report.N(r.LockContentionsPerJob, 3), r.Collections, Report.N(r.GcPauseMilliseconds)]));
         if (submitTypes is not null && processTypes is not null)
         {
             AllocationSampler.Print("submit only", submitTypes, jobs);

@@ -48,7 +48,7 @@ internal static class IoMode
         Report.Load("after the run");
         Console.WriteLine();
         Report.Table(
-            ["system", "jobs", "concurrency", "submitted in s", "wall s", "ideal s", "over ideal", "peak working set MB", "peak managed heap MB", "baseline WS / heap MB", "CPU µs/job", "B/job", "GC 0/1/2", "GC pause ms", "not succeeded"],
+            ["system", "jobs", "concurrency", "submitted in s", "wall s", "ideal s", "over ideal", "peak working set MB", "peak managed heap MB", "baseline WS / heap MB", "CPU µs/job", "B/job", "work items/job", "GC 0/1/2", "GC pause ms", "not succeeded"],
             [[
                 "MediaGen",
                 Report.N(jobs),
@@ -62,6 +62,7 @@ internal static class IoMode
                 Report.N(baselineWorkingSet / 1048576.0, 1) + " / " + Report.N(baselineHeap / 1048576.0, 1),
                 Report.N(result.CpuMicrosecondsPerJob, 2),
                 Report.N(result.BytesPerJob),
+                Report.N(result.WorkItemsPerJob, 2),
                 result.Collections,
                 Report.N(result.GcPauseMilliseconds),
                 Report.N(result.Unsuccessful),

@@ -7,7 +7,8 @@ namespace MediaGen.Benchmarks;
 /// <summary>
 /// Submit-to-start latency at a steady rate: a paced submitter (a periodic timer, catching up to the schedule at each
 /// tick) writes each job's submit timestamp into its slot just before submitting, and the generator writes the start
-/// timestamp into the same slot when the attempt begins.
+/// timestamp into the same slot when the attempt begins; the peers (Hangfire.InMemory, MassTransit's in-memory bus) run
+/// the same way, one after the other in the same process.
 /// </summary>
 internal static class LatencyMode
 {
@@ -33,6 +34,9 @@ internal static class LatencyMode
             var peer = await RunHangfireAsync(rate, total, warmup, concurrency).ConfigureAwait(false);
             rows.Add(peer.Row("Hangfire.InMemory"));
             Console.WriteLine(string.Join("  ", peer.Row("Hangfire.InMemory")));
+            var massTransit = await RunMassTransitAsync(rate, total, warmup, concurrency).ConfigureAwait(false);
+            rows.Add(massTransit.Row("MassTransit"));
+            Console.WriteLine(string.Join("  ", massTransit.Row("MassTransit")));
         }
 
         Report.Load("after the runs");
@@ -103,6 +107,33 @@ internal static class LatencyMode
             submitted[i] = Stopwatch.GetTimestamp();
             client.Enqueue(() => HangfireJobs.RecordStart(i));
             return ValueTask.CompletedTask;
+        }).ConfigureAwait(false);
+        await finished.WaitAsync(RunTimeout).ConfigureAwait(false);
+        return Latencies.From(submitted.AsSpan(0, total), started.AsSpan(0, total), wall);
+    }
+
+    private static async Task<Latencies> RunMassTransitAsync(int rate, int total, int warmup, int concurrency)
+    {
+        var submitted = new long[total + warmup];
+        var started = new long[total + warmup];
+        StartRecordingConsumer.UseStartTimestamps(started);
+        await using var peer = await MassTransitPeer.StartAsync(concurrency, recordStarts: true).ConfigureAwait(false);
+        var endpoint = peer.Endpoint;
+
+        var warmed = MassTransitPeer.WhenFinished(warmup);
+        for (var i = total; i < total + warmup; i++)
+        {
+            await endpoint.Send(new TimedJob(i)).ConfigureAwait(false);
+        }
+
+        await warmed.WaitAsync(RunTimeout).ConfigureAwait(false);
+        Snapshot.Settle();
+
+        var finished = MassTransitPeer.WhenFinished(warmup + total);
+        var wall = await PaceAsync(rate, total, async i =>
+        {
+            submitted[i] = Stopwatch.GetTimestamp();
+            await endpoint.Send(new TimedJob(i)).ConfigureAwait(false);
         }).ConfigureAwait(false);
         await finished.WaitAsync(RunTimeout).ConfigureAwait(false);
         return Latencies.From(submitted.AsSpan(0, total), started.AsSpan(0, total), wall);

@@ -23,20 +23,36 @@ internal sealed class MassTransitPeer : IAsyncDisposable
 
     public ISendEndpoint Endpoint { get; }
 
-    public static async Task<MassTransitPeer> StartAsync(int concurrency)
+    /// <summary>Starts the bus; with <paramref name="recordStarts"/> its consumer takes <see cref="TimedJob"/>s (latency mode) instead of <see cref="NoOpJob"/>s.</summary>
+    public static async Task<MassTransitPeer> StartAsync(int concurrency, bool recordStarts = false)
     {
         MassTransitCompletions.Reset();
         var services = new ServiceCollection();
         services.AddMassTransit(bus =>
         {
-            bus.AddConsumer<NoOpConsumer>();
+            if (recordStarts)
+            {
+                bus.AddConsumer<StartRecordingConsumer>();
+            }
+            else
+            {
+                bus.AddConsumer<NoOpConsumer>();
+            }
+
             bus.UsingInMemory((context, transport) =>
             {
                 transport.ReceiveEndpoint(QueueName, endpoint =>
                 {
                     endpoint.ConcurrentMessageLimit = concurrency;
                     endpoint.PrefetchCount = Math.Max(concurrency, 16);
-                    endpoint.ConfigureConsumer<NoOpConsumer>(context);
+                    if (recordStarts)
+                    {
+                        endpoint.ConfigureConsumer<StartRecordingConsumer>(context);
+                    }
+                    else
+                    {
+                        endpoint.ConfigureConsumer<NoOpConsumer>(context);
+                    }
                 });
             });
         });
@@ -65,6 +81,25 @@ internal sealed class NoOpConsumer : IConsumer<NoOpJob>
 {
     public Task Consume(ConsumeContext<NoOpJob> context)
     {
+        MassTransitCompletions.Finished();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The latency mode's message: the slot its submit and start timestamps go in.</summary>
+/// <param name="Index">The slot.</param>
+public sealed record TimedJob(int Index);
+
+/// <summary>Writes the start timestamp into the message's slot, as the MediaGen and Hangfire latency runs do, and counts.</summary>
+internal sealed class StartRecordingConsumer : IConsumer<TimedJob>
+{
+    private static long[] s_started = [];
+
+    public static void UseStartTimestamps(long[] started) => Volatile.Write(ref s_started, started);
+
+    public Task Consume(ConsumeContext<TimedJob> context)
+    {
+        Volatile.Read(ref s_started)[context.Message.Index] = System.Diagnostics.Stopwatch.GetTimestamp();
         MassTransitCompletions.Finished();
         return Task.CompletedTask;
     }

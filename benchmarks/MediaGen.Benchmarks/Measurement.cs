@@ -4,7 +4,7 @@ using System.Globalization;
 namespace MediaGen.Benchmarks;
 
 /// <summary>Process-wide counters read before and after a measured run.</summary>
-internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan GcPause)
+internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan GcPause, long WorkItems, long LockContentions)
 {
     public static Snapshot Take()
     {
@@ -16,7 +16,9 @@ internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allo
             GC.CollectionCount(0),
             GC.CollectionCount(1),
             GC.CollectionCount(2),
-            GC.GetTotalPauseDuration());
+            GC.GetTotalPauseDuration(),
+            ThreadPool.CompletedWorkItemCount,
+            Monitor.LockContentionCount);
     }
 
     public static void Settle()
@@ -37,6 +39,12 @@ internal sealed record RunResult(string System, int Concurrency, long Jobs, Snap
     public double CpuMicrosecondsPerJob => (After.Cpu - Before.Cpu).TotalMicroseconds / Jobs;
 
     public double BytesPerJob => (double)(After.Allocated - Before.Allocated) / Jobs;
+
+    /// <summary>Thread-pool work items completed per job: every hand-off from one thread to another costs one.</summary>
+    public double WorkItemsPerJob => (double)(After.WorkItems - Before.WorkItems) / Jobs;
+
+    /// <summary>Times per job a thread found a lock taken and had to wait for it.</summary>
+    public double LockContentionsPerJob => (double)(After.LockContentions - Before.LockContentions) / Jobs;
 
     public double GcPauseMilliseconds => (After.GcPause - Before.GcPause).TotalMilliseconds;
 

@@ -152,7 +152,7 @@ internal static class ThroughputMode
     }
 
     private static void Print(RunResult r) =>
-        Console.WriteLine($"{r.System,-18} concurrency {r.Concurrency,5}: {Report.N(r.JobsPerSecond),10} jobs/s  {Report.N(r.CpuMicrosecondsPerJob, 2),8} CPU µs/job  {Report.N(r.BytesPerJob),8} B/job  wall {Report.N(r.Wall.TotalSeconds, 2)} s  GC {r.Collections}  GC pause {Report.N(r.GcPauseMilliseconds)} ms  not succeeded {r.Unsuccessful}");
+        Console.WriteLine($"{r.System,-18} concurrency {r.Concurrency,5}: {Report.N(r.JobsPerSecond),10} jobs/s  {Report.N(r.CpuMicrosecondsPerJob, 2),8} CPU µs/job  {Report.N(r.BytesPerJob),8} B/job  {Report.N(r.WorkItemsPerJob, 2),6} work items/job  {Report.N(r.LockContentionsPerJob, 3)} lock waits/job  wall {Report.N(r.Wall.TotalSeconds, 2)} s  GC {r.Collections}  GC pause {Report.N(r.GcPauseMilliseconds)} ms  not succeeded {r.Unsuccessful}");
 
     private static void PrintTable(List<RunResult> results)
     {
@@ -163,6 +163,8 @@ internal static class ThroughputMode
         header.AddRange(peers.Select(p => $"{p} CPU µs/job"));
         header.Add("MediaGen B/job");
         header.AddRange(peers.Select(p => $"{p} B/job"));
+        header.Add("MediaGen work items/job");
+        header.AddRange(peers.Select(p => $"{p} work items/job"));
         header.Add("MediaGen GC 0/1/2 (pause ms)");
         header.AddRange(peers.Select(p => $"{p} GC 0/1/2 (pause ms)"));
         var rows = new List<IReadOnlyList<string>>();
@@ -180,6 +182,8 @@ internal static class ThroughputMode
             row.AddRange(others.Select(o => o is null ? "-" : Report.N(o.CpuMicrosecondsPerJob, 2)));
             row.Add(m is null ? "-" : Report.N(m.BytesPerJob));
             row.AddRange(others.Select(o => o is null ? "-" : Report.N(o.BytesPerJob)));
+            row.Add(m is null ? "-" : Report.N(m.WorkItemsPerJob, 2));
+            row.AddRange(others.Select(o => o is null ? "-" : Report.N(o.WorkItemsPerJob, 2)));
             row.Add(m is null ? "-" : $"{m.Collections} ({Report.N(m.GcPauseMilliseconds)})");
             row.AddRange(others.Select(o => o is null ? "-" : $"{o.Collections} ({Report.N(o.GcPauseMilliseconds)})"));
             rows.Add(row);

@@ -13,7 +13,7 @@ public sealed class MediaGenerationWorkerOptions
     [Range(1, 100_000)]
     public int Concurrency { get; set; } = 16;
 
-    /// <summary>The longest one attempt may run before it is canceled and retried (Polly timeout).</summary>
+    /// <summary>The longest one attempt may run before its generator is canceled and the attempt retried.</summary>
     /// <value>The default value is 10 minutes.</value>
     [TimeSpanRange("00:00:00.001", "1.00:00:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromMinutes(10);

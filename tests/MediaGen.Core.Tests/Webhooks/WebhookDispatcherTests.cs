@@ -8,6 +8,7 @@ using MediaGen.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 using StandardWebhooks;
 
 namespace MediaGen.Core.Tests.Webhooks;
@@ -80,7 +81,11 @@ public sealed class WebhookDispatcherTests : IDisposable
     public async Task DefaultFilter_ReceiverFailsOnce_OnlyTheTerminalEventIsSentAndRetriedWithTheSameId()
     {
         var generator = new ScriptedGenerator("hook1", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("png")));
-        using var host = BuildHost(generator, o => { o.SigningSecret = _secret; o.RetryDelay = TimeSpan.Zero; }, worker: true);
+
+        // The output URL in the body is signed afresh at each send with an expiry from the clock: a clock that stands
+        // still keeps the two bodies equal (a real one sometimes crossed a second between the sends).
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var host = BuildHost(generator, o => { o.SigningSecret = _secret; o.RetryDelay = TimeSpan.Zero; }, worker: true, time);
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 

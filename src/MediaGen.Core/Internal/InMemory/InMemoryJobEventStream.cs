@@ -18,12 +18,13 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
     private const int SubscriberCapacity = 256;
     private readonly object _gate = new();
     private readonly Dictionary<string, JobEvents> _jobs = new(StringComparer.Ordinal);
-
-    // The jobs in the order they last published, for dropping expired histories oldest first.
-    private readonly LinkedList<JobEvents> _byLastPublished = new();
     private readonly TimeProvider _time;
     private readonly int _historyLength;
     private readonly TimeSpan _retention;
+
+    // The jobs with a kept history, in the order they last published (a list through the jobs themselves), for dropping
+    // expired histories oldest first.
+    private readonly IntrusiveList<JobEvents> _byLastPublished = new();
 
     public InMemoryJobEventStream(TimeProvider? timeProvider = null, int historyLength = 100, TimeSpan? retention = null)
     {
@@ -41,26 +42,29 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         {
             DropExpired(now);
             var job = GetOrAdd(jobEvent.JobId);
-            var numbered = jobEvent with { Sequence = ++job.LastSequence };
-            job.History.Enqueue(numbered);
-            if (job.History.Count > _historyLength)
-            {
-                job.History.Dequeue();
-            }
+            var sequence = ++job.LastSequence;
 
-            job.LastPublished = now;
-            if (job.Node.List is not null)
-            {
-                _byLastPublished.Remove(job.Node);
-            }
-
-            _byLastPublished.AddLast(job.Node);
+            // The history numbers an event by its place, so the event is copied with its number only for a subscriber
+            // (most jobs have none) or when it is read.
             if (job.Subscribers is { } subscribers)
             {
+                var numbered = jobEvent.Sequence == sequence ? jobEvent : jobEvent with { Sequence = sequence };
                 foreach (var subscriber in subscribers)
                 {
                     subscriber.Writer.TryWrite(numbered);
                 }
+            }
+
+            job.Add(jobEvent, _historyLength);
+            job.LastPublished = now;
+            if (!ReferenceEquals(_byLastPublished.Last, job))
+            {
+                if (job.IsListed)
+                {
+                    _byLastPublished.Remove(job);
+                }
+
+                _byLastPublished.AddLast(job);
             }
         }
 
@@ -74,9 +78,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         lock (_gate)
         {
             DropExpired(_time.GetUtcNow());
-            IReadOnlyList<JobEvent> kept = _jobs.TryGetValue(jobId, out var job)
-                ? job.History.Where(e => e.Sequence > afterSequence).ToArray()
-                : [];
+            IReadOnlyList<JobEvent> kept = _jobs.TryGetValue(jobId, out var job) ? job.After(afterSequence) : [];
             return ValueTask.FromResult(kept);
         }
     }
@@ -109,7 +111,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
                 job.Subscribers = null;
             }
 
-            if (job.Subscribers is null && job.Node.List is null)
+            if (job.Subscribers is null && !job.IsListed)
             {
                 // Nothing kept for the job (it published nothing, or its history expired): leave no trace.
                 _jobs.Remove(jobId);
@@ -132,10 +134,9 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
 
     private void DropExpired(DateTimeOffset now)
     {
-        while (_byLastPublished.First is { } oldest && now - oldest.Value.LastPublished >= _retention)
+        while (_byLastPublished.First is { } job && now - job.LastPublished >= _retention)
         {
-            _byLastPublished.RemoveFirst();
-            var job = oldest.Value;
+            _byLastPublished.Remove(job);
             if (job.Subscribers is null)
             {
                 _jobs.Remove(job.JobId);
@@ -143,30 +144,131 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             else
             {
                 // Someone still listens: keep the sequence going, drop only the history.
-                job.History.Clear();
+                job.Clear();
             }
         }
     }
 
-    private sealed class JobEvents
+    /// <summary>
+    /// One job's events: its latest ones in a ring (numbered <see cref="LastSequence"/> back, one apart), its place in
+    /// the stream's publish order and its subscribers. Guarded by the stream's lock.
+    /// </summary>
+    /// <remarks>
+    /// Most events say only what happened, when, and the job's status and attempt (Queued, Started, Succeeded): the ring
+    /// keeps those few values in place of the event (a finished job's history is most of what the backend retains of it),
+    /// and the event is made again when it is read. An event that carries more (progress, an output, an error, a
+    /// message) is kept as it is.
+    /// </remarks>
+    private sealed class JobEvents(string jobId) : IntrusiveListNode<JobEvents>
     {
-        public JobEvents(string jobId)
-        {
-            JobId = jobId;
-            Node = new LinkedListNode<JobEvents>(this);
-        }
+        private const int FirstCapacity = 3;
+        private KeptEvent[] _ring = [];
+        private int _head;
+        private int _count;
+        private string? _ownerId;
 
-        public string JobId { get; }
-
-        public LinkedListNode<JobEvents> Node { get; }
+        public string JobId { get; } = jobId;
 
         public long LastSequence { get; set; }
 
         public DateTimeOffset LastPublished { get; set; }
 
-        public Queue<JobEvent> History { get; } = new();
-
         /// <summary>The job's live subscribers; null while there are none (most finished jobs), so a kept history costs no list.</summary>
         public List<Channel<JobEvent>>? Subscribers { get; set; }
+
+        public void Add(JobEvent jobEvent, int capacity)
+        {
+            _ownerId ??= jobEvent.OwnerId;
+            var kept = KeptEvent.Of(jobEvent, _ownerId);
+            if (_count == capacity)
+            {
+                _ring[_head] = kept;
+                _head = (_head + 1) % _ring.Length;
+                return;
+            }
+
+            if (_count == _ring.Length)
+            {
+                // Grows 3, 6, 12 ... up to the history length; the kept events move to the front in order.
+                var grown = new KeptEvent[Math.Min(capacity, Math.Max(FirstCapacity, _ring.Length * 2))];
+                for (var i = 0; i < _count; i++)
+                {
+                    grown[i] = _ring[(_head + i) % _ring.Length];
+                }
+
+                _ring = grown;
+                _head = 0;
+            }
+
+            _ring[(_head + _count) % _ring.Length] = kept;
+            _count++;
+        }
+
+        /// <summary>The kept events numbered after <paramref name="afterSequence"/>, oldest first, each carrying its number.</summary>
+        public JobEvent[] After(long afterSequence)
+        {
+            var first = LastSequence - _count + 1;
+            var skip = (int)Math.Clamp(afterSequence - first + 1, 0, _count);
+            if (skip == _count)
+            {
+                return [];
+            }
+
+            var events = new JobEvent[_count - skip];
+            for (var i = 0; i < events.Length; i++)
+            {
+                events[i] = _ring[(_head + skip + i) % _ring.Length].ToEvent(JobId, _ownerId!, first + skip + i);
+            }
+
+            return events;
+        }
+
+        public void Clear()
+        {
+            _ring = [];
+            _head = 0;
+            _count = 0;
+        }
+    }
+
+    /// <summary>A kept event: the event itself when it carries more than its type, time, status and attempt; else only those.</summary>
+    private readonly struct KeptEvent
+    {
+        private readonly JobEvent? _full;
+        private readonly DateTimeOffset _timestamp;
+        private readonly int _attempt;
+        private readonly byte _type;
+        private readonly byte _status;
+
+        private KeptEvent(JobEvent? full, DateTimeOffset timestamp, int attempt, byte type, byte status)
+        {
+            _full = full;
+            _timestamp = timestamp;
+            _attempt = attempt;
+            _type = type;
+            _status = status;
+        }
+
+        public static KeptEvent Of(JobEvent e, string ownerId) =>
+            e is { Progress: null, Message: null, Output: null, Error: null, Type: >= 0 and <= (JobEventType)byte.MaxValue, Status: >= 0 and <= (JobStatus)byte.MaxValue }
+                && string.Equals(e.OwnerId, ownerId, StringComparison.Ordinal)
+            ? new KeptEvent(null, e.Timestamp, e.Attempt, (byte)e.Type, (byte)e.Status)
+            : new KeptEvent(e, default, 0, 0, 0);
+
+        public JobEvent ToEvent(string jobId, string ownerId, long sequence) => _full switch
+        {
+            null => new JobEvent
+            {
+                JobId = jobId,
+                OwnerId = ownerId,
+                Sequence = sequence,
+                Type = (JobEventType)_type,
+                Timestamp = _timestamp,
+                Status = (JobStatus)_status,
+                Attempt = _attempt,
+            },
+            { } full when full.Sequence == sequence => full,
+            { } full => full with { Sequence = sequence },
+        };
     }
 }

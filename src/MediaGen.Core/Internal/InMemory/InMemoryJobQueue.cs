@@ -23,10 +23,8 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
     private readonly Dictionary<string, DeadLetterMessage> _deadLetters = new(StringComparer.Ordinal);
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ITimer _timer;
+    private readonly IntrusiveList<InMemoryLease> _leases = new();
     private long _timerDueTicks = long.MaxValue;
-    private InMemoryLease? _leaseHead;
-    private InMemoryLease? _leaseTail;
-    private int _leasedCount;
     private int _readyCount;
     private bool _disposed;
 
@@ -135,7 +133,7 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         lock (_gate)
         {
             PromoteDue(_time.GetUtcNow().UtcTicks);
-            return ValueTask.FromResult(new QueueDepth(_readyCount, _delayed.Count, _leasedCount, _deadLetters.Count));
+            return ValueTask.FromResult(new QueueDepth(_readyCount, _delayed.Count, _leases.Count, _deadLetters.Count));
         }
     }
 
@@ -230,7 +228,7 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
             promoted = true;
         }
 
-        while (_leaseHead is { } lease && lease.LockedUntil.UtcTicks <= nowTicks)
+        while (_leases.First is { } lease && lease.LockedUntil.UtcTicks <= nowTicks)
         {
             Unlink(lease);
             MakeReady(lease.Entry);
@@ -240,48 +238,9 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         return promoted;
     }
 
-    private void Append(InMemoryLease lease)
-    {
-        lease.Previous = _leaseTail;
-        lease.Next = null;
-        if (_leaseTail is null)
-        {
-            _leaseHead = lease;
-        }
-        else
-        {
-            _leaseTail.Next = lease;
-        }
+    private void Append(InMemoryLease lease) => _leases.AddLast(lease);
 
-        _leaseTail = lease;
-        lease.Held = true;
-        _leasedCount++;
-    }
-
-    private void Unlink(InMemoryLease lease)
-    {
-        if (lease.Previous is null)
-        {
-            _leaseHead = lease.Next;
-        }
-        else
-        {
-            lease.Previous.Next = lease.Next;
-        }
-
-        if (lease.Next is null)
-        {
-            _leaseTail = lease.Previous;
-        }
-        else
-        {
-            lease.Next.Previous = lease.Previous;
-        }
-
-        lease.Previous = lease.Next = null;
-        lease.Held = false;
-        _leasedCount--;
-    }
+    private void Unlink(InMemoryLease lease) => _leases.Remove(lease);
 
     private void ArmTimer(long dueTicks)
     {
@@ -309,7 +268,7 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
                 next = due;
             }
 
-            if (_leaseHead is { } head)
+            if (_leases.First is { } head)
             {
                 next = Math.Min(next, head.LockedUntil.UtcTicks);
             }
@@ -486,18 +445,14 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         public int DeliveryCount { get; set; }
     }
 
-    private sealed class InMemoryLease(InMemoryJobQueue queue, Entry entry, DateTimeOffset lockedUntil) : IQueueLease
+    private sealed class InMemoryLease(InMemoryJobQueue queue, Entry entry, DateTimeOffset lockedUntil) : IntrusiveListNode<InMemoryLease>, IQueueLease
     {
         private int _settled;
 
         public Entry Entry { get; } = entry;
 
-        // Links in the queue's expiry-ordered lease list, guarded by the queue's lock.
-        public InMemoryLease? Previous { get; set; }
-
-        public InMemoryLease? Next { get; set; }
-
-        public bool Held { get; set; }
+        /// <summary>Whether the lease is in the queue's expiry-ordered lease list (guarded by the queue's lock): not settled, not expired.</summary>
+        public bool Held => IsListed;
 
         public QueueMessage Message => Entry.Message;
 

@@ -17,7 +17,8 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
-    private readonly Dictionary<string, SortedSet<Entry>> _byOwner = new(StringComparer.Ordinal);
+    // Each owner's jobs in creation order (a list through the entries): new ones go at the end, listing walks back from it.
+    private readonly Dictionary<string, IntrusiveList<Entry>> _byOwner = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _pendingByOwner = new(StringComparer.Ordinal);
     private long _sequence;
 
@@ -48,10 +49,10 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
 
             if (!_byOwner.TryGetValue(job.OwnerId, out var owned))
             {
-                _byOwner[job.OwnerId] = owned = new SortedSet<Entry>(EntryOrder.Instance);
+                _byOwner[job.OwnerId] = owned = new IntrusiveList<Entry>();
             }
 
-            owned.Add(entry);
+            owned.AddLast(entry);
             CountPending(null, stored);
             Retain(stored);
             Purge();
@@ -108,8 +109,8 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
         {
             if (_byOwner.TryGetValue(query.OwnerId, out var owned))
             {
-                // Newest first: the set is ordered by descending sequence, and the cursor is the last sequence returned.
-                foreach (var entry in owned)
+                // Newest first: the list is in creation (sequence) order, and the cursor is the last sequence returned.
+                for (var entry = owned.Last; entry is not null; entry = entry.ListPrevious)
                 {
                     if (after is { } a && entry.Sequence >= a)
                     {
@@ -282,17 +283,10 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
             ? value
             : throw new RequestValidationException("cursor", "The cursor is not one this server issued.");
 
-    private sealed class Entry(GenerationJob job, long sequence)
+    private sealed class Entry(GenerationJob job, long sequence) : IntrusiveListNode<Entry>
     {
         public GenerationJob Job { get; set; } = job;
 
         public long Sequence { get; } = sequence;
-    }
-
-    private sealed class EntryOrder : IComparer<Entry>
-    {
-        public static readonly EntryOrder Instance = new();
-
-        public int Compare(Entry? x, Entry? y) => y!.Sequence.CompareTo(x!.Sequence);
     }
 }

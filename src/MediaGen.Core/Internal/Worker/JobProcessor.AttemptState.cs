@@ -7,18 +7,18 @@ internal sealed partial class JobProcessor
     /// lease renewal tick, which extends the run's lease on the job and notices a cancel whose signal never arrived.
     /// </summary>
     private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, string holder, TimeSpan renewal)
-        : IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable
+        : AttemptClockEntry, IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable
     {
         // JobAborted: the job is over (owner cancel, deadline). AttemptCanceled: this attempt stops for any reason.
         private readonly CancellationTokenSource jobAborted = new();
         private readonly CancellationTokenSource attemptCancel = new();
-        private ITimer? _timer;
         private GenerationJob _job = job;
         private long _lastProgressTimestamp;
         private GenerationProgress _progress;
         private bool _progressDirty;
         private int _renewing;
         private bool _completed;
+        private DateTimeOffset? _timeoutAt;
 
         public IQueueLease Lease { get; } = lease;
 
@@ -53,6 +53,9 @@ internal sealed partial class JobProcessor
         }
 
         public bool LeaseLost { get; private set; }
+
+        /// <summary>Whether the generator ran past the attempt timeout and its token was canceled for it.</summary>
+        public bool TimedOut { get; private set; }
 
         public void Report(GenerationProgress value)
         {
@@ -91,11 +94,27 @@ internal sealed partial class JobProcessor
             Remember(saved.Job);
         }
 
-        /// <summary>Arms the timer for the first renewal or the deadline, whichever comes first.</summary>
-        public void Start(ITimer timer, DateTimeOffset now)
+        /// <summary>
+        /// Schedules the first renewal, the deadline or the attempt timeout (<paramref name="timeout"/> from now, for the
+        /// generator's run), whichever comes first, on the processor's clock.
+        /// </summary>
+        public void Start(DateTimeOffset now, TimeSpan timeout)
         {
-            _timer = timer;
+            lock (this)
+            {
+                _timeoutAt = now + timeout;
+            }
+
             Arm(now);
+        }
+
+        /// <summary>The generator returned: the attempt timeout no longer applies (storing the outputs is not timed).</summary>
+        public void EndGeneration()
+        {
+            lock (this)
+            {
+                _timeoutAt = null;
+            }
         }
 
         /// <summary>Stops renewals; the attempt is settling.</summary>
@@ -104,18 +123,11 @@ internal sealed partial class JobProcessor
             lock (this)
             {
                 _completed = true;
-                try
-                {
-                    _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // Already stopped.
-                }
+                processor._clock.Cancel(this);
             }
         }
 
-        public void OnTimer()
+        public override void OnClockDue()
         {
             var now = processor._time.GetUtcNow();
             if (Job.Deadline is { } deadline && now >= deadline)
@@ -123,6 +135,18 @@ internal sealed partial class JobProcessor
                 // The job is over: the generator cancels its provider work, and the attempt fails as past its deadline.
                 Abort();
                 return;
+            }
+
+            lock (this)
+            {
+                if (_timeoutAt is { } timeoutAt && now >= timeoutAt && !_completed)
+                {
+                    // The generator ran too long: its token is canceled, and the attempt ends as timed out (retryable).
+                    // The lease is renewed now too: a generator that is slow to stop keeps the run until it does.
+                    _timeoutAt = null;
+                    TimedOut = true;
+                    _ = CancelQuietlyAsync(null, attemptCancel);
+                }
             }
 
             if (Interlocked.Exchange(ref _renewing, 1) == 0)
@@ -145,18 +169,14 @@ internal sealed partial class JobProcessor
 
             lock (this)
             {
-                if (_completed)
+                if (_timeoutAt is { } timeoutAt && timeoutAt - now < due)
                 {
-                    return;
+                    due = timeoutAt - now > TimeSpan.Zero ? timeoutAt - now : TimeSpan.Zero;
                 }
 
-                try
+                if (!_completed)
                 {
-                    _timer?.Change(due, Timeout.InfiniteTimeSpan);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The attempt finished.
+                    processor._clock.Schedule(this, now + due);
                 }
             }
         }

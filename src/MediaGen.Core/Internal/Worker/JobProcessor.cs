@@ -15,7 +15,7 @@ namespace MediaGen.Internal;
 /// nothing: a finished job's message is dropped after its settlement is applied again, outputs overwrite, credits are
 /// reserved and settled once per job id, and the generator resumes its provider work from the checkpoint.
 /// </summary>
-internal sealed partial class JobProcessor
+internal sealed partial class JobProcessor : IDisposable
 {
     private static readonly TimeSpan StoreUnavailableRetryDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan DuplicateRecheckMargin = TimeSpan.FromSeconds(1);
@@ -32,9 +32,9 @@ internal sealed partial class JobProcessor
     private readonly MediaGenerationWorkerOptions _workerOptions;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ResiliencePipeline _attemptPipeline;
     private readonly ResiliencePipeline _storagePipeline;
     private readonly IImageThumbnailer? _thumbnailer;
+    private readonly AttemptClock _clock;
 
     public JobProcessor(
         IJobStore store,
@@ -64,10 +64,7 @@ internal sealed partial class JobProcessor
         _workerOptions = workerOptions.Value;
         _time = timeProvider;
         _logger = logger;
-
-        _attemptPipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddTimeout(_workerOptions.AttemptTimeout)
-            .Build();
+        _clock = new AttemptClock(timeProvider);
 
         // Storing an output is repeatable (same key, and the output can be opened again), so brief storage faults are
         // retried in place instead of failing the whole attempt.
@@ -83,6 +80,8 @@ internal sealed partial class JobProcessor
             .Build();
     }
 
+    public void Dispose() => _clock.Dispose();
+
     /// <summary>Processes one delivery. Never throws except for cancellation by <paramref name="shutdown"/> before any work.</summary>
     public async Task ProcessAsync(IQueueLease lease, CancellationToken shutdown)
     {
@@ -97,7 +96,12 @@ internal sealed partial class JobProcessor
                 return;
             }
 
-            await ProcessJobAsync(lease, job, shutdown).ConfigureAwait(false);
+            // Deciding and starting complete synchronously on the in-memory backend, so only the attempt's run (awaited here,
+            // not from a method in between) keeps an async state machine per job while the generator works.
+            if (await StartAttemptAsync(lease, job, shutdown).ConfigureAwait(false) is { } start)
+            {
+                await RunAttemptAsync(lease, start.Job, start.Holder, start.Generator, start.Model, shutdown).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
@@ -111,13 +115,17 @@ internal sealed partial class JobProcessor
         }
     }
 
-    private async Task ProcessJobAsync(IQueueLease lease, GenerationJob job, CancellationToken shutdown)
+    /// <summary>
+    /// Decides what the delivery does with the job: settles it when the job should not run now, or starts an attempt the
+    /// delivery owns and returns it to be run.
+    /// </summary>
+    private async ValueTask<AttemptStart?> StartAttemptAsync(IQueueLease lease, GenerationJob job, CancellationToken shutdown)
     {
         if (job.Status.IsTerminal())
         {
             Log.FinishedJobRedelivered(_logger, job.Id, job.Status);
             await _lifecycle.DropAsync(job, lease).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var now = _time.GetUtcNow();
@@ -130,26 +138,26 @@ internal sealed partial class JobProcessor
             var wait = job.LeaseExpiresAt!.Value - now + DuplicateRecheckMargin;
             Log.DuplicateDelivery(_logger, job.Id, wait);
             await _lifecycle.DeferAsync(job, lease, wait).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (!_catalog.TryGet(job.Request.Model, out var generator, out var model))
         {
             var error = new JobError(MediaGenErrorCodes.GeneratorPermanent, $"No generator serves model '{job.Request.Model}' in this worker.", Retryable: false);
             await _lifecycle.FailAsync(job, error, refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (job.CancelRequested)
         {
             await _lifecycle.CancelAsync(job, lease).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (job.Deadline is { } deadline && now >= deadline)
         {
             await _lifecycle.FailAsync(job, DeadlineError(job.Error), refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (lease.DeliveryCount > _workerOptions.MaxDeliveryCount || job.Attempt >= _options.MaxAttempts)
@@ -157,7 +165,7 @@ internal sealed partial class JobProcessor
             var error = new JobError(MediaGenErrorCodes.AttemptsExhausted,
                 $"The job was attempted {job.Attempt} time(s) over {lease.DeliveryCount} deliveries without finishing." + LastError(job.Error), Retryable: false);
             await _lifecycle.FailAsync(job, error, refund: true, lease, deadLetter: true, requireHolder: null, exception: null).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (await _rateGate.GetRecentPauseAsync(generator.Name, shutdown).ConfigureAwait(false) is { } pausedUntil
@@ -166,7 +174,7 @@ internal sealed partial class JobProcessor
             // The provider asked everyone, in every process, to slow down: hand the message back for the pause instead of
             // holding a slot.
             await _lifecycle.DeferAsync(job, lease, pause).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var holder = _identity.NewHolder();
@@ -174,11 +182,10 @@ internal sealed partial class JobProcessor
         if (!started.Written)
         {
             // Canceled, finished or taken by another delivery while we looked: decide again with what is stored.
-            await ProcessJobAsync(lease, started.Job, shutdown).ConfigureAwait(false);
-            return;
+            return await StartAttemptAsync(lease, started.Job, shutdown).ConfigureAwait(false);
         }
 
-        await RunAttemptAsync(lease, started.Job, holder, generator, model, shutdown).ConfigureAwait(false);
+        return new AttemptStart(started.Job, holder, generator, model);
     }
 
     private async Task RunAttemptAsync(IQueueLease lease, GenerationJob job, string holder, IMediaGenerator generator, ModelDescriptor model, CancellationToken shutdown)
@@ -197,7 +204,7 @@ internal sealed partial class JobProcessor
 
         Log.AttemptStarted(_logger, job.Id, job.Attempt, generator.Name);
 
-        // One timer per attempt serves both the lease renewal and the deadline, which signals JobAborted. Cancel sites
+        // The processor's one clock serves every attempt's lease renewal and deadline, which signals JobAborted. Cancel sites
         // (owner cancel, deadline, shutdown, lost lease) cancel the attempt's sources directly: no linked sources per job.
         var renewal = _workerOptions.LeaseRenewalInterval ?? RenewalInterval(lease, now);
         using var attempt = new AttemptState(this, lease, job, holder, renewal);
@@ -209,16 +216,15 @@ internal sealed partial class JobProcessor
             attempt.StopForShutdown();
         }
 
-        using var renewTimer = _time.CreateTimer(static s => ((AttemptState)s!).OnTimer(), attempt, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        attempt.Start(renewTimer, now);
+        // The attempt timeout is one more due time on the attempt's clock entry, not a timeout pipeline per attempt: that
+        // cost an async state machine per layer, a pooled source and a registration on the attempt's token each time.
+        attempt.Start(now, _workerOptions.AttemptTimeout);
         var generationStarted = _time.GetTimestamp();
         try
         {
             var context = new GenerationContext(job, model, attempt, attempt, jobAborted);
-            var result = await _attemptPipeline.ExecuteAsync(
-                static (state, ct) => state.Generator.GenerateAsync(state.Context, ct),
-                (Generator: generator, Context: context),
-                attemptCancel).ConfigureAwait(false);
+            var result = await generator.GenerateAsync(context, attemptCancel).ConfigureAwait(false);
+            attempt.EndGeneration();
             _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
             if (result.FailedOutputs.Count > 0)
             {
@@ -264,12 +270,13 @@ internal sealed partial class JobProcessor
             attempt.Stop();
             await ReturnOnShutdownAsync(attempt, lease).ConfigureAwait(false);
         }
-        catch (TimeoutRejectedException e)
+        catch (Exception e) when (e is TimeoutRejectedException || (e is OperationCanceledException && attempt.TimedOut))
         {
             attempt.Stop();
             var error = new JobError(MediaGenErrorCodes.AttemptTimedOut, $"The attempt took longer than {_workerOptions.AttemptTimeout}.", Retryable: true);
-            SpanFailure.Record(activity, error.Code, error.Message, e);
-            await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
+            var timedOut = e as TimeoutRejectedException ?? new TimeoutRejectedException(error.Message, _workerOptions.AttemptTimeout, e);
+            SpanFailure.Record(activity, error.Code, error.Message, timedOut);
+            await HandleFailureAsync(attempt, generator, error, timedOut, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
         }
         catch (GenerationException e)
         {
@@ -460,4 +467,7 @@ internal sealed partial class JobProcessor
         new(MediaGenErrorCodes.DeadlineExceeded, "The job's deadline passed before it could finish." + LastError(last), Retryable: false);
 
     private static string LastError(JobError? error) => error is null ? string.Empty : $" Last error ({error.Code}): {error.Message}";
+
+    /// <summary>An attempt this delivery started: the job as written by the start, the run's holder, and what generates it.</summary>
+    private readonly record struct AttemptStart(GenerationJob Job, string Holder, IMediaGenerator Generator, ModelDescriptor Model);
 }
