@@ -21,6 +21,7 @@ var concurrencies = (Arg("--concurrency") ?? "1,16,64").Split(',').Select(s => i
 var postmaster = Arg("--postmaster-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : 0;
 const int Submitters = 16;
 const int WarmUp = 300;
+var stallLimit = TimeSpan.FromSeconds(60);
 var runId = Guid.NewGuid().ToString("N")[..8];
 
 await using var admin = NpgsqlDataSource.Create(connection);
@@ -60,10 +61,19 @@ async Task MediaGenAsync(int concurrency)
         await client.SubmitAsync(new GenerationRequest { Prompt = "p" + i.ToString(CultureInfo.InvariantCulture), Model = NoOpGenerator.ModelId, OwnerId = "o" + (i % 16).ToString(CultureInfo.InvariantCulture) });
 
     await Parallel.ForAsync(0, WarmUp, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, async (i, _) => await Submit(i));
-    await succeeded.WhenAsync(WarmUp);
+    var schema = $"bench_{runId}_c{concurrency}";
+    Func<Task<string>> state = () => DescribeAsync(
+        $"SELECT 'jobs ' || status || ': ' || count(*) FROM \"{schema}\".jobs GROUP BY status UNION ALL " +
+        $"SELECT 'messages ' || state || ': ' || count(*) FROM \"{schema}\".queue_messages GROUP BY state");
+    await WaitAsync("mediagen", concurrency, succeeded.WhenAsync(WarmUp), () => succeeded.Count, WarmUp, state);
     var result = await MeasureAsync(
+        "mediagen",
+        concurrency,
         async () => await Parallel.ForAsync(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, async (i, _) => await Submit(i)),
-        () => succeeded.WhenAsync(WarmUp + jobs));
+        () => succeeded.WhenAsync(WarmUp + jobs),
+        () => succeeded.Count,
+        WarmUp + jobs,
+        state);
     Print("mediagen", concurrency, result);
     await host.StopAsync();
 }
@@ -82,23 +92,32 @@ async Task HangfireAsync(int concurrency)
     var hangfire = new BackgroundJobClient(storage);
     HangfireCompletions.Reset();
     using var server = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = concurrency, ServerName = "bench-" + concurrency.ToString(CultureInfo.InvariantCulture) }, storage);
+    Func<Task<string>> state = () => DescribeAsync(
+        $"SELECT 'jobs ' || coalesce(statename, '(none)') || ': ' || count(*) FROM \"{options.SchemaName}\".job GROUP BY statename UNION ALL " +
+        $"SELECT 'queue ' || CASE WHEN fetchedat IS NULL THEN 'waiting' ELSE 'fetched' END || ': ' || count(*) FROM \"{options.SchemaName}\".jobqueue GROUP BY fetchedat IS NULL UNION ALL " +
+        $"SELECT 'locks: ' || count(*) FROM \"{options.SchemaName}\".lock");
     Parallel.For(0, WarmUp, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, _ => hangfire.Enqueue(() => HangfireJobs.NoOp()));
-    await HangfireCompletions.WhenFinished(WarmUp);
+    await WaitAsync("hangfire", concurrency, HangfireCompletions.WhenFinished(WarmUp), () => HangfireCompletions.Finished, WarmUp, state);
     var result = await MeasureAsync(
+        "hangfire",
+        concurrency,
         () => Task.Run(() => Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, _ => hangfire.Enqueue(() => HangfireJobs.NoOp()))),
-        () => HangfireCompletions.WhenFinished(WarmUp + jobs));
+        () => HangfireCompletions.WhenFinished(WarmUp + jobs),
+        () => HangfireCompletions.Finished,
+        WarmUp + jobs,
+        state);
     Print("hangfire", concurrency, result);
     server.SendStop();
 }
 
-async Task<Result> MeasureAsync(Func<Task> submit, Func<Task> finished)
+async Task<Result> MeasureAsync(string impl, int concurrency, Func<Task> submit, Func<Task> finished, Func<long> progress, long total, Func<Task<string>> state)
 {
     await ExecuteAsync("SELECT pg_stat_statements_reset()");
     var serverCpu = ServerCpuSeconds();
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var started = Stopwatch.GetTimestamp();
     await submit();
-    await finished().WaitAsync(TimeSpan.FromMinutes(10));
+    await WaitAsync(impl, concurrency, finished(), progress, total, state);
     var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
     var clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
     var serverCpuUsed = ServerCpuSeconds() - serverCpu;
@@ -113,6 +132,43 @@ async Task<Result> MeasureAsync(Func<Task> submit, Func<Task> finished)
     }
 
     return new Result(seconds, clientCpu, serverCpuUsed, statements);
+}
+
+// Waits for a side's jobs to finish for as long as they keep finishing: a loaded machine only makes a run slower, while a
+// minute without one job finishing is a stall, reported with what each side's tables and PostgreSQL's sessions show.
+async Task WaitAsync(string impl, int concurrency, Task finished, Func<long> progress, long total, Func<Task<string>> state)
+{
+    var last = progress();
+    while (await Task.WhenAny(finished, Task.Delay(stallLimit)) != finished)
+    {
+        var now = progress();
+        if (now == last)
+        {
+            var sessions = await DescribeAsync(
+                "SELECT state || coalesce(' ' || wait_event_type || '/' || wait_event, '') || ': ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 70) || ' x' || count(*) " +
+                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1");
+            throw new TimeoutException(
+                $"{impl} at concurrency {concurrency}: {now} of {total} jobs finished, none in the last {stallLimit.TotalSeconds:0} s. " +
+                $"Load: {File.ReadAllText("/proc/loadavg").Trim()}. Tables: {await state()}. Sessions: {sessions}.");
+        }
+
+        last = now;
+    }
+
+    await finished;
+}
+
+async Task<string> DescribeAsync(string sql)
+{
+    var lines = new List<string>();
+    await using var command = admin.CreateCommand(sql);
+    await using var reader = await command.ExecuteReaderAsync();
+    while (await reader.ReadAsync())
+    {
+        lines.Add(reader.GetString(0));
+    }
+
+    return string.Join("; ", lines);
 }
 
 void Print(string impl, int concurrency, Result r)
@@ -213,6 +269,9 @@ internal sealed class SucceededCounter : IDisposable
         });
         _listener.Start();
     }
+
+    /// <summary>How many jobs succeeded so far.</summary>
+    public long Count => Volatile.Read(ref _count);
 
     public Task WhenAsync(long total)
     {
