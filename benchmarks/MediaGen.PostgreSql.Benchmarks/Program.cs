@@ -14,7 +14,8 @@ using Npgsql;
 // MediaGen on PostgreSQL against Hangfire.PostgreSql on one server, one after the other at each concurrency: no-op jobs
 // submitted by 16 concurrent callers while the worker runs them; the clock runs from the first submission to the last
 // success. Reported per side: jobs/s, client and server CPU per job, and SQL statements per job (pg_stat_statements,
-// top-level statements: one per round trip, a function call counting once). Prints one JSON line per run.
+// top-level statements: one per round trip, a function call counting once) and write-ahead log records and bytes per job.
+// Prints one JSON line per run. --sides mediagen or hangfire runs one side only.
 var connection = Arg("--connection") ?? Environment.GetEnvironmentVariable("MEDIAGEN_POSTGRES") ?? "Host=127.0.0.1;Username=mediagen;Database=postgres";
 var jobs = int.Parse(Arg("--jobs") ?? "3000", CultureInfo.InvariantCulture);
 var concurrencies = (Arg("--concurrency") ?? "1,16,64").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
@@ -32,10 +33,18 @@ GlobalConfiguration.Configuration
     .UseRecommendedSerializerSettings();
 GlobalJobFilters.Filters.Add(HangfireCompletions.Filter);
 
+var sides = (Arg("--sides") ?? "mediagen,hangfire").Split(',');
 foreach (var concurrency in concurrencies)
 {
-    await MediaGenAsync(concurrency);
-    await HangfireAsync(concurrency);
+    if (sides.Contains("mediagen"))
+    {
+        await MediaGenAsync(concurrency);
+    }
+
+    if (sides.Contains("hangfire"))
+    {
+        await HangfireAsync(concurrency);
+    }
 }
 
 return;
@@ -113,6 +122,7 @@ async Task HangfireAsync(int concurrency)
 async Task<Result> MeasureAsync(string impl, int concurrency, Func<Task> submit, Func<Task> finished, Func<long> progress, long total, Func<Task<string>> state)
 {
     await ExecuteAsync("SELECT pg_stat_statements_reset()");
+    var wal = await WalAsync();
     var serverCpu = ServerCpuSeconds();
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var started = Stopwatch.GetTimestamp();
@@ -121,6 +131,7 @@ async Task<Result> MeasureAsync(string impl, int concurrency, Func<Task> submit,
     var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
     var clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
     var serverCpuUsed = ServerCpuSeconds() - serverCpu;
+    var walAfter = await WalAsync();
     var statements = new List<(long Calls, string Query)>();
     await using (var command = admin.CreateCommand("SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"))
     await using (var reader = await command.ExecuteReaderAsync())
@@ -131,7 +142,16 @@ async Task<Result> MeasureAsync(string impl, int concurrency, Func<Task> submit,
         }
     }
 
-    return new Result(seconds, clientCpu, serverCpuUsed, statements);
+    return new Result(seconds, clientCpu, serverCpuUsed, statements, walAfter.Records - wal.Records, walAfter.Bytes - wal.Bytes);
+}
+
+// The write-ahead log written so far: what the server wrote, a count that the machine's load does not blur.
+async Task<(long Records, long Bytes)> WalAsync()
+{
+    await using var command = admin.CreateCommand("SELECT wal_records, wal_bytes::bigint FROM pg_stat_wal");
+    await using var reader = await command.ExecuteReaderAsync();
+    await reader.ReadAsync();
+    return (reader.GetInt64(0), reader.GetInt64(1));
 }
 
 // Waits for a side's jobs to finish for as long as they keep finishing: a loaded machine only makes a run slower, while a
@@ -188,6 +208,8 @@ void Print(string impl, int concurrency, Result r)
         ["clientCpuUsPerJob"] = Math.Round(r.ClientCpuSeconds * 1e6 / jobs),
         ["serverCpuUsPerJob"] = postmaster > 0 ? Math.Round(r.ServerCpuSeconds * 1e6 / jobs) : -1,
         ["statementsPerJob"] = Math.Round((double)r.Statements.Where(s => !IsPoolReset(s.Query)).Sum(s => s.Calls) / jobs, 2),
+        ["walRecordsPerJob"] = Math.Round((double)r.WalRecords / jobs, 1),
+        ["walBytesPerJob"] = Math.Round((double)r.WalBytes / jobs),
         ["poolResetStatementsPerJob"] = Math.Round((double)r.Statements.Where(s => IsPoolReset(s.Query)).Sum(s => s.Calls) / jobs, 2),
         ["topStatements"] = string.Join(" | ", r.Statements.Where(s => !IsPoolReset(s.Query)).Take(6).Select(s => $"{(double)s.Calls / jobs:0.##}x {Short(s.Query)}")),
     };
@@ -241,7 +263,7 @@ string? Arg(string name)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
 
-internal sealed record Result(double Seconds, double ClientCpuSeconds, double ServerCpuSeconds, List<(long Calls, string Query)> Statements);
+internal sealed record Result(double Seconds, double ClientCpuSeconds, double ServerCpuSeconds, List<(long Calls, string Query)> Statements, long WalRecords, long WalBytes);
 
 /// <summary>Counts MediaGen's succeeded jobs in this process from its <c>mediagen.job.succeeded</c> counter, without a query.</summary>
 internal sealed class SucceededCounter : IDisposable
