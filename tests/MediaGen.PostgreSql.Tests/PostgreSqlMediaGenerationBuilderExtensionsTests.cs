@@ -46,6 +46,21 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
         Assert.Equal(expected, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxAutoPrepare);
     }
 
+    [Theory]
+    [InlineData("Host=127.0.0.1;Port=1", true)]
+    [InlineData("Host=127.0.0.1;Port=1;No Reset On Close=false", false)]
+    [InlineData("Host=127.0.0.1;Port=1;noresetonclose=false", false)]
+    public void UsePostgreSql_OwnedDataSource_SkipsThePoolResetUnlessTheConnectionStringSaysOtherwise(string connectionString, bool expected)
+    {
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UsePostgreSql(o => o.ConnectionString = connectionString);
+        using var provider = services.BuildServiceProvider();
+
+        var dataSource = provider.GetRequiredService<PostgresDatabase>().DataSource;
+
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).NoResetOnClose);
+    }
+
     [Fact]
     public void UsePostgreSql_SchemaNameThatNeedsQuoting_FailsValidation()
     {

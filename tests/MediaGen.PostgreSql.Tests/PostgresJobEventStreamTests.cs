@@ -157,6 +157,30 @@ public sealed class PostgresJobEventStreamTests : ComplianceTestBase
         Assert.Equal([1L, 2L], (await stream.GetHistoryAsync(rowless, 0)).Select(e => e.Sequence));
     }
 
+    [ServerFact(PostgresTestServer.Variable)]
+    public async Task DisposeAsync_ListenerOnAPoolThatDoesNotReset_ReturnsItsConnectionUnsubscribed()
+    {
+        var schema = PostgresTestServer.NewSchema();
+        await using var cleanup = new SchemaCleanup(schema);
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresTestServer.ConnectionString + ";No Reset On Close=true;Maximum Pool Size=2");
+        var database = new PostgresDatabase(dataSource, owned: false, schema, applyMigrations: true, Time, NullLogger.Instance);
+        var stream = new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance);
+        await using (var subscription = await stream.OpenSubscriptionAsync(NewJobId()))
+        {
+            await database.DisposeAsync();
+        }
+
+        // The pool's two connections, held at once: one was the listener's (the other woke it to stop), and without a
+        // reset it would still be listening.
+        await using var first = await dataSource.OpenConnectionAsync();
+        await using var second = await dataSource.OpenConnectionAsync();
+        foreach (var connection in (Npgsql.NpgsqlConnection[])[first, second])
+        {
+            await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_listening_channels()", connection);
+            Assert.Equal(0L, await command.ExecuteScalarAsync());
+        }
+    }
+
     /// <summary>Runs <paramref name="sql"/> (<c>{0}</c> is the quoted schema) with <paramref name="values"/> as $1, $2...; returns the first value.</summary>
     private static async Task<object?> ScalarAsync(string schema, string sql, params object[] values)
     {
