@@ -5,6 +5,9 @@
 # Options: JOBS=20000 CONCURRENCY=1,16,256 RATE=1000 LATENCY_SECONDS=10 PIPELINE_JOBS=5000 (0 skips the full pipeline)
 # RETENTION_SECONDS=20 (0 skips the bounded-state run: jobs at a steady rate, 2 s finished-job retention).
 # PIPELINE_STORAGE=files (or discard: outputs are read and dropped, to measure the Redis pipeline without the file system).
+# The full pipeline runs twice: with the runtime's defaults, and with the thread pool's idle spinning turned off
+# (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0, a host setting; see the README's "Tuning a worker host"). PIPELINE_SPIN0=0
+# skips the second run.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -27,6 +30,11 @@ out="$MEDIAGEN_RUN_DIR/results.jsonl"
 log "running MediaGen"
 dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll --redis "$MEDIAGEN_REDIS" \
   --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" --pipeline-storage "${PIPELINE_STORAGE:-files}" --retention-run-seconds "$retention" | tee -a "$out"
+if [ "$pipeline" != 0 ] && [ "${PIPELINE_SPIN0:-1}" != 0 ]; then
+  log "running MediaGen's full pipeline again, thread-pool spinning off"
+  DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll \
+    --redis "$MEDIAGEN_REDIS" --pipeline-only --pipeline-jobs "$pipeline" --pipeline-storage "${PIPELINE_STORAGE:-files}" | tee -a "$out"
+fi
 log "running BullMQ"
 (cd benchmarks/bullmq && node bench.js --redis "$MEDIAGEN_REDIS" --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds") | tee -a "$out"
 
@@ -45,9 +53,12 @@ for c in sorted({r["concurrency"] for r in rows if r["scenario"] == "throughput"
 m, b = find("mediagen", "latency"), find("bullmq", "latency")
 print(f"{'enqueue-to-start p50 ms':<28}{m['p50Ms']:>14}{b['p50Ms']:>14}")
 print(f"{'enqueue-to-start p99 ms':<28}{m['p99Ms']:>14}{b['p99Ms']:>14}")
-p = find("mediagen", "pipeline")
-if p:
-    print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']} ({p['succeeded']}/{p['jobs']} succeeded, {p['clientCpuUsPerJob']} us CPU/job, outputs: {p['storage']})")
+for p in (r for r in rows if r["impl"] == "mediagen" and r["scenario"] == "pipeline"):
+    spin = "" if p.get("threadPoolSpinLimit", "default") == "default" else f", thread-pool spin limit {p['threadPoolSpinLimit']}"
+    b = find("bullmq", "throughput", concurrency=p["concurrency"])
+    ratio = f" ({p['jobsPerSecond'] / b['jobsPerSecond']:.2f}x BullMQ's queue)" if b else ""
+    print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']}{ratio} ({p['succeeded']}/{p['jobs']} succeeded, outputs: {p['storage']}{spin})")
+    print(f"{'  client / redis CPU us/job':<28}{p['clientCpuUsPerJob']:>14}{p['redisCpuUsPerJob']:>14}   ({p['clientBytesAllocatedPerJob']:,.0f} B allocated, {p['threadPoolWorkItemsPerJob']} thread-pool items per job; GC 0/1/2 {p.get('gcCollections012', '?')}, pause {p.get('gcPauseMs', '?')} ms; JIT in window {p.get('jitMsInRun', '?')} ms)")
     print(f"{'  Redis commands per job':<28}{p['redisCommandsPerJob']:>14} sent ({p['redisCommandsPerJobByName']}); {p['redisCallsPerJobIncludingScripts']} run by the server, inside scripts too")
 r = find("mediagen", "retention")
 if r:

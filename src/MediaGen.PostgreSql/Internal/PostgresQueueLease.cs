@@ -1,140 +1,43 @@
+using MediaGen.Shared;
+
 namespace MediaGen.PostgreSql.Internal;
 
-/// <summary>A message received from <see cref="PostgresJobQueue"/>, identified by a lease token unique to this delivery.</summary>
-internal sealed class PostgresQueueLease : IJobCarryingLease
+/// <summary>
+/// A message received from <see cref="PostgresJobQueue"/>, identified by a lease token unique to this delivery; its job
+/// is the one the receive statement read with it (see <see cref="PostgresJobQueue.ReadsJobs"/>).
+/// </summary>
+internal sealed class PostgresQueueLease : SettleOnceLease<string>
 {
     private readonly PostgresJobQueue _queue;
-    private string? _jobJson;
-    private int _settled;
 
     public PostgresQueueLease(PostgresJobQueue queue, QueueMessage message, long token, int deliveryCount, DateTimeOffset enqueuedAt, DateTimeOffset lockedUntil, JobPriority priority, string? jobJson = null)
+        : base(message, token, deliveryCount, enqueuedAt, lockedUntil, priority, jobJson)
     {
         _queue = queue;
-        _jobJson = jobJson;
-        Token = token;
-        Message = message;
-        DeliveryCount = deliveryCount;
-        EnqueuedAt = enqueuedAt;
-        LockedUntil = lockedUntil;
-        Priority = priority;
-    }
-
-    public QueueMessage Message { get; }
-
-    /// <summary>
-    /// The job read by the receive statement with this message (see <see cref="PostgresJobQueue.ReadsJobs"/>), parsed on
-    /// first use and then let go; null when it was not read, or when it is not this message's job.
-    /// </summary>
-    public GenerationJob? Job
-    {
-        get
-        {
-            var json = Interlocked.Exchange(ref _jobJson, null);
-            if (json is null)
-            {
-                return null;
-            }
-
-            var job = PostgresJsonContext.DeserializeJob(json);
-            return string.Equals(job.Id, Message.JobId, StringComparison.Ordinal) ? job : null;
-        }
     }
 
     /// <summary>The queue this lease came from.</summary>
     internal PostgresJobQueue Queue => _queue;
 
-    /// <summary>This delivery's lease token.</summary>
-    internal long Token { get; }
+    protected override GenerationJob DeserializeJob(string json) => PostgresJsonContext.DeserializeJob(json);
 
-    public int DeliveryCount { get; }
-
-    public DateTimeOffset EnqueuedAt { get; }
-
-    public DateTimeOffset LockedUntil { get; private set; }
-
-    public JobPriority Priority { get; }
-
-    /// <summary>
-    /// Claims the right to settle this lease outside its own methods (in a lifecycle step); false when it is already
-    /// settled. The claimer calls <see cref="ReleaseSettle"/> if the settlement was not applied after all.
-    /// </summary>
-    internal bool TryClaimSettle() => Interlocked.CompareExchange(ref _settled, 1, 0) == 0;
-
-    /// <summary>Gives back a claim whose settlement was not applied, so the lease can still be settled or returned.</summary>
-    internal void ReleaseSettle() => Volatile.Write(ref _settled, 0);
-
-    public ValueTask CompleteAsync(CancellationToken cancellationToken = default) =>
-        SettleAsync(LeaseOperation.Complete, 0, null, null, cancellationToken);
-
-    public ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default)
+    protected override async ValueTask<(bool Held, DateTimeOffset? LockedUntil)> SettleCoreAsync(LeaseSettle operation, long milliseconds, string? reason, string? description, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
-        return SettleAsync(LeaseOperation.Abandon, (long)Math.Ceiling(delay.TotalMilliseconds), null, null, cancellationToken);
+        if (operation == LeaseSettle.Renew)
+        {
+            var leaseMs = (long)Math.Ceiling(_queue.LeaseDuration.TotalMilliseconds);
+            var now = _queue.Database.TimeProvider.GetUtcNow();
+            return (await _queue.SettleAsync(LeaseOperation.Renew, Message.MessageId, Token, leaseMs, null, null, cancellationToken).ConfigureAwait(false), now.AddMilliseconds(leaseMs));
+        }
+
+        var settle = operation switch
+        {
+            LeaseSettle.Complete => LeaseOperation.Complete,
+            LeaseSettle.Abandon => LeaseOperation.Abandon,
+            _ => LeaseOperation.DeadLetter,
+        };
+        return (await _queue.SettleAsync(settle, Message.MessageId, Token, milliseconds, reason, description, cancellationToken).ConfigureAwait(false), null);
     }
 
-    public ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(reason);
-        return SettleAsync(LeaseOperation.DeadLetter, 0, reason, description, cancellationToken);
-    }
-
-    public async ValueTask RenewAsync(CancellationToken cancellationToken = default)
-    {
-        if (Volatile.Read(ref _settled) != 0)
-        {
-            throw new LeaseLostException(Message.MessageId);
-        }
-
-        var leaseMs = (long)Math.Ceiling(_queue.LeaseDuration.TotalMilliseconds);
-        var now = _queue.Database.TimeProvider.GetUtcNow();
-        if (!await _queue.SettleAsync(LeaseOperation.Renew, Message.MessageId, Token, leaseMs, null, null, cancellationToken).ConfigureAwait(false))
-        {
-            throw new LeaseLostException(Message.MessageId);
-        }
-
-        LockedUntil = now.AddMilliseconds(leaseMs);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.CompareExchange(ref _settled, 1, 0) != 0)
-        {
-            return;
-        }
-
-        try
-        {
-            await _queue.SettleAsync(LeaseOperation.Abandon, Message.MessageId, Token, 0, null, null, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (QueueUnavailableException e)
-        {
-            // The lease expires and the message is delivered again.
-            Log.ReturnOnDisposeFailed(_queue.Logger, Message.MessageId, e);
-        }
-    }
-
-    private async ValueTask SettleAsync(LeaseOperation operation, long milliseconds, string? reason, string? description, CancellationToken cancellationToken)
-    {
-        if (Interlocked.CompareExchange(ref _settled, 1, 0) != 0)
-        {
-            throw new LeaseLostException(Message.MessageId);
-        }
-
-        bool held;
-        try
-        {
-            held = await _queue.SettleAsync(operation, Message.MessageId, Token, milliseconds, reason, description, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // Not settled after all: the caller may retry, and disposing still returns the message.
-            Volatile.Write(ref _settled, 0);
-            throw;
-        }
-
-        if (!held)
-        {
-            throw new LeaseLostException(Message.MessageId);
-        }
-    }
+    protected override void OnReturnFailed(QueueUnavailableException exception) => Log.ReturnOnDisposeFailed(_queue.Logger, Message.MessageId, exception);
 }

@@ -28,10 +28,17 @@ internal sealed class RedisCommandBatcher<TItem, TResult>
     public Task<TResult> RunAsync(TItem item, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A canceled caller stops waiting; the operation itself may still be applied, as with any sent command. The
+        // registration cancels the caller's own completion (no second task per call, as WaitAsync would add) and is
+        // disposed when the flush hands the result over.
+        var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static (state, token) => ((TaskCompletionSource<TResult>)state!).TrySetCanceled(token), completion)
+            : default;
         bool start;
         lock (_gate)
         {
-            _pending.Add(new Pending(item, completion));
+            _pending.Add(new Pending(item, completion, registration));
             start = !_flushing;
             _flushing = true;
         }
@@ -41,8 +48,7 @@ internal sealed class RedisCommandBatcher<TItem, TResult>
             _ = FlushLoopAsync();
         }
 
-        // A canceled caller stops waiting; the operation itself may still be applied, as with any sent command.
-        return cancellationToken.CanBeCanceled ? completion.Task.WaitAsync(cancellationToken) : completion.Task;
+        return completion.Task;
     }
 
     private async Task FlushLoopAsync()
@@ -81,6 +87,7 @@ internal sealed class RedisCommandBatcher<TItem, TResult>
                 var results = await _flush(items).ConfigureAwait(false);
                 for (var i = 0; i < batch.Count; i++)
                 {
+                    batch[i].Registration.Dispose();
                     batch[i].Completion.TrySetResult(results[i]);
                 }
             }
@@ -90,11 +97,12 @@ internal sealed class RedisCommandBatcher<TItem, TResult>
             {
                 foreach (var pending in batch)
                 {
+                    pending.Registration.Dispose();
                     pending.Completion.TrySetException(e);
                 }
             }
         }
     }
 
-    private readonly record struct Pending(TItem Item, TaskCompletionSource<TResult> Completion);
+    private readonly record struct Pending(TItem Item, TaskCompletionSource<TResult> Completion, CancellationTokenRegistration Registration);
 }

@@ -8,7 +8,7 @@ namespace MediaGen.Queue.Redis.Internal;
 /// <see cref="RedisKeys.ReservationMember"/>), u (the current run's id, once the job was retried: its message's id). Indexes: <c>owner-all:{owner}</c> and
 /// <c>owner-s{status}:{owner}</c> (scored by sequence, for newest-first listing), <c>status:{status}</c> (scored by
 /// UpdatedAt ms, for the sweeper), <c>idem:{owner}</c> (key to job id), and <c>expiry</c> (finished jobs scored by
-/// the time they may be removed). Every write removes a few expired jobs, so retention needs no background task.
+/// the time they may be removed). Creating or finishing a job removes a few expired ones, so retention needs no background task.
 /// </summary>
 internal static class StoreScripts
 {
@@ -16,7 +16,9 @@ internal static class StoreScripts
     /// The store's operations as Lua functions over <c>root</c>, shared with the lifecycle scripts.
     /// <c>store_find</c> returns { 0, existing JSON } when the owner's idempotency key already names a job, { -1 } when
     /// the id exists, else nil; <c>store_insert</c> writes a new job; <c>store_update</c> returns 1 when written, 0 when
-    /// the job is missing or its version differs. Removing a job (<c>store_delete</c>) removes its queue message (the
+    /// the job is missing or its version differs. Expired jobs are removed a few at a time by every insert and every update
+/// that finishes a job (not by the updates in between: a job finishes once, so removals keep pace with what expires).
+/// Removing a job (<c>store_delete</c>) removes its queue message (the
     /// message id is the job id), its settled credit reservation and its event history (see <see cref="RedisJobEventStream"/>),
     /// so nothing of a finished job outlives its retention (an open reservation stays for the sweeper to settle).
     /// </summary>
@@ -89,7 +91,7 @@ internal static class StoreScripts
           end
           redis.call('ZADD', root .. 'status:' .. new, updated, id)
           store_retain(id, new, store_finished(old), now, retention)
-          store_purge(now)
+          if store_finished(new) then store_purge(now) end
           return 1
         end
 
