@@ -133,7 +133,7 @@ async Task<Result> MeasureAsync(string impl, int concurrency, Func<Task> submit,
     var serverCpuUsed = ServerCpuSeconds() - serverCpu;
     var walAfter = await WalAsync();
     var statements = new List<(long Calls, string Query)>();
-    await using (var command = admin.CreateCommand("SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"))
+    await using (var command = admin.CreateCommand("SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_wal%' ORDER BY calls DESC"))
     await using (var reader = await command.ExecuteReaderAsync())
     {
         while (await reader.ReadAsync())
