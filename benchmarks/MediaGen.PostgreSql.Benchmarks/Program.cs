@@ -15,14 +15,15 @@ using Npgsql;
 // submitted by 16 concurrent callers while the worker runs them; the clock runs from the first submission to the last
 // success. Reported per side: jobs/s, client and server CPU per job, and SQL statements per job (pg_stat_statements,
 // top-level statements: one per round trip, a function call counting once) and write-ahead log records and bytes per job.
-// Prints one JSON line per run. --sides mediagen or hangfire runs one side only.
+// Prints one JSON line per run. --sides mediagen or hangfire runs one side only; --stall-seconds (60) is how long a side
+// may go without a job finishing before the run fails.
 var connection = Arg("--connection") ?? Environment.GetEnvironmentVariable("MEDIAGEN_POSTGRES") ?? "Host=127.0.0.1;Username=mediagen;Database=postgres";
 var jobs = int.Parse(Arg("--jobs") ?? "3000", CultureInfo.InvariantCulture);
 var concurrencies = (Arg("--concurrency") ?? "1,16,64").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 var postmaster = Arg("--postmaster-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : 0;
 const int Submitters = 16;
 const int WarmUp = 300;
-var stallLimit = TimeSpan.FromSeconds(60);
+var stallLimit = TimeSpan.FromSeconds(double.Parse(Arg("--stall-seconds") ?? "60", CultureInfo.InvariantCulture));
 var runId = Guid.NewGuid().ToString("N")[..8];
 
 await using var admin = NpgsqlDataSource.Create(connection);
@@ -165,8 +166,9 @@ async Task WaitAsync(string impl, int concurrency, Task finished, Func<long> pro
         if (now == last)
         {
             var sessions = await DescribeAsync(
-                "SELECT state || coalesce(' ' || wait_event_type || '/' || wait_event, '') || ': ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 70) || ' x' || count(*) " +
-                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1");
+                "SELECT session || ' x' || count(*) FROM (SELECT coalesce(state, '?') || coalesce(' ' || wait_event_type || '/' || wait_event, '') || ': ' || " +
+                "left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS session FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) s " +
+                "GROUP BY session");
             throw new TimeoutException(
                 $"{impl} at concurrency {concurrency}: {now} of {total} jobs finished, none in the last {stallLimit.TotalSeconds:0} s. " +
                 $"Load: {File.ReadAllText("/proc/loadavg").Trim()}. Tables: {await state()}. Sessions: {sessions}.");
