@@ -387,6 +387,7 @@ async Task RetentionAsync(int seconds, int rate, TimeSpan retention)
     var sample = (await db.SortedSetRangeByRankAsync(expiryKey, 0, 0)).Select(v => v.ToString()).FirstOrDefault();
     var jobBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:job:" + sample);
     var reservationBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:credit:res:5:bench:" + sample);
+    var historyBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:events:" + sample);
     Print(new()
     {
         ["impl"] = "mediagen",
@@ -401,6 +402,7 @@ async Task RetentionAsync(int seconds, int rate, TimeSpan retention)
         ["keysPerRetainedJob"] = Math.Round(steady.Average(s => (double)s.Keys / Math.Max(1, s.Retained)), 2),
         ["jobHashBytes"] = jobBytes.IsNull ? 0 : (long)jobBytes,
         ["reservationBytes"] = reservationBytes.IsNull ? 0 : (long)reservationBytes,
+        ["eventHistoryBytes"] = historyBytes.IsNull ? 0 : (long)historyBytes,
     });
 }
 

@@ -60,7 +60,7 @@ public sealed class MediaGenerationOptions
     /// <summary>
     /// How many of a job's latest events the event stream keeps for replay (<see cref="IJobEventStream.GetHistoryAsync"/>,
     /// and server-sent events resumed with <c>Last-Event-ID</c>). Every MediaGen backend reads it: in memory, Redis (a
-    /// stream per job) and PostgreSQL (a history table).
+    /// list per job) and PostgreSQL (a history table).
     /// </summary>
     /// <value>The default value is 100.</value>
     [Range(1, 10_000)]
