@@ -14,13 +14,16 @@ using Npgsql;
 // MediaGen on PostgreSQL against Hangfire.PostgreSql on one server, one after the other at each concurrency: no-op jobs
 // submitted by 16 concurrent callers while the worker runs them; the clock runs from the first submission to the last
 // success. Reported per side: jobs/s, client and server CPU per job, and SQL statements per job (pg_stat_statements,
-// top-level statements: one per round trip, a function call counting once). Prints one JSON line per run.
+// top-level statements: one per round trip, a function call counting once) and write-ahead log records and bytes per job.
+// Prints one JSON line per run. --sides mediagen or hangfire runs one side only; --stall-seconds (60) is how long a side
+// may go without a job finishing before the run fails.
 var connection = Arg("--connection") ?? Environment.GetEnvironmentVariable("MEDIAGEN_POSTGRES") ?? "Host=127.0.0.1;Username=mediagen;Database=postgres";
 var jobs = int.Parse(Arg("--jobs") ?? "3000", CultureInfo.InvariantCulture);
 var concurrencies = (Arg("--concurrency") ?? "1,16,64").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 var postmaster = Arg("--postmaster-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : 0;
 const int Submitters = 16;
 const int WarmUp = 300;
+var stallLimit = TimeSpan.FromSeconds(double.Parse(Arg("--stall-seconds") ?? "60", CultureInfo.InvariantCulture));
 var runId = Guid.NewGuid().ToString("N")[..8];
 
 await using var admin = NpgsqlDataSource.Create(connection);
@@ -31,10 +34,18 @@ GlobalConfiguration.Configuration
     .UseRecommendedSerializerSettings();
 GlobalJobFilters.Filters.Add(HangfireCompletions.Filter);
 
+var sides = (Arg("--sides") ?? "mediagen,hangfire").Split(',');
 foreach (var concurrency in concurrencies)
 {
-    await MediaGenAsync(concurrency);
-    await HangfireAsync(concurrency);
+    if (sides.Contains("mediagen"))
+    {
+        await MediaGenAsync(concurrency);
+    }
+
+    if (sides.Contains("hangfire"))
+    {
+        await HangfireAsync(concurrency);
+    }
 }
 
 return;
@@ -60,10 +71,19 @@ async Task MediaGenAsync(int concurrency)
         await client.SubmitAsync(new GenerationRequest { Prompt = "p" + i.ToString(CultureInfo.InvariantCulture), Model = NoOpGenerator.ModelId, OwnerId = "o" + (i % 16).ToString(CultureInfo.InvariantCulture) });
 
     await Parallel.ForAsync(0, WarmUp, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, async (i, _) => await Submit(i));
-    await succeeded.WhenAsync(WarmUp);
+    var schema = $"bench_{runId}_c{concurrency}";
+    Func<Task<string>> state = () => DescribeAsync(
+        $"SELECT 'jobs ' || status || ': ' || count(*) FROM \"{schema}\".jobs GROUP BY status UNION ALL " +
+        $"SELECT 'messages ' || state || ': ' || count(*) FROM \"{schema}\".queue_messages GROUP BY state");
+    await WaitAsync("mediagen", concurrency, succeeded.WhenAsync(WarmUp), () => succeeded.Count, WarmUp, state);
     var result = await MeasureAsync(
+        "mediagen",
+        concurrency,
         async () => await Parallel.ForAsync(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, async (i, _) => await Submit(i)),
-        () => succeeded.WhenAsync(WarmUp + jobs));
+        () => succeeded.WhenAsync(WarmUp + jobs),
+        () => succeeded.Count,
+        WarmUp + jobs,
+        state);
     Print("mediagen", concurrency, result);
     await host.StopAsync();
 }
@@ -82,28 +102,39 @@ async Task HangfireAsync(int concurrency)
     var hangfire = new BackgroundJobClient(storage);
     HangfireCompletions.Reset();
     using var server = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = concurrency, ServerName = "bench-" + concurrency.ToString(CultureInfo.InvariantCulture) }, storage);
+    Func<Task<string>> state = () => DescribeAsync(
+        $"SELECT 'jobs ' || coalesce(statename, '(none)') || ': ' || count(*) FROM \"{options.SchemaName}\".job GROUP BY statename UNION ALL " +
+        $"SELECT 'queue ' || CASE WHEN fetchedat IS NULL THEN 'waiting' ELSE 'fetched' END || ': ' || count(*) FROM \"{options.SchemaName}\".jobqueue GROUP BY fetchedat IS NULL UNION ALL " +
+        $"SELECT 'locks: ' || count(*) FROM \"{options.SchemaName}\".lock");
     Parallel.For(0, WarmUp, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, _ => hangfire.Enqueue(() => HangfireJobs.NoOp()));
-    await HangfireCompletions.WhenFinished(WarmUp);
+    await WaitAsync("hangfire", concurrency, HangfireCompletions.WhenFinished(WarmUp), () => HangfireCompletions.Finished, WarmUp, state);
     var result = await MeasureAsync(
+        "hangfire",
+        concurrency,
         () => Task.Run(() => Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Submitters }, _ => hangfire.Enqueue(() => HangfireJobs.NoOp()))),
-        () => HangfireCompletions.WhenFinished(WarmUp + jobs));
+        () => HangfireCompletions.WhenFinished(WarmUp + jobs),
+        () => HangfireCompletions.Finished,
+        WarmUp + jobs,
+        state);
     Print("hangfire", concurrency, result);
     server.SendStop();
 }
 
-async Task<Result> MeasureAsync(Func<Task> submit, Func<Task> finished)
+async Task<Result> MeasureAsync(string impl, int concurrency, Func<Task> submit, Func<Task> finished, Func<long> progress, long total, Func<Task<string>> state)
 {
     await ExecuteAsync("SELECT pg_stat_statements_reset()");
+    var wal = await WalAsync();
     var serverCpu = ServerCpuSeconds();
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var started = Stopwatch.GetTimestamp();
     await submit();
-    await finished().WaitAsync(TimeSpan.FromMinutes(10));
+    await WaitAsync(impl, concurrency, finished(), progress, total, state);
     var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
     var clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
     var serverCpuUsed = ServerCpuSeconds() - serverCpu;
+    var walAfter = await WalAsync();
     var statements = new List<(long Calls, string Query)>();
-    await using (var command = admin.CreateCommand("SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"))
+    await using (var command = admin.CreateCommand("SELECT calls, query FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_wal%' ORDER BY calls DESC"))
     await using (var reader = await command.ExecuteReaderAsync())
     {
         while (await reader.ReadAsync())
@@ -112,7 +143,54 @@ async Task<Result> MeasureAsync(Func<Task> submit, Func<Task> finished)
         }
     }
 
-    return new Result(seconds, clientCpu, serverCpuUsed, statements);
+    return new Result(seconds, clientCpu, serverCpuUsed, statements, walAfter.Records - wal.Records, walAfter.Bytes - wal.Bytes);
+}
+
+// The write-ahead log written so far: what the server wrote, a count that the machine's load does not blur.
+async Task<(long Records, long Bytes)> WalAsync()
+{
+    await using var command = admin.CreateCommand("SELECT wal_records, wal_bytes::bigint FROM pg_stat_wal");
+    await using var reader = await command.ExecuteReaderAsync();
+    await reader.ReadAsync();
+    return (reader.GetInt64(0), reader.GetInt64(1));
+}
+
+// Waits for a side's jobs to finish for as long as they keep finishing: a loaded machine only makes a run slower, while a
+// minute without one job finishing is a stall, reported with what each side's tables and PostgreSQL's sessions show.
+async Task WaitAsync(string impl, int concurrency, Task finished, Func<long> progress, long total, Func<Task<string>> state)
+{
+    var last = progress();
+    while (await Task.WhenAny(finished, Task.Delay(stallLimit)) != finished)
+    {
+        var now = progress();
+        if (now == last)
+        {
+            var sessions = await DescribeAsync(
+                "SELECT session || ' x' || count(*) FROM (SELECT coalesce(state, '?') || coalesce(' ' || wait_event_type || '/' || wait_event, '') || ': ' || " +
+                "left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS session FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) s " +
+                "GROUP BY session");
+            throw new TimeoutException(
+                $"{impl} at concurrency {concurrency}: {now} of {total} jobs finished, none in the last {stallLimit.TotalSeconds:0} s. " +
+                $"Load: {File.ReadAllText("/proc/loadavg").Trim()}. Tables: {await state()}. Sessions: {sessions}.");
+        }
+
+        last = now;
+    }
+
+    await finished;
+}
+
+async Task<string> DescribeAsync(string sql)
+{
+    var lines = new List<string>();
+    await using var command = admin.CreateCommand(sql);
+    await using var reader = await command.ExecuteReaderAsync();
+    while (await reader.ReadAsync())
+    {
+        lines.Add(reader.GetString(0));
+    }
+
+    return string.Join("; ", lines);
 }
 
 void Print(string impl, int concurrency, Result r)
@@ -132,6 +210,8 @@ void Print(string impl, int concurrency, Result r)
         ["clientCpuUsPerJob"] = Math.Round(r.ClientCpuSeconds * 1e6 / jobs),
         ["serverCpuUsPerJob"] = postmaster > 0 ? Math.Round(r.ServerCpuSeconds * 1e6 / jobs) : -1,
         ["statementsPerJob"] = Math.Round((double)r.Statements.Where(s => !IsPoolReset(s.Query)).Sum(s => s.Calls) / jobs, 2),
+        ["walRecordsPerJob"] = Math.Round((double)r.WalRecords / jobs, 1),
+        ["walBytesPerJob"] = Math.Round((double)r.WalBytes / jobs),
         ["poolResetStatementsPerJob"] = Math.Round((double)r.Statements.Where(s => IsPoolReset(s.Query)).Sum(s => s.Calls) / jobs, 2),
         ["topStatements"] = string.Join(" | ", r.Statements.Where(s => !IsPoolReset(s.Query)).Take(6).Select(s => $"{(double)s.Calls / jobs:0.##}x {Short(s.Query)}")),
     };
@@ -185,7 +265,7 @@ string? Arg(string name)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
 
-internal sealed record Result(double Seconds, double ClientCpuSeconds, double ServerCpuSeconds, List<(long Calls, string Query)> Statements);
+internal sealed record Result(double Seconds, double ClientCpuSeconds, double ServerCpuSeconds, List<(long Calls, string Query)> Statements, long WalRecords, long WalBytes);
 
 /// <summary>Counts MediaGen's succeeded jobs in this process from its <c>mediagen.job.succeeded</c> counter, without a query.</summary>
 internal sealed class SucceededCounter : IDisposable
@@ -213,6 +293,9 @@ internal sealed class SucceededCounter : IDisposable
         });
         _listener.Start();
     }
+
+    /// <summary>How many jobs succeeded so far.</summary>
+    public long Count => Volatile.Read(ref _count);
 
     public Task WhenAsync(long total)
     {

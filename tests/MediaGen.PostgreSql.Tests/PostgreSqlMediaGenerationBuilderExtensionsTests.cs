@@ -32,10 +32,13 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
     }
 
     [Theory]
-    [InlineData("Host=127.0.0.1;Port=1", PostgresDataSources.DefaultMaxAutoPrepare)]
-    [InlineData("Host=127.0.0.1;Port=1;Max Auto Prepare=0", 0)]
-    [InlineData("Host=127.0.0.1;Port=1;maxautoprepare=5", 5)]
-    public void UsePostgreSql_OwnedDataSource_PreparesStatementsUnlessTheConnectionStringSaysOtherwise(string connectionString, int expected)
+    [InlineData("Host=127.0.0.1;Port=1", PostgresDataSources.DefaultMaxAutoPrepare, true)]
+    [InlineData("Host=127.0.0.1;Port=1;Max Auto Prepare=0", 0, true)]
+    [InlineData("Host=127.0.0.1;Port=1;maxautoprepare=5", 5, true)]
+    [InlineData("Host=127.0.0.1;Port=1;No Reset On Close=false", PostgresDataSources.DefaultMaxAutoPrepare, false)]
+    [InlineData("Host=127.0.0.1;Port=1;noresetonclose=false", PostgresDataSources.DefaultMaxAutoPrepare, false)]
+    public void UsePostgreSql_OwnedDataSource_PreparesStatementsAndSkipsThePoolResetUnlessTheConnectionStringSaysOtherwise(
+        string connectionString, int maxAutoPrepare, bool noResetOnClose)
     {
         var services = new ServiceCollection();
         services.AddMediaGeneration().UsePostgreSql(o => o.ConnectionString = connectionString);
@@ -43,7 +46,8 @@ public sealed class PostgreSqlMediaGenerationBuilderExtensionsTests
 
         var dataSource = provider.GetRequiredService<PostgresDatabase>().DataSource;
 
-        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxAutoPrepare);
+        var settings = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+        Assert.Equal((maxAutoPrepare, noResetOnClose), (settings.MaxAutoPrepare, settings.NoResetOnClose));
     }
 
     [Fact]

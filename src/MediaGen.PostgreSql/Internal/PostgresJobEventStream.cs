@@ -10,9 +10,10 @@ namespace MediaGen.PostgreSql.Internal;
 
 /// <summary>
 /// Job events over <c>LISTEN</c>/<c>NOTIFY</c>, one channel per job (<see cref="PostgresChannels.Events"/>), so a subscriber
-/// in any process sees what a worker in any other process publishes, in commit order. Each event is numbered and kept in
-/// the <c>job_events</c> history table by the <c>event_publish</c> function, in the same transaction as the step that
-/// publishes it; the history keeps a job's latest <see cref="MediaGenerationOptions.EventHistoryLength"/> events, until
+/// in any process sees what a worker in any other process publishes, in commit order. Each event is numbered on its job's
+/// row (<c>event_sequence</c>; a job id without a row here on a counter row) and kept in the <c>job_events</c> history
+/// table, in the same transaction as the step that publishes it (<c>event_publish</c> for an event outside a step); the
+/// history keeps a job's latest <see cref="MediaGenerationOptions.EventHistoryLength"/> events, until
 /// <see cref="MediaGenerationOptions.EventHistoryRetention"/> after its latest one or until the job is deleted. A
 /// notification is <c>{sequence} {JSON}</c> and carries at most 8000 bytes: an event longer than that is sent (and kept)
 /// with its message texts shortened (the job keeps the full error).

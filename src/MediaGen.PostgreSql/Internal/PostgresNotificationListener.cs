@@ -277,6 +277,21 @@ internal sealed class PostgresNotificationListener : IAsyncDisposable
             connection.Notification -= OnNotification;
             try
             {
+                // The connection goes back to the pool, which may not reset sessions (No Reset On Close): it must not
+                // stay subscribed, or PostgreSQL would queue every notification for a connection nobody reads. A lost
+                // connection fails here and is not pooled again.
+                if (connection.State == System.Data.ConnectionState.Open)
+                {
+                    await ExecuteAsync(connection, "UNLISTEN *").ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Broken meanwhile: the pool drops it.
+            }
+
+            try
+            {
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is NpgsqlException or IOException or ObjectDisposedException)
