@@ -16,7 +16,7 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
 {
     private const string StartedLine = "Application started.";
     private readonly List<Process> _processes = [];
-    private readonly Dictionary<Process, TaskCompletionSource> _started = [];
+    private readonly Dictionary<Process, TaskCompletionSource<bool>> _started = [];
 
     /// <summary>Starts a sample host.</summary>
     /// <param name="project">The sample project's name, for example <c>MediaGen.Samples.Worker</c>.</param>
@@ -43,19 +43,19 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
             start.Environment[key] = value;
         }
 
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data?.Contains(StartedLine, StringComparison.Ordinal) == true)
             {
-                started.TrySetResult();
+                started.TrySetResult(true);
             }
 
             output?.Invoke(e.Data);
         };
         process.ErrorDataReceived += (_, e) => output?.Invoke(e.Data);
-        process.Exited += (_, _) => started.TrySetException(new InvalidOperationException($"{project} exited before it started."));
+        process.Exited += (_, _) => started.TrySetResult(false);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -76,10 +76,11 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
     /// <param name="timeout">The longest wait.</param>
     /// <returns>A task that completes once the host has started.</returns>
     /// <exception cref="TimeoutException">The host did not start within <paramref name="timeout"/>.</exception>
+    /// <exception cref="InvalidOperationException">The host exited before it started.</exception>
     public async Task WaitUntilStartedAsync(Process process, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(process);
-        Task started;
+        Task<bool> started;
         lock (_processes)
         {
             started = _started[process].Task;
@@ -87,6 +88,10 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
 
         using var limit = new CancellationTokenSource(timeout);
         await Waits.BoundedAsync(started, limit.Token, $"process {process.Id} to start");
+        if (!await started)
+        {
+            throw new InvalidOperationException($"Process {process.Id} exited with code {process.ExitCode} before it started.");
+        }
     }
 
     /// <inheritdoc />
