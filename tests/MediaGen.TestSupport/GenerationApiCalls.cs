@@ -86,57 +86,6 @@ public static class GenerationApiCalls
         return jobs;
     }
 
-    /// <summary>
-    /// Waits until any one job in <paramref name="ids"/> satisfies <paramref name="condition"/>, following all their
-    /// events at once (keep the set small).
-    /// </summary>
-    /// <param name="client">A client whose base address is the API host, authenticated as the jobs' owner.</param>
-    /// <param name="ids">The jobs.</param>
-    /// <param name="condition">What to wait for; a job that finishes without it drops out.</param>
-    /// <param name="limit">The longest wait.</param>
-    /// <returns>The first job seen satisfying the condition.</returns>
-    /// <exception cref="TimeoutException">No job satisfied the condition within the limit.</exception>
-    /// <exception cref="InvalidOperationException">Every job finished without satisfying the condition.</exception>
-    public static async Task<JsonElement> WaitForAnyJobAsync(this HttpClient client, IEnumerable<string> ids, Func<JsonElement, bool> condition, TimeSpan limit)
-    {
-        ArgumentNullException.ThrowIfNull(ids);
-        using var bound = new CancellationTokenSource(limit);
-        using var first = CancellationTokenSource.CreateLinkedTokenSource(bound.Token);
-        var waits = ids.Select(id => client.WaitForJobAsync(id, condition, first.Token)).ToList();
-        var all = waits.ToList();
-        try
-        {
-            while (waits.Count > 0)
-            {
-                var done = await Task.WhenAny(waits);
-                waits.Remove(done);
-                if (done.IsCompletedSuccessfully)
-                {
-                    return done.Result;
-                }
-
-                if (done.Exception?.InnerException is not InvalidOperationException)
-                {
-                    await done;
-                }
-            }
-
-            throw new InvalidOperationException("Every job finished without satisfying the condition.");
-        }
-        finally
-        {
-            await first.CancelAsync();
-            try
-            {
-                await Task.WhenAll(all);
-            }
-            catch (Exception e) when (e is TimeoutException or InvalidOperationException or OperationCanceledException)
-            {
-                // The other waits, stopped.
-            }
-        }
-    }
-
     private static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string id, Func<JsonElement, bool> condition, CancellationToken limit)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -146,7 +95,9 @@ public static class GenerationApiCalls
         // current state and ends once the job has finished.
         using var stream = await client.GetAsync($"/api/v1/generations/{id}/events", HttpCompletionOption.ResponseHeadersRead, limit);
         stream.EnsureSuccessStatusCode();
-        var events = stream.ReadEventsAsync(limit).GetAsyncEnumerator(limit);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(limit);
+        var events = stream.ReadEventsAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+        Task<bool>? next = null;
         try
         {
             while (true)
@@ -157,9 +108,11 @@ public static class GenerationApiCalls
                     return job;
                 }
 
-                var next = events.MoveNextAsync().AsTask();
+                next = events.MoveNextAsync().AsTask();
                 await Waits.BoundedAsync(next, limit, $"job {id} reached the expected state (last seen {job})");
-                if (!await next)
+                var more = await next;
+                next = null;
+                if (!more)
                 {
                     job = await (await client.GetAsync($"/api/v1/generations/{id}", limit)).ReadJsonAsync();
                     return condition(job) ? job : throw new InvalidOperationException($"Job {id}'s events ended without it reaching the expected state; last seen: {job}");
@@ -168,6 +121,20 @@ public static class GenerationApiCalls
         }
         finally
         {
+            // A wait given up (its limit, or another job's wait that won) leaves a read pending: end it first, since an
+            // async enumerator cannot be disposed while a read is in flight.
+            if (next is not null)
+            {
+                await stop.CancelAsync();
+                try
+                {
+                    await next;
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+                {
+                }
+            }
+
             await events.DisposeAsync();
         }
     }
