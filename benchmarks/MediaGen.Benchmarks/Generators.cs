@@ -8,12 +8,15 @@ internal sealed class NoOpGenerator : IMediaGenerator
 {
     public const string ModelId = "noop";
 
+    /// <summary>The empty result every benchmark generator returns: a record that cannot change, so one serves all jobs.</summary>
+    public static readonly GenerationResult Empty = new([]);
+
     public string Name => "noop";
 
     public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = ModelId, CostCredits = 1, ExpectedDuration = TimeSpan.Zero }];
 
     public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(new GenerationResult([]));
+        ValueTask.FromResult(Empty);
 }
 
 /// <summary>
@@ -33,7 +36,7 @@ internal sealed class StartRecordingGenerator(long[] started) : IMediaGenerator
         var now = Stopwatch.GetTimestamp();
         var index = int.Parse(context.Request.Prompt.AsSpan(PromptPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture);
         started[index] = now;
-        return ValueTask.FromResult(new GenerationResult([]));
+        return ValueTask.FromResult(NoOpGenerator.Empty);
     }
 }
 
@@ -83,7 +86,7 @@ internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
             InterlockedMax(ref _maxTicks, took);
         }
 
-        return new GenerationResult([]);
+        return NoOpGenerator.Empty;
     }
 
     private static void InterlockedMax(ref long location, long value)
