@@ -46,6 +46,7 @@ internal sealed class StartRecordingGenerator(long[] started) : IMediaGenerator
 /// </summary>
 internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
 {
+    private TimeSpan _delay = delay;
     private long _running;
     private long _peakRunning;
     private long _count;
@@ -58,11 +59,29 @@ internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
 
     public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = NoOpGenerator.ModelId, CostCredits = 1, ExpectedDuration = delay }];
 
+    /// <summary>How long each generation waits from now on.</summary>
+    public TimeSpan Delay
+    {
+        get => _delay;
+        set => _delay = value;
+    }
+
     public long PeakRunning => Volatile.Read(ref _peakRunning);
 
     public TimeSpan MeanWait => Volatile.Read(ref _count) == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(0, Volatile.Read(ref _totalTicks) / Volatile.Read(ref _count));
 
     public TimeSpan MaxWait => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _maxTicks));
+
+    /// <summary>Forgets the figures so far (after a warm-up).</summary>
+    public void Reset()
+    {
+        Volatile.Write(ref _peakRunning, 0);
+        Volatile.Write(ref _count, 0);
+        Volatile.Write(ref _totalTicks, 0);
+        Volatile.Write(ref _maxTicks, 0);
+        Volatile.Write(ref _firstStart, 0);
+        Volatile.Write(ref _lastStart, 0);
+    }
 
     /// <summary>From the first attempt's start to the last one's.</summary>
     public TimeSpan StartSpread => Stopwatch.GetElapsedTime(Volatile.Read(ref _firstStart), Volatile.Read(ref _lastStart));
@@ -75,7 +94,7 @@ internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
         InterlockedMax(ref _peakRunning, Interlocked.Increment(ref _running));
         try
         {
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_delay, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

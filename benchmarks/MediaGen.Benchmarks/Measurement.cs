@@ -4,7 +4,7 @@ using System.Globalization;
 namespace MediaGen.Benchmarks;
 
 /// <summary>Process-wide counters read before and after a measured run.</summary>
-internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan GcPause, long WorkItems, long LockContentions)
+internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan GcPause, long WorkItems, long LockContentions, TimeSpan JitTime, long JitMethods)
 {
     public static Snapshot Take()
     {
@@ -18,7 +18,9 @@ internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allo
             GC.CollectionCount(2),
             GC.GetTotalPauseDuration(),
             ThreadPool.CompletedWorkItemCount,
-            Monitor.LockContentionCount);
+            Monitor.LockContentionCount,
+            System.Runtime.JitInfo.GetCompilationTime(),
+            System.Runtime.JitInfo.GetCompiledMethodCount());
     }
 
     public static void Settle()
@@ -47,6 +49,12 @@ internal sealed record RunResult(string System, int Concurrency, long Jobs, Snap
     public double LockContentionsPerJob => (double)(After.LockContentions - Before.LockContentions) / Jobs;
 
     public double GcPauseMilliseconds => (After.GcPause - Before.GcPause).TotalMilliseconds;
+
+    /// <summary>Time the JIT spent compiling (tier 0, tier 1 and OSR) within the run, on any thread.</summary>
+    public double JitMilliseconds => (After.JitTime - Before.JitTime).TotalMilliseconds;
+
+    /// <summary>Methods compiled within the run.</summary>
+    public long JitMethods => After.JitMethods - Before.JitMethods;
 
     public string Collections => string.Create(CultureInfo.InvariantCulture, $"{After.Gen0 - Before.Gen0}/{After.Gen1 - Before.Gen1}/{After.Gen2 - Before.Gen2}");
 }
