@@ -29,27 +29,19 @@ internal static class IoMode
         var generator = new DelayGenerator(delay);
         await using var pipeline = await MediaGenPipeline.StartAsync(concurrency, generator).ConfigureAwait(false);
         var request = new GenerationRequest { Prompt = "a lighthouse on a cliff at dusk", Model = NoOpGenerator.ModelId, OwnerId = "bench" };
-        // Warm-up rounds of short waits until a round compiles fewer than 20 methods (tier-1 recompilation included), so
-        // the measured waves do not share the two cores with the JIT; at most 20 rounds.
+        // Warm-up rounds of short waits until the code is compiled for good, so the measured waves do not share the two
+        // cores with the JIT.
         long warmed = 0;
-        var rounds = 0;
         if (warmup > 0)
         {
             generator.Delay = WarmupDelay;
-            for (var compiled = long.MaxValue; compiled >= 20 && rounds < 20; rounds++)
+            var rounds = await WarmUp.RunAsync(async round =>
             {
-                var methodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
-                var done = pipeline.Completions.WhenFinished(warmed + warmup);
+                var done = pipeline.Completions.WhenFinished((round + 1L) * warmup);
                 await SubmitAsync(pipeline.Client, request, warmup, submitters).ConfigureAwait(false);
                 await done.WaitAsync(ideal * 10).ConfigureAwait(false);
-                warmed += warmup;
-
-                // Tier-1 recompilation starts once no new method was compiled for 100 ms, on a background thread: let it run
-                // before counting, so a quiet round means the code is compiled for good.
-                await Task.Delay(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
-                compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore;
-            }
-
+            }).ConfigureAwait(false);
+            warmed = (long)rounds * warmup;
             generator.Delay = delay;
             generator.Reset();
             Console.WriteLine($"# warm-up: {rounds} round(s) of {warmup:N0} jobs waiting {WarmupDelay.TotalMilliseconds} ms");

@@ -31,6 +31,34 @@ internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allo
     }
 }
 
+/// <summary>
+/// Warm-up in rounds until the code is compiled for good: a round, then a pause for tier-1 recompilation (it starts once no
+/// new method was compiled for 100 ms, on a background thread), until a round and its pause compile fewer than 20 methods.
+/// Otherwise the JIT shares the cores with the measured run.
+/// </summary>
+internal static class WarmUp
+{
+    private const int QuietMethods = 20;
+    private const int MaxRounds = 20;
+    private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Runs <paramref name="round"/> (given the jobs finished so far, it runs one more round) until quiet.</summary>
+    /// <returns>The number of rounds run.</returns>
+    public static async Task<int> RunAsync(Func<int, Task> round)
+    {
+        var rounds = 0;
+        for (var compiled = long.MaxValue; compiled >= QuietMethods && rounds < MaxRounds; rounds++)
+        {
+            var before = System.Runtime.JitInfo.GetCompiledMethodCount();
+            await round(rounds).ConfigureAwait(false);
+            await Task.Delay(Pause).ConfigureAwait(false);
+            compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - before;
+        }
+
+        return rounds;
+    }
+}
+
 /// <summary>One measured run of <see cref="Jobs"/> jobs from the first submit to the last terminal status.</summary>
 internal sealed record RunResult(string System, int Concurrency, long Jobs, Snapshot Before, Snapshot After, long Unsuccessful)
 {
