@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -35,6 +36,7 @@ internal sealed partial class JobProcessor : IDisposable
     private readonly ResiliencePipeline _storagePipeline;
     private readonly IImageThumbnailer? _thumbnailer;
     private readonly AttemptClock _clock;
+    private readonly ObjectPool<CancellationTokenSource> _cancellationSources;
 
     public JobProcessor(
         IJobStore store,
@@ -65,6 +67,10 @@ internal sealed partial class JobProcessor : IDisposable
         _time = timeProvider;
         _logger = logger;
         _clock = new AttemptClock(timeProvider);
+
+        // Two sources per attempt, reused when the attempt ended without a cancel (as Kestrel reuses a request's): enough
+        // kept for every attempt that can run at once to end together.
+        _cancellationSources = new DefaultObjectPool<CancellationTokenSource>(new CancellationSourcePolicy(), Math.Max(16, 2 * _workerOptions.Concurrency));
 
         // Storing an output is repeatable (same key, and the output can be opened again), so brief storage faults are
         // retried in place instead of failing the whole attempt.
@@ -547,6 +553,23 @@ internal sealed partial class JobProcessor : IDisposable
         new(MediaGenErrorCodes.DeadlineExceeded, "The job's deadline passed before it could finish." + LastError(last), Retryable: false);
 
     private static string LastError(JobError? error) => error is null ? string.Empty : $" Last error ({error.Code}): {error.Message}";
+
+    /// <summary>Reuses a cancellation source that was never canceled; a canceled one is dropped.</summary>
+    private sealed class CancellationSourcePolicy : PooledObjectPolicy<CancellationTokenSource>
+    {
+        public override CancellationTokenSource Create() => new();
+
+        public override bool Return(CancellationTokenSource obj)
+        {
+            if (obj.TryReset())
+            {
+                return true;
+            }
+
+            obj.Dispose();
+            return false;
+        }
+    }
 
     /// <summary>An attempt this delivery started: the job as written by the start, the run's holder, and what generates it.</summary>
     private readonly record struct AttemptStart(GenerationJob Job, string Holder, IMediaGenerator Generator, ModelDescriptor Model);
