@@ -48,9 +48,7 @@ internal static class IoMode
         }
 
         Snapshot.Settle();
-        using var process = Process.GetCurrentProcess();
-        process.Refresh();
-        var baselineWorkingSet = process.WorkingSet64;
+        var baselineWorkingSet = Environment.WorkingSet;
         var baselineHeap = GC.GetTotalMemory(forceFullCollection: false);
 
         var unsuccessfulBefore = pipeline.Completions.Unsuccessful;
@@ -123,14 +121,14 @@ internal static class IoMode
 
     private static async Task<(long WorkingSet, long Heap)> SampleAsync(CancellationToken cancellationToken)
     {
-        using var process = Process.GetCurrentProcess();
+        // Environment.WorkingSet reads one small proc file. Process.Refresh and WorkingSet64 also read each thread's files:
+        // 20 times a second that cost the measured run about 6 µs of CPU per job and 250 of the methods compiled in it.
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
         long peakWorkingSet = 0;
         long peakHeap = 0;
         do
         {
-            process.Refresh();
-            peakWorkingSet = Math.Max(peakWorkingSet, process.WorkingSet64);
+            peakWorkingSet = Math.Max(peakWorkingSet, Environment.WorkingSet);
             peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(forceFullCollection: false));
         }
         while (await WaitAsync(timer, cancellationToken).ConfigureAwait(false));
