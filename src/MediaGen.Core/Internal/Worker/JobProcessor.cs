@@ -113,7 +113,7 @@ internal sealed partial class JobProcessor : IDisposable
 
             if (!reading.IsCompletedSuccessfully)
             {
-                return ProcessAsync(lease, reading, shutdown);
+                return ReadThenProcessAsync(lease, reading, shutdown);
             }
 
             job = reading.Result;
@@ -129,11 +129,11 @@ internal sealed partial class JobProcessor : IDisposable
             return starting.Result is { } start ? RunAttemptAsync(lease, start.Job, start.Holder, start.Generator, start.Model, shutdown) : Task.CompletedTask;
         }
 
-        return ProcessAsync(lease, starting, shutdown);
+        return StartThenRunAsync(lease, starting, shutdown);
     }
 
     /// <summary>Awaits a read of the job that did not complete at once, then starts and runs the attempt.</summary>
-    private async Task ProcessAsync(IQueueLease lease, ValueTask<GenerationJob?> reading, CancellationToken shutdown)
+    private async Task ReadThenProcessAsync(IQueueLease lease, ValueTask<GenerationJob?> reading, CancellationToken shutdown)
     {
         var jobId = lease.Message.JobId;
         ValueTask<AttemptStart?> starting;
@@ -153,11 +153,11 @@ internal sealed partial class JobProcessor : IDisposable
             return;
         }
 
-        await ProcessAsync(lease, starting, shutdown).ConfigureAwait(false);
+        await StartThenRunAsync(lease, starting, shutdown).ConfigureAwait(false);
     }
 
     /// <summary>Awaits a start that did not complete at once, then runs the attempt.</summary>
-    private async Task ProcessAsync(IQueueLease lease, ValueTask<AttemptStart?> starting, CancellationToken shutdown)
+    private async Task StartThenRunAsync(IQueueLease lease, ValueTask<AttemptStart?> starting, CancellationToken shutdown)
     {
         AttemptStart? start;
         try
