@@ -19,16 +19,30 @@ internal static class LifecycleScripts
     public const int SubmitArity = 19;
 
     /// <summary>Arguments per commit step.</summary>
-    public const int CommitArity = 27;
+    public const int CommitArity = 28;
 
-    private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + RedisJobEventStream.Functions;
+    private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + RedisJobEventStream.Functions + Names;
 
-    // Runs step(balance key, reservation key, args) for each step of the call, each under pcall.
+    // credit_keys names a step's balance and reservation keys from its owner and reservation member (as
+    // RedisKeys.CreditBalance and CreditReservation do), event_channel its event channel ('' none, '=' the step's own
+    // job's, else the channel given), so the client sends no key strings per step.
+    private const string Names = """
+        local function credit_keys(owner, member)
+          return root .. 'credit:balance:' .. owner, root .. 'credit:res:' .. member
+        end
+        local function event_channel(channel, id)
+          if channel == '=' then return root .. 'events:' .. id end
+          return channel
+        end
+
+        """;
+
+    // Runs step(args) for each step of the call, each under pcall.
     private const string Loop = """
         local out = {}
         for i = 1, tonumber(ARGV[4]) do
           local base = 6 + (i - 1) * arity
-          local ok, r = pcall(step, KEYS[6 + 2 * i], KEYS[7 + 2 * i], { unpack(ARGV, base + 1, base + arity) })
+          local ok, r = pcall(step, { unpack(ARGV, base + 1, base + arity) })
           if ok then
             out[i] = r
           elseif type(r) == 'table' and r.err then
@@ -43,14 +57,15 @@ internal static class LifecycleScripts
     /// <summary>
     /// Per step: 1 id, 2 owner, 3 idempotency key or '', 4 JSON, 5 status, 6 updated at ms, 7 now ms, 8 retention ms or
     /// -1, 9 credits, 10 initial balance, 11 reservation member, 12 message id, 13 message body, 14 priority, 15 due ms
-    /// or 0, 16 event channel or '', 17 event payload, 18 message group, 19 the most pending jobs the owner may have or ''.
+    /// or 0, 16 event channel ('' for none, '=' for this job's), 17 event payload, 18 message group, 19 the most pending jobs the owner may have or ''.
     /// Returns { 1 } when created, { 0, existing JSON } when the key already names a job, { -1 } when the id exists,
     /// { -2, balance } when the owner cannot pay, { -3, pending } when the owner has the most pending jobs allowed
     /// (nothing is written then).
     /// </summary>
     public const string Submit = Header + """
         local arity = 19
-        local function step(kb, kr, a)
+        local function step(a)
+          local kb, kr = credit_keys(a[2], a[11])
           local now = tonumber(a[7])
           store_purge(now)
           local found = store_find(a[1], a[2], a[3])
@@ -62,7 +77,7 @@ internal static class LifecycleScripts
           local reserved = ledger_reserve(kb, kr, KEYS[7], a[11], a[9], a[10], a[7])
           if reserved[1] == -1 then return { -2, reserved[3] } end
           store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]))
-          if a[16] ~= '' then events_publish(a[16], a[17], ARGV[5], ARGV[6]) end
+          if a[16] ~= '' then events_publish(event_channel(a[16], a[1]), a[17], ARGV[5], ARGV[6]) end
           local _, delayed = queue_enqueue(a[12], a[13], a[14], a[15], a[7], a[18])
           if delayed then redis.call('PUBLISH', q.wake, '1') end
           return { 1 }
@@ -74,16 +89,17 @@ internal static class LifecycleScripts
     /// 7 updated at ms, 8 credits to refund or '' to leave the reservation open, 9 initial balance, 10 reservation
     /// member, 11 message id to enqueue or '', 12 body, 13 priority, 14 due ms or 0, 15 lease operation (complete,
     /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
-    /// 20 description, 21 event channel or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
+    /// 20 description, 21 event channel ('' for none, '=' for this job's), 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
     /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's), 26
-    /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>).
+    /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>), 28 the owner.
     /// Returns { 0 } when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
     /// reservation cannot be paid (nothing is applied), else { 1, lease result } with -1 for a lease no longer held (the
     /// rest still applies).
     /// </summary>
     public const string Commit = Header + """
-        local arity = 27
-        local function step(kb, kr, a)
+        local arity = 28
+        local function step(a)
+          local kb, kr = credit_keys(a[28], a[10])
           local now = tonumber(a[1])
           local retention = tonumber(a[2])
           if a[24] ~= '' then
@@ -101,7 +117,7 @@ internal static class LifecycleScripts
             local _, delayed = queue_enqueue(a[11], a[12], a[13], a[14], a[1], a[23])
             if delayed then redis.call('PUBLISH', q.wake, '1') end
           end
-          if a[21] ~= '' then events_publish(a[21], a[22], ARGV[5], ARGV[6]) end
+          if a[21] ~= '' then events_publish(event_channel(a[21], a[3]), a[22], ARGV[5], ARGV[6]) end
           if a[26] ~= '' then
             local wk = root .. 'webhooks:d:' .. a[26]
             if redis.call('EXISTS', wk) == 0 then

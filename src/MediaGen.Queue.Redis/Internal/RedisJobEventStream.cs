@@ -26,6 +26,7 @@ internal sealed class RedisJobEventStream : IJobEventStream
     private readonly RedisKeys _keys;
     private readonly ILogger _logger;
     private readonly RedisCommandBatcher<(string Channel, byte[] Payload), RedisResult> _publishes;
+    private readonly ExactLengthArrays<RedisValue> _publishArgs = new(2 + (2 * 32));
 
     /// <summary>The most events one script call publishes.</summary>
     private const int MaxBatch = 256;
@@ -92,7 +93,7 @@ internal sealed class RedisJobEventStream : IJobEventStream
 
     private async Task<RedisResult[]> FlushPublishesAsync(IReadOnlyList<(string Channel, byte[] Payload)> events)
     {
-        var values = new RedisValue[2 + (events.Count * 2)];
+        var values = _publishArgs.Rent(2 + (events.Count * 2));
         values[0] = HistoryLength;
         values[1] = HistoryTtlMs;
         for (var i = 0; i < events.Count; i++)
@@ -102,14 +103,19 @@ internal sealed class RedisJobEventStream : IJobEventStream
         }
 
         var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
+        RedisResult[] results;
         try
         {
-            return (RedisResult[])(await db.ScriptEvaluateAsync(PublishMany, _keys.QueueScriptKeys, values).ConfigureAwait(false))!;
+            results = (RedisResult[])(await db.ScriptEvaluateAsync(PublishMany, _keys.QueueScriptKeys, values).ConfigureAwait(false))!;
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {
+            // The client may still hold a failed call's arguments: the array is dropped, not reused.
             throw RedisErrors.Unavailable(e);
         }
+
+        _publishArgs.Return(values);
+        return results;
     }
 
     public async ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default)
