@@ -21,18 +21,13 @@ internal static class LifecycleScripts
     /// <summary>Arguments per commit step.</summary>
     public const int CommitArity = 28;
 
-    private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + RedisJobEventStream.Functions + Names;
+    private const string Header = RedisLua.Prelude + QueueScripts.Functions + RedisJobEventStream.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + Names;
 
     // credit_keys names a step's balance and reservation keys from its owner and reservation member (as
-    // RedisKeys.CreditBalance and CreditReservation do), event_channel its event channel ('' none, '=' the step's own
-    // job's, else the channel given), so the client sends no key strings per step.
+    // RedisKeys.CreditBalance and CreditReservation do), so the client sends no key strings per step.
     private const string Names = """
         local function credit_keys(owner, member)
           return root .. 'credit:balance:' .. owner, root .. 'credit:res:' .. member
-        end
-        local function event_channel(channel, id)
-          if channel == '=' then return root .. 'events:' .. id end
-          return channel
         end
 
         """;
@@ -57,7 +52,7 @@ internal static class LifecycleScripts
     /// <summary>
     /// Per step: 1 id, 2 owner, 3 idempotency key or '', 4 JSON, 5 status, 6 updated at ms, 7 now ms, 8 retention ms or
     /// -1, 9 credits, 10 initial balance, 11 reservation member, 12 message id, 13 message body, 14 priority, 15 due ms
-    /// or 0, 16 event channel ('' for none, '=' for this job's), 17 event payload, 18 message group, 19 the most pending jobs the owner may have or ''.
+    /// or 0, 16 the id of the job whose event to publish (this one's) or '', 17 event payload, 18 message group, 19 the most pending jobs the owner may have or ''.
     /// Returns { 1 } when created, { 0, existing JSON } when the key already names a job, { -1 } when the id exists,
     /// { -2, balance } when the owner cannot pay, { -3, pending } when the owner has the most pending jobs allowed
     /// (nothing is written then).
@@ -76,8 +71,17 @@ internal static class LifecycleScripts
           end
           local reserved = ledger_reserve(kb, kr, KEYS[7], a[11], a[9], a[10], a[7])
           if reserved[1] == -1 then return { -2, reserved[3] } end
-          store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]))
-          if a[16] ~= '' then events_publish(event_channel(a[16], a[1]), a[17], ARGV[5], ARGV[6]) end
+          local channel, event = nil, nil
+          if a[16] == a[1] then
+            channel = root .. 'events:' .. a[1]
+            event = events_next(channel)
+          end
+          store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]), event)
+          if event then
+            events_append(channel, event, a[17], ARGV[5], ARGV[6])
+          elseif a[16] ~= '' then
+            events_publish(root, a[16], a[17], ARGV[5], ARGV[6])
+          end
           local _, delayed = queue_enqueue(a[12], a[13], a[14], a[15], a[7], a[18])
           if delayed then redis.call('PUBLISH', q.wake, '1') end
           return { 1 }
@@ -89,7 +93,7 @@ internal static class LifecycleScripts
     /// 7 updated at ms, 8 credits to refund or '' to leave the reservation open, 9 initial balance, 10 reservation
     /// member, 11 message id to enqueue or '', 12 body, 13 priority, 14 due ms or 0, 15 lease operation (complete,
     /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
-    /// 20 description, 21 event channel ('' for none, '=' for this job's), 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
+    /// 20 description, 21 the id of the job whose event to publish or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
     /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's), 26
     /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>), 28 the owner.
     /// Returns { 0 } when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
@@ -107,7 +111,13 @@ internal static class LifecycleScripts
             local short = ledger_short(kb, kr, a[24], a[9])
             if short then return { -2, short } end
           end
-          if a[4] ~= '' and store_update(a[3], a[4], a[5], a[6], a[7], now, retention) == 0 then return { 0 } end
+          local channel, event = nil, nil
+          if a[4] ~= '' then
+            if a[21] == a[3] then channel = root .. 'events:' .. a[3] end
+            local written
+            written, event = store_update(a[3], a[4], a[5], a[6], a[7], now, retention, channel)
+            if written == 0 then return { 0 } end
+          end
           if a[24] ~= '' then
             ledger_reserve(kb, kr, KEYS[7], a[10], a[24], a[9], a[1])
             redis.call('HSET', root .. 'job:' .. a[3], 'm', a[10], 'u', a[25])
@@ -117,7 +127,11 @@ internal static class LifecycleScripts
             local _, delayed = queue_enqueue(a[11], a[12], a[13], a[14], a[1], a[23])
             if delayed then redis.call('PUBLISH', q.wake, '1') end
           end
-          if a[21] ~= '' then events_publish(event_channel(a[21], a[3]), a[22], ARGV[5], ARGV[6]) end
+          if event then
+            events_append(channel, event, a[22], ARGV[5], ARGV[6])
+          elseif a[21] ~= '' then
+            events_publish(root, a[21], a[22], ARGV[5], ARGV[6])
+          end
           if a[26] ~= '' then
             local wk = root .. 'webhooks:d:' .. a[26]
             if redis.call('EXISTS', wk) == 0 then

@@ -114,7 +114,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                 stored.UpdatedAt.ToUnixTimeMilliseconds(), nowMs, _retentionMs,
                 submission.Credits, _ledger.InitialBalance, RedisKeys.ReservationMember(job.OwnerId, job.Id),
                 message.MessageId, message.Body, message.Priority, message.DueMs,
-                EventChannel(job.Id, submission.Event), json.Event, message.Group,
+                EventJob(submission.Event), json.Event, message.Group,
                 submission.MaxPendingJobs is { } maxPending ? maxPending : string.Empty,
             ],
             cancellationToken).ConfigureAwait(false))!;
@@ -179,7 +179,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : 0,
                     claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
                     claimed ? settlement!.Value.Description ?? string.Empty : string.Empty,
-                    EventChannel(commit.JobId, commit.Event), json.Event, enqueue?.Group ?? string.Empty,
+                    EventJob(commit.Event), json.Event, enqueue?.Group ?? string.Empty,
                     commit.Reserve is { } credits ? credits : string.Empty, runId,
                     _ownOutbox && commit.Webhook is { } webhook ? webhook.Id : string.Empty,
                     _ownOutbox && commit.Webhook is { } same ? same.Payload : string.Empty,
@@ -287,14 +287,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             : options;
     }
 
-    /// <summary>
-    /// The event channel argument: '' for no event, '=' for the step's own job (the script names the channel, so a step
-    /// costs no channel string), or the channel of another job.
-    /// </summary>
-    private RedisValue EventChannel(string jobId, JobEvent? jobEvent) =>
-        jobEvent is null ? RedisValue.EmptyString : string.Equals(jobEvent.JobId, jobId, StringComparison.Ordinal) ? OwnChannel : _keys.EventChannel(jobEvent.JobId);
-
-    private static readonly RedisValue OwnChannel = "=";
+    /// <summary>The event argument: the id of the job whose event the step publishes (the script names its channel), or ''.</summary>
+    private static RedisValue EventJob(JobEvent? jobEvent) => jobEvent is null ? RedisValue.EmptyString : jobEvent.JobId;
 
     /// <summary>Takes one step through <paramref name="batcher"/>: it goes out with the next script call, alone or with others.</summary>
     /// <remarks>

@@ -4,7 +4,7 @@ namespace MediaGen.Queue.Redis.Internal;
 /// The job store's Lua scripts. Keys and ARGV 1-2 as in <see cref="RedisLua"/> (the queue's, so that removing a job
 /// removes its message too); ARGV 3 is the key root (<c>{prefix}:</c>), from which the store's keys are built inside
 /// the scripts, all under one hash tag. A job is a hash at <c>job:{id}</c> with d (JSON), v (version), o (owner),
-/// s (status number), q (list sequence), k (idempotency key), m (the credit reservation member of its current run, see
+/// s (status number), q (list sequence), k (idempotency key), e (the number of its latest event, see <see cref="RedisJobEventStream.Functions"/>), m (the credit reservation member of its current run, see
 /// <see cref="RedisKeys.ReservationMember"/>), u (the current run's id, once the job was retried: its message's id). Indexes: <c>owner-all:{owner}</c> and
 /// <c>owner-s{status}:{owner}</c> (scored by sequence, for newest-first listing), <c>status:{status}</c> (scored by
 /// UpdatedAt ms, for the sweeper), <c>idem:{owner}</c> (key to job id), and <c>expiry</c> (finished jobs scored by
@@ -15,8 +15,9 @@ internal static class StoreScripts
     /// <summary>
     /// The store's operations as Lua functions over <c>root</c>, shared with the lifecycle scripts.
     /// <c>store_find</c> returns { 0, existing JSON } when the owner's idempotency key already names a job, { -1 } when
-    /// the id exists, else nil; <c>store_insert</c> writes a new job; <c>store_update</c> returns 1 when written, 0 when
-    /// the job is missing or its version differs. Expired jobs are removed a few at a time by every insert and every update
+    /// the id exists, else nil; <c>store_insert</c> writes a new job (with the number of its first event, when it has one);
+    /// <c>store_update</c> returns 1 when written, 0 when the job is missing or its version differs, and given the job's
+    /// event channel, numbers the step's event in the same write and returns that number too. Expired jobs are removed a few at a time by every insert and every update
 /// that finishes a job (not by the updates in between: a job finishes once, so removals keep pace with what expires).
 /// Removing a job (<c>store_delete</c>) removes its queue message (the
     /// message id is the job id), its settled credit reservation and its event history (see <see cref="RedisJobEventStream"/>),
@@ -68,22 +69,32 @@ internal static class StoreScripts
           if redis.call('EXISTS', root .. 'job:' .. id) == 1 then return { -1 } end
           return nil
         end
-        local function store_insert(id, owner, key, member, json, status, updated, now, retention)
+        local function store_insert(id, owner, key, member, json, status, updated, now, retention, event)
           local jk = root .. 'job:' .. id
           local seq = redis.call('INCR', root .. 'job-seq')
-          redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member)
+          if event then
+            redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member, 'e', event)
+          else
+            redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member)
+          end
           if key ~= '' then redis.call('HSET', root .. 'idem:' .. owner, key, id) end
           redis.call('ZADD', root .. 'owner-all:' .. owner, seq, id)
           redis.call('ZADD', root .. 'owner-s' .. status .. ':' .. owner, seq, id)
           redis.call('ZADD', root .. 'status:' .. status, updated, id)
           store_retain(id, status, false, now, retention)
         end
-        local function store_update(id, expected, json, new, updated, now, retention)
+        local function store_update(id, expected, json, new, updated, now, retention, channel)
           local jk = root .. 'job:' .. id
-          local f = redis.call('HMGET', jk, 'v', 'o', 's', 'q')
+          local f = redis.call('HMGET', jk, 'v', 'o', 's', 'q', 'e')
           if not f[1] or f[1] ~= expected then return 0 end
           local owner, old = f[2], f[3]
-          redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new)
+          local event = nil
+          if channel then
+            if f[5] then event = tonumber(f[5]) + 1 else event = events_next(channel) end
+            redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new, 'e', event)
+          else
+            redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new)
+          end
           if old ~= new then
             redis.call('ZREM', root .. 'owner-s' .. old .. ':' .. owner, id)
             redis.call('ZADD', root .. 'owner-s' .. new .. ':' .. owner, f[4], id)
@@ -92,12 +103,12 @@ internal static class StoreScripts
           redis.call('ZADD', root .. 'status:' .. new, updated, id)
           store_retain(id, new, store_finished(old), now, retention)
           if store_finished(new) then store_purge(now) end
-          return 1
+          return 1, event
         end
 
         """;
 
-    private const string Header = RedisLua.Prelude + QueueScripts.Functions + Functions;
+    private const string Header = RedisLua.Prelude + QueueScripts.Functions + RedisJobEventStream.Functions + Functions;
 
     /// <summary>
     /// ARGV 4 id, 5 owner, 6 idempotency key or '', 7 JSON, 8 status, 9 updated at ms, 10 now ms, 11 retention ms or -1,
