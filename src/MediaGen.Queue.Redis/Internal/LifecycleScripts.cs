@@ -8,10 +8,12 @@ namespace MediaGen.Queue.Redis.Internal;
 /// its own: a step that raises an error is reported for that step only.
 /// </summary>
 /// <remarks>
-/// KEYS 1-6 the queue's (see <see cref="RedisLua"/>), 7 the open reservation index, then per step its owner's credit
-/// balance and its job's reservation. ARGV 1 message-hash prefix, 2 wake-up channel, 3 key root, 4 the number of
-/// steps, 5 the event history length, 6 its time to live in ms (see <see cref="RedisJobEventStream.Functions"/>), then each step's arguments (a fixed number per script, as each script says). Returns one result per step,
-/// or { -99, message } for a step that raised an error.
+/// KEYS 1-6 the queue's (see <see cref="RedisLua"/>), 7 the open reservation index; each step's credit balance and
+/// reservation keys are named inside the script from its owner and reservation member, under the same hash tag.
+/// ARGV 1 message-hash prefix, 2 wake-up channel, 3 key root, 4 the number of steps, 5 the event history length, 6 its
+/// time to live in ms (see <see cref="RedisJobEventStream.Functions"/>), 7 now in Unix ms (for removing expired jobs),
+/// then each step's arguments (a fixed number per script, as each script says). Returns one result per step, or
+/// { -99, message } for a step that raised an error.
 /// </remarks>
 internal static class LifecycleScripts
 {
@@ -32,11 +34,13 @@ internal static class LifecycleScripts
 
         """;
 
-    // Runs step(args) for each step of the call, each under pcall.
+    // Removes a few expired jobs once for the call (a few more than it has steps, so removals keep pace with the jobs
+    // its steps finish), then runs step(args) for each step of the call, each under pcall.
     private const string Loop = """
+        pcall(store_purge, tonumber(ARGV[7]), 20 + tonumber(ARGV[4]))
         local out = {}
         for i = 1, tonumber(ARGV[4]) do
-          local base = 6 + (i - 1) * arity
+          local base = 7 + (i - 1) * arity
           local ok, r = pcall(step, { unpack(ARGV, base + 1, base + arity) })
           if ok then
             out[i] = r
@@ -62,7 +66,6 @@ internal static class LifecycleScripts
         local function step(a)
           local kb, kr = credit_keys(a[2], a[11])
           local now = tonumber(a[7])
-          store_purge(now)
           local found = store_find(a[1], a[2], a[3])
           if found then return found end
           if a[19] ~= '' then

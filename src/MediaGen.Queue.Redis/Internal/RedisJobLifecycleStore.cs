@@ -318,6 +318,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         args[3] = steps.Count;
         args[4] = _events.HistoryLength;
         args[5] = _events.HistoryTtlMs;
+        args[6] = _time.GetUtcNow().ToUnixTimeMilliseconds();
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
@@ -349,7 +350,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     }
 
     /// <summary>The arguments before the steps' (see <see cref="LifecycleScripts"/>).</summary>
-    private const int HeaderArgs = 6;
+    private const int HeaderArgs = 7;
 
     /// <summary>The result code of a step that raised an error in the script.</summary>
     private const long StepError = -99;

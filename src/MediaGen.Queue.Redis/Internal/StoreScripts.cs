@@ -17,8 +17,9 @@ internal static class StoreScripts
     /// <c>store_find</c> returns { 0, existing JSON } when the owner's idempotency key already names a job, { -1 } when
     /// the id exists, else nil; <c>store_insert</c> writes a new job (with the number of its first event, when it has one);
     /// <c>store_update</c> returns 1 when written, 0 when the job is missing or its version differs, and given the job's
-    /// event channel, numbers the step's event in the same write and returns that number too. Expired jobs are removed a few at a time by every insert and every update
-/// that finishes a job (not by the updates in between: a job finishes once, so removals keep pace with what expires).
+    /// event channel, numbers the step's event in the same write and returns that number too. Expired jobs are removed a few at a time (<c>store_purge(now, limit)</c>)
+/// by every create and every update that finishes a job, and by every lifecycle call, once for all its steps (not by
+/// the updates in between: a job finishes once, so removals keep pace with what expires).
 /// Removing a job (<c>store_delete</c>) removes its queue message (the
     /// message id is the job id), its settled credit reservation and its event history (see <see cref="RedisJobEventStream"/>),
     /// so nothing of a finished job outlives its retention (an open reservation stays for the sweeper to settle).
@@ -46,8 +47,8 @@ internal static class StoreScripts
           if f[5] and f[5] ~= id then queue_remove(f[5]) end
           return 1
         end
-        local function store_purge(now)
-          local ids = redis.call('ZRANGEBYSCORE', root .. 'expiry', '-inf', now, 'LIMIT', 0, 20)
+        local function store_purge(now, limit)
+          local ids = redis.call('ZRANGEBYSCORE', root .. 'expiry', '-inf', now, 'LIMIT', 0, limit)
           for _, id in ipairs(ids) do store_delete(id) end
         end
         local function store_finished(status) return status == '2' or status == '3' or status == '4' end
@@ -102,7 +103,6 @@ internal static class StoreScripts
           end
           redis.call('ZADD', root .. 'status:' .. new, updated, id)
           store_retain(id, new, store_finished(old), now, retention)
-          if store_finished(new) then store_purge(now) end
           return 1, event
         end
 
@@ -116,7 +116,7 @@ internal static class StoreScripts
     /// </summary>
     public const string Create = Header + """
         local now = tonumber(ARGV[10])
-        store_purge(now)
+        store_purge(now, 20)
         local found = store_find(ARGV[4], ARGV[5], ARGV[6])
         if found then return found end
         store_insert(ARGV[4], ARGV[5], ARGV[6], ARGV[12], ARGV[7], ARGV[8], ARGV[9], now, tonumber(ARGV[11]))
@@ -128,7 +128,9 @@ internal static class StoreScripts
     /// 10 retention ms or -1. Returns 1 when written, 0 when the job is missing or its version differs.
     /// </summary>
     public const string Update = Header + """
-        return store_update(ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]))
+        local written = store_update(ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]))
+        if written == 1 and store_finished(ARGV[7]) then store_purge(tonumber(ARGV[9]), 20) end
+        return written
         """;
 
     /// <summary>ARGV 4 id. Returns 1 when the job existed.</summary>
