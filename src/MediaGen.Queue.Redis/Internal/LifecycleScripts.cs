@@ -57,7 +57,7 @@ internal static class LifecycleScripts
     /// Per step: 1 id, 2 owner, 3 idempotency key or '', 4 JSON, 5 status, 6 updated at ms, 7 now ms, 8 retention ms or
     /// -1, 9 credits, 10 initial balance, 11 reservation member, 12 message id, 13 message body, 14 priority, 15 due ms
     /// or 0, 16 the id of the job whose event to publish (this one's) or '', 17 event payload, 18 message group, 19 the most pending jobs the owner may have or ''.
-    /// Returns { 1 } when created, { 0, existing JSON } when the key already names a job, { -1 } when the id exists,
+    /// Returns 1 when created (a plain integer: the common answer costs the client no array), { 0, existing JSON } when the key already names a job, { -1 } when the id exists,
     /// { -2, balance } when the owner cannot pay, { -3, pending } when the owner has the most pending jobs allowed
     /// (nothing is written then).
     /// </summary>
@@ -87,7 +87,7 @@ internal static class LifecycleScripts
           end
           local _, delayed = queue_enqueue(a[12], a[13], a[14], a[15], a[7], a[18])
           if delayed then redis.call('PUBLISH', q.wake, '1') end
-          return { 1 }
+          return 1
         end
         """ + "\n" + Loop;
 
@@ -99,9 +99,9 @@ internal static class LifecycleScripts
     /// 20 description, 21 the id of the job whose event to publish or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
     /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's), 26
     /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>), 28 the owner.
-    /// Returns { 0 } when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
-    /// reservation cannot be paid (nothing is applied), else { 1, lease result } with -1 for a lease no longer held (the
-    /// rest still applies).
+    /// Returns 0 when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
+    /// reservation cannot be paid (nothing is applied), 1 when applied, or 2 when applied but the lease was no longer held
+    /// (the rest still applies).
     /// </summary>
     public const string Commit = Header + """
         local arity = 28
@@ -110,7 +110,7 @@ internal static class LifecycleScripts
           local now = tonumber(a[1])
           local retention = tonumber(a[2])
           if a[24] ~= '' then
-            if a[4] ~= '' and redis.call('HGET', root .. 'job:' .. a[3], 'v') ~= a[4] then return { 0 } end
+            if a[4] ~= '' and redis.call('HGET', root .. 'job:' .. a[3], 'v') ~= a[4] then return 0 end
             local short = ledger_short(kb, kr, a[24], a[9])
             if short then return { -2, short } end
           end
@@ -119,7 +119,7 @@ internal static class LifecycleScripts
             if a[21] == a[3] then channel = root .. 'events:' .. a[3] end
             local written
             written, event = store_update(a[3], a[4], a[5], a[6], a[7], now, retention, channel)
-            if written == 0 then return { 0 } end
+            if written == 0 then return 0 end
           end
           if a[24] ~= '' then
             ledger_reserve(kb, kr, KEYS[7], a[10], a[24], a[9], a[1])
@@ -144,7 +144,8 @@ internal static class LifecycleScripts
           end
           local lease = 0
           if a[15] ~= '' then lease = queue_settle(a[15], a[16], a[17], now, tonumber(a[18]), a[19], a[20]) end
-          return { 1, lease }
+          if lease == -1 then return 2 end
+          return 1
         end
         """ + "\n" + Loop;
 }

@@ -105,7 +105,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         var stored = job is { Version: 1 } && job.UpdatedAt != default ? job : job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? now : job.UpdatedAt };
         var message = RedisJobQueue.ToEnqueueItem(submission.Message, enqueueOptions, nowMs);
         var json = RedisStepJson.Write(stored, submission.Event);
-        var result = (RedisResult[])StepResult(job.Id, await RunAsync(
+        var answer = StepResult(job.Id, await RunAsync(
             _submits,
             _submitSteps,
             json,
@@ -117,7 +117,13 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                 EventJob(submission.Event), json.Event, message.Group,
                 submission.MaxPendingJobs is { } maxPending ? maxPending : string.Empty,
             ],
-            cancellationToken).ConfigureAwait(false))!;
+            cancellationToken).ConfigureAwait(false));
+        if (answer.Resp2Type == ResultType.Integer)
+        {
+            return (long)answer == 1 ? new JobCreateResult(stored, Created: true) : throw new RedisServerException($"Unexpected answer to the submission of job '{job.Id}': {answer}.");
+        }
+
+        var result = (RedisResult[])answer!;
         return (long)result[0] switch
         {
             1 => new JobCreateResult(stored, Created: true),
@@ -203,10 +209,10 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     private async ValueTask<bool> CompleteCommitAsync(
         Task<RedisResult> pending, string jobId, string ownerId, long? reserve, LeaseSettlement? settlement, RedisQueueLease? own, bool claimed, WebhookDelivery? webhook)
     {
-        RedisResult[] result;
+        RedisResult answer;
         try
         {
-            result = (RedisResult[])StepResult(jobId, await pending.ConfigureAwait(false))!;
+            answer = StepResult(jobId, await pending.ConfigureAwait(false));
         }
         catch
         {
@@ -218,17 +224,19 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             throw;
         }
 
-        if ((long)result[0] is 0 or -2)
+        // 1 applied, 2 applied with the lease no longer held, 0 not applied, { -2, balance } the run's reservation refused.
+        var code = answer.Resp2Type == ResultType.Integer ? (long)answer : (long)((RedisResult[])answer!)[0];
+        if (code is 0 or -2)
         {
             if (claimed)
             {
                 own!.ReleaseSettle();
             }
 
-            return (long)result[0] == 0 ? false : throw new InsufficientCreditsException(ownerId, reserve!.Value, (long)result[1]);
+            return code == 0 ? false : throw new InsufficientCreditsException(ownerId, reserve!.Value, (long)((RedisResult[])answer!)[1]);
         }
 
-        if (settlement is not null && (!claimed || (long)result[1] == -1) && own is not null)
+        if (settlement is not null && (!claimed || code == 2) && own is not null)
         {
             // Expired, delivered again, or already settled: the step stands, and the message finds the job as it left it.
             Log.LifecycleLeaseLost(_logger, jobId);
