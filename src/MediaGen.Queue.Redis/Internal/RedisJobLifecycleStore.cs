@@ -1,3 +1,4 @@
+using MediaGen.Shared;
 using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -243,7 +244,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         }
         else if (settlement is { } foreign && own is null)
         {
-            await SettleForeignLeaseAsync(jobId, foreign).ConfigureAwait(false);
+            await ForeignLeaseSettlement.ApplyAsync(foreign, _logger, jobId, Log.LifecycleLeaseSettleFailed).ConfigureAwait(false);
         }
 
         if (!_ownOutbox && webhook is { } late && _outbox is not null)
@@ -264,19 +265,6 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.WebhookNotStored(_logger, jobId, webhook.Id, e);
-        }
-    }
-
-    private async ValueTask SettleForeignLeaseAsync(string jobId, LeaseSettlement settlement)
-    {
-        try
-        {
-            await settlement.ApplyAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // A lost lease or a fault of the other queue: the message comes back, finds the job as this step left it.
-            Log.LifecycleLeaseSettleFailed(_logger, jobId, e);
         }
     }
 
