@@ -65,8 +65,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         queue.JobRoot = _keys.Root;
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
         _scriptKeys = [.. _keys.QueueScriptKeys, _keys.CreditOpen];
-        _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Submit, LifecycleScripts.SubmitArity, _submitArgs, _submitSteps, steps), MaxBatch);
-        _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Commit, LifecycleScripts.CommitArity, _commitArgs, _commitSteps, steps), MaxBatch);
+        _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.SubmitScript, LifecycleScripts.SubmitArity, _submitArgs, _submitSteps, steps), MaxBatch);
+        _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.CommitScript, LifecycleScripts.CommitArity, _commitArgs, _commitSteps, steps), MaxBatch);
     }
 
     /// <summary>
@@ -305,7 +305,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             : result;
 
     /// <summary>Sends steps as one script call: the queue's keys and the open-reservation index, then the steps' arguments.</summary>
-    private async Task<RedisResult[]> FlushAsync(string script, int arity, ExactLengthArrays<RedisValue> arrays, FixedLengthArrays<RedisValue> stepArrays, IReadOnlyList<Step> steps)
+    private async Task<RedisResult[]> FlushAsync(RedisScript script, int arity, ExactLengthArrays<RedisValue> arrays, FixedLengthArrays<RedisValue> stepArrays, IReadOnlyList<Step> steps)
     {
         var args = arrays.Rent(HeaderArgs + (arity * steps.Count));
         args[0] = _keys.MessagePrefix;
@@ -327,7 +327,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         try
         {
             var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
-            results = (RedisResult[])(await db.ScriptEvaluateAsync(script, _scriptKeys, args).ConfigureAwait(false))!;
+            results = (RedisResult[])(await script.EvaluateAsync(db, _scriptKeys, args).ConfigureAwait(false))!;
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {
