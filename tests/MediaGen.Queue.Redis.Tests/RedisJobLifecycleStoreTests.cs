@@ -126,6 +126,28 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     }
 
     [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_ScriptsFlushedFromTheServer_SendsTheirTextAgainAndApplies()
+    {
+        await CreateAsync(initialBalance: 10);
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 3);
+
+        // Scripts are called by digest; a server that lost its script cache (a restart, SCRIPT FLUSH) answers NOSCRIPT.
+        await _multiplexer!.GetDatabase().ExecuteAsync("SCRIPT", "FLUSH");
+        var done = job with { Status = JobStatus.Succeeded, Version = 2 };
+        var applied = await _lifecycle.CommitAsync(Commit(job, done) with
+        {
+            Settlement = 0,
+            Lease = new LeaseSettlement(lease, LeaseAction.Complete),
+            Event = Event(done, JobEventType.Succeeded),
+        });
+
+        Assert.True(applied);
+        Assert.Equal(JobStatus.Succeeded, (await _store.GetAsync(job.Id))!.Status);
+        Assert.Equal([1L, 2L], (await _events.GetHistoryAsync(job.Id, 0)).Select(e => e.Sequence));
+        Assert.Empty(await _queue.ReceiveAsync(1, TimeSpan.Zero));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
     public async Task SubmitAsync_InsufficientCredits_ThrowsAndWritesNothing()
     {
         await CreateAsync(initialBalance: 2);

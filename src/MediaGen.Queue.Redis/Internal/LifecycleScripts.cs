@@ -17,6 +17,12 @@ namespace MediaGen.Queue.Redis.Internal;
 /// </remarks>
 internal static class LifecycleScripts
 {
+    /// <summary><see cref="Submit"/>, called by its digest.</summary>
+    public static readonly RedisScript SubmitScript = new(Submit);
+
+    /// <summary><see cref="Commit"/>, called by its digest.</summary>
+    public static readonly RedisScript CommitScript = new(Commit);
+
     /// <summary>Arguments per submit step.</summary>
     public const int SubmitArity = 19;
 

@@ -76,6 +76,8 @@ internal sealed class RedisJobEventStream : IJobEventStream
         return out
         """;
 
+    private static readonly RedisScript PublishManyScript = new(PublishMany);
+
     public RedisJobEventStream(
         RedisConnection connection,
         IOptions<RedisQueueOptions> options,
@@ -126,7 +128,7 @@ internal sealed class RedisJobEventStream : IJobEventStream
         RedisResult[] results;
         try
         {
-            results = (RedisResult[])(await db.ScriptEvaluateAsync(PublishMany, _keys.QueueScriptKeys, values).ConfigureAwait(false))!;
+            results = (RedisResult[])(await PublishManyScript.EvaluateAsync(db, _keys.QueueScriptKeys, values).ConfigureAwait(false))!;
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {

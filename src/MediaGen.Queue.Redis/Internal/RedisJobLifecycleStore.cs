@@ -1,3 +1,4 @@
+using MediaGen.Shared;
 using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -64,8 +65,8 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         queue.JobRoot = _keys.Root;
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
         _scriptKeys = [.. _keys.QueueScriptKeys, _keys.CreditOpen];
-        _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Submit, LifecycleScripts.SubmitArity, _submitArgs, _submitSteps, steps), MaxBatch);
-        _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Commit, LifecycleScripts.CommitArity, _commitArgs, _commitSteps, steps), MaxBatch);
+        _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.SubmitScript, LifecycleScripts.SubmitArity, _submitArgs, _submitSteps, steps), MaxBatch);
+        _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.CommitScript, LifecycleScripts.CommitArity, _commitArgs, _commitSteps, steps), MaxBatch);
     }
 
     /// <summary>
@@ -243,7 +244,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         }
         else if (settlement is { } foreign && own is null)
         {
-            await SettleForeignLeaseAsync(jobId, foreign).ConfigureAwait(false);
+            await ForeignLeaseSettlement.ApplyAsync(foreign, _logger, jobId, Log.LifecycleLeaseSettleFailed).ConfigureAwait(false);
         }
 
         if (!_ownOutbox && webhook is { } late && _outbox is not null)
@@ -264,19 +265,6 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.WebhookNotStored(_logger, jobId, webhook.Id, e);
-        }
-    }
-
-    private async ValueTask SettleForeignLeaseAsync(string jobId, LeaseSettlement settlement)
-    {
-        try
-        {
-            await settlement.ApplyAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // A lost lease or a fault of the other queue: the message comes back, finds the job as this step left it.
-            Log.LifecycleLeaseSettleFailed(_logger, jobId, e);
         }
     }
 
@@ -317,7 +305,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             : result;
 
     /// <summary>Sends steps as one script call: the queue's keys and the open-reservation index, then the steps' arguments.</summary>
-    private async Task<RedisResult[]> FlushAsync(string script, int arity, ExactLengthArrays<RedisValue> arrays, FixedLengthArrays<RedisValue> stepArrays, IReadOnlyList<Step> steps)
+    private async Task<RedisResult[]> FlushAsync(RedisScript script, int arity, ExactLengthArrays<RedisValue> arrays, FixedLengthArrays<RedisValue> stepArrays, IReadOnlyList<Step> steps)
     {
         var args = arrays.Rent(HeaderArgs + (arity * steps.Count));
         args[0] = _keys.MessagePrefix;
@@ -339,7 +327,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         try
         {
             var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
-            results = (RedisResult[])(await db.ScriptEvaluateAsync(script, _scriptKeys, args).ConfigureAwait(false))!;
+            results = (RedisResult[])(await script.EvaluateAsync(db, _scriptKeys, args).ConfigureAwait(false))!;
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {
