@@ -8,12 +8,15 @@ internal sealed class NoOpGenerator : IMediaGenerator
 {
     public const string ModelId = "noop";
 
+    /// <summary>The empty result every benchmark generator returns: a record that cannot change, so one serves all jobs.</summary>
+    public static readonly GenerationResult Empty = new([]);
+
     public string Name => "noop";
 
     public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = ModelId, CostCredits = 1, ExpectedDuration = TimeSpan.Zero }];
 
     public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(new GenerationResult([]));
+        ValueTask.FromResult(Empty);
 }
 
 /// <summary>
@@ -33,7 +36,7 @@ internal sealed class StartRecordingGenerator(long[] started) : IMediaGenerator
         var now = Stopwatch.GetTimestamp();
         var index = int.Parse(context.Request.Prompt.AsSpan(PromptPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture);
         started[index] = now;
-        return ValueTask.FromResult(new GenerationResult([]));
+        return ValueTask.FromResult(NoOpGenerator.Empty);
     }
 }
 
@@ -43,6 +46,7 @@ internal sealed class StartRecordingGenerator(long[] started) : IMediaGenerator
 /// </summary>
 internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
 {
+    private TimeSpan _delay = delay;
     private long _running;
     private long _peakRunning;
     private long _count;
@@ -55,11 +59,29 @@ internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
 
     public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = NoOpGenerator.ModelId, CostCredits = 1, ExpectedDuration = delay }];
 
+    /// <summary>How long each generation waits from now on.</summary>
+    public TimeSpan Delay
+    {
+        get => _delay;
+        set => _delay = value;
+    }
+
     public long PeakRunning => Volatile.Read(ref _peakRunning);
 
     public TimeSpan MeanWait => Volatile.Read(ref _count) == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(0, Volatile.Read(ref _totalTicks) / Volatile.Read(ref _count));
 
     public TimeSpan MaxWait => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _maxTicks));
+
+    /// <summary>Forgets the figures so far (after a warm-up).</summary>
+    public void Reset()
+    {
+        Volatile.Write(ref _peakRunning, 0);
+        Volatile.Write(ref _count, 0);
+        Volatile.Write(ref _totalTicks, 0);
+        Volatile.Write(ref _maxTicks, 0);
+        Volatile.Write(ref _firstStart, 0);
+        Volatile.Write(ref _lastStart, 0);
+    }
 
     /// <summary>From the first attempt's start to the last one's.</summary>
     public TimeSpan StartSpread => Stopwatch.GetElapsedTime(Volatile.Read(ref _firstStart), Volatile.Read(ref _lastStart));
@@ -72,7 +94,7 @@ internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
         InterlockedMax(ref _peakRunning, Interlocked.Increment(ref _running));
         try
         {
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_delay, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -83,7 +105,7 @@ internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
             InterlockedMax(ref _maxTicks, took);
         }
 
-        return new GenerationResult([]);
+        return NoOpGenerator.Empty;
     }
 
     private static void InterlockedMax(ref long location, long value)

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace MediaGen.Benchmarks;
 
 /// <summary>Process-wide counters read before and after a measured run.</summary>
-internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan GcPause, long WorkItems, long LockContentions)
+internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan GcPause, long WorkItems, long LockContentions, TimeSpan JitTime, long JitMethods)
 {
     public static Snapshot Take()
     {
@@ -18,7 +18,9 @@ internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allo
             GC.CollectionCount(2),
             GC.GetTotalPauseDuration(),
             ThreadPool.CompletedWorkItemCount,
-            Monitor.LockContentionCount);
+            Monitor.LockContentionCount,
+            System.Runtime.JitInfo.GetCompilationTime(),
+            System.Runtime.JitInfo.GetCompiledMethodCount());
     }
 
     public static void Settle()
@@ -26,6 +28,34 @@ internal readonly record struct Snapshot(long Timestamp, TimeSpan Cpu, long Allo
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
+    }
+}
+
+/// <summary>
+/// Warm-up in rounds until the code is compiled for good: a round, then a pause for tier-1 recompilation (it starts once no
+/// new method was compiled for 100 ms, on a background thread), until a round and its pause compile fewer than 20 methods.
+/// Otherwise the JIT shares the cores with the measured run.
+/// </summary>
+internal static class WarmUp
+{
+    private const int QuietMethods = 20;
+    private const int MaxRounds = 20;
+    private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Runs <paramref name="round"/> (given the jobs finished so far, it runs one more round) until quiet.</summary>
+    /// <returns>The number of rounds run.</returns>
+    public static async Task<int> RunAsync(Func<int, Task> round)
+    {
+        var rounds = 0;
+        for (var compiled = long.MaxValue; compiled >= QuietMethods && rounds < MaxRounds; rounds++)
+        {
+            var before = System.Runtime.JitInfo.GetCompiledMethodCount();
+            await round(rounds).ConfigureAwait(false);
+            await Task.Delay(Pause).ConfigureAwait(false);
+            compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - before;
+        }
+
+        return rounds;
     }
 }
 
@@ -47,6 +77,12 @@ internal sealed record RunResult(string System, int Concurrency, long Jobs, Snap
     public double LockContentionsPerJob => (double)(After.LockContentions - Before.LockContentions) / Jobs;
 
     public double GcPauseMilliseconds => (After.GcPause - Before.GcPause).TotalMilliseconds;
+
+    /// <summary>Time the JIT spent compiling (tier 0, tier 1 and OSR) within the run, on any thread.</summary>
+    public double JitMilliseconds => (After.JitTime - Before.JitTime).TotalMilliseconds;
+
+    /// <summary>Methods compiled within the run.</summary>
+    public long JitMethods => After.JitMethods - Before.JitMethods;
 
     public string Collections => string.Create(CultureInfo.InvariantCulture, $"{After.Gen0 - Before.Gen0}/{After.Gen1 - Before.Gen1}/{After.Gen2 - Before.Gen2}");
 }

@@ -3,6 +3,7 @@ namespace MediaGen.Benchmarks;
 /// <summary>
 /// Submit to Succeeded with a no-op generator, as fast as parallel submitters can go, at several worker concurrencies,
 /// for MediaGen and its peers (Hangfire.InMemory, MassTransit's in-memory bus) in the same process, one after the other.
+/// Each system warms up in rounds of <c>--warmup</c> jobs until a round compiles fewer than 20 methods (<see cref="WarmUp"/>).
 /// </summary>
 internal static class ThroughputMode
 {
@@ -46,17 +47,17 @@ internal static class ThroughputMode
         await using var pipeline = await MediaGenPipeline.StartAsync(concurrency, new NoOpGenerator()).ConfigureAwait(false);
         var request = new GenerationRequest { Prompt = "a lighthouse on a cliff at dusk", Model = NoOpGenerator.ModelId, OwnerId = "bench" };
 
-        if (warmup > 0)
+        var warmed = warmup <= 0 ? 0L : (long)warmup * await WarmUp.RunAsync(async round =>
         {
-            var warmed = pipeline.Completions.WhenFinished(warmup);
+            var done = pipeline.Completions.WhenFinished((round + 1L) * warmup);
             await SubmitAsync(pipeline.Client, request, warmup, submitters).ConfigureAwait(false);
-            await warmed.WaitAsync(RunTimeout).ConfigureAwait(false);
-        }
+            await done.WaitAsync(RunTimeout).ConfigureAwait(false);
+        }).ConfigureAwait(false);
 
         Snapshot.Settle();
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var unsuccessfulBefore = pipeline.Completions.Unsuccessful;
-        var finished = pipeline.Completions.WhenFinished(warmup + jobs);
+        var finished = pipeline.Completions.WhenFinished(warmed + jobs);
         var before = Snapshot.Take();
         await SubmitAsync(pipeline.Client, request, jobs, submitters).ConfigureAwait(false);
         await finished.WaitAsync(RunTimeout).ConfigureAwait(false);
@@ -74,15 +75,15 @@ internal static class ThroughputMode
     {
         using var peer = new HangfirePeer(workers);
         var client = peer.Client;
-        if (warmup > 0)
+        var warmed = warmup <= 0 ? 0L : (long)warmup * await WarmUp.RunAsync(async round =>
         {
-            var warmed = HangfirePeer.WhenFinished(warmup);
+            var done = HangfirePeer.WhenFinished((round + 1L) * warmup);
             await EnqueueAsync(client, warmup, submitters).ConfigureAwait(false);
-            await warmed.WaitAsync(RunTimeout).ConfigureAwait(false);
-        }
+            await done.WaitAsync(RunTimeout).ConfigureAwait(false);
+        }).ConfigureAwait(false);
 
         Snapshot.Settle();
-        var finished = HangfirePeer.WhenFinished(warmup + jobs);
+        var finished = HangfirePeer.WhenFinished(warmed + jobs);
         var before = Snapshot.Take();
         await EnqueueAsync(client, jobs, submitters).ConfigureAwait(false);
         await finished.WaitAsync(RunTimeout).ConfigureAwait(false);
@@ -94,15 +95,15 @@ internal static class ThroughputMode
     {
         await using var peer = await MassTransitPeer.StartAsync(concurrency).ConfigureAwait(false);
         var message = new NoOpJob("a lighthouse on a cliff at dusk");
-        if (warmup > 0)
+        var warmed = warmup <= 0 ? 0L : (long)warmup * await WarmUp.RunAsync(async round =>
         {
-            var warmed = MassTransitPeer.WhenFinished(warmup);
+            var done = MassTransitPeer.WhenFinished((round + 1L) * warmup);
             await SendAsync(peer.Endpoint, message, warmup, submitters).ConfigureAwait(false);
-            await warmed.WaitAsync(RunTimeout).ConfigureAwait(false);
-        }
+            await done.WaitAsync(RunTimeout).ConfigureAwait(false);
+        }).ConfigureAwait(false);
 
         Snapshot.Settle();
-        var finished = MassTransitPeer.WhenFinished(warmup + jobs);
+        var finished = MassTransitPeer.WhenFinished(warmed + jobs);
         var before = Snapshot.Take();
         await SendAsync(peer.Endpoint, message, jobs, submitters).ConfigureAwait(false);
         await finished.WaitAsync(RunTimeout).ConfigureAwait(false);
@@ -152,7 +153,7 @@ internal static class ThroughputMode
     }
 
     private static void Print(RunResult r) =>
-        Console.WriteLine($"{r.System,-18} concurrency {r.Concurrency,5}: {Report.N(r.JobsPerSecond),10} jobs/s  {Report.N(r.CpuMicrosecondsPerJob, 2),8} CPU µs/job  {Report.N(r.BytesPerJob),8} B/job  {Report.N(r.WorkItemsPerJob, 2),6} work items/job  {Report.N(r.LockContentionsPerJob, 3)} lock waits/job  wall {Report.N(r.Wall.TotalSeconds, 2)} s  GC {r.Collections}  GC pause {Report.N(r.GcPauseMilliseconds)} ms  not succeeded {r.Unsuccessful}");
+        Console.WriteLine($"{r.System,-18} concurrency {r.Concurrency,5}: {Report.N(r.JobsPerSecond),10} jobs/s  {Report.N(r.CpuMicrosecondsPerJob, 2),8} CPU µs/job  {Report.N(r.BytesPerJob),8} B/job  {Report.N(r.WorkItemsPerJob, 2),6} work items/job  {Report.N(r.LockContentionsPerJob, 3)} lock waits/job  wall {Report.N(r.Wall.TotalSeconds, 2)} s  GC {r.Collections}  GC pause {Report.N(r.GcPauseMilliseconds)} ms  JIT {Report.N(r.JitMilliseconds)} ms ({Report.N(r.JitMethods)} methods)  not succeeded {r.Unsuccessful}");
 
     private static void PrintTable(List<RunResult> results)
     {

@@ -23,6 +23,11 @@ var retentionRate = int.Parse(Arg("--retention-rate") ?? "500", CultureInfo.Inva
 // the Redis pipeline from the file system's cost (about a fifth of the client CPU per job on tmpfs).
 var discardOutputs = Arg("--pipeline-storage") == "discard";
 
+// --alloc-types N: the pipeline run also prints the N types that most of its allocated bytes per job are made of
+// (sampled from the runtime's allocation ticks, so the figures are estimates to within about 100 KB per type).
+var allocTypes = int.Parse(Arg("--alloc-types") ?? "0", CultureInfo.InvariantCulture);
+using var allocations = allocTypes > 0 ? new AllocationSampler() : null;
+
 await using var admin = await ConnectionMultiplexer.ConnectAsync(redis + ",allowAdmin=true");
 var runId = Guid.NewGuid().ToString("N")[..8];
 
@@ -291,6 +296,11 @@ async Task PipelineAsync(int count, int concurrency)
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var started = Stopwatch.GetTimestamp();
     profiling = session;
+    if (allocations is not null)
+    {
+        allocations.Recording = true;
+    }
+
     for (var start = 0; start < count; start += 200)
     {
         await Task.WhenAll(Enumerable.Range(start, Math.Min(200, count - start)).Select(i =>
@@ -299,6 +309,11 @@ async Task PipelineAsync(int count, int concurrency)
 
     await WaitForEmptyQueueAsync(prefix);
     profiling = null;
+    if (allocations is not null)
+    {
+        allocations.Recording = false;
+    }
+
     var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
     var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
     var allocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
@@ -320,7 +335,7 @@ async Task PipelineAsync(int count, int concurrency)
     }
     while (cursor is not null);
 
-    Print(new()
+    var values = new Dictionary<string, object>
     {
         ["impl"] = "mediagen",
         ["scenario"] = "pipeline",
@@ -341,7 +356,13 @@ async Task PipelineAsync(int count, int concurrency)
         ["gcPauseMs"] = Math.Round(gcPauseMsInRun),
         ["jitMethodsCompiledInRun"] = jitMethodsInRun,
         ["jitMsInRun"] = Math.Round(jitMsInRun),
-    });
+    };
+    if (allocations is not null)
+    {
+        values["allocatedBytesPerJobByType"] = allocations.Top(allocTypes, count);
+    }
+
+    Print(values);
 }
 
 // Bounded state: jobs flow through the pipeline at a steady rate with a short finished-job retention. Once the first jobs
@@ -504,4 +525,48 @@ internal sealed class DiscardStorage : IMediaStorage
     public ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) => ValueTask.FromResult(false);
     public ValueTask<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default) => ValueTask.FromResult(0);
     public ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default) => ValueTask.FromResult(new Uri("/" + key, UriKind.Relative));
+}
+
+/// <summary>
+/// Samples the runtime's allocation ticks (one event per ~100 KB allocated, naming the type of the object that crossed
+/// the mark) while enabled, so a run can say which types its bytes per job are made of (--alloc-types N prints the top N).
+/// </summary>
+internal sealed class AllocationSampler : System.Diagnostics.Tracing.EventListener
+{
+    private readonly Dictionary<string, long> _bytes = new(StringComparer.Ordinal);
+    private volatile bool _recording;
+
+    public bool Recording { set => _recording = value; }
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+        {
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+        }
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (!_recording || e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.PayloadNames is null)
+        {
+            return;
+        }
+
+        var type = e.Payload![e.PayloadNames.IndexOf("TypeName")] as string ?? "?";
+        var amount = Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("AllocationAmount64")], CultureInfo.InvariantCulture);
+        lock (_bytes)
+        {
+            _bytes[type] = _bytes.GetValueOrDefault(type) + amount;
+        }
+    }
+
+    /// <summary>The top types by sampled bytes, as "type=bytes per job" pairs.</summary>
+    public string Top(int count, int jobs)
+    {
+        lock (_bytes)
+        {
+            return string.Join("; ", _bytes.OrderByDescending(kv => kv.Value).Take(count).Select(kv => $"{kv.Key}={kv.Value / jobs}"));
+        }
+    }
 }

@@ -94,6 +94,60 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     }
 
     [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_AfterTheJobsHistoryExpired_NumbersItsEventsOnFromTheJob()
+    {
+        await CreateAsync(initialBalance: 10);
+        var job = (await _lifecycle.SubmitAsync(Submission(NewJob("job-1"), credits: 3))).Job;
+        var started = job with { Status = JobStatus.Processing, Version = 2 };
+        Assert.True(await _lifecycle.CommitAsync(Commit(job, started) with { Event = Event(started, JobEventType.Started) }));
+        await _events.PublishAsync(Event(started, JobEventType.Progress));
+
+        // A silent job's history expires; the job keeps its count, so a reconnecting reader never sees a number again.
+        Assert.True(await _multiplexer!.GetDatabase().KeyDeleteAsync(new RedisKeys(_prefix, "jobs").EventChannel(job.Id)));
+        var done = started with { Status = JobStatus.Succeeded, Version = 3 };
+        Assert.True(await _lifecycle.CommitAsync(Commit(started, done) with { Event = Event(done, JobEventType.Succeeded) }));
+        await _events.PublishAsync(Event(done, JobEventType.Progress));
+
+        Assert.Equal([4L, 5L], (await _events.GetHistoryAsync(job.Id, 0)).Select(e => e.Sequence));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task PublishAsync_IdWithoutAJob_NumbersFromItsHistoryAndLeavesNoJobBehind()
+    {
+        await CreateAsync(initialBalance: 10);
+        var stray = NewJob("no-such-job");
+
+        await _events.PublishAsync(Event(stray, JobEventType.Progress));
+        await _events.PublishAsync(Event(stray, JobEventType.Progress));
+
+        Assert.Equal([1L, 2L], (await _events.GetHistoryAsync(stray.Id, 0)).Select(e => e.Sequence));
+        Assert.Null(await _store.GetAsync(stray.Id));
+        Assert.DoesNotContain(await KeysAsync(), key => key.EndsWith(":job:no-such-job", StringComparison.Ordinal));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task CommitAsync_ScriptsFlushedFromTheServer_SendsTheirTextAgainAndApplies()
+    {
+        await CreateAsync(initialBalance: 10);
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 3);
+
+        // Scripts are called by digest; a server that lost its script cache (a restart, SCRIPT FLUSH) answers NOSCRIPT.
+        await _multiplexer!.GetDatabase().ExecuteAsync("SCRIPT", "FLUSH");
+        var done = job with { Status = JobStatus.Succeeded, Version = 2 };
+        var applied = await _lifecycle.CommitAsync(Commit(job, done) with
+        {
+            Settlement = 0,
+            Lease = new LeaseSettlement(lease, LeaseAction.Complete),
+            Event = Event(done, JobEventType.Succeeded),
+        });
+
+        Assert.True(applied);
+        Assert.Equal(JobStatus.Succeeded, (await _store.GetAsync(job.Id))!.Status);
+        Assert.Equal([1L, 2L], (await _events.GetHistoryAsync(job.Id, 0)).Select(e => e.Sequence));
+        Assert.Empty(await _queue.ReceiveAsync(1, TimeSpan.Zero));
+    }
+
+    [ServerFact(RedisTestServer.Variable)]
     public async Task SubmitAsync_InsufficientCredits_ThrowsAndWritesNothing()
     {
         await CreateAsync(initialBalance: 2);

@@ -1,3 +1,4 @@
+using MediaGen.Shared;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -197,7 +198,7 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
         }
         else if (settlement is { } foreign && own is null)
         {
-            await SettleForeignLeaseAsync(commit.JobId, foreign).ConfigureAwait(false);
+            await ForeignLeaseSettlement.ApplyAsync(foreign, _logger, commit.JobId, Log.LifecycleLeaseSettleFailed).ConfigureAwait(false);
         }
 
         if (!_ownOutbox && commit.Webhook is { } late && _outbox is not null)
@@ -233,19 +234,6 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
               "SELECT $27, $1, $28, 0, $9, 0, $9 FROM c WHERE c.applied ON CONFLICT (id) DO NOTHING) " +
               "SELECT applied, lease, short_balance FROM c"
             : $"SELECT applied, lease, short_balance FROM {_schema}.{Call}";
-    }
-
-    private async ValueTask SettleForeignLeaseAsync(string jobId, LeaseSettlement settlement)
-    {
-        try
-        {
-            await settlement.ApplyAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // A lost lease or a fault of the other queue: the message comes back, finds the job as this step left it.
-            Log.LifecycleLeaseSettleFailed(_logger, jobId, e);
-        }
     }
 
     private static LeaseOperation Operation(LeaseAction action) => action switch

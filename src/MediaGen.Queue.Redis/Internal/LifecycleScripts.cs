@@ -8,27 +8,46 @@ namespace MediaGen.Queue.Redis.Internal;
 /// its own: a step that raises an error is reported for that step only.
 /// </summary>
 /// <remarks>
-/// KEYS 1-6 the queue's (see <see cref="RedisLua"/>), 7 the open reservation index, then per step its owner's credit
-/// balance and its job's reservation. ARGV 1 message-hash prefix, 2 wake-up channel, 3 key root, 4 the number of
-/// steps, 5 the event history length, 6 its time to live in ms (see <see cref="RedisJobEventStream.Functions"/>), then each step's arguments (a fixed number per script, as each script says). Returns one result per step,
-/// or { -99, message } for a step that raised an error.
+/// KEYS 1-6 the queue's (see <see cref="RedisLua"/>), 7 the open reservation index; each step's credit balance and
+/// reservation keys are named inside the script from its owner and reservation member, under the same hash tag.
+/// ARGV 1 message-hash prefix, 2 wake-up channel, 3 key root, 4 the number of steps, 5 the event history length, 6 its
+/// time to live in ms (see <see cref="RedisJobEventStream.Functions"/>), 7 now in Unix ms (for removing expired jobs),
+/// then each step's arguments (a fixed number per script, as each script says). Returns one result per step, or
+/// { -99, message } for a step that raised an error.
 /// </remarks>
 internal static class LifecycleScripts
 {
+    /// <summary><see cref="Submit"/>, called by its digest.</summary>
+    public static readonly RedisScript SubmitScript = new(Submit);
+
+    /// <summary><see cref="Commit"/>, called by its digest.</summary>
+    public static readonly RedisScript CommitScript = new(Commit);
+
     /// <summary>Arguments per submit step.</summary>
     public const int SubmitArity = 19;
 
     /// <summary>Arguments per commit step.</summary>
-    public const int CommitArity = 27;
+    public const int CommitArity = 28;
 
-    private const string Header = RedisLua.Prelude + QueueScripts.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + RedisJobEventStream.Functions;
+    private const string Header = RedisLua.Prelude + QueueScripts.Functions + RedisJobEventStream.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + Names;
 
-    // Runs step(balance key, reservation key, args) for each step of the call, each under pcall.
+    // credit_keys names a step's balance and reservation keys from its owner and reservation member (as
+    // RedisKeys.CreditBalance and CreditReservation do), so the client sends no key strings per step.
+    private const string Names = """
+        local function credit_keys(owner, member)
+          return root .. 'credit:balance:' .. owner, root .. 'credit:res:' .. member
+        end
+
+        """;
+
+    // Removes a few expired jobs once for the call (a few more than it has steps, so removals keep pace with the jobs
+    // its steps finish), then runs step(args) for each step of the call, each under pcall.
     private const string Loop = """
+        pcall(store_purge, tonumber(ARGV[7]), 20 + tonumber(ARGV[4]))
         local out = {}
         for i = 1, tonumber(ARGV[4]) do
-          local base = 6 + (i - 1) * arity
-          local ok, r = pcall(step, KEYS[6 + 2 * i], KEYS[7 + 2 * i], { unpack(ARGV, base + 1, base + arity) })
+          local base = 7 + (i - 1) * arity
+          local ok, r = pcall(step, { unpack(ARGV, base + 1, base + arity) })
           if ok then
             out[i] = r
           elseif type(r) == 'table' and r.err then
@@ -43,16 +62,16 @@ internal static class LifecycleScripts
     /// <summary>
     /// Per step: 1 id, 2 owner, 3 idempotency key or '', 4 JSON, 5 status, 6 updated at ms, 7 now ms, 8 retention ms or
     /// -1, 9 credits, 10 initial balance, 11 reservation member, 12 message id, 13 message body, 14 priority, 15 due ms
-    /// or 0, 16 event channel or '', 17 event payload, 18 message group, 19 the most pending jobs the owner may have or ''.
-    /// Returns { 1 } when created, { 0, existing JSON } when the key already names a job, { -1 } when the id exists,
+    /// or 0, 16 the id of the job whose event to publish (this one's) or '', 17 event payload, 18 message group, 19 the most pending jobs the owner may have or ''.
+    /// Returns 1 when created (a plain integer: the common answer costs the client no array), { 0, existing JSON } when the key already names a job, { -1 } when the id exists,
     /// { -2, balance } when the owner cannot pay, { -3, pending } when the owner has the most pending jobs allowed
     /// (nothing is written then).
     /// </summary>
     public const string Submit = Header + """
         local arity = 19
-        local function step(kb, kr, a)
+        local function step(a)
+          local kb, kr = credit_keys(a[2], a[11])
           local now = tonumber(a[7])
-          store_purge(now)
           local found = store_find(a[1], a[2], a[3])
           if found then return found end
           if a[19] ~= '' then
@@ -61,11 +80,20 @@ internal static class LifecycleScripts
           end
           local reserved = ledger_reserve(kb, kr, KEYS[7], a[11], a[9], a[10], a[7])
           if reserved[1] == -1 then return { -2, reserved[3] } end
-          store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]))
-          if a[16] ~= '' then events_publish(a[16], a[17], ARGV[5], ARGV[6]) end
+          local channel, event = nil, nil
+          if a[16] == a[1] then
+            channel = root .. 'events:' .. a[1]
+            event = events_next(channel)
+          end
+          store_insert(a[1], a[2], a[3], a[11], a[4], a[5], a[6], now, tonumber(a[8]), event)
+          if event then
+            events_append(channel, event, a[17], ARGV[5], ARGV[6])
+          elseif a[16] ~= '' then
+            events_publish(root, a[16], a[17], ARGV[5], ARGV[6])
+          end
           local _, delayed = queue_enqueue(a[12], a[13], a[14], a[15], a[7], a[18])
           if delayed then redis.call('PUBLISH', q.wake, '1') end
-          return { 1 }
+          return 1
         end
         """ + "\n" + Loop;
 
@@ -74,24 +102,31 @@ internal static class LifecycleScripts
     /// 7 updated at ms, 8 credits to refund or '' to leave the reservation open, 9 initial balance, 10 reservation
     /// member, 11 message id to enqueue or '', 12 body, 13 priority, 14 due ms or 0, 15 lease operation (complete,
     /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
-    /// 20 description, 21 event channel or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
+    /// 20 description, 21 the id of the job whose event to publish or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
     /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's), 26
-    /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>).
-    /// Returns { 0 } when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
-    /// reservation cannot be paid (nothing is applied), else { 1, lease result } with -1 for a lease no longer held (the
-    /// rest still applies).
+    /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>), 28 the owner.
+    /// Returns 0 when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
+    /// reservation cannot be paid (nothing is applied), 1 when applied, or 2 when applied but the lease was no longer held
+    /// (the rest still applies).
     /// </summary>
     public const string Commit = Header + """
-        local arity = 27
-        local function step(kb, kr, a)
+        local arity = 28
+        local function step(a)
+          local kb, kr = credit_keys(a[28], a[10])
           local now = tonumber(a[1])
           local retention = tonumber(a[2])
           if a[24] ~= '' then
-            if a[4] ~= '' and redis.call('HGET', root .. 'job:' .. a[3], 'v') ~= a[4] then return { 0 } end
+            if a[4] ~= '' and redis.call('HGET', root .. 'job:' .. a[3], 'v') ~= a[4] then return 0 end
             local short = ledger_short(kb, kr, a[24], a[9])
             if short then return { -2, short } end
           end
-          if a[4] ~= '' and store_update(a[3], a[4], a[5], a[6], a[7], now, retention) == 0 then return { 0 } end
+          local channel, event = nil, nil
+          if a[4] ~= '' then
+            if a[21] == a[3] then channel = root .. 'events:' .. a[3] end
+            local written
+            written, event = store_update(a[3], a[4], a[5], a[6], a[7], now, retention, channel)
+            if written == 0 then return 0 end
+          end
           if a[24] ~= '' then
             ledger_reserve(kb, kr, KEYS[7], a[10], a[24], a[9], a[1])
             redis.call('HSET', root .. 'job:' .. a[3], 'm', a[10], 'u', a[25])
@@ -101,7 +136,11 @@ internal static class LifecycleScripts
             local _, delayed = queue_enqueue(a[11], a[12], a[13], a[14], a[1], a[23])
             if delayed then redis.call('PUBLISH', q.wake, '1') end
           end
-          if a[21] ~= '' then events_publish(a[21], a[22], ARGV[5], ARGV[6]) end
+          if event then
+            events_append(channel, event, a[22], ARGV[5], ARGV[6])
+          elseif a[21] ~= '' then
+            events_publish(root, a[21], a[22], ARGV[5], ARGV[6])
+          end
           if a[26] ~= '' then
             local wk = root .. 'webhooks:d:' .. a[26]
             if redis.call('EXISTS', wk) == 0 then
@@ -111,7 +150,8 @@ internal static class LifecycleScripts
           end
           local lease = 0
           if a[15] ~= '' then lease = queue_settle(a[15], a[16], a[17], now, tonumber(a[18]), a[19], a[20]) end
-          return { 1, lease }
+          if lease == -1 then return 2 end
+          return 1
         end
         """ + "\n" + Loop;
 }

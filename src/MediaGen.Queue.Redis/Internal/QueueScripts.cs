@@ -91,6 +91,9 @@ internal static class QueueScripts
 
     private const string Header = RedisLua.Prelude + Functions;
 
+    /// <summary><see cref="Receive"/>, called by its digest (every worker's receive loop runs it).</summary>
+    public static readonly RedisScript ReceiveScript = new(Receive);
+
     /// <summary>
     /// ARGV 3.. runs of id, body, priority, due time ms (0 for ready now), enqueued at ms, group. Returns 1 per
     /// message added, 0 per id already queued (a dead-lettered id is replaced).

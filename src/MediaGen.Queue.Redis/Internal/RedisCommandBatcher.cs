@@ -16,6 +16,11 @@ internal sealed class RedisCommandBatcher<TItem, TResult>
     private List<Pending> _pending = [];
     private bool _flushing;
 
+    // Only the one flush loop touches these between its batches: the list the next batch is swapped into, and the items
+    // handed to the flush (read by it only until its task completes).
+    private List<Pending> _spare = [];
+    private readonly List<TItem> _items = [];
+
     /// <summary>Creates the batcher.</summary>
     /// <param name="flush">Sends a batch in one call and returns one result per item, in order.</param>
     /// <param name="maxBatch">The most items per call.</param>
@@ -66,25 +71,30 @@ internal sealed class RedisCommandBatcher<TItem, TResult>
 
                 if (_pending.Count <= _maxBatch)
                 {
+                    // Swap in the spare list rather than a new one: a busy batcher allocates no list per call.
                     batch = _pending;
-                    _pending = [];
+                    _pending = _spare;
                 }
                 else
                 {
-                    batch = _pending.GetRange(0, _maxBatch);
+                    batch = _spare;
+                    for (var i = 0; i < _maxBatch; i++)
+                    {
+                        batch.Add(_pending[i]);
+                    }
+
                     _pending.RemoveRange(0, _maxBatch);
                 }
             }
 
             try
             {
-                var items = new TItem[batch.Count];
-                for (var i = 0; i < items.Length; i++)
+                foreach (var pending in batch)
                 {
-                    items[i] = batch[i].Item;
+                    _items.Add(pending.Item);
                 }
 
-                var results = await _flush(items).ConfigureAwait(false);
+                var results = await _flush(_items).ConfigureAwait(false);
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Registration.Dispose();
@@ -100,6 +110,12 @@ internal sealed class RedisCommandBatcher<TItem, TResult>
                     pending.Registration.Dispose();
                     pending.Completion.TrySetException(e);
                 }
+            }
+            finally
+            {
+                _items.Clear();
+                batch.Clear();
+                _spare = batch;
             }
         }
     }

@@ -10,9 +10,9 @@ namespace MediaGen.Queue.Redis.Internal;
 /// <summary>
 /// Job events over Redis pub/sub, one channel per job, so a subscriber in any process sees what a worker in any
 /// other process publishes. Each event is also appended to the job's history, a Redis list under the channel's name
-/// whose entries are the published messages, <c>{sequence} {JSON}</c>: the publishing script numbers an event one past
-/// the list's last entry (1 for a job's first), in the same script call that publishes it, so a subscriber and a
-/// history reader see the same numbers. The list keeps the job's latest
+/// whose entries are the published messages, <c>{sequence} {JSON}</c>: the publishing script numbers an event from the
+/// job's own counter (a field of its job hash; one past the list's last entry for an id with no job), in the same
+/// script call that publishes it, so a subscriber and a history reader see the same numbers. The list keeps the job's latest
 /// <see cref="MediaGenerationOptions.EventHistoryLength"/> events and expires
 /// <see cref="MediaGenerationOptions.EventHistoryRetention"/> after the latest one.
 /// </summary>
@@ -25,36 +25,58 @@ internal sealed class RedisJobEventStream : IJobEventStream
     private readonly RedisConnection _connection;
     private readonly RedisKeys _keys;
     private readonly ILogger _logger;
-    private readonly RedisCommandBatcher<(string Channel, byte[] Payload), RedisResult> _publishes;
+    private readonly RedisCommandBatcher<(string JobId, byte[] Payload), RedisResult> _publishes;
+    private readonly ExactLengthArrays<RedisValue> _publishArgs = new(3 + (2 * 32));
 
     /// <summary>The most events one script call publishes.</summary>
     private const int MaxBatch = 256;
 
     /// <summary>
-    /// <c>events_publish(channel, payload, length, ttl ms)</c>: appends <c>{sequence} {payload}</c> to the job's history
-    /// list (the key is the channel's name), numbered one past its last entry, and publishes the same message on the
-    /// channel. Shared with the lifecycle scripts (<see cref="LifecycleScripts"/>).
+    /// The history's Lua functions, shared with the store and lifecycle scripts. A job's events are numbered by its job
+    /// hash's field <c>e</c>, so a step that writes the job numbers its event in the same write, and the numbering goes on
+    /// after a silent job's history expired; an id with no job is numbered one past its history's last entry.
+    /// <c>events_next(channel)</c> is that number from the history; <c>events_append(channel, sequence, payload, length,
+    /// ttl ms)</c> appends <c>{sequence} {payload}</c> to the history list (the key is the channel's name), keeps its
+    /// latest <c>length</c> entries, renews its time to live and publishes the same message on the channel;
+    /// <c>events_publish(root, job id, payload, length, ttl ms)</c> numbers the event (taking the job's counter, or
+    /// starting it) and appends it.
     /// </summary>
     public const string Functions = """
-        local function events_publish(channel, payload, len, ttl)
+        local function events_next(channel)
           local last = redis.call('LINDEX', channel, -1)
-          local seq = 1
-          if last then seq = tonumber(string.match(last, '^(%d+) ')) + 1 end
+          if last then return tonumber(string.match(last, '^(%d+) ')) + 1 end
+          return 1
+        end
+        local function events_append(channel, seq, payload, len, ttl)
           local entry = string.format('%d', seq) .. ' ' .. payload
           local n = redis.call('RPUSH', channel, entry)
           if n > tonumber(len) then redis.call('LTRIM', channel, -tonumber(len), -1) end
           redis.call('PEXPIRE', channel, ttl)
           return redis.call('PUBLISH', channel, entry)
         end
+        local function events_publish(root, id, payload, len, ttl)
+          local channel, jk = root .. 'events:' .. id, root .. 'job:' .. id
+          local seq = redis.call('HINCRBY', jk, 'e', 1)
+          if seq == 1 then
+            -- No counter yet: a job that starts one now (from its history), or no job at all (undo the hash just made).
+            local job = redis.call('HEXISTS', jk, 'v') == 1
+            if not job then redis.call('DEL', jk) end
+            seq = events_next(channel)
+            if job and seq ~= 1 then redis.call('HSET', jk, 'e', seq) end
+          end
+          return events_append(channel, seq, payload, len, ttl)
+        end
 
         """;
 
-    /// <summary>KEYS the queue's (they route the call to the hash tag's shard); ARGV 1 history length, 2 its time to live in ms, then channel, payload, channel, payload, ...</summary>
+    /// <summary>KEYS the queue's (they route the call to the hash tag's shard); ARGV 1 history length, 2 its time to live in ms, 3 the key root, then job id, payload, job id, payload, ...</summary>
     private const string PublishMany = Functions + """
         local out = {}
-        for i = 3, #ARGV, 2 do out[#out + 1] = events_publish(ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2]) end
+        for i = 4, #ARGV, 2 do out[#out + 1] = events_publish(ARGV[3], ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2]) end
         return out
         """;
+
+    private static readonly RedisScript PublishManyScript = new(PublishMany);
 
     public RedisJobEventStream(
         RedisConnection connection,
@@ -87,29 +109,35 @@ internal sealed class RedisJobEventStream : IJobEventStream
         ArgumentNullException.ThrowIfNull(jobEvent);
 
         // Events published while a call is in flight go out together, in order.
-        await _publishes.RunAsync((_keys.EventChannel(jobEvent.JobId), Serialize(jobEvent)), cancellationToken).ConfigureAwait(false);
+        await _publishes.RunAsync((jobEvent.JobId, Serialize(jobEvent)), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<RedisResult[]> FlushPublishesAsync(IReadOnlyList<(string Channel, byte[] Payload)> events)
+    private async Task<RedisResult[]> FlushPublishesAsync(IReadOnlyList<(string JobId, byte[] Payload)> events)
     {
-        var values = new RedisValue[2 + (events.Count * 2)];
+        var values = _publishArgs.Rent(3 + (events.Count * 2));
         values[0] = HistoryLength;
         values[1] = HistoryTtlMs;
+        values[2] = _keys.Root;
         for (var i = 0; i < events.Count; i++)
         {
-            values[2 + (2 * i)] = events[i].Channel;
-            values[3 + (2 * i)] = events[i].Payload;
+            values[3 + (2 * i)] = events[i].JobId;
+            values[4 + (2 * i)] = events[i].Payload;
         }
 
         var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
+        RedisResult[] results;
         try
         {
-            return (RedisResult[])(await db.ScriptEvaluateAsync(PublishMany, _keys.QueueScriptKeys, values).ConfigureAwait(false))!;
+            results = (RedisResult[])(await PublishManyScript.EvaluateAsync(db, _keys.QueueScriptKeys, values).ConfigureAwait(false))!;
         }
         catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {
+            // The client may still hold a failed call's arguments: the array is dropped, not reused.
             throw RedisErrors.Unavailable(e);
         }
+
+        _publishArgs.Return(values);
+        return results;
     }
 
     public async ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default)

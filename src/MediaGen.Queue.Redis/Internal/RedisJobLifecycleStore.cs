@@ -1,3 +1,4 @@
+using MediaGen.Shared;
 using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -28,9 +29,18 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     private readonly RedisCommandBatcher<Step, RedisResult> _commits;
     private readonly IWebhookOutbox? _outbox;
     private readonly bool _ownOutbox;
+    private readonly RedisKey[] _scriptKeys;
+    private readonly ExactLengthArrays<RedisValue> _submitArgs = new(HeaderArgs + (LifecycleScripts.SubmitArity * MaxBatch));
+    private readonly ExactLengthArrays<RedisValue> _commitArgs = new(HeaderArgs + (LifecycleScripts.CommitArity * MaxBatch));
+    private readonly FixedLengthArrays<RedisValue> _submitSteps = new(LifecycleScripts.SubmitArity, MaxBatch);
+    private readonly FixedLengthArrays<RedisValue> _commitSteps = new(LifecycleScripts.CommitArity, MaxBatch);
 
-    /// <summary>The most steps one script call carries.</summary>
-    private const int MaxBatch = 128;
+    /// <summary>
+    /// The most steps one script call carries. Beyond about 32 the call's fixed cost (about 12 µs on the server) is
+    /// already spread thin, while a longer script keeps Redis from other clients for longer; and each batch size up to
+    /// this keeps its argument array for the next call of its size (see <see cref="ExactLengthArrays{T}"/>).
+    /// </summary>
+    private const int MaxBatch = 32;
 
     public RedisJobLifecycleStore(
         RedisConnection connection,
@@ -54,8 +64,9 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         // The store is this package's over the same keys: the queue's receive can read each message's job with it.
         queue.JobRoot = _keys.Root;
         _retentionMs = options.Value.FinishedJobRetention is { } retention ? (long)retention.TotalMilliseconds : -1;
-        _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Submit, LifecycleScripts.SubmitArity, steps), MaxBatch);
-        _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.Commit, LifecycleScripts.CommitArity, steps), MaxBatch);
+        _scriptKeys = [.. _keys.QueueScriptKeys, _keys.CreditOpen];
+        _submits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.SubmitScript, LifecycleScripts.SubmitArity, _submitArgs, _submitSteps, steps), MaxBatch);
+        _commits = new RedisCommandBatcher<Step, RedisResult>(steps => FlushAsync(LifecycleScripts.CommitScript, LifecycleScripts.CommitArity, _commitArgs, _commitSteps, steps), MaxBatch);
     }
 
     /// <summary>
@@ -95,20 +106,25 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         var stored = job is { Version: 1 } && job.UpdatedAt != default ? job : job with { Version = 1, UpdatedAt = job.UpdatedAt == default ? now : job.UpdatedAt };
         var message = RedisJobQueue.ToEnqueueItem(submission.Message, enqueueOptions, nowMs);
         var json = RedisStepJson.Write(stored, submission.Event);
-        var result = (RedisResult[])(await RunAsync(
+        var answer = StepResult(job.Id, await RunAsync(
             _submits,
-            job.OwnerId,
-            job.Id,
+            _submitSteps,
             json,
             [
                 job.Id, job.OwnerId, job.Request.IdempotencyKey ?? string.Empty, json.Job, (int)stored.Status,
                 stored.UpdatedAt.ToUnixTimeMilliseconds(), nowMs, _retentionMs,
                 submission.Credits, _ledger.InitialBalance, RedisKeys.ReservationMember(job.OwnerId, job.Id),
                 message.MessageId, message.Body, message.Priority, message.DueMs,
-                EventChannel(submission.Event), json.Event, message.Group,
+                EventJob(submission.Event), json.Event, message.Group,
                 submission.MaxPendingJobs is { } maxPending ? maxPending : string.Empty,
             ],
-            cancellationToken).ConfigureAwait(false))!;
+            cancellationToken).ConfigureAwait(false));
+        if (answer.Resp2Type == ResultType.Integer)
+        {
+            return (long)answer == 1 ? new JobCreateResult(stored, Created: true) : throw new RedisServerException($"Unexpected answer to the submission of job '{job.Id}': {answer}.");
+        }
+
+        var result = (RedisResult[])answer!;
         return (long)result[0] switch
         {
             1 => new JobCreateResult(stored, Created: true),
@@ -119,33 +135,37 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         };
     }
 
-    public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Builds and queues the step synchronously, then awaits it in <see cref="CompleteCommitAsync"/>, whose state machine
+    /// holds only what the answer needs (not the whole <see cref="JobCommit"/>): two commits per job made that box the
+    /// largest allocation of the Redis pipeline's client.
+    /// </remarks>
+    public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
         if (commit.Settlement is { } refund)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(refund, nameof(commit));
         }
 
-        LeaseSettlement? settlement = commit.Lease is { Action: not LeaseAction.Keep } s ? s : null;
-        var own = settlement?.Lease is RedisQueueLease lease && ReferenceEquals(lease.Queue, _queue) ? lease : null;
-        var claimed = own is not null && own.TryClaimSettle();
-        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var job = commit.Job is { } next ? (next.Version == commit.ExpectedVersion + 1 ? next : next with { Version = commit.ExpectedVersion + 1 }) : null;
-        var enqueue = commit.Enqueue is { } toEnqueue ? RedisJobQueue.ToEnqueueItem(toEnqueue, EnqueueOptionsOrDefault(commit.EnqueueOptions), nowMs) : (EnqueueItem?)null;
-        var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
         if (commit.Reserve is { } reserve)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(reserve, nameof(commit));
         }
 
-        RedisResult[] result;
+        LeaseSettlement? settlement = commit.Lease is { Action: not LeaseAction.Keep } s ? s : null;
+        var own = settlement?.Lease is RedisQueueLease lease && ReferenceEquals(lease.Queue, _queue) ? lease : null;
+        var claimed = own is not null && own.TryClaimSettle();
+        Task<RedisResult> pending;
         try
         {
+            var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var job = commit.Job is { } next ? (next.Version == commit.ExpectedVersion + 1 ? next : next with { Version = commit.ExpectedVersion + 1 }) : null;
+            var enqueue = commit.Enqueue is { } toEnqueue ? RedisJobQueue.ToEnqueueItem(toEnqueue, EnqueueOptionsOrDefault(commit.EnqueueOptions), nowMs) : (EnqueueItem?)null;
+            var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
             var json = RedisStepJson.Write(job, commit.Event);
-            result = (RedisResult[])(await RunAsync(
+            pending = RunAsync(
                 _commits,
-                commit.OwnerId,
-                runId,
+                _commitSteps,
                 json,
                 [
                     nowMs, _retentionMs, commit.JobId,
@@ -166,12 +186,34 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : 0,
                     claimed ? settlement!.Value.Reason ?? MediaGenErrorCodes.InternalError : string.Empty,
                     claimed ? settlement!.Value.Description ?? string.Empty : string.Empty,
-                    EventChannel(commit.Event), json.Event, enqueue?.Group ?? string.Empty,
+                    EventJob(commit.Event), json.Event, enqueue?.Group ?? string.Empty,
                     commit.Reserve is { } credits ? credits : string.Empty, runId,
                     _ownOutbox && commit.Webhook is { } webhook ? webhook.Id : string.Empty,
                     _ownOutbox && commit.Webhook is { } same ? same.Payload : string.Empty,
+                    commit.OwnerId,
                 ],
-                cancellationToken).ConfigureAwait(false))!;
+                cancellationToken);
+        }
+        catch (Exception e)
+        {
+            if (claimed)
+            {
+                own!.ReleaseSettle();
+            }
+
+            return ValueTask.FromException<bool>(e);
+        }
+
+        return CompleteCommitAsync(pending, commit.JobId, commit.OwnerId, commit.Reserve, settlement, own, claimed, commit.Webhook);
+    }
+
+    private async ValueTask<bool> CompleteCommitAsync(
+        Task<RedisResult> pending, string jobId, string ownerId, long? reserve, LeaseSettlement? settlement, RedisQueueLease? own, bool claimed, WebhookDelivery? webhook)
+    {
+        RedisResult answer;
+        try
+        {
+            answer = StepResult(jobId, await pending.ConfigureAwait(false));
         }
         catch
         {
@@ -183,30 +225,32 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             throw;
         }
 
-        if ((long)result[0] is 0 or -2)
+        // 1 applied, 2 applied with the lease no longer held, 0 not applied, { -2, balance } the run's reservation refused.
+        var code = answer.Resp2Type == ResultType.Integer ? (long)answer : (long)((RedisResult[])answer!)[0];
+        if (code is 0 or -2)
         {
             if (claimed)
             {
                 own!.ReleaseSettle();
             }
 
-            return (long)result[0] == 0 ? false : throw new InsufficientCreditsException(commit.OwnerId, commit.Reserve!.Value, (long)result[1]);
+            return code == 0 ? false : throw new InsufficientCreditsException(ownerId, reserve!.Value, (long)((RedisResult[])answer!)[1]);
         }
 
-        if (settlement is not null && (!claimed || (long)result[1] == -1) && own is not null)
+        if (settlement is not null && (!claimed || code == 2) && own is not null)
         {
             // Expired, delivered again, or already settled: the step stands, and the message finds the job as it left it.
-            Log.LifecycleLeaseLost(_logger, commit.JobId);
+            Log.LifecycleLeaseLost(_logger, jobId);
         }
         else if (settlement is { } foreign && own is null)
         {
-            await SettleForeignLeaseAsync(commit.JobId, foreign).ConfigureAwait(false);
+            await ForeignLeaseSettlement.ApplyAsync(foreign, _logger, jobId, Log.LifecycleLeaseSettleFailed).ConfigureAwait(false);
         }
 
-        if (!_ownOutbox && commit.Webhook is { } late && _outbox is not null)
+        if (!_ownOutbox && webhook is { } late && _outbox is not null)
         {
             // Another backend's outbox cannot join the script: it gets the delivery right after (a crash between loses it).
-            await AddWebhookAsync(commit.JobId, late).ConfigureAwait(false);
+            await AddWebhookAsync(jobId, late).ConfigureAwait(false);
         }
 
         return true;
@@ -221,19 +265,6 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.WebhookNotStored(_logger, jobId, webhook.Id, e);
-        }
-    }
-
-    private async ValueTask SettleForeignLeaseAsync(string jobId, LeaseSettlement settlement)
-    {
-        try
-        {
-            await settlement.ApplyAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // A lost lease or a fault of the other queue: the message comes back, finds the job as this step left it.
-            Log.LifecycleLeaseSettleFailed(_logger, jobId, e);
         }
     }
 
@@ -252,80 +283,74 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             : options;
     }
 
-    private RedisValue EventChannel(JobEvent? jobEvent) => jobEvent is null ? string.Empty : _keys.EventChannel(jobEvent.JobId);
+    /// <summary>The event argument: the id of the job whose event the step publishes (the script names its channel), or ''.</summary>
+    private static RedisValue EventJob(JobEvent? jobEvent) => jobEvent is null ? RedisValue.EmptyString : jobEvent.JobId;
 
     /// <summary>Takes one step through <paramref name="batcher"/>: it goes out with the next script call, alone or with others.</summary>
     /// <remarks>
-    /// <paramref name="jobId"/> names the step's credit reservation: the job id, or a later run's id. The arguments are
-    /// copied into a pooled array, which the flush copies into the call's own and gives back (a step costs no array of its own).
+    /// The arguments are copied into a pooled array, which the flush copies into the call's own and gives back (a step
+    /// costs no array of its own). The step's credit keys are named by the script from its owner and reservation member.
     /// </remarks>
-    private static ValueTask<RedisResult> RunAsync(RedisCommandBatcher<Step, RedisResult> batcher, string ownerId, string jobId, RedisStepJson json, ReadOnlySpan<RedisValue> values, CancellationToken cancellationToken)
+    private static Task<RedisResult> RunAsync(RedisCommandBatcher<Step, RedisResult> batcher, FixedLengthArrays<RedisValue> arrays, RedisStepJson json, ReadOnlySpan<RedisValue> values, CancellationToken cancellationToken)
     {
-        var pooled = ArrayPool<RedisValue>.Shared.Rent(values.Length);
+        var pooled = arrays.Rent();
         values.CopyTo(pooled);
-        return RunStepAsync(batcher, new Step(ownerId, jobId, pooled, json), jobId, cancellationToken);
+        return batcher.RunAsync(new Step(pooled, json), cancellationToken);
     }
 
-    private static async ValueTask<RedisResult> RunStepAsync(RedisCommandBatcher<Step, RedisResult> batcher, Step step, string jobId, CancellationToken cancellationToken)
-    {
-        var result = await batcher.RunAsync(step, cancellationToken).ConfigureAwait(false);
-        return result.Resp2Type == ResultType.Array && (RedisResult[])result! is [var code, var message] && code.Resp2Type == ResultType.Integer && (long)code == StepError
+    /// <summary>A step's result, or the error the script raised for that step alone.</summary>
+    private static RedisResult StepResult(string jobId, RedisResult result) =>
+        result.Resp2Type == ResultType.Array && (RedisResult[])result! is [var code, var message] && code.Resp2Type == ResultType.Integer && (long)code == StepError
             ? throw new RedisServerException($"The lifecycle step for job '{jobId}' failed on the server: {message}")
             : result;
-    }
 
-    /// <summary>Sends steps as one script call: the queue's keys, the open-reservation index, each step's credit keys.</summary>
-    private async Task<RedisResult[]> FlushAsync(string script, int arity, IReadOnlyList<Step> steps)
+    /// <summary>Sends steps as one script call: the queue's keys and the open-reservation index, then the steps' arguments.</summary>
+    private async Task<RedisResult[]> FlushAsync(RedisScript script, int arity, ExactLengthArrays<RedisValue> arrays, FixedLengthArrays<RedisValue> stepArrays, IReadOnlyList<Step> steps)
     {
-        var queueKeys = _keys.QueueScriptKeys.Length;
-        var keys = new RedisKey[queueKeys + 1 + (2 * steps.Count)];
-        _keys.QueueScriptKeys.CopyTo(keys, 0);
-        keys[queueKeys] = _keys.CreditOpen;
-        var args = new RedisValue[HeaderArgs + (arity * steps.Count)];
+        var args = arrays.Rent(HeaderArgs + (arity * steps.Count));
         args[0] = _keys.MessagePrefix;
         args[1] = _keys.WakeChannel;
         args[2] = _keys.Root;
         args[3] = steps.Count;
         args[4] = _events.HistoryLength;
         args[5] = _events.HistoryTtlMs;
+        args[6] = _time.GetUtcNow().ToUnixTimeMilliseconds();
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
-            keys[queueKeys + 1 + (2 * i)] = _keys.CreditBalance(step.OwnerId);
-            keys[queueKeys + 2 + (2 * i)] = _keys.CreditReservation(step.OwnerId, step.JobId);
             Debug.Assert(step.Values.Length >= arity, "Each step carries the script's arguments.");
             step.Values.AsSpan(0, arity).CopyTo(args.AsSpan(HeaderArgs + (arity * i)));
-            ArrayPool<RedisValue>.Shared.Return(step.Values, clearArray: true);
+            stepArrays.Return(step.Values);
         }
 
+        RedisResult[] results;
         try
         {
             var db = await _connection.GetDatabaseAsync(CancellationToken.None).ConfigureAwait(false);
-            try
-            {
-                return (RedisResult[])(await db.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false))!;
-            }
-            catch (Exception e) when (RedisErrors.IsUnavailable(e))
-            {
-                throw RedisErrors.Unavailable(e);
-            }
+            results = (RedisResult[])(await script.EvaluateAsync(db, _scriptKeys, args).ConfigureAwait(false))!;
         }
-        finally
+        catch (Exception e) when (RedisErrors.IsUnavailable(e))
         {
-            // Answered or failed, the call no longer reads the steps' JSON.
-            foreach (var step in steps)
-            {
-                step.Json.Return();
-            }
+            // The client may still hold the failed call's arguments: the arrays they point into are dropped, not reused.
+            throw RedisErrors.Unavailable(e);
         }
+
+        // Answered: the call no longer reads its arguments or the steps' JSON.
+        arrays.Return(args);
+        foreach (var step in steps)
+        {
+            step.Json.Return();
+        }
+
+        return results;
     }
 
     /// <summary>The arguments before the steps' (see <see cref="LifecycleScripts"/>).</summary>
-    private const int HeaderArgs = 6;
+    private const int HeaderArgs = 7;
 
     /// <summary>The result code of a step that raised an error in the script.</summary>
     private const long StepError = -99;
 
     /// <summary>One step of a batch; <see cref="Values"/> and <see cref="Json"/> are rented, and the flush that sends them gives them back.</summary>
-    private readonly record struct Step(string OwnerId, string JobId, RedisValue[] Values, RedisStepJson Json);
+    private readonly record struct Step(RedisValue[] Values, RedisStepJson Json);
 }

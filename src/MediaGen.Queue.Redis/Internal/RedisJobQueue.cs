@@ -236,7 +236,7 @@ internal sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         var leaseMs = (long)Math.Ceiling(_options.LeaseDuration.TotalMilliseconds);
         var jobRoot = JobRoot;
         var result = (RedisResult[])(await RunAsync(
-            db => db.ScriptEvaluateAsync(QueueScripts.Receive, _scriptKeys, [_keys.MessagePrefix, _keys.WakeChannel, now, count, leaseMs, jobRoot ?? string.Empty]),
+            db => QueueScripts.ReceiveScript.EvaluateAsync(db, _scriptKeys, [_keys.MessagePrefix, _keys.WakeChannel, now, count, leaseMs, jobRoot ?? string.Empty]),
             cancellationToken).ConfigureAwait(false))!;
 
         long? nextDue = null;

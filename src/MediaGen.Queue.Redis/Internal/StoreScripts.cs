@@ -4,7 +4,7 @@ namespace MediaGen.Queue.Redis.Internal;
 /// The job store's Lua scripts. Keys and ARGV 1-2 as in <see cref="RedisLua"/> (the queue's, so that removing a job
 /// removes its message too); ARGV 3 is the key root (<c>{prefix}:</c>), from which the store's keys are built inside
 /// the scripts, all under one hash tag. A job is a hash at <c>job:{id}</c> with d (JSON), v (version), o (owner),
-/// s (status number), q (list sequence), k (idempotency key), m (the credit reservation member of its current run, see
+/// s (status number), q (list sequence), k (idempotency key), e (the number of its latest event, see <see cref="RedisJobEventStream.Functions"/>), m (the credit reservation member of its current run, see
 /// <see cref="RedisKeys.ReservationMember"/>), u (the current run's id, once the job was retried: its message's id). Indexes: <c>owner-all:{owner}</c> and
 /// <c>owner-s{status}:{owner}</c> (scored by sequence, for newest-first listing), <c>status:{status}</c> (scored by
 /// UpdatedAt ms, for the sweeper), <c>idem:{owner}</c> (key to job id), and <c>expiry</c> (finished jobs scored by
@@ -15,9 +15,11 @@ internal static class StoreScripts
     /// <summary>
     /// The store's operations as Lua functions over <c>root</c>, shared with the lifecycle scripts.
     /// <c>store_find</c> returns { 0, existing JSON } when the owner's idempotency key already names a job, { -1 } when
-    /// the id exists, else nil; <c>store_insert</c> writes a new job; <c>store_update</c> returns 1 when written, 0 when
-    /// the job is missing or its version differs. Expired jobs are removed a few at a time by every insert and every update
-/// that finishes a job (not by the updates in between: a job finishes once, so removals keep pace with what expires).
+    /// the id exists, else nil; <c>store_insert</c> writes a new job (with the number of its first event, when it has one);
+    /// <c>store_update</c> returns 1 when written, 0 when the job is missing or its version differs, and given the job's
+    /// event channel, numbers the step's event in the same write and returns that number too. Expired jobs are removed a few at a time (<c>store_purge(now, limit)</c>)
+/// by every create and every update that finishes a job, and by every lifecycle call, once for all its steps (not by
+/// the updates in between: a job finishes once, so removals keep pace with what expires).
 /// Removing a job (<c>store_delete</c>) removes its queue message (the
     /// message id is the job id), its settled credit reservation and its event history (see <see cref="RedisJobEventStream"/>),
     /// so nothing of a finished job outlives its retention (an open reservation stays for the sweeper to settle).
@@ -45,8 +47,8 @@ internal static class StoreScripts
           if f[5] and f[5] ~= id then queue_remove(f[5]) end
           return 1
         end
-        local function store_purge(now)
-          local ids = redis.call('ZRANGEBYSCORE', root .. 'expiry', '-inf', now, 'LIMIT', 0, 20)
+        local function store_purge(now, limit)
+          local ids = redis.call('ZRANGEBYSCORE', root .. 'expiry', '-inf', now, 'LIMIT', 0, limit)
           for _, id in ipairs(ids) do store_delete(id) end
         end
         local function store_finished(status) return status == '2' or status == '3' or status == '4' end
@@ -68,22 +70,32 @@ internal static class StoreScripts
           if redis.call('EXISTS', root .. 'job:' .. id) == 1 then return { -1 } end
           return nil
         end
-        local function store_insert(id, owner, key, member, json, status, updated, now, retention)
+        local function store_insert(id, owner, key, member, json, status, updated, now, retention, event)
           local jk = root .. 'job:' .. id
           local seq = redis.call('INCR', root .. 'job-seq')
-          redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member)
+          if event then
+            redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member, 'e', event)
+          else
+            redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member)
+          end
           if key ~= '' then redis.call('HSET', root .. 'idem:' .. owner, key, id) end
           redis.call('ZADD', root .. 'owner-all:' .. owner, seq, id)
           redis.call('ZADD', root .. 'owner-s' .. status .. ':' .. owner, seq, id)
           redis.call('ZADD', root .. 'status:' .. status, updated, id)
           store_retain(id, status, false, now, retention)
         end
-        local function store_update(id, expected, json, new, updated, now, retention)
+        local function store_update(id, expected, json, new, updated, now, retention, channel)
           local jk = root .. 'job:' .. id
-          local f = redis.call('HMGET', jk, 'v', 'o', 's', 'q')
+          local f = redis.call('HMGET', jk, 'v', 'o', 's', 'q', 'e')
           if not f[1] or f[1] ~= expected then return 0 end
           local owner, old = f[2], f[3]
-          redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new)
+          local event = nil
+          if channel then
+            if f[5] then event = tonumber(f[5]) + 1 else event = events_next(channel) end
+            redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new, 'e', event)
+          else
+            redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new)
+          end
           if old ~= new then
             redis.call('ZREM', root .. 'owner-s' .. old .. ':' .. owner, id)
             redis.call('ZADD', root .. 'owner-s' .. new .. ':' .. owner, f[4], id)
@@ -91,13 +103,12 @@ internal static class StoreScripts
           end
           redis.call('ZADD', root .. 'status:' .. new, updated, id)
           store_retain(id, new, store_finished(old), now, retention)
-          if store_finished(new) then store_purge(now) end
-          return 1
+          return 1, event
         end
 
         """;
 
-    private const string Header = RedisLua.Prelude + QueueScripts.Functions + Functions;
+    private const string Header = RedisLua.Prelude + QueueScripts.Functions + RedisJobEventStream.Functions + Functions;
 
     /// <summary>
     /// ARGV 4 id, 5 owner, 6 idempotency key or '', 7 JSON, 8 status, 9 updated at ms, 10 now ms, 11 retention ms or -1,
@@ -105,7 +116,7 @@ internal static class StoreScripts
     /// </summary>
     public const string Create = Header + """
         local now = tonumber(ARGV[10])
-        store_purge(now)
+        store_purge(now, 20)
         local found = store_find(ARGV[4], ARGV[5], ARGV[6])
         if found then return found end
         store_insert(ARGV[4], ARGV[5], ARGV[6], ARGV[12], ARGV[7], ARGV[8], ARGV[9], now, tonumber(ARGV[11]))
@@ -117,7 +128,9 @@ internal static class StoreScripts
     /// 10 retention ms or -1. Returns 1 when written, 0 when the job is missing or its version differs.
     /// </summary>
     public const string Update = Header + """
-        return store_update(ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]))
+        local written = store_update(ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]))
+        if written == 1 and store_finished(ARGV[7]) then store_purge(tonumber(ARGV[9]), 20) end
+        return written
         """;
 
     /// <summary>ARGV 4 id. Returns 1 when the job existed.</summary>

@@ -57,6 +57,40 @@ public sealed class InMemoryEventHistoryTests
         Assert.Equal([2L], (await stream.GetHistoryAsync("job", 0)).Select(e => e.Sequence));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(7)]
+    [InlineData(100)]
+    public async Task GetHistoryAsync_MoreEventsThanTheHistoryHolds_KeepsTheLatestInOrder(int historyLength)
+    {
+        // Kept in place for the first three, in an array past them: compact events and full ones (with progress) mixed.
+        var stream = new InMemoryJobEventStream(_time, historyLength, retention: TimeSpan.FromHours(1));
+        const int Published = 10;
+        for (var i = 1; i <= Published; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await stream.PublishAsync(i % 3 == 0 ? Event("job") with { Progress = i / 10.0 } : Event("job") with { Type = JobEventType.Started, Attempt = i });
+        }
+
+        var kept = Math.Min(historyLength, Published);
+        var all = await stream.GetHistoryAsync("job", 0);
+        Assert.Equal(Enumerable.Range(Published - kept + 1, kept).Select(i => (long)i), all.Select(e => e.Sequence));
+        foreach (var e in all)
+        {
+            var i = (int)e.Sequence;
+            Assert.Equal(_time.GetUtcNow() - TimeSpan.FromSeconds(Published - i), e.Timestamp);
+            Assert.Equal(i % 3 == 0 ? JobEventType.Progress : JobEventType.Started, e.Type);
+            Assert.Equal(i % 3 == 0 ? i / 10.0 : null, e.Progress);
+            Assert.Equal(i % 3 == 0 ? 0 : i, e.Attempt);
+            Assert.Equal("owner", e.OwnerId);
+        }
+
+        Assert.Equal([Published], (await stream.GetHistoryAsync("job", Published - 1)).Select(e => e.Sequence));
+    }
+
     private JobEvent Event(string jobId) => new()
     {
         JobId = jobId,

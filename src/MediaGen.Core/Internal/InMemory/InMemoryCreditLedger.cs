@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 
 namespace MediaGen.Internal;
@@ -53,7 +55,8 @@ internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options
         ArgumentOutOfRangeException.ThrowIfNegative(refund);
         lock (_gate)
         {
-            if (!_reservations.TryGetValue((ownerId, jobId), out var reservation) || reservation.Settled)
+            ref var reservation = ref CollectionsMarshal.GetValueRefOrNullRef(_reservations, (ownerId, jobId));
+            if (Unsafe.IsNullRef(ref reservation) || reservation.Settled)
             {
                 return ValueTask.FromResult(0L);
             }
@@ -136,11 +139,17 @@ internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options
 
     private long BalanceOf(string ownerId) => _balances.TryGetValue(ownerId, out var balance) ? balance : _initialBalance;
 
-    private sealed class Reservation(long amount, DateTimeOffset reservedAt)
+    /// <summary>
+    /// A reservation, kept in place in the dictionary: a value, so a retained job costs the ledger no object (and its time
+    /// as UTC ticks, 8 bytes where a <see cref="DateTimeOffset"/> takes 16).
+    /// </summary>
+    private struct Reservation(long amount, DateTimeOffset reservedAt)
     {
-        public long Amount { get; } = amount;
+        private readonly long _reservedAtTicks = reservedAt.UtcTicks;
 
-        public DateTimeOffset ReservedAt { get; } = reservedAt;
+        public readonly long Amount { get; } = amount;
+
+        public readonly DateTimeOffset ReservedAt => new(_reservedAtTicks, TimeSpan.Zero);
 
         public bool Settled { get; set; }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using MediaGen.Shared;
 
@@ -162,7 +163,12 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
     private sealed class JobEvents(string jobId) : IntrusiveListNode<JobEvents>
     {
         private const int FirstCapacity = 3;
-        private KeptEvent[] _ring = [];
+
+        // The first three kept events live in the object itself (Queued, Started and a terminal event are most jobs' whole
+        // history), so a retained job's history is one object; a longer one moves to an array that grows 6, 12 ...
+        private FirstEvents _first;
+        private KeptEvent[]? _grown;
+        private int _length;
         private int _head;
         private int _count;
         private string? _ownerId;
@@ -176,31 +182,41 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         /// <summary>The job's live subscribers; null while there are none (most finished jobs), so a kept history costs no list.</summary>
         public List<Channel<JobEvent>>? Subscribers { get; set; }
 
+        private Span<KeptEvent> Ring => _grown is null ? ((Span<KeptEvent>)_first)[.._length] : _grown;
+
         public void Add(JobEvent jobEvent, int capacity)
         {
             _ownerId ??= jobEvent.OwnerId;
             var kept = KeptEvent.Of(jobEvent, _ownerId);
+            if (_length == 0)
+            {
+                _length = Math.Min(capacity, FirstCapacity);
+            }
+
             if (_count == capacity)
             {
-                _ring[_head] = kept;
-                _head = (_head + 1) % _ring.Length;
+                Ring[_head] = kept;
+                _head = (_head + 1) % _length;
                 return;
             }
 
-            if (_count == _ring.Length)
+            if (_count == _length)
             {
                 // Grows 3, 6, 12 ... up to the history length; the kept events move to the front in order.
-                var grown = new KeptEvent[Math.Min(capacity, Math.Max(FirstCapacity, _ring.Length * 2))];
+                var ring = Ring;
+                var grown = new KeptEvent[Math.Min(capacity, _length * 2)];
                 for (var i = 0; i < _count; i++)
                 {
-                    grown[i] = _ring[(_head + i) % _ring.Length];
+                    grown[i] = ring[(_head + i) % _length];
                 }
 
-                _ring = grown;
+                _grown = grown;
+                _first = default;
+                _length = grown.Length;
                 _head = 0;
             }
 
-            _ring[(_head + _count) % _ring.Length] = kept;
+            Ring[(_head + _count) % _length] = kept;
             _count++;
         }
 
@@ -214,10 +230,11 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
                 return [];
             }
 
+            var ring = Ring;
             var events = new JobEvent[_count - skip];
             for (var i = 0; i < events.Length; i++)
             {
-                events[i] = _ring[(_head + skip + i) % _ring.Length].ToEvent(JobId, _ownerId!, first + skip + i);
+                events[i] = ring[(_head + skip + i) % _length].ToEvent(JobId, _ownerId!, first + skip + i);
             }
 
             return events;
@@ -225,10 +242,19 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
 
         public void Clear()
         {
-            _ring = [];
+            _first = default;
+            _grown = null;
+            _length = 0;
             _head = 0;
             _count = 0;
         }
+    }
+
+    /// <summary>The first kept events of a job, in place.</summary>
+    [InlineArray(3)]
+    private struct FirstEvents
+    {
+        private KeptEvent _event;
     }
 
     /// <summary>A kept event: the event itself when it carries more than its type, time, status and attempt; else only those.</summary>

@@ -31,32 +31,56 @@ internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
     public static readonly TimeSpan EarlySignalWindow = TimeSpan.FromSeconds(30);
 
     private const int PruneAbove = 64;
-    private readonly ConcurrentDictionary<string, IRunningAttempt> _running = new(StringComparer.Ordinal);
+
+    // A dictionary under a lock, not a concurrent one: a registration takes a freed slot instead of a new node per attempt.
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, IRunningAttempt> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _early = new(StringComparer.Ordinal);
 
     /// <summary>How many early signals are remembered now (they are pruned once past the window).</summary>
     public int RememberedSignals => _early.Count;
 
     /// <summary>How many attempts run in this process now.</summary>
-    public int Running => _running.Count;
+    public int Running
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running.Count;
+            }
+        }
+    }
 
     public void Register(string runId, IRunningAttempt attempt)
     {
-        _running[runId] = attempt;
+        lock (_gate)
+        {
+            _running[runId] = attempt;
+        }
+
         if (TakeEarlySignal(runId))
         {
             attempt.Abort();
         }
     }
 
-    public void Unregister(string runId, IRunningAttempt attempt) =>
-        _running.TryRemove(new KeyValuePair<string, IRunningAttempt>(runId, attempt));
+    public void Unregister(string runId, IRunningAttempt attempt)
+    {
+        lock (_gate)
+        {
+            if (_running.TryGetValue(runId, out var registered) && ReferenceEquals(registered, attempt))
+            {
+                _running.Remove(runId);
+            }
+        }
+    }
 
     /// <summary>A cancel of <paramref name="runId"/> was recorded: aborts its attempt here, or remembers it for a moment.</summary>
     /// <returns>Whether an attempt running here was aborted.</returns>
     public bool TryCancel(string runId)
     {
-        if (_running.TryGetValue(runId, out var attempt))
+        if (Find(runId) is { } attempt)
         {
             attempt.Abort();
             return true;
@@ -66,9 +90,9 @@ internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
         _early[runId] = timeProvider.GetTimestamp();
 
         // The attempt may have registered between the look-up and the line above, without seeing the signal.
-        if (_running.TryGetValue(runId, out attempt) && _early.TryRemove(runId, out _))
+        if (Find(runId) is { } late && _early.TryRemove(runId, out _))
         {
-            attempt.Abort();
+            late.Abort();
             return true;
         }
 
@@ -77,9 +101,23 @@ internal sealed class JobCancellationRegistry(TimeProvider timeProvider)
 
     public void StopAll()
     {
-        foreach (var attempt in _running.Values)
+        IRunningAttempt[] running;
+        lock (_gate)
+        {
+            running = [.. _running.Values];
+        }
+
+        foreach (var attempt in running)
         {
             attempt.StopForShutdown();
+        }
+    }
+
+    private IRunningAttempt? Find(string runId)
+    {
+        lock (_gate)
+        {
+            return _running.GetValueOrDefault(runId);
         }
     }
 

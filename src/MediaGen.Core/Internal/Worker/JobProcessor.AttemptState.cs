@@ -9,9 +9,11 @@ internal sealed partial class JobProcessor
     private sealed class AttemptState(JobProcessor processor, IQueueLease lease, GenerationJob job, string holder, TimeSpan renewal)
         : AttemptClockEntry, IProgress<GenerationProgress>, ICheckpointSink, IRunningAttempt, IDisposable
     {
-        // JobAborted: the job is over (owner cancel, deadline). AttemptCanceled: this attempt stops for any reason.
-        private readonly CancellationTokenSource jobAborted = new();
-        private readonly CancellationTokenSource attemptCancel = new();
+        // JobAborted: the job is over (owner cancel, deadline). AttemptCanceled: this attempt stops for any reason. Both come
+        // from the processor's pool and go back to it when the attempt ends uncanceled; a cancel is refused once it ended.
+        private readonly CancellationTokenSource jobAborted = processor._cancellationSources.Get();
+        private readonly CancellationTokenSource attemptCancel = processor._cancellationSources.Get();
+        private bool _ended;
         private GenerationJob _job = job;
         private long _lastProgressTimestamp;
         private GenerationProgress _progress;
@@ -35,10 +37,16 @@ internal sealed partial class JobProcessor
 
         public void StopForShutdown() => _ = CancelQuietlyAsync(null, attemptCancel);
 
+        /// <summary>The attempt ended: no cancel reaches its sources any more, and they go back to the pool unless canceled.</summary>
         public void Dispose()
         {
-            jobAborted.Dispose();
-            attemptCancel.Dispose();
+            lock (this)
+            {
+                _ended = true;
+            }
+
+            processor._cancellationSources.Return(jobAborted);
+            processor._cancellationSources.Return(attemptCancel);
         }
 
         public GenerationJob Job
@@ -181,20 +189,34 @@ internal sealed partial class JobProcessor
             }
         }
 
-        private static async Task CancelQuietlyAsync(CancellationTokenSource? first, CancellationTokenSource second)
+        /// <summary>
+        /// Cancels <paramref name="first"/>, lets its callbacks run, then cancels <paramref name="second"/>; each only while
+        /// the attempt has not ended (its sources may serve another attempt by then).
+        /// </summary>
+        private async Task CancelQuietlyAsync(CancellationTokenSource? first, CancellationTokenSource second)
         {
             try
             {
                 if (first is not null)
                 {
-                    await first.CancelAsync().ConfigureAwait(false);
+                    await CancelUnlessEnded(first).ConfigureAwait(false);
                 }
 
-                await second.CancelAsync().ConfigureAwait(false);
+                await CancelUnlessEnded(second).ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
                 // The attempt finished first.
+            }
+        }
+
+        private Task CancelUnlessEnded(CancellationTokenSource source)
+        {
+            lock (this)
+            {
+                // CancelAsync marks the source canceled before it returns (its callbacks run after), so a source canceled
+                // here is never reset and reused.
+                return _ended ? Task.CompletedTask : source.CancelAsync();
             }
         }
 

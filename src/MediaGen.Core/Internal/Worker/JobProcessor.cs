@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -35,6 +36,7 @@ internal sealed partial class JobProcessor : IDisposable
     private readonly ResiliencePipeline _storagePipeline;
     private readonly IImageThumbnailer? _thumbnailer;
     private readonly AttemptClock _clock;
+    private readonly ObjectPool<CancellationTokenSource> _cancellationSources;
 
     public JobProcessor(
         IJobStore store,
@@ -66,6 +68,10 @@ internal sealed partial class JobProcessor : IDisposable
         _logger = logger;
         _clock = new AttemptClock(timeProvider);
 
+        // Two sources per attempt, reused when the attempt ended without a cancel (as Kestrel reuses a request's): enough
+        // kept for every attempt that can run at once to end together.
+        _cancellationSources = new DefaultObjectPool<CancellationTokenSource>(new CancellationSourcePolicy(), Math.Max(16, 2 * _workerOptions.Concurrency));
+
         // Storing an output is repeatable (same key, and the output can be opened again), so brief storage faults are
         // retried in place instead of failing the whole attempt.
         _storagePipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
@@ -83,36 +89,107 @@ internal sealed partial class JobProcessor : IDisposable
     public void Dispose() => _clock.Dispose();
 
     /// <summary>Processes one delivery. Never throws except for cancellation by <paramref name="shutdown"/> before any work.</summary>
-    public async Task ProcessAsync(IQueueLease lease, CancellationToken shutdown)
+    public Task ProcessAsync(IQueueLease lease, CancellationToken shutdown)
+    {
+        // Where reading, deciding and starting complete synchronously (in memory), the attempt's run is the one async state
+        // machine a job keeps while its generator works: it is returned, not awaited from a method around it. Where the
+        // queue read the job with the message (one backend), that read serves; else the store is asked.
+        GenerationJob? job;
+        if (lease is IJobCarryingLease { Job: { } received })
+        {
+            job = received;
+        }
+        else
+        {
+            ValueTask<GenerationJob?> reading;
+            try
+            {
+                reading = _store.GetAsync(lease.Message.JobId, shutdown);
+            }
+            catch (Exception e)
+            {
+                return SettleAfterFaultAsync(lease, e, shutdown);
+            }
+
+            if (!reading.IsCompletedSuccessfully)
+            {
+                return ReadThenProcessAsync(lease, reading, shutdown);
+            }
+
+            job = reading.Result;
+            if (job is null)
+            {
+                return DeadLetterOrphanAsync(lease, MediaGenErrorCodes.JobNotFound, $"No job '{lease.Message.JobId}' exists for this message.");
+            }
+        }
+
+        var starting = StartAttemptAsync(lease, job, shutdown);
+        if (starting.IsCompletedSuccessfully)
+        {
+            return starting.Result is { } start ? RunAttemptAsync(lease, start.Job, start.Holder, start.Generator, start.Model, shutdown) : Task.CompletedTask;
+        }
+
+        return StartThenRunAsync(lease, starting, shutdown);
+    }
+
+    /// <summary>Awaits a read of the job that did not complete at once, then starts and runs the attempt.</summary>
+    private async Task ReadThenProcessAsync(IQueueLease lease, ValueTask<GenerationJob?> reading, CancellationToken shutdown)
     {
         var jobId = lease.Message.JobId;
+        ValueTask<AttemptStart?> starting;
         try
         {
-            // Where the queue read the job with the message (one backend), that read serves; else the store is asked.
-            var job = lease is IJobCarryingLease { Job: { } received } ? received : await _store.GetAsync(jobId, shutdown).ConfigureAwait(false);
-            if (job is null)
+            if (await reading.ConfigureAwait(false) is not { } job)
             {
                 await DeadLetterOrphanAsync(lease, MediaGenErrorCodes.JobNotFound, $"No job '{jobId}' exists for this message.").ConfigureAwait(false);
                 return;
             }
 
-            // Deciding and starting complete synchronously on the in-memory backend, so only the attempt's run (awaited here,
-            // not from a method in between) keeps an async state machine per job while the generator works.
-            if (await StartAttemptAsync(lease, job, shutdown).ConfigureAwait(false) is { } start)
-            {
-                await RunAttemptAsync(lease, start.Job, start.Holder, start.Generator, start.Model, shutdown).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
-        {
-            await SettleAsync(jobId, lease.AbandonAsync(TimeSpan.Zero, CancellationToken.None)).ConfigureAwait(false);
+            starting = StartAttemptAsync(lease, job, shutdown);
         }
         catch (Exception e)
         {
-            // The one broad catch: the job store or queue failed outside an attempt. The message comes back later.
-            Log.ProcessingCrashed(_logger, jobId, e);
-            await SettleAsync(jobId, lease.AbandonAsync(StoreUnavailableRetryDelay, CancellationToken.None)).ConfigureAwait(false);
+            await SettleAfterFaultAsync(lease, e, shutdown).ConfigureAwait(false);
+            return;
         }
+
+        await StartThenRunAsync(lease, starting, shutdown).ConfigureAwait(false);
+    }
+
+    /// <summary>Awaits a start that did not complete at once, then runs the attempt.</summary>
+    private async Task StartThenRunAsync(IQueueLease lease, ValueTask<AttemptStart?> starting, CancellationToken shutdown)
+    {
+        AttemptStart? start;
+        try
+        {
+            start = await starting.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await SettleAfterFaultAsync(lease, e, shutdown).ConfigureAwait(false);
+            return;
+        }
+
+        if (start is { } run)
+        {
+            await RunAttemptAsync(lease, run.Job, run.Holder, run.Generator, run.Model, shutdown).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The job store or queue failed outside an attempt's own handling (or shutdown canceled it): the message goes back,
+    /// at once on shutdown, after a delay on a fault. The one broad catch of a delivery.
+    /// </summary>
+    private Task SettleAfterFaultAsync(IQueueLease lease, Exception e, CancellationToken shutdown)
+    {
+        var jobId = lease.Message.JobId;
+        if (e is OperationCanceledException && shutdown.IsCancellationRequested)
+        {
+            return SettleAsync(jobId, lease.AbandonAsync(TimeSpan.Zero, CancellationToken.None));
+        }
+
+        Log.ProcessingCrashed(_logger, jobId, e);
+        return SettleAsync(jobId, lease.AbandonAsync(StoreUnavailableRetryDelay, CancellationToken.None));
     }
 
     /// <summary>
@@ -188,116 +265,125 @@ internal sealed partial class JobProcessor : IDisposable
         return new AttemptStart(started.Job, holder, generator, model);
     }
 
+    /// <summary>Runs an attempt this delivery started, and ends it by its outcome.</summary>
     private async Task RunAttemptAsync(IQueueLease lease, GenerationJob job, string holder, IMediaGenerator generator, ModelDescriptor model, CancellationToken shutdown)
     {
-        var modelTag = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, model.Id);
-        using var activity = _metrics.ActivitySource.StartActivity(MediaGenTelemetry.Spans.Process, ActivityKind.Consumer, TraceContext.Extract(lease.Message));
-        activity?.SetTag(MediaGenTelemetry.Tags.JobId, job.Id);
-        activity?.SetTag(MediaGenTelemetry.Tags.Model, model.Id);
-        activity?.SetTag(MediaGenTelemetry.Tags.Attempt, job.Attempt);
-
-        var now = _time.GetUtcNow();
-        if (job.Attempt == 1)
-        {
-            _metrics.QueueWait.Record((now - lease.EnqueuedAt).TotalSeconds, modelTag);
-        }
-
-        Log.AttemptStarted(_logger, job.Id, job.Attempt, generator.Name);
-
-        // The processor's one clock serves every attempt's lease renewal and deadline, which signals JobAborted. Cancel sites
-        // (owner cancel, deadline, shutdown, lost lease) cancel the attempt's sources directly: no linked sources per job.
-        var renewal = _workerOptions.LeaseRenewalInterval ?? RenewalInterval(lease, now);
-        using var attempt = new AttemptState(this, lease, job, holder, renewal);
-        var jobAborted = attempt.JobAborted;
-        var attemptCancel = attempt.AttemptCanceled;
-        _running.Register(job.RunId, attempt);
-        if (shutdown.IsCancellationRequested)
-        {
-            attempt.StopForShutdown();
-        }
-
-        // The attempt timeout is one more due time on the attempt's clock entry, not a timeout pipeline per attempt: that
-        // cost an async state machine per layer, a pooled source and a registration on the attempt's token each time.
-        attempt.Start(now, _workerOptions.AttemptTimeout);
-        var generationStarted = _time.GetTimestamp();
         try
         {
-            var context = new GenerationContext(job, model, attempt, attempt, jobAborted);
-            var result = await generator.GenerateAsync(context, attemptCancel).ConfigureAwait(false);
-            attempt.EndGeneration();
-            _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
-            if (result.FailedOutputs.Count > 0)
-            {
-                foreach (var failure in result.FailedOutputs)
-                {
-                    Log.OutputFailed(_logger, job.Id, failure.Index, failure.Code, failure.Message);
-                }
+            var modelTag = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, model.Id);
+            using var activity = _metrics.ActivitySource.StartActivity(MediaGenTelemetry.Spans.Process, ActivityKind.Consumer, TraceContext.Extract(lease.Message));
+            activity?.SetTag(MediaGenTelemetry.Tags.JobId, job.Id);
+            activity?.SetTag(MediaGenTelemetry.Tags.Model, model.Id);
+            activity?.SetTag(MediaGenTelemetry.Tags.Attempt, job.Attempt);
 
-                if (result.Outputs.Count == 0)
-                {
-                    // Nothing to deliver: the job fails like any permanent error, refunded in full.
-                    throw EveryOutputFailed(result.FailedOutputs);
-                }
+            var now = _time.GetUtcNow();
+            if (job.Attempt == 1)
+            {
+                _metrics.QueueWait.Record((now - lease.EnqueuedAt).TotalSeconds, modelTag);
             }
 
-            IReadOnlyList<JobOutput> outputs = result.Outputs.Count == 0 ? [] : await StoreOutputsAsync(attempt, result, attemptCancel).ConfigureAwait(false);
-            attempt.Stop();
-            await _lifecycle.SucceedAsync(attempt.Job, holder, lease, outputs, result.FailedOutputs).ConfigureAwait(false);
-        }
-        catch (Exception e) when (attempt.IsJobAborted && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
-        {
-            attempt.Stop();
-            var current = await ReloadAsync(attempt.Job).ConfigureAwait(false);
-            if (current.Deadline is { } d && _time.GetUtcNow() >= d && !current.CancelRequested)
+            Log.AttemptStarted(_logger, job.Id, job.Attempt, generator.Name);
+
+            // The processor's one clock serves every attempt's lease renewal and deadline, which signals JobAborted. Cancel sites
+            // (owner cancel, deadline, shutdown, lost lease) cancel the attempt's sources directly: no linked sources per job.
+            var renewal = _workerOptions.LeaseRenewalInterval ?? RenewalInterval(lease, now);
+            using var attempt = new AttemptState(this, lease, job, holder, renewal);
+            var jobAborted = attempt.JobAborted;
+            var attemptCancel = attempt.AttemptCanceled;
+            _running.Register(job.RunId, attempt);
+            if (shutdown.IsCancellationRequested)
             {
-                var deadline = DeadlineError(current.Error);
-                SpanFailure.Record(activity, deadline.Code, deadline.Message, exception: null);
-                await _lifecycle.FailAsync(current, deadline, refund: true, lease, deadLetter: true, requireHolder: holder, exception: null).ConfigureAwait(false);
+                attempt.StopForShutdown();
             }
-            else
+
+            // The attempt timeout is one more due time on the attempt's clock entry, not a timeout pipeline per attempt: that
+            // cost an async state machine per layer, a pooled source and a registration on the attempt's token each time.
+            attempt.Start(now, _workerOptions.AttemptTimeout);
+            var generationStarted = _time.GetTimestamp();
+            try
             {
-                await _lifecycle.CancelAsync(current, lease).ConfigureAwait(false);
+                var context = new GenerationContext(job, model, attempt, attempt, jobAborted);
+                var result = await generator.GenerateAsync(context, attemptCancel).ConfigureAwait(false);
+                attempt.EndGeneration();
+                _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
+                if (result.FailedOutputs.Count > 0)
+                {
+                    foreach (var failure in result.FailedOutputs)
+                    {
+                        Log.OutputFailed(_logger, job.Id, failure.Index, failure.Code, failure.Message);
+                    }
+
+                    if (result.Outputs.Count == 0)
+                    {
+                        // Nothing to deliver: the job fails like any permanent error, refunded in full.
+                        throw EveryOutputFailed(result.FailedOutputs);
+                    }
+                }
+
+                IReadOnlyList<JobOutput> outputs = result.Outputs.Count == 0 ? [] : await StoreOutputsAsync(attempt, result, attemptCancel).ConfigureAwait(false);
+                attempt.Stop();
+                await _lifecycle.SucceedAsync(attempt.Job, holder, lease, outputs, result.FailedOutputs).ConfigureAwait(false);
+            }
+            catch (Exception e) when (attempt.IsJobAborted && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
+            {
+                attempt.Stop();
+                var current = await ReloadAsync(attempt.Job).ConfigureAwait(false);
+                if (current.Deadline is { } d && _time.GetUtcNow() >= d && !current.CancelRequested)
+                {
+                    var deadline = DeadlineError(current.Error);
+                    SpanFailure.Record(activity, deadline.Code, deadline.Message, exception: null);
+                    await _lifecycle.FailAsync(current, deadline, refund: true, lease, deadLetter: true, requireHolder: holder, exception: null).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _lifecycle.CancelAsync(current, lease).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (attempt.LeaseLost)
+            {
+                // Another worker may hold the message now; it resumes from the checkpoint. Touch neither the job nor the lease.
+                SpanFailure.Record(activity, MediaGenErrorCodes.LeaseLost, "The attempt lost its lease and was abandoned.", exception: null);
+                Log.LeaseLost(_logger, job.Id);
+            }
+            catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+            {
+                attempt.Stop();
+                await ReturnOnShutdownAsync(attempt, lease).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutRejectedException || (e is OperationCanceledException && attempt.TimedOut))
+            {
+                attempt.Stop();
+                var error = new JobError(MediaGenErrorCodes.AttemptTimedOut, $"The attempt took longer than {_workerOptions.AttemptTimeout}.", Retryable: true);
+                var timedOut = e as TimeoutRejectedException ?? new TimeoutRejectedException(error.Message, _workerOptions.AttemptTimeout, e);
+                SpanFailure.Record(activity, error.Code, error.Message, timedOut);
+                await HandleFailureAsync(attempt, generator, error, timedOut, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
+            }
+            catch (GenerationException e)
+            {
+                attempt.Stop();
+                var error = new JobError(e.ErrorCode, e.Message, e.IsTransient);
+                SpanFailure.Record(activity, error.Code, error.Message, e);
+                await HandleFailureAsync(attempt, generator, error, e, e.RetryAfter, e.IsRateLimited, e.IsRefundable).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !attemptCancel.IsCancellationRequested)
+            {
+                // The worker's one broad catch for an attempt: an unexpected fault is an outcome, retried like a transient error.
+                attempt.Stop();
+                var code = e is StorageUnavailableException ? MediaGenErrorCodes.StorageUnavailable : MediaGenErrorCodes.InternalError;
+                var error = new JobError(code, e.Message, Retryable: true);
+                SpanFailure.Record(activity, error.Code, error.Message, e);
+                await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
+            }
+            finally
+            {
+                _running.Unregister(job.RunId, attempt);
+                attempt.Stop();
             }
         }
-        catch (OperationCanceledException) when (attempt.LeaseLost)
+        catch (Exception e)
         {
-            // Another worker may hold the message now; it resumes from the checkpoint. Touch neither the job nor the lease.
-            SpanFailure.Record(activity, MediaGenErrorCodes.LeaseLost, "The attempt lost its lease and was abandoned.", exception: null);
-            Log.LeaseLost(_logger, job.Id);
-        }
-        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
-        {
-            attempt.Stop();
-            await ReturnOnShutdownAsync(attempt, lease).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is TimeoutRejectedException || (e is OperationCanceledException && attempt.TimedOut))
-        {
-            attempt.Stop();
-            var error = new JobError(MediaGenErrorCodes.AttemptTimedOut, $"The attempt took longer than {_workerOptions.AttemptTimeout}.", Retryable: true);
-            var timedOut = e as TimeoutRejectedException ?? new TimeoutRejectedException(error.Message, _workerOptions.AttemptTimeout, e);
-            SpanFailure.Record(activity, error.Code, error.Message, timedOut);
-            await HandleFailureAsync(attempt, generator, error, timedOut, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
-        }
-        catch (GenerationException e)
-        {
-            attempt.Stop();
-            var error = new JobError(e.ErrorCode, e.Message, e.IsTransient);
-            SpanFailure.Record(activity, error.Code, error.Message, e);
-            await HandleFailureAsync(attempt, generator, error, e, e.RetryAfter, e.IsRateLimited, e.IsRefundable).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !attemptCancel.IsCancellationRequested)
-        {
-            // The worker's one broad catch for an attempt: an unexpected fault is an outcome, retried like a transient error.
-            attempt.Stop();
-            var code = e is StorageUnavailableException ? MediaGenErrorCodes.StorageUnavailable : MediaGenErrorCodes.InternalError;
-            var error = new JobError(code, e.Message, Retryable: true);
-            SpanFailure.Record(activity, error.Code, error.Message, e);
-            await HandleFailureAsync(attempt, generator, error, e, retryAfter: null, rateLimited: false, refundable: true).ConfigureAwait(false);
-        }
-        finally
-        {
-            _running.Unregister(job.RunId, attempt);
-            attempt.Stop();
+            // Ending the attempt failed (the store or queue is down): the message comes back later.
+            await SettleAfterFaultAsync(lease, e, shutdown).ConfigureAwait(false);
         }
     }
 
@@ -467,6 +553,23 @@ internal sealed partial class JobProcessor : IDisposable
         new(MediaGenErrorCodes.DeadlineExceeded, "The job's deadline passed before it could finish." + LastError(last), Retryable: false);
 
     private static string LastError(JobError? error) => error is null ? string.Empty : $" Last error ({error.Code}): {error.Message}";
+
+    /// <summary>Reuses a cancellation source that was never canceled; a canceled one is dropped.</summary>
+    private sealed class CancellationSourcePolicy : PooledObjectPolicy<CancellationTokenSource>
+    {
+        public override CancellationTokenSource Create() => new();
+
+        public override bool Return(CancellationTokenSource obj)
+        {
+            if (obj.TryReset())
+            {
+                return true;
+            }
+
+            obj.Dispose();
+            return false;
+        }
+    }
 
     /// <summary>An attempt this delivery started: the job as written by the start, the run's holder, and what generates it.</summary>
     private readonly record struct AttemptStart(GenerationJob Job, string Holder, IMediaGenerator Generator, ModelDescriptor Model);

@@ -39,7 +39,11 @@ internal sealed class MediaGenerationWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var concurrency = _options.Concurrency;
-        using var idle = new SemaphoreSlim(concurrency, concurrency);
+        using var idle = new SemaphoreSlim(concurrency);
+
+        // Shutdown wakes the receive loop through the semaphore, so its wait for an idle loop takes no token: with one it
+        // allocated a promise, a registration and a state machine each time it waited, about once per job under load.
+        using var wake = stoppingToken.Register(static s => ((SemaphoreSlim)s!).Release(), idle);
         var leases = Channel.CreateBounded<IQueueLease>(new BoundedChannelOptions(concurrency)
         {
             SingleWriter = true,
@@ -69,11 +73,8 @@ internal sealed class MediaGenerationWorker(
         var lastDepth = timeProvider.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
         {
-            try
-            {
-                await idle.WaitAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+            await idle.WaitAsync().ConfigureAwait(false);
+            if (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
@@ -117,10 +118,14 @@ internal sealed class MediaGenerationWorker(
                 idle.Release(slots - received.Count);
             }
 
-            foreach (var lease in received)
+            for (var i = 0; i < received.Count; i++)
             {
-                // Never blocks: a slot was taken for each lease, and the channel holds as many as there are slots.
-                writer.TryWrite(lease);
+                // Never blocks: a slot was taken for each lease, and the channel holds as many as there are slots. Only the
+                // slot shutdown adds to wake this loop can make one too many: that lease goes straight back to the queue.
+                if (!writer.TryWrite(received[i]))
+                {
+                    await received[i].DisposeAsync().ConfigureAwait(false);
+                }
             }
 
             if (timeProvider.GetElapsedTime(lastDepth) >= DepthRefreshInterval)
