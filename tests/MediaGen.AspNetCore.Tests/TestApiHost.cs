@@ -166,8 +166,6 @@ internal static class ApiCalls
         return last;
     }
 
-    public static string Status(this JsonElement job) => job.GetProperty("status").GetString()!;
-
     /// <summary>Asserts an RFC 9457 problem with this status and code, and returns it.</summary>
     public static async Task<JsonElement> AssertProblemAsync(this HttpResponseMessage response, int status, string code)
     {

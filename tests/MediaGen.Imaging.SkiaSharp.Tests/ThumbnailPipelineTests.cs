@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using MediaGen.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SkiaSharp;
@@ -25,7 +25,7 @@ public sealed class ThumbnailPipelineTests : IDisposable
             OwnerId = "alice",
             Settings = new GenerationSettings { Width = 320, Height = 192, OutputCount = 2 },
         });
-        var job = await WaitForAsync(client, submitted.Job.Id);
+        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(2, job.Outputs.Count);
@@ -56,7 +56,7 @@ public sealed class ThumbnailPipelineTests : IDisposable
             OwnerId = "alice",
             Settings = new GenerationSettings { Width = 320, Height = 192, OutputCount = 2, Seed = 7 },
         };
-        var original = await WaitForAsync(client, (await client.SubmitAsync(request)).Job.Id);
+        var original = await host.Services.WaitForTerminalAsync("alice", (await client.SubmitAsync(request)).Job.Id);
         var thumbnails = original.Outputs.Select(o => File.ReadAllBytes(Path.Combine(_root.FullName, o.ThumbnailKey!))).ToList();
 
         var hit = (await client.SubmitAsync(request with { OwnerId = "bob" })).Job;
@@ -91,21 +91,5 @@ public sealed class ThumbnailPipelineTests : IDisposable
         }).Build();
         await host.StartAsync();
         return host;
-    }
-
-    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string id)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            var job = await client.GetAsync("alice", id);
-            if (job.Status.IsTerminal())
-            {
-                return job;
-            }
-
-            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20), $"Job {id} is still {job.Status}.");
-            await Task.Delay(10);
-        }
     }
 }

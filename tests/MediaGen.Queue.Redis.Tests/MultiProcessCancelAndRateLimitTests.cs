@@ -47,7 +47,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         Start("MediaGen.Samples.Worker");
         var startBalance = await SampleHosts.BalanceAsync(http);
         var id = await SubmitAsync(http, "flux-dev", "a lighthouse that never finishes");
-        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, id) == "processing", StartLimit, "the job to run");
+        await http.WaitForJobAsync(id, j => j.Status() == "processing", StartLimit);
         await _replicate.WaitForRequestAsync((method, path) => method == "GET" && path.StartsWith("/v1/predictions/", StringComparison.Ordinal), "the worker to poll its prediction");
 
         // Watch the job's events through the API, as a browser would, before asking for the cancel.
@@ -84,7 +84,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         Start("MediaGen.Samples.Worker");
         var startBalance = await SampleHosts.BalanceAsync(http);
         var id = await SubmitAsync(http, "flux-schnell", "a lighthouse that finishes at once");
-        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, id) == "succeeded", StartLimit, "the job to succeed");
+        await http.WaitForJobAsync(id, j => j.Status() == "succeeded", StartLimit);
         var before = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}");
 
         using var response = await http.PostAsync($"/api/v1/generations/{id}/cancel", null);
@@ -161,7 +161,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         Assert.True(submitted < until.AddSeconds(-2), $"The jobs were submitted at {submitted:O}, too close to the end of the pause ({until:O}) to test it.");
 
         string[] all = [first, .. more];
-        await SampleHosts.WaitUntilAsync(async () => (await Task.WhenAll(all.Select(id => StatusAsync(http, id)))).All(s => s == "succeeded"), StartLimit, "every job to succeed");
+        await http.WaitForJobsAsync(all, j => j.Status() == "succeeded", StartLimit);
 
         var arrivals = _replicate.CreateArrivals.ToArray();
         Assert.Equal(4, arrivals.Length);
@@ -185,7 +185,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         // A prediction that fails fails the job for good, refunded; the owner's retry over HTTP runs it again.
         _replicate.FailWith = "The model refused the prompt.";
         var failed = await SubmitAsync(http, "flux-schnell", "a lighthouse refused once");
-        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, failed) == "failed", StartLimit, "the job to fail");
+        await http.WaitForJobAsync(failed, j => j.Status() == "failed", StartLimit);
         Assert.Equal(startBalance, await SampleHosts.BalanceAsync(http));
         _replicate.FailWith = null;
 
@@ -193,7 +193,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
         Assert.Equal(2, (await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run").GetInt32());
         Assert.Equal(startBalance - 1, await SampleHosts.BalanceAsync(http));
-        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, failed) == "succeeded", StartLimit, "the retried job to succeed");
+        await http.WaitForJobAsync(failed, j => j.Status() == "succeeded", StartLimit);
         Assert.Equal(2, _replicate.PredictionsCreated);
 
         // Creates that keep failing exhaust the attempts: the job fails, refunded, and its message is dead-lettered.
@@ -203,7 +203,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         }
 
         var exhausted = await SubmitAsync(http, "flux-schnell", "a lighthouse while the provider is down");
-        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, exhausted) == "failed", StartLimit, "the attempts to run out");
+        await http.WaitForJobAsync(exhausted, j => j.Status() == "failed", StartLimit);
         _replicate.ClearInjected("create");
         Assert.Equal(startBalance - 1, await SampleHosts.BalanceAsync(http));
 
@@ -234,7 +234,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
             Assert.DoesNotContain(await queue.ListDeadLettersAsync(), d => d.Message.JobId == exhausted);
         }
 
-        await SampleHosts.WaitUntilAsync(async () => await StatusAsync(http, exhausted) == "succeeded", StartLimit, "the replayed job to succeed");
+        await http.WaitForJobAsync(exhausted, j => j.Status() == "succeeded", StartLimit);
         var job = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{exhausted}");
         Assert.Equal((2, 1L, 0L), (job.GetProperty("run").GetInt32(), job.GetProperty("creditsCharged").GetInt64(), job.GetProperty("creditsRefunded").GetInt64()));
         Assert.Single(job.GetProperty("outputs").EnumerateArray());
@@ -245,13 +245,13 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
     private async Task<HttpClient> StartApiAsync()
     {
         var port = RedisJobQueueTests.FreePort();
-        Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await SampleHosts.WaitUntilAsync(() => SampleHosts.RespondsAsync(http, "/api/v1/models"), StartLimit, "the API to start");
+        await _hosts!.WaitUntilStartedAsync(api, StartLimit);
         return http;
     }
 
-    private void Start(string project, Dictionary<string, string>? environment = null, Action<string?>? lines = null)
+    private Process Start(string project, Dictionary<string, string>? environment = null, Action<string?>? lines = null)
     {
         _hosts ??= new SampleHosts(new Dictionary<string, string>
         {
@@ -269,7 +269,7 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
             ["MediaGen__Credits__InitialBalance"] = "1000",
             ["Logging__LogLevel__Default"] = "Warning",
         });
-        _hosts.Start(project, environment, lines);
+        return _hosts.Start(project, environment, lines);
     }
 
     private static async Task<string> SubmitAsync(HttpClient http, string model, string prompt)
@@ -278,9 +278,6 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
-
-    private static async Task<string?> StatusAsync(HttpClient http, string id) =>
-        (await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")).GetProperty("status").GetString();
 
     /// <summary>The prediction the job's worker saved as its checkpoint, read from the job store in Redis.</summary>
     private async Task<string> PredictionOfAsync(string jobId)

@@ -30,7 +30,7 @@ public sealed class SampleApiHostTests : IDisposable
         var port = FreePort.Next();
         var api = StartApi(port);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await SampleHosts.WaitUntilAsync(() => SampleHosts.RespondsAsync(http, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
+        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
         var startBalance = (await http.GetFromJsonAsync<JsonElement>("/api/v1/credits")).GetProperty("balance").GetInt64();
 
         var ids = await Task.WhenAll(Enumerable.Range(0, jobs).Select(async i =>
@@ -40,25 +40,9 @@ public sealed class SampleApiHostTests : IDisposable
             return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         }));
 
-        var finished = new Dictionary<string, JsonElement>();
-        await SampleHosts.WaitUntilAsync(
-            async () =>
-            {
-                foreach (var id in ids.Where(id => !finished.ContainsKey(id)))
-                {
-                    var job = await http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}");
-                    if (job.GetProperty("status").GetString() is "succeeded" or "failed" or "canceled")
-                    {
-                        finished[id] = job;
-                    }
-                }
+        var finished = await http.WaitForJobsAsync(ids, j => j.IsFinished(), TimeSpan.FromSeconds(120));
 
-                return finished.Count == jobs;
-            },
-            TimeSpan.FromSeconds(120),
-            "every job to finish");
-
-        Assert.All(finished.Values, job =>
+        Assert.All(finished, job =>
         {
             Assert.Equal("succeeded", job.GetProperty("status").GetString());
             Assert.Single(job.GetProperty("outputs").EnumerateArray());

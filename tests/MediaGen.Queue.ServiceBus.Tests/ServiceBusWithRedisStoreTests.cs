@@ -45,11 +45,11 @@ public sealed class ServiceBusWithRedisStoreTests : IDisposable
             ["Logging__LogLevel__Default"] = "Warning",
         });
         var port = FreePort.Next();
-        _hosts.Start("MediaGen.Samples.Api", new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = _hosts.Start("MediaGen.Samples.Api", new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
         var doomed = _hosts.Start("MediaGen.Samples.Worker");
         _hosts.Start("MediaGen.Samples.Worker");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await SampleHosts.WaitUntilAsync(() => SampleHosts.RespondsAsync(http, "/api/v1/models"), TimeSpan.FromSeconds(60), "the API to start");
+        await _hosts.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
         var startBalance = await SampleHosts.BalanceAsync(http);
 
         var ids = await Task.WhenAll(Enumerable.Range(0, Jobs).Select(async i =>
@@ -60,11 +60,12 @@ public sealed class ServiceBusWithRedisStoreTests : IDisposable
         }));
 
         // Kill the first worker once jobs are running: its runs' locks lapse, and the other worker takes them over.
+        // A passing state across the jobs, polled on the job list (see the Redis multi-process tests).
         await SampleHosts.WaitUntilAsync(async () => await SampleHosts.CountAsync(http, "processing") > 0, TimeSpan.FromSeconds(60), "a job to be running");
         doomed.Kill();
         doomed.WaitForExit();
 
-        await SampleHosts.WaitUntilAsync(async () => await SampleHosts.CountAsync(http, "succeeded") == Jobs, TimeSpan.FromSeconds(120), "every job to succeed");
+        await http.WaitForJobsAsync(ids, j => j.Status() == "succeeded", TimeSpan.FromSeconds(120));
         var jobs = await Task.WhenAll(ids.Select(id => http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")));
         Assert.All(jobs, job =>
         {

@@ -1,4 +1,5 @@
 using System.Text;
+using MediaGen.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
@@ -53,7 +54,7 @@ public sealed class WorkerLockExpiryTests
             // The first attempt holds its lease past the lock duration without renewing: the endpoint redelivers, the run's
             // lease on the job has lapsed with it, and the redelivery takes the run over from the checkpoint.
             time.Advance(TimeSpan.FromSeconds(31));
-            var job = await WaitForAsync(client, submitted.Job.Id, j => j.Status.IsTerminal());
+            var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
             await PollAsync(() => specQueue.ActiveCount == 0, "the redelivered message to be completed");
 
             // The first attempt then finishes; it no longer holds the run, so it writes nothing, and the endpoint refuses its
@@ -79,6 +80,7 @@ public sealed class WorkerLockExpiryTests
         }
     }
 
+    // The spec endpoint's counters announce nothing: a short poll on them.
     private static async Task PollAsync(Func<bool> condition, string what)
     {
         for (var i = 0; i < 1000; i++)
@@ -92,22 +94,6 @@ public sealed class WorkerLockExpiryTests
         }
 
         throw new TimeoutException($"Timed out waiting for {what}.");
-    }
-
-    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string id, Func<GenerationJob, bool> condition)
-    {
-        for (var i = 0; i < 1000; i++)
-        {
-            var job = await client.GetAsync("alice", id);
-            if (condition(job))
-            {
-                return job;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("The job did not reach the expected state within 20 s.");
     }
 
     /// <summary>Pays the provider ("creates") only when the job has no checkpoint; the first call then blocks.</summary>

@@ -101,6 +101,4 @@ internal static class ApiTestExtensions
         var credits = await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync();
         return credits.GetProperty("balance").GetInt64();
     }
-
-    public static string Status(this JsonElement job) => job.GetProperty("status").GetString()!;
 }

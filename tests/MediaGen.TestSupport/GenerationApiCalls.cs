@@ -33,6 +33,16 @@ public static class GenerationApiCalls
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    /// <summary>The job's status, as the API spells it.</summary>
+    /// <param name="job">A job as the API returns it.</param>
+    /// <returns>The status.</returns>
+    public static string Status(this JsonElement job) => job.GetProperty("status").GetString()!;
+
+    /// <summary>Whether the job, as the API returns it, has finished: succeeded, failed or canceled.</summary>
+    /// <param name="job">A job as the API returns it.</param>
+    /// <returns>True once it has finished.</returns>
+    public static bool IsFinished(this JsonElement job) => job.Status() is "succeeded" or "failed" or "canceled";
+
     /// <summary>
     /// Waits until the job, as <c>GET /api/v1/generations/{id}</c> returns it, satisfies <paramref name="condition"/>,
     /// reading it again after each of its server-sent events rather than polling on a timer.
@@ -40,44 +50,91 @@ public static class GenerationApiCalls
     /// <param name="client">A client whose base address is the API host, authenticated as the job's owner.</param>
     /// <param name="id">The job.</param>
     /// <param name="condition">What to wait for.</param>
+    /// <param name="limit">The longest wait (<see cref="Waits.Limit"/> when null).</param>
     /// <returns>The job as first seen satisfying the condition.</returns>
-    /// <exception cref="TimeoutException">The condition did not hold within <see cref="Waits.Limit"/>.</exception>
+    /// <exception cref="TimeoutException">The condition did not hold within the limit.</exception>
     /// <exception cref="InvalidOperationException">
     /// The job finished without satisfying the condition: a finished job's events end, so wait for a retry or replay only
     /// once it has been applied.
     /// </exception>
-    public static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string id, Func<JsonElement, bool> condition)
+    public static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string id, Func<JsonElement, bool> condition, TimeSpan? limit = null)
+    {
+        using var bound = new CancellationTokenSource(limit ?? Waits.Limit);
+        return await client.WaitForJobAsync(id, condition, bound.Token);
+    }
+
+    /// <summary>
+    /// Waits until every job in <paramref name="ids"/> satisfies <paramref name="condition"/>, following a few jobs' events
+    /// at a time, within one <paramref name="limit"/> for all of them.
+    /// </summary>
+    /// <param name="client">A client whose base address is the API host, authenticated as the jobs' owner.</param>
+    /// <param name="ids">The jobs.</param>
+    /// <param name="condition">What each job must satisfy; a job that finishes without it fails the wait.</param>
+    /// <param name="limit">The longest wait for all of them.</param>
+    /// <returns>The jobs, in the order of <paramref name="ids"/>, as first seen satisfying the condition.</returns>
+    /// <exception cref="TimeoutException">Some job did not satisfy the condition within the limit.</exception>
+    public static async Task<JsonElement[]> WaitForJobsAsync(this HttpClient client, IEnumerable<string> ids, Func<JsonElement, bool> condition, TimeSpan limit)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var list = ids.ToList();
+        var jobs = new JsonElement[list.Count];
+        using var bound = new CancellationTokenSource(limit);
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, list.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (i, _) => jobs[i] = await client.WaitForJobAsync(list[i], condition, bound.Token));
+        return jobs;
+    }
+
+    private static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string id, Func<JsonElement, bool> condition, CancellationToken limit)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(condition);
-        using var limit = new CancellationTokenSource(Waits.Limit);
 
         // Subscribe first, then read: an event published in between is not missed. The stream starts with the job's
         // current state and ends once the job has finished.
-        using var stream = await client.GetAsync($"/api/v1/generations/{id}/events", HttpCompletionOption.ResponseHeadersRead, limit.Token);
+        using var stream = await client.GetAsync($"/api/v1/generations/{id}/events", HttpCompletionOption.ResponseHeadersRead, limit);
         stream.EnsureSuccessStatusCode();
-        var events = stream.ReadEventsAsync(limit.Token).GetAsyncEnumerator(limit.Token);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(limit);
+        var events = stream.ReadEventsAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+        Task<bool>? next = null;
         try
         {
             while (true)
             {
-                var job = await (await client.GetAsync($"/api/v1/generations/{id}", limit.Token)).ReadJsonAsync();
+                var job = await (await client.GetAsync($"/api/v1/generations/{id}", limit)).ReadJsonAsync();
                 if (condition(job))
                 {
                     return job;
                 }
 
-                var next = events.MoveNextAsync().AsTask();
-                await Waits.BoundedAsync(next, limit.Token, $"job {id} reached the expected state (last seen {job})");
-                if (!await next)
+                next = events.MoveNextAsync().AsTask();
+                await Waits.BoundedAsync(next, limit, $"job {id} reached the expected state (last seen {job})");
+                var more = await next;
+                next = null;
+                if (!more)
                 {
-                    job = await (await client.GetAsync($"/api/v1/generations/{id}", limit.Token)).ReadJsonAsync();
+                    job = await (await client.GetAsync($"/api/v1/generations/{id}", limit)).ReadJsonAsync();
                     return condition(job) ? job : throw new InvalidOperationException($"Job {id}'s events ended without it reaching the expected state; last seen: {job}");
                 }
             }
         }
         finally
         {
+            // A wait given up (its limit, or another job's wait that won) leaves a read pending: end it first, since an
+            // async enumerator cannot be disposed while a read is in flight.
+            if (next is not null)
+            {
+                await stop.CancelAsync();
+                try
+                {
+                    await next;
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+                {
+                }
+            }
+
             await events.DisposeAsync();
         }
     }

@@ -12,6 +12,7 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
     private readonly ConcurrentDictionary<ObservedTimer, byte> _timers = new();
     private readonly Lock _lock = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _fired;
 
     /// <summary>Initializes the clock at <paramref name="start"/>.</summary>
     /// <param name="start">The starting time.</param>
@@ -35,15 +36,26 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
         timer.Inner = base.CreateTimer(
             s =>
             {
+                Interlocked.Increment(ref _fired);
                 timer.Fired();
                 callback(s);
             },
             state,
             dueTime,
             period);
-        Changed();
+        Changed(rearmed: true);
         return timer;
     }
+
+    /// <summary>
+    /// Raised after the code under test creates or re-arms a timer, or disposes one before it fired (not when one fires,
+    /// which happens inside <see cref="FakeTimeProvider.Advance"/>, nor when a fired one is cleaned up): the sign that work
+    /// woken by the clock, or by anything else, has gone on to its next wait.
+    /// </summary>
+    public event Action? TimersRearmed;
+
+    /// <summary>How many times a timer has fired, so a caller can tell whether moving time woke anything.</summary>
+    public long FiredCount => Interlocked.Read(ref _fired);
 
     /// <summary>Waits until at least <paramref name="count"/> timers due <paramref name="dueIn"/> from now are waiting.</summary>
     /// <param name="count">How many.</param>
@@ -121,8 +133,13 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
         }
     }
 
-    private void Changed()
+    private void Changed(bool rearmed = false)
     {
+        if (rearmed)
+        {
+            TimersRearmed?.Invoke();
+        }
+
         TaskCompletionSource changed;
         lock (_lock)
         {
@@ -162,6 +179,18 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
             }
         }
 
+        /// <summary>Whether the timer fired and is not armed again: disposing it then is clean-up, not a new wait.</summary>
+        public bool Spent
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _dueAt is null;
+                }
+            }
+        }
+
         public void Fired()
         {
             lock (_lock)
@@ -176,26 +205,28 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
         {
             Arm(dueTime, period);
             var changed = Inner?.Change(dueTime, period) ?? false;
-            owner.Changed();
+            owner.Changed(rearmed: true);
             return changed;
         }
 
         public void Dispose()
         {
+            var spent = Spent;
             owner._timers.TryRemove(this, out _);
             Inner?.Dispose();
-            owner.Changed();
+            owner.Changed(rearmed: !spent);
         }
 
         public async ValueTask DisposeAsync()
         {
+            var spent = Spent;
             owner._timers.TryRemove(this, out _);
             if (Inner is not null)
             {
                 await Inner.DisposeAsync();
             }
 
-            owner.Changed();
+            owner.Changed(rearmed: !spent);
         }
     }
 }

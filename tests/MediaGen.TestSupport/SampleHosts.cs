@@ -14,7 +14,9 @@ namespace MediaGen.TestSupport;
 /// <param name="environment">The environment every host gets; <see cref="Start"/> can add to it.</param>
 public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment) : IDisposable
 {
+    private const string StartedLine = "Application started.";
     private readonly List<Process> _processes = [];
+    private readonly Dictionary<Process, TaskCompletionSource<bool>> _started = [];
 
     /// <summary>Starts a sample host.</summary>
     /// <param name="project">The sample project's name, for example <c>MediaGen.Samples.Worker</c>.</param>
@@ -28,6 +30,9 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
         var dll = Path.Combine(root, "samples", project, "bin", configuration, "net10.0", project + ".dll");
         Assert.True(File.Exists(dll), $"{dll} is missing; build the solution first.");
         var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+
+        // The host's lifetime line says when it has started (a web host: listens), whatever the default log level.
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -38,17 +43,55 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
             start.Environment[key] = value;
         }
 
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => output?.Invoke(e.Data);
+        var started = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains(StartedLine, StringComparison.Ordinal) == true)
+            {
+                started.TrySetResult(true);
+            }
+
+            output?.Invoke(e.Data);
+        };
         process.ErrorDataReceived += (_, e) => output?.Invoke(e.Data);
+        process.Exited += (_, _) => started.TrySetResult(false);
+        process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         lock (_processes)
         {
             _processes.Add(process);
+            _started[process] = started;
         }
 
         return process;
+    }
+
+    /// <summary>
+    /// Waits until a host this instance started has started (a web host listens then): it says so on its output, so
+    /// nothing is polled. Fails at once if the host exits first.
+    /// </summary>
+    /// <param name="process">The host, as <see cref="Start"/> returned it.</param>
+    /// <param name="timeout">The longest wait.</param>
+    /// <returns>A task that completes once the host has started.</returns>
+    /// <exception cref="TimeoutException">The host did not start within <paramref name="timeout"/>.</exception>
+    /// <exception cref="InvalidOperationException">The host exited before it started.</exception>
+    public async Task WaitUntilStartedAsync(Process process, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        Task<bool> started;
+        lock (_processes)
+        {
+            started = _started[process].Task;
+        }
+
+        using var limit = new CancellationTokenSource(timeout);
+        await Waits.BoundedAsync(started, limit.Token, $"process {process.Id} to start");
+        if (!await started)
+        {
+            throw new InvalidOperationException($"Process {process.Id} exited with code {process.ExitCode} before it started.");
+        }
     }
 
     /// <inheritdoc />
@@ -68,6 +111,7 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
             }
 
             _processes.Clear();
+            _started.Clear();
         }
     }
 
@@ -88,7 +132,11 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
         }
     }
 
-    /// <summary>Polls <paramref name="condition"/> every 100 ms, failing after <paramref name="timeout"/> of real time.</summary>
+    /// <summary>
+    /// Polls <paramref name="condition"/> every 100 ms, failing after <paramref name="timeout"/> of real time. Only for a
+    /// condition nothing announces (a server reconnected, a key written in a backend); wait on a job's events with
+    /// <see cref="GenerationApiCalls"/> and on a host's start with <see cref="WaitUntilStartedAsync"/>.
+    /// </summary>
     /// <param name="condition">What to wait for.</param>
     /// <param name="timeout">The longest wait.</param>
     /// <param name="what">What is awaited, for the failure message.</param>

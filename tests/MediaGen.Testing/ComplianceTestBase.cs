@@ -32,15 +32,7 @@ public abstract class ComplianceTestBase : IAsyncLifetime
     {
         for (var i = _created.Count - 1; i >= 0; i--)
         {
-            switch (_created[i])
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
+            await Disposal.DisposeAsync(_created[i]);
         }
 
         _created.Clear();

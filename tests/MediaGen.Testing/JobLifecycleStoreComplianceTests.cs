@@ -557,15 +557,7 @@ public sealed record LifecycleBackend(IJobLifecycleStore Lifecycle, IJobStore St
     {
         foreach (var owned in Enumerable.Reverse(Owned))
         {
-            switch (owned)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
+            await Disposal.DisposeAsync(owned);
         }
     }
 }

@@ -1,4 +1,5 @@
 using MediaGen.Internal;
+using MediaGen.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -95,14 +96,7 @@ public sealed class ProceduralGeneratorBuilderExtensionsTests : IDisposable
             Settings = new GenerationSettings { Width = 64, Height = 128, Seed = 5 },
         });
 
-        GenerationJob job;
-        var polls = 0;
-        do
-        {
-            await Task.Delay(10);
-            job = await client.GetAsync("alice", submitted.Job.Id);
-        }
-        while (!job.Status.IsTerminal() && ++polls < 1000);
+        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         var output = Assert.Single(job.Outputs);

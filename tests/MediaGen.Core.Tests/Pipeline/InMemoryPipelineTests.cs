@@ -1,3 +1,4 @@
+using MediaGen.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -35,28 +36,12 @@ public sealed class InMemoryPipelineTests : IDisposable
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = "a red fox", Model = generator.ModelId, OwnerId = "alice" });
 
-        var job = await WaitForAsync(client, "alice", submitted.Job.Id, j => j.Status.IsTerminal());
+        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(1, job.Attempt);
         Assert.Equal([$"{job.Id}/0.png", $"{job.Id}/1.png"], job.Outputs.Select(o => o.Key));
         Assert.Equal("second", await File.ReadAllTextAsync(Path.Combine(_root, job.Id, "1.png")));
         Assert.Equal(95, await ledger.GetBalanceAsync("alice"));
         await host.StopAsync();
-    }
-
-    private static async Task<GenerationJob> WaitForAsync(IMediaGenerationClient client, string owner, string id, Func<GenerationJob, bool> condition)
-    {
-        for (var i = 0; i < 500; i++)
-        {
-            var job = await client.GetAsync(owner, id);
-            if (condition(job))
-            {
-                return job;
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException("The job did not reach the expected state.");
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MediaGen.Internal;
+using MediaGen.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
@@ -69,11 +70,11 @@ public sealed class ResultCacheTests : IDisposable
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         using var errors = new MetricCollector<long>(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "MediaGen", "mediagen.cache.error");
-        var original = await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
+        var original = await host.Services.WaitForTerminalAsync("alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
         storage!.FailReadsOf = original.Outputs[1].Key;
 
         var submitted = await client.SubmitAsync(Request("bob", generator.ModelId));
-        var job = await WaitAsync(client, "bob", submitted.Job.Id);
+        var job = await host.Services.WaitForTerminalAsync("bob", submitted.Job.Id);
 
         Assert.False(submitted.Job.CacheHit);
         Assert.Equal((JobStatus.Succeeded, false), (job.Status, job.CacheHit));
@@ -98,7 +99,7 @@ public sealed class ResultCacheTests : IDisposable
         Assert.Equal(original.Id, await index.GetAsync(key));
         await host.Services.GetRequiredService<IJobStore>().DeleteAsync(original.Id); // gone behind the client's back
 
-        var job = await WaitAsync(client, "bob", (await client.SubmitAsync(Request("bob", generator.ModelId))).Job.Id);
+        var job = await host.Services.WaitForTerminalAsync("bob", (await client.SubmitAsync(Request("bob", generator.ModelId))).Job.Id);
 
         Assert.Equal((JobStatus.Succeeded, false), (job.Status, job.CacheHit));
         Assert.Equal(2, generator.Calls);
@@ -132,9 +133,9 @@ public sealed class ResultCacheTests : IDisposable
         using var host = StartHost(generator);
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-        var first = await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
+        var first = await host.Services.WaitForTerminalAsync("alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
 
-        var second = await WaitAsync(client, "bob", (await client.SubmitAsync(Request("bob", generator.ModelId))).Job.Id);
+        var second = await host.Services.WaitForTerminalAsync("bob", (await client.SubmitAsync(Request("bob", generator.ModelId))).Job.Id);
 
         Assert.Single(first.FailedOutputs);
         Assert.False(second.CacheHit);
@@ -150,7 +151,7 @@ public sealed class ResultCacheTests : IDisposable
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
         var meters = host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
+        await host.Services.WaitForTerminalAsync("alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
         using var started = new MetricCollector<long>(meters, "MediaGen", "mediagen.job.started");
         using var hits = new MetricCollector<long>(meters, "MediaGen", "mediagen.cache.hit");
         var queue = host.Services.GetRequiredService<IJobQueue>();
@@ -173,7 +174,7 @@ public sealed class ResultCacheTests : IDisposable
         var host = StartHost(generator);
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
-        return (host, generator, await WaitAsync(client, "alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id));
+        return (host, generator, await host.Services.WaitForTerminalAsync("alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id));
     }
 
     private IHost StartHost(ScriptedGenerator generator, Action<IMediaGenerationBuilder>? configure = null) =>
@@ -198,19 +199,6 @@ public sealed class ResultCacheTests : IDisposable
 
     private static Dictionary<string, JsonElement> Parameters(string json) =>
         JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json)!;
-
-    private static async Task<GenerationJob> WaitAsync(IMediaGenerationClient client, string owner, string id)
-    {
-        GenerationJob job;
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!(job = await client.GetAsync(owner, id)).Status.IsTerminal())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "The job did not finish.");
-            await Task.Delay(10);
-        }
-
-        return job;
-    }
 
     /// <summary>File-system storage whose reads of one key fail as an unreachable store would.</summary>
     private sealed class FaultyStorage(IMediaStorage inner) : IMediaStorage

@@ -1,3 +1,4 @@
+using MediaGen.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -28,13 +29,7 @@ public sealed class ThumbnailFailureTests : IDisposable
         var client = host.Services.GetRequiredService<IMediaGenerationClient>();
 
         var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = "a fox", Model = generator.ModelId, OwnerId = "alice" });
-        GenerationJob job;
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!(job = await client.GetAsync("alice", submitted.Job.Id)).Status.IsTerminal())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "The job did not finish.");
-            await Task.Delay(10);
-        }
+        var job = await host.Services.WaitForTerminalAsync("alice", submitted.Job.Id);
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         var output = Assert.Single(job.Outputs);

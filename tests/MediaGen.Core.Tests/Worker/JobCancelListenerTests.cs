@@ -1,6 +1,6 @@
 using MediaGen.Internal;
+using MediaGen.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
 
 namespace MediaGen.Core.Tests.Worker;
@@ -8,7 +8,7 @@ namespace MediaGen.Core.Tests.Worker;
 /// <summary>The worker's cancel listener: it subscribes before the worker starts, keeps trying while the backend is down, and stops cleanly.</summary>
 public sealed class JobCancelListenerTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly ObservedTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     [Fact]
     public async Task StartAsync_SignalHeard_AbortsTheAttemptRunningHere()
@@ -36,9 +36,18 @@ public sealed class JobCancelListenerTests
         var inner = new InMemoryJobCancelSignal();
         var signal = Substitute.For<IJobCancelSignal>();
         var tries = 0;
-        signal.SubscribeAsync(Arg.Any<Action<string>>(), Arg.Any<CancellationToken>()).Returns(call => ++tries <= 2
-            ? ValueTask.FromException<IAsyncDisposable>(new QueueUnavailableException("Redis is down."))
-            : inner.SubscribeAsync(call.Arg<Action<string>>(), call.Arg<CancellationToken>()));
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        signal.SubscribeAsync(Arg.Any<Action<string>>(), Arg.Any<CancellationToken>()).Returns(call =>
+        {
+            if (++tries <= 2)
+            {
+                return ValueTask.FromException<IAsyncDisposable>(new QueueUnavailableException("Redis is down."));
+            }
+
+            var subscription = inner.SubscribeAsync(call.Arg<Action<string>>(), call.Arg<CancellationToken>());
+            subscribed.TrySetResult();
+            return subscription;
+        });
         var registry = new JobCancellationRegistry(_time);
         var attempt = Substitute.For<IRunningAttempt>();
         registry.Register("job-1", attempt);
@@ -46,7 +55,8 @@ public sealed class JobCancelListenerTests
 
         await listener.StartAsync(CancellationToken.None);
         Assert.Equal(1, tries);
-        var waited = await AdvanceUntilAsync(() => tries == 3);
+        // The clock moves a second at a time whenever the listener waits on it, until its third try subscribes.
+        var waited = await _time.AdvanceUntilDoneAsync(subscribed.Task, TimeSpan.FromSeconds(1), TimeSpan.Zero, () => { });
         await inner.PublishAsync("job-1");
 
         Assert.True(waited >= TimeSpan.FromSeconds(3), $"The listener tried three times within {waited}; its backoff is 1 s, then 2 s.");
@@ -71,19 +81,4 @@ public sealed class JobCancelListenerTests
 
     private JobCancelListener Listener(IJobCancelSignal signal, JobCancellationRegistry registry) =>
         new(signal, registry, _time, NullLogger<JobCancelListener>.Instance);
-
-    /// <summary>Moves the clock a second at a time, letting the listener react in between, until <paramref name="condition"/> holds.</summary>
-    private async Task<TimeSpan> AdvanceUntilAsync(Func<bool> condition)
-    {
-        var moved = TimeSpan.Zero;
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            _time.Advance(TimeSpan.FromSeconds(1));
-            moved += TimeSpan.FromSeconds(1);
-            await Task.Delay(20, limit.Token);
-        }
-
-        return moved;
-    }
 }

@@ -130,7 +130,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var host = await _harness.StartHostAsync(generator, worker: o => o.AttemptTimeout = TimeSpan.FromSeconds(10));
 
         var job = await WorkerHarness.SubmitAsync(host, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the first attempt to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the first attempt to start");
         _harness.Time.Advance(TimeSpan.FromSeconds(10));
 
         var retrying = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Pending && j.Attempt == 1, "pending after a timeout");
@@ -158,7 +158,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
 
         var job = await WorkerHarness.SubmitAsync(host, generator);
         Assert.Equal(WorkerHarness.Start + deadlineAfter, job.Deadline);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
 
         while (_harness.Time.GetUtcNow() < job.Deadline)
         {
@@ -213,7 +213,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var host = await _harness.StartHostAsync(generator, worker: o => o.Concurrency = 1);
         var client = WorkerHarness.Client(host);
         var running = await WorkerHarness.SubmitAsync(host, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the first job to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the first job to start");
         var pending = await WorkerHarness.SubmitAsync(host, generator);
         Assert.Equal(WorkerHarness.InitialBalance - 10, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
 
@@ -241,7 +241,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var (generator, abortedSeen) = EndlessGenerator();
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
         await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Processing, "processing");
 
         var requested = await WorkerHarness.Client(host).CancelAsync(WorkerHarness.Owner, job.Id);
@@ -264,13 +264,13 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var (generator, abortedSeen) = EndlessGenerator();
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
         var processing = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Processing, "processing");
 
         // What another process's cancel writes: the flag only, since it cannot reach this worker's token.
         Assert.NotNull(await _harness.Store.UpdateAsync(processing with { CancelRequested = true }, processing.Version));
 
-        var canceled = await _harness.AdvanceUntilJobAsync(job.Id, TimeSpan.FromSeconds(5), WorkerHarness.LeaseDuration, j => j.Status == JobStatus.Canceled, "canceled");
+        var canceled = await _harness.AdvanceUntilJobAsync(job.Id, TimeSpan.FromSeconds(5), WorkerHarness.LeaseDuration, j => j.Status == JobStatus.Canceled, "canceled", whileGenerating: true);
         Assert.True(await abortedSeen.Task.WaitAsync(TimeSpan.FromSeconds(10)));
         await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
         Assert.Equal(5, canceled.CreditsRefunded);
@@ -283,7 +283,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var (generator, abortedSeen) = EndlessGenerator();
         var worker = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(worker, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
         await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Processing, "processing");
 
         // Another process (its own worker idle) takes the owner's cancel. The clock stands still: no lease renewal runs.
@@ -315,7 +315,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         });
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
         await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Processing, "processing");
 
         // The cancel is recorded, but its signal is still on the way when the job finishes.
@@ -348,10 +348,10 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var generator = ScriptedGenerator.Blocking(release);
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
 
         var stop = _harness.BeginStop(host);
-        await WorkerHarness.WaitForDrainAsync(host);
+        await _harness.WaitForDrainAsync(host);
         var late = await WorkerHarness.SubmitAsync(host, generator);
         _harness.Time.Advance(WorkerHarness.DrainTimeout - TimeSpan.FromSeconds(1));
         Assert.False(stop.IsCompleted, "The host stopped without waiting for its running job.");
@@ -384,7 +384,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         await _harness.WaitForJobAsync(job.Id, j => j.Checkpoint == "prediction-1", "checkpointed");
 
         var stop = _harness.BeginStop(first);
-        await WorkerHarness.WaitForDrainAsync(first);
+        await _harness.WaitForDrainAsync(first);
         _harness.Time.Advance(WorkerHarness.DrainTimeout - TimeSpan.FromSeconds(1));
         Assert.False(stop.IsCompleted, "The host stopped before its drain timeout.");
         _harness.Time.Advance(TimeSpan.FromSeconds(1));
@@ -694,12 +694,12 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         });
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        // Not just entered: its progress reported and waiting, or the clock could run past every renewal before the report.
+        await _harness.WaitUntilAsync(() => generator.Waiting == 1, "the attempt to report its progress and wait");
 
         for (var i = 0; i < 24; i++)
         {
-            _harness.Time.Advance(TimeSpan.FromSeconds(5));
-            await Task.Delay(5);
+            await _harness.AdvanceAsync(TimeSpan.FromSeconds(5));
         }
 
         Assert.Equal(new QueueDepth(0, 0, 1, 0), await _harness.Queue.GetDepthAsync());
@@ -742,7 +742,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
             jobs.Add(await WorkerHarness.SubmitAsync(host, generator));
         }
 
-        await WorkerHarness.WaitUntilAsync(() => Volatile.Read(ref running) == 2, "two jobs running");
+        await _harness.WaitUntilAsync(() => Volatile.Read(ref running) == 2, "two jobs running");
         await _harness.WaitForDepthAsync(new QueueDepth(3, 0, 2, 0));
         release.SetResult();
 
@@ -777,6 +777,8 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
             CreditsCharged = 5,
         })).Job;
 
+        // The sweeper's first period has to be on the clock before the clock moves.
+        await _harness.Time.WaitForTimersAsync(1, TimeSpan.FromMinutes(1));
         var succeeded = await _harness.AdvanceUntilJobAsync(job.Id, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), j => j.Status == JobStatus.Succeeded, "succeeded");
 
         Assert.True(succeeded.StartedAt >= now + TimeSpan.FromMinutes(5), $"The job started at {succeeded.StartedAt:O}, before it was stale.");
@@ -795,7 +797,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var generator = ScriptedGenerator.Blocking(release);
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator);
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
+        await _harness.WaitUntilAsync(() => generator.Calls == 1, "the attempt to start");
 
         // A second message for the same job, as the sweeper writes for a job it believes lost.
         await _harness.Queue.EnqueueAsync(new QueueMessage(job.Id));
@@ -828,14 +830,13 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
             o.StalePendingAfter = TimeSpan.FromMinutes(5);
         });
         var busy = new[] { await WorkerHarness.SubmitAsync(host, generator), await WorkerHarness.SubmitAsync(host, generator) };
-        await WorkerHarness.WaitUntilAsync(() => generator.Calls == 2, "both slots to be busy");
+        await _harness.WaitUntilAsync(() => generator.Calls == 2, "both slots to be busy");
         late = await WorkerHarness.SubmitAsync(host, generator);
 
         // Both slots stay busy for seven minutes: the late job waits in the queue, untouched, longer than the sweep period.
         for (var i = 0; i < 7 * 12; i++)
         {
-            _harness.Time.Advance(TimeSpan.FromSeconds(5));
-            await Task.Delay(2);
+            await _harness.AdvanceAsync(TimeSpan.FromSeconds(5));
         }
 
         releaseFirst.SetResult();
@@ -844,7 +845,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
             await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
         }
 
-        await WorkerHarness.WaitUntilAsync(() => calls.ContainsKey(late.Id), "the late job to start");
+        await _harness.WaitUntilAsync(() => calls.ContainsKey(late.Id), "the late job to start");
 
         // The sweeper wrote a second message for the late job; wait until the worker has taken it and decided.
         await _harness.WaitUntilQueueAsync(d => calls[late.Id] > 1 || (d.Ready == 0 && d.Leased == 1), "the duplicate to be handled");

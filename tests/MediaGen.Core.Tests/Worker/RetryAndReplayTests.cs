@@ -241,8 +241,7 @@ public sealed class RetryAndReplayTests : IAsyncLifetime
         while ((await _harness.Ledger.ListOpenReservationsAsync(_harness.Time.GetUtcNow().AddDays(1), 10)).Count > 0)
         {
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "The sweeper did not settle the reservation of run 2.");
-            _harness.Time.Advance(TimeSpan.FromSeconds(30));
-            await Task.Delay(5);
+            await _harness.AdvanceAsync(TimeSpan.FromSeconds(30));
         }
 
         Assert.True(_harness.Time.GetUtcNow() - job.CreatedAt >= TimeSpan.FromMinutes(5), "The reservation was settled before it was stale.");

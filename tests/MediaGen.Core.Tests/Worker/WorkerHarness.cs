@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using MediaGen.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
+using MediaGen.TestSupport;
 using Xunit.Sdk;
 
 namespace MediaGen.Core.Tests.Worker;
@@ -27,6 +26,8 @@ internal sealed class WorkerHarness : IAsyncDisposable
     private static readonly TimeSpan RealTimeout = TimeSpan.FromSeconds(10);
 
     private readonly List<IHost> _hosts = [];
+    private readonly ChangeSignal _changes = new();
+    private readonly List<ScriptedGenerator> _generators = [];
     private readonly Dictionary<IHost, Task> _stops = [];
 
     public WorkerHarness()
@@ -36,7 +37,8 @@ internal sealed class WorkerHarness : IAsyncDisposable
         Store = new InMemoryJobStore(Time);
         Ledger = new InMemoryCreditLedger(Options.Create(new CreditLedgerOptions { InitialBalance = InitialBalance }), Time);
         Events = new InMemoryJobEventStream();
-        Published = new RecordingEventStream(Events);
+        Published = new RecordingEventStream(Events, _changes.Pulse);
+        Time.TimersRearmed += _changes.Pulse;
     }
 
     /// <summary>The cancel signal every host shares; it can hold deliveries back, as a slow transport would.</summary>
@@ -45,7 +47,8 @@ internal sealed class WorkerHarness : IAsyncDisposable
     /// <summary>The provider pauses every host shares.</summary>
     public InMemoryProviderPauseStore Pauses { get; } = new();
 
-    public FakeTimeProvider Time { get; } = new(Start);
+    /// <summary>The hosts' clock; it reports re-armed timers as steps the hosts take.</summary>
+    public ObservedTimeProvider Time { get; } = new(Start);
 
     public string Root { get; }
 
@@ -73,7 +76,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
             .ConfigureServices(services =>
             {
                 services.AddSingleton<TimeProvider>(Time);
-                services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddFakeLogging());
+                services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddFakeLogging(o => o.OutputSink = _ => _changes.Pulse()));
                 services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
                 var builder = services
                     .AddMediaGeneration(o =>
@@ -81,12 +84,15 @@ internal sealed class WorkerHarness : IAsyncDisposable
                         o.MaxAttempts = 3;
                         options?.Invoke(o);
                     })
-                    .UseQueue(_ => Queue)
+                    .UseQueue(_ => new SignallingJobQueue(Queue, _changes.Pulse))
                     .UseJobStore(_ => Store)
                     .UseCreditLedger(_ => Ledger)
                     .UseEventStream(_ => Published)
                     .UseCancelSignal(_ => CancelSignal)
                     .UseProviderPauseStore(_ => Pauses)
+                    .AddLifecycleStore(sp => new SignallingLifecycleStore(
+                        ActivatorUtilities.CreateInstance<InMemoryJobLifecycleStore>(sp, Store, Ledger, Queue, Published),
+                        _changes.Pulse))
                     .UseFileSystemStorage(o => o.RootPath = Root)
                     .AddWorker(o =>
                     {
@@ -99,6 +105,12 @@ internal sealed class WorkerHarness : IAsyncDisposable
                     });
                 foreach (var generator in generators)
                 {
+                    if (generator is ScriptedGenerator scripted)
+                    {
+                        scripted.Called = _changes.Pulse;
+                        _generators.Add(scripted);
+                    }
+
                     builder.AddGenerator(generator);
                 }
             })
@@ -125,97 +137,51 @@ internal sealed class WorkerHarness : IAsyncDisposable
         return result.Job;
     }
 
-    /// <summary>Polls the store until the job satisfies <paramref name="condition"/>, failing after 10 s of real time.</summary>
-    public async Task<GenerationJob> WaitForJobAsync(string jobId, Func<GenerationJob, bool> condition, string what)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            var job = await Store.GetAsync(jobId);
-            if (job is not null && condition(job))
-            {
-                return job;
-            }
+    /// <summary>Waits until the job in the store satisfies <paramref name="condition"/>, reading it again after every step the hosts take.</summary>
+    public async Task<GenerationJob> WaitForJobAsync(string jobId, Func<GenerationJob, bool> condition, string what) =>
+        (await WaitForStateAsync(
+            () => Store.GetAsync(jobId).AsTask(),
+            job => job is not null && condition(job),
+            job => $"job {jobId} became {what}. Last state: {Describe(job)}"))!;
 
-            if (Stopwatch.GetElapsedTime(started) > RealTimeout)
-            {
-                throw new XunitException($"Job {jobId} did not become {what} within {RealTimeout.TotalSeconds:0} s of real time. Last state: {Describe(job)}");
-            }
+    /// <summary>Waits until <paramref name="condition"/> holds, checking it again after every step the hosts take.</summary>
+    public Task WaitUntilAsync(Func<bool> condition, string what) =>
+        WaitForStateAsync(() => Task.FromResult(condition()), held => held, _ => what);
 
-            await Task.Delay(5);
-        }
-    }
+    /// <summary>Waits until the queue depth equals <paramref name="expected"/>.</summary>
+    public Task WaitForDepthAsync(QueueDepth expected) =>
+        WaitUntilQueueAsync(depth => depth == expected, $"the queue depth to become {expected}");
 
-    /// <summary>Polls <paramref name="condition"/>, failing after 10 s of real time.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (!condition())
-        {
-            if (Stopwatch.GetElapsedTime(started) > RealTimeout)
-            {
-                throw new XunitException($"Timed out after {RealTimeout.TotalSeconds:0} s of real time waiting for: {what}.");
-            }
-
-            await Task.Delay(5);
-        }
-    }
-
-    /// <summary>Polls the queue depth until it equals <paramref name="expected"/>.</summary>
-    public async Task WaitForDepthAsync(QueueDepth expected)
-    {
-        var started = Stopwatch.GetTimestamp();
-        QueueDepth depth;
-        while ((depth = await Queue.GetDepthAsync()) != expected)
-        {
-            if (Stopwatch.GetElapsedTime(started) > RealTimeout)
-            {
-                throw new XunitException($"The queue depth did not become {expected} within {RealTimeout.TotalSeconds:0} s of real time; it is {depth}.");
-            }
-
-            await Task.Delay(5);
-        }
-    }
-
-    /// <summary>Polls the queue depth until <paramref name="condition"/> holds.</summary>
-    public async Task WaitUntilQueueAsync(Func<QueueDepth, bool> condition, string what)
-    {
-        var started = Stopwatch.GetTimestamp();
-        QueueDepth depth;
-        while (!condition(depth = await Queue.GetDepthAsync()))
-        {
-            if (Stopwatch.GetElapsedTime(started) > RealTimeout)
-            {
-                throw new XunitException($"Timed out after {RealTimeout.TotalSeconds:0} s of real time waiting for {what}; the queue depth is {depth}.");
-            }
-
-            await Task.Delay(5);
-        }
-    }
+    /// <summary>Waits until the queue depth satisfies <paramref name="condition"/>.</summary>
+    public Task WaitUntilQueueAsync(Func<QueueDepth, bool> condition, string what) =>
+        WaitForStateAsync(() => Queue.GetDepthAsync().AsTask(), condition, depth => $"{what}; the queue depth is {depth}");
 
     /// <summary>
-    /// Moves the clock on in <paramref name="step"/>s, letting the worker react between steps, until the job satisfies
-    /// <paramref name="condition"/> or <paramref name="limit"/> of fake time has passed.
+    /// Moves the clock on in <paramref name="step"/>s until the job satisfies <paramref name="condition"/>, failing once
+    /// <paramref name="limit"/> of fake time has passed. Before each step it waits until the hosts wait on the clock:
+    /// nothing in the queue is ready or leased (a retry or the sweeper is due later), or, with
+    /// <paramref name="whileGenerating"/>, every leased message's generator call is waiting and not told to stop.
     /// </summary>
-    public async Task<GenerationJob> AdvanceUntilJobAsync(string jobId, TimeSpan step, TimeSpan limit, Func<GenerationJob, bool> condition, string what)
+    public async Task<GenerationJob> AdvanceUntilJobAsync(string jobId, TimeSpan step, TimeSpan limit, Func<GenerationJob, bool> condition, string what, bool whileGenerating = false)
     {
         var until = Time.GetUtcNow() + limit;
-        var started = Stopwatch.GetTimestamp();
         while (true)
         {
-            var job = await Store.GetAsync(jobId);
+            var (job, depth) = await WaitForStateAsync(
+                async () => (await Store.GetAsync(jobId), await Queue.GetDepthAsync()),
+                s => (s.Item1 is { } j && condition(j)) || (s.Item2.Ready == 0 && (s.Item2.Leased == 0 || (whileGenerating && s.Item2.Leased <= _generators.Sum(g => g.Waiting)))),
+                s => $"job {jobId} became {what} or the hosts waited on the clock. Last state: {Describe(s.Item1)}, queue {s.Item2}");
             if (job is not null && condition(job))
             {
                 return job;
             }
 
-            if (Time.GetUtcNow() >= until || Stopwatch.GetElapsedTime(started) > RealTimeout * 2)
+            if (Time.GetUtcNow() >= until)
             {
-                throw new XunitException($"Job {jobId} did not become {what} within {limit} of fake time. Last state: {Describe(job)}");
+                throw new XunitException($"Job {jobId} did not become {what} within {limit} of fake time. Last state: {Describe(job)}, queue {depth}");
             }
 
-            Time.Advance(step);
-            await Task.Delay(5);
+            await AdvanceAsync(step);
         }
     }
 
@@ -233,27 +199,51 @@ internal sealed class WorkerHarness : IAsyncDisposable
     }
 
     /// <summary>Waits until the host's worker has stopped receiving and started draining.</summary>
-    public static Task WaitForDrainAsync(IHost host) =>
+    public Task WaitForDrainAsync(IHost host) =>
         WaitUntilAsync(() => Logs(host).GetSnapshot().Any(r => r.Id.Id == 14), "the worker to start draining");
 
     /// <summary>Stops a host, moving the clock on a second at a time so a drain timeout can pass.</summary>
     public async Task StopHostAsync(IHost host)
     {
         var stop = BeginStop(host);
-        var started = Stopwatch.GetTimestamp();
+        using var bound = new CancellationTokenSource(RealTimeout * 2);
         while (!stop.IsCompleted)
         {
-            if (Stopwatch.GetElapsedTime(started) > RealTimeout * 2)
-            {
-                throw new XunitException("The host did not stop.");
-            }
-
-            Time.Advance(TimeSpan.FromSeconds(1));
-            await Task.WhenAny(stop, Task.Delay(5));
+            await AdvanceAsync(TimeSpan.FromSeconds(1), bound.Token, "the host to stop", stop);
         }
 
         await stop;
     }
+
+    /// <summary>Moves the clock on by <paramref name="step"/> and, when that fired a timer, waits for the hosts' next step.</summary>
+    public async Task AdvanceAsync(TimeSpan step)
+    {
+        using var bound = new CancellationTokenSource(RealTimeout);
+        await AdvanceAsync(step, bound.Token, $"the hosts to react to the clock moving on by {step}");
+    }
+
+    /// <summary>
+    /// Moves the clock on by <paramref name="step"/>; when that fired a timer, waits until the hosts take their next step
+    /// (a commit, an event, a log, a timer armed) or <paramref name="done"/> completes, so the clock does not run ahead of
+    /// the work it woke.
+    /// </summary>
+    private async Task AdvanceAsync(TimeSpan step, CancellationToken bound, string what, Task? done = null)
+    {
+        var next = _changes.Next;
+        var fired = Time.FiredCount;
+        Time.Advance(step);
+        if (Time.FiredCount != fired)
+        {
+            await Waits.BoundedAsync(done is null ? next : Task.WhenAny(next, done), bound, what);
+        }
+    }
+
+    /// <summary>
+    /// Checks <paramref name="condition"/> on what <paramref name="read"/> returns, now and after every step the hosts
+    /// take, failing after 10 s of real time.
+    /// </summary>
+    private Task<T> WaitForStateAsync<T>(Func<Task<T>> read, Func<T, bool> condition, Func<T, string> what) =>
+        _changes.WaitUntilAsync(read, condition, what, RealTimeout);
 
     public async ValueTask DisposeAsync()
     {
@@ -279,17 +269,18 @@ internal sealed class WorkerHarness : IAsyncDisposable
         : $"{job.Status}, attempt {job.Attempt}, version {job.Version}, error {job.Error?.Code ?? "none"}, next attempt {job.NextAttemptAt?.ToString("O") ?? "none"}";
 }
 
-/// <summary>An event stream that remembers what was published, then passes it on.</summary>
-internal sealed class RecordingEventStream(IJobEventStream inner) : IJobEventStream
+/// <summary>An event stream that remembers what was published, passes it on, then calls <paramref name="published"/>.</summary>
+internal sealed class RecordingEventStream(IJobEventStream inner, Action published) : IJobEventStream
 {
     private readonly ConcurrentQueue<JobEvent> _published = new();
 
     public IReadOnlyList<JobEvent> For(string jobId) => _published.Where(e => e.JobId == jobId).ToList();
 
-    public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
+    public async ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
     {
         _published.Enqueue(jobEvent);
-        return inner.PublishAsync(jobEvent, cancellationToken);
+        await inner.PublishAsync(jobEvent, cancellationToken);
+        published();
     }
 
     public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default) =>
@@ -297,6 +288,103 @@ internal sealed class RecordingEventStream(IJobEventStream inner) : IJobEventStr
 
     public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
         inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);
+}
+
+/// <summary>
+/// The in-memory lifecycle store, signalling after each step has left its critical section: a step's event goes out
+/// inside it, before the step's lease is settled, so a wait woken by the event alone could read a half-applied step.
+/// </summary>
+internal sealed class SignallingLifecycleStore(IJobLifecycleStore inner, Action stepped) : IJobLifecycleStore
+{
+    public async ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await inner.SubmitAsync(submission, cancellationToken);
+        }
+        finally
+        {
+            stepped();
+        }
+    }
+
+    public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await inner.CommitAsync(commit, cancellationToken);
+        }
+        finally
+        {
+            stepped();
+        }
+    }
+}
+
+/// <summary>
+/// The shared queue as a host's worker sees it: each lease it receives signals after it was settled or renewed, so a
+/// wait sees a settle made outside a lifecycle step (an orphan message dead-lettered after its log and metric).
+/// </summary>
+internal sealed class SignallingJobQueue(IJobQueue inner, Action settled) : IJobQueue
+{
+    public ValueTask EnqueueAsync(QueueMessage message, EnqueueOptions? options = null, CancellationToken cancellationToken = default) =>
+        inner.EnqueueAsync(message, options, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<IQueueLease>> ReceiveAsync(int maxMessages, TimeSpan maxWait, CancellationToken cancellationToken = default) =>
+        (await inner.ReceiveAsync(maxMessages, maxWait, cancellationToken)).Select(IQueueLease (l) => new SignallingLease(l, settled)).ToList();
+
+    public ValueTask<IReadOnlyList<DeadLetterMessage>> ListDeadLettersAsync(int maxCount = 100, CancellationToken cancellationToken = default) =>
+        inner.ListDeadLettersAsync(maxCount, cancellationToken);
+
+    public ValueTask<bool> ResubmitDeadLetterAsync(string messageId, CancellationToken cancellationToken = default) =>
+        inner.ResubmitDeadLetterAsync(messageId, cancellationToken);
+
+    public ValueTask<bool> DeleteDeadLetterAsync(string messageId, CancellationToken cancellationToken = default) =>
+        inner.DeleteDeadLetterAsync(messageId, cancellationToken);
+
+    public ValueTask<QueueDepth> GetDepthAsync(CancellationToken cancellationToken = default) => inner.GetDepthAsync(cancellationToken);
+
+    public ValueTask<long?> GetPositionAsync(string messageId, CancellationToken cancellationToken = default) =>
+        inner.GetPositionAsync(messageId, cancellationToken);
+
+    private sealed class SignallingLease(IQueueLease inner, Action settled) : IQueueLease
+    {
+        public QueueMessage Message => inner.Message;
+
+        public int DeliveryCount => inner.DeliveryCount;
+
+        public DateTimeOffset EnqueuedAt => inner.EnqueuedAt;
+
+        public DateTimeOffset LockedUntil => inner.LockedUntil;
+
+        public JobPriority Priority => inner.Priority;
+
+        public ValueTask CompleteAsync(CancellationToken cancellationToken = default) => Signal(inner.CompleteAsync(cancellationToken));
+
+        public ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default) =>
+            Signal(inner.AbandonAsync(delay, cancellationToken));
+
+        public ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default) =>
+            Signal(inner.DeadLetterAsync(reason, description, cancellationToken));
+
+        public ValueTask RenewAsync(CancellationToken cancellationToken = default) => Signal(inner.RenewAsync(cancellationToken));
+
+        public ValueTask DisposeAsync() => Signal(inner.DisposeAsync());
+
+        // Awaited in place, so a settle that completed at once (the in-memory queue's) still completes at once for the
+        // lifecycle store, which applies a step's settle inside its critical section.
+        private async ValueTask Signal(ValueTask step)
+        {
+            try
+            {
+                await step;
+            }
+            finally
+            {
+                settled();
+            }
+        }
+    }
 }
 
 /// <summary>A cancel signal that passes every publish on, unless told to hold them back until released.</summary>

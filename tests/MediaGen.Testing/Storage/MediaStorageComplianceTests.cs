@@ -81,15 +81,7 @@ public abstract class MediaStorageComplianceTests : IAsyncLifetime
         }
         finally
         {
-            switch (_storage)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
+            await Disposal.DisposeAsync(_storage);
         }
     }
 
