@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const FINAL = ["succeeded", "failed", "canceled"];
 const PAGE_SIZE = 12;
-const state = { models: [], source: null, jobId: null, status: null, seen: 0, cursors: [null], page: 0, nextCursor: null };
+const state = { models: [], source: null, jobId: null, status: null, cursors: [null], page: 0, nextCursor: null };
 
 function apiKey() { return $("apiKey").value.trim(); }
 
@@ -119,7 +119,7 @@ async function submit(event) {
 function follow(jobId) {
   if (state.source) state.source.close();
   state.jobId = jobId;
-  state.seen = 0;
+  state.status = null;
   history.replaceState(null, "", `#job=${jobId}`);
   $("jobPanel").hidden = false;
   $("jobId").textContent = jobId;
@@ -143,7 +143,6 @@ function follow(jobId) {
   for (const type of ["queued", "started", "progress", "outputStored", "retrying", "cancelRequested", "retried", "succeeded", "failed", "canceled"]) {
     source.addEventListener(type, (e) => {
       const ev = JSON.parse(e.data);
-      if (!fresh(ev.timestamp)) return;
       log(`${type}${ev.progress != null ? " " + Math.round(ev.progress * 100) + "%" : ""}${ev.message ? " — " + ev.message : ""}`);
       setStatus(ev.status);
       if (ev.progress != null) setProgress(ev.progress, ev.message);
@@ -164,17 +163,16 @@ function showQueuePosition(position) {
     : "";
 }
 
-// Whether what the server wrote at `timestamp` is news: an action's answer can arrive after the stream's later events
-// (a cancel's response after the "canceled" event), and must not take the page back.
-function fresh(timestamp) {
-  const at = Date.parse(timestamp);
-  if (at < state.seen) return false;
-  state.seen = at;
-  return true;
+// The stream's events come in the order the server numbered them, so the page follows them as they come. Their
+// timestamps are not an order: a progress report stamped just after a cancel was decided can be published just before
+// it. An action's answer is another matter: it can arrive after the stream's later events (a cancel's response after
+// the "canceled" event), and must not take a finished job back to running; only a retry starts it again, and that
+// follows the job afresh.
+function stale(job) {
+  return FINAL.includes(state.status) && !FINAL.includes(job.status);
 }
 
 function render(job) {
-  if (!fresh(job.updatedAt)) return;
   setStatus(job.status);
   setProgress(job.status === "succeeded" ? 1 : job.progress, job.progressMessage);
   $("cancel").disabled = !["pending", "processing"].includes(job.status) || job.cancelRequested;
@@ -244,7 +242,7 @@ async function jobAction(action) {
   $("jobError").textContent = "";
   try {
     const job = await api(`/api/v1/generations/${state.jobId}/${action}`, { method: "POST" });
-    if (action === "retry") follow(job.id); else render(job);
+    if (action === "retry") follow(job.id); else if (!stale(job)) render(job);
     loadBalance();
     loadGallery();
   } catch (e) {
