@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace MediaGen.Abstractions.Tests;
 
 public sealed class GenerationRequestTests

@@ -1,11 +1,5 @@
-using System.Net;
 using System.Net.Http.Json;
-using System.Security.Claims;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.HttpOverrides;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.AspNetCore.Tests;
 

@@ -1,6 +1,3 @@
-using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.AspNetCore.Tests;
 
 public sealed class EventStreamKeepAliveTests

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.AspNetCore.Tests;
 
 /// <summary>

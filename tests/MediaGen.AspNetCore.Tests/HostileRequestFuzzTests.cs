@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using Xunit.Abstractions;
 
 namespace MediaGen.AspNetCore.Tests;

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json;
-
 namespace MediaGen.AspNetCore.Tests;
 
 public sealed class MapMediaGenerationTests(ApiHostFixture fixture) : IClassFixture<ApiHostFixture>

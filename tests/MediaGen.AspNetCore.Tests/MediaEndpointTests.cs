@@ -1,7 +1,3 @@
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.AspNetCore.Tests;
 
 /// <summary>File-system outputs served by the package under signed, expiring URLs only.</summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.AspNetCore.Tests;
 
 public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFixture<PendingHostFixture>

@@ -1,7 +1,5 @@
 using MediaGen.AspNetCore.Internal;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace MediaGen.AspNetCore.Tests;
 

@@ -1,5 +1,3 @@
-using Microsoft.Playwright;
-
 namespace MediaGen.Browser.Tests;
 
 /// <summary>The sample's page to try MediaGen, in a real browser against the sample host on the in-memory defaults.</summary>

@@ -1,8 +1,3 @@
-using MediaGen.Internal;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using NSubstitute;
-
 namespace MediaGen.Core.Tests;
 
 /// <summary>

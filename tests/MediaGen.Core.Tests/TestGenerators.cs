@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace MediaGen.Core.Tests;
 
 /// <summary>A generator whose behaviour each test scripts with a delegate; counts its calls.</summary>

@@ -1,8 +1,4 @@
 using System.Globalization;
-using MediaGen.Generators.ExtensionsAI.Internal;
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Generators.ExtensionsAI.Tests;

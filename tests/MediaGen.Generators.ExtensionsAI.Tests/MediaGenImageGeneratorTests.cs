@@ -1,9 +1,3 @@
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
-
 namespace MediaGen.Generators.ExtensionsAI.Tests;
 
 /// <summary>

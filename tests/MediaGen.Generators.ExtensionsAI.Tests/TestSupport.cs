@@ -1,9 +1,6 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Text.Json;
-using MediaGen.Generators.ExtensionsAI.Internal;
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenAI;
 using OpenAI.Images;

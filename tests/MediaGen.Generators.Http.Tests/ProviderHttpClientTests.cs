@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MediaGen.Generators.Http.Tests;
 

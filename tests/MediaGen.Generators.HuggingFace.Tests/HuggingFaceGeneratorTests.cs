@@ -1,9 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
-using MediaGen.Generators.HuggingFace.Internal;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Generators.HuggingFace.Tests;
 

@@ -1,10 +1,3 @@
-using System.Text.Json;
-using MediaGen.Generators.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Generators.HuggingFace.Tests;
 
 /// <summary>

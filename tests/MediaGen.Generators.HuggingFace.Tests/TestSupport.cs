@@ -1,6 +1,3 @@
-using MediaGen.Generators.Http;
-using MediaGen.Generators.HuggingFace.Internal;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MediaGen.Generators.HuggingFace.Tests;

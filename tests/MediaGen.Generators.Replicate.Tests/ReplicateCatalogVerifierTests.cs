@@ -1,9 +1,3 @@
-using MediaGen.Generators.Http;
-using MediaGen.Generators.Replicate.Internal;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace MediaGen.Generators.Replicate.Tests;
 
 /// <summary>The catalog checked against stored copies of real model schemas, served by the fake as Replicate serves them.</summary>

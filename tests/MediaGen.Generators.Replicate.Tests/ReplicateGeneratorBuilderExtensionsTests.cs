@@ -1,8 +1,4 @@
-using MediaGen.Generators.Replicate.Internal;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace MediaGen.Generators.Replicate.Tests;
 

@@ -1,8 +1,5 @@
 using System.Globalization;
-using MediaGen.Generators.Replicate.Internal;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Generators.Replicate.Tests;
 

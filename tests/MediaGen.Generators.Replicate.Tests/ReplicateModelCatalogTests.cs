@@ -1,5 +1,4 @@
 using System.Text.Json;
-using MediaGen.Generators.Replicate.Internal;
 
 namespace MediaGen.Generators.Replicate.Tests;
 

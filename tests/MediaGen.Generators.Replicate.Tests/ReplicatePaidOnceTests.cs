@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using MediaGen.Generators.Replicate.Internal;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Generators.Replicate.Tests;
 

@@ -1,9 +1,3 @@
-using MediaGen.Generators.Http;
-using MediaGen.Generators.Replicate.Internal;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-
 namespace MediaGen.Generators.Replicate.Tests;
 
 internal static class TestSupport

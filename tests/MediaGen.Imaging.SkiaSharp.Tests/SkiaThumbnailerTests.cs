@@ -1,6 +1,5 @@
 using MediaGen.Imaging.SkiaSharp.Internal;
 using Microsoft.Extensions.Options;
-using SkiaSharp;
 
 namespace MediaGen.Imaging.SkiaSharp.Tests;
 

@@ -1,7 +1,6 @@
 using MediaGen.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using SkiaSharp;
 
 namespace MediaGen.Imaging.SkiaSharp.Tests;
 

@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using MediaGen.Testing;
-using MediaGen.TestSupport;
 using Xunit.Abstractions;
 
 namespace MediaGen.PostgreSql.Tests;

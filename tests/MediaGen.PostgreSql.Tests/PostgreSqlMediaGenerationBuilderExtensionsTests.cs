@@ -1,10 +1,4 @@
-using MediaGen.Testing;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace MediaGen.PostgreSql.Tests;
 

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.PostgreSql.Tests;
 
 public sealed class PostgreSqlRegistrationTests : MediaGen.TestSupport.BackendRegistrationTests<PostgreSqlOptions>

@@ -1,7 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.PostgreSql.Tests.Compliance;
-using Npgsql;
-
 namespace MediaGen.PostgreSql.Tests;
 
 /// <summary>

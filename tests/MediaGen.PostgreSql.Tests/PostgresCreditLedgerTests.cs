@@ -1,9 +1,3 @@
-using MediaGen.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using MediaGen.PostgreSql.Tests.Compliance;
-using Npgsql;
-
 namespace MediaGen.PostgreSql.Tests;
 
 public sealed class PostgresCreditLedgerTests : IAsyncLifetime

@@ -1,8 +1,4 @@
-using MediaGen.Testing;
 using MediaGen.Core.Tests.FaultInjection;
-using MediaGen.PostgreSql.Tests.Compliance;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.PostgreSql.Tests;
 

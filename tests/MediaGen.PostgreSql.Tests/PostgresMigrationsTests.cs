@@ -1,6 +1,3 @@
-using MediaGen.Testing;
-using Npgsql;
-
 namespace MediaGen.PostgreSql.Tests;
 
 public sealed class PostgresMigrationsTests : IAsyncLifetime

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using MediaGen.Testing;
-
 namespace MediaGen.PostgreSql.Tests;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using MediaGen.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Npgsql;
-
 namespace MediaGen.PostgreSql.Tests;
 
 /// <summary>Connects tests to the PostgreSQL cluster eng/test.sh starts (MEDIAGEN_POSTGRES), each test in a schema of its own.</summary>

@@ -1,7 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.PostgreSql.Tests;
 
 /// <summary>Webhook deliveries kept in PostgreSQL survive the process that wrote them and are sent once by the others.</summary>

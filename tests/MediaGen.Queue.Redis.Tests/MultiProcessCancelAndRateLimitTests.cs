@@ -1,14 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using MediaGen.Testing;
-using MediaGen.Internal;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-using Xunit.Abstractions;
 
 namespace MediaGen.Queue.Redis.Tests;
 

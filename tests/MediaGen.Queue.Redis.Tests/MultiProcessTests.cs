@@ -1,11 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json;
-using MediaGen.Testing;
-using MediaGen.TestSupport;
-using Xunit.Abstractions;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using MediaGen.Internal;
-using MediaGen.Queue.Redis.Tests.Compliance;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.Internal;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 public sealed class RedisCreditLedgerTests : RedisClientTests

@@ -1,7 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.Internal;
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 /// <summary>

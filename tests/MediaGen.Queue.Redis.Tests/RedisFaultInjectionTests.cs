@@ -1,9 +1,4 @@
-using MediaGen.Testing;
 using MediaGen.Core.Tests.FaultInjection;
-using MediaGen.Internal;
-using MediaGen.Queue.Redis.Tests.Compliance;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Queue.Redis.Tests;
 

@@ -1,10 +1,3 @@
-using System.Globalization;
-using MediaGen.Testing;
-using MediaGen.Internal;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 using StackExchange.Redis.Profiling;
 
 namespace MediaGen.Queue.Redis.Tests;

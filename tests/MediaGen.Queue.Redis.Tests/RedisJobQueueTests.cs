@@ -1,8 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.Internal;
-using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 public sealed class RedisJobQueueTests : IAsyncLifetime

@@ -1,9 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using MediaGen.Testing;
-using MediaGen.Internal;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 public sealed class RedisJobStoreTests : RedisClientTests

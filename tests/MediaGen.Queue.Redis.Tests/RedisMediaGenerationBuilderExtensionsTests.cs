@@ -1,11 +1,4 @@
-using MediaGen.Testing;
-using MediaGen.Internal;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace MediaGen.Queue.Redis.Tests;
 

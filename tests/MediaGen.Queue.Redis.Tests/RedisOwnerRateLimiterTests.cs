@@ -1,9 +1,4 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
-using MediaGen.Testing;
-using MediaGen.Internal;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Queue.Redis.Tests;
 

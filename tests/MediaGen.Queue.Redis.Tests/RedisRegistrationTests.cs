@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 public sealed class RedisRegistrationTests : MediaGen.TestSupport.BackendRegistrationTests<RedisQueueOptions>

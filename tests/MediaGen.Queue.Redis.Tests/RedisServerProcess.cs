@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 /// <summary>

@@ -1,9 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.Internal;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using StackExchange.Redis;
-
 namespace MediaGen.Queue.Redis.Tests;
 
 /// <summary>Connects tests to the redis-server eng/test.sh starts (MEDIAGEN_REDIS), each test under its own key prefix.</summary>

@@ -1,6 +1,4 @@
 using System.Reflection;
-using Amqp;
-using Amqp.Listener;
 
 namespace MediaGen.Queue.ServiceBus.Endpoint;
 

@@ -3,11 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
-using Amqp;
-using Amqp.Framing;
-using Amqp.Listener;
 using Amqp.Sasl;
-using Amqp.Types;
 
 namespace MediaGen.Queue.ServiceBus.Endpoint;
 

@@ -1,7 +1,4 @@
 using System.Threading.Channels;
-using Amqp;
-using Amqp.Framing;
-using Amqp.Types;
 
 namespace MediaGen.Queue.ServiceBus.Endpoint;
 

@@ -1,6 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.Queue.ServiceBus.Endpoint;
-
 namespace MediaGen.Queue.ServiceBus.Tests;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using MediaGen.ServiceBus.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MediaGen.Queue.ServiceBus.Tests;

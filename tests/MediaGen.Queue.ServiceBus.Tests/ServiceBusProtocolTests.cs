@@ -1,7 +1,3 @@
-using Azure.Messaging.ServiceBus;
-using MediaGen.Queue.ServiceBus.Endpoint;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Queue.ServiceBus.Tests;
 
 /// <summary>

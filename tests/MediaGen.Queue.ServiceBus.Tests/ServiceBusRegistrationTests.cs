@@ -1,9 +1,6 @@
 using Azure.Core;
-using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Queue.ServiceBus.Tests;
 

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using MediaGen.Testing;
-using MediaGen.TestSupport;
-
 namespace MediaGen.Queue.ServiceBus.Tests;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Text;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Queue.ServiceBus.Tests;
 

@@ -1,6 +1,3 @@
-using System.Net;
-using MediaGen.Testing;
-
 namespace MediaGen.Samples.Api.Tests;
 
 /// <summary>

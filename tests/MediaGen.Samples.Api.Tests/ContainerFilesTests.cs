@@ -1,8 +1,5 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using MediaGen.Samples.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using YamlDotNet.RepresentationModel;
 
 namespace MediaGen.Samples.Api.Tests;

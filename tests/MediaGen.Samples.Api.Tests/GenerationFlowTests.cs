@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json;
-
 namespace MediaGen.Samples.Api.Tests;
 
 public sealed class GenerationFlowTests(DefaultApiFactory factory) : IClassFixture<DefaultApiFactory>

@@ -1,9 +1,3 @@
-using MediaGen.Samples.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-
 namespace MediaGen.Samples.Api.Tests;
 
 public sealed class MediaGenHostingExtensionsTests

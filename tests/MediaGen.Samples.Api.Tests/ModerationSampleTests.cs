@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace MediaGen.Samples.Api.Tests;
 
 public sealed class ModerationSampleTests

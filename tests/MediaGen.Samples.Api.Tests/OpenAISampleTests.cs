@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace MediaGen.Samples.Api.Tests;
 
 /// <summary>The sample API with <c>MediaGen:Generators:OpenAI:ApiKey</c> set, against an OpenAI-compatible images endpoint on loopback.</summary>

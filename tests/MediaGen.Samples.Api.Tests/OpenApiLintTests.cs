@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
-using MediaGen.Testing;
 
 namespace MediaGen.Samples.Api.Tests;
 

@@ -1,8 +1,3 @@
-using MediaGen.Samples.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-
 namespace MediaGen.Samples.Api.Tests;
 
 public sealed class ServiceBusSampleConfigurationTests

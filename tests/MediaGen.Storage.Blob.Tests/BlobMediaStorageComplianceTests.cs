@@ -1,7 +1,3 @@
-using Azure.Storage.Blobs;
-using MediaGen.Testing;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.Storage.Blob.Tests;
 
 /// <summary>The storage compliance suites on Azurite: a fresh container per test, created on first use, blobs under a prefix.</summary>

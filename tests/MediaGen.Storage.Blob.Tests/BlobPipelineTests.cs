@@ -1,6 +1,3 @@
-using MediaGen.Testing;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.Storage.Blob.Tests;
 
 /// <summary>A job run end to end with its outputs on Azurite: stored with the job's metadata, SAS URLs, deleted with the job.</summary>

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.Storage.Blob.Tests;
 
 /// <summary>The object-store registration checks for <c>UseBlobStorage</c>.</summary>

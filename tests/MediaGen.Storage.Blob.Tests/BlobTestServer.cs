@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using Azure.Storage.Blobs;
-using MediaGen.Testing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace MediaGen.Storage.Blob.Tests;
 

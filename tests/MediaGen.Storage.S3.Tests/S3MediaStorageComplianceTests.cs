@@ -1,8 +1,3 @@
-using Amazon.S3;
-using Amazon.S3.Model;
-using MediaGen.Testing;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.Storage.S3.Tests;
 
 /// <summary>The storage compliance suites on radosgw: a fresh bucket per test, created on first use, keys under a prefix.</summary>

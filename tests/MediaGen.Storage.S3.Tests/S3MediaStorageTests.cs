@@ -1,10 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Amazon.S3;
-using Amazon.S3.Model;
-using MediaGen.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace MediaGen.Storage.S3.Tests;

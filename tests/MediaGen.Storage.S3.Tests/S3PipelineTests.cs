@@ -1,6 +1,3 @@
-using MediaGen.Testing;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.Storage.S3.Tests;
 
 /// <summary>A job run end to end with its outputs on radosgw: stored with the job's metadata, presigned URLs, deleted with the job.</summary>

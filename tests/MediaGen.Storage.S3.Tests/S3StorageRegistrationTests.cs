@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.Storage.S3.Tests;
 
 /// <summary>The object-store registration checks for <c>UseS3Storage</c>.</summary>

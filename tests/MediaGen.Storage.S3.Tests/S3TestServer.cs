@@ -1,10 +1,5 @@
 using System.Diagnostics;
 using Amazon.Runtime;
-using Amazon.S3;
-using Amazon.S3.Model;
-using MediaGen.Testing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace MediaGen.Storage.S3.Tests;
 

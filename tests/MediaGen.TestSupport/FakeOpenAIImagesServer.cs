@@ -1,9 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-
 namespace MediaGen.TestSupport;
 
 /// <summary>

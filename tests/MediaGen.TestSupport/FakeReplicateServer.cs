@@ -1,10 +1,4 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 
 namespace MediaGen.TestSupport;
 

@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-
 namespace MediaGen.TestSupport;
 
 /// <summary>Calls to MediaGen's HTTP API that the API's test projects share.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace MediaGen.TestSupport;
 
 /// <summary>Builds what the worker hands a generator for one call: the running job and its context.</summary>

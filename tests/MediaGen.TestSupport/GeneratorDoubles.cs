@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace MediaGen.TestSupport;
 
 /// <summary>A checkpoint sink that records what a generator saves, and can fail or react on a save.</summary>

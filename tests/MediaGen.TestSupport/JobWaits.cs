@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-
 namespace MediaGen.TestSupport;
 
 /// <summary>Waits for a job to reach a state by listening to its events, not by polling the store on a timer.</summary>

@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace MediaGen.TestSupport;
 
 /// <summary>What every provider generator does while its provider is paused by a 429, written once for each provider's tests.</summary>

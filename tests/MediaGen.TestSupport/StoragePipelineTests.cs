@@ -1,8 +1,3 @@
-using MediaGen.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Xunit;
-
 namespace MediaGen.TestSupport;
 
 /// <summary>

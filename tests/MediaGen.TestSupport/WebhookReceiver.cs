@@ -1,10 +1,5 @@
-using System.Net;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using StandardWebhooks;
-using Xunit;
 
 namespace MediaGen.TestSupport;
 

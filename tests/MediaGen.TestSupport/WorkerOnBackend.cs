@@ -1,8 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using MediaGen.Testing;
-using Xunit;
-
 namespace MediaGen.TestSupport;
 
 /// <summary>

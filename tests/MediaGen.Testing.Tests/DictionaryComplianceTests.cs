@@ -1,5 +1,4 @@
 using Acme.DictionaryStore;
-using MediaGen;
 using MediaGen.Testing;
 
 namespace Acme.DictionaryStore.Tests;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using MediaGen;
 
 namespace Acme.DictionaryStore;
 

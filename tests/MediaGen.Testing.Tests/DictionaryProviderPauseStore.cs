@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using MediaGen;
 
 namespace Acme.DictionaryStore;
 

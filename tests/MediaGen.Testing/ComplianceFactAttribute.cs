@@ -1,6 +1,4 @@
-using Xunit;
 using Xunit.Abstractions;
-using Xunit.Sdk;
 
 namespace MediaGen.Testing;
 

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using Xunit;
-using Xunit.Sdk;
 
 namespace MediaGen.Testing;
 

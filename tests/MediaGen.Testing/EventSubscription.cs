@@ -1,6 +1,3 @@
-using Xunit;
-using Xunit.Sdk;
-
 namespace MediaGen.Testing;
 
 /// <summary>A subscription read with bounded waits; probe events are skipped.</summary>

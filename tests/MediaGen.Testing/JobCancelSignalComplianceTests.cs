@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using Xunit;
-using Xunit.Sdk;
-
 namespace MediaGen.Testing;
 
 /// <summary>

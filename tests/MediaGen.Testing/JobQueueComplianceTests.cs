@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using Xunit;
 
 namespace MediaGen.Testing;
 

@@ -1,7 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.Internal;
-using Microsoft.Extensions.Options;
-
 namespace MediaGen.Core.Tests.Compliance;
 
 public sealed class InMemoryCreditLedgerTests : CreditLedgerComplianceTests

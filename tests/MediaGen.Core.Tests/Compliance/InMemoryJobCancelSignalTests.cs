@@ -1,6 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.Internal;
-
 namespace MediaGen.Core.Tests.Compliance;
 
 public sealed class InMemoryJobCancelSignalTests : JobCancelSignalComplianceTests

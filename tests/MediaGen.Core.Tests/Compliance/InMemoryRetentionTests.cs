@@ -1,7 +1,3 @@
-using MediaGen.Internal;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Core.Tests.Compliance;
 
 /// <summary>The in-memory backend removes every trace of a finished job once its retention has passed.</summary>

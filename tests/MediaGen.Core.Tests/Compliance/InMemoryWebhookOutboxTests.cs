@@ -1,7 +1,3 @@
-using MediaGen.Internal;
-using MediaGen.Testing;
-using Microsoft.Extensions.Options;
-
 namespace MediaGen.Core.Tests.Compliance;
 
 public sealed class InMemoryWebhookOutboxTests : WebhookOutboxComplianceTests

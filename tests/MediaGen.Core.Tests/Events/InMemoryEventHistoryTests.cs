@@ -1,6 +1,3 @@
-using MediaGen.Internal;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Core.Tests.Events;
 
 public sealed class InMemoryEventHistoryTests

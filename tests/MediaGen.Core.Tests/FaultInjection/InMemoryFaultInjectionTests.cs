@@ -1,8 +1,4 @@
 using MediaGen.Core.Tests.Compliance;
-using MediaGen.Internal;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MediaGen.Core.Tests.FaultInjection;
 

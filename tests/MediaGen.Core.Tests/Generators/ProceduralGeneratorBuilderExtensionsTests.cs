@@ -1,10 +1,3 @@
-using MediaGen.Internal;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-
 namespace MediaGen.Core.Tests.Generators;
 
 public sealed class ProceduralGeneratorBuilderExtensionsTests : IDisposable

@@ -1,8 +1,3 @@
-using System.Text.Json;
-using MediaGen.Internal;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Core.Tests.Generators;
 
 public sealed class ProceduralImageGeneratorTests

@@ -1,9 +1,3 @@
-using NSubstitute;
-using MediaGen.Internal;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Core.Tests.Moderation;
 
 public sealed class ContentModerationTests : IDisposable

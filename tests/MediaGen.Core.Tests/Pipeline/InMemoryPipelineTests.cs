@@ -1,7 +1,3 @@
-using MediaGen.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-
 namespace MediaGen.Core.Tests.Pipeline;
 
 public sealed class InMemoryPipelineTests : IDisposable

@@ -1,10 +1,3 @@
-using System.Text.Json;
-using MediaGen.Internal;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Hosting;
-
 namespace MediaGen.Core.Tests.Pipeline;
 
 /// <summary>

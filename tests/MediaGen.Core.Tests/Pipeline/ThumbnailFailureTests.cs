@@ -1,7 +1,3 @@
-using MediaGen.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-
 namespace MediaGen.Core.Tests.Pipeline;
 
 /// <summary>Thumbnails are best effort: a thumbnailer that fails leaves the output as it was and the job succeeds.</summary>

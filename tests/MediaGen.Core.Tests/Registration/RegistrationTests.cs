@@ -1,9 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-using NSubstitute;
-
 namespace MediaGen.Core.Tests.Registration;
 
 public sealed class RegistrationTests

@@ -1,9 +1,3 @@
-using MediaGen.Testing;
-using MediaGen.Internal;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Core.Tests.Storage;
 
 /// <summary>The storage compliance suite against <see cref="FileSystemMediaStorage"/> in a fresh temporary directory per test.</summary>

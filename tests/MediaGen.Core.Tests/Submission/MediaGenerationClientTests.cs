@@ -1,8 +1,3 @@
-using MediaGen.Internal;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using NSubstitute;
-
 namespace MediaGen.Core.Tests.Submission;
 
 public sealed class MediaGenerationClientTests : IDisposable

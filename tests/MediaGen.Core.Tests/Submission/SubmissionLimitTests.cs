@@ -1,6 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Core.Tests.Submission;
 
 public sealed class SubmissionLimitTests : IDisposable

@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using MediaGen.Internal;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Hosting;
 
 namespace MediaGen.Core.Tests.Telemetry;
 

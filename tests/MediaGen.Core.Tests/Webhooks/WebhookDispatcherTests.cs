@@ -1,14 +1,6 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using MediaGen.Internal;
-using MediaGen.TestSupport;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Time.Testing;
 using StandardWebhooks;
 
 namespace MediaGen.Core.Tests.Webhooks;

@@ -1,10 +1,3 @@
-using System.Net;
-using MediaGen.Internal;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Core.Tests.Webhooks;
 
 /// <summary>

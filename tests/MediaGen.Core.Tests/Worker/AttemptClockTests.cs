@@ -1,6 +1,3 @@
-using MediaGen.Internal;
-using Microsoft.Extensions.Time.Testing;
-
 namespace MediaGen.Core.Tests.Worker;
 
 public sealed class AttemptClockTests

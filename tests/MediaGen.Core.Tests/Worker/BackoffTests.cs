@@ -1,4 +1,3 @@
-using MediaGen.Internal;
 using Polly;
 
 namespace MediaGen.Core.Tests.Worker;

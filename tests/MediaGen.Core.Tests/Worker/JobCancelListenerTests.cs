@@ -1,8 +1,3 @@
-using MediaGen.Internal;
-using MediaGen.TestSupport;
-using Microsoft.Extensions.Logging.Abstractions;
-using NSubstitute;
-
 namespace MediaGen.Core.Tests.Worker;
 
 /// <summary>The worker's cancel listener: it subscribes before the worker starts, keeps trying while the backend is down, and stops cleanly.</summary>

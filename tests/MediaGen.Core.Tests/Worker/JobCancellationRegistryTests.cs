@@ -1,7 +1,3 @@
-using MediaGen.Internal;
-using Microsoft.Extensions.Time.Testing;
-using NSubstitute;
-
 namespace MediaGen.Core.Tests.Worker;
 
 /// <summary>How a cancel signal finds the attempt it is for, including one that arrives before the attempt registers.</summary>

@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text;
-using Microsoft.Extensions.Logging;
-
 namespace MediaGen.Core.Tests.Worker;
 
 /// <summary>

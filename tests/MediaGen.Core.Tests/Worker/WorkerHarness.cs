@@ -1,12 +1,4 @@
-using System.Collections.Concurrent;
-using MediaGen.Internal;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Options;
-using MediaGen.TestSupport;
-using Xunit.Sdk;
 
 namespace MediaGen.Core.Tests.Worker;
 

@@ -1,8 +1,4 @@
 using System.Threading.Channels;
-using MediaGen.Internal;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using MediaGen.TestSupport;
 
 namespace MediaGen.Core.Tests.Worker;
 

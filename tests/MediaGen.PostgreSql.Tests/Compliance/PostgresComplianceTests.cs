@@ -1,6 +1,3 @@
-using MediaGen.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace MediaGen.PostgreSql.Tests.Compliance;
 
 [RequiresServer(PostgresTestServer.Variable)]

@@ -1,7 +1,3 @@
-using MediaGen.Internal;
-using Microsoft.Extensions.Options;
-using StackExchange.Redis;
-
 namespace MediaGen.Queue.Redis.Tests.Compliance;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using MediaGen.Internal;
-using MediaGen.Queue.Redis.Internal;
-using MediaGen.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace MediaGen.Queue.Redis.Tests.Compliance;
 
 // The suites whose peer is another process: each client, the first and every peer, is a new Redis client on the test's prefix.
