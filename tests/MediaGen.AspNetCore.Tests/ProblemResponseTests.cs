@@ -96,6 +96,8 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"outputFormat\":2}", "outputFormat", "malformed_json" },
         { "{\"prompt\":\"\\ud800\",\"model\":\"procedural\"}", "prompt", "malformed_json" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"deep\":" + new string('[', 100) + new string(']', 100) + "}}", "parameters.deep", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"settings\":{\"outputs\":2}}", "settings", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"outputs\":2}", "outputs", "malformed_json" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"ftp://example.com/x\"}", "webhookUrl", "validation_failed" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"http://0x7f000001/x\"}", "webhookUrl", "validation_failed" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"http://[::ffff:169.254.169.254]/x\"}", "webhookUrl", "validation_failed" },
@@ -113,6 +115,20 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
 
         var problem = await response.AssertProblemAsync(400, code);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"Expected an error for '{field}': {problem}");
+    }
+
+    [Fact]
+    public async Task Submit_UnknownField_Is400SayingSoAndSubmitsNothing()
+    {
+        using var client = fixture.Host.CreateClient("unknown-field-owner");
+
+        using var response = await client.PostAsync("/api/v1/generations", new StringContent("{\"prompt\":\"a fox\",\"model\":\"procedural\",\"settings\":{\"outputs\":2}}", Encoding.UTF8, "application/json"));
+
+        var problem = await response.AssertProblemAsync(400, "malformed_json");
+        Assert.Equal("The body has a field this endpoint does not take: 'settings'.", problem.GetProperty("detail").GetString());
+        using var list = await client.GetAsync("/api/v1/generations");
+        using var page = JsonDocument.Parse(await list.Content.ReadAsStringAsync());
+        Assert.Empty(page.RootElement.GetProperty("items").EnumerateArray());
     }
 
     [Fact]

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace MediaGen.AspNetCore.Internal;
 
 /// <summary>
-/// The API's JSON: camelCase, enums as camelCase strings, nulls left out. The API reads and writes with these options,
+/// The API's JSON: camelCase, enums as camelCase strings, nulls left out, unknown fields refused. The API reads and writes with these options,
 /// never the host's, so its wire format does not change with the host's own JSON settings. Every type it reads or
 /// writes is generated at compile time (<see cref="ApiJsonContext"/>), so no reflection is needed (trimming, Native AOT).
 /// </summary>
@@ -27,6 +27,9 @@ internal static class ApiJson
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
             // Bounded: a body is at most MaxRequestBodyBytes, but deep nesting costs stack, not bytes.
             MaxDepth = 32,
+            // A field the endpoint does not take is refused, not dropped: "settings": {...} or "outputs": 2 would
+            // otherwise submit a job with the defaults and no word of why.
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
             TypeInfoResolver = ApiJsonContext.Default,
         };
 

@@ -96,19 +96,45 @@ internal static class JsonBodyReader
         }
         catch (JsonException e)
         {
-            // "$.settings.width" -> "settings.width"; "$" (the body itself) -> "body". Paths can hold the request's own
+            // "$.parameters.deep" -> "parameters.deep"; "$" (the body itself) -> "body". Paths can hold the request's own
             // property names, so they are cut short.
-            var path = e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : "body";
-            var detail = e.LineNumber is { } line
-                ? string.Create(CultureInfo.InvariantCulture, $"The JSON body could not be read at line {line + 1}, position {e.BytePositionInLine + 1}.")
-                : "The JSON body could not be read.";
-            throw Malformed(ProblemResponses.Truncate(path), detail);
+            var field = e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? ProblemResponses.Truncate(p[2..]) : null;
+            var path = field ?? "body";
+            var detail = field is not null && IsUnknownField<T>(field)
+                ? $"The body has a field this endpoint does not take: '{path}'."
+                : e.LineNumber is { } line
+                    ? string.Create(CultureInfo.InvariantCulture, $"The JSON body could not be read at line {line + 1}, position {e.BytePositionInLine + 1}.")
+                    : "The JSON body could not be read.";
+            throw Malformed(path, detail);
         }
         catch (InvalidOperationException)
         {
             // Text that is valid JSON but not valid UTF-16 once unescaped (a lone surrogate such as "\ud800").
             throw Malformed("body", "The JSON body holds a string that is not valid Unicode.");
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="field"/> names a top-level field that <typeparamref name="T"/> does not have: the failure was
+    /// an unknown field (<see cref="ApiJson"/> refuses them), not a malformed value. The request types nest no objects of
+    /// their own, so an unknown field can only be a top-level one.
+    /// </summary>
+    private static bool IsUnknownField<T>(string field)
+    {
+        if (field.Contains('.', StringComparison.Ordinal) || field.Contains('[', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (var property in ApiJson.TypeInfo<T>().Properties)
+        {
+            if (string.Equals(property.Name, field, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public static ApiRequestException NotJson() => new(
