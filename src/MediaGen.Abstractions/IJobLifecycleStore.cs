@@ -135,6 +135,39 @@ public readonly record struct JobCommit
     public JobEvent? Event { get; init; }
 
     /// <summary>
+    /// An event of the same job to publish just before <see cref="Event"/>, numbered before it, and only when the step
+    /// applies (the last output's <see cref="JobEventType.OutputStored"/> riding with the step that ends the job, which
+    /// saves it a publish of its own); null for none. Only with <see cref="Job"/> and <see cref="Event"/> set: a step
+    /// without them cannot carry one (<see cref="ArgumentException"/>).
+    /// </summary>
+    public JobEvent? PrecedingEvent { get; init; }
+
+    /// <summary>
+    /// Throws when the step cannot be applied as it stands: a negative <see cref="Settlement"/> or <see cref="Reserve"/>,
+    /// or a <see cref="PrecedingEvent"/> on a step that cannot carry it. Backends call it first, so every backend refuses
+    /// the same steps.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A credit amount is negative.</exception>
+    /// <exception cref="ArgumentException">The step is not one a preceding event can ride with.</exception>
+    public void EnsureValid()
+    {
+        if (Settlement is { } refund)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(refund, "commit");
+        }
+
+        if (Reserve is { } reserve)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(reserve, "commit");
+        }
+
+        if (PrecedingEvent is { } preceding && (Job is null || Event is null || !string.Equals(preceding.JobId, JobId, StringComparison.Ordinal)))
+        {
+            throw new ArgumentException("A preceding event rides only with a step that writes its job and publishes an event of that job.", "commit");
+        }
+    }
+
+    /// <summary>
     /// A webhook delivery to add to the <see cref="IWebhookOutbox"/> (the terminal one, which users rely on); null for
     /// none. A backend that owns the outbox too adds it in the same atomic step, so a finished job always has its
     /// delivery; a composed one adds it right after the job is written, and a crash between the two loses it.

@@ -192,6 +192,57 @@ public abstract class JobLifecycleStoreComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task CommitAsync_PrecedingEvent_IsPublishedJustBeforeTheStepsOwn()
+    {
+        var backend = await NewBackendAsync(100);
+        var job = (await backend.Lifecycle.SubmitAsync(Submission(NewJob("owner-a"), credits: 30))).Job;
+        var lease = await ReceiveOneAsync(backend.Queue);
+        await using var events = await EventSubscription.OpenLiveAsync(backend.Events, backend.Events, job.Id, RealTimeout);
+
+        var applied = await backend.Lifecycle.CommitAsync(Finish(job, JobStatus.Succeeded, job.Version, refund: 0, lease, LeaseAction.Complete) with { PrecedingEvent = OutputStored(job) });
+
+        Assert.True(applied);
+        Assert.Equal([JobEventType.OutputStored, JobEventType.Succeeded], (await events.NextAsync(2)).Select(e => e.Type));
+
+        // The live subscription's own probes are progress events; the rest is the job's history, numbered in order.
+        var history = (await backend.Events.GetHistoryAsync(job.Id, 0)).Where(e => e.Type != JobEventType.Progress).ToList();
+        Assert.Equal([JobEventType.Queued, JobEventType.OutputStored, JobEventType.Succeeded], history.Select(e => e.Type));
+        Assert.Equal(history[1].Sequence + 1, history[2].Sequence);
+        Assert.Equal(job.Id + "/0.png", history[1].Output?.Key);
+
+        // The job's numbering went past both: the next event follows the step's own.
+        await backend.Events.PublishAsync(new JobEvent { JobId = job.Id, OwnerId = job.OwnerId, Type = JobEventType.Progress, Timestamp = Time.GetUtcNow(), Status = JobStatus.Succeeded });
+        Assert.Equal(history[2].Sequence + 1, (await backend.Events.GetHistoryAsync(job.Id, history[2].Sequence)).Single().Sequence);
+    }
+
+    [ComplianceFact]
+    public async Task CommitAsync_PrecedingEventOnAStaleVersion_PublishesNothing()
+    {
+        var backend = await NewBackendAsync(100);
+        var job = (await backend.Lifecycle.SubmitAsync(Submission(NewJob("owner-a"), credits: 30))).Job;
+        var lease = await ReceiveOneAsync(backend.Queue);
+
+        var applied = await backend.Lifecycle.CommitAsync(Finish(job, JobStatus.Succeeded, job.Version + 5, refund: 0, lease, LeaseAction.Complete) with { PrecedingEvent = OutputStored(job) });
+
+        Assert.False(applied);
+        Assert.Equal([JobEventType.Queued], (await backend.Events.GetHistoryAsync(job.Id, 0)).Select(e => e.Type));
+        Assert.Equal(JobStatus.Pending, (await backend.Store.GetAsync(job.Id))!.Status);
+    }
+
+    [ComplianceFact]
+    public async Task CommitAsync_PrecedingEventOnAStepThatWritesNoJob_ThrowsAndAppliesNothing()
+    {
+        var backend = await NewBackendAsync(100);
+        var job = (await backend.Lifecycle.SubmitAsync(Submission(NewJob("owner-a"), credits: 30))).Job;
+        var commit = Finish(job, JobStatus.Failed, job.Version, refund: 30, await ReceiveOneAsync(backend.Queue), LeaseAction.Complete) with { Job = null, PrecedingEvent = OutputStored(job) };
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await backend.Lifecycle.CommitAsync(commit));
+
+        Assert.Equal(70, await backend.Ledger.GetBalanceAsync("owner-a"));
+        Assert.Equal([JobEventType.Queued], (await backend.Events.GetHistoryAsync(job.Id, 0)).Select(e => e.Type));
+    }
+
+    [ComplianceFact]
     public async Task CommitAsync_PartialSettlement_RefundsThatShareOnce()
     {
         // A job of four outputs at 10 credits each, one of which failed: it succeeds and a quarter comes back.
@@ -497,6 +548,17 @@ public abstract class JobLifecycleStoreComplianceTests : ComplianceTestBase
         Settlement = refund,
         Lease = new LeaseSettlement(lease, action) { Reason = reason, Description = reason is null ? null : "described" },
         Event = new JobEvent { JobId = job.Id, OwnerId = job.OwnerId, Type = status == JobStatus.Failed ? JobEventType.Failed : JobEventType.Succeeded, Timestamp = Time.GetUtcNow(), Status = status },
+    };
+
+    /// <summary>The event that the job's first output was stored, as the worker sends it with the step that ends the job.</summary>
+    private JobEvent OutputStored(GenerationJob job) => new()
+    {
+        JobId = job.Id,
+        OwnerId = job.OwnerId,
+        Type = JobEventType.OutputStored,
+        Timestamp = Time.GetUtcNow(),
+        Status = JobStatus.Processing,
+        Output = new JobOutput { Index = 0, Key = job.Id + "/0.png", ContentType = "image/png", Size = 3 },
     };
 
     /// <summary>The step that takes a finished job back to Pending as run 2, charged <paramref name="credits"/>.</summary>

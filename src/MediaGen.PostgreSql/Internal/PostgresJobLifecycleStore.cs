@@ -107,15 +107,7 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
 
     public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
-        if (commit.Settlement is { } refund)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(refund, nameof(commit));
-        }
-
-        if (commit.Reserve is { } reserve)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(reserve, nameof(commit));
-        }
+        commit.EnsureValid();
 
         var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
 
@@ -125,13 +117,14 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
         var job = commit.Job is { } next ? next with { Version = commit.ExpectedVersion + 1 } : null;
         var enqueueOptions = commit.Enqueue is null ? null : PostgresJobQueue.CheckOptions(commit.EnqueueOptions);
         var (channel, payload) = Event(commit.Event);
+        var preceding = channel is not null && commit.PrecedingEvent is { } before ? PostgresJobEventStream.Payload(before, _logger) : null;
 
         (bool Applied, long Lease, long? ShortBalance) result;
         try
         {
             var webhook = _ownOutbox ? commit.Webhook : null;
             var command = (await _database.CommandAsync(
-                webhook is null ? _commitSql ??= CommitSql(withWebhook: false) : _commitWithWebhookSql ??= CommitSql(withWebhook: true),
+                CommitSql(withWebhook: webhook is not null, withPreceding: preceding is not null),
                 cancellationToken).ConfigureAwait(false))
                 .Text(commit.JobId).Text(commit.OwnerId)
                 .Bigint(job is null ? null : commit.ExpectedVersion).Smallint(job is null ? null : (short)job.Status).Time(job?.UpdatedAt)
@@ -158,6 +151,11 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
             if (webhook is not null)
             {
                 command.Text(webhook.Id).Text(webhook.Payload);
+            }
+
+            if (preceding is not null)
+            {
+                command.Text(preceding);
             }
 
             result = await PostgresDatabase.ReadAsync(
@@ -217,23 +215,27 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
         return true;
     }
 
-    private string? _commitSql;
-    private string? _commitWithWebhookSql;
+    private readonly string?[] _commitSql = new string?[4];
 
     /// <summary>
     /// The step's statement: <c>lifecycle_commit</c>, and with <paramref name="withWebhook"/> the webhook delivery ($27 id,
     /// $28 payload, due at the step's time $9) added to the outbox when the step applied, in the same statement and so the
-    /// same transaction.
+    /// same transaction. With <paramref name="withPreceding"/> the step goes through <c>lifecycle_commit_after_event</c>,
+    /// which publishes the preceding event (the last parameter, $27 or $29) just before the step's own.
     /// </summary>
-    private string CommitSql(bool withWebhook)
+    private string CommitSql(bool withWebhook, bool withPreceding) =>
+        _commitSql[(withWebhook ? 1 : 0) + (withPreceding ? 2 : 0)] ??= BuildCommitSql(withWebhook, withPreceding);
+
+    private string BuildCommitSql(bool withWebhook, bool withPreceding)
     {
-        const string Call = "lifecycle_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
+        const string Arguments = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
+        var call = withPreceding ? $"lifecycle_commit_after_event(${(withWebhook ? 29 : 27)}, " + Arguments : "lifecycle_commit(" + Arguments;
         return withWebhook
-            ? $"WITH c AS MATERIALIZED (SELECT applied, lease, short_balance FROM {_schema}.{Call}), " +
+            ? $"WITH c AS MATERIALIZED (SELECT applied, lease, short_balance FROM {_schema}.{call}), " +
               $"w AS (INSERT INTO {_schema}.webhook_outbox (id, job_id, payload, state, due_at, attempts, created_at) " +
               "SELECT $27, $1, $28, 0, $9, 0, $9 FROM c WHERE c.applied ON CONFLICT (id) DO NOTHING) " +
               "SELECT applied, lease, short_balance FROM c"
-            : $"SELECT applied, lease, short_balance FROM {_schema}.{Call}";
+            : $"SELECT applied, lease, short_balance FROM {_schema}.{call}";
     }
 
     private static LeaseOperation Operation(LeaseAction action) => action switch

@@ -27,7 +27,7 @@ internal static class LifecycleScripts
     public const int SubmitArity = 19;
 
     /// <summary>Arguments per commit step.</summary>
-    public const int CommitArity = 28;
+    public const int CommitArity = 29;
 
     private const string Header = RedisLua.Prelude + QueueScripts.Functions + RedisJobEventStream.Functions + StoreScripts.Functions + RedisCreditLedger.Functions + Names;
 
@@ -104,13 +104,14 @@ internal static class LifecycleScripts
     /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
     /// 20 description, 21 the id of the job whose event to publish or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
     /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's), 26
-    /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>), 28 the owner.
+    /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>), 28 the owner,
+    /// 29 the payload of an event of the same job to publish just before the step's own (only with a job written and an event) or ''.
     /// Returns 0 when the job is missing or its version differs (nothing is applied), { -2, balance } when the run's
     /// reservation cannot be paid (nothing is applied), 1 when applied, or 2 when applied but the lease was no longer held
     /// (the rest still applies).
     /// </summary>
     public const string Commit = Header + """
-        local arity = 28
+        local arity = 29
         local function step(a)
           local kb, kr = credit_keys(a[28], a[10])
           local now = tonumber(a[1])
@@ -124,7 +125,7 @@ internal static class LifecycleScripts
           if a[4] ~= '' then
             if a[21] == a[3] then channel = root .. 'events:' .. a[3] end
             local written
-            written, event = store_update(a[3], a[4], a[5], a[6], a[7], now, retention, channel)
+            written, event = store_update(a[3], a[4], a[5], a[6], a[7], now, retention, channel, a[29] ~= '' and 2 or 1)
             if written == 0 then return 0 end
           end
           if a[24] ~= '' then
@@ -137,7 +138,11 @@ internal static class LifecycleScripts
             if delayed then redis.call('PUBLISH', q.wake, '1') end
           end
           if event then
-            events_append(channel, event, a[22], ARGV[5], ARGV[6])
+            if a[29] ~= '' then
+              events_append(channel, event, a[29], ARGV[5], ARGV[6], a[22])
+            else
+              events_append(channel, event, a[22], ARGV[5], ARGV[6])
+            end
           elseif a[21] ~= '' then
             events_publish(root, a[21], a[22], ARGV[5], ARGV[6])
           end

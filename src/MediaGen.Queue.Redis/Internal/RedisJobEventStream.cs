@@ -36,8 +36,9 @@ internal sealed class RedisJobEventStream : IJobEventStream
     /// hash's field <c>e</c>, so a step that writes the job numbers its event in the same write, and the numbering goes on
     /// after a silent job's history expired; an id with no job is numbered one past its history's last entry.
     /// <c>events_next(channel)</c> is that number from the history; <c>events_append(channel, sequence, payload, length,
-    /// ttl ms)</c> appends <c>{sequence} {payload}</c> to the history list (the key is the channel's name), keeps its
-    /// latest <c>length</c> entries, renews its time to live and publishes the same message on the channel;
+    /// ttl ms[, next payload])</c> appends <c>{sequence} {payload}</c> (and <c>{sequence + 1} {next payload}</c> when given) to
+    /// the history list (the key is the channel's name), keeps its latest <c>length</c> entries, renews its time to live
+    /// and publishes the same messages on the channel;
     /// <c>events_publish(root, job id, payload, length, ttl ms)</c> numbers the event (taking the job's counter, or
     /// starting it) and appends it.
     /// </summary>
@@ -47,12 +48,20 @@ internal sealed class RedisJobEventStream : IJobEventStream
           if last then return tonumber(string.match(last, '^(%d+) ')) + 1 end
           return 1
         end
-        local function events_append(channel, seq, payload, len, ttl)
+        local function events_append(channel, seq, payload, len, ttl, after)
           local entry = string.format('%d', seq) .. ' ' .. payload
-          local n = redis.call('RPUSH', channel, entry)
+          local n, second
+          if after then
+            second = string.format('%d', seq + 1) .. ' ' .. after
+            n = redis.call('RPUSH', channel, entry, second)
+          else
+            n = redis.call('RPUSH', channel, entry)
+          end
           if n > tonumber(len) then redis.call('LTRIM', channel, -tonumber(len), -1) end
           redis.call('PEXPIRE', channel, ttl)
-          return redis.call('PUBLISH', channel, entry)
+          local heard = redis.call('PUBLISH', channel, entry)
+          if second then redis.call('PUBLISH', channel, second) end
+          return heard
         end
         local function events_publish(root, id, payload, len, ttl)
           local channel, jk = root .. 'events:' .. id, root .. 'job:' .. id

@@ -142,15 +142,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
     /// </remarks>
     public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
-        if (commit.Settlement is { } refund)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(refund, nameof(commit));
-        }
-
-        if (commit.Reserve is { } reserve)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(reserve, nameof(commit));
-        }
+        commit.EnsureValid();
 
         LeaseSettlement? settlement = commit.Lease is { Action: not LeaseAction.Keep } s ? s : null;
         var own = settlement?.Lease is RedisQueueLease lease && ReferenceEquals(lease.Queue, _queue) ? lease : null;
@@ -162,7 +154,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
             var job = commit.Job is { } next ? (next.Version == commit.ExpectedVersion + 1 ? next : next with { Version = commit.ExpectedVersion + 1 }) : null;
             var enqueue = commit.Enqueue is { } toEnqueue ? RedisJobQueue.ToEnqueueItem(toEnqueue, EnqueueOptionsOrDefault(commit.EnqueueOptions), nowMs) : (EnqueueItem?)null;
             var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
-            var json = RedisStepJson.Write(job, commit.Event);
+            var json = RedisStepJson.Write(job, commit.Event, commit.PrecedingEvent);
             pending = RunAsync(
                 _commits,
                 _commitSteps,
@@ -191,6 +183,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     _ownOutbox && commit.Webhook is { } webhook ? webhook.Id : string.Empty,
                     _ownOutbox && commit.Webhook is { } same ? same.Payload : string.Empty,
                     commit.OwnerId,
+                    json.PrecedingEvent,
                 ],
                 cancellationToken);
         }

@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace MediaGen.Queue.Redis.Internal;
 
 /// <summary>
-/// The JSON a lifecycle step sends (its job and its event), written through a per-thread buffer into arrays rented
+/// The JSON a lifecycle step sends (its job, its event and the event before it), written through a per-thread buffer into arrays rented
 /// from the shared pool. The flush that sends the step gives them back once the call is answered, so a step's JSON
 /// costs no array of its own.
 /// </summary>
@@ -25,27 +25,35 @@ internal readonly struct RedisStepJson
     private readonly int _jobLength;
     private readonly byte[]? _event;
     private readonly int _eventLength;
+    private readonly byte[]? _preceding;
+    private readonly int _precedingLength;
 
-    private RedisStepJson(byte[]? job, int jobLength, byte[]? jobEvent, int eventLength)
+    private RedisStepJson(byte[]? job, int jobLength, byte[]? jobEvent, int eventLength, byte[]? preceding, int precedingLength)
     {
         _job = job;
         _jobLength = jobLength;
         _event = jobEvent;
         _eventLength = eventLength;
+        _preceding = preceding;
+        _precedingLength = precedingLength;
     }
 
     /// <summary>The job's JSON, or an empty value when the step writes no job.</summary>
-    public RedisValue Job => _job is null ? RedisValue.EmptyString : (RedisValue)new ReadOnlyMemory<byte>(_job, 0, _jobLength);
+    public RedisValue Job => Value(_job, _jobLength);
 
     /// <summary>The event's JSON, or an empty value when the step publishes none.</summary>
-    public RedisValue Event => _event is null ? RedisValue.EmptyString : (RedisValue)new ReadOnlyMemory<byte>(_event, 0, _eventLength);
+    public RedisValue Event => Value(_event, _eventLength);
 
-    /// <summary>Writes the JSON of <paramref name="job"/> and <paramref name="jobEvent"/> (either may be null).</summary>
-    public static RedisStepJson Write(GenerationJob? job, JobEvent? jobEvent)
+    /// <summary>The JSON of the event published just before <see cref="Event"/>, or an empty value for none.</summary>
+    public RedisValue PrecedingEvent => Value(_preceding, _precedingLength);
+
+    /// <summary>Writes the JSON of <paramref name="job"/>, <paramref name="jobEvent"/> and <paramref name="preceding"/> (each may be null).</summary>
+    public static RedisStepJson Write(GenerationJob? job, JobEvent? jobEvent, JobEvent? preceding = null)
     {
         var (jobBytes, jobLength) = job is null ? (null, 0) : Rent(job, RedisJsonContext.Default.GenerationJob);
         var (eventBytes, eventLength) = jobEvent is null ? (null, 0) : Rent(jobEvent, RedisJsonContext.Default.JobEvent);
-        return new RedisStepJson(jobBytes, jobLength, eventBytes, eventLength);
+        var (precedingBytes, precedingLength) = preceding is null ? (null, 0) : Rent(preceding, RedisJsonContext.Default.JobEvent);
+        return new RedisStepJson(jobBytes, jobLength, eventBytes, eventLength, precedingBytes, precedingLength);
     }
 
     /// <summary>Gives the arrays back; the values above must not be used after.</summary>
@@ -60,7 +68,14 @@ internal readonly struct RedisStepJson
         {
             ArrayPool<byte>.Shared.Return(_event);
         }
+
+        if (_preceding is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_preceding);
+        }
     }
+
+    private static RedisValue Value(byte[]? bytes, int length) => bytes is null ? RedisValue.EmptyString : (RedisValue)new ReadOnlyMemory<byte>(bytes, 0, length);
 
     private static (byte[]? Bytes, int Length) Rent<T>(T value, JsonTypeInfo<T> type)
     {

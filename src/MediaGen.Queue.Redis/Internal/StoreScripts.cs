@@ -17,7 +17,7 @@ internal static class StoreScripts
     /// <c>store_find</c> returns { 0, existing JSON } when the owner's idempotency key already names a job, { -1 } when
     /// the id exists, else nil; <c>store_insert</c> writes a new job (with the number of its first event, when it has one);
     /// <c>store_update</c> returns 1 when written, 0 when the job is missing or its version differs, and given the job's
-    /// event channel, numbers the step's event in the same write and returns that number too. Expired jobs are removed a few at a time (<c>store_purge(now, limit)</c>)
+    /// event channel, numbers the step's event (or <c>events</c> of them, 1 by default) in the same write and returns the first number too. Expired jobs are removed a few at a time (<c>store_purge(now, limit)</c>)
 /// by every create and every update that finishes a job, and by every lifecycle call, once for all its steps (not by
 /// the updates in between: a job finishes once, so removals keep pace with what expires).
 /// Removing a job (<c>store_delete</c>) removes its queue message (the
@@ -84,7 +84,7 @@ internal static class StoreScripts
           redis.call('ZADD', root .. 'status:' .. status, updated, id)
           store_retain(id, status, false, now, retention)
         end
-        local function store_update(id, expected, json, new, updated, now, retention, channel)
+        local function store_update(id, expected, json, new, updated, now, retention, channel, events)
           local jk = root .. 'job:' .. id
           local f = redis.call('HMGET', jk, 'v', 'o', 's', 'q', 'e')
           if not f[1] or f[1] ~= expected then return 0 end
@@ -92,7 +92,7 @@ internal static class StoreScripts
           local event = nil
           if channel then
             if f[5] then event = tonumber(f[5]) + 1 else event = events_next(channel) end
-            redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new, 'e', event)
+            redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new, 'e', event + (events or 1) - 1)
           else
             redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new)
           end

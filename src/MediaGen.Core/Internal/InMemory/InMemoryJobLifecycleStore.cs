@@ -54,6 +54,7 @@ internal sealed class InMemoryJobLifecycleStore(
 
     public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
+        commit.EnsureValid();
         var applied = Commit(commit);
 
         // A webhook outbox of another backend cannot join the critical section: it gets the delivery right after.
@@ -99,6 +100,7 @@ internal sealed class InMemoryJobLifecycleStore(
                 Done(queue.EnqueueAsync(message, commit.EnqueueOptions, CancellationToken.None));
             }
 
+            Publish(commit.PrecedingEvent);
             Publish(commit.Event);
             if (commit.Webhook is { } webhook && outbox is InMemoryWebhookOutbox inMemoryOutbox)
             {

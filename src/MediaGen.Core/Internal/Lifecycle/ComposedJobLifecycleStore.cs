@@ -83,6 +83,7 @@ internal sealed class ComposedJobLifecycleStore(
 
     public async ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
     {
+        commit.EnsureValid();
         var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
         if (commit.Reserve is { } credits)
         {
@@ -108,6 +109,7 @@ internal sealed class ComposedJobLifecycleStore(
             await queue.EnqueueAsync(message, commit.EnqueueOptions, CancellationToken.None).ConfigureAwait(false);
         }
 
+        await PublishAsync(commit.PrecedingEvent).ConfigureAwait(false);
         await PublishAsync(commit.Event).ConfigureAwait(false);
         if (commit.Webhook is { } webhook && outbox is not null)
         {

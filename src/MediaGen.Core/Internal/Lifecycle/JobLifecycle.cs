@@ -15,7 +15,8 @@ internal readonly record struct StepEffects(
     JobEventType? Event = null,
     JobError? EventError = null,
     QueueMessage? Enqueue = null,
-    EnqueueOptions? EnqueueOptions = null);
+    EnqueueOptions? EnqueueOptions = null,
+    JobEvent? PrecedingEvent = null);
 
 /// <summary>The job's new state (null to write nothing) and the step's other effects.</summary>
 internal readonly record struct Step(GenerationJob? Job, StepEffects Effects)
@@ -102,6 +103,7 @@ internal sealed partial class JobLifecycle(
                 EnqueueOptions = effects.EnqueueOptions,
                 Lease = effects.Lease,
                 Event = effects.Event is { } type ? BuildEvent(next ?? job, type, stamp.At, effects.EventError) : null,
+                PrecedingEvent = effects.PrecedingEvent,
 
                 // The terminal webhook goes with the step that ends the job: atomic where one backend owns the outbox too.
                 Webhook = next is not null && next.Status.IsTerminal() && !job.Status.IsTerminal() ? webhooks.CreateDelivery(next, WebhookEventFilter.Completed) : null,
@@ -295,11 +297,14 @@ internal sealed partial class JobLifecycle(
     /// Finishes the holder's attempt as Succeeded with its outputs and completes the lease. The reservation is settled in
     /// the same step: kept for the outputs delivered, with the share of <paramref name="failedOutputs"/> given back
     /// (<see cref="FailedOutputsShare"/>), once; a redelivery finds the job finished and settles nothing again.
+    /// <paramref name="lastOutputEvent"/> (see <see cref="OutputStoredAsync"/>) is published just before Succeeded, in
+    /// the same step; when the holder no longer runs the job, it is dropped with the step.
     /// </summary>
-    public async ValueTask<StepResult> SucceedAsync(GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs)
+    public async ValueTask<StepResult> SucceedAsync(
+        GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs, JobEvent? lastOutputEvent = null)
     {
         await resultCache.RememberAsync(job, outputs, failedOutputs).ConfigureAwait(false);
-        var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Failed: failedOutputs, Lease: lease), static (j, s, stamp) =>
+        var result = await ApplyAsync(job, (Holder: holder, Outputs: outputs, Failed: failedOutputs, Lease: lease, OutputEvent: lastOutputEvent), static (j, s, stamp) =>
         {
             if (!IsHeldBy(j, s.Holder))
             {
@@ -309,7 +314,7 @@ internal sealed partial class JobLifecycle(
             var refund = FailedOutputsShare(j, s.Failed);
             return new Step(
                 Finished(j, JobStatus.Succeeded, stamp, refund, outputs: s.Outputs, failedOutputs: s.Failed),
-                new StepEffects(Settlement: refund, Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete), Event: JobEventType.Succeeded));
+                new StepEffects(Settlement: refund, Lease: new LeaseSettlement(s.Lease, LeaseAction.Complete), Event: JobEventType.Succeeded, PrecedingEvent: s.OutputEvent));
         }, CancellationToken.None).ConfigureAwait(false);
         if (result.Written && result.Job.Status == JobStatus.Succeeded)
         {
@@ -583,11 +588,22 @@ internal sealed partial class JobLifecycle(
     public ValueTask PublishProgressAsync(GenerationJob job, double fraction, string? message) =>
         events.PublishJobEventAsync(job, JobEventType.Progress, timeProvider.GetUtcNow(), progress: fraction, message: message);
 
-    /// <summary>Publishes that one output was stored.</summary>
-    public async ValueTask PublishOutputStoredAsync(GenerationJob job, JobOutput output)
+    /// <summary>
+    /// Says that one output was stored: notifies the webhook and publishes the event, or with <paramref name="last"/>
+    /// returns the event instead, for <see cref="SucceedAsync"/> to publish with the step that ends the job (one publish
+    /// fewer per job).
+    /// </summary>
+    public async ValueTask<JobEvent?> OutputStoredAsync(GenerationJob job, JobOutput output, bool last)
     {
         await webhooks.NotifyAsync(job, WebhookEventFilter.Output, output).ConfigureAwait(false);
-        await events.PublishJobEventAsync(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output).ConfigureAwait(false);
+        var stored = JobEventPublishing.Build(job, JobEventType.OutputStored, timeProvider.GetUtcNow(), output: output);
+        if (last)
+        {
+            return stored;
+        }
+
+        await events.PublishAsync(stored, CancellationToken.None).ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>

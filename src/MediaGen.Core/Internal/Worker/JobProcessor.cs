@@ -320,9 +320,9 @@ internal sealed partial class JobProcessor : IDisposable
                     }
                 }
 
-                IReadOnlyList<JobOutput> outputs = result.Outputs.Count == 0 ? [] : await StoreOutputsAsync(attempt, result, attemptCancel).ConfigureAwait(false);
+                var (outputs, lastOutputEvent) = result.Outputs.Count == 0 ? ([], null) : await StoreOutputsAsync(attempt, result, attemptCancel).ConfigureAwait(false);
                 attempt.Stop();
-                await _lifecycle.SucceedAsync(attempt.Job, holder, lease, outputs, result.FailedOutputs).ConfigureAwait(false);
+                await _lifecycle.SucceedAsync(attempt.Job, holder, lease, outputs, result.FailedOutputs, lastOutputEvent).ConfigureAwait(false);
             }
             catch (Exception e) when (attempt.IsJobAborted && e is OperationCanceledException or TimeoutRejectedException or GenerationException)
             {
@@ -387,7 +387,8 @@ internal sealed partial class JobProcessor : IDisposable
         }
     }
 
-    private async Task<IReadOnlyList<JobOutput>> StoreOutputsAsync(AttemptState attempt, GenerationResult result, CancellationToken cancellationToken)
+    /// <summary>Stores the outputs; returns them with the last one's event, which rides with the Succeeded step.</summary>
+    private async Task<(IReadOnlyList<JobOutput> Outputs, JobEvent? LastOutputEvent)> StoreOutputsAsync(AttemptState attempt, GenerationResult result, CancellationToken cancellationToken)
     {
         var job = attempt.Job;
         var metadata = new Dictionary<string, string>(3, StringComparer.Ordinal)
@@ -399,6 +400,7 @@ internal sealed partial class JobProcessor : IDisposable
         // A failed output leaves a gap: the others keep their index, so their keys are the same on every attempt.
         var indexes = result.GetOutputIndexes();
         var outputs = new JobOutput[result.Outputs.Count];
+        JobEvent? lastOutputEvent = null;
         for (var i = 0; i < outputs.Length; i++)
         {
             var output = result.Outputs[i];
@@ -432,10 +434,10 @@ internal sealed partial class JobProcessor : IDisposable
                 outputs[i] = await ThumbnailAsync(_thumbnailer, job, outputs[i], writeOptions.Metadata, cancellationToken).ConfigureAwait(false);
             }
 
-            await _lifecycle.PublishOutputStoredAsync(job, outputs[i]).ConfigureAwait(false);
+            lastOutputEvent = await _lifecycle.OutputStoredAsync(job, outputs[i], last: i == outputs.Length - 1).ConfigureAwait(false);
         }
 
-        return outputs;
+        return (outputs, lastOutputEvent);
     }
 
     /// <summary>
