@@ -101,7 +101,7 @@ internal static class JsonBodyReader
             var field = e.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? ProblemResponses.Truncate(p[2..]) : null;
             var path = field ?? "body";
             var detail = field is not null && IsUnknownField<T>(field)
-                ? $"The body has a field this endpoint does not take: '{path}'."
+                ? $"The body has a field this endpoint does not take: '{path}'. It takes {FieldNames<T>()}."
                 : e.LineNumber is { } line
                     ? string.Create(CultureInfo.InvariantCulture, $"The JSON body could not be read at line {line + 1}, position {e.BytePositionInLine + 1}.")
                     : "The JSON body could not be read.";
@@ -136,6 +136,9 @@ internal static class JsonBodyReader
 
         return true;
     }
+
+    /// <summary>The top-level fields <typeparamref name="T"/> takes, as the body names them, for an unknown field's error.</summary>
+    private static string FieldNames<T>() => string.Join(", ", ApiJson.TypeInfo<T>().Properties.Select(p => p.Name));
 
     public static ApiRequestException NotJson() => new(
         StatusCodes.Status415UnsupportedMediaType,
