@@ -137,8 +137,8 @@ public readonly record struct JobCommit
     /// <summary>
     /// An event of the same job to publish just before <see cref="Event"/>, numbered before it, and only when the step
     /// applies (the last output's <see cref="JobEventType.OutputStored"/> riding with the step that ends the job, which
-    /// saves it a publish of its own); null for none. Only with <see cref="Job"/> and <see cref="Event"/> set: a step
-    /// without them cannot carry one (<see cref="ArgumentException"/>).
+    /// saves it a publish of its own); null for none. Only with <see cref="Job"/> set and <see cref="Event"/> an event of
+    /// the same job: another step cannot carry one (<see cref="ArgumentException"/>).
     /// </summary>
     public JobEvent? PrecedingEvent { get; init; }
 
@@ -161,7 +161,8 @@ public readonly record struct JobCommit
             ArgumentOutOfRangeException.ThrowIfNegative(reserve, "commit");
         }
 
-        if (PrecedingEvent is { } preceding && (Job is null || Event is null || !string.Equals(preceding.JobId, JobId, StringComparison.Ordinal)))
+        if (PrecedingEvent is { } preceding
+            && (Job is null || Event is null || !string.Equals(preceding.JobId, JobId, StringComparison.Ordinal) || !string.Equals(Event.JobId, JobId, StringComparison.Ordinal)))
         {
             throw new ArgumentException("A preceding event rides only with a step that writes its job and publishes an event of that job.", "commit");
         }

@@ -230,13 +230,15 @@ public abstract class JobLifecycleStoreComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
-    public async Task CommitAsync_PrecedingEventOnAStepThatWritesNoJob_ThrowsAndAppliesNothing()
+    public async Task CommitAsync_PrecedingEventOnAStepThatCannotCarryIt_ThrowsAndAppliesNothing()
     {
         var backend = await NewBackendAsync(100);
         var job = (await backend.Lifecycle.SubmitAsync(Submission(NewJob("owner-a"), credits: 30))).Job;
         var commit = Finish(job, JobStatus.Failed, job.Version, refund: 30, await ReceiveOneAsync(backend.Queue), LeaseAction.Complete) with { Job = null, PrecedingEvent = OutputStored(job) };
 
         await Assert.ThrowsAsync<ArgumentException>(async () => await backend.Lifecycle.CommitAsync(commit));
+        var otherJobsEvent = commit with { Job = job with { Status = JobStatus.Failed, Version = job.Version + 1 }, Event = commit.Event! with { JobId = NewJobId() } };
+        await Assert.ThrowsAsync<ArgumentException>(async () => await backend.Lifecycle.CommitAsync(otherJobsEvent));
 
         Assert.Equal(70, await backend.Ledger.GetBalanceAsync("owner-a"));
         Assert.Equal([JobEventType.Queued], (await backend.Events.GetHistoryAsync(job.Id, 0)).Select(e => e.Type));
