@@ -80,7 +80,6 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         // by a worker process: images 1 and 3 of four fail; every image of two fails; all three images of a third succeed.
         var port = RedisJobQueueTests.FreePort();
         var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
-        var worker = Start("MediaGen.Samples.Worker", []);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
         await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
         var startBalance = await BalanceAsync(http);
@@ -97,6 +96,9 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         var whole = await SubmitAsync(new { prompt = "a cliff in fog", model = "procedural", outputCount = 3 });
         Assert.Equal(startBalance - 16 - 2 - 3, await BalanceAsync(http));
 
+        // The worker starts only now: one already running could finish a job, and refund its share, before the balance
+        // above is read.
+        var worker = Start("MediaGen.Samples.Worker", []);
         string[] ids = [partial, none, whole];
         await http.WaitForJobsAsync(ids, j => j.IsFinished(), TimeSpan.FromSeconds(60));
         var jobs = (await Task.WhenAll(ids.Select(id => http.GetFromJsonAsync<JsonElement>($"/api/v1/generations/{id}")))).ToDictionary(j => j.GetProperty("id").GetString()!);
