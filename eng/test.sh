@@ -37,6 +37,13 @@ dotnet test MediaGen.sln -c Release --no-build -nologo \
 status=${PIPESTATUS[0]}
 set -e
 
+# The console above shows one line per test. Repeat each failure's message and stack trace (the first 40 lines of its
+# block in the full output), so that a CI log says why a test failed, not only which.
+if grep -q '^  Failed ' "$MEDIAGEN_RUN_DIR/test-output.txt"; then
+  echo "== failures (full output: $MEDIAGEN_RUN_DIR/test-output.txt)"
+  awk '/^  (Passed|Skipped) /{p=0} /^  Failed /{p=1; n=0} p && n<40 {print; n++}' "$MEDIAGEN_RUN_DIR/test-output.txt"
+fi
+
 # The libraries must stay trim- and Native AOT-clean: publish the consumer app both ways and run a job through each.
 # MEDIAGEN_SKIP_AOT_CHECK=1 skips it for a quick filtered run (it takes a minute or two).
 if [[ ${MEDIAGEN_SKIP_AOT_CHECK:-0} != 1 ]]; then
