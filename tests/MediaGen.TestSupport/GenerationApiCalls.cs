@@ -83,6 +83,47 @@ public static class GenerationApiCalls
         return jobs;
     }
 
+    /// <summary>
+    /// Waits until every job in <paramref name="ids"/> satisfies <paramref name="condition"/>, for as long as they keep
+    /// getting there: the wait fails only when no job has reached the condition for <paramref name="stall"/>. For draining
+    /// a backlog whose size the test does not fix (clients that submit without pause), where how long the whole drain takes
+    /// depends on the machine's load, but a job that never finishes still stalls it.
+    /// </summary>
+    /// <param name="client">A client whose base address is the API host, authenticated as the jobs' owner.</param>
+    /// <param name="ids">The jobs.</param>
+    /// <param name="condition">What each job must satisfy; a job that finishes without it fails the wait.</param>
+    /// <param name="stall">The longest time without any job newly satisfying the condition.</param>
+    /// <returns>The jobs, in the order of <paramref name="ids"/>, as first seen satisfying the condition.</returns>
+    /// <exception cref="TimeoutException">No job newly satisfied the condition for <paramref name="stall"/>.</exception>
+    public static async Task<JsonElement[]> WaitForJobsWhileProgressingAsync(this HttpClient client, IEnumerable<string> ids, Func<JsonElement, bool> condition, TimeSpan stall)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var list = ids.ToList();
+        var jobs = new JsonElement[list.Count];
+        var done = 0;
+        using var bound = new CancellationTokenSource(stall);
+        try
+        {
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, list.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = 8 },
+                async (i, _) =>
+                {
+                    jobs[i] = await client.WaitForJobAsync(list[i], condition, bound.Token);
+                    Interlocked.Increment(ref done);
+
+                    // Progress: the stall limit starts again (CancelAfter on a source not yet canceled reschedules it).
+                    bound.CancelAfter(stall);
+                });
+        }
+        catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && bound.IsCancellationRequested))
+        {
+            throw new TimeoutException($"No job reached the expected state for {stall.TotalSeconds:0} s ({Volatile.Read(ref done)} of {list.Count} had). {e.Message}", e);
+        }
+
+        return jobs;
+    }
+
     private static async Task<JsonElement> WaitForJobAsync(this HttpClient client, string id, Func<JsonElement, bool> condition, CancellationToken limit)
     {
         ArgumentNullException.ThrowIfNull(client);
