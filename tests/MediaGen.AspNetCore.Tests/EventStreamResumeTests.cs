@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace MediaGen.AspNetCore.Tests;
 
 /// <summary>
@@ -116,6 +118,95 @@ public sealed class EventStreamResumeTests
         await using var stream = await SseReader.OpenAsync(client, id, lastEventId);
 
         Assert.Equal(("job", null), Head(await stream.NextAsync()));
+    }
+
+    [Fact]
+    public async Task LiveEventLost_StreamSendsItFromTheHistoryAfterAKeepAliveInterval_ThenEnds()
+    {
+        // A subscription that never hears the Canceled event, as when the pub/sub connection was down while it was published.
+        var interval = TimeSpan.FromSeconds(15);
+        var time = new ObservedTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var host = await TestApiHost.StartAsync(
+            worker: false,
+            services: s => LoseLiveEvents(s.AddSingleton<TimeProvider>(time), JobEventType.Canceled),
+            api: o => (o.SseKeepAliveInterval, o.SseQueuePositionInterval) = (interval, interval));
+        using var client = host.CreateClient("lost-live-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        await using var stream = await SseReader.OpenAsync(client, id);
+        Assert.Equal(("job", null), Head(await stream.NextAsync()));
+        Assert.Equal(("position", null), Head(await stream.NextAsync()));
+        await PublishProgressAsync(host, id, 0.5);
+        Assert.Equal(("progress", "2"), Head(await stream.NextAsync()));
+        await time.WaitForTimersAsync(1, interval);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
+
+        time.Advance(interval);
+
+        Assert.Equal(("canceled", "3"), Head(await stream.NextAsync()));
+        var final = await stream.NextAsync();
+        Assert.Equal(("job", null), Head(final));
+        Assert.Contains("\"status\":\"canceled\"", final.Data, StringComparison.Ordinal);
+        Assert.Null(await stream.NextOrEndAsync());
+    }
+
+    [Fact]
+    public async Task LiveEventLostBeforeAnyWasSent_StreamSendsTheJobsStateAfterAKeepAliveInterval_ThenEnds()
+    {
+        // Nothing numbered was sent yet, so the stream cannot tell which kept events its first state covered: it sends the
+        // state again, because the job changed since.
+        var interval = TimeSpan.FromSeconds(15);
+        var time = new ObservedTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var host = await TestApiHost.StartAsync(
+            worker: false,
+            services: s => LoseLiveEvents(s.AddSingleton<TimeProvider>(time), JobEventType.Canceled),
+            api: o => (o.SseKeepAliveInterval, o.SseQueuePositionInterval) = (interval, interval));
+        using var client = host.CreateClient("lost-first-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        await using var stream = await SseReader.OpenAsync(client, id);
+        Assert.Equal(("job", null), Head(await stream.NextAsync()));
+        Assert.Equal(("position", null), Head(await stream.NextAsync()));
+        await time.WaitForTimersAsync(1, interval);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
+
+        time.Advance(interval);
+
+        var state = await stream.NextAsync();
+        Assert.Equal(("job", null), Head(state));
+        Assert.Contains("\"status\":\"canceled\"", state.Data, StringComparison.Ordinal);
+        Assert.Null(await stream.NextOrEndAsync());
+    }
+
+    /// <summary>Replaces the host's event stream with one whose live subscriptions never deliver <paramref name="lost"/>.</summary>
+    private static void LoseLiveEvents(IServiceCollection services, JobEventType lost)
+    {
+        var original = services.Last(d => d.ServiceType == typeof(IJobEventStream));
+        var create = original.ImplementationFactory!;
+        services.Replace(ServiceDescriptor.Singleton<IJobEventStream>(sp => new LosingLiveEvents((IJobEventStream)create(sp), lost)));
+    }
+
+    private sealed class LosingLiveEvents(IJobEventStream inner, JobEventType lost) : IJobEventStream
+    {
+        public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default) => inner.PublishAsync(jobEvent, cancellationToken);
+
+        public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default) =>
+            inner.GetHistoryAsync(jobId, afterSequence, cancellationToken);
+
+        public async ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default) =>
+            Skip(await inner.OpenSubscriptionAsync(jobId, cancellationToken), lost);
+
+        private static async IAsyncEnumerator<JobEvent> Skip(IAsyncEnumerator<JobEvent> events, JobEventType lost)
+        {
+            await using (events)
+            {
+                while (await events.MoveNextAsync())
+                {
+                    if (events.Current.Type != lost)
+                    {
+                        yield return events.Current;
+                    }
+                }
+            }
+        }
     }
 
     private static (string? Event, string? Id) Head(SseFrame frame) => (frame.Event, frame.Id);

@@ -24,6 +24,11 @@ namespace MediaGen.AspNetCore.Internal;
 /// there is nothing after the id and the job has finished, the job's state is sent first, as on a first connect.
 /// </para>
 /// <para>
+/// Live delivery is best effort (a subscriber's pub/sub connection can drop and come back), so a stream that has heard
+/// nothing for a keep-alive interval reads the history after its last event before it sends the keep-alive: what it
+/// missed is sent then, and a job that finished meanwhile ends the stream as it would have.
+/// </para>
+/// <para>
 /// Keep-alive comments are not items the formatter can write, so they are written to the response here, between
 /// items: the formatter writes each item whole before it asks for the next, and waits while this enumerator runs.
 /// </para>
@@ -47,6 +52,15 @@ internal sealed class JobEventSession(
     private string? _runId;
     private long? _position;
 
+    // The sequence of the last event sent (or covered by a state sent), whether the stream has sent its end, and when an
+    // event was last heard live or the history last read.
+    private long _sent;
+    private bool _ended;
+    private long _heard;
+
+    // The version of the job state sent first, on a first connect (its events' numbers are not known until the history is read).
+    private long _stateVersion = -1;
+
     /// <summary>The events of the stream.</summary>
     /// <param name="lastEventId">The <c>Last-Event-ID</c> the client sent, when it resumes; null on a first connect.</param>
     /// <param name="aborted">The request's abort token.</param>
@@ -66,16 +80,18 @@ internal sealed class JobEventSession(
             }
 
             (_status, _runId) = (job.Status, job.RunId);
+            _heard = timeProvider.GetTimestamp();
 
             // Resumable when the history starts right after the client's last event (or is empty while the job still runs).
             var resumed = missed is not null
                 && (missed.Count == 0 ? !job.Status.IsTerminal() : missed[0].Sequence == lastEventId + 1);
-            long sent = lastEventId ?? 0;
+            _sent = lastEventId ?? 0;
             if (!resumed)
             {
                 // The state covers whatever the history held (it was read first): only later events follow it.
-                sent = missed is [.., var latest] ? latest.Sequence : sent;
+                _sent = missed is [.., var latest] ? latest.Sequence : _sent;
                 missed = null;
+                _stateVersion = job.Version;
                 yield return new SseItem<string>(await SerializeAsync(job, aborted).ConfigureAwait(false), "job")
                 {
                     ReconnectionInterval = options.Value.SseReconnectionInterval,
@@ -86,20 +102,14 @@ internal sealed class JobEventSession(
                 }
             }
 
-            foreach (var jobEvent in missed ?? [])
+            await foreach (var item in SendMissedAsync(missed ?? [], firstCarriesRetry: true, aborted).ConfigureAwait(false))
             {
-                yield return await ToItemAsync(jobEvent, sent == lastEventId, aborted).ConfigureAwait(false);
-                sent = jobEvent.Sequence;
-                _status = jobEvent.Status;
-                if (jobEvent.IsTerminal)
-                {
-                    if (await TryGetJobAsync(aborted).ConfigureAwait(false) is { } final)
-                    {
-                        yield return new SseItem<string>(await SerializeAsync(final, aborted).ConfigureAwait(false), "job");
-                    }
+                yield return item;
+            }
 
-                    yield break;
-                }
+            if (_ended)
+            {
+                yield break;
             }
 
             if (await TryGetPositionItemAsync(aborted).ConfigureAwait(false) is { } first)
@@ -122,6 +132,30 @@ internal sealed class JobEventSession(
 
                 if (step == Step.Idle)
                 {
+                    // Live delivery is best effort: a subscriber loses what is published while its pub/sub connection is
+                    // down (a Redis or PostgreSQL restart). After a keep-alive interval with nothing heard, the history
+                    // says whether anything was missed, and the stream goes on from it (or ends, if the job did).
+                    if (timeProvider.GetElapsedTime(_heard) >= options.Value.SseKeepAliveInterval)
+                    {
+                        _heard = timeProvider.GetTimestamp();
+                        var caughtUp = false;
+                        await foreach (var item in CatchUpAsync(aborted).ConfigureAwait(false))
+                        {
+                            caughtUp = true;
+                            yield return item;
+                        }
+
+                        if (_ended)
+                        {
+                            yield break;
+                        }
+
+                        if (caughtUp)
+                        {
+                            continue;
+                        }
+                    }
+
                     if (await TryGetPositionItemAsync(aborted).ConfigureAwait(false) is { } moved)
                     {
                         yield return moved;
@@ -135,7 +169,8 @@ internal sealed class JobEventSession(
                 }
 
                 var jobEvent = enumerator.Current;
-                if (jobEvent.Sequence != 0 && jobEvent.Sequence <= sent)
+                _heard = timeProvider.GetTimestamp();
+                if (jobEvent.Sequence != 0 && jobEvent.Sequence <= _sent)
                 {
                     // Already sent from the history.
                     next = enumerator.MoveNextAsync().AsTask();
@@ -143,7 +178,7 @@ internal sealed class JobEventSession(
                 }
 
                 yield return await ToItemAsync(jobEvent, false, aborted).ConfigureAwait(false);
-                sent = Math.Max(sent, jobEvent.Sequence);
+                _sent = Math.Max(_sent, jobEvent.Sequence);
                 _status = jobEvent.Status;
                 if (jobEvent.Type == JobEventType.Retried && await TryGetJobAsync(aborted).ConfigureAwait(false) is { } rerun)
                 {
@@ -190,6 +225,80 @@ internal sealed class JobEventSession(
 
             await enumerator.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="missed"/> (events after the last one sent, oldest first) and, after a terminal one, the final
+    /// state, setting <see cref="_ended"/>. With <paramref name="firstCarriesRetry"/> the first one carries the
+    /// <c>retry:</c> interval (it opens a resumed stream).
+    /// </summary>
+    private async IAsyncEnumerable<SseItem<string>> SendMissedAsync(IReadOnlyList<JobEvent> missed, bool firstCarriesRetry, [EnumeratorCancellation] CancellationToken aborted)
+    {
+        foreach (var jobEvent in missed)
+        {
+            yield return await ToItemAsync(jobEvent, firstCarriesRetry, aborted).ConfigureAwait(false);
+            firstCarriesRetry = false;
+            _sent = jobEvent.Sequence;
+            _status = jobEvent.Status;
+            if (jobEvent.IsTerminal)
+            {
+                if (await TryGetJobAsync(aborted).ConfigureAwait(false) is { } final)
+                {
+                    yield return new SseItem<string>(await SerializeAsync(final, aborted).ConfigureAwait(false), "job");
+                }
+
+                _ended = true;
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// What the live subscription may have missed, from the history: the events after the last one sent, or, when the
+    /// history no longer reaches back that far, the job's state (and the end, if it has finished). Nothing when nothing
+    /// was missed or the history cannot be read.
+    /// </summary>
+    private async IAsyncEnumerable<SseItem<string>> CatchUpAsync([EnumeratorCancellation] CancellationToken aborted)
+    {
+        if (await TryGetHistoryAsync(_sent, aborted).ConfigureAwait(false) is not [var first, ..] missed)
+        {
+            yield break;
+        }
+
+        if (_sent > 0 && first.Sequence == _sent + 1)
+        {
+            await foreach (var item in SendMissedAsync(missed, firstCarriesRetry: false, aborted).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+
+            if (!_ended && _status == JobStatus.Pending && await TryGetJobAsync(aborted).ConfigureAwait(false) is { } job)
+            {
+                (_runId, _position) = (job.RunId, null);
+            }
+
+            yield break;
+        }
+
+        // Some of what was missed is no longer kept, or nothing numbered was sent yet, so which of these events the first
+        // state covered is not known: the state, read after the history, covers them all. On a first connect it is sent
+        // again only if the job changed since.
+        var baseline = _sent == 0;
+        if (await TryGetJobAsync(aborted).ConfigureAwait(false) is not { } current)
+        {
+            _ended = true;
+            yield break;
+        }
+
+        _sent = missed[^1].Sequence;
+        if (baseline && current.Version == _stateVersion)
+        {
+            yield break;
+        }
+
+        (_status, _runId, _position, _stateVersion) = (current.Status, current.RunId, null, current.Version);
+        yield return new SseItem<string>(await SerializeAsync(current, aborted).ConfigureAwait(false), "job");
+        _ended = current.Status.IsTerminal();
     }
 
     /// <summary>The live subscription; one that could not be opened fails its first read, as a lost one does.</summary>
