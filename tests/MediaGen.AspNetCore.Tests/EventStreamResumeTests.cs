@@ -123,24 +123,14 @@ public sealed class EventStreamResumeTests
     [Fact]
     public async Task LiveEventLost_StreamSendsItFromTheHistoryAfterAKeepAliveInterval_ThenEnds()
     {
-        // A subscription that never hears the Canceled event, as when the pub/sub connection was down while it was published.
-        var interval = TimeSpan.FromSeconds(15);
-        var time = new ObservedTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var host = await TestApiHost.StartAsync(
-            worker: false,
-            services: s => LoseLiveEvents(s.AddSingleton<TimeProvider>(time), JobEventType.Canceled),
-            api: o => (o.SseKeepAliveInterval, o.SseQueuePositionInterval) = (interval, interval));
-        using var client = host.CreateClient("lost-live-owner");
-        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
-        await using var stream = await SseReader.OpenAsync(client, id);
+        await using var lossy = await LossyHost.StartAsync("lost-live-owner");
+        await using var stream = await SseReader.OpenAsync(lossy.Client, lossy.Id);
         Assert.Equal(("job", null), Head(await stream.NextAsync()));
         Assert.Equal(("position", null), Head(await stream.NextAsync()));
-        await PublishProgressAsync(host, id, 0.5);
+        await PublishProgressAsync(lossy.Host, lossy.Id, 0.5);
         Assert.Equal(("progress", "2"), Head(await stream.NextAsync()));
-        await time.WaitForTimersAsync(1, interval);
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
 
-        time.Advance(interval);
+        await lossy.CancelWhileIdleAsync();
 
         Assert.Equal(("canceled", "3"), Head(await stream.NextAsync()));
         var final = await stream.NextAsync();
@@ -154,26 +144,57 @@ public sealed class EventStreamResumeTests
     {
         // Nothing numbered was sent yet, so the stream cannot tell which kept events its first state covered: it sends the
         // state again, because the job changed since.
-        var interval = TimeSpan.FromSeconds(15);
-        var time = new ObservedTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var host = await TestApiHost.StartAsync(
-            worker: false,
-            services: s => LoseLiveEvents(s.AddSingleton<TimeProvider>(time), JobEventType.Canceled),
-            api: o => (o.SseKeepAliveInterval, o.SseQueuePositionInterval) = (interval, interval));
-        using var client = host.CreateClient("lost-first-owner");
-        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
-        await using var stream = await SseReader.OpenAsync(client, id);
+        await using var lossy = await LossyHost.StartAsync("lost-first-owner");
+        await using var stream = await SseReader.OpenAsync(lossy.Client, lossy.Id);
         Assert.Equal(("job", null), Head(await stream.NextAsync()));
         Assert.Equal(("position", null), Head(await stream.NextAsync()));
-        await time.WaitForTimersAsync(1, interval);
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
 
-        time.Advance(interval);
+        await lossy.CancelWhileIdleAsync();
 
         var state = await stream.NextAsync();
         Assert.Equal(("job", null), Head(state));
         Assert.Contains("\"status\":\"canceled\"", state.Data, StringComparison.Ordinal);
         Assert.Null(await stream.NextOrEndAsync());
+    }
+
+    /// <summary>
+    /// A host on a fake clock whose live subscriptions never hear a Canceled event, as when the pub/sub connection was down
+    /// while it was published; its history keeps it. One job is submitted.
+    /// </summary>
+    private sealed class LossyHost(TestApiHost host, HttpClient client, ObservedTimeProvider time, string id) : IAsyncDisposable
+    {
+        private static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
+
+        public TestApiHost Host => host;
+
+        public HttpClient Client => client;
+
+        public string Id => id;
+
+        public static async Task<LossyHost> StartAsync(string owner)
+        {
+            var time = new ObservedTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+            var host = await TestApiHost.StartAsync(
+                worker: false,
+                services: s => LoseLiveEvents(s.AddSingleton<TimeProvider>(time), JobEventType.Canceled),
+                api: o => (o.SseKeepAliveInterval, o.SseQueuePositionInterval) = (Interval, Interval));
+            var client = host.CreateClient(owner);
+            return new LossyHost(host, client, time, await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" }));
+        }
+
+        /// <summary>Cancels the job once the stream waits out its idle interval, then moves time past it.</summary>
+        public async Task CancelWhileIdleAsync()
+        {
+            await time.WaitForTimersAsync(1, Interval);
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
+            time.Advance(Interval);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            client.Dispose();
+            await host.DisposeAsync();
+        }
     }
 
     /// <summary>Replaces the host's event stream with one whose live subscriptions never deliver <paramref name="lost"/>.</summary>
