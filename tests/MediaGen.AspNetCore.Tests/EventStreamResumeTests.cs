@@ -157,6 +157,28 @@ public sealed class EventStreamResumeTests
         Assert.Null(await stream.NextOrEndAsync());
     }
 
+    [Fact]
+    public async Task LiveEventLost_NextLiveEventsNumberSkipsIt_StreamSendsItFromTheHistoryFirst()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false, services: s => LoseLiveEvents(s, JobEventType.CancelRequested));
+        using var client = host.CreateClient("gap-live-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        await using var stream = await SseReader.OpenAsync(client, id);
+        Assert.Equal(("job", null), Head(await stream.NextAsync()));
+        Assert.Equal(("position", null), Head(await stream.NextAsync()));
+        await PublishProgressAsync(host, id, 0.2);
+        Assert.Equal(("progress", "2"), Head(await stream.NextAsync()));
+
+        // Event 3 is lost live; event 4 shows the gap.
+        await PublishAsync(host, id, JobEventType.CancelRequested);
+        await PublishProgressAsync(host, id, 0.4);
+
+        Assert.Equal(("cancelRequested", "3"), Head(await stream.NextAsync()));
+        Assert.Equal(("progress", "4"), Head(await stream.NextAsync()));
+        await PublishProgressAsync(host, id, 0.6);
+        Assert.Equal(("progress", "5"), Head(await stream.NextAsync()));
+    }
+
     /// <summary>
     /// A host on a fake clock whose live subscriptions never hear a Canceled event, as when the pub/sub connection was down
     /// while it was published; its history keeps it. One job is submitted.
@@ -232,14 +254,17 @@ public sealed class EventStreamResumeTests
 
     private static (string? Event, string? Id) Head(SseFrame frame) => (frame.Event, frame.Id);
 
-    private static async Task PublishProgressAsync(TestApiHost host, string jobId, double progress)
+    private static Task PublishProgressAsync(TestApiHost host, string jobId, double progress) =>
+        PublishAsync(host, jobId, JobEventType.Progress, progress);
+
+    private static async Task PublishAsync(TestApiHost host, string jobId, JobEventType type, double? progress = null)
     {
         var events = host.Services.GetRequiredService<IJobEventStream>();
         await events.PublishAsync(new JobEvent
         {
             JobId = jobId,
             OwnerId = "any",
-            Type = JobEventType.Progress,
+            Type = type,
             Timestamp = DateTimeOffset.UnixEpoch,
             Status = JobStatus.Processing,
             Attempt = 1,

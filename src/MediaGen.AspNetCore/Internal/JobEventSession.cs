@@ -24,9 +24,10 @@ namespace MediaGen.AspNetCore.Internal;
 /// there is nothing after the id and the job has finished, the job's state is sent first, as on a first connect.
 /// </para>
 /// <para>
-/// Live delivery is best effort (a subscriber's pub/sub connection can drop and come back), so a stream that has heard
-/// nothing for a keep-alive interval reads the history after its last event before it sends the keep-alive: what it
-/// missed is sent then, and a job that finished meanwhile ends the stream as it would have.
+/// Live delivery is best effort (a subscriber's pub/sub connection can drop and come back), so the stream fills in from
+/// the history: at once when a live event's number skips some, and when it has heard nothing for a keep-alive interval,
+/// before it sends the keep-alive. What it missed is sent then, and a job that finished meanwhile ends the stream as it
+/// would have.
 /// </para>
 /// <para>
 /// Keep-alive comments are not items the formatter can write, so they are written to the response here, between
@@ -170,6 +171,21 @@ internal sealed class JobEventSession(
 
                 var jobEvent = enumerator.Current;
                 _heard = timeProvider.GetTimestamp();
+                if (_sent > 0 && jobEvent.Sequence > _sent + 1)
+                {
+                    // A gap: a job's events are published in the order they are numbered, so the ones between were lost
+                    // live. The history has them, and this one too (an event is kept before it is published).
+                    await foreach (var item in CatchUpAsync(aborted).ConfigureAwait(false))
+                    {
+                        yield return item;
+                    }
+
+                    if (_ended)
+                    {
+                        yield break;
+                    }
+                }
+
                 if (jobEvent.Sequence != 0 && jobEvent.Sequence <= _sent)
                 {
                     // Already sent from the history.
