@@ -72,15 +72,8 @@ public static class GenerationApiCalls
     /// <exception cref="TimeoutException">Some job did not satisfy the condition within the limit.</exception>
     public static async Task<JsonElement[]> WaitForJobsAsync(this HttpClient client, IEnumerable<string> ids, Func<JsonElement, bool> condition, TimeSpan limit)
     {
-        ArgumentNullException.ThrowIfNull(ids);
-        var list = ids.ToList();
-        var jobs = new JsonElement[list.Count];
         using var bound = new CancellationTokenSource(limit);
-        await Parallel.ForEachAsync(
-            Enumerable.Range(0, list.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = 8 },
-            async (i, _) => jobs[i] = await client.WaitForJobAsync(list[i], condition, bound.Token));
-        return jobs;
+        return await client.WaitForEachAsync(ids, condition, bound.Token, reached: null);
     }
 
     /// <summary>
@@ -99,28 +92,37 @@ public static class GenerationApiCalls
     {
         ArgumentNullException.ThrowIfNull(ids);
         var list = ids.ToList();
-        var jobs = new JsonElement[list.Count];
         var done = 0;
         using var bound = new CancellationTokenSource(stall);
         try
         {
-            await Parallel.ForEachAsync(
-                Enumerable.Range(0, list.Count),
-                new ParallelOptions { MaxDegreeOfParallelism = 8 },
-                async (i, _) =>
-                {
-                    jobs[i] = await client.WaitForJobAsync(list[i], condition, bound.Token);
-                    Interlocked.Increment(ref done);
-
-                    // Progress: the stall limit starts again (CancelAfter on a source not yet canceled reschedules it).
-                    bound.CancelAfter(stall);
-                });
+            // Progress: the stall limit starts again (CancelAfter on a source not yet canceled reschedules it).
+            return await client.WaitForEachAsync(list, condition, bound.Token, () =>
+            {
+                Interlocked.Increment(ref done);
+                bound.CancelAfter(stall);
+            });
         }
         catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && bound.IsCancellationRequested))
         {
             throw new TimeoutException($"No job reached the expected state for {stall.TotalSeconds:0} s ({Volatile.Read(ref done)} of {list.Count} had). {e.Message}", e);
         }
+    }
 
+    /// <summary>Follows a few jobs' events at a time until each satisfies the condition, calling <paramref name="reached"/> after each.</summary>
+    private static async Task<JsonElement[]> WaitForEachAsync(this HttpClient client, IEnumerable<string> ids, Func<JsonElement, bool> condition, CancellationToken limit, Action? reached)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var list = ids.ToList();
+        var jobs = new JsonElement[list.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, list.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (i, _) =>
+            {
+                jobs[i] = await client.WaitForJobAsync(list[i], condition, limit);
+                reached?.Invoke();
+            });
         return jobs;
     }
 

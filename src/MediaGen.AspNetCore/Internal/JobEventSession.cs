@@ -196,12 +196,7 @@ internal sealed class JobEventSession(
                 yield return await ToItemAsync(jobEvent, false, aborted).ConfigureAwait(false);
                 _sent = Math.Max(_sent, jobEvent.Sequence);
                 _status = jobEvent.Status;
-                if (jobEvent.Type == JobEventType.Retried && await TryGetJobAsync(aborted).ConfigureAwait(false) is { } rerun)
-                {
-                    // A new run waits under its own message.
-                    (_runId, _position) = (rerun.RunId, null);
-                }
-
+                await FollowRerunAsync(jobEvent, aborted).ConfigureAwait(false);
                 if (await TryGetPositionItemAsync(aborted).ConfigureAwait(false) is { } position)
                 {
                     yield return position;
@@ -256,6 +251,7 @@ internal sealed class JobEventSession(
             firstCarriesRetry = false;
             _sent = jobEvent.Sequence;
             _status = jobEvent.Status;
+            await FollowRerunAsync(jobEvent, aborted).ConfigureAwait(false);
             if (jobEvent.IsTerminal)
             {
                 if (await TryGetJobAsync(aborted).ConfigureAwait(false) is { } final)
@@ -266,6 +262,15 @@ internal sealed class JobEventSession(
                 _ended = true;
                 yield break;
             }
+        }
+    }
+
+    /// <summary>After a Retried event: the new run waits under its own message, whose queue position the stream follows.</summary>
+    private async Task FollowRerunAsync(JobEvent jobEvent, CancellationToken aborted)
+    {
+        if (jobEvent.Type == JobEventType.Retried && await TryGetJobAsync(aborted).ConfigureAwait(false) is { } rerun)
+        {
+            (_runId, _position) = (rerun.RunId, null);
         }
     }
 
@@ -286,11 +291,6 @@ internal sealed class JobEventSession(
             await foreach (var item in SendMissedAsync(missed, firstCarriesRetry: false, aborted).ConfigureAwait(false))
             {
                 yield return item;
-            }
-
-            if (!_ended && _status == JobStatus.Pending && await TryGetJobAsync(aborted).ConfigureAwait(false) is { } job)
-            {
-                (_runId, _position) = (job.RunId, null);
             }
 
             yield break;
