@@ -6,6 +6,16 @@ namespace MediaGen;
 /// </summary>
 public sealed record GenerationJob
 {
+    // The seven instants are kept as UTC ticks (the nullable ones as ticks + 1, 0 for none): 8 bytes each instead of 16
+    // for a DateTimeOffset and 24 for a nullable one. A job is copied at every step, so this is most of its size.
+    private long _createdAt;
+    private long _updatedAt;
+    private long _startedAt;
+    private long _completedAt;
+    private long _nextAttemptAt;
+    private long _deadline;
+    private long _leaseExpiresAt;
+
     /// <summary>The job id: 32 lowercase hex characters, unique across owners.</summary>
     public required string Id { get; init; }
 
@@ -36,22 +46,23 @@ public sealed record GenerationJob
     public string RunId => FormatRunId(Id, Run);
 
     /// <summary>When the job was accepted.</summary>
-    public required DateTimeOffset CreatedAt { get; init; }
+    /// <remarks>A job's instants are kept in UTC: an instant given with another offset reads back as the same instant at offset zero.</remarks>
+    public required DateTimeOffset CreatedAt { get => Instant(_createdAt); init => _createdAt = value.UtcTicks; }
 
     /// <summary>When the job was last written.</summary>
-    public DateTimeOffset UpdatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get => Instant(_updatedAt); init => _updatedAt = value.UtcTicks; }
 
     /// <summary>When the first attempt started.</summary>
-    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? StartedAt { get => OptionalInstant(_startedAt); init => _startedAt = Ticks(value); }
 
     /// <summary>When the job reached a terminal status.</summary>
-    public DateTimeOffset? CompletedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get => OptionalInstant(_completedAt); init => _completedAt = Ticks(value); }
 
     /// <summary>When a scheduled retry is due, while the job waits in <see cref="JobStatus.Pending"/> after a failed attempt.</summary>
-    public DateTimeOffset? NextAttemptAt { get; init; }
+    public DateTimeOffset? NextAttemptAt { get => OptionalInstant(_nextAttemptAt); init => _nextAttemptAt = Ticks(value); }
 
     /// <summary>After this instant the job is failed instead of attempted again.</summary>
-    public DateTimeOffset? Deadline { get; init; }
+    public DateTimeOffset? Deadline { get => OptionalInstant(_deadline); init => _deadline = Ticks(value); }
 
     /// <summary>
     /// The stored outputs, in index order. Empty until the job succeeds. An output that failed leaves a gap in the
@@ -102,7 +113,7 @@ public sealed record GenerationJob
     /// Until when <see cref="LeaseHolder"/> owns the run: the end of its queue lease, extended at each renewal. Once it
     /// has passed, a redelivery of the job takes the run over; before that, another delivery is a duplicate and is dropped.
     /// </summary>
-    public DateTimeOffset? LeaseExpiresAt { get; init; }
+    public DateTimeOffset? LeaseExpiresAt { get => OptionalInstant(_leaseExpiresAt); init => _leaseExpiresAt = Ticks(value); }
 
     /// <summary>
     /// Whether the job was served from the result cache: created <see cref="JobStatus.Succeeded"/> at once, with copies of
@@ -113,6 +124,12 @@ public sealed record GenerationJob
 
     /// <summary>The optimistic concurrency version; every successful update increments it by one.</summary>
     public long Version { get; init; }
+
+    private static DateTimeOffset Instant(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+
+    private static DateTimeOffset? OptionalInstant(long stored) => stored == 0 ? null : new DateTimeOffset(stored - 1, TimeSpan.Zero);
+
+    private static long Ticks(DateTimeOffset? value) => value is { } instant ? instant.UtcTicks + 1 : 0;
 
     /// <summary>The id of run <paramref name="run"/> of job <paramref name="jobId"/>: the job id for run 1, <c>{jobId}.{run}</c> after.</summary>
     /// <param name="jobId">The job id.</param>

@@ -108,6 +108,11 @@ public enum JobEventType
 /// <summary>One job event.</summary>
 public sealed record JobEvent
 {
+    // Kept compact, as a job's instants are (see GenerationJob): the timestamp as UTC ticks, and no progress as NaN rather
+    // than a nullable double.
+    private long _timestamp;
+    private double _progress = double.NaN;
+
     /// <summary>The job.</summary>
     public required string JobId { get; init; }
 
@@ -124,7 +129,8 @@ public sealed record JobEvent
     public required JobEventType Type { get; init; }
 
     /// <summary>When.</summary>
-    public required DateTimeOffset Timestamp { get; init; }
+    /// <remarks>Kept in UTC: an instant given with another offset reads back as the same instant at offset zero.</remarks>
+    public required DateTimeOffset Timestamp { get => new(_timestamp, TimeSpan.Zero); init => _timestamp = value.UtcTicks; }
 
     /// <summary>The job's status after the event.</summary>
     public JobStatus Status { get; init; }
@@ -133,7 +139,8 @@ public sealed record JobEvent
     public int Attempt { get; init; }
 
     /// <summary>Progress from 0 to 1, for <see cref="JobEventType.Progress"/>.</summary>
-    public double? Progress { get; init; }
+    /// <remarks>NaN is not a progress: it reads back as null.</remarks>
+    public double? Progress { get => double.IsNaN(_progress) ? null : _progress; init => _progress = value ?? double.NaN; }
 
     /// <summary>A short description.</summary>
     public string? Message { get; init; }
