@@ -172,12 +172,17 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         private int _head;
         private int _count;
         private string? _ownerId;
+        private long _lastPublished;
 
         public string JobId { get; } = jobId;
 
         public long LastSequence { get; set; }
 
-        public DateTimeOffset LastPublished { get; set; }
+        public DateTimeOffset LastPublished
+        {
+            get => new(_lastPublished, TimeSpan.Zero);
+            set => _lastPublished = value.UtcTicks;
+        }
 
         /// <summary>The job's live subscribers; null while there are none (most finished jobs), so a kept history costs no list.</summary>
         public List<Channel<JobEvent>>? Subscribers { get; set; }
@@ -261,7 +266,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
     private readonly struct KeptEvent
     {
         private readonly JobEvent? _full;
-        private readonly DateTimeOffset _timestamp;
+        private readonly long _timestamp;
         private readonly int _attempt;
         private readonly byte _type;
         private readonly byte _status;
@@ -269,7 +274,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         private KeptEvent(JobEvent? full, DateTimeOffset timestamp, int attempt, byte type, byte status)
         {
             _full = full;
-            _timestamp = timestamp;
+            _timestamp = timestamp.UtcTicks;
             _attempt = attempt;
             _type = type;
             _status = status;
@@ -289,7 +294,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
                 OwnerId = ownerId,
                 Sequence = sequence,
                 Type = (JobEventType)_type,
-                Timestamp = _timestamp,
+                Timestamp = new DateTimeOffset(_timestamp, TimeSpan.Zero),
                 Status = (JobStatus)_status,
                 Attempt = _attempt,
             },
