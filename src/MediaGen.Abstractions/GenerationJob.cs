@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MediaGen;
 
 /// <summary>
@@ -23,12 +25,14 @@ public sealed record GenerationJob
     public required GenerationRequest Request { get; init; }
 
     /// <summary>The owner; the same as <see cref="GenerationRequest.OwnerId"/>.</summary>
+    [JsonIgnore]
     public string OwnerId => Request.OwnerId;
 
     /// <summary>The current status.</summary>
     public JobStatus Status { get; init; } = JobStatus.Pending;
 
     /// <summary>How many attempts of the current run have started (0 until a worker first picks the job up).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int Attempt { get; init; }
 
     /// <summary>
@@ -42,7 +46,7 @@ public sealed record GenerationJob
     /// The id of the current run: the job id for the first run, <c>{id}.{run}</c> after a retry. It keys what belongs to
     /// one run: its credit reservation, its queue message and its cancel signal. See <see cref="FormatRunId"/>.
     /// </summary>
-    [System.Text.Json.Serialization.JsonIgnore]
+    [JsonIgnore]
     public string RunId => FormatRunId(Id, Run);
 
     /// <summary>When the job was accepted.</summary>
@@ -83,9 +87,11 @@ public sealed record GenerationJob
     public long CreditsCharged { get; init; }
 
     /// <summary>Credits given back: all of them after a failure or a cancel, the failed outputs' share after a partial success.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long CreditsRefunded { get; init; }
 
     /// <summary>Progress of the running attempt, from 0 to 1.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public double Progress { get; init; }
 
     /// <summary>A short, human-readable description of the current progress.</summary>
@@ -101,6 +107,7 @@ public sealed record GenerationJob
     /// Set when the owner asked to cancel a job that was already processing; the worker running it finishes the cancel.
     /// A job that finished before the cancel landed keeps the flag, as a record that a cancel was asked for.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool CancelRequested { get; init; }
 
     /// <summary>
@@ -120,6 +127,7 @@ public sealed record GenerationJob
     /// the outputs of an earlier identical job (stored under this job's own keys), charged the cache-hit price, without
     /// calling a provider. Which job it was copied from is not recorded: it may belong to another owner.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool CacheHit { get; init; }
 
     /// <summary>The optimistic concurrency version; every successful update increments it by one.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json.Serialization;
 
 namespace MediaGen;
 
@@ -120,6 +121,7 @@ public sealed record JobEvent
     /// The event's number within its job (1, 2, 3, ...), given by the event stream when the event is published; it
     /// only grows, so it serves as a server-sent event id to resume from. 0 on an event not published yet.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long Sequence { get; init; }
 
     /// <summary>The job's owner.</summary>
@@ -152,5 +154,6 @@ public sealed record JobEvent
     public JobError? Error { get; init; }
 
     /// <summary>Whether the event ends the job's stream.</summary>
+    [JsonIgnore]
     public bool IsTerminal => Type is JobEventType.Succeeded or JobEventType.Failed or JobEventType.Canceled;
 }
