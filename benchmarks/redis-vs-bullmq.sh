@@ -63,7 +63,7 @@ for p in (r for r in rows if r["impl"] == "mediagen" and r["scenario"] == "pipel
 r = find("mediagen", "retention")
 if r:
     print(f"{'MediaGen bounded state':<28}{r['bytesPerRetainedJob']:>14,.0f} bytes and {r['keysPerRetainedJob']} keys per retained job ({r['retentionSeconds']:.0f} s retention, {r['rate']} jobs/s)")
-    print(f"{'  of which per job':<28} job hash {r['jobHashBytes']} B, credit reservation {r['reservationBytes']} B, event history {r.get('eventHistoryBytes', '?')} B")
+    print(f"{'  of which per job':<28} job hash {r['jobHashBytes']} B, job JSON {r.get('jobJsonBytes', 0)} B, credit reservation {r['reservationBytes']} B, event history {r.get('eventHistoryBytes', '?')} B")
     print(f"{'  used_memory delta per s':<28} {r['usedMemoryDeltaBytes']}")
     print(f"{'  retained jobs per s':<28} {r['retainedJobs']}")
 PY

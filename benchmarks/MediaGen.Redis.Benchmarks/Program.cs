@@ -407,6 +407,7 @@ async Task RetentionAsync(int seconds, int rate, TimeSpan retention)
     var steady = samples.Skip(samples.Count / 2).ToList();
     var sample = (await db.SortedSetRangeByRankAsync(expiryKey, 0, 0)).Select(v => v.ToString()).FirstOrDefault();
     var jobBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:job:" + sample);
+    var jobJsonBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:data:" + sample);
     var reservationBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:credit:res:5:bench:" + sample);
     var historyBytes = sample is null ? RedisResult.Create(RedisValue.Null) : await db.ExecuteAsync("MEMORY", "USAGE", "{" + prefix + "}:events:" + sample);
     Print(new()
@@ -422,6 +423,7 @@ async Task RetentionAsync(int seconds, int rate, TimeSpan retention)
         ["bytesPerRetainedJob"] = Math.Round(steady.Average(s => (double)s.Memory / Math.Max(1, s.Retained))),
         ["keysPerRetainedJob"] = Math.Round(steady.Average(s => (double)s.Keys / Math.Max(1, s.Retained)), 2),
         ["jobHashBytes"] = jobBytes.IsNull ? 0 : (long)jobBytes,
+        ["jobJsonBytes"] = jobJsonBytes.IsNull ? 0 : (long)jobJsonBytes,
         ["reservationBytes"] = reservationBytes.IsNull ? 0 : (long)reservationBytes,
         ["eventHistoryBytes"] = historyBytes.IsNull ? 0 : (long)historyBytes,
     });

@@ -283,15 +283,27 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         Assert.Equal(new QueueDepth(1, 0, 0, 0), await _queue.GetDepthAsync());
     }
 
-    [ServerFact(RedisTestServer.Variable)]
-    public async Task Retention_FinishedJob_LeavesNoKeyBehind()
+    // The scripts spell a run's reservation member from the owner and run rather than keep it on the job; the client
+    // counts the owner's length in UTF-16 units, Lua in bytes, hence the non-ASCII owners (2-, 3- and 4-byte characters).
+    [ServerTheory(RedisTestServer.Variable)]
+    [InlineData("owner")]
+    [InlineData("ówner-ü✓")]
+    [InlineData("\U0001F600-owner")]
+    public async Task Retention_FinishedJob_LeavesNoKeyBehind(string owner)
     {
         await CreateAsync(initialBalance: 10, retention: TimeSpan.FromMinutes(1));
-        await _ledger.GrantAsync("owner", 1);
+        await _ledger.GrantAsync(owner, 1);
         // Another job, still running, so the shared keys (indexes, counters, the leased set) exist before and after.
-        await SubmitAndReceiveAsync("seed", credits: 1);
+        await SubmitAndReceiveAsync("seed", credits: 1, owner: owner);
         var baseline = await KeysAsync();
-        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 4, idempotencyKey: "k");
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 4, idempotencyKey: "k", owner: owner);
+
+        // The job's JSON is a key of its own, and the hash keeps only short fields: Redis keeps it as a compact listpack.
+        var db = _multiplexer!.GetDatabase();
+        var hash = "{" + _prefix + "}:job:job-1";
+        Assert.Equal("listpack", (string?)await db.ExecuteAsync("OBJECT", "ENCODING", hash));
+        Assert.Equal(["e", "k", "o", "q", "s", "v"], (await db.HashKeysAsync(hash)).Select(k => (string)k!).Order(StringComparer.Ordinal));
+        Assert.StartsWith("{\"id\":\"job-1\",", (string?)await db.StringGetAsync("{" + _prefix + "}:data:job-1"), StringComparison.Ordinal);
         var running = job with { Status = JobStatus.Processing, Version = 2 };
         Assert.True(await _lifecycle.CommitAsync(Commit(job, running) with { Lease = new LeaseSettlement(lease, LeaseAction.Keep) }));
         Assert.True(await _lifecycle.CommitAsync(Commit(running, running with { Status = JobStatus.Failed, Version = 3 }) with
@@ -302,7 +314,7 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         Assert.NotEqual(baseline, await KeysAsync());
 
         _time.Advance(TimeSpan.FromMinutes(2));
-        await _store.CreateAsync(NewJob("later"));
+        await _store.CreateAsync(NewJob("later", owner: owner));
         await _store.DeleteAsync("later");
 
         // The job, its indexes, idempotency key, dead letter and settled reservation all go with it, without waiting for
@@ -310,6 +322,46 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         Assert.Equal(baseline, await KeysAsync());
         Assert.Empty(await _queue.ListDeadLettersAsync());
         Assert.Equal("seed", Assert.Single(await _ledger.ListOpenReservationsAsync(_time.GetUtcNow(), 10)).JobId);
+    }
+
+    // A second run has its own reservation (member and key named by the run id); removing the job finds it too.
+    [ServerTheory(RedisTestServer.Variable)]
+    [InlineData("owner")]
+    [InlineData("ówner-ü✓")]
+    [InlineData("\U0001F600-owner")]
+    public async Task Retention_JobFailedTwiceOverTwoRuns_LeavesNoKeyBehind(string owner)
+    {
+        await CreateAsync(initialBalance: 10, retention: TimeSpan.FromMinutes(1));
+        await SubmitAndReceiveAsync("seed", credits: 1, owner: owner);
+        var baseline = await KeysAsync();
+        var (job, lease) = await SubmitAndReceiveAsync("job-1", credits: 4, owner: owner);
+        var failed = job with { Status = JobStatus.Failed, Version = 2 };
+        Assert.True(await _lifecycle.CommitAsync(Commit(job, failed) with { Settlement = 4, Lease = new LeaseSettlement(lease, LeaseAction.Complete) }));
+        var rerun = failed with { Status = JobStatus.Pending, Run = 2, Version = 3 };
+        Assert.True(await _lifecycle.CommitAsync(Commit(failed, rerun) with
+        {
+            Run = 2,
+            Reserve = 4,
+            Enqueue = new QueueMessage(rerun.Id) { MessageId = rerun.RunId },
+        }));
+        Assert.Equal(10 - 1 - 4, await _ledger.GetBalanceAsync(owner));
+        var second = Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero));
+        Assert.Equal(rerun.RunId, second.Message.MessageId);
+        Assert.True(await _lifecycle.CommitAsync(Commit(rerun, rerun with { Status = JobStatus.Failed, Version = 4 }) with
+        {
+            Run = 2,
+            Settlement = 4,
+            Lease = new LeaseSettlement(second, LeaseAction.Complete),
+        }));
+        Assert.Equal(10 - 1, await _ledger.GetBalanceAsync(owner));
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        await _store.CreateAsync(NewJob("later", owner: owner));
+        await _store.DeleteAsync("later");
+
+        var after = await KeysAsync();
+        Assert.Empty(after.Except(baseline));
+        Assert.Empty(baseline.Except(after));
     }
 
     [ServerFact(RedisTestServer.Variable)]
@@ -374,9 +426,9 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
     private static async Task<IJobCarryingLease> ReceiveCarryingAsync(RedisJobQueue queue) =>
         Assert.IsAssignableFrom<IJobCarryingLease>(Assert.Single(await queue.ReceiveAsync(1, TimeSpan.Zero)));
 
-    private async Task<(GenerationJob Job, IQueueLease Lease)> SubmitAndReceiveAsync(string id, long credits, string? idempotencyKey = null)
+    private async Task<(GenerationJob Job, IQueueLease Lease)> SubmitAndReceiveAsync(string id, long credits, string? idempotencyKey = null, string owner = "owner")
     {
-        var job = (await _lifecycle.SubmitAsync(Submission(NewJob(id, idempotencyKey), credits))).Job;
+        var job = (await _lifecycle.SubmitAsync(Submission(NewJob(id, idempotencyKey, owner), credits))).Job;
         var lease = Assert.Single(await _queue.ReceiveAsync(1, TimeSpan.Zero));
         Assert.Equal(id, lease.Message.JobId);
         return (job, lease);
@@ -394,10 +446,10 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
         return keys;
     }
 
-    private GenerationJob NewJob(string id, string? idempotencyKey = null) => new()
+    private GenerationJob NewJob(string id, string? idempotencyKey = null, string owner = "owner") => new()
     {
         Id = id,
-        Request = new GenerationRequest { Prompt = "a cat", Model = "model", OwnerId = "owner", IdempotencyKey = idempotencyKey },
+        Request = new GenerationRequest { Prompt = "a cat", Model = "model", OwnerId = owner, IdempotencyKey = idempotencyKey },
         CreatedAt = _time.GetUtcNow(),
     };
 

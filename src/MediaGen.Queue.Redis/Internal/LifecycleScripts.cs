@@ -130,7 +130,9 @@ internal static class LifecycleScripts
           end
           if a[24] ~= '' then
             ledger_reserve(kb, kr, KEYS[7], a[10], a[24], a[9], a[1])
-            redis.call('HSET', root .. 'job:' .. a[3], 'm', a[10], 'u', a[25])
+            local jk = root .. 'job:' .. a[3]
+            redis.call('HSET', jk, 'u', a[25])
+            if a[10] ~= store_member(a[28], a[25]) then redis.call('HSET', jk, 'm', a[10]) else redis.call('HDEL', jk, 'm') end
           end
           if a[8] ~= '' then ledger_settle(kb, kr, KEYS[7], a[10], a[8], a[9], a[2]) end
           if a[11] ~= '' then

@@ -174,7 +174,7 @@ internal static class QueueScripts
             out[#out + 1] = f[2] or '1'
             if jobs ~= '' then
               local job = string.match(f[1], '"job":"([^"\\]+)"')
-              out[#out + 1] = job and redis.call('HGET', jobs .. 'job:' .. job, 'd') or false
+              out[#out + 1] = job and redis.call('GET', jobs .. 'data:' .. job) or false
             end
           end
         end

@@ -3,9 +3,13 @@ namespace MediaGen.Queue.Redis.Internal;
 /// <summary>
 /// The job store's Lua scripts. Keys and ARGV 1-2 as in <see cref="RedisLua"/> (the queue's, so that removing a job
 /// removes its message too); ARGV 3 is the key root (<c>{prefix}:</c>), from which the store's keys are built inside
-/// the scripts, all under one hash tag. A job is a hash at <c>job:{id}</c> with d (JSON), v (version), o (owner),
+/// the scripts, all under one hash tag. A job is its JSON, a string at <c>data:{id}</c>, and a hash at <c>job:{id}</c>
+/// with the fields the scripts read: v (version), o (owner),
 /// s (status number), q (list sequence), k (idempotency key), e (the number of its latest event, see <see cref="RedisJobEventStream.Functions"/>), m (the credit reservation member of its current run, see
-/// <see cref="RedisKeys.ReservationMember"/>), u (the current run's id, once the job was retried: its message's id). Indexes: <c>owner-all:{owner}</c> and
+/// <see cref="RedisKeys.ReservationMember"/>, kept only where the scripts cannot spell it from o and u), u (the current run's id, once the job was retried: its message's id). The
+/// JSON is kept apart because a hash field longer than 64 bytes turns the whole hash into Redis's hashtable encoding,
+/// which cost a finished job about 340 bytes more than the two keys do. With owner ids and idempotency keys of up to 64
+/// bytes the hash stays a compact listpack. Indexes: <c>owner-all:{owner}</c> and
 /// <c>owner-s{status}:{owner}</c> (scored by sequence, for newest-first listing), <c>status:{status}</c> (scored by
 /// UpdatedAt ms, for the sweeper), <c>idem:{owner}</c> (key to job id), and <c>expiry</c> (finished jobs scored by
 /// the time they may be removed). Creating or finishing a job removes a few expired ones, so retention needs no background task.
@@ -26,11 +30,26 @@ internal static class StoreScripts
     /// </summary>
     public const string Functions = """
         local root = ARGV[3]
+        -- A run's reservation member as the client spells it (RedisKeys.ReservationMember): the owner's length counts
+        -- UTF-16 code units, so a non-ASCII owner's is counted from its UTF-8 bytes (one per lead byte, two for a 4-byte
+        -- sequence). The job hash keeps 'm' only where this spelling differs from the client's.
+        local function store_member(owner, run)
+          local n = #owner
+          if string.find(owner, '[\128-\255]') then
+            n = 0
+            for i = 1, #owner do
+              local b = string.byte(owner, i)
+              if b < 128 or b >= 192 then n = n + 1 end
+              if b >= 240 then n = n + 1 end
+            end
+          end
+          return n .. ':' .. owner .. ':' .. run
+        end
         local function store_delete(id)
           local jk = root .. 'job:' .. id
           local f = redis.call('HMGET', jk, 'o', 's', 'k', 'm', 'u')
           if not f[1] then return 0 end
-          redis.call('DEL', jk, root .. 'events:' .. id)
+          redis.call('DEL', jk, root .. 'data:' .. id, root .. 'events:' .. id)
           redis.call('ZREM', root .. 'owner-all:' .. f[1], id)
           redis.call('ZREM', root .. 'owner-s' .. f[2] .. ':' .. f[1], id)
           redis.call('ZREM', root .. 'status:' .. f[2], id)
@@ -39,8 +58,11 @@ internal static class StoreScripts
             local ik = root .. 'idem:' .. f[1]
             if redis.call('HGET', ik, f[3]) == id then redis.call('HDEL', ik, f[3]) end
           end
-          if f[4] then
-            local rk = root .. 'credit:res:' .. f[4]
+          -- Each run's settled reservation (run r's id is the job id, then id.r); an open one stays for the sweeper.
+          local runs = f[5] and tonumber(string.match(f[5], '%.(%d+)$')) or 1
+          for r = 1, runs do
+            local member = (r == runs and f[4]) or store_member(f[1], r == 1 and id or (id .. '.' .. r))
+            local rk = root .. 'credit:res:' .. member
             if redis.call('HEXISTS', rk, 's') == 1 then redis.call('DEL', rk) end
           end
           queue_remove(id)
@@ -63,7 +85,7 @@ internal static class StoreScripts
           if key ~= '' then
             local existing = redis.call('HGET', root .. 'idem:' .. owner, key)
             if existing then
-              local d = redis.call('HGET', root .. 'job:' .. existing, 'd')
+              local d = redis.call('GET', root .. 'data:' .. existing)
               if d then return { 0, d } end
             end
           end
@@ -74,10 +96,12 @@ internal static class StoreScripts
           local jk = root .. 'job:' .. id
           local seq = redis.call('INCR', root .. 'job-seq')
           if event then
-            redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member, 'e', event)
+            redis.call('HSET', jk, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'e', event)
           else
-            redis.call('HSET', jk, 'd', json, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key, 'm', member)
+            redis.call('HSET', jk, 'v', 1, 'o', owner, 's', status, 'q', seq, 'k', key)
           end
+          if member ~= store_member(owner, id) then redis.call('HSET', jk, 'm', member) end
+          redis.call('SET', root .. 'data:' .. id, json)
           if key ~= '' then redis.call('HSET', root .. 'idem:' .. owner, key, id) end
           redis.call('ZADD', root .. 'owner-all:' .. owner, seq, id)
           redis.call('ZADD', root .. 'owner-s' .. status .. ':' .. owner, seq, id)
@@ -92,10 +116,11 @@ internal static class StoreScripts
           local event = nil
           if channel then
             if f[5] then event = tonumber(f[5]) + 1 else event = events_next(channel) end
-            redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new, 'e', event + (events or 1) - 1)
+            redis.call('HSET', jk, 'v', tonumber(expected) + 1, 's', new, 'e', event + (events or 1) - 1)
           else
-            redis.call('HSET', jk, 'd', json, 'v', tonumber(expected) + 1, 's', new)
+            redis.call('HSET', jk, 'v', tonumber(expected) + 1, 's', new)
           end
+          redis.call('SET', root .. 'data:' .. id, json)
           if old ~= new then
             redis.call('ZREM', root .. 'owner-s' .. old .. ':' .. owner, id)
             redis.call('ZADD', root .. 'owner-s' .. new .. ':' .. owner, f[4], id)
@@ -150,7 +175,7 @@ internal static class StoreScripts
         local ids = redis.call('ZREVRANGEBYSCORE', zk, max, '-inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[7]))
         local out = {}
         for i = 1, #ids, 2 do
-          local d = redis.call('HGET', root .. 'job:' .. ids[i], 'd')
+          local d = redis.call('GET', root .. 'data:' .. ids[i])
           if d then
             out[#out + 1] = ids[i + 1]
             out[#out + 1] = d
@@ -163,7 +188,7 @@ internal static class StoreScripts
     public const string GetMany = """
         local root = ARGV[3]
         local out = {}
-        for i = 4, #ARGV do out[i - 3] = redis.call('HGET', root .. 'job:' .. ARGV[i], 'd') end
+        for i = 4, #ARGV do out[i - 3] = redis.call('GET', root .. 'data:' .. ARGV[i]) end
         return out
         """;
 
@@ -184,7 +209,7 @@ internal static class StoreScripts
 
         local out = {}
         for _, id in ipairs(ids) do
-          local d = redis.call('HGET', root .. 'job:' .. id, 'd')
+          local d = redis.call('GET', root .. 'data:' .. id)
           if d then out[#out + 1] = d end
         end
         return out
