@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -209,22 +210,30 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
 
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         var buffer = new MemoryStream();
-        await using (stream.ConfigureAwait(false))
+        var chunk = ArrayPool<byte>.Shared.Rent(81920);
+        try
         {
-            var chunk = new byte[81920];
-            int read;
-            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            await using (stream.ConfigureAwait(false))
             {
-                if (buffer.Length + read > _options.MaxImageBytes)
+                int read;
+                while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    throw GenerationException.Permanent($"Hugging Face returned an image larger than MaxImageBytes ({_options.MaxImageBytes}) for model '{model.Id}'.");
-                }
+                    if (buffer.Length + read > _options.MaxImageBytes)
+                    {
+                        throw GenerationException.Permanent($"Hugging Face returned an image larger than MaxImageBytes ({_options.MaxImageBytes}) for model '{model.Id}'.");
+                    }
 
-                buffer.Write(chunk, 0, read);
+                    buffer.Write(chunk, 0, read);
+                }
             }
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
 
-        var content = new ByteArrayContent(buffer.ToArray());
+        // The stream's own array, not a copy of the image.
+        var content = new ByteArrayContent(buffer.GetBuffer(), 0, (int)buffer.Length);
         foreach (var header in response.Content.Headers)
         {
             content.Headers.TryAddWithoutValidation(header.Key, header.Value);
