@@ -25,6 +25,21 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
         return ValueTask.CompletedTask;
     }
 
+    // Content already in memory is written in one write from the stream's own array: from its position, within its slice.
+    [Fact]
+    public async Task SaveAsync_MemoryStreamOverASlicePartlyRead_StoresTheRestAndReadsItToTheEnd()
+    {
+        var array = Bytes(1_000, seed: 7);
+        var content = new MemoryStream(array, 100, 800, writable: false, publiclyVisible: true) { Position = 50 };
+
+        var stored = await Storage.SaveAsync("job-slice/0.png", content, Png());
+
+        Assert.Equal(750, stored.Size);
+        Assert.Equal(content.Length, content.Position);
+        Assert.Equal(array.AsSpan(150, 750).ToArray(), await ReadAllAsync("job-slice/0.png"));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "job-slice"), "*.tmp"));
+    }
+
     [Fact]
     public async Task DeletePrefixAsync_ConcurrentDeletesOfOneJob_NoneFailsAndNothingIsLeft()
     {

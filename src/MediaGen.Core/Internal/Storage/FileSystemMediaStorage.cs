@@ -56,16 +56,29 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         long size;
         try
         {
-            // Unbuffered: the copy already writes in large chunks (or, from memory, in one), so a FileStream buffer would
-            // only add an 80 KB array to every output saved.
-            var file = new FileStream(temp, UnbufferedCreate);
-            await using (file.ConfigureAwait(false))
+            if (content is MemoryStream memory && memory.TryGetBuffer(out var bytes))
             {
-                await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
-                size = file.Length;
+                // Already in memory (most generators' outputs): one write, made here. Asynchronous file I/O on Linux is the
+                // same blocking write made on another thread-pool thread, so this only saves the hand-off there and back.
+                using var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                var rest = bytes.AsSpan((int)memory.Position);
+                RandomAccess.Write(handle, rest, 0);
+                memory.Position += rest.Length;
+                size = rest.Length;
+            }
+            else
+            {
+                // Unbuffered: the copy already writes in large chunks, so a FileStream buffer would only add an 80 KB
+                // array to every output saved.
+                var file = new FileStream(temp, UnbufferedCreate);
+                await using (file.ConfigureAwait(false))
+                {
+                    await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                    size = file.Length;
+                }
             }
 
-            await WriteSidecarAsync(path, options, cancellationToken).ConfigureAwait(false);
+            WriteSidecar(path, options);
             File.Move(temp, path, overwrite: true);
         }
         catch
@@ -170,10 +183,10 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         return path;
     }
 
-    private static async Task WriteSidecarAsync(string path, StorageWriteOptions options, CancellationToken cancellationToken)
+    private static void WriteSidecar(string path, StorageWriteOptions options)
     {
-        // One line each: the content type, then escaped key=value pairs. Written as one string (File.WriteAllTextAsync
-        // writes it through a pooled buffer; a line writer would allocate its own buffers for a few dozen bytes).
+        // One line each: the content type, then escaped key=value pairs. A few dozen bytes, written as one string in one
+        // write, here (see SaveAsync on asynchronous file I/O).
         var text = new StringBuilder(options.ContentType).AppendLine();
         if (options.Metadata is not null)
         {
@@ -184,7 +197,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         }
 
         var temp = path + SidecarSuffix + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        await File.WriteAllTextAsync(temp, text.ToString(), cancellationToken).ConfigureAwait(false);
+        File.WriteAllText(temp, text.ToString());
         File.Move(temp, path + SidecarSuffix, overwrite: true);
     }
 
