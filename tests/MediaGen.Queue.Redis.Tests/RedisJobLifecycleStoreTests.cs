@@ -285,10 +285,10 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
 
     // The scripts spell a run's reservation member from the owner and run rather than keep it on the job; the client
     // counts the owner's length in UTF-16 units, Lua in bytes, hence the non-ASCII owners (2-, 3- and 4-byte characters).
+    public static TheoryData<string> Owners => ["owner", "ówner-ü✓", "\U0001F600-owner"];
+
     [ServerTheory(RedisTestServer.Variable)]
-    [InlineData("owner")]
-    [InlineData("ówner-ü✓")]
-    [InlineData("\U0001F600-owner")]
+    [MemberData(nameof(Owners))]
     public async Task Retention_FinishedJob_LeavesNoKeyBehind(string owner)
     {
         await CreateAsync(initialBalance: 10, retention: TimeSpan.FromMinutes(1));
@@ -326,9 +326,7 @@ public sealed class RedisJobLifecycleStoreTests : IAsyncLifetime
 
     // A second run has its own reservation (member and key named by the run id); removing the job finds it too.
     [ServerTheory(RedisTestServer.Variable)]
-    [InlineData("owner")]
-    [InlineData("ówner-ü✓")]
-    [InlineData("\U0001F600-owner")]
+    [MemberData(nameof(Owners))]
     public async Task Retention_JobFailedTwiceOverTwoRuns_LeavesNoKeyBehind(string owner)
     {
         await CreateAsync(initialBalance: 10, retention: TimeSpan.FromMinutes(1));
