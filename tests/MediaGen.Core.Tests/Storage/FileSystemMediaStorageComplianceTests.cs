@@ -25,7 +25,7 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
         return ValueTask.CompletedTask;
     }
 
-    // Content already in memory is written in one write from the stream's own array: from its position, within its slice.
+    // A MemoryStream copies what is left from its position, within its slice, in one write.
     [Fact]
     public async Task SaveAsync_MemoryStreamOverASlicePartlyRead_StoresTheRestAndReadsItToTheEnd()
     {

@@ -12,15 +12,6 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
 {
     private const string SidecarSuffix = ".meta";
 
-    private static readonly FileStreamOptions UnbufferedCreate = new()
-    {
-        Mode = FileMode.CreateNew,
-        Access = FileAccess.Write,
-        Share = FileShare.None,
-        BufferSize = 0,
-        Options = FileOptions.Asynchronous,
-    };
-
     private readonly string _root;
     private readonly string _publicBaseUrl;
     private readonly TimeSpan _readUrlLifetime;
@@ -56,26 +47,13 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         long size;
         try
         {
-            if (content is MemoryStream memory && memory.TryGetBuffer(out var bytes))
+            // Unbuffered, written at once (see FileWriteStream): the copy already writes in large chunks (content in
+            // memory in one), so a FileStream's buffer would only add an 80 KB array to every output saved.
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                // Already in memory (most generators' outputs): one write, made here. Asynchronous file I/O on Linux is the
-                // same blocking write made on another thread-pool thread, so this only saves the hand-off there and back.
-                using var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-                var rest = bytes.AsSpan((int)memory.Position);
-                RandomAccess.Write(handle, rest, 0);
-                memory.Position += rest.Length;
-                size = rest.Length;
-            }
-            else
-            {
-                // Unbuffered: the copy already writes in large chunks, so a FileStream buffer would only add an 80 KB
-                // array to every output saved.
-                var file = new FileStream(temp, UnbufferedCreate);
-                await using (file.ConfigureAwait(false))
-                {
-                    await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
-                    size = file.Length;
-                }
+                var file = new FileWriteStream(handle);
+                await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                size = file.Length;
             }
 
             WriteSidecar(path, options);
@@ -186,7 +164,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     private static void WriteSidecar(string path, StorageWriteOptions options)
     {
         // One line each: the content type, then escaped key=value pairs. A few dozen bytes, written as one string in one
-        // write, here (see SaveAsync on asynchronous file I/O).
+        // write, at once (see FileWriteStream on asynchronous file I/O).
         var text = new StringBuilder(options.ContentType).AppendLine();
         if (options.Metadata is not null)
         {
