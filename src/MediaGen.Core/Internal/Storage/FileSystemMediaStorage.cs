@@ -11,7 +11,6 @@ namespace MediaGen.Internal;
 internal sealed class FileSystemMediaStorage : IMediaStorage
 {
     private const string SidecarSuffix = ".meta";
-
     private readonly string _root;
     private readonly string _publicBaseUrl;
     private readonly TimeSpan _readUrlLifetime;
