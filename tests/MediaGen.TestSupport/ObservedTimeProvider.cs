@@ -11,7 +11,7 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
     private readonly ConcurrentDictionary<ObservedTimer, byte> _timers = new();
     private readonly Lock _lock = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _fired;
+    private int _running;
 
     /// <summary>Initializes the clock at <paramref name="start"/>.</summary>
     /// <param name="start">The starting time.</param>
@@ -29,19 +29,28 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        var timer = new ObservedTimer(this);
+        var timer = new ObservedTimer(this, state?.GetType().FullName ?? callback.Method.DeclaringType?.FullName ?? "?");
         _timers[timer] = 0;
-        timer.Arm(dueTime, period);
+        var armed = timer.Arm(dueTime, period);
         timer.Inner = base.CreateTimer(
             s =>
             {
-                Interlocked.Increment(ref _fired);
-                timer.Fired();
-                callback(s);
+                Interlocked.Increment(ref _running);
+                try
+                {
+                    timer.Fired();
+                    callback(s);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _running);
+                    Changed();
+                }
             },
             state,
             dueTime,
             period);
+        timer.Registered(armed, dueTime);
         Changed(rearmed: true);
         return timer;
     }
@@ -53,9 +62,6 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
     /// </summary>
     public event Action? TimersRearmed;
 
-    /// <summary>How many times a timer has fired, so a caller can tell whether moving time woke anything.</summary>
-    public long FiredCount => Interlocked.Read(ref _fired);
-
     /// <summary>Waits until at least <paramref name="count"/> timers due <paramref name="dueIn"/> from now are waiting.</summary>
     /// <param name="count">How many.</param>
     /// <param name="dueIn">When they are due, from now.</param>
@@ -63,6 +69,45 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
     /// <exception cref="TimeoutException">They were not there within <see cref="Waits.Limit"/>.</exception>
     public Task WaitForTimersAsync(int count, TimeSpan dueIn) =>
         WaitUntilAsync(() => Pending().Count(t => t == dueIn) >= count, $"{count} timer(s) due in {dueIn} wait on the clock");
+
+    /// <summary>Whether any timer is due within <paramref name="step"/> from now, so moving the clock by it wakes something.</summary>
+    /// <param name="step">How far the clock is about to move.</param>
+    /// <returns>Whether a timer comes due.</returns>
+    public bool AnyDueWithin(TimeSpan step) => Pending().Any(t => t <= step);
+
+    /// <summary>
+    /// Waits until every timer the clock has passed has fired and its callback has returned. <see cref="FakeTimeProvider.Advance"/>
+    /// fires them on the calling thread, unless another thread is firing timers at that moment (one that creates or re-arms
+    /// a timer does): then that thread fires them, and the move returns before they have.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the wait early, as a timeout.</param>
+    /// <returns>A task that completes when no timer is overdue and none is running.</returns>
+    /// <exception cref="TimeoutException">They were not done within <see cref="Waits.Limit"/>, or before the token was canceled.</exception>
+    public async Task WaitForDueTimersAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await WaitUntilAsync(() => Volatile.Read(ref _running) == 0 && !Pending().Any(t => t <= TimeSpan.Zero), "the timers the clock passed to fire", cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            var now = GetUtcNow();
+            var overdue = _timers.Keys.Where(t => t.DueAt <= now).Select(t => $"{t.Owner} due {t.DueAt:O}{(t.Inner is null ? " (never armed on the clock)" : string.Empty)}");
+            throw new TimeoutException($"{e.Message} At {now:O}, {Volatile.Read(ref _running)} callback(s) running; overdue: {string.Join(", ", overdue)}.", e);
+        }
+    }
+
+    /// <summary>
+    /// How many timers that were set to fire <paramref name="dueTime"/> after they were armed are waiting to fire, however
+    /// far the clock has moved since: the loops that wait that period between passes and are waiting now, not running a pass.
+    /// </summary>
+    /// <param name="dueTime">The due time the timers were armed with.</param>
+    /// <returns>How many are waiting.</returns>
+    public int CountWaiting(TimeSpan dueTime)
+    {
+        var now = GetUtcNow();
+        return _timers.Keys.Count(t => t.IsWaiting(dueTime, now));
+    }
 
     /// <summary>
     /// Moves time forward by <paramref name="step"/> whenever the code under test waits on a timer due within
@@ -99,6 +144,7 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
 
             Advance(step);
             elapsed += step;
+            await Waits.BoundedAsync(WaitForDueTimersAsync(), limit.Token, "the timers the clock passed to fire");
         }
 
         await done;
@@ -149,11 +195,16 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
         changed.TrySetResult();
     }
 
-    private sealed class ObservedTimer(ObservedTimeProvider owner) : ITimer
+    private sealed class ObservedTimer(ObservedTimeProvider owner, string ownerName) : ITimer
     {
+        /// <summary>Whose timer it is (the type of its state or callback), for failure messages.</summary>
+        public string Owner { get; } = ownerName;
+
         private readonly Lock _lock = new();
         private DateTimeOffset? _dueAt;
+        private TimeSpan _dueTime;
         private TimeSpan _period;
+        private long _armings;
 
         public ITimer? Inner { get; set; }
 
@@ -169,12 +220,46 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
             }
         }
 
-        public void Arm(TimeSpan dueTime, TimeSpan period)
+        /// <summary>Records the timer as due <paramref name="dueTime"/> from now; returns the arming's number.</summary>
+        public long Arm(TimeSpan dueTime, TimeSpan period)
         {
             lock (_lock)
             {
                 _dueAt = dueTime == Timeout.InfiniteTimeSpan ? null : owner.GetUtcNow() + dueTime;
+                _dueTime = dueTime;
                 _period = period;
+                return ++_armings;
+            }
+        }
+
+        /// <summary>
+        /// Called once the clock has registered the arming numbered <paramref name="armed"/>. The clock read its own time
+        /// for it, which a move on another thread may have put after the time <see cref="Arm"/> read: the timer is then
+        /// recorded as due at the later of the two, so it is never taken for overdue while the clock has yet to reach it.
+        /// </summary>
+        public void Registered(long armed, TimeSpan dueTime)
+        {
+            if (dueTime == Timeout.InfiniteTimeSpan)
+            {
+                return;
+            }
+
+            var latest = owner.GetUtcNow() + dueTime;
+            lock (_lock)
+            {
+                if (_armings == armed && _dueAt < latest)
+                {
+                    _dueAt = latest;
+                }
+            }
+        }
+
+        /// <summary>Whether the timer was last armed with <paramref name="dueTime"/> and is due after <paramref name="now"/>.</summary>
+        public bool IsWaiting(TimeSpan dueTime, DateTimeOffset now)
+        {
+            lock (_lock)
+            {
+                return _dueAt > now && _dueTime == dueTime;
             }
         }
 
@@ -195,6 +280,8 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
             lock (_lock)
             {
                 _dueAt = _period == Timeout.InfiniteTimeSpan || _period == TimeSpan.Zero ? null : owner.GetUtcNow() + _period;
+                _dueTime = _period;
+                _armings++;
             }
 
             owner.Changed();
@@ -202,8 +289,9 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            Arm(dueTime, period);
+            var armed = Arm(dueTime, period);
             var changed = Inner?.Change(dueTime, period) ?? false;
+            Registered(armed, dueTime);
             owner.Changed(rearmed: true);
             return changed;
         }

@@ -835,6 +835,9 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
             await _harness.AdvanceAsync(TimeSpan.FromSeconds(5));
         }
 
+        // The premise: the sweeper took the waiting job for a lost one and wrote it a second message.
+        Assert.Contains(WorkerHarness.Logs(host).GetSnapshot(), r => r.Id.Id == 16 && r.Message.Contains(late.Id, StringComparison.Ordinal));
+
         releaseFirst.SetResult();
         foreach (var job in busy)
         {

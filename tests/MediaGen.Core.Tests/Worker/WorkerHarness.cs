@@ -17,10 +17,15 @@ internal sealed class WorkerHarness : IAsyncDisposable
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan RealTimeout = TimeSpan.FromSeconds(10);
 
+    // The worker's log event ids for a lease renewal's start and end (Debug).
+    private const int RenewingLeaseLog = 57;
+    private const int LeaseRenewalDoneLog = 58;
+
     private readonly List<IHost> _hosts = [];
     private readonly ChangeSignal _changes = new();
     private readonly List<ScriptedGenerator> _generators = [];
     private readonly Dictionary<IHost, Task> _stops = [];
+    private readonly Dictionary<IHost, TimeSpan> _sweepers = [];
 
     public WorkerHarness()
     {
@@ -57,7 +62,8 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
     /// <summary>
     /// Starts a host running the worker with test defaults: no jitter, a 2 s first retry delay, three attempts, no
-    /// sweeper (tests that move the clock far would otherwise race it), and a 20 s drain.
+    /// sweeper, and a 20 s drain. A test that turns the sweeper on gets a host whose sweeper already waits on the clock,
+    /// and every move of the clock then waits for each running sweeper's pass to end (see <see cref="AdvanceAsync(TimeSpan)"/>).
     /// </summary>
     public async Task<IHost> StartHostAsync(
         IEnumerable<IMediaGenerator> generators,
@@ -68,7 +74,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
             .ConfigureServices(services =>
             {
                 services.AddSingleton<TimeProvider>(Time);
-                services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddFakeLogging(o => o.OutputSink = _ => _changes.Pulse()));
+                services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddFakeLogging(o => { o.OutputSink = _ => _changes.Pulse(); o.TimeProvider = Time; }));
                 services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
                 var builder = services
                     .AddMediaGeneration(o =>
@@ -109,6 +115,13 @@ internal sealed class WorkerHarness : IAsyncDisposable
             .Build();
         _hosts.Add(host);
         await host.StartAsync();
+        var sweepInterval = host.Services.GetRequiredService<IOptions<MediaGenerationWorkerOptions>>().Value.SweepInterval;
+        if (sweepInterval > TimeSpan.Zero)
+        {
+            _sweepers[host] = sweepInterval;
+            await _changes.WaitUntilAsync(SweepersWaiting, "the sweeper to wait for its first pass", RealTimeout);
+        }
+
         return host;
     }
 
@@ -170,7 +183,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
             if (Time.GetUtcNow() >= until)
             {
-                throw new XunitException($"Job {jobId} did not become {what} within {limit} of fake time. Last state: {Describe(job)}, queue {depth}");
+                throw new XunitException($"Job {jobId} did not become {what} within {limit} of fake time. Last state: {Describe(job)}, queue {depth}. The hosts' logs:{Environment.NewLine}{DescribeLogs()}");
             }
 
             await AdvanceAsync(step);
@@ -184,6 +197,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
     {
         if (!_stops.TryGetValue(host, out var stop))
         {
+            _sweepers.Remove(host);
             _stops[host] = stop = host.StopAsync();
         }
 
@@ -215,20 +229,46 @@ internal sealed class WorkerHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// Moves the clock on by <paramref name="step"/>; when that fired a timer, waits until the hosts take their next step
-    /// (a commit, an event, a log, a timer armed) or <paramref name="done"/> completes, so the clock does not run ahead of
-    /// the work it woke.
+    /// Moves the clock on by <paramref name="step"/>; when that passed a timer, waits until it has fired (on this thread or
+    /// another) and the hosts take their next step (a commit, an event, a log, a timer armed) or <paramref name="done"/>
+    /// completes, so the clock does not run ahead of the work it woke. One move can wake several loops, and the receive
+    /// loop and the heartbeat take their next step at once; so it also waits until the slower work the clock wakes is over:
+    /// every running host's lease renewals done (the next one scheduled) and its sweeper waiting for its next pass.
+    /// Otherwise the clock could run on past a renewal still in progress, until the lease lapsed, or past a sweep, whose
+    /// next pass would then come late. Under xUnit's synchronization context a woken continuation runs on the thread pool,
+    /// not inline in the move, so these waits are what keep the clock behind the work.
     /// </summary>
     private async Task AdvanceAsync(TimeSpan step, CancellationToken bound, string what, Task? done = null)
     {
         var next = _changes.Next;
-        var fired = Time.FiredCount;
+        var wakes = Time.AnyDueWithin(step);
         Time.Advance(step);
-        if (Time.FiredCount != fired)
+        if (wakes)
         {
+            await Time.WaitForDueTimersAsync(bound);
             await Waits.BoundedAsync(done is null ? next : Task.WhenAny(next, done), bound, what);
+            var settled = _changes.WaitUntilAsync(ClockWorkSettled, "the lease renewals and sweeps the clock woke to end", RealTimeout);
+            await Waits.BoundedAsync(done is null ? settled : Task.WhenAny(settled, done), bound, $"{what}: the renewals and sweeps it woke to end");
         }
     }
+
+    /// <summary>Whether every running host's lease renewals are done and its sweeper (when on) waits for its next pass.</summary>
+    private bool ClockWorkSettled()
+    {
+        foreach (var host in _hosts.Where(h => !_stops.ContainsKey(h)))
+        {
+            var logs = Logs(host).GetSnapshot();
+            if (logs.Count(r => r.Id.Id == RenewingLeaseLog) != logs.Count(r => r.Id.Id == LeaseRenewalDoneLog))
+            {
+                return false;
+            }
+        }
+
+        return SweepersWaiting();
+    }
+
+    /// <summary>Whether every running host's sweeper waits on the clock for its next pass.</summary>
+    private bool SweepersWaiting() => _sweepers.Values.GroupBy(interval => interval).All(g => Time.CountWaiting(g.Key) >= g.Count());
 
     /// <summary>
     /// Checks <paramref name="condition"/> on what <paramref name="read"/> returns, now and after every step the hosts
@@ -255,6 +295,11 @@ internal sealed class WorkerHarness : IAsyncDisposable
             Directory.Delete(Root, recursive: true);
         }
     }
+
+    /// <summary>Every running host's log, for a failure message: what the hosts did while the clock moved.</summary>
+    public string DescribeLogs() => string.Join(
+        Environment.NewLine,
+        _hosts.SelectMany((host, i) => Logs(host).GetSnapshot().Select(r => $"host {i} {r.Timestamp:HH:mm:ss.fff} {r.Level} {r.Id.Id} {r.Category}: {r.Message}{(r.Exception is { } e ? $" ({e.GetType().Name}: {e.Message})" : string.Empty)}")));
 
     private static string Describe(GenerationJob? job) => job is null
         ? "missing"

@@ -125,6 +125,12 @@ internal static partial class Log
     [LoggerMessage(50, LogLevel.Warning, "Cached outputs copied for job {JobId}, which was not created, could not be deleted.")]
     public static partial void CacheCopyCleanupFailed(ILogger logger, string jobId, Exception exception);
 
+    [LoggerMessage(57, LogLevel.Debug, "Renewing the lease on job {JobId}, which ends at {LockedUntil}.")]
+    public static partial void RenewingLease(ILogger logger, string jobId, DateTimeOffset lockedUntil);
+
+    [LoggerMessage(58, LogLevel.Debug, "Renewal of the lease on job {JobId} done; the lease ends at {LockedUntil}.")]
+    public static partial void LeaseRenewalDone(ILogger logger, string jobId, DateTimeOffset lockedUntil);
+
     [LoggerMessage(56, LogLevel.Error, "The terminal webhook delivery {DeliveryId} of job {JobId} could not be written to the outbox after its step committed, and is lost.")]
     public static partial void WebhookNotStored(ILogger logger, string jobId, string deliveryId, Exception exception);
 }

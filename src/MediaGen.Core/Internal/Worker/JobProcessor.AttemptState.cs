@@ -159,6 +159,7 @@ internal sealed partial class JobProcessor
 
             if (Interlocked.Exchange(ref _renewing, 1) == 0)
             {
+                Log.RenewingLease(processor._logger, Job.Id, Lease.LockedUntil);
                 _ = RenewAsync();
             }
             else
@@ -279,6 +280,7 @@ internal sealed partial class JobProcessor
             {
                 Volatile.Write(ref _renewing, 0);
                 Arm(processor._time.GetUtcNow());
+                Log.LeaseRenewalDone(processor._logger, Job.Id, Lease.LockedUntil);
             }
         }
 
