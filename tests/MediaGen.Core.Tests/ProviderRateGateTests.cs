@@ -7,7 +7,10 @@ namespace MediaGen.Core.Tests;
 public sealed class ProviderRateGateTests
 {
     private const string Provider = "replicate";
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    // Observed, so a test can wait for a woken wait to arm its next timer: under xUnit's synchronization context a timer's
+    // continuation runs on the thread pool, not inline in Advance, and could otherwise read the clock before a later move
+    // and arm its timer after it.
+    private readonly ObservedTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly InMemoryProviderPauseStore _shared = new();
 
     [Fact]
@@ -48,6 +51,8 @@ public sealed class ProviderRateGateTests
         await gate.PauseAsync(Provider, TimeSpan.FromSeconds(10));
         _time.Advance(TimeSpan.FromSeconds(5));
 
+        // Woken at the first end, it read the extended pause and waits for the rest.
+        await _time.WaitForTimersAsync(1, TimeSpan.FromSeconds(5));
         Assert.False(waiting.IsCompleted);
         _time.Advance(TimeSpan.FromSeconds(5));
         await waiting.WaitAsync(TimeSpan.FromSeconds(10));
@@ -128,6 +133,8 @@ public sealed class ProviderRateGateTests
         var extended = await there.PauseAsync(Provider, TimeSpan.FromSeconds(20));
         _time.Advance(TimeSpan.FromSeconds(5));
 
+        // Woken at the first deadline, it read the extended pause and waits for the rest.
+        await _time.WaitForTimersAsync(1, TimeSpan.FromSeconds(15));
         Assert.False(waiting.IsCompleted, "The wait ended at the first deadline although another process extended the pause.");
         Assert.Equal(extended, await here.GetPausedUntilAsync(Provider));
         _time.Advance(TimeSpan.FromSeconds(15));
