@@ -131,6 +131,17 @@ public sealed class WebhookDispatcherTests : IDisposable
 
         slow.Response.StatusCode = 503;
         slow.Response.Close();
+
+        // The clock moves only once the 503 is recorded and its retry waits: moved while the answer is still on its way,
+        // it could run on until the fast delivery's lease lapsed, and the fast one would come again first.
+        var outbox = host.Services.GetRequiredService<IWebhookOutbox>();
+        var slowId = dispatcher.CreateDelivery(FinishedJob("slow", _url + "slow"), WebhookEventFilter.Completed)!.Id;
+        var changes = new ChangeSignal();
+        time.TimersRearmed += changes.Pulse;
+        await changes.WaitUntilAsync(
+            () => outbox.GetAsync(slowId).AsTask(),
+            record => record is { Status: WebhookDeliveryStatus.Waiting, Attempts: 1 },
+            record => $"the 503 to be recorded for a retry; the delivery is {record?.Status}, {record?.Attempts} attempt(s)");
         var retry = ReceiveAsync(HttpStatusCode.NoContent);
 
         // Only the retry's backoff (about a second) counts as waiting; the attempts' five-minute timeouts never fire.
