@@ -10,6 +10,9 @@ export MEDIAGEN_RUN_DIR=${MEDIAGEN_RUN_DIR:-$(mktemp -d -t mediagen-test.XXXXXX)
 # The test results folder (dotnet test --results-directory below); the browser tests write their screenshots there.
 export MEDIAGEN_TEST_RESULTS="$MEDIAGEN_RUN_DIR/results"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# The tests build hundreds of hosts, some at once; with config reload on, each watches its appsettings through an inotify
+# instance, and Linux allows 128 per user. No test reloads configuration.
+export DOTNET_hostBuilder__reloadConfigOnChange=false
 
 # shellcheck source=eng/servers/lib.sh
 source "$root/eng/servers/lib.sh"
