@@ -204,9 +204,15 @@ internal sealed class WorkerHarness : IAsyncDisposable
         return stop;
     }
 
-    /// <summary>Waits until the host's worker has stopped receiving and started draining.</summary>
-    public Task WaitForDrainAsync(IHost host) =>
-        WaitUntilAsync(() => Logs(host).GetSnapshot().Any(r => r.Id.Id == 14), "the worker to start draining");
+    /// <summary>
+    /// Waits until the host's worker has stopped receiving, started draining, and armed its drain timeout: the timer comes
+    /// just after the log, and a move of the clock between the two would push the timeout that much later.
+    /// </summary>
+    public async Task WaitForDrainAsync(IHost host)
+    {
+        await WaitUntilAsync(() => Logs(host).GetSnapshot().Any(r => r.Id.Id == 14), "the worker to start draining");
+        await Time.WaitForTimersAsync(1, host.Services.GetRequiredService<IOptions<MediaGenerationWorkerOptions>>().Value.DrainTimeout);
+    }
 
     /// <summary>Stops a host, moving the clock on a second at a time so a drain timeout can pass.</summary>
     public async Task StopHostAsync(IHost host)
