@@ -132,16 +132,19 @@ public sealed class WebhookDispatcherTests : IDisposable
         slow.Response.StatusCode = 503;
         slow.Response.Close();
 
-        // The clock moves only once the 503 is recorded and its retry waits: moved while the answer is still on its way,
-        // it could run on until the fast delivery's lease lapsed, and the fast one would come again first.
+        // The clock moves only once both answers are recorded: the fast delivery completed (gone from the outbox) and the
+        // slow one waiting for its retry. Moved while an answer is still on its way, the clock could pass that try's
+        // five-minute timeout, and the fast delivery would come again first. Each settled try wakes the dispatcher,
+        // which arms its next wait: the signal to look again.
         var outbox = host.Services.GetRequiredService<IWebhookOutbox>();
+        var fastId = dispatcher.CreateDelivery(FinishedJob("fast", _url + "fast"), WebhookEventFilter.Completed)!.Id;
         var slowId = dispatcher.CreateDelivery(FinishedJob("slow", _url + "slow"), WebhookEventFilter.Completed)!.Id;
         var changes = new ChangeSignal();
         time.TimersRearmed += changes.Pulse;
         await changes.WaitUntilAsync(
-            () => outbox.GetAsync(slowId).AsTask(),
-            record => record is { Status: WebhookDeliveryStatus.Waiting, Attempts: 1 },
-            record => $"the 503 to be recorded for a retry; the delivery is {record?.Status}, {record?.Attempts} attempt(s)");
+            async () => (Fast: await outbox.GetAsync(fastId), Slow: await outbox.GetAsync(slowId)),
+            records => records is { Fast: null, Slow: { Status: WebhookDeliveryStatus.Waiting, Attempts: 1 } },
+            records => $"both answers to be recorded; the fast delivery is {records.Fast?.Status.ToString() ?? "done"}, the slow one {records.Slow?.Status}, {records.Slow?.Attempts} attempt(s)");
         var retry = ReceiveAsync(HttpStatusCode.NoContent);
 
         // Only the retry's backoff (about a second) counts as waiting; the attempts' five-minute timeouts never fire.
