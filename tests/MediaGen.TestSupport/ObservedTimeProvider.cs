@@ -29,9 +29,9 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        var timer = new ObservedTimer(this, state?.GetType().FullName ?? callback.Method.DeclaringType?.FullName ?? "?");
-        _timers[timer] = 0;
-        var armed = timer.Arm(dueTime, period);
+        // Shown as waiting only once the clock has registered it: a test that saw it earlier could move the clock first, and
+        // the clock would then register it due that much later than the test expects.
+        var timer = new ObservedTimer(this, state?.GetType().FullName ?? callback.Method.DeclaringType?.FullName ?? "?", period);
         timer.Inner = base.CreateTimer(
             s =>
             {
@@ -50,7 +50,8 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
             state,
             dueTime,
             period);
-        timer.Registered(armed, dueTime);
+        timer.Armed(0, dueTime, period);
+        _timers[timer] = 0;
         Changed(rearmed: true);
         return timer;
     }
@@ -195,7 +196,7 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
         changed.TrySetResult();
     }
 
-    private sealed class ObservedTimer(ObservedTimeProvider owner, string ownerName) : ITimer
+    private sealed class ObservedTimer(ObservedTimeProvider owner, string ownerName, TimeSpan period) : ITimer
     {
         /// <summary>Whose timer it is (the type of its state or callback), for failure messages.</summary>
         public string Owner { get; } = ownerName;
@@ -203,7 +204,7 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
         private readonly Lock _lock = new();
         private DateTimeOffset? _dueAt;
         private TimeSpan _dueTime;
-        private TimeSpan _period;
+        private TimeSpan _period = period;
         private long _armings;
 
         public ITimer? Inner { get; set; }
@@ -220,37 +221,38 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
             }
         }
 
-        /// <summary>Records the timer as due <paramref name="dueTime"/> from now; returns the arming's number.</summary>
-        public long Arm(TimeSpan dueTime, TimeSpan period)
+        /// <summary>How many times the timer was armed or fired.</summary>
+        public long Armings
         {
-            lock (_lock)
+            get
             {
-                _dueAt = dueTime == Timeout.InfiniteTimeSpan ? null : owner.GetUtcNow() + dueTime;
-                _dueTime = dueTime;
-                _period = period;
-                return ++_armings;
+                lock (_lock)
+                {
+                    return _armings;
+                }
             }
         }
 
         /// <summary>
-        /// Called once the clock has registered the arming numbered <paramref name="armed"/>. The clock read its own time
-        /// for it, which a move on another thread may have put after the time <see cref="Arm"/> read: the timer is then
-        /// recorded as due at the later of the two, so it is never taken for overdue while the clock has yet to reach it.
+        /// Records an arming once the clock has registered it, unless the timer fired since <paramref name="armings"/> was
+        /// read (what the firing recorded stands). The clock read its own time for it, which a move on another thread may
+        /// have put after an earlier read: the timer is recorded due from the time read now, the later of the two, so it
+        /// is never taken for overdue while the clock has yet to reach it.
         /// </summary>
-        public void Registered(long armed, TimeSpan dueTime)
+        public void Armed(long armings, TimeSpan dueTime, TimeSpan period)
         {
-            if (dueTime == Timeout.InfiniteTimeSpan)
-            {
-                return;
-            }
-
-            var latest = owner.GetUtcNow() + dueTime;
+            DateTimeOffset? dueAt = dueTime == Timeout.InfiniteTimeSpan ? null : owner.GetUtcNow() + dueTime;
             lock (_lock)
             {
-                if (_armings == armed && _dueAt < latest)
+                if (_armings != armings)
                 {
-                    _dueAt = latest;
+                    return;
                 }
+
+                _dueAt = dueAt;
+                _dueTime = dueTime;
+                _period = period;
+                _armings++;
             }
         }
 
@@ -289,9 +291,9 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            var armed = Arm(dueTime, period);
+            var armings = Armings;
             var changed = Inner?.Change(dueTime, period) ?? false;
-            Registered(armed, dueTime);
+            Armed(armings, dueTime, period);
             owner.Changed(rearmed: true);
             return changed;
         }
