@@ -93,7 +93,7 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
         catch (TimeoutException e)
         {
             var now = GetUtcNow();
-            var overdue = _timers.Keys.Where(t => t.DueAt <= now).Select(t => $"{t.Owner} due {t.DueAt:O}{(t.Inner is null ? " (never armed on the clock)" : string.Empty)}");
+            var overdue = _timers.Keys.Where(t => t.DueAt <= now).Select(t => $"{t.Owner} due {t.DueAt:O}");
             throw new TimeoutException($"{e.Message} At {now:O}, {Volatile.Read(ref _running)} callback(s) running; overdue: {string.Join(", ", overdue)}.", e);
         }
     }
