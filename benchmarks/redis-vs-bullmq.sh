@@ -2,7 +2,8 @@
 # MediaGen's Redis queue against BullMQ, in one run on one redis-server started here (no persistence, loopback):
 # no-op jobs, 20,000 jobs at concurrency 1, 16 and 256 (jobs/s end to end, client and Redis CPU per job), and
 # enqueue-to-start p50/p99 at a steady 1,000 jobs/s. Prints both sides' JSON lines and a table.
-# Options: JOBS=20000 CONCURRENCY=1,16,256 RATE=1000 LATENCY_SECONDS=10 PIPELINE_JOBS=5000 (0 skips the full pipeline)
+# Options: JOBS=20000 CONCURRENCY=1,16,256 RATE=1000 LATENCY_SECONDS=10 PIPELINE_JOBS=20000 (0 skips the full pipeline)
+# PIPELINE_CONCURRENCY=16 (the full pipeline's worker concurrency)
 # RETENTION_SECONDS=20 (0 skips the bounded-state run: jobs at a steady rate, 2 s finished-job retention).
 # PIPELINE_STORAGE=files (or discard: outputs are read and dropped, to measure the Redis pipeline without the file system).
 # The full pipeline runs twice: with the runtime's defaults, and with the thread pool's idle spinning turned off
@@ -19,7 +20,7 @@ source eng/servers/redis.sh
 trap stop_all EXIT
 start_redis
 
-jobs=${JOBS:-20000} concurrency=${CONCURRENCY:-1,16,256} rate=${RATE:-1000} seconds=${LATENCY_SECONDS:-10} pipeline=${PIPELINE_JOBS:-5000} retention=${RETENTION_SECONDS:-20}
+jobs=${JOBS:-20000} concurrency=${CONCURRENCY:-1,16,256} rate=${RATE:-1000} seconds=${LATENCY_SECONDS:-10} pipeline=${PIPELINE_JOBS:-20000} retention=${RETENTION_SECONDS:-20}
 log "building the .NET side"
 dotnet build benchmarks/MediaGen.Redis.Benchmarks -c Release -nologo -clp:ErrorsOnly >/dev/null
 log "installing the Node side"
@@ -29,11 +30,11 @@ out="$MEDIAGEN_RUN_DIR/results.jsonl"
 : >"$out"
 log "running MediaGen"
 dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll --redis "$MEDIAGEN_REDIS" \
-  --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" --pipeline-storage "${PIPELINE_STORAGE:-files}" --retention-run-seconds "$retention" | tee -a "$out"
+  --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" --pipeline-concurrency "${PIPELINE_CONCURRENCY:-16}" --pipeline-storage "${PIPELINE_STORAGE:-files}" --retention-run-seconds "$retention" | tee -a "$out"
 if [ "$pipeline" != 0 ] && [ "${PIPELINE_SPIN0:-1}" != 0 ]; then
   log "running MediaGen's full pipeline again, thread-pool spinning off"
   DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll \
-    --redis "$MEDIAGEN_REDIS" --pipeline-only --pipeline-jobs "$pipeline" --pipeline-storage "${PIPELINE_STORAGE:-files}" | tee -a "$out"
+    --redis "$MEDIAGEN_REDIS" --pipeline-only --pipeline-jobs "$pipeline" --pipeline-concurrency "${PIPELINE_CONCURRENCY:-16}" --pipeline-storage "${PIPELINE_STORAGE:-files}" | tee -a "$out"
 fi
 log "running BullMQ"
 (cd benchmarks/bullmq && node bench.js --redis "$MEDIAGEN_REDIS" --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds") | tee -a "$out"
