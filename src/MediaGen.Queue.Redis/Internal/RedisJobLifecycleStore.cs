@@ -1,6 +1,7 @@
 using MediaGen.Shared;
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -200,6 +201,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         return CompleteCommitAsync(pending, commit.JobId, commit.OwnerId, commit.Reserve, settlement, own, claimed, commit.Webhook);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> CompleteCommitAsync(
         Task<RedisResult> pending, string jobId, string ownerId, long? reserve, LeaseSettlement? settlement, RedisQueueLease? own, bool claimed, WebhookDelivery? webhook)
     {

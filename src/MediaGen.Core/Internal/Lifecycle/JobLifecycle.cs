@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace MediaGen.Internal;
@@ -59,6 +60,7 @@ internal sealed partial class JobLifecycle(
     /// Decides a step from the stored job with <paramref name="decide"/> and commits it; on a version conflict reads the
     /// job again and decides again. A decision of <see cref="Step.None"/> ends without writing.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StepResult> ApplyAsync<TState>(
         GenerationJob current,
         TState state,
@@ -126,6 +128,7 @@ internal sealed partial class JobLifecycle(
     }
 
     /// <summary>Accepts a new job: create, reserve, enqueue and publish Queued as one step.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<JobCreateResult> SubmitAsync(
         GenerationJob job,
         long credits,
@@ -236,6 +239,7 @@ internal sealed partial class JobLifecycle(
     /// Starts an attempt under <paramref name="lease"/> for <paramref name="holder"/>, if the job is Pending or its
     /// previous holder's lease has lapsed, and no cancel was asked for. Returns the stored job either way.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StepResult> StartAsync(GenerationJob job, IQueueLease lease, string holder, CancellationToken cancellationToken)
     {
         var result = await ApplyAsync(job, (Lease: lease, Holder: holder), static (j, s, stamp) =>
@@ -300,6 +304,7 @@ internal sealed partial class JobLifecycle(
     /// <paramref name="lastOutputEvent"/> (see <see cref="OutputStoredAsync"/>) is published just before Succeeded, in
     /// the same step; when the holder no longer runs the job, it is dropped with the step.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StepResult> SucceedAsync(
         GenerationJob job, string holder, IQueueLease lease, IReadOnlyList<JobOutput> outputs, IReadOnlyList<OutputFailure> failedOutputs, JobEvent? lastOutputEvent = null)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
@@ -196,6 +197,7 @@ internal sealed partial class JobProcessor : IDisposable
     /// Decides what the delivery does with the job: settles it when the job should not run now, or starts an attempt the
     /// delivery owns and returns it to be run.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<AttemptStart?> StartAttemptAsync(IQueueLease lease, GenerationJob job, CancellationToken shutdown)
     {
         if (job.Status.IsTerminal())
