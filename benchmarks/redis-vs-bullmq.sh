@@ -61,6 +61,8 @@ for p in (r for r in rows if r["impl"] == "mediagen" and r["scenario"] == "pipel
     print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']}{ratio} ({p['succeeded']}/{p['jobs']} succeeded, outputs: {p['storage']}{spin})")
     print(f"{'  client / redis CPU us/job':<28}{p['clientCpuUsPerJob']:>14}{p['redisCpuUsPerJob']:>14}   ({p['clientBytesAllocatedPerJob']:,.0f} B allocated, {p['threadPoolWorkItemsPerJob']} thread-pool items per job; GC 0/1/2 {p.get('gcCollections012', '?')}, pause {p.get('gcPauseMs', '?')} ms; JIT in window {p.get('jitMsInRun', '?')} ms)")
     print(f"{'  Redis commands per job':<28}{p['redisCommandsPerJob']:>14} sent ({p['redisCommandsPerJobByName']}); {p['redisCallsPerJobIncludingScripts']} run by the server, inside scripts too")
+    if p.get('jitMsInRun', 0) > 250:
+        print(f"{'  WARNING':<28} {p['jitMsInRun']} ms of JIT fell in the measured window: the warm-up did not settle, so CPU per job is overstated")
 r = find("mediagen", "retention")
 if r:
     print(f"{'MediaGen bounded state':<28}{r['bytesPerRetainedJob']:>14,.0f} bytes and {r['keysPerRetainedJob']} keys per retained job ({r['retentionSeconds']:.0f} s retention, {r['rate']} jobs/s)")
