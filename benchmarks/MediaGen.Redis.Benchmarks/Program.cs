@@ -35,6 +35,10 @@ using var allocations = allocTypes > 0 ? new AllocationSampler() : null;
 await using var admin = await ConnectionMultiplexer.ConnectAsync(redis + ",allowAdmin=true");
 var runId = Guid.NewGuid().ToString("N")[..8];
 
+// --dedicated-socket-threads: every connection reads Redis's answers on StackExchange.Redis's dedicated threads
+// (RedisQueueOptions.UseDedicatedSocketThreads) instead of .NET's thread pool, MediaGen's default.
+var dedicatedSocketThreads = args.Contains("--dedicated-socket-threads");
+
 // --pipeline-only: skips the queue-only scenarios (for measuring the full pipeline's per-job costs alone).
 var pipelineOnly = args.Contains("--pipeline-only");
 
@@ -63,6 +67,7 @@ if (!pipelineOnly)
             ["jobsPerSecond"] = Math.Round(jobs / seconds),
             ["clientCpuUsPerJob"] = Math.Round(cpuMs * 1000 / jobs, 1),
             ["redisCpuUsPerJob"] = Math.Round(serverCpuMs * 1000 / jobs, 1),
+            ["socketThreads"] = dedicatedSocketThreads ? "dedicated" : "thread pool",
         });
     }
 
@@ -108,6 +113,7 @@ async Task<BenchQueue> QueueAsync(string name, int expected)
     {
         o.Configuration = redis;
         o.KeyPrefix = name;
+        o.UseDedicatedSocketThreads = dedicatedSocketThreads;
     });
     var provider = services.BuildServiceProvider();
     return new BenchQueue(provider, provider.GetRequiredService<IJobQueue>());
@@ -267,7 +273,7 @@ static async Task<(double P50, double P99, int Sent)> LatencyAsync(IJobQueue que
 async Task PipelineAsync(int count, int concurrency)
 {
     var prefix = $"bench-{runId}-pipeline";
-    await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
+    await using var connection = await ConnectAsMediaGenAsync();
     ProfilingSession? profiling = null;
     connection.RegisterProfiler(() => profiling);
     await using var pipeline = await PipelineHostAsync(connection, prefix, concurrency, retention: null);
@@ -355,6 +361,7 @@ async Task PipelineAsync(int count, int concurrency)
         ["redisCommandsPerJobByName"] = string.Join(" ", sent.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}={(double)kv.Value / count:0.##}")),
         ["redisCallsPerJobIncludingScripts"] = Math.Round(calls / count, 1),
         ["threadPoolSpinLimit"] = Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") ?? "default",
+        ["socketThreads"] = dedicatedSocketThreads ? "dedicated" : "thread pool",
         ["gcCollections012"] = gcInRun,
         ["gcPauseMs"] = Math.Round(gcPauseMsInRun),
         ["jitMethodsCompiledInRun"] = jitMethodsInRun,
@@ -374,7 +381,7 @@ async Task PipelineAsync(int count, int concurrency)
 async Task RetentionAsync(int seconds, int rate, TimeSpan retention)
 {
     var prefix = $"bench-{runId}-retention";
-    await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
+    await using var connection = await ConnectAsMediaGenAsync();
     await using var pipeline = await PipelineHostAsync(connection, prefix, 16, retention);
     var client = pipeline.Services.GetRequiredService<IMediaGenerationClient>();
     var server = admin.GetServers()[0];
@@ -472,6 +479,19 @@ static async Task SubmitInChunksAsync(IMediaGenerationClient client, int start, 
         await Task.WhenAll(Enumerable.Range(first, Math.Min(200, start + count - first)).Select(i =>
             client.SubmitAsync(new GenerationRequest { Prompt = "p" + i.ToString(CultureInfo.InvariantCulture), Model = NoOpGenerator.ModelId, OwnerId = owner }).AsTask()));
     }
+}
+
+// The pipeline's connection is the benchmark's own (its profiler counts the commands sent), set up as the connection
+// MediaGen creates from a configuration string is.
+async Task<ConnectionMultiplexer> ConnectAsMediaGenAsync()
+{
+    var options = ConfigurationOptions.Parse(redis);
+    if (!dedicatedSocketThreads)
+    {
+        options.SocketManager = SocketManager.ThreadPool;
+    }
+
+    return await ConnectionMultiplexer.ConnectAsync(options);
 }
 
 async Task WaitForEmptyQueueAsync(string prefix)

@@ -37,11 +37,52 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
         Assert.Equal("PONG", (string?)await multiplexer.GetDatabase().ExecuteAsync("PING"));
     }
 
-    [ServerFact(RedisTestServer.Variable)]
-    public async Task SubmitAsync_WithWorkerOnRedis_EveryJobSucceedsAndIsChargedOnce()
+    // Both ways a connection MediaGen creates can read Redis's answers: on .NET's thread pool (the default) and on
+    // StackExchange.Redis's dedicated threads.
+    [ServerTheory(RedisTestServer.Variable)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SubmitAsync_WithWorkerOnRedis_EveryJobSucceedsAndIsChargedOnce(bool dedicatedSocketThreads)
     {
         var prefix = RedisTestServer.NewPrefix();
-        await WorkerOnBackend.EveryJobSucceedsAndIsChargedOnceAsync(b => b.UseRedisQueue(o => { o.Configuration = RedisTestServer.Address; o.KeyPrefix = prefix; }));
+        await WorkerOnBackend.EveryJobSucceedsAndIsChargedOnceAsync(b => b.UseRedisQueue(o =>
+        {
+            o.Configuration = RedisTestServer.Address;
+            o.KeyPrefix = prefix;
+            o.UseDedicatedSocketThreads = dedicatedSocketThreads;
+        }));
+    }
+
+    [Fact]
+    public void CreateOptions_ByDefault_ReadsAnswersOnTheThreadPoolFailsFastAndKeepsReconnecting()
+    {
+        var options = RedisConnection.CreateOptions("127.0.0.1:6379,asyncTimeout=1234", queueWhileDisconnected: false, dedicatedSocketThreads: false);
+
+        Assert.Same(SocketManager.ThreadPool, options.SocketManager);
+        Assert.Same(BacklogPolicy.FailFast, options.BacklogPolicy);
+        Assert.False(options.AbortOnConnectFail);
+        Assert.Equal(1234, options.AsyncTimeout);
+    }
+
+    [Fact]
+    public void CreateOptions_DedicatedSocketThreadsAndQueueing_LeavesStackExchangeRedisDefaults()
+    {
+        var options = RedisConnection.CreateOptions("127.0.0.1:6379", queueWhileDisconnected: true, dedicatedSocketThreads: true);
+
+        Assert.Null(options.SocketManager);
+        Assert.Same(BacklogPolicy.Default, options.BacklogPolicy);
+        Assert.False(options.AbortOnConnectFail);
+    }
+
+    [Fact]
+    public void UseRedisQueue_FromSection_BindsUseDedicatedSocketThreads()
+    {
+        var section = Section(new() { ["MediaGen:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false", ["MediaGen:Redis:UseDedicatedSocketThreads"] = "true" });
+        var services = new ServiceCollection();
+        services.AddMediaGeneration().UseRedisQueue(section);
+        using var provider = services.BuildServiceProvider();
+
+        Assert.True(provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.UseDedicatedSocketThreads);
     }
 
     [ServerFact(RedisTestServer.Variable)]

@@ -18,13 +18,15 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     private bool _disposed;
 
     private readonly bool _queueWhileDisconnected;
+    private readonly bool _dedicatedSocketThreads;
 
     /// <summary>Creates a connection MediaGen owns, connected on first use.</summary>
-    public RedisConnection(string configuration, ILogger logger, bool queueWhileDisconnected = false)
+    public RedisConnection(string configuration, ILogger logger, bool queueWhileDisconnected = false, bool dedicatedSocketThreads = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         _configuration = configuration;
         _queueWhileDisconnected = queueWhileDisconnected;
+        _dedicatedSocketThreads = dedicatedSocketThreads;
         _owned = true;
         _logger = logger;
     }
@@ -36,6 +38,31 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         _multiplexer = multiplexer;
         _owned = false;
         _logger = logger;
+    }
+
+    /// <summary>The StackExchange.Redis options of a connection MediaGen owns, from its configuration string.</summary>
+    internal static ConfigurationOptions CreateOptions(string configuration, bool queueWhileDisconnected, bool dedicatedSocketThreads)
+    {
+        var options = ConfigurationOptions.Parse(configuration);
+
+        // Keep retrying in the background instead of failing for good: API and workers must reconnect by themselves
+        // after a Redis restart. Calls made while disconnected fail at once (unless asked to wait) and are mapped to
+        // QueueUnavailableException.
+        options.AbortOnConnectFail = false;
+        if (!queueWhileDisconnected)
+        {
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+        }
+
+        // Answers are read and completed on .NET's thread pool rather than on StackExchange.Redis's dedicated threads
+        // (see RedisQueueOptions.UseDedicatedSocketThreads): every MediaGen call is awaited, so no pool thread blocks
+        // waiting for one, and on a small machine the hand-off to the dedicated threads cost more than it saved.
+        if (!dedicatedSocketThreads)
+        {
+            options.SocketManager = SocketManager.ThreadPool;
+        }
+
+        return options;
     }
 
     public async ValueTask<IConnectionMultiplexer> GetMultiplexerAsync(CancellationToken cancellationToken)
@@ -52,18 +79,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_multiplexer is null)
             {
-                var options = ConfigurationOptions.Parse(_configuration!);
-
-                // Keep retrying in the background instead of failing for good: API and workers must reconnect by
-                // themselves after a Redis restart. Calls made while disconnected fail at once (unless asked to wait)
-                // and are mapped to QueueUnavailableException.
-                options.AbortOnConnectFail = false;
-                if (!_queueWhileDisconnected)
-                {
-                    options.BacklogPolicy = BacklogPolicy.FailFast;
-                }
-
-                var created = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+                var created = await ConnectionMultiplexer.ConnectAsync(CreateOptions(_configuration!, _queueWhileDisconnected, _dedicatedSocketThreads)).ConfigureAwait(false);
                 created.ConnectionFailed += (_, e) => Log.ConnectionFailed(_logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString(), e.Exception);
                 created.ConnectionRestored += (_, e) => Log.ConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
                 Volatile.Write(ref _multiplexer, created);
