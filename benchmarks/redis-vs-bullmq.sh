@@ -4,6 +4,8 @@
 # enqueue-to-start p50/p99 at a steady 1,000 jobs/s. Prints both sides' JSON lines and a table.
 # Options: JOBS=20000 CONCURRENCY=1,16,256 RATE=1000 LATENCY_SECONDS=10 PIPELINE_JOBS=20000 (0 skips the full pipeline)
 # PIPELINE_CONCURRENCY=16 (the full pipeline's worker concurrency)
+# SOCKET_MANAGER=threadpool: MediaGen's connections complete Redis's answers on .NET's thread pool
+# (RedisQueueOptions.UseThreadPoolSocketManager, the setting for worker hosts) instead of StackExchange.Redis's threads.
 # RETENTION_SECONDS=20 (0 skips the bounded-state run: jobs at a steady rate, 2 s finished-job retention).
 # PIPELINE_STORAGE=files (or discard: outputs are read and dropped, to measure the Redis pipeline without the file system).
 # The full pipeline runs twice: with the runtime's defaults, and with the thread pool's idle spinning turned off
@@ -28,13 +30,15 @@ log "installing the Node side"
 
 out="$MEDIAGEN_RUN_DIR/results.jsonl"
 : >"$out"
+socket_manager=--default-socket-manager
+if [ "${SOCKET_MANAGER:-}" = threadpool ]; then socket_manager=--thread-pool-socket-manager; fi
 log "running MediaGen"
-dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll --redis "$MEDIAGEN_REDIS" \
+dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll --redis "$MEDIAGEN_REDIS" "$socket_manager" \
   --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds" --pipeline-jobs "$pipeline" --pipeline-concurrency "${PIPELINE_CONCURRENCY:-16}" --pipeline-storage "${PIPELINE_STORAGE:-files}" --retention-run-seconds "$retention" | tee -a "$out"
 if [ "$pipeline" != 0 ] && [ "${PIPELINE_SPIN0:-1}" != 0 ]; then
   log "running MediaGen's full pipeline again, thread-pool spinning off"
   DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet benchmarks/MediaGen.Redis.Benchmarks/bin/Release/net10.0/MediaGen.Redis.Benchmarks.dll \
-    --redis "$MEDIAGEN_REDIS" --pipeline-only --pipeline-jobs "$pipeline" --pipeline-concurrency "${PIPELINE_CONCURRENCY:-16}" --pipeline-storage "${PIPELINE_STORAGE:-files}" | tee -a "$out"
+    --redis "$MEDIAGEN_REDIS" "$socket_manager" --pipeline-only --pipeline-jobs "$pipeline" --pipeline-concurrency "${PIPELINE_CONCURRENCY:-16}" --pipeline-storage "${PIPELINE_STORAGE:-files}" | tee -a "$out"
 fi
 log "running BullMQ"
 (cd benchmarks/bullmq && node bench.js --redis "$MEDIAGEN_REDIS" --jobs "$jobs" --concurrency "$concurrency" --rate "$rate" --latency-seconds "$seconds") | tee -a "$out"
@@ -58,7 +62,8 @@ for p in (r for r in rows if r["impl"] == "mediagen" and r["scenario"] == "pipel
     spin = "" if p.get("threadPoolSpinLimit", "default") == "default" else f", thread-pool spin limit {p['threadPoolSpinLimit']}"
     b = find("bullmq", "throughput", concurrency=p["concurrency"])
     ratio = f" ({p['jobsPerSecond'] / b['jobsPerSecond']:.2f}x BullMQ's queue)" if b else ""
-    print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']}{ratio} ({p['succeeded']}/{p['jobs']} succeeded, outputs: {p['storage']}{spin})")
+    sockets = f", socket manager: {p['socketManager']}" if 'socketManager' in p else ""
+    print(f"{'MediaGen full pipeline':<28}{p['jobsPerSecond']:>14,.0f} jobs/s at concurrency {p['concurrency']}{ratio} ({p['succeeded']}/{p['jobs']} succeeded, outputs: {p['storage']}{spin}{sockets})")
     print(f"{'  client / redis CPU us/job':<28}{p['clientCpuUsPerJob']:>14}{p['redisCpuUsPerJob']:>14}   ({p['clientBytesAllocatedPerJob']:,.0f} B allocated, {p['threadPoolWorkItemsPerJob']} thread-pool items per job; GC 0/1/2 {p.get('gcCollections012', '?')}, pause {p.get('gcPauseMs', '?')} ms; JIT in window {p.get('jitMsInRun', '?')} ms)")
     print(f"{'  Redis commands per job':<28}{p['redisCommandsPerJob']:>14} sent ({p['redisCommandsPerJobByName']}); {p['redisCallsPerJobIncludingScripts']} run by the server, inside scripts too")
     if p.get('jitMsInRun', 0) > 250:

@@ -35,9 +35,10 @@ using var allocations = allocTypes > 0 ? new AllocationSampler() : null;
 await using var admin = await ConnectionMultiplexer.ConnectAsync(redis + ",allowAdmin=true");
 var runId = Guid.NewGuid().ToString("N")[..8];
 
-// --dedicated-socket-threads: every connection reads Redis's answers on StackExchange.Redis's dedicated threads
-// (RedisQueueOptions.UseDedicatedSocketThreads) instead of .NET's thread pool, MediaGen's default.
-var dedicatedSocketThreads = args.Contains("--dedicated-socket-threads");
+// --thread-pool-socket-manager: every connection completes Redis's answers on .NET's thread pool
+// (RedisQueueOptions.UseThreadPoolSocketManager) instead of StackExchange.Redis's dedicated threads, the default
+// (which --default-socket-manager names, for scripts that always pass one of the two).
+var threadPoolSocketManager = args.Contains("--thread-pool-socket-manager");
 
 // --pipeline-only: skips the queue-only scenarios (for measuring the full pipeline's per-job costs alone).
 var pipelineOnly = args.Contains("--pipeline-only");
@@ -67,7 +68,7 @@ if (!pipelineOnly)
             ["jobsPerSecond"] = Math.Round(jobs / seconds),
             ["clientCpuUsPerJob"] = Math.Round(cpuMs * 1000 / jobs, 1),
             ["redisCpuUsPerJob"] = Math.Round(serverCpuMs * 1000 / jobs, 1),
-            ["socketThreads"] = dedicatedSocketThreads ? "dedicated" : "thread pool",
+            ["socketManager"] = threadPoolSocketManager ? "thread pool" : "dedicated",
         });
     }
 
@@ -113,7 +114,7 @@ async Task<BenchQueue> QueueAsync(string name, int expected)
     {
         o.Configuration = redis;
         o.KeyPrefix = name;
-        o.UseDedicatedSocketThreads = dedicatedSocketThreads;
+        o.UseThreadPoolSocketManager = threadPoolSocketManager;
     });
     var provider = services.BuildServiceProvider();
     return new BenchQueue(provider, provider.GetRequiredService<IJobQueue>());
@@ -361,7 +362,7 @@ async Task PipelineAsync(int count, int concurrency)
         ["redisCommandsPerJobByName"] = string.Join(" ", sent.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}={(double)kv.Value / count:0.##}")),
         ["redisCallsPerJobIncludingScripts"] = Math.Round(calls / count, 1),
         ["threadPoolSpinLimit"] = Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") ?? "default",
-        ["socketThreads"] = dedicatedSocketThreads ? "dedicated" : "thread pool",
+        ["socketManager"] = threadPoolSocketManager ? "thread pool" : "dedicated",
         ["gcCollections012"] = gcInRun,
         ["gcPauseMs"] = Math.Round(gcPauseMsInRun),
         ["jitMethodsCompiledInRun"] = jitMethodsInRun,
@@ -486,7 +487,7 @@ static async Task SubmitInChunksAsync(IMediaGenerationClient client, int start, 
 async Task<ConnectionMultiplexer> ConnectAsMediaGenAsync()
 {
     var options = ConfigurationOptions.Parse(redis);
-    if (!dedicatedSocketThreads)
+    if (threadPoolSocketManager)
     {
         options.SocketManager = SocketManager.ThreadPool;
     }

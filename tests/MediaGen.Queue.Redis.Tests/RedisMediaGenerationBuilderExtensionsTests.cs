@@ -37,52 +37,52 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
         Assert.Equal("PONG", (string?)await multiplexer.GetDatabase().ExecuteAsync("PING"));
     }
 
-    // Both ways a connection MediaGen creates can read Redis's answers: on .NET's thread pool (the default) and on
-    // StackExchange.Redis's dedicated threads.
+    // Both ways a connection MediaGen creates can complete Redis's answers: on StackExchange.Redis's dedicated threads
+    // (the default) and on .NET's thread pool.
     [ServerTheory(RedisTestServer.Variable)]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task SubmitAsync_WithWorkerOnRedis_EveryJobSucceedsAndIsChargedOnce(bool dedicatedSocketThreads)
+    public async Task SubmitAsync_WithWorkerOnRedis_EveryJobSucceedsAndIsChargedOnce(bool threadPoolSocketManager)
     {
         var prefix = RedisTestServer.NewPrefix();
         await WorkerOnBackend.EveryJobSucceedsAndIsChargedOnceAsync(b => b.UseRedisQueue(o =>
         {
             o.Configuration = RedisTestServer.Address;
             o.KeyPrefix = prefix;
-            o.UseDedicatedSocketThreads = dedicatedSocketThreads;
+            o.UseThreadPoolSocketManager = threadPoolSocketManager;
         }));
     }
 
     [Fact]
-    public void CreateOptions_ByDefault_ReadsAnswersOnTheThreadPoolFailsFastAndKeepsReconnecting()
+    public void CreateOptions_ByDefault_KeepsStackExchangeRedisThreadsFailsFastAndKeepsReconnecting()
     {
-        var options = RedisConnection.CreateOptions("127.0.0.1:6379,asyncTimeout=1234", queueWhileDisconnected: false, dedicatedSocketThreads: false);
+        var options = RedisConnection.CreateOptions("127.0.0.1:6379,asyncTimeout=1234", queueWhileDisconnected: false, threadPoolSocketManager: false);
 
-        Assert.Same(SocketManager.ThreadPool, options.SocketManager);
+        Assert.Null(options.SocketManager);
         Assert.Same(BacklogPolicy.FailFast, options.BacklogPolicy);
         Assert.False(options.AbortOnConnectFail);
         Assert.Equal(1234, options.AsyncTimeout);
     }
 
     [Fact]
-    public void CreateOptions_DedicatedSocketThreadsAndQueueing_LeavesStackExchangeRedisDefaults()
+    public void CreateOptions_ThreadPoolSocketManagerAndQueueing_CompletesOnTheThreadPoolAndQueues()
     {
-        var options = RedisConnection.CreateOptions("127.0.0.1:6379", queueWhileDisconnected: true, dedicatedSocketThreads: true);
+        var options = RedisConnection.CreateOptions("127.0.0.1:6379", queueWhileDisconnected: true, threadPoolSocketManager: true);
 
-        Assert.Null(options.SocketManager);
+        Assert.Same(SocketManager.ThreadPool, options.SocketManager);
         Assert.Same(BacklogPolicy.Default, options.BacklogPolicy);
         Assert.False(options.AbortOnConnectFail);
     }
 
     [Fact]
-    public void UseRedisQueue_FromSection_BindsUseDedicatedSocketThreads()
+    public void UseRedisQueue_FromSection_BindsUseThreadPoolSocketManager()
     {
-        var section = Section(new() { ["MediaGen:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false", ["MediaGen:Redis:UseDedicatedSocketThreads"] = "true" });
+        var section = Section(new() { ["MediaGen:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false", ["MediaGen:Redis:UseThreadPoolSocketManager"] = "true" });
         var services = new ServiceCollection();
         services.AddMediaGeneration().UseRedisQueue(section);
         using var provider = services.BuildServiceProvider();
 
-        Assert.True(provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.UseDedicatedSocketThreads);
+        Assert.True(provider.GetRequiredService<IOptions<RedisQueueOptions>>().Value.UseThreadPoolSocketManager);
     }
 
     [ServerFact(RedisTestServer.Variable)]

@@ -18,15 +18,15 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     private bool _disposed;
 
     private readonly bool _queueWhileDisconnected;
-    private readonly bool _dedicatedSocketThreads;
+    private readonly bool _threadPoolSocketManager;
 
     /// <summary>Creates a connection MediaGen owns, connected on first use.</summary>
-    public RedisConnection(string configuration, ILogger logger, bool queueWhileDisconnected = false, bool dedicatedSocketThreads = false)
+    public RedisConnection(string configuration, ILogger logger, bool queueWhileDisconnected = false, bool threadPoolSocketManager = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         _configuration = configuration;
         _queueWhileDisconnected = queueWhileDisconnected;
-        _dedicatedSocketThreads = dedicatedSocketThreads;
+        _threadPoolSocketManager = threadPoolSocketManager;
         _owned = true;
         _logger = logger;
     }
@@ -41,7 +41,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>The StackExchange.Redis options of a connection MediaGen owns, from its configuration string.</summary>
-    internal static ConfigurationOptions CreateOptions(string configuration, bool queueWhileDisconnected, bool dedicatedSocketThreads)
+    internal static ConfigurationOptions CreateOptions(string configuration, bool queueWhileDisconnected, bool threadPoolSocketManager)
     {
         var options = ConfigurationOptions.Parse(configuration);
 
@@ -54,10 +54,8 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
             options.BacklogPolicy = BacklogPolicy.FailFast;
         }
 
-        // Answers are read and completed on .NET's thread pool rather than on StackExchange.Redis's dedicated threads
-        // (see RedisQueueOptions.UseDedicatedSocketThreads): every MediaGen call is awaited, so no pool thread blocks
-        // waiting for one, and on a small machine the hand-off to the dedicated threads cost more than it saved.
-        if (!dedicatedSocketThreads)
+        // See RedisQueueOptions.UseThreadPoolSocketManager: cheaper for a worker, slower for a busy API host.
+        if (threadPoolSocketManager)
         {
             options.SocketManager = SocketManager.ThreadPool;
         }
@@ -79,7 +77,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_multiplexer is null)
             {
-                var created = await ConnectionMultiplexer.ConnectAsync(CreateOptions(_configuration!, _queueWhileDisconnected, _dedicatedSocketThreads)).ConfigureAwait(false);
+                var created = await ConnectionMultiplexer.ConnectAsync(CreateOptions(_configuration!, _queueWhileDisconnected, _threadPoolSocketManager)).ConfigureAwait(false);
                 created.ConnectionFailed += (_, e) => Log.ConnectionFailed(_logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString(), e.Exception);
                 created.ConnectionRestored += (_, e) => Log.ConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
                 Volatile.Write(ref _multiplexer, created);

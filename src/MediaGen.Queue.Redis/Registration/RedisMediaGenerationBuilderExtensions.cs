@@ -100,7 +100,7 @@ public static class RedisMediaGenerationBuilderExtensions
             builder.Services.AddSingleton(sp =>
             {
                 var current = sp.GetRequiredService<IOptions<RedisQueueOptions>>().Value;
-                return new RedisConnection(current.Configuration!, Logger(sp), current.QueueCommandsWhileDisconnected, current.UseDedicatedSocketThreads);
+                return new RedisConnection(current.Configuration!, Logger(sp), current.QueueCommandsWhileDisconnected, current.UseThreadPoolSocketManager);
             });
         }
         else
