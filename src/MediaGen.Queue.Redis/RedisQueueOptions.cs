@@ -66,7 +66,7 @@ public sealed class RedisQueueOptions
     /// Whether the connection MediaGen creates completes Redis's answers on .NET's thread pool (StackExchange.Redis's
     /// <c>SocketManager.ThreadPool</c>) instead of StackExchange.Redis's own dedicated threads (its default). On two
     /// cores a worker host with this on spent about half the client CPU per job receiving one message at a time (and
-    /// took about 1.9 times the jobs per second), and 15-20% less in the full pipeline at concurrency 16; an API host
+    /// took about 1.9 times the jobs per second), and 10-23% less in the full pipeline at concurrency 16; an API host
     /// under 64 concurrent connections took 15-29% fewer submissions per second, because its answers then wait behind
     /// the requests in the thread pool's queue (see the Redis package's README). Turn it on for worker hosts; leave it
     /// off for API hosts and for processes that block thread-pool threads on asynchronous code. Not used for a
