@@ -38,42 +38,57 @@ public sealed class TestApiHost : IAsyncDisposable
         Action<WebApplication>? application = null)
     {
         var media = new TempDirectory("aspnetcore-tests");
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Services.AddAuthentication(OwnerHeaderHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, OwnerHeaderHandler>(OwnerHeaderHandler.SchemeName, null);
-        builder.Services.AddAuthorization();
-        var mediaGeneration = builder.Services
-            .AddMediaGeneration(o => mediaGen?.Invoke(o))
-            .ConfigureCredits(o => o.InitialBalance = 1_000_000)
-            .UseFileSystemStorage(o => o.RootPath = media.Path)
-            .AddProceduralGenerator(o =>
-            {
-                o.SimulatedDuration = TimeSpan.FromMilliseconds(20);
-                o.ProgressSteps = 2;
-            })
-            .AddHttpApi(o => api?.Invoke(o));
-        if (worker)
+        WebApplication? app = null;
+        try
         {
-            mediaGeneration.AddWorker(o =>
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            builder.Services.AddAuthentication(OwnerHeaderHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, OwnerHeaderHandler>(OwnerHeaderHandler.SchemeName, null);
+            builder.Services.AddAuthorization();
+            var mediaGeneration = builder.Services
+                .AddMediaGeneration(o => mediaGen?.Invoke(o))
+                .ConfigureCredits(o => o.InitialBalance = 1_000_000)
+                .UseFileSystemStorage(o => o.RootPath = media.Path)
+                .AddProceduralGenerator(o =>
+                {
+                    o.SimulatedDuration = TimeSpan.FromMilliseconds(20);
+                    o.ProgressSteps = 2;
+                })
+                .AddHttpApi(o => api?.Invoke(o));
+            if (worker)
             {
-                o.ProgressInterval = TimeSpan.Zero;
-                o.ReceiveWait = TimeSpan.FromMilliseconds(200);
-                o.DrainTimeout = TimeSpan.FromSeconds(1);
-            });
+                mediaGeneration.AddWorker(o =>
+                {
+                    o.ProgressInterval = TimeSpan.Zero;
+                    o.ReceiveWait = TimeSpan.FromMilliseconds(200);
+                    o.DrainTimeout = TimeSpan.FromSeconds(1);
+                });
+            }
+
+            mediaGenBuilder?.Invoke(mediaGeneration);
+
+            // After MediaGen's registrations, so a test's own replaces them.
+            services?.Invoke(builder.Services);
+            app = builder.Build();
+            application?.Invoke(app);
+            var routes = app.MapMediaGeneration("/api/v1");
+            group?.Invoke(routes);
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return new TestApiHost(app, media, new Uri(address));
         }
+        catch
+        {
+            // A host that fails to build or start (as some tests expect) leaves nothing running and no directory behind.
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
 
-        mediaGenBuilder?.Invoke(mediaGeneration);
-
-        // After MediaGen's registrations, so a test's own replaces them.
-        services?.Invoke(builder.Services);
-        var app = builder.Build();
-        application?.Invoke(app);
-        var routes = app.MapMediaGeneration("/api/v1");
-        group?.Invoke(routes);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestApiHost(app, media, new Uri(address));
+            media.Dispose();
+            throw;
+        }
     }
 
     public HttpClient CreateClient(string? owner = "alice", string? claimType = null)
