@@ -74,6 +74,11 @@ public sealed class ResultCacheTests : IDisposable
         Assert.Equal(2, generator.Calls);
         Assert.Equal(1, errors.GetMeasurementSnapshot().EvaluateAsCounter());
 
+        // The generated job is charged as any other (the cache attempt's reservation, under an id given up, was refunded),
+        // and the copy made before the failing read is gone: the storage holds the two jobs' outputs only.
+        Assert.Equal(100 - job.CreditsCharged, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("bob"));
+        Assert.Equal(new[] { original.Id, job.Id }.Order(StringComparer.Ordinal), _root.GetDirectories().Select(d => d.Name).Order(StringComparer.Ordinal).ToArray());
+
         // The index still names the original, whose objects are fine once the storage is: the next request is a hit.
         storage.FailReadsOf = null;
         Assert.True((await client.SubmitAsync(Request("carol", generator.ModelId))).Job.CacheHit);

@@ -57,11 +57,10 @@ internal sealed class ResultCache(
     }
 
     /// <summary>
-    /// Copies the outputs of the job recorded for <paramref name="key"/> under <paramref name="newJob"/>'s keys. Returns
-    /// null on a miss: nothing recorded, a recorded job that is gone or unusable (its entry is removed), or a copy that
-    /// failed (what was copied is deleted again; the request is then generated as usual).
+    /// The job recorded for <paramref name="key"/>, when it can be served: null on a miss (nothing recorded, or a recorded
+    /// job that is gone or unusable, whose entry is then removed). Reads only.
     /// </summary>
-    public async ValueTask<IReadOnlyList<JobOutput>?> TryCopyAsync(string key, GenerationJob newJob, CancellationToken cancellationToken)
+    public async ValueTask<GenerationJob?> FindSourceAsync(string key, GenerationJob newJob, CancellationToken cancellationToken)
     {
         var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, newJob.Request.Model);
         GenerationJob? source;
@@ -96,6 +95,17 @@ internal sealed class ResultCache(
             return null;
         }
 
+        return source;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/>'s outputs under <paramref name="newJob"/>'s keys. Returns null when a copy failed
+    /// (the source's objects went away, or the storage failed); the caller deletes what was copied
+    /// (<see cref="DeleteCopiesAsync"/>) and generates the request as usual.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<JobOutput>?> CopyOutputsAsync(string key, GenerationJob source, GenerationJob newJob, CancellationToken cancellationToken)
+    {
+        var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, newJob.Request.Model);
         var copies = new List<JobOutput>(source.Outputs.Count);
         try
         {
@@ -128,11 +138,9 @@ internal sealed class ResultCache(
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The original's objects went away (it was deleted meanwhile) or the storage failed: generate instead.
-            await DeleteCopiesAsync(newJob.Id).ConfigureAwait(false);
             if (e is StorageObjectNotFoundException)
             {
-                await ForgetAsync(key, sourceId).ConfigureAwait(false);
+                await ForgetAsync(key, source.Id).ConfigureAwait(false);
                 metrics.CacheMisses.Add(1, model);
             }
             else
@@ -143,25 +151,26 @@ internal sealed class ResultCache(
 
             return null;
         }
-        catch
-        {
-            await DeleteCopiesAsync(newJob.Id).ConfigureAwait(false);
-            throw;
-        }
 
         return copies;
     }
 
-    /// <summary>Deletes the copies made for a job that was not created after all (best effort).</summary>
-    public async ValueTask DeleteCopiesAsync(string jobId)
+    /// <summary>
+    /// Deletes whatever was stored under the id of a job that was never created (the copies of a cache hit that did not
+    /// go through). Returns false, after logging why, when the storage failed: the caller then leaves the job's reservation
+    /// open, so the sweeper tries again.
+    /// </summary>
+    public async ValueTask<bool> DeleteCopiesAsync(string jobId)
     {
         try
         {
             await storage.DeletePrefixAsync(MediaStorageKeys.JobPrefix(jobId), CancellationToken.None).ConfigureAwait(false);
+            return true;
         }
         catch (Exception e)
         {
             Log.CacheCopyCleanupFailed(logger, jobId, e);
+            return false;
         }
     }
 

@@ -183,46 +183,74 @@ internal sealed partial class JobLifecycle(
     }
 
     /// <summary>
-    /// Accepts a job served from the result cache: created <see cref="JobStatus.Succeeded"/> with its copied outputs and
-    /// charged <paramref name="credits"/>, with no message and no provider call. When the owner already has a job with
-    /// the same idempotency key, that job is returned and nothing is charged.
+    /// Serves <paramref name="job"/> from the result cache: copies <paramref name="source"/>'s outputs under the job's
+    /// keys and creates it <see cref="JobStatus.Succeeded"/>, charged the cache-hit price, with no message and no provider
+    /// call. Returns null when no copy could be made: nothing is kept under the job's id, and the caller generates the
+    /// request under a new id. When the owner already has a job with the same idempotency key, that job is returned and
+    /// nothing is charged.
     /// </summary>
     /// <remarks>
-    /// Not one backend operation (the backends' submit step always enqueues a message), so the effects go one seam at a
-    /// time in an order the sweeper finishes after a crash: the reservation first (left alone, a reservation without a
-    /// job is refunded in full), then the job, created finished (its reservation left open is settled as the job says,
-    /// kept), then the settlement and the Succeeded event.
+    /// Not one backend operation (a backend's submit step always enqueues a message), so the effects go in an order the
+    /// sweeper finishes after a crash. The reservation comes first and stands for the whole step: while it is open and no
+    /// job has the id, the sweeper refunds it and deletes what was stored under the id (copies a crash left behind). Then
+    /// the copies, then the job, created finished; last, one commit settles the reservation with the Succeeded event and
+    /// the completion webhook (atomic where one backend owns the seams). A job left finished with its reservation open
+    /// gets that commit from the sweeper (<see cref="FinishCachedAsync"/>). An id given up is not used again: its
+    /// settled reservation would make a later one under it a no-op.
     /// </remarks>
     /// <exception cref="InsufficientCreditsException">The owner cannot pay the cache-hit price; nothing was written.</exception>
-    public async ValueTask<JobCreateResult> SubmitCachedAsync(GenerationJob job, long credits, CancellationToken cancellationToken)
+    public async ValueTask<JobCreateResult?> SubmitCachedAsync(GenerationJob job, string cacheKey, GenerationJob source, CancellationToken cancellationToken)
     {
+        var credits = resultCache.CacheHitCredits;
         await ledger.ReserveAsync(job.OwnerId, job.RunId, credits, cancellationToken).ConfigureAwait(false);
-        JobCreateResult created;
+        IReadOnlyList<JobOutput>? outputs;
         try
         {
-            created = await store.CreateAsync(job, CancellationToken.None).ConfigureAwait(false);
+            outputs = await resultCache.CopyOutputsAsync(cacheKey, source, job, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await ledger.SettleAsync(job.OwnerId, job.RunId, credits, CancellationToken.None).ConfigureAwait(false);
+            await GiveUpCachedAsync(job).ConfigureAwait(false);
             throw;
         }
 
+        if (outputs is null)
+        {
+            await GiveUpCachedAsync(job).ConfigureAwait(false);
+            return null;
+        }
+
+        // A create that fails may still have written the job (a timeout after the write), so nothing is given back here:
+        // the sweeper finds the reservation open and finishes the job, or, when no job has the id, gives both back.
+        var created = await store.CreateAsync(
+            job with
+            {
+                Status = JobStatus.Succeeded,
+                CacheHit = true,
+                Outputs = outputs,
+                CreditsCharged = credits,
+                StartedAt = job.CreatedAt,
+                CompletedAt = job.CreatedAt,
+                Progress = 1,
+            },
+            CancellationToken.None).ConfigureAwait(false);
+
         if (!created.Created)
         {
-            // An idempotent resubmission: the owner's job stands, and this reservation is given back.
-            await ledger.SettleAsync(job.OwnerId, job.RunId, credits, CancellationToken.None).ConfigureAwait(false);
+            // An idempotent resubmission: the owner's job stands, and this id's copies and reservation are given back.
+            await GiveUpCachedAsync(job).ConfigureAwait(false);
             return created;
         }
 
-        await ledger.SettleAsync(job.OwnerId, job.RunId, 0, CancellationToken.None).ConfigureAwait(false);
         try
         {
-            await events.PublishJobEventAsync(created.Job, JobEventType.Succeeded, created.Job.UpdatedAt).ConfigureAwait(false);
+            await FinishCachedAsync(created.Job, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
-            Log.PublishFailed(logger, job.Id, JobEventType.Succeeded, e);
+            // The job stands, finished, with its charge reserved: the caller has its job (a retry would pay twice), and the
+            // sweeper makes this commit from the open reservation.
+            Log.CacheHitFinishFailed(logger, job.Id, e);
         }
 
         var model = new KeyValuePair<string, object?>(MediaGenTelemetry.Tags.Model, job.Request.Model);
@@ -231,9 +259,46 @@ internal sealed partial class JobLifecycle(
         Log.JobSubmitted(logger, job.Id, job.Request.Model, job.OwnerId);
         Log.CacheHit(logger, job.Id, credits);
         OnFinished(created.Job, exception: null);
-        await webhooks.NotifyAsync(created.Job, WebhookEventFilter.Completed).ConfigureAwait(false);
         return created;
     }
+
+    /// <summary>
+    /// The last step of a job served from the result cache, in one commit: its reservation settled (nothing refunded), its
+    /// Succeeded event and its completion webhook. The submission's, or the sweeper's when a crash left the job finished
+    /// with its reservation open; a commit that finds the reservation settled already settles nothing again.
+    /// </summary>
+    public async ValueTask FinishCachedAsync(GenerationJob job, CancellationToken cancellationToken)
+    {
+        var commit = new JobCommit
+        {
+            JobId = job.Id,
+            OwnerId = job.OwnerId,
+            ExpectedVersion = job.Version,
+            Run = job.Run,
+            Settlement = 0,
+            Event = BuildEvent(job, JobEventType.Succeeded, job.UpdatedAt, error: null),
+            Webhook = webhooks.CreateDelivery(job, WebhookEventFilter.Completed),
+        };
+        await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+        if (commit.Webhook is not null)
+        {
+            webhooks.Wake();
+        }
+    }
+
+    /// <summary>Gives back a cache hit that was not created (see <see cref="GiveBackUncreatedAsync"/>).</summary>
+    private async ValueTask GiveUpCachedAsync(GenerationJob job) =>
+        await GiveBackUncreatedAsync(job.OwnerId, job.Id, job.RunId, CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>
+    /// Gives back a reservation whose job was never created: deletes what was stored under the job's id first (the copies
+    /// of a cache hit that did not go through), then refunds the reservation in full. When the delete fails the
+    /// reservation stays open, so the sweeper tries both again; returns the credits refunded.
+    /// </summary>
+    public async ValueTask<long> GiveBackUncreatedAsync(string ownerId, string jobId, string reservationId, CancellationToken cancellationToken) =>
+        await resultCache.DeleteCopiesAsync(jobId).ConfigureAwait(false)
+            ? await ledger.RefundAsync(ownerId, reservationId, cancellationToken).ConfigureAwait(false)
+            : 0;
 
     /// <summary>
     /// Starts an attempt under <paramref name="lease"/> for <paramref name="holder"/>, if the job is Pending or its

@@ -56,12 +56,17 @@ internal sealed class MediaGenerationClient(
                 Version = 1,
             };
 
-            if (cacheKey is not null
-                && await ServeFromCacheAsync(job, cacheKey, cancellationToken).ConfigureAwait(false) is { } served)
+            if (cacheKey is not null && await resultCache.FindSourceAsync(cacheKey, job, cancellationToken).ConfigureAwait(false) is { } source)
             {
-                activity?.SetTag(MediaGenTelemetry.Tags.JobId, served.Job.Id);
-                activity?.SetTag(MediaGenTelemetry.Tags.CacheHit, true);
-                return served;
+                if (await ServeFromCacheAsync(job, cacheKey, source, cancellationToken).ConfigureAwait(false) is { } served)
+                {
+                    activity?.SetTag(MediaGenTelemetry.Tags.JobId, served.Job.Id);
+                    activity?.SetTag(MediaGenTelemetry.Tags.CacheHit, true);
+                    return served;
+                }
+
+                // No copy could be made, so the request is generated; the id the attempt reserved under is not used again.
+                job = job with { Id = JobIds.New() };
             }
 
             var message = new QueueMessage(job.Id) { Headers = TraceContext.Capture(activity ?? Activity.Current), GroupId = job.OwnerId };
@@ -89,36 +94,14 @@ internal sealed class MediaGenerationClient(
     }
 
     /// <summary>
-    /// Serves <paramref name="job"/> from the result cache: copies an earlier identical job's outputs under its keys and
-    /// creates it Succeeded, charged the cache-hit price. Null on a miss or a failed copy (the job is then generated).
+    /// Serves <paramref name="job"/> from the result cache with <paramref name="source"/>'s outputs (see
+    /// <see cref="JobLifecycle.SubmitCachedAsync"/>). Null when no copy could be made.
     /// </summary>
-    private async ValueTask<SubmitResult?> ServeFromCacheAsync(GenerationJob job, string cacheKey, CancellationToken cancellationToken)
+    private async ValueTask<SubmitResult?> ServeFromCacheAsync(GenerationJob job, string cacheKey, GenerationJob source, CancellationToken cancellationToken)
     {
-        var outputs = await resultCache.TryCopyAsync(cacheKey, job, cancellationToken).ConfigureAwait(false);
-        if (outputs is null)
+        if (await lifecycle.SubmitCachedAsync(job, cacheKey, source, cancellationToken).ConfigureAwait(false) is not { } created)
         {
             return null;
-        }
-
-        var hit = job with
-        {
-            Status = JobStatus.Succeeded,
-            CacheHit = true,
-            Outputs = outputs,
-            CreditsCharged = resultCache.CacheHitCredits,
-            StartedAt = job.CreatedAt,
-            CompletedAt = job.CreatedAt,
-            Progress = 1,
-        };
-        JobCreateResult created;
-        try
-        {
-            created = await lifecycle.SubmitCachedAsync(hit, hit.CreditsCharged, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await resultCache.DeleteCopiesAsync(job.Id).ConfigureAwait(false);
-            throw;
         }
 
         if (created.Created)
@@ -126,7 +109,6 @@ internal sealed class MediaGenerationClient(
             return new SubmitResult(created.Job, Created: true);
         }
 
-        await resultCache.DeleteCopiesAsync(job.Id).ConfigureAwait(false);
         return created.Job.Request.IsSameWorkAs(job.Request)
             ? new SubmitResult(created.Job, Created: false)
             : throw new IdempotencyKeyReusedException(job.Request.IdempotencyKey!, created.Job.Id);

@@ -122,8 +122,11 @@ internal static partial class Log
     [LoggerMessage(49, LogLevel.Warning, "The result cache entry for job {JobId} could not be written or removed.")]
     public static partial void CacheRecordFailed(ILogger logger, string jobId, Exception exception);
 
-    [LoggerMessage(50, LogLevel.Warning, "Cached outputs copied for job {JobId}, which was not created, could not be deleted.")]
+    [LoggerMessage(50, LogLevel.Warning, "Cached outputs copied for job {JobId}, which was not created, could not be deleted; its reservation stays open for the sweeper.")]
     public static partial void CacheCopyCleanupFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(59, LogLevel.Warning, "Job {JobId}, served from the result cache, is stored; settling its charge and sending its event and webhook failed, and the sweeper does it later.")]
+    public static partial void CacheHitFinishFailed(ILogger logger, string jobId, Exception exception);
 
     [LoggerMessage(57, LogLevel.Debug, "Renewing the lease on job {JobId}, which ends at {LockedUntil}.")]
     public static partial void RenewingLease(ILogger logger, string jobId, DateTimeOffset lockedUntil);

@@ -113,8 +113,9 @@ internal sealed class PendingJobSweeper(
     }
 
     /// <summary>
-    /// Settles reservations left open for longer than a stale period: as its job says when the job finished, in full when
-    /// the job no longer exists (a submission undone by a crash) or is in another run (an earlier run that failed or was
+    /// Settles reservations left open for longer than a stale period: as its job says when the job finished (a job served
+    /// from the result cache gets its last commit, event and webhook included), in full when the job does not exist (a
+    /// submission undone by a crash; what it stored under the job's id is deleted first) or is in another run (an earlier run that failed or was
     /// canceled, both refunded in full, or a retry's run that was reserved but never written), and not at all while the
     /// job's run is still live.
     /// </summary>
@@ -124,15 +125,22 @@ internal sealed class PendingJobSweeper(
         {
             var (jobId, run) = JobRunIds.Parse(open.JobId);
             var job = await store.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
-            if (job is not null && (!string.Equals(job.OwnerId, open.OwnerId, StringComparison.Ordinal) || job.Run != run))
-            {
-                job = null;
-            }
-
             if (job is null)
+            {
+                // A submission that reserved and never created its job: anything it stored under the id goes too.
+                var refunded = await lifecycle.GiveBackUncreatedAsync(open.OwnerId, jobId, open.JobId, cancellationToken).ConfigureAwait(false);
+                Log.SweptReservation(logger, open.JobId, refunded);
+            }
+            else if (!string.Equals(job.OwnerId, open.OwnerId, StringComparison.Ordinal) || job.Run != run)
             {
                 var refunded = await ledger.SettleAsync(open.OwnerId, open.JobId, open.Amount, cancellationToken).ConfigureAwait(false);
                 Log.SweptReservation(logger, open.JobId, refunded);
+            }
+            else if (job is { Status: JobStatus.Succeeded, CacheHit: true })
+            {
+                // Served from the cache, and the submission died before its last commit: that commit, now.
+                await lifecycle.FinishCachedAsync(job, cancellationToken).ConfigureAwait(false);
+                Log.SweptReservation(logger, open.JobId, 0);
             }
             else if (job.Status.IsTerminal())
             {

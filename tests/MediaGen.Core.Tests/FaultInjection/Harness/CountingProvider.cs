@@ -29,6 +29,13 @@ public enum JobBehaviour
     /// charged again) succeeds.
     /// </summary>
     RetriedAfterPermanent,
+
+    /// <summary>
+    /// A seeded request with the result cache on. Submitted once in the first round and generated as <see cref="Succeed"/>;
+    /// submitted again once the first rounds are over, and then served from the cache (its outputs copied, charged the
+    /// cache-hit price, no provider call), or generated like the first when no copy can be made.
+    /// </summary>
+    CacheHit,
 }
 
 /// <summary>

@@ -199,3 +199,15 @@ internal sealed class FaultyStorage(MemoryMediaStorage inner, FaultySeams f) : I
     public ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default) =>
         f.Read(inner.GetReadUrlAsync(key, lifetime, cancellationToken));
 }
+
+/// <summary>The result cache's index; recording and forgetting an entry are effects.</summary>
+internal sealed class FaultyResultCacheIndex(IResultCacheIndex inner, FaultySeams f) : IResultCacheIndex
+{
+    public ValueTask<string?> GetAsync(string key, CancellationToken cancellationToken = default) => f.Read(inner.GetAsync(key, cancellationToken));
+
+    public ValueTask SetAsync(string key, string jobId, TimeSpan timeToLive, CancellationToken cancellationToken = default) =>
+        f.Effect("cache.set", () => inner.SetAsync(key, jobId, timeToLive, cancellationToken));
+
+    public ValueTask<bool> RemoveAsync(string key, string jobId, CancellationToken cancellationToken = default) =>
+        f.Effect("cache.remove", () => inner.RemoveAsync(key, jobId, cancellationToken));
+}

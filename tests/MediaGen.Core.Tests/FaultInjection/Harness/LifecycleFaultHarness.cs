@@ -47,6 +47,7 @@ public sealed record FaultBackend(IJobStore Store, ICreditLedger Ledger, IJobQue
 internal sealed class LifecycleFaultHarness
 {
     public const long InitialBalance = 1_000;
+    public const long CacheHitCredits = 3;
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan StalePendingAfter = TimeSpan.FromMinutes(2);
     private static readonly string[] Owners = ["alice", "bob"];
@@ -57,13 +58,16 @@ internal sealed class LifecycleFaultHarness
     private readonly FaultPlan _plan;
     private readonly ProviderRecord _provider = new();
     private readonly MemoryMediaStorage _storage = new();
+    private readonly InMemoryResultCacheIndex _cacheIndex;
     private Process? _process;
+    private int _repeats;
 
     public LifecycleFaultHarness(FaultBackend backend, FakeTimeProvider time, FaultPlan plan)
     {
         _backend = backend;
         _time = time;
         _plan = plan;
+        _cacheIndex = new InMemoryResultCacheIndex(time);
     }
 
     public FaultPlan Plan => _plan;
@@ -76,27 +80,48 @@ internal sealed class LifecycleFaultHarness
         var accepted = new List<string>();
         for (var i = 0; i < jobs.Count; i++)
         {
-            var process = await CurrentAsync();
-            try
-            {
-                var result = await process.Client.SubmitAsync(new GenerationRequest
-                {
-                    Prompt = jobs[i].ToString(),
-                    Model = CountingGenerator.ModelId,
-                    OwnerId = Owners[i % Owners.Length],
-                    Settings = new GenerationSettings { OutputCount = 2 },
-                    WebhookUrl = new Uri("https://hooks.example.com/jobs"),
-                });
-                accepted.Add(result.Job.Id);
-            }
-            catch (Exception) when (_plan.Crashed)
-            {
-                // The submitter died: the caller never heard back, whatever the backend kept.
-            }
+            await SubmitAsync(jobs[i], i, accepted);
         }
 
         await ProcessUntilQuietAsync();
+
+        // The same seeded work again, now that the first ones are done: served from the result cache.
+        var repeats = jobs.Select((behaviour, i) => (behaviour, i)).Where(j => j.behaviour == JobBehaviour.CacheHit).ToList();
+        if (repeats.Count > 0)
+        {
+            // Another owner asks, where there are two: an entry serves whoever asks for the same work.
+            _repeats = repeats.Count;
+            foreach (var (behaviour, i) in repeats)
+            {
+                await SubmitAsync(behaviour, i + 1, accepted);
+            }
+
+            await ProcessUntilQuietAsync();
+        }
+
         await CheckInvariantsAsync(accepted);
+    }
+
+    private async Task SubmitAsync(JobBehaviour behaviour, int index, List<string> accepted)
+    {
+        var process = await CurrentAsync();
+        try
+        {
+            var result = await process.Client.SubmitAsync(new GenerationRequest
+            {
+                Prompt = behaviour.ToString(),
+                Model = CountingGenerator.ModelId,
+                OwnerId = Owners[index % Owners.Length],
+                Settings = new GenerationSettings { OutputCount = 2, Seed = behaviour == JobBehaviour.CacheHit ? 7 : null },
+                UseResultCache = behaviour == JobBehaviour.CacheHit ? true : null,
+                WebhookUrl = new Uri("https://hooks.example.com/jobs"),
+            });
+            accepted.Add(result.Job.Id);
+        }
+        catch (Exception) when (_plan.Crashed)
+        {
+            // The submitter died: the caller never heard back, whatever the backend kept.
+        }
     }
 
     private async Task ProcessUntilQuietAsync()
@@ -243,8 +268,16 @@ internal sealed class LifecycleFaultHarness
                 failures.AppendLine($"job {job.Id} ({job.Request.Prompt}) ended {job.Status}");
             }
 
-            // Priced per output: two outputs at the model's cost each; a success refunds the failed outputs' share.
-            if (job.CreditsCharged != 2 * CountingGenerator.Cost)
+            // Priced per output: two outputs at the model's cost each; a success refunds the failed outputs' share. A job
+            // served from the result cache is charged the cache-hit price, and never reaches the provider.
+            if (job.CacheHit)
+            {
+                if (job.CreditsCharged != CacheHitCredits || job.Status != JobStatus.Succeeded || _provider.Creates(job.Id) != 0)
+                {
+                    failures.AppendLine($"cache hit {job.Id} is {job.Status}, charged {job.CreditsCharged} (the price is {CacheHitCredits}), with {_provider.Creates(job.Id)} provider create(s)");
+                }
+            }
+            else if (job.CreditsCharged != 2 * CountingGenerator.Cost)
             {
                 failures.AppendLine($"job {job.Id} was charged {job.CreditsCharged} for two outputs at {CountingGenerator.Cost}");
             }
@@ -285,6 +318,12 @@ internal sealed class LifecycleFaultHarness
                     failures.AppendLine($"job {job.Id} ({behaviour}) succeeded with outputs [{string.Join(",", job.Outputs.Select(o => o.Index))}] and {job.FailedOutputs.Count} failed");
                 }
             }
+        }
+
+        // Without a crash every repeat is served from the cache; a crash may have cost the first job its record.
+        if (_plan.Crashes == 0 && jobs.Count(j => j.CacheHit) != _repeats)
+        {
+            failures.AppendLine($"{jobs.Count(j => j.CacheHit)} of {_repeats} repeated request(s) were served from the result cache, with no crash");
         }
 
         if (_provider.Orphans > _plan.Crashes)
@@ -374,6 +413,8 @@ internal sealed class LifecycleFaultHarness
             .UseCreditLedger(_ => new FaultyCreditLedger(_backend.Ledger, faults))
             .UseEventStream(_ => new FaultyEventStream(_backend.Events, faults))
             .UseStorage(_ => new FaultyStorage(_storage, faults))
+            .UseResultCacheIndex(_ => new FaultyResultCacheIndex(_cacheIndex, faults))
+            .ConfigureResultCache(o => o.CacheHitCredits = CacheHitCredits)
             .AddGenerator(new CountingGenerator(_provider, faults, () => client!))
             .AddWorker(o =>
             {
