@@ -36,6 +36,9 @@ public enum JobBehaviour
     /// cache-hit price, no provider call), or generated like the first when no copy can be made.
     /// </summary>
     CacheHit,
+
+    /// <summary>As <see cref="Succeed"/>; once it has finished, its owner deletes it, and deletes it again after a crash until it is gone.</summary>
+    Deleted,
 }
 
 /// <summary>

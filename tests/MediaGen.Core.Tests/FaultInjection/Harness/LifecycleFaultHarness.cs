@@ -62,6 +62,9 @@ internal sealed class LifecycleFaultHarness
     private Process? _process;
     private int _repeats;
 
+    // What each job its owner deleted had cost its owner when it went: the ledger keeps the charge.
+    private readonly Dictionary<string, (string Owner, long Spent)> _deleted = new(StringComparer.Ordinal);
+
     public LifecycleFaultHarness(FaultBackend backend, FakeTimeProvider time, FaultPlan plan)
     {
         _backend = backend;
@@ -84,6 +87,7 @@ internal sealed class LifecycleFaultHarness
         }
 
         await ProcessUntilQuietAsync();
+        await DeleteAsync(jobs);
 
         // The same seeded work again, now that the first ones are done: served from the result cache.
         var repeats = jobs.Select((behaviour, i) => (behaviour, i)).Where(j => j.behaviour == JobBehaviour.CacheHit).ToList();
@@ -100,6 +104,46 @@ internal sealed class LifecycleFaultHarness
         }
 
         await CheckInvariantsAsync(accepted);
+    }
+
+    /// <summary>The owner's side: deletes each finished job meant to be deleted, again after a crash, until it is gone.</summary>
+    private async Task DeleteAsync(IReadOnlyList<JobBehaviour> behaviours)
+    {
+        if (!behaviours.Contains(JobBehaviour.Deleted))
+        {
+            return;
+        }
+
+        foreach (var job in await AllJobsAsync())
+        {
+            if (job.Request.Prompt != nameof(JobBehaviour.Deleted) || !job.Status.IsTerminal())
+            {
+                continue;
+            }
+
+            for (var tries = 0; ; tries++)
+            {
+                var process = await CurrentAsync();
+                try
+                {
+                    await process.Client.DeleteAsync(job.OwnerId, job.Id);
+                }
+                catch (Exception) when (_plan.Crashed && tries < 5)
+                {
+                    // The API process died mid-delete; the owner deletes again.
+                    continue;
+                }
+                catch (JobNotFoundException)
+                {
+                    // An earlier try deleted the job and died after.
+                }
+
+                _deleted[job.Id] = (job.OwnerId, job.CreditsCharged - job.CreditsRefunded);
+                break;
+            }
+        }
+
+        await ProcessUntilQuietAsync();
     }
 
     private async Task SubmitAsync(JobBehaviour behaviour, int index, List<string> accepted)
@@ -256,7 +300,12 @@ internal sealed class LifecycleFaultHarness
     {
         var jobs = await AllJobsAsync();
         var failures = new StringBuilder();
-        foreach (var id in accepted.Where(id => jobs.All(j => j.Id != id)))
+        foreach (var job in jobs.Where(j => _deleted.ContainsKey(j.Id) || j.Request.Prompt == nameof(JobBehaviour.Deleted)))
+        {
+            failures.AppendLine($"job {job.Id} was to be deleted, and is still stored");
+        }
+
+        foreach (var id in accepted.Where(id => !_deleted.ContainsKey(id) && jobs.All(j => j.Id != id)))
         {
             failures.AppendLine($"accepted job {id} is missing from the store");
         }
@@ -338,7 +387,8 @@ internal sealed class LifecycleFaultHarness
 
         foreach (var owner in Owners)
         {
-            var spent = jobs.Where(j => j.OwnerId == owner).Sum(j => j.CreditsCharged - j.CreditsRefunded);
+            var spent = jobs.Where(j => j.OwnerId == owner).Sum(j => j.CreditsCharged - j.CreditsRefunded)
+                + _deleted.Values.Where(d => d.Owner == owner).Sum(d => d.Spent);
             var balance = await _backend.Ledger.GetBalanceAsync(owner);
             if (balance != InitialBalance - spent)
             {
