@@ -3,7 +3,9 @@ namespace MediaGen.Queue.Redis.Tests;
 public sealed class RedisJobQueueTests : IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _disposables = [];
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    // Observed, so a test can move the clock only while a receive waits on it: between its waits a receive reads Redis,
+    // which takes wall-clock time the fake clock does not wait for.
+    private readonly ObservedTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private readonly string _prefix = RedisTestServer.NewPrefix();
     private ConnectionMultiplexer _multiplexer = null!;
 
@@ -198,13 +200,9 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         await queue.EnqueueAsync(new QueueMessage("job"), new EnqueueOptions { Delay = TimeSpan.FromSeconds(20) });
 
         var receive = queue.ReceiveAsync(1, TimeSpan.FromMinutes(1)).AsTask();
-        for (var i = 0; i < 200 && !receive.IsCompleted; i++)
-        {
-            // Let the receive reach its timed wait, then move the fake clock past the due time.
-            await Task.Yield();
-            _time.Advance(TimeSpan.FromMilliseconds(200));
-            await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
-        }
+        // Move the clock only while the receive waits on it, until it returns: each wake-up reads Redis before it waits
+        // again, and a clock moved on in wall-clock time could pass the due time before that wait was armed.
+        await _time.AdvanceUntilDoneAsync(receive, TimeSpan.FromMilliseconds(200), TimeSpan.Zero, static () => { });
 
         Assert.Equal("job", Assert.Single(await receive).Message.JobId);
     }
