@@ -432,7 +432,8 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(1, failed.Attempt);
         Assert.Equal(5, failed.CreditsRefunded);
         Assert.Equal(WorkerHarness.InitialBalance, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
-        _harness.Time.Advance(TimeSpan.FromMinutes(10));
+        // The sweeps and receives the move wakes can still be running when it returns: wait for them, so the check sees what they did.
+        await _harness.AdvanceAsync(TimeSpan.FromMinutes(10));
         await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
         Assert.Equal(1, generator.Calls);
     }
@@ -607,7 +608,8 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(10, failed.CreditsRefunded);
         Assert.Equal(WorkerHarness.InitialBalance, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
         Assert.Empty(await _harness.Queue.ListDeadLettersAsync());
-        _harness.Time.Advance(TimeSpan.FromMinutes(10));
+        // The sweeps and receives the move wakes can still be running when it returns: wait for them, so the check sees what they did.
+        await _harness.AdvanceAsync(TimeSpan.FromMinutes(10));
         await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
         Assert.Equal(1, generator.Calls);
     }
