@@ -141,18 +141,16 @@ public sealed class ProceduralImageGeneratorTests
     [Fact]
     public async Task GenerateAsync_ProgressSteps_ReportsEachStepAfterItsShareOfTheDuration()
     {
-        var time = new FakeTimeProvider();
+        var time = new ObservedTimeProvider();
         var start = time.GetUtcNow();
         var generator = CreateGenerator(o => { o.SimulatedDuration = TimeSpan.FromSeconds(1); o.ProgressSteps = 4; }, time);
         var progress = new RecordingProgress(time);
 
         var task = generator.GenerateAsync(CreateContext(generator, Request("a field", seed: 1), progress)).AsTask();
-        // Advance in small slices until it finishes: each step's timer is only created once the previous one fired.
-        for (var i = 0; i < 100_000 && !task.IsCompleted; i++)
-        {
-            time.Advance(TimeSpan.FromMilliseconds(5));
-            await Task.Yield();
-        }
+        // Advance in small slices until it finishes: each step's timer is only created once the previous one fired, by a
+        // continuation that may run on the thread pool after the move returns. So each move waits until the generator waits
+        // on the clock again, not for a number of moves in wall-clock time.
+        await time.AdvanceUntilDoneAsync(task, TimeSpan.FromMilliseconds(5), TimeSpan.Zero, static () => { });
 
         await task.WaitAsync(Timeout);
         Assert.Equal([0.25, 0.5, 0.75, 1.0], progress.Reports.Select(r => r.Progress.Fraction));
