@@ -115,9 +115,9 @@ internal sealed class PendingJobSweeper(
     /// <summary>
     /// Settles reservations left open for longer than a stale period: as its job says when the job finished (a job served
     /// from the result cache gets its last commit, event and webhook included), in full when the job does not exist (a
-    /// submission undone by a crash; what it stored under the job's id is deleted first) or is in another run (an earlier run that failed or was
-    /// canceled, both refunded in full, or a retry's run that was reserved but never written), and not at all while the
-    /// job's run is still live.
+    /// submission undone by a crash; what it stored under the job's id is deleted first) or is in another run (an earlier
+    /// run that failed or was canceled, both refunded in full, or a retry's run that was reserved but never written), and
+    /// not at all while the job's run is still live.
     /// </summary>
     private async Task SettleOpenReservationsAsync(DateTimeOffset reservedBefore, CancellationToken cancellationToken)
     {
