@@ -39,6 +39,12 @@ public enum JobBehaviour
 
     /// <summary>As <see cref="Succeed"/>; once it has finished, its owner deletes it, and deletes it again after a crash until it is gone.</summary>
     Deleted,
+
+    /// <summary>
+    /// Creates a prediction and saves its checkpoint; then its worker process shuts down gracefully, so the job goes back
+    /// to the queue. The next process resumes the prediction from the checkpoint and succeeds.
+    /// </summary>
+    ShutdownMidRun,
 }
 
 /// <summary>
@@ -73,9 +79,10 @@ public sealed class ProviderRecord
 /// <summary>
 /// A generator with a provider behind it that bills per create: it creates a prediction unless the job's checkpoint
 /// names one, saves the prediction id through the checkpoint sink before it "waits", then behaves as the prompt says.
-/// Its creates are effects of the fault plan, so a process can crash right after paying the provider.
+/// Its creates are effects of the fault plan, so a process can crash right after paying the provider. Shutting its
+/// process down (<see cref="JobBehaviour.ShutdownMidRun"/>) cancels <paramref name="stopping"/>, as a host's stop does.
 /// </summary>
-internal sealed class CountingGenerator(ProviderRecord provider, FaultySeams faults, Func<IMediaGenerationClient> client) : IMediaGenerator
+internal sealed class CountingGenerator(ProviderRecord provider, FaultySeams faults, Func<IMediaGenerationClient> client, CancellationTokenSource stopping) : IMediaGenerator
 {
     public const string ModelId = "counting-model";
     public const long Cost = 10;
@@ -93,6 +100,12 @@ internal sealed class CountingGenerator(ProviderRecord provider, FaultySeams fau
             var prediction = await faults.Effect("provider.create", () => ValueTask.FromResult(provider.Create(job.Id)));
             await context.Checkpoint.SaveAsync(prediction, cancellationToken);
             provider.Recorded(job.Id, prediction);
+            if (behaviour == JobBehaviour.ShutdownMidRun)
+            {
+                // The host stops while the provider works: the attempt's token is canceled, and the generator gives up.
+                await stopping.CancelAsync();
+                throw new OperationCanceledException(stopping.Token);
+            }
         }
 
         switch (behaviour)

@@ -195,12 +195,12 @@ internal sealed class LifecycleFaultHarness
                 idle = 0;
                 foreach (var lease in leases)
                 {
-                    if (_plan.Crashed)
+                    if (_plan.Crashed || process.Stopping.IsCancellationRequested)
                     {
-                        break; // The rest of a dead process's leases lapse on their own.
+                        break; // The rest of a dead or stopped process's leases lapse on their own.
                     }
 
-                    await process.Processor.ProcessAsync(lease, CancellationToken.None);
+                    await process.Processor.ProcessAsync(lease, process.Stopping.Token);
                 }
 
                 continue;
@@ -343,6 +343,12 @@ internal sealed class LifecycleFaultHarness
                 failures.AppendLine($"job {job.Id} succeeded though every output failed");
             }
 
+            // A graceful shutdown hands the attempt back uncounted, and the next process resumes the provider's work.
+            if (behaviour == JobBehaviour.ShutdownMidRun && _plan.Crashes == 0 && (job.Status, job.Attempt, _provider.Creates(job.Id)) != (JobStatus.Succeeded, 1, 1))
+            {
+                failures.AppendLine($"job {job.Id} was handed back on shutdown, and ended {job.Status} at attempt {job.Attempt} with {_provider.Creates(job.Id)} provider create(s)");
+            }
+
             if (behaviour == JobBehaviour.RetriedAfterPermanent && (job.Status, job.Run) != (JobStatus.Succeeded, 2))
             {
                 failures.AppendLine($"job {job.Id} was to be retried once and succeed, but ended {job.Status} in run {job.Run}");
@@ -429,7 +435,7 @@ internal sealed class LifecycleFaultHarness
 
     private async Task<Process> CurrentAsync()
     {
-        if (_process is not null && !_plan.Crashed)
+        if (_process is not null && !_plan.Crashed && !_process.Stopping.IsCancellationRequested)
         {
             return _process;
         }
@@ -437,6 +443,7 @@ internal sealed class LifecycleFaultHarness
         if (_process is not null)
         {
             await _process.Services.DisposeAsync();
+            _process.Stopping.Dispose();
             _plan.Restart();
         }
 
@@ -447,6 +454,7 @@ internal sealed class LifecycleFaultHarness
     private async Task<Process> StartProcessAsync()
     {
         var faults = new FaultySeams(_plan, _plan.Generation);
+        var stopping = new CancellationTokenSource();
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_time);
         services.AddLogging();
@@ -465,7 +473,7 @@ internal sealed class LifecycleFaultHarness
             .UseStorage(_ => new FaultyStorage(_storage, faults))
             .UseResultCacheIndex(_ => new FaultyResultCacheIndex(_cacheIndex, faults))
             .ConfigureResultCache(o => o.CacheHitCredits = CacheHitCredits)
-            .AddGenerator(new CountingGenerator(_provider, faults, () => client!))
+            .AddGenerator(new CountingGenerator(_provider, faults, () => client!, stopping))
             .AddWorker(o =>
             {
                 o.SweepInterval = TimeSpan.Zero;
@@ -494,8 +502,10 @@ internal sealed class LifecycleFaultHarness
             client,
             provider.GetRequiredService<IJobQueue>(),
             provider.GetRequiredService<JobProcessor>(),
-            provider.GetServices<IHostedService>().OfType<PendingJobSweeper>().Single());
+            provider.GetServices<IHostedService>().OfType<PendingJobSweeper>().Single(),
+            stopping);
     }
 
-    private sealed record Process(ServiceProvider Services, IMediaGenerationClient Client, IJobQueue Queue, JobProcessor Processor, PendingJobSweeper Sweeper);
+    /// <param name="Stopping">Canceled when the process shuts down gracefully (its host's stopping token).</param>
+    private sealed record Process(ServiceProvider Services, IMediaGenerationClient Client, IJobQueue Queue, JobProcessor Processor, PendingJobSweeper Sweeper, CancellationTokenSource Stopping);
 }
