@@ -45,6 +45,12 @@ public enum JobBehaviour
     /// to the queue. The next process resumes the prediction from the checkpoint and succeeds.
     /// </summary>
     ShutdownMidRun,
+
+    /// <summary>
+    /// Its first attempt is refused by the provider with a rate limit (429, retry after 10 s) before anything is created:
+    /// the provider is paused, other jobs of the provider are handed back for the pause, and a later attempt succeeds.
+    /// </summary>
+    RateLimited,
 }
 
 /// <summary>
@@ -95,6 +101,11 @@ internal sealed class CountingGenerator(ProviderRecord provider, FaultySeams fau
     {
         var job = context.Job;
         var behaviour = Enum.Parse<JobBehaviour>(job.Request.Prompt);
+        if (behaviour == JobBehaviour.RateLimited && job.Attempt == 1)
+        {
+            throw GenerationException.RateLimited("The provider answered 429.", TimeSpan.FromSeconds(10));
+        }
+
         if (job.Checkpoint is null)
         {
             var prediction = await faults.Effect("provider.create", () => ValueTask.FromResult(provider.Create(job.Id)));

@@ -349,6 +349,12 @@ internal sealed class LifecycleFaultHarness
                 failures.AppendLine($"job {job.Id} was handed back on shutdown, and ended {job.Status} at attempt {job.Attempt} with {_provider.Creates(job.Id)} provider create(s)");
             }
 
+            // A rate limit pauses the provider and costs the attempt, not the job: the next attempt creates the one prediction.
+            if (behaviour == JobBehaviour.RateLimited && _plan.Crashes == 0 && (job.Status, job.Attempt, _provider.Creates(job.Id)) != (JobStatus.Succeeded, 2, 1))
+            {
+                failures.AppendLine($"job {job.Id} was rate limited once, and ended {job.Status} at attempt {job.Attempt} with {_provider.Creates(job.Id)} provider create(s)");
+            }
+
             if (behaviour == JobBehaviour.RetriedAfterPermanent && (job.Status, job.Run) != (JobStatus.Succeeded, 2))
             {
                 failures.AppendLine($"job {job.Id} was to be retried once and succeed, but ended {job.Status} in run {job.Run}");
