@@ -51,6 +51,9 @@ public enum JobBehaviour
     /// the provider is paused, other jobs of the provider are handed back for the pause, and a later attempt succeeds.
     /// </summary>
     RateLimited,
+
+    /// <summary>Its owner cancels it as soon as it is accepted, before a worker takes it (and again after a crash); run anyway, as <see cref="Succeed"/>.</summary>
+    CanceledWhilePending,
 }
 
 /// <summary>

@@ -86,6 +86,7 @@ internal sealed class LifecycleFaultHarness
             await SubmitAsync(jobs[i], i, accepted);
         }
 
+        await CancelPendingAsync(accepted);
         await ProcessUntilQuietAsync();
         await DeleteAsync(jobs);
 
@@ -104,6 +105,32 @@ internal sealed class LifecycleFaultHarness
         }
 
         await CheckInvariantsAsync(accepted);
+    }
+
+    /// <summary>The owner's side: cancels each accepted job meant to be canceled while it waits, again after a crash.</summary>
+    private async Task CancelPendingAsync(List<string> accepted)
+    {
+        foreach (var id in accepted)
+        {
+            if (await _backend.Store.GetAsync(id) is not { Request.Prompt: nameof(JobBehaviour.CanceledWhilePending) } job)
+            {
+                continue;
+            }
+
+            for (var tries = 0; ; tries++)
+            {
+                var process = await CurrentAsync();
+                try
+                {
+                    await process.Client.CancelAsync(job.OwnerId, job.Id);
+                    break;
+                }
+                catch (Exception) when (_plan.Crashed && tries < 5)
+                {
+                    // The API process died mid-cancel; the owner cancels again.
+                }
+            }
+        }
     }
 
     /// <summary>The owner's side: deletes each finished job meant to be deleted, again after a crash, until it is gone.</summary>
@@ -347,6 +374,13 @@ internal sealed class LifecycleFaultHarness
             if (behaviour == JobBehaviour.ShutdownMidRun && _plan.Crashes == 0 && (job.Status, job.Attempt, _provider.Creates(job.Id)) != (JobStatus.Succeeded, 1, 1))
             {
                 failures.AppendLine($"job {job.Id} was handed back on shutdown, and ended {job.Status} at attempt {job.Attempt} with {_provider.Creates(job.Id)} provider create(s)");
+            }
+
+            // A job canceled while it waited never reaches the provider, and gets all its credits back.
+            if (behaviour == JobBehaviour.CanceledWhilePending && _plan.Crashes == 0
+                && (job.Status, job.CreditsRefunded, _provider.Creates(job.Id)) != (JobStatus.Canceled, job.CreditsCharged, 0))
+            {
+                failures.AppendLine($"job {job.Id} was canceled while it waited, and ended {job.Status}, refunded {job.CreditsRefunded} of {job.CreditsCharged}, with {_provider.Creates(job.Id)} provider create(s)");
             }
 
             // A rate limit pauses the provider and costs the attempt, not the job: the next attempt creates the one prediction.
