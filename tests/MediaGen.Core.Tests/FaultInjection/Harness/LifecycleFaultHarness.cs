@@ -117,19 +117,7 @@ internal sealed class LifecycleFaultHarness
                 continue;
             }
 
-            for (var tries = 0; ; tries++)
-            {
-                var process = await CurrentAsync();
-                try
-                {
-                    await process.Client.CancelAsync(job.OwnerId, job.Id);
-                    break;
-                }
-                catch (Exception) when (_plan.Crashed && tries < 5)
-                {
-                    // The API process died mid-cancel; the owner cancels again.
-                }
-            }
+            await AsOwnerAsync(client => client.CancelAsync(job.OwnerId, job.Id).AsTask());
         }
     }
 
@@ -148,29 +136,39 @@ internal sealed class LifecycleFaultHarness
                 continue;
             }
 
-            for (var tries = 0; ; tries++)
+            await AsOwnerAsync(async client =>
             {
-                var process = await CurrentAsync();
                 try
                 {
-                    await process.Client.DeleteAsync(job.OwnerId, job.Id);
-                }
-                catch (Exception) when (_plan.Crashed && tries < 5)
-                {
-                    // The API process died mid-delete; the owner deletes again.
-                    continue;
+                    await client.DeleteAsync(job.OwnerId, job.Id);
                 }
                 catch (JobNotFoundException)
                 {
                     // An earlier try deleted the job and died after.
                 }
-
-                _deleted[job.Id] = (job.OwnerId, job.CreditsCharged - job.CreditsRefunded);
-                break;
-            }
+            });
+            _deleted[job.Id] = (job.OwnerId, job.CreditsCharged - job.CreditsRefunded);
         }
 
         await ProcessUntilQuietAsync();
+    }
+
+    /// <summary>What an owner asks of the API, asked again of a new process when the one serving it dies, until it goes through.</summary>
+    private async Task AsOwnerAsync(Func<IMediaGenerationClient, Task> request)
+    {
+        for (var tries = 0; ; tries++)
+        {
+            var process = await CurrentAsync();
+            try
+            {
+                await request(process.Client);
+                return;
+            }
+            catch (Exception) when (_plan.Crashed && tries < 5)
+            {
+                // The API process died mid-request; the owner asks again.
+            }
+        }
     }
 
     private async Task SubmitAsync(JobBehaviour behaviour, int index, List<string> accepted)
