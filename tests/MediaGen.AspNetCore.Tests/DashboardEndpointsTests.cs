@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.AspNetCore.HttpOverrides;
 
 namespace MediaGen.AspNetCore.Tests;
@@ -35,9 +37,13 @@ public sealed class DashboardEndpointsTests
     public async Task Panels_AfterJobsRan_ShowThroughputWorkerAndDetail()
     {
         await using var host = await StartAsync(worker: true);
+        using var succeeded = new MetricCollector<long>(host.Services.GetRequiredService<IMeterFactory>(), MediaGenTelemetry.MeterName, MediaGenTelemetry.Instruments.JobSucceeded);
         using var client = host.CreateClient(owner: "erin");
         var id = await client.SubmitIdAsync(new { prompt = "a quiet harbour", model = "procedural" });
         Assert.Equal("succeeded", (await client.WaitForFinalAsync(id)).Status());
+
+        // The worker counts a success just after the step that publishes it: the panel counts from that measurement.
+        await succeeded.WaitForMeasurementsAsync(1).WaitAsync(Waits.Limit);
 
         var throughput = await client.GetFromJsonAsync<JsonElement>("/mediagen/api/throughput");
         var model = Assert.Single(throughput.GetProperty("models").EnumerateArray());
