@@ -48,9 +48,10 @@ internal static class WakeableReceive
             }
 
             var wait = remaining < idleCheck ? remaining : idleCheck;
+            var now = time.GetUtcNow();
             if (nextDue is { } due)
             {
-                var untilDue = due - time.GetUtcNow();
+                var untilDue = due - now;
                 untilDue = untilDue < TimeSpan.Zero ? TimeSpan.Zero : untilDue;
                 wait = untilDue < wait ? untilDue : wait;
             }
@@ -58,15 +59,34 @@ internal static class WakeableReceive
             wait = wait > LongestWait ? LongestWait : wait;
             if (wait > TimeSpan.Zero)
             {
-                try
-                {
-                    await wake.WaitAsync(wait, time, cancellationToken).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    // Time to look again: a delayed message or an expired lease may be due, or maxWait has passed.
-                }
+                await WaitAsync(wake, wait, now + wait, time, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="wake"/> or for <paramref name="wait"/> to pass. The timer is armed relative to the clock's
+    /// time when it is armed; a clock that moved past <paramref name="deadline"/> in between (a test's clock, moved on
+    /// another thread) would have it fire a whole wait late, so the deadline is checked again once the timer is armed.
+    /// </summary>
+    private static async ValueTask WaitAsync(Task wake, TimeSpan wait, DateTimeOffset deadline, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var armed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var waiting = wake.WaitAsync(wait, time, armed.Token);
+        if (!waiting.IsCompleted && time.GetUtcNow() >= deadline)
+        {
+            // Look again now; the timer is disposed (its task ends canceled, which nothing observes).
+            await armed.CancelAsync().ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await waiting.ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Time to look again: a delayed message or an expired lease may be due, or maxWait has passed.
         }
     }
 }
