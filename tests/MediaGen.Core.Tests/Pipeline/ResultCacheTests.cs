@@ -87,6 +87,46 @@ public sealed class ResultCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task SubmitAsync_CopyStallsPastHalfTheStalePeriod_GivesUpBeforeTheSweeperAndGenerates()
+    {
+        // The copy takes three minutes: past half the sweeper's stale period (five minutes), after which the sweeper may take
+        // the reservation for one a crash left, refund it and delete the copies while the job is being written.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var generator = new ScriptedGenerator("plain", (_, _) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("one", "two")));
+        FaultyStorage? storage = null;
+        using var host = StartHost(generator, b =>
+        {
+            b.Services.AddSingleton<TimeProvider>(time);
+            b.UseStorage(sp => storage = new FaultyStorage(ActivatorUtilities.CreateInstance<FileSystemMediaStorage>(sp)));
+        });
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var original = await host.Services.WaitForTerminalAsync("alice", (await client.SubmitAsync(Request("alice", generator.ModelId))).Job.Id);
+        storage!.BeforeRead = key =>
+        {
+            if (key == original.Outputs[1].Key)
+            {
+                time.Advance(TimeSpan.FromMinutes(3));
+            }
+        };
+
+        var submitted = await client.SubmitAsync(Request("bob", generator.ModelId));
+        storage.BeforeRead = null;
+        var job = await host.Services.WaitForTerminalAsync("bob", submitted.Job.Id);
+
+        Assert.False(submitted.Job.CacheHit);
+        Assert.Equal((JobStatus.Succeeded, false), (job.Status, job.CacheHit));
+        Assert.Equal(2, generator.Calls);
+        Assert.Equal(100 - job.CreditsCharged, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("bob"));
+        Assert.Equal(new[] { original.Id, job.Id }.Order(StringComparer.Ordinal), _root.GetDirectories().Select(d => d.Name).Order(StringComparer.Ordinal).ToArray());
+
+        // A copy that takes less than that is served as usual.
+        storage.BeforeRead = key => time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True((await client.SubmitAsync(Request("carol", generator.ModelId))).Job.CacheHit);
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task SubmitAsync_IndexNamesAJobThatIsGone_IsAMissAndTheEntryIsRemoved()
     {
         var (host, generator, original) = await StartWithOriginalAsync();
@@ -203,13 +243,19 @@ public sealed class ResultCacheTests : IDisposable
     {
         public string? FailReadsOf { get; set; }
 
+        /// <summary>Called before each read, with the key read.</summary>
+        public Action<string>? BeforeRead { get; set; }
+
         public ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default) =>
             inner.SaveAsync(key, content, options, cancellationToken);
 
-        public ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default) =>
-            string.Equals(key, FailReadsOf, StringComparison.Ordinal)
+        public ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default)
+        {
+            BeforeRead?.Invoke(key);
+            return string.Equals(key, FailReadsOf, StringComparison.Ordinal)
                 ? throw new StorageUnavailableException("The store cannot be reached.")
                 : inner.OpenReadAsync(key, cancellationToken);
+        }
 
         public ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => inner.GetInfoAsync(key, cancellationToken);
 

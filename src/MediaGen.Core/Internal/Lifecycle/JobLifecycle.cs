@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace MediaGen.Internal;
 
@@ -50,9 +51,16 @@ internal sealed partial class JobLifecycle(
     MediaGenMetrics metrics,
     WebhookDispatcher webhooks,
     TimeProvider timeProvider,
+    IOptions<MediaGenerationWorkerOptions> workerOptions,
     ILogger<JobLifecycle> logger)
 {
     private const int MaxConflicts = 16;
+
+    /// <summary>
+    /// How long a cache hit may take from its reservation to its job write: half of the stale period after which the
+    /// sweeper gives back a reservation that has no job (and deletes the copies made under its id).
+    /// </summary>
+    private readonly TimeSpan _cacheHitBudget = workerOptions.Value.StalePendingAfter / 2;
 
     public TimeProvider Time => timeProvider;
 
@@ -196,12 +204,15 @@ internal sealed partial class JobLifecycle(
     /// the copies, then the job, created finished; last, one commit settles the reservation with the Succeeded event and
     /// the completion webhook (atomic where one backend owns the seams). A job left finished with its reservation open
     /// gets that commit from the sweeper (<see cref="FinishCachedAsync"/>). An id given up is not used again: its
-    /// settled reservation would make a later one under it a no-op.
+    /// settled reservation would make a later one under it a no-op. A submission that reaches its job write later than half
+    /// the sweeper's stale period after its reservation gives up there, so the sweeper never takes a live one for dead
+    /// unless it stalls for that long again between that check and the write.
     /// </remarks>
     /// <exception cref="InsufficientCreditsException">The owner cannot pay the cache-hit price; nothing was written.</exception>
     public async ValueTask<JobCreateResult?> SubmitCachedAsync(GenerationJob job, string cacheKey, GenerationJob source, CancellationToken cancellationToken)
     {
         var credits = resultCache.CacheHitCredits;
+        var reserving = timeProvider.GetUtcNow(); // no later than the time the ledger stamps on the reservation
         await ledger.ReserveAsync(job.OwnerId, job.RunId, credits, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<JobOutput>? outputs;
         try
@@ -216,6 +227,17 @@ internal sealed partial class JobLifecycle(
 
         if (outputs is null)
         {
+            await GiveUpCachedAsync(job).ConfigureAwait(false);
+            return null;
+        }
+
+        // A submission that stalled this long (a slow copy, a paused process) does not race the sweeper, which would give
+        // the reservation back and delete the copies under a job about to be written: it gives up itself, and the
+        // caller generates the request under a new id.
+        var elapsed = timeProvider.GetUtcNow() - reserving;
+        if (elapsed >= _cacheHitBudget)
+        {
+            Log.CacheHitTooSlow(logger, job.Id, elapsed, _cacheHitBudget);
             await GiveUpCachedAsync(job).ConfigureAwait(false);
             return null;
         }

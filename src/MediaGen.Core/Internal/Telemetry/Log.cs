@@ -128,6 +128,9 @@ internal static partial class Log
     [LoggerMessage(59, LogLevel.Warning, "Job {JobId}, served from the result cache, is stored; settling its charge and sending its event and webhook failed, and the sweeper does it later.")]
     public static partial void CacheHitFinishFailed(ILogger logger, string jobId, Exception exception);
 
+    [LoggerMessage(60, LogLevel.Warning, "Job {JobId} was to be served from the result cache, but {Elapsed} passed between its reservation and its job write (the limit is {Limit}, half the sweeper's stale period); it is given up and the request is generated instead.")]
+    public static partial void CacheHitTooSlow(ILogger logger, string jobId, TimeSpan elapsed, TimeSpan limit);
+
     [LoggerMessage(57, LogLevel.Debug, "Renewing the lease on job {JobId}, which ends at {LockedUntil}.")]
     public static partial void RenewingLease(ILogger logger, string jobId, DateTimeOffset lockedUntil);
 
