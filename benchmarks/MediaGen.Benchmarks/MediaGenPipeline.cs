@@ -28,9 +28,15 @@ internal sealed class MediaGenPipeline : IAsyncDisposable
     public IServiceProvider Services => _host.Services;
 
     /// <summary>Builds the host; the worker starts with <see cref="StartAsync"/>, so jobs can be submitted before it runs.</summary>
-    public static MediaGenPipeline Create(int concurrency, IMediaGenerator generator)
+    /// <param name="concurrency">The worker's concurrency.</param>
+    /// <param name="generator">The generator.</param>
+    /// <param name="retention">
+    /// How long finished jobs, their reservations and their event histories are kept; null keeps the defaults (a day), so
+    /// everything a run finishes is still held at its end.
+    /// </param>
+    public static MediaGenPipeline Create(int concurrency, IMediaGenerator generator, TimeSpan? retention = null)
     {
-        var completions = new CompletionCounter();
+        var completions = new CompletionCounter(retention);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
         builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
@@ -44,12 +50,17 @@ internal sealed class MediaGenPipeline : IAsyncDisposable
                 o.SweepInterval = TimeSpan.Zero;
                 o.DrainTimeout = TimeSpan.FromSeconds(30);
             });
+        if (retention is { } kept)
+        {
+            builder.Services.Configure<InMemoryBackendOptions>(o => o.FinishedJobRetention = kept);
+        }
+
         return new MediaGenPipeline(builder.Build(), completions);
     }
 
-    public static async Task<MediaGenPipeline> StartAsync(int concurrency, IMediaGenerator generator)
+    public static async Task<MediaGenPipeline> StartAsync(int concurrency, IMediaGenerator generator, TimeSpan? retention = null)
     {
-        var pipeline = Create(concurrency, generator);
+        var pipeline = Create(concurrency, generator, retention);
         await pipeline.StartAsync().ConfigureAwait(false);
         return pipeline;
     }
@@ -75,9 +86,9 @@ internal sealed class MediaGenPipeline : IAsyncDisposable
 /// An <see cref="IJobEventStream"/> that counts terminal events and hands every event on to the in-memory stream, so
 /// completions are counted without a subscription or a store poll per job (one interlocked add per finished job).
 /// </summary>
-internal sealed class CompletionCounter : IJobEventStream
+internal sealed class CompletionCounter(TimeSpan? retention = null) : IJobEventStream
 {
-    private readonly InMemoryJobEventStream _inner = new();
+    private readonly InMemoryJobEventStream _inner = new(retention: retention);
     private TaskCompletionSource _reached = NewSource();
     private long _target = long.MaxValue;
     private long _finished;

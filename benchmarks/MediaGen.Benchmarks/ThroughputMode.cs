@@ -16,13 +16,18 @@ internal static class ThroughputMode
         var submitters = args.Int("--submitters", Math.Max(2, Environment.ProcessorCount));
         var concurrencies = args.Ints("--concurrency", [1, 16, 256]);
         var withPeer = !args.Flag("--no-peer");
+        TimeSpan? retention = args.Int("--retention-ms", -1) is var ms and >= 0 ? TimeSpan.FromMilliseconds(ms) : null;
 
         Report.Environment();
         Console.WriteLine($"# throughput: {jobs:N0} jobs per run after {warmup:N0} warm-up jobs, {submitters} parallel submitters");
+        if (retention is { } kept)
+        {
+            Console.WriteLine($"# MediaGen keeps finished jobs, reservations and event histories {kept.TotalMilliseconds:N0} ms (the peers keep their defaults)");
+        }
         var results = new List<RunResult>();
         foreach (var concurrency in concurrencies)
         {
-            var mediaGen = await RunMediaGenAsync(concurrency, jobs, warmup, submitters).ConfigureAwait(false);
+            var mediaGen = await RunMediaGenAsync(concurrency, jobs, warmup, submitters, retention).ConfigureAwait(false);
             Print(mediaGen);
             results.Add(mediaGen);
             if (withPeer)
@@ -42,9 +47,9 @@ internal static class ThroughputMode
         return results.Any(r => r.Unsuccessful > 0) ? 1 : 0;
     }
 
-    public static async Task<RunResult> RunMediaGenAsync(int concurrency, int jobs, int warmup, int submitters)
+    public static async Task<RunResult> RunMediaGenAsync(int concurrency, int jobs, int warmup, int submitters, TimeSpan? retention = null)
     {
-        await using var pipeline = await MediaGenPipeline.StartAsync(concurrency, new NoOpGenerator()).ConfigureAwait(false);
+        await using var pipeline = await MediaGenPipeline.StartAsync(concurrency, new NoOpGenerator(), retention).ConfigureAwait(false);
         var request = new GenerationRequest { Prompt = "a lighthouse on a cliff at dusk", Model = NoOpGenerator.ModelId, OwnerId = "bench" };
 
         var warmed = warmup <= 0 ? 0L : (long)warmup * await WarmUp.RunAsync(async round =>
