@@ -47,17 +47,42 @@ public sealed class S3MediaStorageTests : IAsyncLifetime
         var storage = Storage(o => o.ReadUrlLifetime = TimeSpan.FromMinutes(20));
         await storage.SaveAsync("job-3/0.png", new MemoryStream([7, 8, 9]), Png);
 
+        var before = TimeProvider.System.GetUtcNow();
         var byDefault = await storage.GetReadUrlAsync("job-3/0.png");
         var explicitly = await storage.GetReadUrlAsync("job-3/0.png", TimeSpan.FromMinutes(5));
+        var after = TimeProvider.System.GetUtcNow();
 
         Assert.Equal("http", byDefault.Scheme);
-        // The SDK measures the lifetime from its own clock, so allow for a second ticking over in between.
-        Assert.InRange(ExpiresSeconds(byDefault), 1199, 1201);
-        Assert.InRange(ExpiresSeconds(explicitly), 299, 301);
+        AssertEndsAt(byDefault, before + TimeSpan.FromMinutes(20), after + TimeSpan.FromMinutes(20));
+        AssertEndsAt(explicitly, before + TimeSpan.FromMinutes(5), after + TimeSpan.FromMinutes(5));
         using var http = new HttpClient();
         Assert.Equal([7, 8, 9], await http.GetByteArrayAsync(explicitly));
         var unsigned = new UriBuilder(explicitly) { Query = string.Empty }.Uri;
         Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync(unsigned)).StatusCode);
+    }
+
+    [ServerFact(S3TestServer.EndpointVariable)]
+    public async Task GetReadUrlAsync_SdkClockCorrectedBehind_StillEndsAtTheInstantAskedFor()
+    {
+        // The SDK signs on its own clock, corrected by the skew it measures from each response's Date header (whole
+        // seconds, read when the response arrives), so on a busy machine it runs a second or two behind: the URL is then
+        // signed that much earlier and for that much longer. Forced to 3 s behind here, the URL must still end on time.
+        var storage = Storage();
+        var correction = Amazon.AWSConfigs.ManualClockCorrection;
+        Amazon.AWSConfigs.ManualClockCorrection = TimeSpan.FromSeconds(-3);
+        try
+        {
+            var before = TimeProvider.System.GetUtcNow();
+            var url = await storage.GetReadUrlAsync("job-3/0.png", TimeSpan.FromMinutes(5));
+            var after = TimeProvider.System.GetUtcNow();
+
+            Assert.InRange(int.Parse(QueryValue(url, "X-Amz-Expires"), System.Globalization.CultureInfo.InvariantCulture), 302, 304);
+            AssertEndsAt(url, before + TimeSpan.FromMinutes(5), after + TimeSpan.FromMinutes(5));
+        }
+        finally
+        {
+            Amazon.AWSConfigs.ManualClockCorrection = correction;
+        }
     }
 
     [ServerFact(S3TestServer.EndpointVariable)]
@@ -208,8 +233,18 @@ public sealed class S3MediaStorageTests : IAsyncLifetime
         return provider.GetRequiredService<IMediaStorage>();
     }
 
-    private static int ExpiresSeconds(Uri url) =>
-        int.Parse(
-            url.Query.TrimStart('?').Split('&').Single(p => p.StartsWith("X-Amz-Expires=", StringComparison.Ordinal))["X-Amz-Expires=".Length..],
-            System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Asserts that <paramref name="url"/> ends (X-Amz-Date, whole seconds, plus X-Amz-Expires, rounded) at an instant the
+    /// storage asked for between <paramref name="earliest"/> and <paramref name="latest"/>: up to 1.5 s earlier (the
+    /// signing second cut off, the seconds rounded) or 0.5 s later (rounded up).
+    /// </summary>
+    private static void AssertEndsAt(Uri url, DateTimeOffset earliest, DateTimeOffset latest)
+    {
+        var signedAt = DateTimeOffset.ParseExact(QueryValue(url, "X-Amz-Date"), "yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal);
+        var endsAt = signedAt.AddSeconds(int.Parse(QueryValue(url, "X-Amz-Expires"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(endsAt, earliest - TimeSpan.FromSeconds(1.5), latest + TimeSpan.FromSeconds(0.5));
+    }
+
+    private static string QueryValue(Uri url, string name) =>
+        url.Query.TrimStart('?').Split('&').Single(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..];
 }
