@@ -205,6 +205,30 @@ public sealed class ResultCacheTests : IDisposable
         await host.StopAsync();
     }
 
+    [Fact]
+    public async Task FinishCached_SecondFinisherFromTheSameRead_AddsNoSecondSucceededEvent()
+    {
+        // A hit's last commit can be made twice from the same read of its job: by a submission that stalled after writing
+        // it, and by the sweeper that took it for one a crash left. Only one may publish Succeeded.
+        var (host, generator, _) = await StartWithOriginalAsync();
+        using var started = host;
+        var client = host.Services.GetRequiredService<IMediaGenerationClient>();
+        var hit = (await client.SubmitAsync(Request("bob", generator.ModelId))).Job;
+        Assert.True(hit.CacheHit);
+        var asWritten = await host.Services.GetRequiredService<IJobStore>().GetAsync(hit.Id);
+        Assert.Equal(hit, asWritten);
+
+        // The read both finishers started from: the job as its submission created it, one version before its last commit.
+        var beforeTheCommit = hit with { Version = hit.Version - 1, UpdatedAt = hit.CreatedAt };
+        Assert.Null(await host.Services.GetRequiredService<JobLifecycle>().FinishCachedAsync(beforeTheCommit, CancellationToken.None));
+
+        var history = await host.Services.GetRequiredService<IJobEventStream>().GetHistoryAsync(hit.Id, 0);
+        Assert.Single(history, e => e.Type == JobEventType.Succeeded);
+        Assert.Equal(hit, await host.Services.GetRequiredService<IJobStore>().GetAsync(hit.Id));
+        Assert.Equal(100, await host.Services.GetRequiredService<ICreditLedger>().GetBalanceAsync("bob"));
+        await host.StopAsync();
+    }
+
     /// <summary>Starts a host whose generator made one job for alice, recorded in the index.</summary>
     private async Task<(IHost Host, ScriptedGenerator Generator, GenerationJob Original)> StartWithOriginalAsync()
     {

@@ -266,7 +266,10 @@ internal sealed partial class JobLifecycle(
 
         try
         {
-            await FinishCachedAsync(created.Job, CancellationToken.None).ConfigureAwait(false);
+            if (await FinishCachedAsync(created.Job, CancellationToken.None).ConfigureAwait(false) is { } finished)
+            {
+                created = created with { Job = finished };
+            }
         }
         catch (Exception e)
         {
@@ -287,25 +290,36 @@ internal sealed partial class JobLifecycle(
     /// <summary>
     /// The last step of a job served from the result cache, in one commit: its reservation settled (nothing refunded), its
     /// Succeeded event and its completion webhook. The submission's, or the sweeper's when a crash left the job finished
-    /// with its reservation open; a commit that finds the reservation settled already settles nothing again.
+    /// with its reservation open. The commit writes the job again (a new version, nothing else changed), so of two that
+    /// start from the same read (a submission that stalled, and the sweeper that took it for dead) only one is applied:
+    /// the job gets one Succeeded event and one webhook. Returns the job as written, or null when another commit got there
+    /// first or the job is gone.
     /// </summary>
-    public async ValueTask FinishCachedAsync(GenerationJob job, CancellationToken cancellationToken)
+    public async ValueTask<GenerationJob?> FinishCachedAsync(GenerationJob job, CancellationToken cancellationToken)
     {
+        var finished = job with { Version = job.Version + 1, UpdatedAt = timeProvider.GetUtcNow() };
         var commit = new JobCommit
         {
             JobId = job.Id,
             OwnerId = job.OwnerId,
+            Job = finished,
             ExpectedVersion = job.Version,
             Run = job.Run,
             Settlement = 0,
-            Event = BuildEvent(job, JobEventType.Succeeded, job.UpdatedAt, error: null),
-            Webhook = webhooks.CreateDelivery(job, WebhookEventFilter.Completed),
+            Event = BuildEvent(finished, JobEventType.Succeeded, finished.UpdatedAt, error: null),
+            Webhook = webhooks.CreateDelivery(finished, WebhookEventFilter.Completed),
         };
-        await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+        if (!await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
         if (commit.Webhook is not null)
         {
             webhooks.Wake();
         }
+
+        return finished;
     }
 
     /// <summary>Gives back a cache hit that was not created (see <see cref="GiveBackUncreatedAsync"/>).</summary>
