@@ -55,6 +55,11 @@ mon data avail warn = 2
 mon data = $dir/mon
 [osd.0]
 osd data = $dir/osd0
+# At start an OSD sets its device class and its place in the CRUSH map through monitor commands. Ceph 16 sometimes sends
+# them before it has the monitor's fsid (the monitor answers "wrong fsid" and the OSD exits), several times in a row on a
+# busy machine. The class does not matter here and the place is set once below, by the CLI.
+osd class update on start = false
+osd crush update on start = false
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw data = $dir/rgw
@@ -76,6 +81,7 @@ CONF
     sleep 0.2
   done
   if ((!registered)); then log "the Ceph monitor did not accept the OSD; see $dir/log/mon.a.log"; return 1; fi
+  ceph -c "$conf" osd crush add osd.0 1 root=default >/dev/null 2>&1
 
   # The OSD sometimes exits at start with "wrong fsid": start it again from a fresh data directory.
   for attempt in 1 2 3 4 5; do
