@@ -81,7 +81,7 @@ CONF
     sleep 0.2
   done
   if ((!registered)); then log "the Ceph monitor did not accept the OSD; see $dir/log/mon.a.log"; return 1; fi
-  ceph -c "$conf" osd crush add osd.0 1 root=default >/dev/null 2>&1
+  ceph -c "$conf" osd crush add osd.0 1 root=default >/dev/null 2>&1 || { log "the Ceph monitor did not place the OSD in the CRUSH map; see $dir/log/mon.a.log"; return 1; }
 
   # The OSD sometimes exits at start with "wrong fsid": start it again from a fresh data directory.
   for attempt in 1 2 3 4 5; do

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 namespace MediaGen.Storage.S3.Tests;
 
 /// <summary>What the S3 storage does beyond the compliance suite: uploads, URLs, interop, configuration errors.</summary>
+[Collection(S3SdkClockCollection.Name)]
 public sealed class S3MediaStorageTests : IAsyncLifetime
 {
     private readonly string _bucket = S3TestServer.NewBucketName();
@@ -236,7 +237,9 @@ public sealed class S3MediaStorageTests : IAsyncLifetime
     /// <summary>
     /// Asserts that <paramref name="url"/> ends (X-Amz-Date, whole seconds, plus X-Amz-Expires, rounded) at an instant the
     /// storage asked for between <paramref name="earliest"/> and <paramref name="latest"/>: up to 1.5 s earlier (the
-    /// signing second cut off, the seconds rounded) or 0.5 s later (rounded up).
+    /// signing second cut off, the seconds rounded) or 0.5 s later (rounded up). The SDK reads its corrected clock twice
+    /// for a URL, once for each figure; this holds while no response in between changes its correction, which is why the
+    /// class runs alone (<see cref="S3SdkClockCollection"/>).
     /// </summary>
     private static void AssertEndsAt(Uri url, DateTimeOffset earliest, DateTimeOffset latest)
     {
@@ -247,4 +250,15 @@ public sealed class S3MediaStorageTests : IAsyncLifetime
 
     private static string QueryValue(Uri url, string name) =>
         url.Query.TrimStart('?').Split('&').Single(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..];
+}
+
+/// <summary>
+/// The tests that read or set the AWS SDK's process-wide clock correction run alone: the SDK updates it from every
+/// response, so another class's requests would move it between the two clock reads of one presigned URL, and the forced
+/// correction of one test must not reach other classes' requests.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class S3SdkClockCollection
+{
+    public const string Name = "AWS SDK clock correction";
 }
