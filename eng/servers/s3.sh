@@ -83,7 +83,8 @@ CONF
   if ((!registered)); then log "the Ceph monitor did not accept the OSD; see $dir/log/mon.a.log"; return 1; fi
   ceph -c "$conf" osd crush add osd.0 1 root=default >/dev/null 2>&1 || { log "the Ceph monitor did not place the OSD in the CRUSH map; see $dir/log/mon.a.log"; return 1; }
 
-  # The OSD sometimes exits at start with "wrong fsid": start it again from a fresh data directory.
+  # Should the OSD still exit at start (it did with "wrong fsid" before the two settings above), start it again from a
+  # fresh data directory.
   for attempt in 1 2 3 4 5; do
     rm -rf "$dir/osd0" && mkdir -p "$dir/osd0"
     ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >/dev/null 2>&1
