@@ -19,14 +19,36 @@ stop_all() {
   _mediagen_stop_cmds=()
 }
 
-# free_port: prints a TCP port on 127.0.0.1 that nothing listens on.
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on. It is picked below the kernel's ephemeral range, so
+# no socket the kernel numbers itself (an outgoing connection, a bind to port 0) can take it before the server binds it,
+# and never twice in one run (the ports handed out are listed in $MEDIAGEN_RUN_DIR/ports).
 free_port() {
-  python3 - <<'PY'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
+  python3 - "${MEDIAGEN_RUN_DIR:-}" <<'PY'
+import os, random, socket, sys
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except OSError:
+    low = 49152
+listed = os.path.join(sys.argv[1], "ports") if sys.argv[1] else None
+used = set(open(listed).read().split()) if listed and os.path.exists(listed) else set()
+for _ in range(1000):
+    port = random.randrange(15000, low)
+    if str(port) in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    if listed:
+        with open(listed, "a") as f:
+            f.write(f"{port}\n")
+    print(port)
+    break
+else:
+    sys.exit("no free port below the ephemeral range")
 PY
 }
 

@@ -41,12 +41,10 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task ApiAndTwoWorkers_OneWorkerKilledMidGeneration_EveryJobSucceedsOnceAndIsChargedOnce()
     {
         const int Jobs = 400;
-        var port = FreePort.Next();
-        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = Start("MediaGen.Samples.Api", new() { ["MediaGen__Worker__Enabled"] = "false" });
         var doomed = Start("MediaGen.Samples.Worker", []);
         var survivor = Start("MediaGen.Samples.Worker", []);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         var startBalance = await SampleHosts.BalanceAsync(http);
 
         var ids = new List<string>(Jobs);
@@ -90,11 +88,9 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         await using var server = new PostgresServerProcess();
         await server.StartAsync();
         _connectionString = server.ConnectionString;
-        var port = FreePort.Next();
-        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = Start("MediaGen.Samples.Api", new() { ["MediaGen__Worker__Enabled"] = "false" });
         var worker = Start("MediaGen.Samples.Worker", []);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         var startBalance = await SampleHosts.BalanceAsync(http);
 
         // Four clients submit without pause while PostgreSQL is killed and restarted. A 202 is an acknowledged submission;

@@ -235,11 +235,8 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
 
     private async Task<HttpClient> StartApiAsync()
     {
-        var port = RedisJobQueueTests.FreePort();
-        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
-        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts!.WaitUntilStartedAsync(api, StartLimit);
-        return http;
+        var api = Start("MediaGen.Samples.Api", new() { ["MediaGen__Worker__Enabled"] = "false" });
+        return new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, StartLimit), Timeout = TimeSpan.FromSeconds(30) };
     }
 
     private Process Start(string project, Dictionary<string, string>? environment = null, Action<string?>? lines = null)

@@ -25,12 +25,10 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
     [ServerFact(RedisTestServer.Variable)]
     public async Task ApiAndTwoWorkers_OneWorkerKilledMidGeneration_EveryJobSucceedsOnceAndIsChargedOnce()
     {
-        var port = RedisJobQueueTests.FreePort();
-        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = Start("MediaGen.Samples.Api", new() { ["MediaGen__Worker__Enabled"] = "false" });
         var doomed = Start("MediaGen.Samples.Worker", []);
         Start("MediaGen.Samples.Worker", []);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         var startBalance = await BalanceAsync(http);
 
         var ids = new List<string>(Jobs);
@@ -78,10 +76,8 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
     {
         // Priced per image: procedural-hd costs 4 credits an image, procedural 1. Three jobs through the API process, run
         // by a worker process: images 1 and 3 of four fail; every image of two fails; all three images of a third succeed.
-        var port = RedisJobQueueTests.FreePort();
-        var api = Start("MediaGen.Samples.Api", new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
+        var api = Start("MediaGen.Samples.Api", new() { ["MediaGen__Worker__Enabled"] = "false" });
+        using var http = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         var startBalance = await BalanceAsync(http);
 
         async Task<string> SubmitAsync(object body)
@@ -151,11 +147,9 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
         // before the kill), and the survivors take them over then, without the sweeper (which is minutes away).
         var duration = TimeSpan.FromSeconds(4);
         var worker = new Dictionary<string, string> { ["MediaGen__Generators__Procedural__SimulatedDuration"] = duration.ToString("c", CultureInfo.InvariantCulture) };
-        var port = RedisJobQueueTests.FreePort();
-        var api = Start("MediaGen.Samples.Api", new(worker) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = Start("MediaGen.Samples.Api", new(worker) { ["MediaGen__Worker__Enabled"] = "false" });
         var workers = new List<Process> { Start("MediaGen.Samples.Worker", worker), Start("MediaGen.Samples.Worker", worker) };
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         var startBalance = await BalanceAsync(http);
 
         string[] failures = [.. Enumerable.Repeat("none", 16), "permanent", "permanent", "permanent", "permanent", "transient-once", "transient-once", "transient-once", "transient-once"];
@@ -217,12 +211,10 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
     {
         using var redis = new RedisServerProcess();
         await redis.StartAsync();
-        var port = RedisJobQueueTests.FreePort();
         var environment = new Dictionary<string, string> { ["MediaGen__Redis__Configuration"] = redis.Address + ",connectTimeout=1000" };
-        var api = Start("MediaGen.Samples.Api", new(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = Start("MediaGen.Samples.Api", new(environment) { ["MediaGen__Worker__Enabled"] = "false" });
         var worker = Start("MediaGen.Samples.Worker", environment);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         var startBalance = await BalanceAsync(http);
 
         var accepted = new List<string>();
@@ -276,14 +268,12 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
             ["MediaGen__Credits__InitialBalance"] = "5000",
             ["MediaGen__Worker__Concurrency"] = Concurrency.ToString(CultureInfo.InvariantCulture),
         };
-        var port = RedisJobQueueTests.FreePort();
-        var api = Start("MediaGen.Samples.Api", new(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = Start("MediaGen.Samples.Api", new(environment) { ["MediaGen__Worker__Enabled"] = "false" });
         Start("MediaGen.Samples.Worker", environment);
-        using var a = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        using var a = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         a.DefaultRequestHeaders.Add("X-Api-Key", "key-a");
         using var b = new HttpClient { BaseAddress = a.BaseAddress, Timeout = a.Timeout };
         b.DefaultRequestHeaders.Add("X-Api-Key", "key-b");
-        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
 
         for (var start = 0; start < 2_000; start += 50)
         {
@@ -332,13 +322,12 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
             ["MediaGen__SubmissionWindow"] = "01:00:00",
             ["MediaGen__Worker__Enabled"] = "false",
         };
-        var ports = new[] { RedisJobQueueTests.FreePort(), RedisJobQueueTests.FreePort() };
-        foreach (var host in ports.Select(port => Start("MediaGen.Samples.Api", new(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" })).ToList())
+        var hosts = new[] { Start("MediaGen.Samples.Api", environment), Start("MediaGen.Samples.Api", environment) };
+        var apis = new HttpClient[hosts.Length];
+        for (var i = 0; i < hosts.Length; i++)
         {
-            await _hosts!.WaitUntilStartedAsync(host, TimeSpan.FromSeconds(60));
+            apis[i] = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(hosts[i], TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         }
-
-        var apis = ports.Select(port => new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) }).ToArray();
 
         var startBalance = await BalanceAsync(apis[0]);
         var windowBefore = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 3600;

@@ -210,20 +210,13 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
     [ServerFact(RedisTestServer.Variable)]
     public async Task EnqueueAsync_RedisUnreachable_ThrowsQueueUnavailable()
     {
-        var port = FreePort();
+        var port = FreePort.Next();
         var multiplexer = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=false,connectTimeout=200,connectRetry=0");
         _disposables.Add(multiplexer);
         var queue = RedisTestServer.Queue(new RedisConnection(multiplexer, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance), RedisTestServer.Options(_prefix), _time);
 
         var error = await Assert.ThrowsAsync<QueueUnavailableException>(() => queue.EnqueueAsync(new QueueMessage("job")).AsTask());
         Assert.Equal(MediaGenErrorCodes.QueueUnavailable, error.ErrorCode);
-    }
-
-    internal static int FreePort()
-    {
-        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
-        return ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
     private async Task<RedisJobQueue> CreateQueueAsync()

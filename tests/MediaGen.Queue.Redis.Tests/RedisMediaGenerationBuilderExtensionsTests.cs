@@ -96,7 +96,7 @@ public sealed class RedisMediaGenerationBuilderExtensionsTests
     public async Task SubmitAsync_RedisDown_ThrowsQueueUnavailableAndWritesNothing()
     {
         var services = new ServiceCollection();
-        var port = RedisJobQueueTests.FreePort();
+        var port = FreePort.Next();
         services.AddMediaGeneration()
             .UseRedisQueue(o => o.Configuration = $"127.0.0.1:{port},connectTimeout=200,connectRetry=0")
             .AddGenerator(new InstantGenerator());

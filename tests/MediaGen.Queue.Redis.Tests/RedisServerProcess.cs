@@ -10,7 +10,7 @@ internal sealed class RedisServerProcess : IDisposable
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("mediagen-redis-aof");
     private Process? _server;
 
-    public int Port { get; } = RedisJobQueueTests.FreePort();
+    public int Port { get; } = FreePort.Next();
 
     public string Address => $"127.0.0.1:{Port}";
 

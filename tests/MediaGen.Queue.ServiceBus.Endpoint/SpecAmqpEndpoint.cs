@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -53,7 +52,7 @@ public sealed class SpecAmqpEndpoint : IAsyncDisposable
         Time = time;
         KeyName = keyName;
         Key = key ?? Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        Port = port == 0 ? FreePort() : port;
+        Port = port == 0 ? MediaGen.TestSupport.FreePort.Next() : port;
         _host = new ContainerHost([new Address($"amqp://127.0.0.1:{Port}")]);
         _host.Listeners[0].SASL.EnableAnonymousMechanism = true;
         _host.Listeners[0].SASL.EnableMechanism(new Symbol("MSSBCBS"), new CbsSaslProfile());
@@ -221,13 +220,6 @@ public sealed class SpecAmqpEndpoint : IAsyncDisposable
         }
 
         return (resource, expiresAt, null);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class TokenSet

@@ -21,10 +21,8 @@ public sealed class SampleApiHostTests : IDisposable
     public async Task SampleApi_OnServiceBusThroughTheEndpoint_RunsEveryJobToSucceededAndChargesOnce()
     {
         const int jobs = 60;
-        var port = FreePort.Next();
-        var api = StartApi(port);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts!.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
+        var api = StartApi();
+        using var http = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         var startBalance = (await http.GetFromJsonAsync<JsonElement>("/api/v1/credits")).GetProperty("balance").GetInt64();
 
         var ids = await Task.WhenAll(Enumerable.Range(0, jobs).Select(async i =>
@@ -45,11 +43,10 @@ public sealed class SampleApiHostTests : IDisposable
         Assert.False(api.HasExited);
     }
 
-    private System.Diagnostics.Process StartApi(int port)
+    private System.Diagnostics.Process StartApi()
     {
         _hosts = new SampleHosts(new Dictionary<string, string>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["MediaGen__Queue__Provider"] = "ServiceBus",
             ["MediaGen__ServiceBus__ConnectionString"] = ServerEnvironment.Require(Variable),
             ["MediaGen__ServiceBus__QueueName"] = "samples",

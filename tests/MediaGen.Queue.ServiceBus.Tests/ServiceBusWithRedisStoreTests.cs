@@ -38,12 +38,10 @@ public sealed class ServiceBusWithRedisStoreTests : IDisposable
             ["MediaGen__Credits__InitialBalance"] = "1000",
             ["Logging__LogLevel__Default"] = "Warning",
         });
-        var port = FreePort.Next();
-        var api = _hosts.Start("MediaGen.Samples.Api", new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["MediaGen__Worker__Enabled"] = "false" });
+        var api = _hosts.Start("MediaGen.Samples.Api", new Dictionary<string, string> { ["MediaGen__Worker__Enabled"] = "false" });
         var doomed = _hosts.Start("MediaGen.Samples.Worker");
         _hosts.Start("MediaGen.Samples.Worker");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        await _hosts.WaitUntilStartedAsync(api, TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = await _hosts.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };
         var startBalance = await SampleHosts.BalanceAsync(http);
 
         var ids = await Task.WhenAll(Enumerable.Range(0, Jobs).Select(async i =>

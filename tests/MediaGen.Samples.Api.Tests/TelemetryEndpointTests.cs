@@ -105,21 +105,20 @@ public sealed class TelemetryEndpointTests
         private readonly WebApplication _app;
         private readonly ConcurrentDictionary<string, ConcurrentQueue<byte[]>> _bodies = new(StringComparer.Ordinal);
 
-        private OtlpCollector(WebApplication app, int port)
+        private OtlpCollector(WebApplication app)
         {
             _app = app;
-            BaseUrl = $"http://127.0.0.1:{port}";
         }
 
-        public string BaseUrl { get; }
+        /// <summary>Where the collector listens, once started: on a port the system picked when it bound.</summary>
+        public string BaseUrl => _app.Urls.First();
 
         public static async Task<OtlpCollector> StartAsync()
         {
-            var port = FreePort.Next();
             var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
             var app = builder.Build();
-            var collector = new OtlpCollector(app, port);
+            var collector = new OtlpCollector(app);
             app.MapPost("/{**path}", async (HttpContext context) =>
             {
                 using var body = new MemoryStream();

@@ -10,10 +10,16 @@ namespace MediaGen.TestSupport;
 public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment) : IDisposable
 {
     private const string StartedLine = "Application started.";
+    private const string ListeningLine = "Now listening on: ";
+    private const int TailLines = 40;
     private readonly List<Process> _processes = [];
-    private readonly Dictionary<Process, TaskCompletionSource<bool>> _started = [];
+    private readonly Dictionary<Process, Host> _hosts = [];
 
-    /// <summary>Starts a sample host.</summary>
+    /// <summary>
+    /// Starts a sample host. A web host listens on a loopback port the system picks when it binds, unless the environment
+    /// sets <c>ASPNETCORE_URLS</c>: a port chosen before the start could be taken by another process in between, and the
+    /// host would fail to bind. <see cref="WaitUntilListeningAsync"/> says which port it got.
+    /// </summary>
     /// <param name="project">The sample project's name, for example <c>MediaGen.Samples.Worker</c>.</param>
     /// <param name="overrides">Environment values for this host, over the shared ones.</param>
     /// <param name="output">Receives each line the host writes; null discards them.</param>
@@ -26,8 +32,9 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
         Assert.True(File.Exists(dll), $"{dll} is missing; build the solution first.");
         var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
 
-        // The host's lifetime line says when it has started (a web host: listens), whatever the default log level.
+        // The host's lifetime lines say where it listens and when it has started, whatever the default log level.
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
@@ -38,26 +45,26 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
             start.Environment[key] = value;
         }
 
-        var started = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var host = new Host();
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data?.Contains(StartedLine, StringComparison.Ordinal) == true)
-            {
-                started.TrySetResult(true);
-            }
-
+            host.Read(e.Data);
             output?.Invoke(e.Data);
         };
-        process.ErrorDataReceived += (_, e) => output?.Invoke(e.Data);
-        process.Exited += (_, _) => started.TrySetResult(false);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            host.Read(e.Data);
+            output?.Invoke(e.Data);
+        };
+        process.Exited += (_, _) => host.Started.TrySetResult(false);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         lock (_processes)
         {
             _processes.Add(process);
-            _started[process] = started;
+            _hosts[process] = host;
         }
 
         return process;
@@ -65,28 +72,47 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
 
     /// <summary>
     /// Waits until a host this instance started has started (a web host listens then): it says so on its output, so
-    /// nothing is polled. Fails at once if the host exits first.
+    /// nothing is polled. Fails at once if the host exits first, with the last lines it wrote.
     /// </summary>
     /// <param name="process">The host, as <see cref="Start"/> returned it.</param>
     /// <param name="timeout">The longest wait.</param>
     /// <returns>A task that completes once the host has started.</returns>
     /// <exception cref="TimeoutException">The host did not start within <paramref name="timeout"/>.</exception>
     /// <exception cref="InvalidOperationException">The host exited before it started.</exception>
-    public async Task WaitUntilStartedAsync(Process process, TimeSpan timeout)
+    public async Task WaitUntilStartedAsync(Process process, TimeSpan timeout) => await StartedAsync(process, timeout);
+
+    /// <summary>Waits until a web host this instance started has started, and returns the first address it listens on.</summary>
+    /// <param name="process">The host, as <see cref="Start"/> returned it.</param>
+    /// <param name="timeout">The longest wait.</param>
+    /// <returns>The address, for example <c>http://127.0.0.1:40123/</c>.</returns>
+    /// <exception cref="TimeoutException">The host did not start within <paramref name="timeout"/>.</exception>
+    /// <exception cref="InvalidOperationException">The host exited before it started, or started without listening.</exception>
+    public async Task<Uri> WaitUntilListeningAsync(Process process, TimeSpan timeout)
+    {
+        var host = await StartedAsync(process, timeout);
+        return host.Address ?? throw new InvalidOperationException($"Process {process.Id} started without saying where it listens.");
+    }
+
+    private async Task<Host> StartedAsync(Process process, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(process);
-        Task<bool> started;
+        Host host;
         lock (_processes)
         {
-            started = _started[process].Task;
+            host = _hosts[process];
         }
 
         using var limit = new CancellationTokenSource(timeout);
-        await Waits.BoundedAsync(started, limit.Token, $"process {process.Id} to start");
-        if (!await started)
+        await Waits.BoundedAsync(host.Started.Task, limit.Token, $"process {process.Id} to start");
+        if (!await host.Started.Task)
         {
-            throw new InvalidOperationException($"Process {process.Id} exited with code {process.ExitCode} before it started.");
+            // Without a timeout, this also waits until the output is read to its end, so the tail is complete.
+            process.WaitForExit();
+            throw new InvalidOperationException(
+                $"Process {process.Id} exited with code {process.ExitCode} before it started. Its last lines:{Environment.NewLine}{host.Tail()}");
         }
+
+        return host;
     }
 
     /// <inheritdoc />
@@ -106,7 +132,7 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
             }
 
             _processes.Clear();
-            _started.Clear();
+            _hosts.Clear();
         }
     }
 
@@ -170,4 +196,50 @@ public sealed class SampleHosts(IReadOnlyDictionary<string, string> environment)
     /// <returns>The balance.</returns>
     public static async Task<long> BalanceAsync(HttpClient http) =>
         (await http.GetFromJsonAsync<JsonElement>("/api/v1/credits")).GetProperty("balance").GetInt64();
+
+    /// <summary>What a host has said: whether it started, where it listens, its last lines.</summary>
+    private sealed class Host
+    {
+        private readonly Queue<string> _tail = new();
+
+        public TaskCompletionSource<bool> Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Uri? Address { get; private set; }
+
+        public void Read(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (_tail)
+            {
+                if (_tail.Count == TailLines)
+                {
+                    _tail.Dequeue();
+                }
+
+                _tail.Enqueue(line);
+                var listening = line.IndexOf(ListeningLine, StringComparison.Ordinal);
+                if (Address is null && listening >= 0)
+                {
+                    Address = new Uri(line[(listening + ListeningLine.Length)..].Trim());
+                }
+            }
+
+            if (line.Contains(StartedLine, StringComparison.Ordinal))
+            {
+                Started.TrySetResult(true);
+            }
+        }
+
+        public string Tail()
+        {
+            lock (_tail)
+            {
+                return string.Join(Environment.NewLine, _tail);
+            }
+        }
+    }
 }
