@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +16,11 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     private readonly string _publicBaseUrl;
     private readonly TimeSpan _readUrlLifetime;
     private readonly TimeProvider _time;
+
+    // Temporary files are named by this instance's random tag and a counter: unique among processes sharing the root,
+    // without a GUID (and its read of the system's random source) per file.
+    private readonly string _tempTag = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+    private long _tempCount;
 
     public FileSystemMediaStorage(IOptions<FileSystemStorageOptions> options, TimeProvider timeProvider)
     {
@@ -42,7 +48,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         ArgumentNullException.ThrowIfNull(options);
         var path = ResolvePath(key);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        var temp = TempPath(path);
         long size;
         try
         {
@@ -160,10 +166,14 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         return path;
     }
 
-    private static void WriteSidecar(string path, StorageWriteOptions options)
+    private string TempPath(string path) =>
+        string.Create(CultureInfo.InvariantCulture, $"{path}.{_tempTag}{Interlocked.Increment(ref _tempCount):x}.tmp");
+
+    private void WriteSidecar(string path, StorageWriteOptions options)
     {
-        // One line each: the content type, then escaped key=value pairs. A few dozen bytes, written as one string in one
-        // write, at once (see FileWriteStream on asynchronous file I/O).
+        // One line each: the content type, then escaped key=value pairs. A few dozen bytes, written in one write, at once
+        // (see FileWriteStream on asynchronous file I/O), to a new file opened as the output's is: a file opened to be
+        // truncated or shared would cost a file-system query, a truncation and a shared lock more on every output.
         var text = new StringBuilder(options.ContentType).AppendLine();
         if (options.Metadata is not null)
         {
@@ -173,9 +183,21 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
             }
         }
 
-        var temp = path + SidecarSuffix + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        File.WriteAllText(temp, text.ToString());
-        File.Move(temp, path + SidecarSuffix, overwrite: true);
+        var temp = TempPath(path + SidecarSuffix);
+        try
+        {
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                RandomAccess.Write(handle, Encoding.UTF8.GetBytes(text.ToString()), 0);
+            }
+
+            File.Move(temp, path + SidecarSuffix, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
     }
 
     private static async Task<(string ContentType, Dictionary<string, string> Metadata)> ReadSidecarAsync(string path, CancellationToken cancellationToken)
