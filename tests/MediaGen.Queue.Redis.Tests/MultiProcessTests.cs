@@ -211,7 +211,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
     {
         using var redis = new RedisServerProcess();
         await redis.StartAsync();
-        var environment = new Dictionary<string, string> { ["MediaGen__Redis__Configuration"] = redis.Address + ",connectTimeout=1000" };
+        var environment = new Dictionary<string, string> { ["MediaGen__Redis__Configuration"] = redis.Address };
         var api = Start("MediaGen.Samples.Api", new(environment) { ["MediaGen__Worker__Enabled"] = "false" });
         var worker = Start("MediaGen.Samples.Worker", environment);
         using var http = new HttpClient { BaseAddress = await _hosts!.WaitUntilListeningAsync(api, TimeSpan.FromSeconds(60)), Timeout = TimeSpan.FromSeconds(30) };

@@ -22,7 +22,7 @@ public sealed class RedisDurabilityTests : IAsyncLifetime
     {
         await _redis.StartAsync();
         var options = RedisTestServer.Options(RedisTestServer.NewPrefix(), configure: o => o.IdleCheckInterval = TimeSpan.FromMilliseconds(200));
-        await using var connection = new RedisConnection($"{_redis.Address},connectTimeout=1000", NullLogger.Instance);
+        await using var connection = new RedisConnection(_redis.Address, NullLogger.Instance);
         var queue = RedisTestServer.Queue(connection, options, TimeProvider.System);
         var store = new RedisJobStore(connection, options, TimeProvider.System);
         var ledger = new RedisCreditLedger(connection, options, () => 1000);
