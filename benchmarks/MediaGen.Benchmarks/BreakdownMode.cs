@@ -10,6 +10,7 @@ internal static class BreakdownMode
     {
         var jobs = args.Int("--jobs", 100_000);
         var concurrency = args.Int("--concurrency", 16);
+        TimeSpan? retention = args.Int("--retention-ms", -1) is var ms and >= 0 ? TimeSpan.FromMilliseconds(ms) : null;
         using var sampler = args.Flag("--types") ? new AllocationSampler() : null;
         Report.Environment();
         Console.WriteLine($"# breakdown: {jobs:N0} jobs, concurrency {concurrency}; submission (one submitter, worker stopped), then processing");
@@ -17,7 +18,7 @@ internal static class BreakdownMode
         // Warm the JIT on a throw-away pipeline first.
         await ThroughputMode.RunMediaGenAsync(concurrency, 20_000, 0, 2).ConfigureAwait(false);
 
-        await using var pipeline = MediaGenPipeline.Create(concurrency, new NoOpGenerator());
+        await using var pipeline = MediaGenPipeline.Create(concurrency, new NoOpGenerator(), retention);
         var request = new GenerationRequest { Prompt = "a lighthouse on a cliff at dusk", Model = NoOpGenerator.ModelId, OwnerId = "bench" };
         Snapshot.Settle();
         sampler?.Start();

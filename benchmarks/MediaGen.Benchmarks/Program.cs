@@ -23,7 +23,7 @@ switch (mode)
               throughput  [--jobs 100000] [--warmup 10000] [--concurrency 1,16,256] [--submitters N] [--no-peer] [--retention-ms N]
               latency     [--rate 1000] [--seconds 10] [--concurrency 16] [--warmup 2000] [--no-peer]
               io          [--jobs 50000] [--concurrency 10000] [--delay-ms 2000] [--warmup <concurrency>] [--submitters N] [--types]
-              breakdown   [--jobs 100000] [--concurrency 16] [--types]   (submit and process measured apart; --types samples allocations by type)
+              breakdown   [--jobs 100000] [--concurrency 16] [--types] [--retention-ms N]   (submit and process measured apart; --types samples allocations by type)
               bdn         [BenchmarkDotNet arguments, e.g. --filter *]
             """);
         return 2;
