@@ -241,21 +241,14 @@ public sealed class MultiProcessCancelAndRateLimitTests(ITestOutputHelper output
 
     private Process Start(string project, Dictionary<string, string>? environment = null, Action<string?>? lines = null)
     {
-        _hosts ??= new SampleHosts(new Dictionary<string, string>
+        _hosts ??= new SampleHosts(new Dictionary<string, string>(RedisTestServer.SampleHostEnvironment(_prefix, Lease, _media))
         {
-            ["MediaGen__Queue__Provider"] = "Redis",
-            ["MediaGen__Redis__Configuration"] = RedisTestServer.Address,
-            ["MediaGen__Redis__KeyPrefix"] = _prefix,
-            ["MediaGen__Redis__LeaseDuration"] = Lease.ToString("c", CultureInfo.InvariantCulture),
-            ["MediaGen__FileSystem__RootPath"] = _media.FullName,
             ["MediaGen__Generators__Replicate__ApiToken"] = FakeReplicateServer.Token,
             ["MediaGen__Generators__Replicate__BaseUrl"] = _replicate.BaseUrl.AbsoluteUri,
             ["MediaGen__Generators__Replicate__PollInitialInterval"] = "00:00:00.100",
             ["MediaGen__Generators__Replicate__PollMaxInterval"] = "00:00:00.200",
             ["MediaGen__Generators__Replicate__RetryBaseDelay"] = "00:00:00.050",
             ["MediaGen__Generators__Replicate__UnconfirmedCreateLookupDelay"] = "00:00:00.100",
-            ["MediaGen__Credits__InitialBalance"] = "1000",
-            ["Logging__LogLevel__Default"] = "Warning",
         });
         return _hosts.Start(project, environment, lines);
     }

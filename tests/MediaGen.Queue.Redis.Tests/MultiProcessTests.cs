@@ -368,18 +368,11 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
 
     private Process Start(string project, Dictionary<string, string> environment)
     {
-        _hosts ??= new SampleHosts(new Dictionary<string, string>
+        _hosts ??= new SampleHosts(new Dictionary<string, string>(RedisTestServer.SampleHostEnvironment(_prefix, Lease, _media))
         {
-            ["MediaGen__Queue__Provider"] = "Redis",
-            ["MediaGen__Redis__Configuration"] = RedisTestServer.Address,
-            ["MediaGen__Redis__KeyPrefix"] = _prefix,
-            ["MediaGen__Redis__LeaseDuration"] = Lease.ToString("c", CultureInfo.InvariantCulture),
-            ["MediaGen__FileSystem__RootPath"] = _media.FullName,
             ["MediaGen__Generators__Procedural__SimulatedDuration"] = "00:00:00.300",
             ["MediaGen__Generators__Procedural__ProgressSteps"] = "3",
             ["MediaGen__Worker__Concurrency"] = "16",
-            ["MediaGen__Credits__InitialBalance"] = "1000",
-            ["Logging__LogLevel__Default"] = "Warning",
         });
         return _hosts.Start(project, environment);
     }

@@ -17,6 +17,21 @@ internal static class RedisTestServer
     }
 
     /// <summary>A connection over a multiplexer of its own, so two of them behave like two processes.</summary>
+    /// <summary>
+    /// The environment of sample hosts (API and workers as processes) on this server, under <paramref name="prefix"/>,
+    /// with outputs in <paramref name="media"/>; each test adds its generators and limits.
+    /// </summary>
+    public static Dictionary<string, string> SampleHostEnvironment(string prefix, TimeSpan lease, DirectoryInfo media) => new()
+    {
+        ["MediaGen__Queue__Provider"] = "Redis",
+        ["MediaGen__Redis__Configuration"] = Address,
+        ["MediaGen__Redis__KeyPrefix"] = prefix,
+        ["MediaGen__Redis__LeaseDuration"] = lease.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+        ["MediaGen__FileSystem__RootPath"] = media.FullName,
+        ["MediaGen__Credits__InitialBalance"] = "1000",
+        ["Logging__LogLevel__Default"] = "Warning",
+    };
+
     public static async Task<(RedisConnection Connection, ConnectionMultiplexer Multiplexer)> ConnectAsync(string? address = null)
     {
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(address ?? Address);
