@@ -13,6 +13,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
 {
     private const string SidecarSuffix = ".meta";
     private readonly string _root;
+    private readonly string _rootPrefix;
     private readonly string _publicBaseUrl;
     private readonly TimeSpan _readUrlLifetime;
     private readonly TimeProvider _time;
@@ -26,6 +27,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     {
         ArgumentNullException.ThrowIfNull(options);
         _root = Path.GetFullPath(options.Value.RootPath);
+        _rootPrefix = _root + Path.DirectorySeparatorChar;
         _publicBaseUrl = options.Value.PublicBaseUrl.EndsWith('/') ? options.Value.PublicBaseUrl : options.Value.PublicBaseUrl + "/";
         _readUrlLifetime = options.Value.ReadUrlLifetime;
         _time = timeProvider;
@@ -153,7 +155,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     {
         MediaStorageKeys.Validate(key);
         var path = Path.GetFullPath(Path.Combine(_root, key));
-        if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        if (!path.StartsWith(_rootPrefix, StringComparison.Ordinal))
         {
             throw new InvalidStorageKeyException(key, "It resolves outside the storage root.");
         }
@@ -183,7 +185,8 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
             }
         }
 
-        var temp = TempPath(path + SidecarSuffix);
+        var sidecar = path + SidecarSuffix;
+        var temp = TempPath(sidecar);
         try
         {
             using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -191,7 +194,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
                 RandomAccess.Write(handle, Encoding.UTF8.GetBytes(text.ToString()), 0);
             }
 
-            File.Move(temp, path + SidecarSuffix, overwrite: true);
+            File.Move(temp, sidecar, overwrite: true);
         }
         catch
         {
