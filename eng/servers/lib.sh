@@ -29,6 +29,8 @@ try:
     low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except OSError:
     low = 49152
+if low <= 16000:  # too low to leave room below it, as in tests/MediaGen.TestSupport/FreePort.cs
+    low = 49152
 listed = os.path.join(sys.argv[1], "ports") if sys.argv[1] else None
 used = set(open(listed).read().split()) if listed and os.path.exists(listed) else set()
 for _ in range(1000):

@@ -16,7 +16,6 @@ internal static class RedisTestServer
         return Microsoft.Extensions.Options.Options.Create(options);
     }
 
-    /// <summary>A connection over a multiplexer of its own, so two of them behave like two processes.</summary>
     /// <summary>
     /// The environment of sample hosts (API and workers as processes) on this server, under <paramref name="prefix"/>,
     /// with outputs in <paramref name="media"/>; each test adds its generators and limits.
@@ -32,6 +31,7 @@ internal static class RedisTestServer
         ["Logging__LogLevel__Default"] = "Warning",
     };
 
+    /// <summary>A connection over a multiplexer of its own, so two of them behave like two processes.</summary>
     public static async Task<(RedisConnection Connection, ConnectionMultiplexer Multiplexer)> ConnectAsync(string? address = null)
     {
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(address ?? Address);

@@ -52,7 +52,9 @@ public static class FreePort
         }
     }
 
-    // Linux says where its ephemeral range starts; elsewhere the IANA range (49152 and up) is the usual one.
+    // Linux says where its ephemeral range starts; elsewhere the IANA range (49152 and up) is the usual one. A range that
+    // starts too low to leave room below it is ignored: the picks then come from below 49152, which that kernel may also
+    // hand out itself.
     private static int ReadEphemeralLow()
     {
         try
