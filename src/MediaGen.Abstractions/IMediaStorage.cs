@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+
 namespace MediaGen;
 
 /// <summary>
@@ -72,5 +74,5 @@ public sealed record StoredObject
     public required string ContentType { get; init; }
 
     /// <summary>The metadata stored with the object.</summary>
-    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = ReadOnlyDictionary<string, string>.Empty;
 }

@@ -54,9 +54,13 @@ public static class MediaStorageKeys
             throw new InvalidStorageKeyException(key, "It must be relative and use '/' separators.");
         }
 
-        foreach (var segment in key.Split('/'))
+        // Segment by segment over the key itself: a key is checked on every save, read and URL, so no array of segments.
+        var rest = key.AsSpan();
+        while (true)
         {
-            if (segment.Length == 0 || segment is "." or "..")
+            var slash = rest.IndexOf('/');
+            var segment = slash < 0 ? rest : rest[..slash];
+            if (segment.IsEmpty || segment is "." or "..")
             {
                 throw new InvalidStorageKeyException(key, "It has an empty, '.' or '..' segment.");
             }
@@ -68,6 +72,13 @@ public static class MediaStorageKeys
                     throw new InvalidStorageKeyException(key, "It contains a control character.");
                 }
             }
+
+            if (slash < 0)
+            {
+                return;
+            }
+
+            rest = rest[(slash + 1)..];
         }
     }
 

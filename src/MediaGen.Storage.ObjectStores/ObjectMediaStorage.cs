@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Net.Sockets;
 using MediaGen.Storage.ObjectStores.Internal;
 using Microsoft.Extensions.Logging;
@@ -74,7 +75,7 @@ public abstract class ObjectMediaStorage : IMediaStorage, IDisposable
             Key = key,
             Size = chunks.Length,
             ContentType = options.ContentType,
-            Metadata = options.Metadata is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(options.Metadata, StringComparer.Ordinal),
+            Metadata = options.Metadata is null ? ReadOnlyDictionary<string, string>.Empty : new Dictionary<string, string>(options.Metadata, StringComparer.Ordinal),
         };
     }
 

@@ -21,6 +21,11 @@ public sealed class MediaStorageKeysTests
     [InlineData("c:x")]
     [InlineData("a/b/")]
     [InlineData("a/\u0001")]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("a/..")]
+    [InlineData("\u007f/a")]
+    [InlineData("a/b\u0085c")]
     public void Validate_BadKey_ThrowsTyped(string key)
     {
         var e = Assert.Throws<InvalidStorageKeyException>(() => MediaStorageKeys.Validate(key));
@@ -31,6 +36,7 @@ public sealed class MediaStorageKeysTests
     [InlineData("job/0.png")]
     [InlineData("prefix/job/thumb.0.png")]
     [InlineData("x")]
+    [InlineData("a/.b/..c/...")]
     public void Validate_GoodKey_Passes(string key) => MediaStorageKeys.Validate(key);
 
     [Fact]

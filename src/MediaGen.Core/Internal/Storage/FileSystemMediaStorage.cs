@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -77,7 +78,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
             Key = key,
             Size = size,
             ContentType = options.ContentType,
-            Metadata = options.Metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(options.Metadata),
+            Metadata = options.Metadata is null ? ReadOnlyDictionary<string, string>.Empty : new Dictionary<string, string>(options.Metadata),
         };
     }
 
