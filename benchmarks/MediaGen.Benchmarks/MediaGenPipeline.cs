@@ -84,9 +84,11 @@ internal sealed class MediaGenPipeline : IAsyncDisposable
 
 /// <summary>
 /// An <see cref="IJobEventStream"/> that counts terminal events and hands every event on to the in-memory stream, so
-/// completions are counted without a subscription or a store poll per job (one interlocked add per finished job).
+/// completions are counted without a subscription or a store poll per job (one interlocked add per finished job). It
+/// forwards the lifecycle's status events too (<see cref="IJobStatusEventSink"/>), so the in-memory store publishes
+/// through it as it does through the in-memory stream itself.
 /// </summary>
-internal sealed class CompletionCounter(TimeSpan? retention = null) : IJobEventStream
+internal sealed class CompletionCounter(TimeSpan? retention = null) : IJobEventStream, IJobStatusEventSink
 {
     private readonly InMemoryJobEventStream _inner = new(retention: retention);
     private TaskCompletionSource _reached = NewSource();
@@ -114,9 +116,21 @@ internal sealed class CompletionCounter(TimeSpan? retention = null) : IJobEventS
 
     public ValueTask PublishAsync(JobEvent jobEvent, CancellationToken cancellationToken = default)
     {
-        if (jobEvent.IsTerminal)
+        Count(jobEvent.Type);
+        return _inner.PublishAsync(jobEvent, cancellationToken);
+    }
+
+    public void PublishStatus(GenerationJob job, JobEventType type, DateTimeOffset timestamp)
+    {
+        Count(type);
+        _inner.PublishStatus(job, type, timestamp);
+    }
+
+    private void Count(JobEventType type)
+    {
+        if (type is JobEventType.Succeeded or JobEventType.Failed or JobEventType.Canceled)
         {
-            if (jobEvent.Type != JobEventType.Succeeded)
+            if (type != JobEventType.Succeeded)
             {
                 Interlocked.Increment(ref _unsuccessful);
             }
@@ -126,8 +140,6 @@ internal sealed class CompletionCounter(TimeSpan? retention = null) : IJobEventS
                 Volatile.Read(ref _reached).TrySetResult();
             }
         }
-
-        return _inner.PublishAsync(jobEvent, cancellationToken);
     }
 
     public ValueTask<IAsyncEnumerator<JobEvent>> OpenSubscriptionAsync(string jobId, CancellationToken cancellationToken = default) =>

@@ -88,6 +88,43 @@ public sealed class InMemoryEventHistoryTests
         Assert.Equal([Published], (await stream.GetHistoryAsync("job", Published - 1)).Select(e => e.Sequence));
     }
 
+    [Fact]
+    public async Task PublishStatus_SameEventsAsPublishingTheBuiltEvents_InTheHistoryAndToASubscriber()
+    {
+        var job = new GenerationJob
+        {
+            Id = "job",
+            Request = new GenerationRequest { Prompt = "a cat", Model = "m", OwnerId = "owner" },
+            CreatedAt = _time.GetUtcNow(),
+        };
+        var steps = new (GenerationJob Job, JobEventType Type)[]
+        {
+            (job, JobEventType.Queued),
+            (job with { Status = JobStatus.Processing, Attempt = 1 }, JobEventType.Started),
+            (job with { Status = JobStatus.Succeeded, Attempt = 1 }, JobEventType.Succeeded),
+        };
+        var built = new InMemoryJobEventStream(_time, historyLength: 10);
+        var kept = new InMemoryJobEventStream(_time, historyLength: 10);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var subscription = await kept.OpenSubscriptionAsync("job", cts.Token);
+        var live = new List<JobEvent>();
+        foreach (var (stepJob, type) in steps)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await built.PublishAsync(JobEventPublishing.Build(stepJob, type, _time.GetUtcNow()));
+            kept.PublishStatus(stepJob, type, _time.GetUtcNow());
+            Assert.True(await subscription.MoveNextAsync());
+            live.Add(subscription.Current);
+        }
+
+        var expected = await built.GetHistoryAsync("job", 0);
+        Assert.Equal(3, expected.Count);
+        Assert.Equal(expected, await kept.GetHistoryAsync("job", 0));
+        Assert.Equal(expected, live);
+        Assert.Equal([JobEventType.Queued, JobEventType.Started, JobEventType.Succeeded], expected.Select(e => e.Type));
+        Assert.Equal([JobStatus.Pending, JobStatus.Processing, JobStatus.Succeeded], expected.Select(e => e.Status));
+    }
+
     private JobEvent Event(string jobId) => new()
     {
         JobId = jobId,

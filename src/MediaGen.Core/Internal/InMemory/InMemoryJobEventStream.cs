@@ -5,6 +5,16 @@ using MediaGen.Shared;
 namespace MediaGen.Internal;
 
 /// <summary>
+/// An event stream that keeps an event said by its job and type alone (its time given) without the event object being
+/// made, for the in-memory lifecycle store's status events. A wrapper of the in-memory stream implements it to forward.
+/// </summary>
+internal interface IJobStatusEventSink
+{
+    /// <summary>Publishes the event <see cref="JobEventPublishing.Build"/> would make for <paramref name="job"/>, <paramref name="type"/> and <paramref name="timestamp"/>.</summary>
+    void PublishStatus(GenerationJob job, JobEventType type, DateTimeOffset timestamp);
+}
+
+/// <summary>
 /// The in-memory <see cref="IJobEventStream"/>: each subscriber gets a bounded channel; a subscriber that falls
 /// far behind loses its oldest progress events rather than slowing the worker down. Each job keeps its latest
 /// <see cref="MediaGenerationOptions.EventHistoryLength"/> events until <see cref="MediaGenerationOptions.EventHistoryRetention"/>
@@ -14,7 +24,7 @@ namespace MediaGen.Internal;
 /// One lock orders everything: a job's next sequence, its history and the hand-over to its subscribers, so a
 /// subscriber sees the sequences in order and a history read never misses an event a subscriber was given.
 /// </remarks>
-internal sealed class InMemoryJobEventStream : IJobEventStream
+internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventSink
 {
     private const int SubscriberCapacity = 256;
     private readonly object _gate = new();
@@ -49,27 +59,50 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
             // (most jobs have none) or when it is read.
             if (job.Subscribers is { } subscribers)
             {
-                var numbered = jobEvent.Sequence == sequence ? jobEvent : jobEvent with { Sequence = sequence };
-                foreach (var subscriber in subscribers)
-                {
-                    subscriber.Writer.TryWrite(numbered);
-                }
+                Hand(subscribers, jobEvent.Sequence == sequence ? jobEvent : jobEvent with { Sequence = sequence });
             }
 
             job.Add(jobEvent, _historyLength);
-            job.LastPublished = now;
-            if (!ReferenceEquals(_byLastPublished.Last, job))
-            {
-                if (job.IsListed)
-                {
-                    _byLastPublished.Remove(job);
-                }
-
-                _byLastPublished.AddLast(job);
-            }
+            Published(job, now);
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Publishes that <paramref name="type"/> happened to <paramref name="job"/> at <paramref name="timestamp"/>, with the
+    /// job's status and attempt: the event <see cref="JobEventPublishing.Build"/> makes, kept without making it unless a
+    /// subscriber is listening (the lifecycle's Queued, Started and Succeeded events, see <see cref="InMemoryJobLifecycleStore"/>).
+    /// </summary>
+    public void PublishStatus(GenerationJob job, JobEventType type, DateTimeOffset timestamp)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            DropExpired(now);
+            var events = GetOrAdd(job.Id);
+            var sequence = ++events.LastSequence;
+            if (events.Subscribers is { } subscribers)
+            {
+                Hand(subscribers, new JobEvent
+                {
+                    JobId = job.Id,
+                    OwnerId = job.OwnerId,
+                    Sequence = sequence,
+                    Type = type,
+                    Timestamp = timestamp,
+                    Status = job.Status,
+                    Attempt = job.Attempt,
+                });
+            }
+
+            if (!events.TryAddStatus(job.OwnerId, type, timestamp, job.Status, job.Attempt, _historyLength))
+            {
+                events.Add(JobEventPublishing.Build(job, type, timestamp), _historyLength);
+            }
+
+            Published(events, now);
+        }
     }
 
     public ValueTask<IReadOnlyList<JobEvent>> GetHistoryAsync(string jobId, long afterSequence, CancellationToken cancellationToken = default)
@@ -120,6 +153,29 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         }
 
         return default;
+    }
+
+    private static void Hand(List<Channel<JobEvent>> subscribers, JobEvent numbered)
+    {
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.Writer.TryWrite(numbered);
+        }
+    }
+
+    /// <summary>Marks <paramref name="job"/> as the latest to publish, for dropping expired histories oldest first. Caller holds the lock.</summary>
+    private void Published(JobEvents job, DateTimeOffset now)
+    {
+        job.LastPublished = now;
+        if (!ReferenceEquals(_byLastPublished.Last, job))
+        {
+            if (job.IsListed)
+            {
+                _byLastPublished.Remove(job);
+            }
+
+            _byLastPublished.AddLast(job);
+        }
     }
 
     private JobEvents GetOrAdd(string jobId)
@@ -192,7 +248,24 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         public void Add(JobEvent jobEvent, int capacity)
         {
             _ownerId ??= jobEvent.OwnerId;
-            var kept = KeptEvent.Of(jobEvent, _ownerId);
+            Add(KeptEvent.Of(jobEvent, _ownerId), capacity);
+        }
+
+        /// <summary>Keeps an event said by its type, time, status and attempt alone; false (nothing kept) when its owner is not the job's.</summary>
+        public bool TryAddStatus(string ownerId, JobEventType type, DateTimeOffset timestamp, JobStatus status, int attempt, int capacity)
+        {
+            _ownerId ??= ownerId;
+            if (!KeptEvent.TryOf(ownerId, _ownerId, type, timestamp, status, attempt, out var kept))
+            {
+                return false;
+            }
+
+            Add(kept, capacity);
+            return true;
+        }
+
+        private void Add(KeptEvent kept, int capacity)
+        {
             if (_length == 0)
             {
                 _length = Math.Min(capacity, FirstCapacity);
@@ -281,10 +354,18 @@ internal sealed class InMemoryJobEventStream : IJobEventStream
         }
 
         public static KeptEvent Of(JobEvent e, string ownerId) =>
-            e is { Progress: null, Message: null, Output: null, Error: null, Type: >= 0 and <= (JobEventType)byte.MaxValue, Status: >= 0 and <= (JobStatus)byte.MaxValue }
-                && string.Equals(e.OwnerId, ownerId, StringComparison.Ordinal)
-            ? new KeptEvent(null, e.Timestamp, e.Attempt, (byte)e.Type, (byte)e.Status)
+            e is { Progress: null, Message: null, Output: null, Error: null } && TryOf(e.OwnerId, ownerId, e.Type, e.Timestamp, e.Status, e.Attempt, out var kept)
+            ? kept
             : new KeptEvent(e, default, 0, 0, 0);
+
+        /// <summary>An event that carries nothing but its type, time, status and attempt, kept as those values alone.</summary>
+        public static bool TryOf(string eventOwnerId, string ownerId, JobEventType type, DateTimeOffset timestamp, JobStatus status, int attempt, out KeptEvent kept)
+        {
+            var compact = type is >= 0 and <= (JobEventType)byte.MaxValue && status is >= 0 and <= (JobStatus)byte.MaxValue
+                && string.Equals(eventOwnerId, ownerId, StringComparison.Ordinal);
+            kept = compact ? new KeptEvent(null, timestamp, attempt, (byte)type, (byte)status) : default;
+            return compact;
+        }
 
         public JobEvent ToEvent(string jobId, string ownerId, long sequence) => _full switch
         {

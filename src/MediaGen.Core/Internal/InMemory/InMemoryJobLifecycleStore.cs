@@ -18,7 +18,16 @@ internal sealed class InMemoryJobLifecycleStore(
 {
     private readonly Lock _gate = new();
 
-    public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default)
+    public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default) =>
+        Submit(submission, statusEvent: null);
+
+    /// <summary>
+    /// Submits with the job's Queued event given by its type alone (<see cref="JobLifecycle"/>, for this store only): the
+    /// event stream keeps it without the event object being made (see <see cref="IJobStatusEventSink"/>).
+    /// </summary>
+    public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, JobEventType statusEvent) => Submit(submission, statusEvent);
+
+    private ValueTask<JobCreateResult> Submit(JobSubmission submission, JobEventType? statusEvent)
     {
         ArgumentNullException.ThrowIfNull(submission.Job, nameof(submission));
         lock (_gate)
@@ -47,15 +56,32 @@ internal sealed class InMemoryJobLifecycleStore(
             }
 
             Publish(submission.Event);
+            PublishStatus(submission.Job, statusEvent, submission.Job.CreatedAt);
             Done(queue.EnqueueAsync(submission.Message, submission.EnqueueOptions, CancellationToken.None));
             return ValueTask.FromResult(created);
         }
     }
 
-    public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default)
+    public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default) => Commit(commit, statusEvent: null);
+
+    /// <summary>
+    /// Commits a step whose event is given by its type alone, at the written job's <see cref="GenerationJob.UpdatedAt"/>
+    /// with its status and attempt (<see cref="JobLifecycle"/>, for this store only; the commit carries no event itself).
+    /// </summary>
+    public ValueTask<bool> CommitAsync(JobCommit commit, JobEventType statusEvent)
+    {
+        if (commit.Job is null || commit.Event is not null || commit.PrecedingEvent is not null)
+        {
+            throw new ArgumentException("A status event rides only with a step that writes its job and publishes no other event.", nameof(commit));
+        }
+
+        return Commit(commit, statusEvent);
+    }
+
+    private ValueTask<bool> Commit(JobCommit commit, JobEventType? statusEvent)
     {
         commit.EnsureValid();
-        var applied = Commit(commit);
+        var applied = Apply(commit, statusEvent);
 
         // A webhook outbox of another backend cannot join the critical section: it gets the delivery right after.
         return applied && commit.Webhook is { } webhook && outbox is not null and not InMemoryWebhookOutbox
@@ -69,7 +95,7 @@ internal sealed class InMemoryJobLifecycleStore(
         return true;
     }
 
-    private bool Commit(JobCommit commit)
+    private bool Apply(JobCommit commit, JobEventType? statusEvent)
     {
         var runId = GenerationJob.FormatRunId(commit.JobId, commit.Run);
         lock (_gate)
@@ -102,6 +128,7 @@ internal sealed class InMemoryJobLifecycleStore(
 
             Publish(commit.PrecedingEvent);
             Publish(commit.Event);
+            PublishStatus(commit.Job, statusEvent, commit.Job?.UpdatedAt ?? default);
             if (commit.Webhook is { } webhook && outbox is InMemoryWebhookOutbox inMemoryOutbox)
             {
                 try
@@ -137,6 +164,23 @@ internal sealed class InMemoryJobLifecycleStore(
         if (jobEvent is not null)
         {
             Done(events.PublishAsync(jobEvent, CancellationToken.None));
+        }
+    }
+
+    private void PublishStatus(GenerationJob? job, JobEventType? type, DateTimeOffset timestamp)
+    {
+        if (job is null || type is not { } status)
+        {
+            return;
+        }
+
+        if (events is IJobStatusEventSink sink)
+        {
+            sink.PublishStatus(job, status, timestamp);
+        }
+        else
+        {
+            Done(events.PublishAsync(JobEventPublishing.Build(job, status, timestamp), CancellationToken.None));
         }
     }
 

@@ -62,6 +62,10 @@ internal sealed partial class JobLifecycle(
     /// </summary>
     private readonly TimeSpan _cacheHitBudget = workerOptions.Value.StalePendingAfter / 2;
 
+    // The in-memory store takes a step's event by its type alone when the event says only what happened to the job it
+    // writes (Queued, Started, Succeeded): it keeps such events without making the three event objects a job would cost.
+    private readonly InMemoryJobLifecycleStore? _inMemory = backend as InMemoryJobLifecycleStore;
+
     public TimeProvider Time => timeProvider;
 
     /// <summary>
@@ -100,6 +104,7 @@ internal sealed partial class JobLifecycle(
             }
 
             var effects = step.Effects;
+            var statusEvent = _inMemory is not null && next is not null && effects is { EventError: null, PrecedingEvent: null } ? effects.Event : null;
             var commit = new JobCommit
             {
                 JobId = job.Id,
@@ -112,13 +117,16 @@ internal sealed partial class JobLifecycle(
                 Enqueue = effects.Enqueue,
                 EnqueueOptions = effects.EnqueueOptions,
                 Lease = effects.Lease,
-                Event = effects.Event is { } type ? BuildEvent(next ?? job, type, stamp.At, effects.EventError) : null,
+                Event = effects.Event is { } type && statusEvent is null ? BuildEvent(next ?? job, type, stamp.At, effects.EventError) : null,
                 PrecedingEvent = effects.PrecedingEvent,
 
                 // The terminal webhook goes with the step that ends the job: atomic where one backend owns the outbox too.
                 Webhook = next is not null && next.Status.IsTerminal() && !job.Status.IsTerminal() ? webhooks.CreateDelivery(next, WebhookEventFilter.Completed) : null,
             };
-            if (await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false))
+            var applied = statusEvent is { } status
+                ? await _inMemory!.CommitAsync(commit, status).ConfigureAwait(false)
+                : await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+            if (applied)
             {
                 if (commit.Webhook is not null)
                 {
@@ -152,7 +160,7 @@ internal sealed partial class JobLifecycle(
             Credits = credits,
             Message = message,
             EnqueueOptions = enqueueOptions,
-            Event = BuildEvent(job, JobEventType.Queued, job.CreatedAt, error: null),
+            Event = _inMemory is null ? BuildEvent(job, JobEventType.Queued, job.CreatedAt, error: null) : null,
             MaxPendingJobs = maxPendingJobs,
             PendingLimitRetryAfter = pendingLimitRetryAfter,
         };
@@ -160,7 +168,9 @@ internal sealed partial class JobLifecycle(
         JobCreateResult created;
         try
         {
-            created = await backend.SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
+            created = _inMemory is not null
+                ? await _inMemory.SubmitAsync(submission, JobEventType.Queued).ConfigureAwait(false)
+                : await backend.SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
         }
         catch (JobNotEnqueuedException e)
         {
