@@ -8,15 +8,19 @@ namespace MediaGen;
 /// </summary>
 public sealed record GenerationJob
 {
-    // The seven instants are kept as UTC ticks (the nullable ones as ticks + 1, 0 for none): 8 bytes each instead of 16
+    // The instants are kept as UTC ticks (the nullable ones as ticks + 1, 0 for none): 8 bytes each instead of 16
     // for a DateTimeOffset and 24 for a nullable one. A job is copied at every step, so this is most of its size.
     private long _createdAt;
     private long _updatedAt;
     private long _startedAt;
     private long _completedAt;
-    private long _nextAttemptAt;
     private long _deadline;
     private long _leaseExpiresAt;
+
+    // What most jobs never set, or set once near their end (a retry's time, failed outputs, an error, a refund, a progress
+    // message, a checkpoint, a cancel request, a cache hit), lives apart: a copy carries one reference for all of it. The
+    // part is shared by the copies and never changed; an init that gives one of its values a new one makes a new part.
+    private RareFields _rare = RareFields.None;
 
     /// <summary>The job id: 32 lowercase hex characters, unique across owners.</summary>
     public required string Id { get; init; }
@@ -63,7 +67,17 @@ public sealed record GenerationJob
     public DateTimeOffset? CompletedAt { get => OptionalInstant(_completedAt); init => _completedAt = Ticks(value); }
 
     /// <summary>When a scheduled retry is due, while the job waits in <see cref="JobStatus.Pending"/> after a failed attempt.</summary>
-    public DateTimeOffset? NextAttemptAt { get => OptionalInstant(_nextAttemptAt); init => _nextAttemptAt = Ticks(value); }
+    public DateTimeOffset? NextAttemptAt
+    {
+        get => OptionalInstant(_rare.NextAttemptAt);
+        init
+        {
+            if (Ticks(value) is var ticks && ticks != _rare.NextAttemptAt)
+            {
+                _rare = _rare with { NextAttemptAt = ticks };
+            }
+        }
+    }
 
     /// <summary>After this instant the job is failed instead of attempted again.</summary>
     public DateTimeOffset? Deadline { get => OptionalInstant(_deadline); init => _deadline = Ticks(value); }
@@ -78,37 +92,49 @@ public sealed record GenerationJob
     /// The outputs of a succeeded job that its generator could not deliver, by index; their share of
     /// <see cref="CreditsCharged"/> is in <see cref="CreditsRefunded"/>. Empty when every output was delivered.
     /// </summary>
-    public IReadOnlyList<OutputFailure> FailedOutputs { get; init; } = [];
+    public IReadOnlyList<OutputFailure> FailedOutputs
+    {
+        get => _rare.FailedOutputs;
+        init
+        {
+            // Any empty list is kept as the shared empty one: a job with no failed outputs needs no part of its own for them.
+            var failed = value is { Count: 0 } ? RareFields.None.FailedOutputs : value;
+            if (!ReferenceEquals(failed, _rare.FailedOutputs))
+            {
+                _rare = _rare with { FailedOutputs = failed };
+            }
+        }
+    }
 
     /// <summary>The last error: the reason for <see cref="JobStatus.Failed"/>, or the error of the attempt a pending retry follows.</summary>
-    public JobError? Error { get; init; }
+    public JobError? Error { get => _rare.Error; init => _rare = _rare.Error == value ? _rare : _rare with { Error = value }; }
 
     /// <summary>Credits reserved for the job: the model's cost per output times the outputs asked for.</summary>
     public long CreditsCharged { get; init; }
 
     /// <summary>Credits given back: all of them after a failure or a cancel, the failed outputs' share after a partial success.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public long CreditsRefunded { get; init; }
+    public long CreditsRefunded { get => _rare.CreditsRefunded; init => _rare = _rare.CreditsRefunded == value ? _rare : _rare with { CreditsRefunded = value }; }
 
     /// <summary>Progress of the running attempt, from 0 to 1.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public double Progress { get; init; }
 
     /// <summary>A short, human-readable description of the current progress.</summary>
-    public string? ProgressMessage { get; init; }
+    public string? ProgressMessage { get => _rare.ProgressMessage; init => _rare = _rare.ProgressMessage == value ? _rare : _rare with { ProgressMessage = value }; }
 
     /// <summary>
     /// The generator's provider-side handle (for example a Replicate prediction id), saved before it waits, so an
     /// attempt after a crash resumes the provider's work instead of paying for it again.
     /// </summary>
-    public string? Checkpoint { get; init; }
+    public string? Checkpoint { get => _rare.Checkpoint; init => _rare = _rare.Checkpoint == value ? _rare : _rare with { Checkpoint = value }; }
 
     /// <summary>
     /// Set when the owner asked to cancel a job that was already processing; the worker running it finishes the cancel.
     /// A job that finished before the cancel landed keeps the flag, as a record that a cancel was asked for.
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public bool CancelRequested { get; init; }
+    public bool CancelRequested { get => _rare.CancelRequested; init => _rare = _rare.CancelRequested == value ? _rare : _rare with { CancelRequested = value }; }
 
     /// <summary>
     /// Which delivery runs the current attempt (a worker's id and an attempt token), while <see cref="Status"/> is
@@ -128,10 +154,32 @@ public sealed record GenerationJob
     /// calling a provider. Which job it was copied from is not recorded: it may belong to another owner.
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public bool CacheHit { get; init; }
+    public bool CacheHit { get => _rare.CacheHit; init => _rare = _rare.CacheHit == value ? _rare : _rare with { CacheHit = value }; }
 
     /// <summary>The optimistic concurrency version; every successful update increments it by one.</summary>
     public long Version { get; init; }
+
+    /// <summary>The rarely set fields; see <c>_rare</c>.</summary>
+    private sealed record RareFields
+    {
+        public static readonly RareFields None = new();
+
+        public long NextAttemptAt { get; init; }
+
+        public IReadOnlyList<OutputFailure> FailedOutputs { get; init; } = [];
+
+        public JobError? Error { get; init; }
+
+        public long CreditsRefunded { get; init; }
+
+        public string? ProgressMessage { get; init; }
+
+        public string? Checkpoint { get; init; }
+
+        public bool CancelRequested { get; init; }
+
+        public bool CacheHit { get; init; }
+    }
 
     private static DateTimeOffset Instant(long utcTicks) => new(utcTicks, TimeSpan.Zero);
 
