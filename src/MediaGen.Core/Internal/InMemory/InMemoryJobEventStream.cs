@@ -84,16 +84,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
             var sequence = ++events.LastSequence;
             if (events.Subscribers is { } subscribers)
             {
-                Hand(subscribers, new JobEvent
-                {
-                    JobId = job.Id,
-                    OwnerId = job.OwnerId,
-                    Sequence = sequence,
-                    Type = type,
-                    Timestamp = timestamp,
-                    Status = job.Status,
-                    Attempt = job.Attempt,
-                });
+                Hand(subscribers, JobEventPublishing.Build(job, type, timestamp) with { Sequence = sequence });
             }
 
             if (!events.TryAddStatus(job.OwnerId, type, timestamp, job.Status, job.Attempt, _historyLength))
