@@ -30,14 +30,10 @@ public sealed class JobRareFieldsTests
     public void Defaults_AreThoseOfPlainProperties()
     {
         var job = Job();
-        Assert.Null(job.NextAttemptAt);
         Assert.Empty(job.FailedOutputs);
-        Assert.Null(job.Error);
-        Assert.Equal(0, job.CreditsRefunded);
-        Assert.Null(job.ProgressMessage);
-        Assert.Null(job.Checkpoint);
-        Assert.False(job.CancelRequested);
-        Assert.False(job.CacheHit);
+        Assert.Equal(
+            ((DateTimeOffset?)null, (JobError?)null, 0L, (string?)null, (string?)null, false, false),
+            (job.NextAttemptAt, job.Error, job.CreditsRefunded, job.ProgressMessage, job.Checkpoint, job.CancelRequested, job.CacheHit));
     }
 
     [Fact]

@@ -51,9 +51,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            DropExpired(now);
-            var job = GetOrAdd(jobEvent.JobId);
-            var sequence = ++job.LastSequence;
+            var job = Next(jobEvent.JobId, now, out var sequence);
 
             // The history numbers an event by its place, so the event is copied with its number only for a subscriber
             // (most jobs have none) or when it is read.
@@ -79,9 +77,7 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            DropExpired(now);
-            var events = GetOrAdd(job.Id);
-            var sequence = ++events.LastSequence;
+            var events = Next(job.Id, now, out var sequence);
             if (events.Subscribers is { } subscribers)
             {
                 Hand(subscribers, JobEventPublishing.Build(job, type, timestamp) with { Sequence = sequence });
@@ -144,6 +140,15 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
         }
 
         return default;
+    }
+
+    /// <summary>The job's events, with expired histories dropped first, and the number its next event takes. Caller holds the lock.</summary>
+    private JobEvents Next(string jobId, DateTimeOffset now, out long sequence)
+    {
+        DropExpired(now);
+        var job = GetOrAdd(jobId);
+        sequence = ++job.LastSequence;
+        return job;
     }
 
     private static void Hand(List<Channel<JobEvent>> subscribers, JobEvent numbered)
