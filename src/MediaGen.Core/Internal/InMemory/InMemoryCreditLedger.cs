@@ -61,7 +61,7 @@ internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options
                 return ValueTask.FromResult(0L);
             }
 
-            reservation.Settled = true;
+            reservation.Settle();
             if (_retention is { } retention)
             {
                 _settled.Enqueue((_time.GetUtcNow().UtcTicks + retention.Ticks, ownerId, jobId));
@@ -140,17 +140,20 @@ internal sealed class InMemoryCreditLedger(IOptions<CreditLedgerOptions> options
     private long BalanceOf(string ownerId) => _balances.TryGetValue(ownerId, out var balance) ? balance : _initialBalance;
 
     /// <summary>
-    /// A reservation, kept in place in the dictionary: a value, so a retained job costs the ledger no object (and its time
-    /// as UTC ticks, 8 bytes where a <see cref="DateTimeOffset"/> takes 16).
+    /// A reservation, kept in place in the dictionary: a value, so a retained job costs the ledger no object. 16 bytes: the
+    /// amount, and the time as UTC ticks, which a settled reservation (never listed as open again) replaces with -1.
     /// </summary>
     private struct Reservation(long amount, DateTimeOffset reservedAt)
     {
-        private readonly long _reservedAtTicks = reservedAt.UtcTicks;
+        private long _reservedAtTicks = reservedAt.UtcTicks;
 
         public readonly long Amount { get; } = amount;
 
-        public readonly DateTimeOffset ReservedAt => new(_reservedAtTicks, TimeSpan.Zero);
+        /// <summary>When it was made; only an open reservation's is kept (a settled one reads as the earliest instant).</summary>
+        public readonly DateTimeOffset ReservedAt => _reservedAtTicks < 0 ? DateTimeOffset.MinValue : new(_reservedAtTicks, TimeSpan.Zero);
 
-        public bool Settled { get; set; }
+        public readonly bool Settled => _reservedAtTicks < 0;
+
+        public void Settle() => _reservedAtTicks = -1;
     }
 }

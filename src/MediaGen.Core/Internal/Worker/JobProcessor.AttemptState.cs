@@ -20,7 +20,7 @@ internal sealed partial class JobProcessor
         private bool _progressDirty;
         private int _renewing;
         private bool _completed;
-        private DateTimeOffset? _timeoutAt;
+        private long _timeoutAtTicks;
 
         public IQueueLease Lease { get; } = lease;
 
@@ -61,6 +61,13 @@ internal sealed partial class JobProcessor
         }
 
         public bool LeaseLost { get; private set; }
+
+        /// <summary>When the generator's run times out; null once it returned. Kept as UTC ticks + 1 (0 for none): 8 bytes, not 24.</summary>
+        private DateTimeOffset? TimeoutAt
+        {
+            get => _timeoutAtTicks == 0 ? null : new DateTimeOffset(_timeoutAtTicks - 1, TimeSpan.Zero);
+            set => _timeoutAtTicks = value is { } at ? at.UtcTicks + 1 : 0;
+        }
 
         /// <summary>Whether the generator ran past the attempt timeout and its token was canceled for it.</summary>
         public bool TimedOut { get; private set; }
@@ -110,7 +117,7 @@ internal sealed partial class JobProcessor
         {
             lock (this)
             {
-                _timeoutAt = now + timeout;
+                TimeoutAt = now + timeout;
             }
 
             Arm(now);
@@ -121,7 +128,7 @@ internal sealed partial class JobProcessor
         {
             lock (this)
             {
-                _timeoutAt = null;
+                TimeoutAt = null;
             }
         }
 
@@ -147,11 +154,11 @@ internal sealed partial class JobProcessor
 
             lock (this)
             {
-                if (_timeoutAt is { } timeoutAt && now >= timeoutAt && !_completed)
+                if (TimeoutAt is { } timeoutAt && now >= timeoutAt && !_completed)
                 {
                     // The generator ran too long: its token is canceled, and the attempt ends as timed out (retryable).
                     // The lease is renewed now too: a generator that is slow to stop keeps the run until it does.
-                    _timeoutAt = null;
+                    TimeoutAt = null;
                     TimedOut = true;
                     _ = CancelQuietlyAsync(null, attemptCancel);
                 }
@@ -178,7 +185,7 @@ internal sealed partial class JobProcessor
 
             lock (this)
             {
-                if (_timeoutAt is { } timeoutAt && timeoutAt - now < due)
+                if (TimeoutAt is { } timeoutAt && timeoutAt - now < due)
                 {
                     due = timeoutAt - now > TimeSpan.Zero ? timeoutAt - now : TimeSpan.Zero;
                 }
