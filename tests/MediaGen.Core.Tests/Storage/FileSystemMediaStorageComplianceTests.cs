@@ -64,6 +64,27 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
         }
     }
 
+    // The sidecar is lines of escaped key=value pairs: a value with the separators, line breaks or non-ASCII text in it,
+    // and a content type with parameters, read back as they were given.
+    [Fact]
+    public async Task SaveAsync_MetadataThatNeedsEscaping_ReadsBackAsGiven()
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["prompt"] = "a=b & c\nZürich, 東京 🌅",
+            ["model"] = "owner/model:v1",
+            ["empty"] = string.Empty,
+        };
+
+        var stored = await Storage.SaveAsync("job-escape/0.png", new MemoryStream(Bytes(10, seed: 1)), new StorageWriteOptions { ContentType = "image/png; charset=binary", Metadata = metadata });
+        var info = await Storage.GetInfoAsync("job-escape/0.png");
+
+        Assert.Equal(metadata, stored.Metadata);
+        Assert.NotNull(info);
+        Assert.Equal("image/png; charset=binary", info.ContentType);
+        Assert.Equal(metadata, info.Metadata);
+    }
+
     // The host serves the root itself, so the URL is relative: the public base URL plus the key, signed until an expiry.
     protected override async Task AssertReadUrlServesAsync(string key, Uri url, byte[] expected)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Text;
@@ -155,7 +156,10 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     private string ResolvePath(string key)
     {
         MediaStorageKeys.Validate(key);
-        var path = Path.GetFullPath(Path.Combine(_root, key));
+
+        // A valid key is relative, with '/' separators and no empty, '.' or '..' segment: on Unix it already reads as a
+        // path below the root. Windows normalizes more (separators, trailing dots and spaces), so it asks the system.
+        var path = OperatingSystem.IsWindows() ? Path.GetFullPath(Path.Combine(_root, key)) : string.Concat(_rootPrefix, key);
         if (!path.StartsWith(_rootPrefix, StringComparison.Ordinal))
         {
             throw new InvalidStorageKeyException(key, "It resolves outside the storage root.");
@@ -174,25 +178,42 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
 
     private void WriteSidecar(string path, StorageWriteOptions options)
     {
-        // One line each: the content type, then escaped key=value pairs. A few dozen bytes, written in one write, at once
-        // (see FileWriteStream on asynchronous file I/O), to a new file opened as the output's is: a file opened to be
-        // truncated or shared would cost a file-system query, a truncation and a shared lock more on every output.
-        var text = new StringBuilder(options.ContentType).AppendLine();
+        // One line each: the content type, then escaped key=value pairs. A few dozen bytes, encoded straight into a pooled
+        // buffer and written in one write, at once (see FileWriteStream on asynchronous file I/O), to a new file opened as
+        // the output's is: a file opened to be truncated or shared would cost a file-system query, a truncation and a
+        // shared lock more on every output.
+        // An escaped key or value is ASCII, at most three characters for each of its UTF-8 bytes.
+        var bound = Encoding.UTF8.GetMaxByteCount(options.ContentType.Length) + 1;
         if (options.Metadata is not null)
         {
             foreach (var (k, v) in options.Metadata)
             {
-                text.Append(Uri.EscapeDataString(k)).Append('=').Append(Uri.EscapeDataString(v)).AppendLine();
+                bound += (3 * (Encoding.UTF8.GetMaxByteCount(k.Length) + Encoding.UTF8.GetMaxByteCount(v.Length))) + 2;
             }
         }
 
+        var buffer = ArrayPool<byte>.Shared.Rent(bound);
         var sidecar = path + SidecarSuffix;
         var temp = TempPath(sidecar);
         try
         {
+            var length = Encoding.UTF8.GetBytes(options.ContentType, buffer);
+            buffer[length++] = (byte)'\n';
+            if (options.Metadata is not null)
+            {
+                foreach (var (k, v) in options.Metadata)
+                {
+                    // Neither escape allocates for the usual ASCII key or value: a string with nothing to escape comes back as it is.
+                    length += Encoding.UTF8.GetBytes(Uri.EscapeDataString(k), buffer.AsSpan(length));
+                    buffer[length++] = (byte)'=';
+                    length += Encoding.UTF8.GetBytes(Uri.EscapeDataString(v), buffer.AsSpan(length));
+                    buffer[length++] = (byte)'\n';
+                }
+            }
+
             using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                RandomAccess.Write(handle, Encoding.UTF8.GetBytes(text.ToString()), 0);
+                RandomAccess.Write(handle, buffer.AsSpan(0, length), 0);
             }
 
             File.Move(temp, sidecar, overwrite: true);
@@ -201,6 +222,10 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         {
             TryDelete(temp);
             throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
