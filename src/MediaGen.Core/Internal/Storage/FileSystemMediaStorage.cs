@@ -182,7 +182,8 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         // buffer and written in one write, at once (see FileWriteStream on asynchronous file I/O), to a new file opened as
         // the output's is: a file opened to be truncated or shared would cost a file-system query, a truncation and a
         // shared lock more on every output.
-        // An escaped key or value is ASCII, at most three characters for each of its UTF-8 bytes.
+
+        // The buffer's bound: an escaped key or value is ASCII, at most three characters for each of its UTF-8 bytes.
         var bound = Encoding.UTF8.GetMaxByteCount(options.ContentType.Length) + 1;
         if (options.Metadata is not null)
         {
