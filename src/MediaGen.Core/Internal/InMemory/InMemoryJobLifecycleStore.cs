@@ -14,15 +14,17 @@ internal sealed class InMemoryJobLifecycleStore(
     InMemoryJobQueue queue,
     IJobEventStream events,
     ILogger<InMemoryJobLifecycleStore> logger,
-    IWebhookOutbox? outbox = null) : IJobLifecycleStore
+    IWebhookOutbox? outbox = null) : IJobLifecycleStore, IStatusEventLifecycleStore
 {
     private readonly Lock _gate = new();
+
+    public bool TakesStatusEvents => true;
 
     public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default) =>
         Submit(submission, statusEvent: null);
 
     /// <summary>
-    /// Submits with the job's Queued event given by its type alone (<see cref="JobLifecycle"/>, for this store only): the
+    /// Submits with the job's Queued event given by its type alone (see <see cref="IStatusEventLifecycleStore"/>): the
     /// event stream keeps it without the event object being made (see <see cref="IJobStatusEventSink"/>).
     /// </summary>
     public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, JobEventType statusEvent) => Submit(submission, statusEvent);
@@ -66,7 +68,7 @@ internal sealed class InMemoryJobLifecycleStore(
 
     /// <summary>
     /// Commits a step whose event is given by its type alone, at the written job's <see cref="GenerationJob.UpdatedAt"/>
-    /// with its status and attempt (<see cref="JobLifecycle"/>, for this store only; the commit carries no event itself).
+    /// with its status and attempt (see <see cref="IStatusEventLifecycleStore"/>; the commit carries no event itself).
     /// </summary>
     public ValueTask<bool> CommitAsync(JobCommit commit, JobEventType statusEvent)
     {

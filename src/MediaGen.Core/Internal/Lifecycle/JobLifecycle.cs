@@ -62,9 +62,9 @@ internal sealed partial class JobLifecycle(
     /// </summary>
     private readonly TimeSpan _cacheHitBudget = workerOptions.Value.StalePendingAfter / 2;
 
-    // The in-memory store takes a step's event by its type alone when the event says only what happened to the job it
-    // writes (Queued, Started, Succeeded): it keeps such events without making the three event objects a job would cost.
-    private readonly InMemoryJobLifecycleStore? _inMemory = backend as InMemoryJobLifecycleStore;
+    // A store that takes a step's event by its type alone when the event says only what happened to the job it writes
+    // (Queued, Started, Succeeded) keeps such events without making the three event objects a job would cost.
+    private readonly IStatusEventLifecycleStore? _statusEvents = backend is IStatusEventLifecycleStore { TakesStatusEvents: true } store ? store : null;
 
     public TimeProvider Time => timeProvider;
 
@@ -104,7 +104,7 @@ internal sealed partial class JobLifecycle(
             }
 
             var effects = step.Effects;
-            var statusEvent = _inMemory is not null && next is not null && effects is { EventError: null, PrecedingEvent: null } ? effects.Event : null;
+            var statusEvent = _statusEvents is not null && next is not null && effects is { EventError: null, PrecedingEvent: null } ? effects.Event : null;
             var commit = new JobCommit
             {
                 JobId = job.Id,
@@ -124,7 +124,7 @@ internal sealed partial class JobLifecycle(
                 Webhook = next is not null && next.Status.IsTerminal() && !job.Status.IsTerminal() ? webhooks.CreateDelivery(next, WebhookEventFilter.Completed) : null,
             };
             var applied = statusEvent is { } status
-                ? await _inMemory!.CommitAsync(commit, status).ConfigureAwait(false)
+                ? await _statusEvents!.CommitAsync(commit, status).ConfigureAwait(false)
                 : await backend.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
             if (applied)
             {
@@ -160,7 +160,7 @@ internal sealed partial class JobLifecycle(
             Credits = credits,
             Message = message,
             EnqueueOptions = enqueueOptions,
-            Event = _inMemory is null ? BuildEvent(job, JobEventType.Queued, job.CreatedAt, error: null) : null,
+            Event = _statusEvents is null ? BuildEvent(job, JobEventType.Queued, job.CreatedAt, error: null) : null,
             MaxPendingJobs = maxPendingJobs,
             PendingLimitRetryAfter = pendingLimitRetryAfter,
         };
@@ -168,8 +168,8 @@ internal sealed partial class JobLifecycle(
         JobCreateResult created;
         try
         {
-            created = _inMemory is not null
-                ? await _inMemory.SubmitAsync(submission, JobEventType.Queued).ConfigureAwait(false)
+            created = _statusEvents is not null
+                ? await _statusEvents.SubmitAsync(submission, JobEventType.Queued).ConfigureAwait(false)
                 : await backend.SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
         }
         catch (JobNotEnqueuedException e)

@@ -139,15 +139,27 @@ internal sealed class FaultyEventStream(IJobEventStream inner, FaultySeams f) : 
 }
 
 /// <summary>A backend's atomic lifecycle store: a step is one effect, applied whole or not at all.</summary>
-internal sealed class FaultyLifecycleStore(IJobLifecycleStore inner, FaultySeams f) : IJobLifecycleStore
+/// <remarks>It takes status events by type when the store it wraps does (the in-memory one), as the same effects.</remarks>
+internal sealed class FaultyLifecycleStore(IJobLifecycleStore inner, FaultySeams f) : IJobLifecycleStore, IStatusEventLifecycleStore
 {
+    public bool TakesStatusEvents => inner is IStatusEventLifecycleStore { TakesStatusEvents: true };
+
     public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default) =>
         f.Effect("lifecycle.submit", () => inner.SubmitAsync(submission, cancellationToken));
 
+    public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, JobEventType statusEvent) =>
+        f.Effect("lifecycle.submit", () => ((IStatusEventLifecycleStore)inner).SubmitAsync(submission, statusEvent));
+
     public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default) =>
-        f.Effect($"lifecycle.commit {commit.Job?.Status.ToString() ?? "effects"} {commit.Lease?.Action}", () => inner.CommitAsync(
-            commit.Lease is { Lease: FaultyLease faulty } settle ? commit with { Lease = settle with { Lease = faulty.Inner } } : commit,
-            cancellationToken));
+        f.Effect(CommitEffect(commit), () => inner.CommitAsync(Unwrapped(commit), cancellationToken));
+
+    public ValueTask<bool> CommitAsync(JobCommit commit, JobEventType statusEvent) =>
+        f.Effect(CommitEffect(commit), () => ((IStatusEventLifecycleStore)inner).CommitAsync(Unwrapped(commit), statusEvent));
+
+    private static string CommitEffect(JobCommit commit) => $"lifecycle.commit {commit.Job?.Status.ToString() ?? "effects"} {commit.Lease?.Action}";
+
+    private static JobCommit Unwrapped(JobCommit commit) =>
+        commit.Lease is { Lease: FaultyLease faulty } settle ? commit with { Lease = settle with { Lease = faulty.Inner } } : commit;
 }
 
 /// <summary>Output storage in memory; a save is an effect. Outlives processes, like the backend.</summary>
