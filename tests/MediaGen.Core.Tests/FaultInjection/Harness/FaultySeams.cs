@@ -140,21 +140,21 @@ internal sealed class FaultyEventStream(IJobEventStream inner, FaultySeams f) : 
 
 /// <summary>A backend's atomic lifecycle store: a step is one effect, applied whole or not at all.</summary>
 /// <remarks>It takes status events by type when the store it wraps does (the in-memory one), as the same effects.</remarks>
-internal sealed class FaultyLifecycleStore(IJobLifecycleStore inner, FaultySeams f) : IJobLifecycleStore, IStatusEventLifecycleStore
+internal sealed class FaultyLifecycleStore(IJobLifecycleStore inner, FaultySeams f) : IJobLifecycleStore, MediaGen.Internal.IStatusEventLifecycleStore
 {
-    public bool TakesStatusEvents => inner is IStatusEventLifecycleStore { TakesStatusEvents: true };
+    public bool TakesStatusEvents => inner is MediaGen.Internal.IStatusEventLifecycleStore { TakesStatusEvents: true };
 
     public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken = default) =>
         f.Effect("lifecycle.submit", () => inner.SubmitAsync(submission, cancellationToken));
 
     public ValueTask<JobCreateResult> SubmitAsync(JobSubmission submission, JobEventType statusEvent) =>
-        f.Effect("lifecycle.submit", () => ((IStatusEventLifecycleStore)inner).SubmitAsync(submission, statusEvent));
+        f.Effect("lifecycle.submit", () => ((MediaGen.Internal.IStatusEventLifecycleStore)inner).SubmitAsync(submission, statusEvent));
 
     public ValueTask<bool> CommitAsync(JobCommit commit, CancellationToken cancellationToken = default) =>
         f.Effect(CommitEffect(commit), () => inner.CommitAsync(Unwrapped(commit), cancellationToken));
 
     public ValueTask<bool> CommitAsync(JobCommit commit, JobEventType statusEvent) =>
-        f.Effect(CommitEffect(commit), () => ((IStatusEventLifecycleStore)inner).CommitAsync(Unwrapped(commit), statusEvent));
+        f.Effect(CommitEffect(commit), () => ((MediaGen.Internal.IStatusEventLifecycleStore)inner).CommitAsync(Unwrapped(commit), statusEvent));
 
     private static string CommitEffect(JobCommit commit) => $"lifecycle.commit {commit.Job?.Status.ToString() ?? "effects"} {commit.Lease?.Action}";
 
