@@ -1,7 +1,10 @@
 namespace MediaGen.Core.Tests.Storage;
 
-/// <summary>The storage compliance suite against <see cref="FileSystemMediaStorage"/> in a fresh temporary directory per test.</summary>
-public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplianceTests
+/// <summary>
+/// The storage compliance suite against <see cref="FileSystemMediaStorage"/> in a fresh temporary directory per test, writing
+/// as it does on this system (through <see cref="LinuxFiles"/> on Linux).
+/// </summary>
+public class FileSystemMediaStorageComplianceTests : MediaStorageComplianceTests
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mediagen-fs-" + Guid.NewGuid().ToString("N"));
     private readonly FakeTimeProvider _time = new();
@@ -12,8 +15,13 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
             .AddSingleton<TimeProvider>(_time)
             .AddSingleton(Options.Create(new FileSystemStorageOptions { RootPath = _root, PublicBaseUrl = "/media/" }))
             .BuildServiceProvider();
-        return ValueTask.FromResult<IMediaStorage>(ActivatorUtilities.CreateInstance<FileSystemMediaStorage>(services));
+        var storage = ActivatorUtilities.CreateInstance<FileSystemMediaStorage>(services);
+        storage.UseLinuxFiles &= UseLinuxFiles;
+        return ValueTask.FromResult<IMediaStorage>(storage);
     }
+
+    /// <summary>Whether the storage may write through <see cref="LinuxFiles"/> (it does where that is supported).</summary>
+    protected virtual bool UseLinuxFiles => true;
 
     protected override ValueTask CleanUpAsync(IMediaStorage storage)
     {
@@ -85,6 +93,31 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
         Assert.Equal(metadata, info.Metadata);
     }
 
+    // A save that fails fails alike on every path: with the exception .NET's file API gives (a failed Linux call is made
+    // again through it), no temporary file left, and what was stored before untouched. Renaming over a folder fails.
+    [Fact]
+    public async Task SaveAsync_KeyNamingAFolder_ThrowsIOExceptionAndLeavesTheFolderAsItWas()
+    {
+        await Storage.SaveAsync("job-folder/sub/0.png", new MemoryStream(Bytes(10, seed: 1)), Png());
+
+        await Assert.ThrowsAnyAsync<IOException>(() => Storage.SaveAsync("job-folder/sub", new MemoryStream(Bytes(10, seed: 2)), Png()).AsTask());
+
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "job-folder"), "*.tmp", SearchOption.AllDirectories));
+        Assert.Equal(Bytes(10, seed: 1), await ReadAllAsync("job-folder/sub/0.png"));
+    }
+
+    // A name longer than the file system takes fails when the temporary file is created, before any content is read.
+    [Fact]
+    public async Task SaveAsync_NameTooLongForTheFileSystem_ThrowsIOExceptionAndCreatesNoFile()
+    {
+        var content = new MemoryStream(Bytes(10, seed: 3));
+
+        await Assert.ThrowsAnyAsync<IOException>(() => Storage.SaveAsync("job-long/" + new string('n', 250) + ".png", content, Png()).AsTask());
+
+        Assert.Equal(0, content.Position);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "job-long")));
+    }
+
     // The host serves the root itself, so the URL is relative: the public base URL plus the key, signed until an expiry.
     protected override async Task AssertReadUrlServesAsync(string key, Uri url, byte[] expected)
     {
@@ -97,4 +130,13 @@ public sealed class FileSystemMediaStorageComplianceTests : MediaStorageComplian
         Assert.False(signature.IsValid(key, query["expires"], query["signature"], _time.GetUtcNow().AddHours(2)));
         Assert.Equal(expected, await File.ReadAllBytesAsync(Path.Combine(_root, key)));
     }
+}
+
+/// <summary>
+/// The same suite with the storage on .NET's file API alone: the path of every system but Linux, and the one a failed
+/// Linux call falls back to.
+/// </summary>
+public sealed class FileSystemMediaStoragePortableComplianceTests : FileSystemMediaStorageComplianceTests
+{
+    protected override bool UseLinuxFiles => false;
 }

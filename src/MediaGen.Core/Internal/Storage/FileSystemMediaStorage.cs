@@ -3,6 +3,7 @@ using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
 
 namespace MediaGen.Internal;
 
@@ -46,6 +47,12 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     /// <summary>Signs and checks this storage's read URLs.</summary>
     public MediaUrlSignature Signature { get; }
 
+    /// <summary>
+    /// Whether writes use <see cref="LinuxFiles"/> (where it is supported) before .NET's file API; tests turn it off to
+    /// run the portable path on Linux too.
+    /// </summary>
+    internal bool UseLinuxFiles { get; set; } = LinuxFiles.IsSupported;
+
     public async ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
@@ -58,7 +65,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         {
             // Unbuffered, written at once (see FileWriteStream): the copy already writes in large chunks (content in
             // memory in one), so a FileStream's buffer would only add an 80 KB array to every output saved.
-            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var handle = CreateNew(temp))
             {
                 var file = new FileWriteStream(handle);
                 await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
@@ -66,7 +73,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
             }
 
             WriteSidecar(path, options);
-            File.Move(temp, path, overwrite: true);
+            Replace(temp, path);
         }
         catch
         {
@@ -173,6 +180,19 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         return path;
     }
 
+    /// <summary>Creates a new file to write, which must not exist.</summary>
+    private SafeFileHandle CreateNew(string path) =>
+        UseLinuxFiles && LinuxFiles.TryCreateNew(path, out var handle) ? handle : File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+
+    /// <summary>Moves a finished temporary file over its destination in one step.</summary>
+    private void Replace(string temp, string destination)
+    {
+        if (!(UseLinuxFiles && LinuxFiles.TryReplace(temp, destination)))
+        {
+            File.Move(temp, destination, overwrite: true);
+        }
+    }
+
     private string TempPath(string path) =>
         string.Create(CultureInfo.InvariantCulture, $"{path}.{_tempTag}{Interlocked.Increment(ref _tempCount):x}.tmp");
 
@@ -212,12 +232,13 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
                 }
             }
 
-            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            if (!(UseLinuxFiles && LinuxFiles.TryWriteNew(temp, buffer.AsSpan(0, length))))
             {
+                using var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
                 RandomAccess.Write(handle, buffer.AsSpan(0, length), 0);
             }
 
-            File.Move(temp, sidecar, overwrite: true);
+            Replace(temp, sidecar);
         }
         catch
         {
