@@ -157,7 +157,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     {
         MediaStorageKeys.Validate(key);
         var expires = _time.GetUtcNow() + (lifetime ?? _readUrlLifetime);
-        return ValueTask.FromResult(new Uri(_publicBaseUrl + key + "?" + Signature.Sign(key, expires), UriKind.RelativeOrAbsolute));
+        return ValueTask.FromResult(new Uri(Signature.SignedUrl(_publicBaseUrl, key, expires), UriKind.RelativeOrAbsolute));
     }
 
     private string ResolvePath(string key)
