@@ -117,7 +117,10 @@ public sealed class WebhookDispatcherTests : IDisposable
     {
         var time = new ObservedTimeProvider(TimeProvider.System.GetUtcNow());
         var generator = new ScriptedGenerator("hook3", (_, _) => ValueTask.FromResult(new GenerationResult([])));
-        using var host = BuildHost(generator, o => { o.RetryDelay = TimeSpan.FromSeconds(1); o.AttemptTimeout = TimeSpan.FromMinutes(5); }, worker: false, time);
+        // The poll is set past the horizon the clock is moved within (below), as the attempts' timeouts are: otherwise the
+        // dispatcher's idle poll counts as waiting on the clock while a try is on its way in real time, the clock runs on
+        // past that try's timeout, and on a busy machine every try times out before it reaches the receiver.
+        using var host = BuildHost(generator, o => { o.RetryDelay = TimeSpan.FromSeconds(1); o.AttemptTimeout = TimeSpan.FromMinutes(5); o.PollInterval = TimeSpan.FromMinutes(5); }, worker: false, time);
         await host.StartAsync();
         var dispatcher = host.Services.GetRequiredService<WebhookDispatcher>();
 
@@ -147,7 +150,8 @@ public sealed class WebhookDispatcherTests : IDisposable
             records => $"both answers to be recorded; the fast delivery is {records.Fast?.Status.ToString() ?? "done"}, the slow one {records.Slow?.Status}, {records.Slow?.Attempts} attempt(s)");
         var retry = ReceiveAsync(HttpStatusCode.NoContent);
 
-        // Only the retry's backoff (about a second) counts as waiting; the attempts' five-minute timeouts never fire.
+        // Only the retry's backoff (about a second) counts as waiting; the attempts' timeouts and the poll, five minutes
+        // each, never fire.
         var waited = await time.AdvanceUntilDoneAsync(retry, TimeSpan.FromMilliseconds(250), TimeSpan.Zero, () => { }, horizon: TimeSpan.FromMinutes(1));
 
         Assert.True(waited > TimeSpan.Zero, $"The retry came after {waited} on the clock.");
