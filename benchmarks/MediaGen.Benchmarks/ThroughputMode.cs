@@ -1,7 +1,7 @@
 namespace MediaGen.Benchmarks;
 
 /// <summary>
-/// Submit to Succeeded with a no-op generator, as fast as parallel submitters can go, at several worker concurrencies,
+/// Submit to Succeeded with a no-op generator, as fast as parallel submitters (each on its own thread) can go, at several worker concurrencies,
 /// for MediaGen and its peers (Hangfire.InMemory, MassTransit's in-memory bus) in the same process, one after the other.
 /// Each system warms up in rounds of <c>--warmup</c> jobs until a round compiles fewer than 20 methods (<see cref="WarmUp"/>).
 /// </summary>
@@ -145,13 +145,20 @@ internal static class ThroughputMode
             return Task.CompletedTask;
         });
 
+    // Each submitter loops on a thread of its own, as a producer outside the system under test would. On a pool thread, a
+    // loop whose submissions complete at once (in memory, and Hangfire's Enqueue) holds that thread for the whole run, and
+    // with two cores the pool adds threads for the workers, which then spin and contend. Six alternating pairs on one
+    // machine: MediaGen's CPU per job was lower with the submitters on their own threads in every pair (6.4-9.4 against
+    // 6.9-11.7 µs; lock waits 0.001-0.005 against 0.008-0.021 per job in the four pairs of MediaGen alone). Its jobs/s
+    // moved with the machine more than with this: it swings between about 150k and 215k from one minute to the next,
+    // whichever way the submitters run (benchmarks/results/inmemory-2026-12-01-d.md).
     private static Task Parallel(int count, int submitters, Func<int, Task> submit)
     {
         var tasks = new Task[submitters];
         for (var s = 0; s < submitters; s++)
         {
             var share = (count / submitters) + (s < count % submitters ? 1 : 0);
-            tasks[s] = Task.Run(() => submit(share));
+            tasks[s] = Task.Factory.StartNew(() => submit(share), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         }
 
         return Task.WhenAll(tasks);
