@@ -1,8 +1,9 @@
 namespace MediaGen.Benchmarks;
 
 /// <summary>
-/// Submit to Succeeded with a no-op generator, as fast as parallel submitters (each on its own thread) can go, at several worker concurrencies,
-/// for MediaGen and its peers (Hangfire.InMemory, MassTransit's in-memory bus) in the same process, one after the other.
+/// Submit to Succeeded with a no-op generator, as fast as parallel submitters (each on its own thread) can go, at several
+/// worker concurrencies, for MediaGen and its peers (Hangfire.InMemory, MassTransit's in-memory bus) in the same process,
+/// one after the other.
 /// Each system warms up in rounds of <c>--warmup</c> jobs until a round compiles fewer than 20 methods (<see cref="WarmUp"/>).
 /// </summary>
 internal static class ThroughputMode
