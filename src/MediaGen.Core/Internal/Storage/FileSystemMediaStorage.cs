@@ -182,7 +182,10 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
 
     /// <summary>Creates a new file to write, which must not exist.</summary>
     private SafeFileHandle CreateNew(string path) =>
-        UseLinuxFiles && LinuxFiles.TryCreateNew(path, out var handle) ? handle : File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        UseLinuxFiles && LinuxFiles.TryCreateNew(path, out var handle) ? handle : OpenNew(path);
+
+    /// <summary>Creates a new file to write through .NET's file API: where <see cref="LinuxFiles"/> is off, or a call of it failed.</summary>
+    private static SafeFileHandle OpenNew(string path) => File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
 
     /// <summary>Moves a finished temporary file over its destination in one step.</summary>
     private void Replace(string temp, string destination)
@@ -234,7 +237,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
 
             if (!(UseLinuxFiles && LinuxFiles.TryWriteNew(temp, buffer.AsSpan(0, length))))
             {
-                using var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                using var handle = OpenNew(temp);
                 RandomAccess.Write(handle, buffer.AsSpan(0, length), 0);
             }
 

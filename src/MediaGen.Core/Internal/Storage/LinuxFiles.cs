@@ -33,7 +33,7 @@ internal static partial class LinuxFiles
     /// <summary>Creates <paramref name="path"/>, which must not exist, for writing; false when that fails (nothing is created).</summary>
     public static bool TryCreateNew(string path, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SafeFileHandle? handle)
     {
-        var fd = Open(path, WriteOnly | Create | Exclusive | CloseOnExec, ReadWriteForAll);
+        var fd = OpenNew(path);
         handle = fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
         return handle is not null;
     }
@@ -44,7 +44,7 @@ internal static partial class LinuxFiles
     /// </summary>
     public static bool TryWriteNew(string path, ReadOnlySpan<byte> content)
     {
-        var fd = Open(path, WriteOnly | Create | Exclusive | CloseOnExec, ReadWriteForAll);
+        var fd = OpenNew(path);
         if (fd < 0)
         {
             return false;
@@ -62,6 +62,9 @@ internal static partial class LinuxFiles
 
     /// <summary>Renames <paramref name="source"/> over <paramref name="destination"/> in one step; false when that fails (nothing moved).</summary>
     public static bool TryReplace(string source, string destination) => Rename(source, destination) == 0;
+
+    /// <summary>Opens a new file for writing, failing if it exists; the descriptor, or -1.</summary>
+    private static int OpenNew(string path) => Open(path, WriteOnly | Create | Exclusive | CloseOnExec, ReadWriteForAll);
 
     private static bool WriteAll(int fd, ReadOnlySpan<byte> content, long offset)
     {
