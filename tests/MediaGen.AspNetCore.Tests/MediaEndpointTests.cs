@@ -79,6 +79,96 @@ public sealed class MediaEndpointTests
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
 
+    // What a static file server answers: validators, a 304 for a client that has the output, ranges, HEAD; and a stored
+    // output replaced by a retry gets new validators. No request leaves the file open.
+    [Fact]
+    public async Task ReadUrl_AnswersConditionalRangeAndHeadRequests_LikeAStaticFileServer()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        var url = await SaveAsync(host, "job-c/0.png");
+        using var anonymous = new HttpClient { BaseAddress = host.Address };
+
+        using var first = await anonymous.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var tag = first.Headers.ETag;
+        var lastModified = first.Content.Headers.LastModified;
+        Assert.NotNull(tag);
+        Assert.False(tag.IsWeak);
+        Assert.NotNull(lastModified);
+        Assert.Equal("bytes", Assert.Single(first.Headers.AcceptRanges));
+
+        using (var byTag = new HttpRequestMessage(HttpMethod.Get, url) { Headers = { IfNoneMatch = { tag } } })
+        using (var notModified = await anonymous.SendAsync(byTag))
+        {
+            Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+            Assert.Empty(await notModified.Content.ReadAsByteArrayAsync());
+        }
+
+        using (var byTime = new HttpRequestMessage(HttpMethod.Get, url) { Headers = { IfModifiedSince = lastModified } })
+        using (var notModified = await anonymous.SendAsync(byTime))
+        {
+            Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        }
+
+        using (var ranged = new HttpRequestMessage(HttpMethod.Get, url) { Headers = { Range = new System.Net.Http.Headers.RangeHeaderValue(2, 5) } })
+        using (var partial = await anonymous.SendAsync(ranged))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.Equal("bytes 2-5/11", partial.Content.Headers.ContentRange?.ToString());
+            Assert.Equal(Png[2..6], await partial.Content.ReadAsByteArrayAsync());
+        }
+
+        using (var head = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, url)))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(Png.Length, head.Content.Headers.ContentLength);
+            Assert.Equal("image/png", head.Content.Headers.ContentType?.MediaType);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        }
+
+        // A retry stores the output again: the old tag no longer matches, and the new content is served.
+        var storage = host.Services.GetRequiredService<IMediaStorage>();
+        byte[] again = [.. Png, 4, 5];
+        await storage.SaveAsync("job-c/0.png", new MemoryStream(again), new StorageWriteOptions { ContentType = "image/png" });
+        using (var stale = new HttpRequestMessage(HttpMethod.Get, url) { Headers = { IfNoneMatch = { tag } } })
+        using (var replaced = await anonymous.SendAsync(stale))
+        {
+            Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+            Assert.NotEqual(tag, replaced.Headers.ETag);
+            Assert.Equal(again, await replaced.Content.ReadAsByteArrayAsync());
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            var open = Directory.GetFiles("/proc/self/fd").Count(fd =>
+            {
+                try
+                {
+                    return new FileInfo(fd).LinkTarget is { } target && target.Contains("/job-c/0.png", StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            });
+            Assert.Equal(0, open);
+        }
+    }
+
+    // A signed URL whose key names a folder of outputs is a 404 like any key with no output.
+    [Fact]
+    public async Task ReadUrl_KeyNamingAFolder_Is404()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        await SaveAsync(host, "job-d/0.png");
+        var folder = await host.Services.GetRequiredService<IMediaStorage>().GetReadUrlAsync("job-d");
+        using var anonymous = new HttpClient { BaseAddress = host.Address };
+
+        using var response = await anonymous.GetAsync(folder);
+
+        await response.AssertProblemAsync(404, MediaGenErrorCodes.StorageObjectNotFound);
+    }
+
     private static async Task<Uri> SaveAsync(TestApiHost host, string key)
     {
         var storage = host.Services.GetRequiredService<IMediaStorage>();

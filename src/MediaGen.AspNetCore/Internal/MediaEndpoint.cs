@@ -1,3 +1,4 @@
+using System.Globalization;
 using MediaGen.Internal;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -28,12 +29,11 @@ internal static class MediaEndpoint
             return;
         }
 
-        endpoints.MapMethods(path + "{**key}", [HttpMethods.Get, HttpMethods.Head], (HttpContext http, string key, TimeProvider time, CancellationToken cancellationToken) =>
-                ServeAsync(http, storage, key, time, cancellationToken))
+        endpoints.MapMethods(path + "{**key}", [HttpMethods.Get, HttpMethods.Head], (HttpContext http, string key, TimeProvider time) => Serve(http, storage, key, time))
             .ExcludeFromDescription();
     }
 
-    private static async Task<IResult> ServeAsync(HttpContext http, FileSystemMediaStorage storage, string key, TimeProvider time, CancellationToken cancellationToken)
+    private static IResult Serve(HttpContext http, FileSystemMediaStorage storage, string key, TimeProvider time)
     {
         var query = http.Request.Query;
         if (!storage.Signature.IsValid(key, query[MediaUrlSignature.ExpiresParameter], query[MediaUrlSignature.SignatureParameter], time.GetUtcNow()))
@@ -41,25 +41,26 @@ internal static class MediaEndpoint
             return NotFound();
         }
 
-        StoredObject? info;
-        Stream content;
+        ServedObject? served;
         try
         {
-            info = await storage.GetInfoAsync(key, cancellationToken).ConfigureAwait(false);
-            if (info is null)
-            {
-                return NotFound();
-            }
-
-            content = await storage.OpenReadAsync(key, cancellationToken).ConfigureAwait(false);
+            served = storage.OpenToServe(key);
         }
-        catch (Exception e) when (e is StorageObjectNotFoundException or InvalidStorageKeyException)
+        catch (InvalidStorageKeyException)
         {
             return NotFound();
         }
 
+        if (served is null)
+        {
+            return NotFound();
+        }
+
+        // Validators as a static file server sends them, so a client that kept the output asks again with them and gets a
+        // 304 without the body. A retry that stores the output anew replaces the file, and with it the time and the tag.
         http.Response.Headers[HeaderNames.CacheControl] = "private, max-age=300";
-        return TypedResults.Stream(content, info.ContentType, enableRangeProcessing: true);
+        var tag = new EntityTagHeaderValue(string.Create(CultureInfo.InvariantCulture, $"\"{served.LastModified.UtcTicks ^ served.Content.Length:x}\""));
+        return TypedResults.Stream(served.Content, served.ContentType, lastModified: served.LastModified, entityTag: tag, enableRangeProcessing: true);
     }
 
     private static ProblemResult NotFound() => ProblemResponses.Problem(

@@ -118,6 +118,97 @@ public class FileSystemMediaStorageComplianceTests : MediaStorageComplianceTests
         Assert.Empty(Directory.GetFiles(Path.Combine(_root, "job-long")));
     }
 
+    // What the host serves comes from the one file opened: its content, its length and time, and the sidecar's type.
+    [Fact]
+    public async Task OpenToServe_StoredOutput_GivesItsContentTypeLengthAndLastWrite()
+    {
+        var content = Bytes(70_000, seed: 4);
+        await Storage.SaveAsync("job-serve/0.png", new MemoryStream(content), Png());
+        var written = File.GetLastWriteTimeUtc(Path.Combine(_root, "job-serve/0.png"));
+
+        var served = ((FileSystemMediaStorage)Storage).OpenToServe("job-serve/0.png");
+
+        Assert.NotNull(served);
+        using var stream = served.Content;
+        Assert.Equal("image/png", served.ContentType);
+        Assert.Equal(new DateTimeOffset(written, TimeSpan.Zero), served.LastModified);
+        Assert.Equal(70_000, stream.Length);
+        var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        Assert.Equal(content, copy.ToArray());
+
+        // A range read (an HTTP range request) seeks, and a read stops at the length opened.
+        stream.Seek(69_990, SeekOrigin.Begin);
+        var tail = new byte[64];
+        Assert.Equal(10, await stream.ReadAsync(tail));
+        Assert.Equal(content.AsSpan(69_990).ToArray(), tail.AsSpan(0, 10).ToArray());
+        Assert.Equal(0, await stream.ReadAsync(tail));
+    }
+
+    // An object replaced while it is served is served whole, as it was when opened.
+    [Fact]
+    public async Task OpenToServe_ObjectReplacedAfterTheOpen_ServesTheOneOpened()
+    {
+        await Storage.SaveAsync("job-replace/0.png", new MemoryStream(Bytes(5_000, seed: 5)), Png());
+        var served = ((FileSystemMediaStorage)Storage).OpenToServe("job-replace/0.png");
+        Assert.NotNull(served);
+        using var stream = served.Content;
+
+        await Storage.SaveAsync("job-replace/0.png", new MemoryStream(Bytes(9, seed: 6)), Png());
+
+        var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        Assert.Equal(Bytes(5_000, seed: 5), copy.ToArray());
+    }
+
+    [Fact]
+    public async Task OpenToServe_MissingFileOrAKeyNamingAFolder_IsNull()
+    {
+        await Storage.SaveAsync("job-none/sub/0.png", new MemoryStream(Bytes(10, seed: 1)), Png());
+        var storage = (FileSystemMediaStorage)Storage;
+
+        Assert.Null(storage.OpenToServe("job-none/1.png"));
+        Assert.Null(storage.OpenToServe("job-none/sub"));
+        Assert.Null(storage.OpenToServe("job-none-at-all/0.png"));
+        Assert.Throws<InvalidStorageKeyException>(() => storage.OpenToServe("job-none/sub/0.png.meta"));
+    }
+
+    // A file without its sidecar (copied in by hand, or a sidecar lost) is served as bytes, as GetInfoAsync describes it;
+    // a sidecar written with Windows line ends reads as the same type and metadata.
+    [Fact]
+    public async Task OpenToServe_WithoutASidecarOrWithWindowsLineEnds_ReadsTheTypeAsGetInfoDoes()
+    {
+        var storage = (FileSystemMediaStorage)Storage;
+        await Storage.SaveAsync("job-sidecar/0.png", new MemoryStream(Bytes(10, seed: 1)), Png());
+        await Storage.SaveAsync("job-sidecar/1.png", new MemoryStream(Bytes(10, seed: 1)), Png());
+        File.Delete(Path.Combine(_root, "job-sidecar/0.png.meta"));
+        await File.WriteAllTextAsync(Path.Combine(_root, "job-sidecar/1.png.meta"), "image/webp\r\nmodel=owner%2Fmodel\r\n");
+
+        var bare = storage.OpenToServe("job-sidecar/0.png")!;
+        bare.Content.Dispose();
+        Assert.Equal("application/octet-stream", bare.ContentType);
+        Assert.Equal("application/octet-stream", (await Storage.GetInfoAsync("job-sidecar/0.png"))!.ContentType);
+        var windows = storage.OpenToServe("job-sidecar/1.png")!;
+        windows.Content.Dispose();
+        Assert.Equal("image/webp", windows.ContentType);
+        var info = await Storage.GetInfoAsync("job-sidecar/1.png");
+        Assert.Equal("image/webp", info!.ContentType);
+        Assert.Equal(new Dictionary<string, string> { ["model"] = "owner/model" }, info.Metadata);
+    }
+
+    // A sidecar longer than the first read buffer (a long prompt in the metadata, escaped to three bytes a byte).
+    [Fact]
+    public async Task GetInfoAsync_SidecarOfManyKilobytes_ReadsBackWhole()
+    {
+        var metadata = new Dictionary<string, string> { ["prompt"] = string.Concat(Enumerable.Repeat("é, ", 3_000)), ["model"] = "m" };
+
+        await Storage.SaveAsync("job-long-sidecar/0.png", new MemoryStream(Bytes(10, seed: 1)), new StorageWriteOptions { ContentType = "image/png", Metadata = metadata });
+        var info = await Storage.GetInfoAsync("job-long-sidecar/0.png");
+
+        Assert.True(new FileInfo(Path.Combine(_root, "job-long-sidecar/0.png.meta")).Length > 20_000);
+        Assert.Equal(metadata, info!.Metadata);
+    }
+
     // The host serves the root itself, so the URL is relative: the public base URL plus the key, signed until an expiry.
     protected override async Task AssertReadUrlServesAsync(string key, Uri url, byte[] expected)
     {

@@ -107,17 +107,53 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         }
     }
 
-    public async ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default)
+    public ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default)
     {
         var path = ResolvePath(key);
         var info = new FileInfo(path);
         if (!info.Exists)
         {
+            return ValueTask.FromResult<StoredObject?>(null);
+        }
+
+        var (contentType, metadata) = ReadSidecar(path);
+        return ValueTask.FromResult<StoredObject?>(new StoredObject { Key = key, Size = info.Length, ContentType = contentType, Metadata = metadata });
+    }
+
+    /// <summary>
+    /// Opens the object at <paramref name="key"/> to serve it: its content, read at once on the calling thread (see
+    /// <see cref="FileReadStream"/>), with its length, content type and last write, all of the one file opened, so an
+    /// object replaced meanwhile is served whole, old or new. Null when there is none: no file, or a key that names a
+    /// folder. Three opens per request before (the sidecar asynchronously, then the file, each with a shared lock taken
+    /// and released, after a look-up of the path); now the file and its sidecar, once each.
+    /// </summary>
+    /// <exception cref="InvalidStorageKeyException">The key is not acceptable.</exception>
+    internal ServedObject? OpenToServe(string key)
+    {
+        var path = ResolvePath(key);
+        var handle = OpenRead(path);
+        if (handle is null)
+        {
             return null;
         }
 
-        var (contentType, metadata) = await ReadSidecarAsync(path, cancellationToken).ConfigureAwait(false);
-        return new StoredObject { Key = key, Size = info.Length, ContentType = contentType, Metadata = metadata };
+        try
+        {
+            if ((File.GetAttributes(handle) & FileAttributes.Directory) != 0)
+            {
+                handle.Dispose();
+                return null;
+            }
+
+            var lastWrite = File.GetLastWriteTimeUtc(handle);
+            var content = new FileReadStream(handle, RandomAccess.GetLength(handle));
+            return new ServedObject(content, ReadSidecar(path).ContentType, new DateTimeOffset(lastWrite, TimeSpan.Zero));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     public ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
@@ -187,6 +223,24 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     /// <summary>Creates a new file to write through .NET's file API: where <see cref="LinuxFiles"/> is off, or a call of it failed.</summary>
     private static SafeFileHandle OpenNew(string path) => File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
 
+    /// <summary>Opens a file to read; null when there is no file or folder at <paramref name="path"/>.</summary>
+    private SafeFileHandle? OpenRead(string path)
+    {
+        if (UseLinuxFiles && LinuxFiles.TryOpenRead(path, out var handle))
+        {
+            return handle;
+        }
+
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException || (e is UnauthorizedAccessException && Directory.Exists(path)))
+        {
+            return null;
+        }
+    }
+
     /// <summary>Moves a finished temporary file over its destination in one step.</summary>
     private void Replace(string temp, string destination)
     {
@@ -254,21 +308,25 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         }
     }
 
-    private static async Task<(string ContentType, Dictionary<string, string> Metadata)> ReadSidecarAsync(string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// The content type and metadata in the sidecar of the file at <paramref name="path"/>; with no sidecar, the generic
+    /// type and none. A sidecar is a few dozen bytes, replaced whole (never written in place), read at once.
+    /// </summary>
+    private (string ContentType, Dictionary<string, string> Metadata) ReadSidecar(string path)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        string[] lines;
-        try
-        {
-            lines = await File.ReadAllLinesAsync(path + SidecarSuffix, cancellationToken).ConfigureAwait(false);
-        }
-        catch (FileNotFoundException)
+        using var handle = OpenRead(path + SidecarSuffix);
+        if (handle is null)
         {
             return ("application/octet-stream", metadata);
         }
 
-        foreach (var line in lines.Skip(1))
+        var text = ReadText(handle);
+        var end = text.IndexOf('\n', StringComparison.Ordinal);
+        var contentType = (end < 0 ? text : text[..end]).TrimEnd('\r');
+        foreach (var entry in (end < 0 ? "" : text[(end + 1)..]).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
+            var line = entry.TrimEnd('\r');
             var eq = line.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0)
             {
@@ -276,7 +334,45 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
             }
         }
 
-        return (lines.Length > 0 ? lines[0] : "application/octet-stream", metadata);
+        return (contentType.Length > 0 ? contentType : "application/octet-stream", metadata);
+    }
+
+    /// <summary>A small file's whole content as UTF-8 text, read into a stack buffer (a pooled one once it outgrows that).</summary>
+    private static string ReadText(SafeFileHandle handle)
+    {
+        Span<byte> first = stackalloc byte[512];
+        byte[]? rented = null;
+        var buffer = first;
+        var length = 0;
+        try
+        {
+            int read;
+            while ((read = RandomAccess.Read(handle, buffer[length..], length)) > 0)
+            {
+                length += read;
+                if (length == buffer.Length)
+                {
+                    var grown = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer[..length].CopyTo(grown);
+                    if (rented is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(rented);
+                    }
+
+                    rented = grown;
+                    buffer = grown;
+                }
+            }
+
+            return Encoding.UTF8.GetString(buffer[..length]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     private static void TryDelete(string path)
@@ -291,3 +387,6 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         }
     }
 }
+
+/// <summary>A stored object opened to be served (see <see cref="FileSystemMediaStorage.OpenToServe"/>); the caller disposes <see cref="Content"/>.</summary>
+internal sealed record ServedObject(FileReadStream Content, string ContentType, DateTimeOffset LastModified);
