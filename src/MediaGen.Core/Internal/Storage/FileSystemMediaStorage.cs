@@ -124,8 +124,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     /// Opens the object at <paramref name="key"/> to serve it: its content, read at once on the calling thread (see
     /// <see cref="FileReadStream"/>), with its length, content type and last write, all of the one file opened, so an
     /// object replaced meanwhile is served whole, old or new. Null when there is none: no file, or a key that names a
-    /// folder. Three opens per request before (the sidecar asynchronously, then the file, each with a shared lock taken
-    /// and released, after a look-up of the path); now the file and its sidecar, once each.
+    /// folder. A request opens the file and its sidecar, once each, with no lock (see <see cref="LinuxFiles"/>).
     /// </summary>
     /// <exception cref="InvalidStorageKeyException">The key is not acceptable.</exception>
     internal ServedObject? OpenToServe(string key)
