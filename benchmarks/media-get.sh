@@ -3,7 +3,7 @@
 # content type from the output's sidecar, ETag and Last-Modified) next to ASP.NET Core's static file middleware serving
 # the same file from the same folder (MediaGen.Api.Ceiling with CEILING_STATIC_ROOT), one after the other under the same
 # wrk harness. Prints requests/s and the server's CPU per request (from /proc, so wrk's share of the cores is not counted).
-# Options: DURATION=10 CONNECTIONS=16 WARMUP=10 OUTPUT_COUNT=1.
+# Options: DURATION=10 CONNECTIONS=16 WARMUP=10 OUTPUT_COUNT=1. The job has a fixed seed, so every run serves the same image.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -49,7 +49,7 @@ start mediagen samples/MediaGen.Samples.Api/bin/Release/net10.0/MediaGen.Samples
   MediaGen__FileSystem__RootPath="$media" MediaGen__FileSystem__UrlSigningKey=media-get-benchmark-signing-key-0123456789
 base="http://127.0.0.1:$port"
 id=$(curl -sf -X POST "$base/api/v1/generations" -H 'content-type: application/json' \
-  -d "{\"prompt\":\"a lighthouse on a cliff at dusk\",\"model\":\"procedural\",\"outputCount\":${OUTPUT_COUNT:-1}}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+  -d "{\"prompt\":\"a lighthouse on a cliff at dusk\",\"model\":\"procedural\",\"outputCount\":${OUTPUT_COUNT:-1},\"seed\":7}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 for _ in $(seq 100); do
   job=$(curl -sf "$base/api/v1/generations/$id")
   [[ $(python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])' <<<"$job") == succeeded ]] && break
