@@ -41,7 +41,7 @@ measure() {
   requests=$(awk '/requests in/ {print $1}' "$MEDIAGEN_RUN_DIR/$name.wrk")
   rps=$(awk '/Requests\/sec/ {print $2}' "$MEDIAGEN_RUN_DIR/$name.wrk")
   if grep -q 'Non-2xx' "$MEDIAGEN_RUN_DIR/$name.wrk"; then echo "$name: non-2xx answers" >&2; cat "$MEDIAGEN_RUN_DIR/$name.wrk" >&2; exit 1; fi
-  printf '%-36s %10s requests/s  %7.1f server CPU us/request\n' "$name" "$rps" "$(echo "($after - $before) * 1000000 / $ticks / $requests" | bc -l)"
+  printf '%-36s %10s requests/s  %7.1f server CPU us/request\n' "$name" "$rps" "$(awk -v a="$after" -v b="$before" -v t="$ticks" -v n="$requests" 'BEGIN { print (a - b) * 1000000 / t / n }')"
 }
 
 uptime
