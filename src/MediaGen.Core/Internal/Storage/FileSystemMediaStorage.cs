@@ -63,11 +63,11 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
         long size;
         try
         {
-            // Unbuffered, written at once (see FileWriteStream): the copy already writes in large chunks (content in
+            // Unbuffered, written at once (see FileHandleStream): the copy already writes in large chunks (content in
             // memory in one), so a FileStream's buffer would only add an 80 KB array to every output saved.
             using (var handle = CreateNew(temp))
             {
-                var file = new FileWriteStream(handle);
+                var file = FileHandleStream.ForWrite(handle);
                 await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
                 size = file.Length;
             }
@@ -122,7 +122,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
 
     /// <summary>
     /// Opens the object at <paramref name="key"/> to serve it: its content, read at once on the calling thread (see
-    /// <see cref="FileReadStream"/>), with its length, content type and last write, all of the one file opened, so an
+    /// <see cref="FileHandleStream"/>), with its length, content type and last write, all of the one file opened, so an
     /// object replaced meanwhile is served whole, old or new. Null when there is none: no file, or a key that names a
     /// folder. A request opens the file and its sidecar, once each, with no lock (see <see cref="LinuxFiles"/>).
     /// </summary>
@@ -145,7 +145,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
             }
 
             var lastWrite = File.GetLastWriteTimeUtc(handle);
-            var content = new FileReadStream(handle, RandomAccess.GetLength(handle));
+            var content = FileHandleStream.ForRead(handle, RandomAccess.GetLength(handle));
             return new ServedObject(content, ReadSidecar(path).ContentType, new DateTimeOffset(lastWrite, TimeSpan.Zero));
         }
         catch
@@ -255,7 +255,7 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
     private void WriteSidecar(string path, StorageWriteOptions options)
     {
         // One line each: the content type, then escaped key=value pairs. A few dozen bytes, encoded straight into a pooled
-        // buffer and written in one write, at once (see FileWriteStream on asynchronous file I/O), to a new file opened as
+        // buffer and written in one write, at once (see FileHandleStream on asynchronous file I/O), to a new file opened as
         // the output's is: a file opened to be truncated or shared would cost a file-system query, a truncation and a
         // shared lock more on every output.
 
@@ -388,4 +388,4 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
 }
 
 /// <summary>A stored object opened to be served (see <see cref="FileSystemMediaStorage.OpenToServe"/>); the caller disposes <see cref="Content"/>.</summary>
-internal sealed record ServedObject(FileReadStream Content, string ContentType, DateTimeOffset LastModified);
+internal sealed record ServedObject(FileHandleStream Content, string ContentType, DateTimeOffset LastModified);
