@@ -85,8 +85,10 @@ public sealed class MediaEndpointTests
     public async Task ReadUrl_AnswersConditionalRangeAndHeadRequests_LikeAStaticFileServer()
     {
         await using var host = await TestApiHost.StartAsync(worker: false);
-        var url = await SaveAsync(host, "job-c/0.png");
-        using var anonymous = new HttpClient { BaseAddress = host.Address };
+        var url = await SaveAsync(host, "job-validators/0.png");
+        // One connection: Kestrel reads a connection's next request only once the last one's pipeline has returned, which
+        // for a served file is after its stream was disposed.
+        using var anonymous = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = host.Address };
 
         using var first = await anonymous.GetAsync(url);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
@@ -129,7 +131,7 @@ public sealed class MediaEndpointTests
         // A retry stores the output again: the old tag no longer matches, and the new content is served.
         var storage = host.Services.GetRequiredService<IMediaStorage>();
         byte[] again = [.. Png, 4, 5];
-        await storage.SaveAsync("job-c/0.png", new MemoryStream(again), new StorageWriteOptions { ContentType = "image/png" });
+        await storage.SaveAsync("job-validators/0.png", new MemoryStream(again), new StorageWriteOptions { ContentType = "image/png" });
         using (var stale = new HttpRequestMessage(HttpMethod.Get, url) { Headers = { IfNoneMatch = { tag } } })
         using (var replaced = await anonymous.SendAsync(stale))
         {
@@ -140,11 +142,17 @@ public sealed class MediaEndpointTests
 
         if (OperatingSystem.IsLinux())
         {
+            // A request after the others on the same connection: when it is answered, every request before it has ended.
+            using (var after = await anonymous.GetAsync("/media/job-validators/none.png"))
+            {
+                Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
+            }
+
             var open = Directory.GetFiles("/proc/self/fd").Count(fd =>
             {
                 try
                 {
-                    return new FileInfo(fd).LinkTarget is { } target && target.Contains("/job-c/0.png", StringComparison.Ordinal);
+                    return new FileInfo(fd).LinkTarget is { } target && target.Contains("/job-validators/0.png", StringComparison.Ordinal);
                 }
                 catch (IOException)
                 {
