@@ -24,7 +24,8 @@ public interface IMediaGenerator
     /// </param>
     /// <returns>
     /// The outputs; the worker streams each into storage before the job counts as succeeded. Outputs that failed are named
-    /// in <see cref="GenerationResult.FailedOutputs"/>: the job keeps the others and refunds their share.
+    /// in <see cref="GenerationResult.FailedOutputs"/>: the job keeps the others and refunds their share. Outputs asked for
+    /// and neither delivered nor named count as failed (<see cref="MediaGenErrorCodes.OutputMissing"/>), and are refunded too.
     /// </returns>
     /// <exception cref="GenerationException">A classified failure.</exception>
     ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default);

@@ -45,6 +45,12 @@ public static class MediaGenErrorCodes
     /// <summary>The generator failed with a permanent error.</summary>
     public const string GeneratorPermanent = "generator_failed";
 
+    /// <summary>
+    /// The generator returned fewer outputs than the request asked for without naming the missing ones as failed; the
+    /// worker names them with this code, and their share is refunded like any failed output's.
+    /// </summary>
+    public const string OutputMissing = "output_missing";
+
     /// <summary>The provider rate-limited the request (HTTP 429).</summary>
     public const string ProviderRateLimited = "provider_rate_limited";
 

@@ -615,6 +615,67 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Worker_GeneratorReturnsFewerOutputsThanAskedWithoutNamingThem_TheMissingOnesFailAndTheirShareIsRefunded()
+    {
+        var generator = new ScriptedGenerator("drops-outputs", (ctx, ct) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("zero", "one")));
+        var host = await _harness.StartHostAsync(generator);
+
+        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 4);
+
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal([0, 1], succeeded.Outputs.Select(o => o.Index));
+        Assert.Equal([2, 3], succeeded.FailedOutputs.Select(f => f.Index));
+        Assert.All(succeeded.FailedOutputs, f => Assert.Equal(MediaGenErrorCodes.OutputMissing, f.Code));
+        Assert.Contains("returned 2 of the 4 outputs", succeeded.FailedOutputs[0].Message, StringComparison.Ordinal);
+        Assert.Equal(20, succeeded.CreditsCharged);
+        Assert.Equal(10, succeeded.CreditsRefunded);
+        Assert.Equal(WorkerHarness.InitialBalance - 10, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+        Assert.Empty(await _harness.Ledger.ListOpenReservationsAsync(_harness.Time.GetUtcNow().AddDays(1), 10));
+        Assert.Equal(1, generator.Calls);
+    }
+
+    [Fact]
+    public async Task Worker_GeneratorNamesSomeFailuresAndDropsOthers_EveryOutputNotDeliveredIsRefunded()
+    {
+        var generator = new ScriptedGenerator("names-some", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
+            [GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("one"))],
+            [new OutputFailure(0, MediaGenErrorCodes.ContentFiltered, "Output 0 was filtered.")])));
+        var host = await _harness.StartHostAsync(generator);
+
+        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 4);
+
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal([1], succeeded.Outputs.Select(o => o.Index));
+        Assert.Equal("one", await File.ReadAllTextAsync(Path.Combine(_harness.Root, job.Id, "1.png")));
+        Assert.Equal([0, 2, 3], succeeded.FailedOutputs.Select(f => f.Index));
+        Assert.Equal([MediaGenErrorCodes.ContentFiltered, MediaGenErrorCodes.OutputMissing, MediaGenErrorCodes.OutputMissing], succeeded.FailedOutputs.Select(f => f.Code));
+        Assert.Equal(15, succeeded.CreditsRefunded);
+        Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+    }
+
+    [Fact]
+    public async Task Worker_GeneratorReturnsNoOutputAndNoFailure_FailsAtOnceAndRefundsInFull()
+    {
+        var generator = new ScriptedGenerator("returns-nothing", (ctx, ct) => ValueTask.FromResult(new GenerationResult([])));
+        var host = await _harness.StartHostAsync(generator);
+
+        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 2);
+
+        var failed = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Failed, "failed");
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        Assert.Equal(MediaGenErrorCodes.OutputMissing, failed.Error?.Code);
+        Assert.False(failed.Error?.Retryable);
+        Assert.Contains("returned 0 of the 2 outputs", failed.Error?.Message, StringComparison.Ordinal);
+        Assert.Empty(failed.Outputs);
+        Assert.Equal(10, failed.CreditsCharged);
+        Assert.Equal(10, failed.CreditsRefunded);
+        Assert.Equal(WorkerHarness.InitialBalance, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
+        Assert.Equal(1, generator.Calls);
+    }
+
+    [Fact]
     public async Task Worker_RateLimited_PausesOtherJobsOfTheSameGeneratorOnly()
     {
         var start = _harness.Time.GetUtcNow();

@@ -305,7 +305,7 @@ internal sealed partial class JobProcessor : IDisposable
             try
             {
                 var context = new GenerationContext(job, model, attempt, attempt, jobAborted);
-                var result = await generator.GenerateAsync(context, attemptCancel).ConfigureAwait(false);
+                var result = WithMissingOutputsFailed(await generator.GenerateAsync(context, attemptCancel).ConfigureAwait(false), job, generator.Name);
                 attempt.EndGeneration();
                 _metrics.GenerationDuration.Record(_time.GetElapsedTime(generationStarted).TotalSeconds, modelTag);
                 if (result.FailedOutputs.Count > 0)
@@ -546,6 +546,34 @@ internal sealed partial class JobProcessor : IDisposable
     }
 
     /// <summary>A result in which every output failed: a permanent failure, with the outputs' code when they share one.</summary>
+    /// <summary>
+    /// Names as failed (<see cref="MediaGenErrorCodes.OutputMissing"/>) the outputs <paramref name="job"/> asked for that
+    /// <paramref name="result"/> neither delivered nor named, so their share is refunded: a generator that drops outputs
+    /// without saying so charges nothing for them. They take the last indexes, as the delivered outputs take the lowest
+    /// indexes not named failed (see <see cref="GenerationResult(IReadOnlyList{GeneratedOutput}, IReadOnlyList{OutputFailure})"/>).
+    /// </summary>
+    internal static GenerationResult WithMissingOutputsFailed(GenerationResult result, GenerationJob job, string generatorName)
+    {
+        var asked = job.Request.GetOutputCount();
+        var accounted = result.Outputs.Count + result.FailedOutputs.Count;
+        if (accounted >= asked)
+        {
+            return result;
+        }
+
+        var failed = new List<OutputFailure>(asked - result.Outputs.Count);
+        failed.AddRange(result.FailedOutputs);
+        for (var index = accounted; index < asked; index++)
+        {
+            failed.Add(new OutputFailure(
+                index,
+                MediaGenErrorCodes.OutputMissing,
+                $"The generator '{generatorName}' returned {accounted} of the {asked} outputs asked for, without naming output {index} as failed."));
+        }
+
+        return new GenerationResult(result.Outputs, failed);
+    }
+
     private static GenerationException EveryOutputFailed(IReadOnlyList<OutputFailure> failures)
     {
         var code = failures.All(f => string.Equals(f.Code, failures[0].Code, StringComparison.Ordinal)) ? failures[0].Code : MediaGenErrorCodes.GeneratorPermanent;
