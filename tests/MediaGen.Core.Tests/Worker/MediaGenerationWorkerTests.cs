@@ -571,17 +571,14 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var generator = new ScriptedGenerator("partial-once", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
             [GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("zero"))],
             [new OutputFailure(1, MediaGenErrorCodes.GeneratorPermanent, "Output 1 was lost.")])));
-        var host = await _harness.StartHostAsync(generator);
-        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 2);
-        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
-        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        var succeeded = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Succeeded);
         Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
 
-        await _harness.Queue.EnqueueAsync(new QueueMessage(job.Id));
-        await _harness.Queue.EnqueueAsync(new QueueMessage(job.Id));
+        await _harness.Queue.EnqueueAsync(new QueueMessage(succeeded.Id));
+        await _harness.Queue.EnqueueAsync(new QueueMessage(succeeded.Id));
         await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
 
-        var stored = (await _harness.Store.GetAsync(job.Id))!;
+        var stored = (await _harness.Store.GetAsync(succeeded.Id))!;
         Assert.Equal(succeeded.Version, stored.Version);
         Assert.Equal(5, stored.CreditsRefunded);
         Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
@@ -594,12 +591,9 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var generator = new ScriptedGenerator("none-delivered", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
             [],
             [new OutputFailure(0, MediaGenErrorCodes.ContentFiltered, "Output 0 was filtered."), new OutputFailure(1, MediaGenErrorCodes.ContentFiltered, "Output 1 was filtered.")])));
-        var host = await _harness.StartHostAsync(generator);
 
-        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 2);
+        var failed = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Failed);
 
-        var failed = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Failed, "failed");
-        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
         Assert.Equal(MediaGenErrorCodes.ContentFiltered, failed.Error?.Code);
         Assert.False(failed.Error?.Retryable);
         Assert.Contains("output 0: Output 0 was filtered.; output 1: Output 1 was filtered.", failed.Error?.Message, StringComparison.Ordinal);
@@ -618,12 +612,9 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     public async Task Worker_GeneratorReturnsFewerOutputsThanAskedWithoutNamingThem_TheMissingOnesFailAndTheirShareIsRefunded()
     {
         var generator = new ScriptedGenerator("drops-outputs", (ctx, ct) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("zero", "one")));
-        var host = await _harness.StartHostAsync(generator);
 
-        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 4);
+        var succeeded = await RunOneJobAsync(generator, outputCount: 4, JobStatus.Succeeded);
 
-        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
-        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
         Assert.Equal([0, 1], succeeded.Outputs.Select(o => o.Index));
         Assert.Equal([2, 3], succeeded.FailedOutputs.Select(f => f.Index));
         Assert.All(succeeded.FailedOutputs, f => Assert.Equal(MediaGenErrorCodes.OutputMissing, f.Code));
@@ -641,14 +632,11 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var generator = new ScriptedGenerator("names-some", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
             [GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("one"))],
             [new OutputFailure(0, MediaGenErrorCodes.ContentFiltered, "Output 0 was filtered.")])));
-        var host = await _harness.StartHostAsync(generator);
 
-        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 4);
+        var succeeded = await RunOneJobAsync(generator, outputCount: 4, JobStatus.Succeeded);
 
-        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
-        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
         Assert.Equal([1], succeeded.Outputs.Select(o => o.Index));
-        Assert.Equal("one", await File.ReadAllTextAsync(Path.Combine(_harness.Root, job.Id, "1.png")));
+        Assert.Equal("one", await File.ReadAllTextAsync(Path.Combine(_harness.Root, succeeded.Id, "1.png")));
         Assert.Equal([0, 2, 3], succeeded.FailedOutputs.Select(f => f.Index));
         Assert.Equal([MediaGenErrorCodes.ContentFiltered, MediaGenErrorCodes.OutputMissing, MediaGenErrorCodes.OutputMissing], succeeded.FailedOutputs.Select(f => f.Code));
         Assert.Equal(15, succeeded.CreditsRefunded);
@@ -659,12 +647,9 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     public async Task Worker_GeneratorReturnsNoOutputAndNoFailure_FailsAtOnceAndRefundsInFull()
     {
         var generator = new ScriptedGenerator("returns-nothing", (ctx, ct) => ValueTask.FromResult(new GenerationResult([])));
-        var host = await _harness.StartHostAsync(generator);
 
-        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: 2);
+        var failed = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Failed);
 
-        var failed = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Failed, "failed");
-        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
         Assert.Equal(MediaGenErrorCodes.OutputMissing, failed.Error?.Code);
         Assert.False(failed.Error?.Retryable);
         Assert.Contains("returned 0 of the 2 outputs", failed.Error?.Message, StringComparison.Ordinal);
@@ -673,6 +658,16 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(10, failed.CreditsRefunded);
         Assert.Equal(WorkerHarness.InitialBalance, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
         Assert.Equal(1, generator.Calls);
+    }
+
+    /// <summary>Runs one job of <paramref name="outputCount"/> outputs on <paramref name="generator"/> until it is <paramref name="status"/> and the queue is empty.</summary>
+    private async Task<GenerationJob> RunOneJobAsync(ScriptedGenerator generator, int outputCount, JobStatus status)
+    {
+        var host = await _harness.StartHostAsync(generator);
+        var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: outputCount);
+        var finished = await _harness.WaitForJobAsync(job.Id, j => j.Status == status, status.ToString());
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
+        return finished;
     }
 
     [Fact]
