@@ -3,20 +3,27 @@ using System.Globalization;
 
 namespace MediaGen.Benchmarks;
 
-/// <summary>A generator that does nothing and returns no outputs, so a run measures the pipeline around it.</summary>
+/// <summary>
+/// A generator that does nothing but return one 1-byte output, so a run measures the pipeline around it. A job asks for
+/// one output at least, and a result without it fails the job (refunded), so the smallest successful job stores one
+/// output: the benchmark hosts store it in <see cref="DiscardStorage"/>.
+/// </summary>
 internal sealed class NoOpGenerator : IMediaGenerator
 {
     public const string ModelId = "noop";
 
-    /// <summary>The empty result every benchmark generator returns: a record that cannot change, so one serves all jobs.</summary>
-    public static readonly GenerationResult Empty = new([]);
+    /// <summary>
+    /// The result every benchmark generator returns: a record that cannot change, and an output that opens a new stream
+    /// over the same byte each time, so one serves all jobs.
+    /// </summary>
+    public static readonly GenerationResult OneOutput = new([GeneratedOutput.FromBytes("application/octet-stream", new byte[] { 1 })]);
 
     public string Name => "noop";
 
     public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = ModelId, CostCredits = 1, ExpectedDuration = TimeSpan.Zero }];
 
     public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Empty);
+        ValueTask.FromResult(OneOutput);
 }
 
 /// <summary>
@@ -36,12 +43,12 @@ internal sealed class StartRecordingGenerator(long[] started) : IMediaGenerator
         var now = Stopwatch.GetTimestamp();
         var index = int.Parse(context.Request.Prompt.AsSpan(PromptPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture);
         started[index] = now;
-        return ValueTask.FromResult(NoOpGenerator.Empty);
+        return ValueTask.FromResult(NoOpGenerator.OneOutput);
     }
 }
 
 /// <summary>
-/// A generator that waits (real time) and returns no outputs: an I/O-bound provider call. It keeps figures on the waits
+/// A generator that waits (real time) and returns the no-op output: an I/O-bound provider call. It keeps figures on the waits
 /// themselves (how long each really took, how many ran at once) so a slow run can be told apart from slow timers.
 /// </summary>
 internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
@@ -105,7 +112,7 @@ internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
             InterlockedMax(ref _maxTicks, took);
         }
 
-        return NoOpGenerator.Empty;
+        return NoOpGenerator.OneOutput;
     }
 
     private static void InterlockedMax(ref long location, long value)
@@ -122,4 +129,25 @@ internal sealed class DelayGenerator(TimeSpan delay) : IMediaGenerator
             current = seen;
         }
     }
+}
+
+/// <summary>Reads each output and keeps nothing, so a benchmark measures the pipeline rather than a disk.</summary>
+internal sealed class DiscardStorage : IMediaStorage
+{
+    public async ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default)
+    {
+        await content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+        return new StoredObject { Key = key, Size = 1, ContentType = options.ContentType };
+    }
+
+    public ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+    public ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => ValueTask.FromResult<StoredObject?>(null);
+
+    public ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) => ValueTask.FromResult(false);
+
+    public ValueTask<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default) => ValueTask.FromResult(0);
+
+    public ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(new Uri("/" + key, UriKind.Relative));
 }

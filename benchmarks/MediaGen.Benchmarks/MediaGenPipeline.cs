@@ -44,6 +44,7 @@ internal sealed class MediaGenPipeline : IAsyncDisposable
             .ConfigureCredits(o => o.InitialBalance = long.MaxValue / 2)
             .UseEventStream(_ => completions)
             .AddGenerator(generator)
+            .UseStorage(_ => new DiscardStorage())
             .AddWorker(o =>
             {
                 o.Concurrency = concurrency;

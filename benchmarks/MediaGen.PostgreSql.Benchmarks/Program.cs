@@ -63,6 +63,7 @@ async Task MediaGenAsync(int concurrency)
             })
             .ConfigureCredits(o => o.InitialBalance = long.MaxValue / 2)
             .AddGenerator(new NoOpGenerator())
+            .UseStorage(_ => new DiscardStorage())
             .AddWorker(o => o.Concurrency = concurrency))
         .Build();
     await host.StartAsync();

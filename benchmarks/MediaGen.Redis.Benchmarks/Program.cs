@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MediaGen;
+using MediaGen.Benchmarks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -534,35 +535,6 @@ internal sealed class BenchQueue(ServiceProvider provider, IJobQueue queue) : IA
     public IJobQueue Queue { get; } = queue;
 
     public ValueTask DisposeAsync() => provider.DisposeAsync();
-}
-
-internal sealed class NoOpGenerator : IMediaGenerator
-{
-    public const string ModelId = "noop";
-
-    private static readonly byte[] Bytes = [1];
-
-    public string Name => "noop";
-
-    public IReadOnlyList<ModelDescriptor> Models { get; } = [new ModelDescriptor { Id = ModelId, CostCredits = 1 }];
-
-    public ValueTask<GenerationResult> GenerateAsync(GenerationContext context, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(new GenerationResult([GeneratedOutput.FromBytes("application/octet-stream", Bytes)]));
-}
-
-// Reads each output and keeps nothing: for --pipeline-storage discard only.
-internal sealed class DiscardStorage : IMediaStorage
-{
-    public async ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default)
-    {
-        await content.CopyToAsync(Stream.Null, cancellationToken);
-        return new StoredObject { Key = key, Size = 1, ContentType = options.ContentType };
-    }
-    public ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-    public ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => ValueTask.FromResult<StoredObject?>(null);
-    public ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) => ValueTask.FromResult(false);
-    public ValueTask<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default) => ValueTask.FromResult(0);
-    public ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default) => ValueTask.FromResult(new Uri("/" + key, UriKind.Relative));
 }
 
 /// <summary>
