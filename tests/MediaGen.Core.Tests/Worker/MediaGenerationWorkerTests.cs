@@ -571,7 +571,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         var generator = new ScriptedGenerator("partial-once", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
             [GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("zero"))],
             [new OutputFailure(1, MediaGenErrorCodes.GeneratorPermanent, "Output 1 was lost.")])));
-        var succeeded = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Succeeded);
+        var (succeeded, _) = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Succeeded);
         Assert.Equal(WorkerHarness.InitialBalance - 5, await _harness.Ledger.GetBalanceAsync(WorkerHarness.Owner));
 
         await _harness.Queue.EnqueueAsync(new QueueMessage(succeeded.Id));
@@ -592,7 +592,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
             [],
             [new OutputFailure(0, MediaGenErrorCodes.ContentFiltered, "Output 0 was filtered."), new OutputFailure(1, MediaGenErrorCodes.ContentFiltered, "Output 1 was filtered.")])));
 
-        var failed = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Failed);
+        var (failed, _) = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Failed);
 
         Assert.Equal(MediaGenErrorCodes.ContentFiltered, failed.Error?.Code);
         Assert.False(failed.Error?.Retryable);
@@ -613,7 +613,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     {
         var generator = new ScriptedGenerator("drops-outputs", (ctx, ct) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("zero", "one")));
 
-        var succeeded = await RunOneJobAsync(generator, outputCount: 4, JobStatus.Succeeded);
+        var (succeeded, _) = await RunOneJobAsync(generator, outputCount: 4, JobStatus.Succeeded);
 
         Assert.Equal([0, 1], succeeded.Outputs.Select(o => o.Index));
         Assert.Equal([2, 3], succeeded.FailedOutputs.Select(f => f.Index));
@@ -627,13 +627,30 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Worker_StoredOutput_CarriesTheJobsIdOwnerAndModelAsMetadata()
+    {
+        var generator = new ScriptedGenerator("metadata", (ctx, ct) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("zero", "one")));
+
+        var (succeeded, host) = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Succeeded);
+
+        var storage = host.Services.GetRequiredService<IMediaStorage>();
+        foreach (var output in succeeded.Outputs)
+        {
+            var info = await storage.GetInfoAsync(output.Key);
+            Assert.Equal(
+                new Dictionary<string, string> { ["job-id"] = succeeded.Id, ["owner"] = WorkerHarness.Owner, ["model"] = succeeded.Request.Model },
+                info?.Metadata);
+        }
+    }
+
+    [Fact]
     public async Task Worker_GeneratorNamesSomeFailuresAndDropsOthers_EveryOutputNotDeliveredIsRefunded()
     {
         var generator = new ScriptedGenerator("names-some", (ctx, ct) => ValueTask.FromResult(new GenerationResult(
             [GeneratedOutput.FromBytes("image/png", Encoding.UTF8.GetBytes("one"))],
             [new OutputFailure(0, MediaGenErrorCodes.ContentFiltered, "Output 0 was filtered.")])));
 
-        var succeeded = await RunOneJobAsync(generator, outputCount: 4, JobStatus.Succeeded);
+        var (succeeded, _) = await RunOneJobAsync(generator, outputCount: 4, JobStatus.Succeeded);
 
         Assert.Equal([1], succeeded.Outputs.Select(o => o.Index));
         Assert.Equal("one", await File.ReadAllTextAsync(Path.Combine(_harness.Root, succeeded.Id, "1.png")));
@@ -648,7 +665,7 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     {
         var generator = new ScriptedGenerator("returns-nothing", (ctx, ct) => ValueTask.FromResult(new GenerationResult([])));
 
-        var failed = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Failed);
+        var (failed, _) = await RunOneJobAsync(generator, outputCount: 2, JobStatus.Failed);
 
         Assert.Equal(MediaGenErrorCodes.OutputMissing, failed.Error?.Code);
         Assert.False(failed.Error?.Retryable);
@@ -660,14 +677,14 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
         Assert.Equal(1, generator.Calls);
     }
 
-    /// <summary>Runs one job of <paramref name="outputCount"/> outputs on <paramref name="generator"/> until it is <paramref name="status"/> and the queue is empty.</summary>
-    private async Task<GenerationJob> RunOneJobAsync(ScriptedGenerator generator, int outputCount, JobStatus status)
+    /// <summary>Runs one job of <paramref name="outputCount"/> outputs on <paramref name="generator"/> until it is <paramref name="status"/> and the queue is empty; returns it and its host.</summary>
+    private async Task<(GenerationJob Job, IHost Host)> RunOneJobAsync(ScriptedGenerator generator, int outputCount, JobStatus status)
     {
         var host = await _harness.StartHostAsync(generator);
         var job = await WorkerHarness.SubmitAsync(host, generator, outputCount: outputCount);
         var finished = await _harness.WaitForJobAsync(job.Id, j => j.Status == status, status.ToString());
         await _harness.WaitForDepthAsync(new QueueDepth(0, 0, 0, 0));
-        return finished;
+        return (finished, host);
     }
 
     [Fact]

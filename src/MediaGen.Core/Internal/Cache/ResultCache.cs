@@ -109,12 +109,7 @@ internal sealed class ResultCache(
         var copies = new List<JobOutput>(source.Outputs.Count);
         try
         {
-            var metadata = new Dictionary<string, string>(3, StringComparer.Ordinal)
-            {
-                ["job-id"] = newJob.Id,
-                ["owner"] = newJob.OwnerId,
-                ["model"] = newJob.Request.Model,
-            };
+            var metadata = OutputMetadata.For(newJob);
             foreach (var output in source.Outputs)
             {
                 var outputKey = MediaStorageKeys.ForOutput(newJob.Id, output.Index, output.ContentType);

@@ -86,7 +86,13 @@ internal sealed class FileSystemMediaStorage : IMediaStorage
             Key = key,
             Size = size,
             ContentType = options.ContentType,
-            Metadata = options.Metadata is null ? ReadOnlyDictionary<string, string>.Empty : new Dictionary<string, string>(options.Metadata),
+            // The worker's metadata cannot change, so it is kept as it is; a caller's own dictionary is copied.
+            Metadata = options.Metadata switch
+            {
+                null => ReadOnlyDictionary<string, string>.Empty,
+                OutputMetadata fixedMetadata => fixedMetadata,
+                var metadata => new Dictionary<string, string>(metadata),
+            },
         };
     }
 

@@ -390,23 +390,19 @@ internal sealed partial class JobProcessor : IDisposable
     }
 
     /// <summary>Stores the outputs; returns them with the last one's event, which rides with the Succeeded step.</summary>
-    private async Task<(IReadOnlyList<JobOutput> Outputs, JobEvent? LastOutputEvent)> StoreOutputsAsync(AttemptState attempt, GenerationResult result, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(IReadOnlyList<JobOutput> Outputs, JobEvent? LastOutputEvent)> StoreOutputsAsync(AttemptState attempt, GenerationResult result, CancellationToken cancellationToken)
     {
         var job = attempt.Job;
-        var metadata = new Dictionary<string, string>(3, StringComparer.Ordinal)
-        {
-            ["job-id"] = job.Id,
-            ["owner"] = job.OwnerId,
-            ["model"] = job.Request.Model,
-        };
+        var metadata = OutputMetadata.For(job);
         // A failed output leaves a gap: the others keep their index, so their keys are the same on every attempt.
-        var indexes = result.GetOutputIndexes();
+        var indexes = result.FailedOutputs.Count == 0 ? null : result.GetOutputIndexes();
         var outputs = new JobOutput[result.Outputs.Count];
         JobEvent? lastOutputEvent = null;
         for (var i = 0; i < outputs.Length; i++)
         {
             var output = result.Outputs[i];
-            var index = indexes[i];
+            var index = indexes is null ? i : indexes[i];
             var key = MediaStorageKeys.ForOutput(job.Id, index, output.ContentType);
             var writeOptions = new StorageWriteOptions { ContentType = output.ContentType, Metadata = metadata };
             var stored = await _storagePipeline.ExecuteAsync(
