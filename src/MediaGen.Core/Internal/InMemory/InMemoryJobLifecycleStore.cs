@@ -68,13 +68,14 @@ internal sealed class InMemoryJobLifecycleStore(
 
     /// <summary>
     /// Commits a step whose event is given by its type alone, at the written job's <see cref="GenerationJob.UpdatedAt"/>
-    /// with its status and attempt (see <see cref="IStatusEventLifecycleStore"/>; the commit carries no event itself).
+    /// with its status and attempt (see <see cref="IStatusEventLifecycleStore"/>; the commit carries no event of its own,
+    /// only, where it has one, the event published just before it: the last output's, with Succeeded).
     /// </summary>
     public ValueTask<bool> CommitAsync(JobCommit commit, JobEventType statusEvent)
     {
-        if (commit.Job is null || commit.Event is not null || commit.PrecedingEvent is not null)
+        if (commit.Job is null || commit.Event is not null)
         {
-            throw new ArgumentException("A status event rides only with a step that writes its job and publishes no other event.", nameof(commit));
+            throw new ArgumentException("A status event rides only with a step that writes its job and publishes no event of its own.", nameof(commit));
         }
 
         return Commit(commit, statusEvent);
@@ -82,7 +83,22 @@ internal sealed class InMemoryJobLifecycleStore(
 
     private ValueTask<bool> Commit(JobCommit commit, JobEventType? statusEvent)
     {
-        commit.EnsureValid();
+        if (statusEvent is null || commit.PrecedingEvent is null)
+        {
+            commit.EnsureValid();
+        }
+        else
+        {
+            // The status event stands in for the commit's own event, which a preceding event otherwise needs: validated
+            // as if it were there.
+            ArgumentOutOfRangeException.ThrowIfNegative(commit.Settlement ?? 0, nameof(commit));
+            ArgumentOutOfRangeException.ThrowIfNegative(commit.Reserve ?? 0, nameof(commit));
+            if (!string.Equals(commit.PrecedingEvent.JobId, commit.JobId, StringComparison.Ordinal))
+            {
+                throw new ArgumentException("A preceding event rides only with a step that writes its job and publishes an event of that job.", nameof(commit));
+            }
+        }
+
         var applied = Apply(commit, statusEvent);
 
         // A webhook outbox of another backend cannot join the critical section: it gets the delivery right after.

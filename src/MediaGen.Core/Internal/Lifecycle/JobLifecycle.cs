@@ -104,7 +104,7 @@ internal sealed partial class JobLifecycle(
             }
 
             var effects = step.Effects;
-            var statusEvent = _statusEvents is not null && next is not null && effects is { EventError: null, PrecedingEvent: null } ? effects.Event : null;
+            var statusEvent = _statusEvents is not null && next is not null && effects is { EventError: null } ? effects.Event : null;
             var commit = new JobCommit
             {
                 JobId = job.Id,
