@@ -541,14 +541,13 @@ internal sealed partial class JobProcessor : IDisposable
         return half > TimeSpan.FromMilliseconds(1) ? half : TimeSpan.FromMilliseconds(1);
     }
 
-    /// <summary>A result in which every output failed: a permanent failure, with the outputs' code when they share one.</summary>
     /// <summary>
     /// Names as failed (<see cref="MediaGenErrorCodes.OutputMissing"/>) the outputs <paramref name="job"/> asked for that
     /// <paramref name="result"/> neither delivered nor named, so their share is refunded: a generator that drops outputs
     /// without saying so charges nothing for them. They take the last indexes, as the delivered outputs take the lowest
     /// indexes not named failed (see <see cref="GenerationResult(IReadOnlyList{GeneratedOutput}, IReadOnlyList{OutputFailure})"/>).
     /// </summary>
-    internal static GenerationResult WithMissingOutputsFailed(GenerationResult result, GenerationJob job, string generatorName)
+    private static GenerationResult WithMissingOutputsFailed(GenerationResult result, GenerationJob job, string generatorName)
     {
         var asked = job.Request.GetOutputCount();
         var accounted = result.Outputs.Count + result.FailedOutputs.Count;
@@ -570,6 +569,7 @@ internal sealed partial class JobProcessor : IDisposable
         return new GenerationResult(result.Outputs, failed);
     }
 
+    /// <summary>A result in which every output failed: a permanent failure, with the outputs' code when they share one.</summary>
     private static GenerationException EveryOutputFailed(IReadOnlyList<OutputFailure> failures)
     {
         var code = failures.All(f => string.Equals(f.Code, failures[0].Code, StringComparison.Ordinal)) ? failures[0].Code : MediaGenErrorCodes.GeneratorPermanent;
