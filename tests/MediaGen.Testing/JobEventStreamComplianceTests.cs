@@ -294,6 +294,36 @@ public abstract class JobEventStreamComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task GetHistoryAsync_AJobsUsualEvents_ReadBackWholeInOrder()
+    {
+        var stream = await NewStreamAsync();
+        var jobId = NewJobId();
+        var output = new JobOutput
+        {
+            Index = 0,
+            Key = $"{jobId}/0.png",
+            Url = new Uri($"/media/{jobId}/0.png?expires=1&signature=s", UriKind.Relative),
+            ContentType = "image/png",
+            Size = 4,
+        };
+        JobEvent[] published =
+        [
+            Event(jobId, JobEventType.Queued, JobStatus.Pending) with { Attempt = 0 },
+            Event(jobId, JobEventType.Started, JobStatus.Processing),
+            Event(jobId, JobEventType.OutputStored, JobStatus.Processing) with { Output = output, Timestamp = Time.GetUtcNow().AddMilliseconds(5) },
+            Event(jobId, JobEventType.Succeeded, JobStatus.Succeeded) with { Timestamp = Time.GetUtcNow().AddMilliseconds(6) },
+        ];
+        foreach (var jobEvent in published)
+        {
+            await stream.PublishAsync(jobEvent);
+        }
+
+        var history = await stream.GetHistoryAsync(jobId, 0);
+
+        Assert.Equal(published.Select((e, i) => e with { Sequence = i + 1 }), history);
+    }
+
+    [ComplianceFact]
     public async Task GetHistoryAsync_MoreEventsThanKept_KeepsTheLatest()
     {
         var stream = await NewStreamAsync();

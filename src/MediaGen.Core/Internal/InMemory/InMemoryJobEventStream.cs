@@ -207,10 +207,10 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
     /// the stream's publish order and its subscribers. Guarded by the stream's lock.
     /// </summary>
     /// <remarks>
-    /// Most events say only what happened, when, and the job's status and attempt (Queued, Started, Succeeded): the ring
-    /// keeps those few values in place of the event (a finished job's history is most of what the backend retains of it),
-    /// and the event is made again when it is read. An event that carries more (progress, an output, an error, a
-    /// message) is kept as it is.
+    /// Most events say only what happened, when, and the job's status and attempt (Queued, Started, Succeeded), or that
+    /// and an output (OutputStored): the ring keeps those few values in place of the event (a finished job's history is
+    /// most of what the backend retains of it), and the event is made again when it is read. An event that carries more
+    /// (progress, an error, a message) is kept as it is.
     /// </remarks>
     private sealed class JobEvents(string jobId) : IntrusiveListNode<JobEvents>
     {
@@ -331,16 +331,20 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
         private KeptEvent _event;
     }
 
-    /// <summary>A kept event: the event itself when it carries more than its type, time, status and attempt; else only those.</summary>
+    /// <summary>
+    /// A kept event: its type, time, status and attempt, with the output it carries when that is all it carries more (an
+    /// output stored: the job holds the same output, so keeping it costs nothing); else the event itself.
+    /// </summary>
     private readonly struct KeptEvent
     {
-        private readonly JobEvent? _full;
+        // The whole event (a JobEvent), or the event's output (a JobOutput) beside the values below, or null.
+        private readonly object? _full;
         private readonly long _timestamp;
         private readonly int _attempt;
         private readonly byte _type;
         private readonly byte _status;
 
-        private KeptEvent(JobEvent? full, DateTimeOffset timestamp, int attempt, byte type, byte status)
+        private KeptEvent(object? full, DateTimeOffset timestamp, int attempt, byte type, byte status)
         {
             _full = full;
             _timestamp = timestamp.UtcTicks;
@@ -350,8 +354,8 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
         }
 
         public static KeptEvent Of(JobEvent e, string ownerId) =>
-            e is { Progress: null, Message: null, Output: null, Error: null } && TryOf(e.OwnerId, ownerId, e.Type, e.Timestamp, e.Status, e.Attempt, out var kept)
-            ? kept
+            e is { Progress: null, Message: null, Error: null } && TryOf(e.OwnerId, ownerId, e.Type, e.Timestamp, e.Status, e.Attempt, out var kept)
+            ? (e.Output is { } output ? new KeptEvent(output, e.Timestamp, e.Attempt, (byte)e.Type, (byte)e.Status) : kept)
             : new KeptEvent(e, default, 0, 0, 0);
 
         /// <summary>An event that carries nothing but its type, time, status and attempt, kept as those values alone.</summary>
@@ -365,7 +369,9 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
 
         public JobEvent ToEvent(string jobId, string ownerId, long sequence) => _full switch
         {
-            null => new JobEvent
+            JobEvent full when full.Sequence == sequence => full,
+            JobEvent full => full with { Sequence = sequence },
+            var output => new JobEvent
             {
                 JobId = jobId,
                 OwnerId = ownerId,
@@ -374,9 +380,8 @@ internal sealed class InMemoryJobEventStream : IJobEventStream, IJobStatusEventS
                 Timestamp = new DateTimeOffset(_timestamp, TimeSpan.Zero),
                 Status = (JobStatus)_status,
                 Attempt = _attempt,
+                Output = (JobOutput?)output,
             },
-            { } full when full.Sequence == sequence => full,
-            { } full => full with { Sequence = sequence },
         };
     }
 }
