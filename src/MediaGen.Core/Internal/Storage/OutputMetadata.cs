@@ -8,26 +8,15 @@ namespace MediaGen.Internal;
 /// job's own strings. It cannot change, so the storage may keep it as it is, and a job's outputs share one small object
 /// instead of a hash table of their own (about 230 bytes per job less).
 /// </summary>
-internal sealed class OutputMetadata : IReadOnlyDictionary<string, string>
+internal sealed class OutputMetadata(string jobId, string ownerId, string model) : IReadOnlyDictionary<string, string>
 {
     private static readonly string[] Names = ["job-id", "owner", "model"];
-
-    private readonly string _jobId;
-    private readonly string _ownerId;
-    private readonly string _model;
-
-    private OutputMetadata(string jobId, string ownerId, string model)
-    {
-        _jobId = jobId;
-        _ownerId = ownerId;
-        _model = model;
-    }
 
     public int Count => Names.Length;
 
     public IEnumerable<string> Keys => Names;
 
-    public IEnumerable<string> Values => [_jobId, _ownerId, _model];
+    public IEnumerable<string> Values => [jobId, ownerId, model];
 
     public string this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"The output metadata has no key '{key}'.");
 
@@ -55,8 +44,8 @@ internal sealed class OutputMetadata : IReadOnlyDictionary<string, string>
 
     private string Value(int index) => index switch
     {
-        0 => _jobId,
-        1 => _ownerId,
-        _ => _model,
+        0 => jobId,
+        1 => ownerId,
+        _ => model,
     };
 }
