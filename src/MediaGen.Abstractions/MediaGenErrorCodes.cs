@@ -46,8 +46,9 @@ public static class MediaGenErrorCodes
     public const string GeneratorPermanent = "generator_failed";
 
     /// <summary>
-    /// The generator returned fewer outputs than the request asked for without naming the missing ones as failed; the
-    /// worker names them with this code, and their share is refunded like any failed output's.
+    /// An output the request asked for that the generator did not return: the worker names with this code the outputs a
+    /// result neither delivers nor names as failed, and the bundled generators name with it the images a provider left
+    /// out of its answer (a safety checker can drop some). Their share is refunded like any failed output's.
     /// </summary>
     public const string OutputMissing = "output_missing";
 

@@ -59,7 +59,7 @@ public sealed class ExtensionsAIMediaGeneratorTests : FakeServerTests<FakeOpenAI
 
         Assert.Equal(2, result.Outputs.Count);
         var failed = Assert.Single(result.FailedOutputs);
-        Assert.Equal((2, MediaGenErrorCodes.GeneratorPermanent), (failed.Index, failed.Code));
+        Assert.Equal((2, MediaGenErrorCodes.OutputMissing), (failed.Index, failed.Code));
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         Assert.Equal([0, 1], result.GetOutputIndexes());
         Assert.Equal(FakeReplicateServer.OutputBytes(id, 1, Server.OutputSize), await GeneratedOutputs.ReadAllAsync(result.Outputs[1]));
         Assert.Equal([2, 3], result.FailedOutputs.Select(f => f.Index));
-        Assert.All(result.FailedOutputs, f => Assert.Equal(MediaGenErrorCodes.GeneratorPermanent, f.Code));
+        Assert.All(result.FailedOutputs, f => Assert.Equal(MediaGenErrorCodes.OutputMissing, f.Code));
         Assert.Contains("returned 2 of the 4 outputs", result.FailedOutputs[0].Message, StringComparison.Ordinal);
         Assert.Equal(1, Server.PredictionsCreated);
     }

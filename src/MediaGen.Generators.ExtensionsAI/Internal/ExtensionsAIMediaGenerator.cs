@@ -274,7 +274,7 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
     {
         var failed = Enumerable.Range(0, asked)
             .Where(i => !outputs.Any(o => o.Index == i))
-            .Select(i => new OutputFailure(i, MediaGenErrorCodes.GeneratorPermanent, $"The image generator returned no image {i} of the {asked} job {job.Id} asked for."))
+            .Select(i => new OutputFailure(i, MediaGenErrorCodes.OutputMissing, $"The image generator returned no image {i} of the {asked} job {job.Id} asked for."))
             .ToList();
         var delivered = outputs.OrderBy(o => o.Index).Select(o => o.Output).ToList();
         return failed.Count == 0 ? new GenerationResult(delivered) : new GenerationResult(delivered, failed);

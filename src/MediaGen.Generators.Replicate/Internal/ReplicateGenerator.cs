@@ -283,7 +283,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
         {
             failed.Add(new OutputFailure(
                 index,
-                MediaGenErrorCodes.GeneratorPermanent,
+                MediaGenErrorCodes.OutputMissing,
                 $"Replicate prediction '{prediction.Id}' returned {urls.Count} of the {asked} outputs asked for; output {index} is missing."));
         }
 
