@@ -200,6 +200,12 @@ public readonly record struct LeaseSettlement(IQueueLease Lease, LeaseAction Act
     /// <summary>For <see cref="LeaseAction.Abandon"/>: how long the message stays invisible.</summary>
     public TimeSpan Delay { get; init; }
 
+    /// <summary>
+    /// For <see cref="LeaseAction.Abandon"/>: the delivery is handed back on purpose, not failed, so it does not count
+    /// toward the message's <see cref="IQueueLease.DeliveryCount"/> (see <see cref="IQueueLease.DeferAsync"/>).
+    /// </summary>
+    public bool Deferred { get; init; }
+
     /// <summary>For <see cref="LeaseAction.DeadLetter"/>: a short, stable reason such as an error code.</summary>
     public string? Reason { get; init; }
 
@@ -215,7 +221,7 @@ public readonly record struct LeaseSettlement(IQueueLease Lease, LeaseAction Act
     public ValueTask ApplyAsync() => Action switch
     {
         LeaseAction.Complete => Lease.CompleteAsync(CancellationToken.None),
-        LeaseAction.Abandon => Lease.AbandonAsync(Delay, CancellationToken.None),
+        LeaseAction.Abandon => Deferred ? Lease.DeferAsync(Delay, CancellationToken.None) : Lease.AbandonAsync(Delay, CancellationToken.None),
         LeaseAction.DeadLetter => Lease.DeadLetterAsync(Reason ?? MediaGenErrorCodes.InternalError, Description, CancellationToken.None),
         _ => ValueTask.CompletedTask,
     };

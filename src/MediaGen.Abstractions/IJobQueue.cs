@@ -139,6 +139,20 @@ public interface IQueueLease : IAsyncDisposable
     /// <exception cref="LeaseLostException">The queue can tell that the lease had already expired.</exception>
     ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Hands the message back on purpose, visible again after <paramref name="delay"/>, without counting this delivery:
+    /// the next one has the same <see cref="DeliveryCount"/> as this one. A worker defers a delivery it chose not to
+    /// run (the provider asked every worker to pause, or another delivery's lease on the job is still alive) and one it
+    /// gives back on shutdown, so waiting never counts toward the limit that guards against a message that keeps
+    /// failing its deliveries. The default implementation abandons the message, which counts the delivery; MediaGen's
+    /// queues implement it, and a lease that wraps another must pass it on.
+    /// </summary>
+    /// <param name="delay">How long it stays invisible; zero for at once.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>A task that completes once the message is back in the queue.</returns>
+    /// <exception cref="LeaseLostException">The queue can tell that the lease had already expired.</exception>
+    ValueTask DeferAsync(TimeSpan delay = default, CancellationToken cancellationToken = default) => AbandonAsync(delay, cancellationToken);
+
     /// <summary>Moves the message to the dead-letter store with a reason.</summary>
     /// <param name="reason">A short, stable reason such as an error code.</param>
     /// <param name="description">A longer description.</param>

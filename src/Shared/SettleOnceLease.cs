@@ -14,6 +14,9 @@ internal enum LeaseSettle
 
     /// <summary>The lease is extended by the queue's lease duration.</summary>
     Renew,
+
+    /// <summary>The message goes back to the queue after the given delay without counting this delivery.</summary>
+    Defer,
 }
 
 /// <summary>
@@ -92,6 +95,12 @@ internal abstract class SettleOnceLease<TJson> : IJobCarryingLease
         return SettleAsync(LeaseSettle.Abandon, (long)Math.Ceiling(delay.TotalMilliseconds), null, null, cancellationToken);
     }
 
+    public ValueTask DeferAsync(TimeSpan delay = default, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
+        return SettleAsync(LeaseSettle.Defer, (long)Math.Ceiling(delay.TotalMilliseconds), null, null, cancellationToken);
+    }
+
     public ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);
@@ -136,7 +145,7 @@ internal abstract class SettleOnceLease<TJson> : IJobCarryingLease
     protected abstract GenerationJob DeserializeJob(TJson json);
 
     /// <summary>
-    /// Applies one settlement with this lease's token: <paramref name="milliseconds"/> is the abandon delay. Returns
+    /// Applies one settlement with this lease's token: <paramref name="milliseconds"/> is the abandon or defer delay. Returns
     /// whether the lease was still held, and for <see cref="LeaseSettle.Renew"/> the new expiry.
     /// </summary>
     protected abstract ValueTask<(bool Held, DateTimeOffset? LockedUntil)> SettleCoreAsync(LeaseSettle operation, long milliseconds, string? reason, string? description, CancellationToken cancellationToken);

@@ -141,7 +141,7 @@ public sealed class PostgresJobEventStreamTests : ComplianceTestBase
 
         await using (var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresTestServer.ConnectionString))
         {
-            Assert.Equal(["0005_event_sequence_on_jobs", "0006_commit_with_preceding_event"], await PostgreSqlSchema.ApplyMigrationsAsync(dataSource, schema));
+            Assert.Equal(["0005_event_sequence_on_jobs", "0006_commit_with_preceding_event", "0007_defer_without_counting"], await PostgreSqlSchema.ApplyMigrationsAsync(dataSource, schema));
         }
 
         Assert.Equal(2L, await ScalarAsync(schema, "SELECT event_sequence FROM {0}.jobs WHERE id = $1", kept));

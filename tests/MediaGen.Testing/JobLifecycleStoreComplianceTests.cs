@@ -300,6 +300,35 @@ public abstract class JobLifecycleStoreComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task CommitAsync_DeferredAbandon_RedeliversAfterTheDelayWithoutCountingTheDelivery()
+    {
+        var backend = await NewBackendAsync(100);
+        var job = (await backend.Lifecycle.SubmitAsync(Submission(NewJob("owner-a"), credits: 10))).Job;
+        var lease = await ReceiveOneAsync(backend.Queue);
+
+        // A step that writes nothing and hands the delivery back on purpose (a provider pause), twice.
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.True(await backend.Lifecycle.CommitAsync(new JobCommit
+            {
+                JobId = job.Id,
+                OwnerId = job.OwnerId,
+                ExpectedVersion = job.Version,
+                Lease = new LeaseSettlement(lease, LeaseAction.Abandon) { Delay = TimeSpan.FromSeconds(10), Deferred = true },
+            }));
+
+            Assert.Empty(await backend.Queue.ReceiveAsync(10, TimeSpan.Zero));
+            Time.Advance(TimeSpan.FromSeconds(11));
+            lease = await ReceiveOneAsync(backend.Queue);
+            Assert.Equal((job.Id, 1), (lease.Message.JobId, lease.DeliveryCount));
+        }
+
+        Assert.Equal(job.Version, (await backend.Store.GetAsync(job.Id))!.Version);
+        Assert.Equal(90, await backend.Ledger.GetBalanceAsync("owner-a"));
+        await lease.CompleteAsync();
+    }
+
+    [ComplianceFact]
     public async Task CommitAsync_DeadLetter_MovesTheMessageWithItsReason()
     {
         var backend = await NewBackendAsync(100);

@@ -533,6 +533,43 @@ public abstract class JobQueueComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task DeferAsync_NoDelay_MakesMessageReceivableAgainWithTheSameCount()
+    {
+        var queue = await NewQueueAsync();
+        await queue.EnqueueAsync(new QueueMessage("job-1"));
+        var first = await ReceiveOneAsync(queue);
+        await first.AbandonAsync();
+        var second = await ReceiveOneAsync(queue);
+        Assert.Equal(2, second.DeliveryCount);
+
+        await second.DeferAsync();
+
+        // The deferred delivery is not counted; the next abandon is.
+        var third = await ReceiveOneAsync(queue);
+        Assert.Equal(("job-1", 2), (third.Message.JobId, third.DeliveryCount));
+        await third.AbandonAsync();
+        var fourth = await ReceiveOneAsync(queue);
+        Assert.Equal(3, fourth.DeliveryCount);
+        await fourth.CompleteAsync();
+    }
+
+    [ComplianceFact]
+    public async Task DeferAsync_WithDelay_MakesMessageReceivableOnlyAfterTheDelayWithTheSameCount()
+    {
+        var queue = await NewQueueAsync();
+        await queue.EnqueueAsync(new QueueMessage("job-1"));
+        var first = await ReceiveOneAsync(queue);
+
+        await first.DeferAsync(ShortDelay);
+
+        await AssertEmptyAsync(queue, "a message deferred with a delay, before the delay passed");
+        await AdvanceTimeAsync(ShortDelay);
+        var second = await ReceiveOneAsync(queue);
+        Assert.Equal(("job-1", 1), (second.Message.JobId, second.DeliveryCount));
+        await second.CompleteAsync();
+    }
+
+    [ComplianceFact]
     public async Task AbandonAsync_DelayLongerThanLease_IsNotRedeliveredWhenTheOldLeaseWouldHaveExpired()
     {
         var queue = await NewQueueAsync();

@@ -34,7 +34,9 @@ public sealed class MediaGenerationWorkerOptions
 
     /// <summary>
     /// Deliveries after which a message is dead-lettered without running, so a job that crashes its worker every
-    /// time cannot loop forever.
+    /// time cannot loop forever. Deliveries the worker hands back on purpose are not counted: those that wait out a
+    /// provider's pause or another delivery's live lease on the job, and those given back on shutdown
+    /// (<see cref="IQueueLease.DeferAsync"/>).
     /// </summary>
     /// <value>The default value is 10.</value>
     [Range(1, 1000)]

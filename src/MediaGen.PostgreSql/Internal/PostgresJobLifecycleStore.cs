@@ -139,7 +139,7 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
                 command.Text(null).Text(null).Json(null).Smallint(null).Bigint(null);
             }
 
-            command.Smallint(claimed ? (short)Operation(settlement!.Value.Action) : null)
+            command.Smallint(claimed ? (short)Operation(settlement!.Value) : null)
                 .Text(claimed ? own!.Message.MessageId : null)
                 .Bigint(claimed ? own!.Token : null)
                 .Bigint(claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : null)
@@ -238,10 +238,10 @@ internal sealed class PostgresJobLifecycleStore : IJobLifecycleStore
             : $"SELECT applied, lease, short_balance FROM {_schema}.{call}";
     }
 
-    private static LeaseOperation Operation(LeaseAction action) => action switch
+    private static LeaseOperation Operation(LeaseSettlement settlement) => settlement.Action switch
     {
         LeaseAction.Complete => LeaseOperation.Complete,
-        LeaseAction.Abandon => LeaseOperation.Abandon,
+        LeaseAction.Abandon => settlement.Deferred ? LeaseOperation.Defer : LeaseOperation.Abandon,
         _ => LeaseOperation.DeadLetter,
     };
 

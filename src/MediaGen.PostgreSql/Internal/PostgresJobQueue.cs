@@ -299,4 +299,7 @@ internal enum LeaseOperation : short
     Abandon = 2,
     DeadLetter = 3,
     Renew = 4,
+
+    /// <summary>Abandon without counting the delivery (migration 0007).</summary>
+    Defer = 5,
 }

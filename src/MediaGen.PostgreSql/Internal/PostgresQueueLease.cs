@@ -34,6 +34,7 @@ internal sealed class PostgresQueueLease : SettleOnceLease<string>
         {
             LeaseSettle.Complete => LeaseOperation.Complete,
             LeaseSettle.Abandon => LeaseOperation.Abandon,
+            LeaseSettle.Defer => LeaseOperation.Defer,
             _ => LeaseOperation.DeadLetter,
         };
         return (await _queue.SettleAsync(settle, Message.MessageId, Token, milliseconds, reason, description, cancellationToken).ConfigureAwait(false), null);

@@ -101,7 +101,7 @@ internal static class LifecycleScripts
     /// Per step: 1 now ms, 2 retention ms or -1, 3 job id, 4 expected version or '' to write nothing, 5 JSON, 6 status,
     /// 7 updated at ms, 8 credits to refund or '' to leave the reservation open, 9 initial balance, 10 reservation
     /// member, 11 message id to enqueue or '', 12 body, 13 priority, 14 due ms or 0, 15 lease operation (complete,
-    /// abandon, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
+    /// abandon, defer, dead) or '', 16 leased message id, 17 lease token, 18 abandon delay ms, 19 dead-letter reason,
     /// 20 description, 21 the id of the job whose event to publish or '', 22 event payload, 23 group of the message to enqueue, 24 credits to reserve
     /// for the run or '', 25 the run id (the reservation, the member in 10 and the message of a new run are the run's), 26
     /// the id of a webhook delivery to add to the outbox or '', 27 its payload (see <see cref="RedisWebhookOutbox"/>), 28 the owner,

@@ -20,7 +20,8 @@ internal static class QueueScripts
     /// The queue's operations as Lua functions over the queue table <c>q</c>, shared with the lifecycle scripts.
     /// <c>queue_enqueue</c> returns 1 when added, 0 when the id is already queued (a dead-lettered id is replaced), and
     /// whether the message was delayed. <c>queue_settle</c> returns -1 when the lease is no longer held (expired, or
-    /// the message was delivered again), otherwise 1, or for renew the new expiry.
+    /// the message was delivered again), otherwise 1, or for renew the new expiry. <c>defer</c> abandons without counting
+    /// the delivery (the message's count goes back by one).
     /// </summary>
     public const string Functions = """
         local function queue_ready(id, mk, priority, owner)
@@ -65,6 +66,11 @@ internal static class QueueScripts
           end
           redis.call('ZREM', q.leased, id)
           redis.call('HDEL', mk, 't')
+          if op == 'defer' then
+            -- Handed back on purpose: the next delivery counts as this one did.
+            redis.call('HINCRBY', mk, 'c', -1)
+            op = 'abandon'
+          end
           if op == 'abandon' then
             if argument > 0 then
               redis.call('ZADD', q.delayed, fmt(now + argument), id)
@@ -191,7 +197,7 @@ internal static class QueueScripts
         """;
 
     /// <summary>
-    /// ARGV 3 operation (complete, abandon, dead, renew), 4 id, 5 token, 6 now, 7 delay or lease ms, 8 reason,
+    /// ARGV 3 operation (complete, abandon, defer, dead, renew), 4 id, 5 token, 6 now, 7 delay or lease ms, 8 reason,
     /// 9 description. Returns as <c>queue_settle</c> does.
     /// </summary>
     public const string Settle = Header + """

@@ -173,7 +173,7 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
                     enqueue?.Body ?? RedisValue.EmptyString,
                     enqueue?.Priority ?? 0,
                     enqueue?.DueMs ?? 0,
-                    claimed ? Operation(settlement!.Value.Action) : string.Empty,
+                    claimed ? Operation(settlement!.Value) : string.Empty,
                     claimed ? own!.Message.MessageId : string.Empty,
                     claimed ? own!.Token : 0,
                     claimed ? (long)Math.Ceiling(settlement!.Value.Delay.TotalMilliseconds) : 0,
@@ -263,10 +263,20 @@ internal sealed class RedisJobLifecycleStore : IJobLifecycleStore
         }
     }
 
-    private static string Operation(LeaseAction action) => action switch
+    private static string Operation(LeaseSettlement settlement) => settlement.Action switch
     {
         LeaseAction.Complete => "complete",
-        LeaseAction.Abandon => "abandon",
+        LeaseAction.Abandon => settlement.Deferred ? "defer" : "abandon",
+        _ => "dead",
+    };
+
+    /// <summary>The name <c>queue_settle</c> gives a lease operation (see <see cref="QueueScripts.Functions"/>).</summary>
+    internal static string Operation(LeaseSettle operation) => operation switch
+    {
+        LeaseSettle.Complete => "complete",
+        LeaseSettle.Abandon => "abandon",
+        LeaseSettle.Defer => "defer",
+        LeaseSettle.Renew => "renew",
         _ => "dead",
     };
 

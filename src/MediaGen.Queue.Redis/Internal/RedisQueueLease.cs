@@ -35,7 +35,7 @@ internal sealed class RedisQueueLease : SettleOnceLease<byte[]>
                 var (renewed, expiry) = await _queue.SettleAsync("renew", Message.MessageId, Token, leaseMs, null, null, cancellationToken).ConfigureAwait(false);
                 return (renewed, DateTimeOffset.FromUnixTimeMilliseconds(expiry));
             default:
-                var (held, _) = await _queue.SettleAsync(operation == LeaseSettle.Abandon ? "abandon" : "dead", Message.MessageId, Token, milliseconds, reason, description, cancellationToken).ConfigureAwait(false);
+                var (held, _) = await _queue.SettleAsync(RedisJobLifecycleStore.Operation(operation), Message.MessageId, Token, milliseconds, reason, description, cancellationToken).ConfigureAwait(false);
                 return (held, null);
         }
     }

@@ -49,13 +49,29 @@ internal sealed class ServiceBusQueueLease : IQueueLease
             return;
         }
 
-        // Service Bus cannot abandon with a delay: a scheduled copy under a distinct message id (so duplicate detection
-        // keeps it) replaces the message, then the original is completed. A crash between the two leaves both; the
-        // worker drops the duplicate of a job that is no longer pending.
-        var (copy, carried) = _figures.NextCopy(priorDeliveries: DeliveryCount);
+        await ReplaceAsync(delay, priorDeliveries: DeliveryCount, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DeferAsync(TimeSpan delay = default, CancellationToken cancellationToken = default)
+    {
+        MarkSettled();
+
+        // Service Bus counts every abandon: a copy that carries one delivery fewer replaces the message, at once or after
+        // the delay, so the next delivery counts as this one did.
+        await ReplaceAsync(delay, priorDeliveries: DeliveryCount - 1, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Service Bus cannot abandon with a delay, nor without counting the delivery: a copy under a distinct message id (so
+    // duplicate detection keeps it), scheduled after the delay and carrying the deliveries so far, replaces the message,
+    // then the original is completed. A crash between the two leaves both; the worker drops the duplicate of a job that
+    // is no longer pending.
+    private async ValueTask ReplaceAsync(TimeSpan delay, int priorDeliveries, CancellationToken cancellationToken)
+    {
+        var (copy, carried) = _figures.NextCopy(priorDeliveries);
         try
         {
-            await _queue.SendAsync(ServiceBusMessageMapping.ToServiceBus(copy, Priority, _queue.Time.GetUtcNow() + delay, carried), cancellationToken).ConfigureAwait(false);
+            var visibleAt = delay > TimeSpan.Zero ? _queue.Time.GetUtcNow() + delay : (DateTimeOffset?)null;
+            await _queue.SendAsync(ServiceBusMessageMapping.ToServiceBus(copy, Priority, visibleAt, carried), cancellationToken).ConfigureAwait(false);
         }
         catch
         {

@@ -754,6 +754,35 @@ public sealed class MediaGenerationWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Worker_PauseOutlastingMoreDeliveriesThanTheLimit_DefersWithoutCountingThemAndRunsTheJobAfterwards()
+    {
+        var limited = new ScriptedGenerator("limited", (ctx, ct) => ValueTask.FromResult(ScriptedGenerator.TextOutputs("ok")));
+        var host = await _harness.StartHostAsync(limited, worker: o => o.MaxDeliveryCount = 3);
+        var elsewhere = new ProviderRateGate(_harness.Pauses, _harness.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProviderRateGate>.Instance);
+        await elsewhere.PauseAsync(limited.Name, TimeSpan.FromSeconds(10));
+        var job = await WorkerHarness.SubmitAsync(host, limited);
+        await _harness.WaitForDepthAsync(new QueueDepth(0, 1, 0, 0));
+
+        // The provider stays paused (other workers keep getting 429s) over twice as many deliveries as the limit allows:
+        // each is handed back for the pause, none is counted.
+        for (var delivery = 2; delivery <= 7; delivery++)
+        {
+            await elsewhere.PauseAsync(limited.Name, TimeSpan.FromSeconds(20));
+            _harness.Time.Advance(TimeSpan.FromSeconds(10));
+            await _harness.WaitForDepthAsync(new QueueDepth(0, 1, 0, 0));
+            Assert.Equal(0, limited.Calls);
+        }
+
+        var waiting = (await _harness.Store.GetAsync(job.Id))!;
+        Assert.Equal((JobStatus.Pending, 0, null), (waiting.Status, waiting.Attempt, waiting.Error));
+        _harness.Time.Advance(TimeSpan.FromSeconds(10));
+
+        var succeeded = await _harness.WaitForJobAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded once the pause ended");
+        Assert.Equal((1, 1), (succeeded.Attempt, limited.Calls));
+        Assert.Empty(await _harness.Queue.ListDeadLettersAsync(10));
+    }
+
+    [Fact]
     public async Task Worker_GenerationLongerThanTheLease_RenewsItAndIsNotRedelivered()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -407,6 +407,9 @@ internal sealed class SignallingJobQueue(IJobQueue inner, Action settled) : IJob
         public ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default) =>
             Signal(inner.AbandonAsync(delay, cancellationToken));
 
+        public ValueTask DeferAsync(TimeSpan delay = default, CancellationToken cancellationToken = default) =>
+            Signal(inner.DeferAsync(delay, cancellationToken));
+
         public ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default) =>
             Signal(inner.DeadLetterAsync(reason, description, cancellationToken));
 

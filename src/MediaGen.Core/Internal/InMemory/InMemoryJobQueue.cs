@@ -299,11 +299,17 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         }
     }
 
-    private void Abandon(InMemoryLease lease, TimeSpan delay)
+    private void Abandon(InMemoryLease lease, TimeSpan delay, bool deferred = false)
     {
         var ready = false;
         Settle(lease, entry =>
         {
+            if (deferred)
+            {
+                // Handed back on purpose: the next delivery counts as this one did.
+                entry.DeliveryCount--;
+            }
+
             if (delay > TimeSpan.Zero)
             {
                 var due = (_time.GetUtcNow() + delay).UtcTicks;
@@ -483,6 +489,13 @@ internal sealed class InMemoryJobQueue : IJobQueue, IDisposable
         {
             MarkSettled();
             queue.Abandon(this, delay);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask DeferAsync(TimeSpan delay = default, CancellationToken cancellationToken = default)
+        {
+            MarkSettled();
+            queue.Abandon(this, delay, deferred: true);
             return ValueTask.CompletedTask;
         }
 

@@ -578,11 +578,12 @@ internal sealed partial class JobLifecycle(
 
     /// <summary>
     /// Hands an interrupted attempt back on shutdown without counting it: the job returns to Pending with its attempt
-    /// number given back and its checkpoint kept, and the message returns to the queue at once.
+    /// number given back and its checkpoint kept, and the message returns to the queue at once, its delivery not counted
+    /// either (<see cref="IQueueLease.DeferAsync"/>).
     /// </summary>
     public async ValueTask<StepResult> ReturnAsync(GenerationJob job, string holder, IQueueLease lease)
     {
-        var settle = new LeaseSettlement(lease, LeaseAction.Abandon);
+        var settle = new LeaseSettlement(lease, LeaseAction.Abandon) { Deferred = true };
         var result = await ApplyAsync(job, (Holder: holder, Lease: settle), static (j, s, stamp) => IsHeldBy(j, s.Holder)
             ? new Step(
                 Released(j, stamp, Math.Max(0, j.Attempt - 1), j.Error, nextAttemptAt: null),
@@ -605,10 +606,11 @@ internal sealed partial class JobLifecycle(
 
     /// <summary>
     /// Hands a delivery back, untouched, for <paramref name="delay"/>: the provider asked everyone to slow down, or another
-    /// delivery's lease on the run is still alive.
+    /// delivery's lease on the run is still alive. The delivery is not counted (<see cref="IQueueLease.DeferAsync"/>), so
+    /// waiting never uses up the message's deliveries.
     /// </summary>
     public async ValueTask DeferAsync(GenerationJob job, IQueueLease lease, TimeSpan delay) =>
-        await ApplyAsync(job, new LeaseSettlement(lease, LeaseAction.Abandon) { Delay = delay }, static (_, settle, _) =>
+        await ApplyAsync(job, new LeaseSettlement(lease, LeaseAction.Abandon) { Delay = delay, Deferred = true }, static (_, settle, _) =>
             new Step(null, new StepEffects(Lease: settle)), CancellationToken.None).ConfigureAwait(false);
 
     /// <summary>Settles a finished job's reservation as the job says, if a crash left it open (the sweeper's and delete's step).</summary>

@@ -186,7 +186,8 @@ internal sealed partial class JobProcessor : IDisposable
         var jobId = lease.Message.JobId;
         if (e is OperationCanceledException && shutdown.IsCancellationRequested)
         {
-            return SettleAsync(jobId, lease.AbandonAsync(TimeSpan.Zero, CancellationToken.None));
+            // Given back on shutdown, not failed: the delivery does not count.
+            return SettleAsync(jobId, lease.DeferAsync(TimeSpan.Zero, CancellationToken.None));
         }
 
         Log.ProcessingCrashed(_logger, jobId, e);

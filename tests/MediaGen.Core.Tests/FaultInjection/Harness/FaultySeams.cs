@@ -115,6 +115,9 @@ internal sealed class FaultyLease(IQueueLease inner, FaultySeams f) : IQueueLeas
     public ValueTask AbandonAsync(TimeSpan delay = default, CancellationToken cancellationToken = default) =>
         f.Effect("lease.abandon", () => inner.AbandonAsync(delay, cancellationToken));
 
+    public ValueTask DeferAsync(TimeSpan delay = default, CancellationToken cancellationToken = default) =>
+        f.Effect("lease.defer", () => inner.DeferAsync(delay, cancellationToken));
+
     public ValueTask DeadLetterAsync(string reason, string? description = null, CancellationToken cancellationToken = default) =>
         f.Effect("lease.deadletter", () => inner.DeadLetterAsync(reason, description, cancellationToken));
 
