@@ -203,6 +203,15 @@ internal sealed partial class JobProcessor : IDisposable
     {
         if (job.Status.IsTerminal())
         {
+            // The job the receive carried can be older than the message it came with (a retry committed while the receive
+            // ran): a message of another run than the finished one may be the new run's only message. Dropping writes no
+            // job, so nothing would check the version: decide again with what is stored.
+            if (lease is IJobCarryingLease && !string.Equals(lease.Message.MessageId, job.RunId, StringComparison.Ordinal)
+                && await _store.GetAsync(job.Id, shutdown).ConfigureAwait(false) is { } stored && stored.Version != job.Version)
+            {
+                return await StartAttemptAsync(lease, stored, shutdown).ConfigureAwait(false);
+            }
+
             Log.FinishedJobRedelivered(_logger, job.Id, job.Status);
             await _lifecycle.DropAsync(job, lease).ConfigureAwait(false);
             return null;
