@@ -98,6 +98,10 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"deep\":" + new string('[', 100) + new string(']', 100) + "}}", "parameters.deep", "malformed_json" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"settings\":{\"outputs\":2}}", "settings", "malformed_json" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"outputs\":2}", "outputs", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"simulateFailure\":\"\\ud800\"}}", "parameters.simulateFailure", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"failOutputs\":\"0,\\udfff\"}}", "parameters.failOutputs", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"style\":{\"tags\":[\"ok\",\"\\udc00 x\"]}}}", "parameters.style.tags[1]", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"style\":{\"\\ud800\":1}}}", "parameters.style", "validation_failed" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"ftp://example.com/x\"}", "webhookUrl", "validation_failed" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"http://0x7f000001/x\"}", "webhookUrl", "validation_failed" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"http://[::ffff:169.254.169.254]/x\"}", "webhookUrl", "validation_failed" },
@@ -115,6 +119,23 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
 
         var problem = await response.AssertProblemAsync(400, code);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"Expected an error for '{field}': {problem}");
+    }
+
+    [Fact]
+    public async Task Submit_ParameterStringThatIsNotValidUnicode_Is400SayingSoAndSubmitsNothing()
+    {
+        using var client = fixture.Host.CreateClient("surrogate-owner");
+        var before = (await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync()).GetProperty("balance").GetInt64();
+
+        using var response = await client.PostAsync(
+            "/api/v1/generations",
+            new StringContent("""{"prompt":"a fox","model":"procedural","parameters":{"simulateFailure":"\ud800"}}""", Encoding.UTF8, "application/json"));
+
+        var problem = await response.AssertProblemAsync(400, "validation_failed");
+        Assert.Contains("valid Unicode", problem.GetProperty("errors").GetProperty("parameters.simulateFailure")[0].GetString(), StringComparison.Ordinal);
+        using var list = await client.GetAsync("/api/v1/generations");
+        Assert.Empty((await list.ReadJsonAsync()).GetProperty("items").EnumerateArray());
+        Assert.Equal(before, (await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync()).GetProperty("balance").GetInt64());
     }
 
     [Fact]
