@@ -96,11 +96,15 @@ internal static class GenerationEndpoints
         return id;
     }
 
-    /// <summary>The job's URL, from the request's own: <c>.../generations</c> plus the id, or <c>.../generations/{id}</c> for an action on it.</summary>
+    /// <summary>
+    /// The job's URL, from the request's own: <c>.../generations</c> plus the id, or <c>.../generations/{id}</c> for an
+    /// action on it. Escaped as a URL (the request's path is held decoded), so the header is always one the server can
+    /// send: it is set after the job was created or charged, when an error could no longer say what happened.
+    /// </summary>
     private static void SetLocation(HttpContext http, string jobId, bool fromCollection)
     {
-        var path = (http.Request.PathBase + http.Request.Path).Value!.TrimEnd('/');
-        http.Response.Headers.Location = fromCollection ? string.Concat(path, "/", jobId) : path[..path.LastIndexOf('/')];
+        var path = (http.Request.PathBase + http.Request.Path).ToUriComponent().TrimEnd('/');
+        http.Response.Headers.Location = fromCollection ? string.Concat(path, "/", Uri.EscapeDataString(jobId)) : path[..path.LastIndexOf('/')];
     }
 
     private static async Task<IResult> SubmitAsync(
@@ -142,7 +146,8 @@ internal static class GenerationEndpoints
         };
 
         var (job, created) = await client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
-        var response = await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false);
+        // From here the job exists and is charged: nothing below may fail, or the client would be told it was not.
+        var response = await mapper.ToResponseAfterChangeAsync(job, cancellationToken).ConfigureAwait(false);
         SetLocation(http, job.Id, fromCollection: true);
         if (created)
         {
@@ -204,13 +209,13 @@ internal static class GenerationEndpoints
     private static async Task<IResult> CancelAsync(string id, HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
     {
         var job = await client.CancelAsync(ApiEndpointFilter.GetOwner(http), CheckJobId(id), cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.TypeInfo<JobResponse>());
+        return TypedResults.Json(await mapper.ToResponseAfterChangeAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.TypeInfo<JobResponse>());
     }
 
     private static async Task<IResult> RetryAsync(string id, HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
     {
         var job = await client.RetryAsync(ApiEndpointFilter.GetOwner(http), CheckJobId(id), cancellationToken).ConfigureAwait(false);
-        var response = await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false);
+        var response = await mapper.ToResponseAfterChangeAsync(job, cancellationToken).ConfigureAwait(false);
         SetLocation(http, job.Id, fromCollection: false);
         return TypedResults.Json(response, ApiJson.TypeInfo<JobResponse>(), statusCode: StatusCodes.Status202Accepted);
     }
