@@ -32,6 +32,10 @@ internal static class GenerationEndpoints
         generations.MapGet("/", ListAsync)
             .WithName("ListGenerations")
             .WithSummary("Lists the caller's jobs, newest first, optionally with one status; page with the cursor.")
+            .WithDescription(
+                "`status` filters by one status, named in any case: `pending`, `processing`, `succeeded`, `failed` or " +
+                "`canceled`; a list (`processing,succeeded`), a repeated parameter or another name is a 400. " +
+                $"`limit` is 1 to {JobQuery.MaxLimit} (20 by default); `cursor` is the previous page's `nextCursor`.")
             .Produces<JobListResponse>()
             .ProducesValidationProblem();
         generations.MapGet("/{id}", GetAsync)
@@ -168,15 +172,15 @@ internal static class GenerationEndpoints
     private static async Task<IResult> ListAsync(HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
     {
         var queryString = http.Request.Query;
-        var status = queryString["status"].ToString();
-        var cursor = queryString["cursor"].ToString();
-        var limit = queryString["limit"].ToString();
+        var status = Single(queryString, "status");
+        var cursor = Single(queryString, "cursor");
+        var limit = Single(queryString, "limit");
         JobStatus? statusFilter = null;
         if (!string.IsNullOrEmpty(status))
         {
-            if (!Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || !char.IsLetter(status[0]))
+            if (!EnumName.TryParse<JobStatus>(status, out var parsed))
             {
-                throw new RequestValidationException("status", $"Must be one of: {string.Join(", ", Enum.GetNames<JobStatus>().Select(n => n.ToLowerInvariant()))}.");
+                throw new RequestValidationException("status", $"Must be one status, one of: {EnumName.List<JobStatus>()}.");
             }
 
             statusFilter = parsed;
@@ -198,6 +202,18 @@ internal static class GenerationEndpoints
         }
 
         return TypedResults.Json(new JobListResponse(items, page.NextCursor), ApiJson.TypeInfo<JobListResponse>());
+    }
+
+    /// <summary>
+    /// A query parameter's value; a parameter given more than once is refused rather than read as its values joined with
+    /// commas (what <see cref="Microsoft.Extensions.Primitives.StringValues.ToString"/> makes of them).
+    /// </summary>
+    private static string Single(IQueryCollection query, string name)
+    {
+        var values = query[name];
+        return values.Count <= 1
+            ? values.ToString()
+            : throw new RequestValidationException(name, $"Give '{name}' once; it takes one value.");
     }
 
     private static async Task<IResult> DeleteAsync(string id, HttpContext http, IMediaGenerationClient client, CancellationToken cancellationToken)
