@@ -185,6 +185,23 @@ public sealed class MediaEndpointTests
         }
     }
 
+    // The media path with no key at all was refused by parameter binding, with a bare 400 and no problem body.
+    [Fact]
+    public async Task MediaPathWithoutAKey_Is404LikeAMissingFile()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        var url = (await SaveAsync(host, "job-e/0.png")).OriginalString;
+        using var anonymous = new HttpClient { BaseAddress = host.Address };
+
+        foreach (var path in new[] { "/media/", "/media/" + url[url.IndexOf('?', StringComparison.Ordinal)..] })
+        {
+            using var response = await anonymous.GetAsync(path);
+            await response.AssertProblemAsync(404, MediaGenErrorCodes.StorageObjectNotFound);
+            using var head = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        }
+    }
+
     // A signed URL whose key names a folder of outputs is a 404 like any key with no output.
     [Fact]
     public async Task ReadUrl_KeyNamingAFolder_Is404()
