@@ -254,7 +254,11 @@ public sealed record ModelParameterRule
                     return "Must be a string.";
                 }
 
-                var text = value.GetString()!;
+                if (!TryGetText(value, out var text))
+                {
+                    return "Must be valid Unicode text.";
+                }
+
                 return AllowedValues is null || AllowedValues.Contains(text, StringComparer.Ordinal)
                     ? null
                     : $"Must be one of: {string.Join(", ", AllowedValues)}.";
@@ -276,8 +280,13 @@ public sealed record ModelParameterRule
             return false;
         }
 
+        if (!TryGetText(value, out var text))
+        {
+            return false;
+        }
+
         var read = new List<int>();
-        foreach (var part in value.GetString()!.Split(','))
+        foreach (var part in text.Split(','))
         {
             if (!int.TryParse(part.AsSpan().Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
                 || read.Contains(index))
@@ -290,6 +299,24 @@ public sealed record ModelParameterRule
 
         indexes = read;
         return true;
+    }
+
+    /// <summary>
+    /// A string value's text; false for one that is not valid Unicode once unescaped (a lone surrogate escape such as
+    /// <c>"\ud800"</c>), which <see cref="JsonElement.GetString"/> throws on.
+    /// </summary>
+    private static bool TryGetText(JsonElement value, out string text)
+    {
+        try
+        {
+            text = value.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = string.Empty;
+            return false;
+        }
     }
 }
 

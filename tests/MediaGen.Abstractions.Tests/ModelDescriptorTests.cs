@@ -117,6 +117,7 @@ public sealed class ModelDescriptorTests
     [InlineData("\"1.5\"")]
     [InlineData("1")]
     [InlineData("[1,3]")]
+    [InlineData("\"1,\\udfff\"")]
     public void TryReadOutputIndexes_AnythingElse_IsRefused(string json)
     {
         var value = JsonDocument.Parse(json).RootElement;
@@ -154,9 +155,19 @@ public sealed class ModelDescriptorTests
     [InlineData(ModelParameterKind.String, "3", "Must be a string.")]
     [InlineData(ModelParameterKind.Number, "\"3\"", "Must be a number.")]
     [InlineData(ModelParameterKind.Integer, "3.0", "Must be a whole number.")]
+    [InlineData(ModelParameterKind.String, "\"a \\ud800\"", "Must be valid Unicode text.")]
     public void ModelParameterRuleCheck_Kinds(ModelParameterKind kind, string json, string? expected)
     {
         var rule = new ModelParameterRule { Kind = kind };
         Assert.Equal(expected, rule.Check(JsonDocument.Parse(json).RootElement));
+    }
+
+    [Fact]
+    public void Validate_StringParameterThatIsNotValidUnicode_IsAnErrorOfThatParameter()
+    {
+        // JSON text may escape a lone surrogate; reading it as a string would throw, so it is a validation error instead.
+        var errors = Model.Validate(Request(parameters: """{"style": "\ud800"}"""));
+
+        Assert.Equal(["Must be valid Unicode text."], errors["parameters.style"]);
     }
 }

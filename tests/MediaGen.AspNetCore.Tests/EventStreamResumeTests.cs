@@ -105,6 +105,33 @@ public sealed class EventStreamResumeTests
         Assert.Null(await stream.NextOrEndAsync());
     }
 
+    // An id the job's history does not hold (beyond its last event: stale, or another job's) is no resume point. Taken as
+    // one, every later event numbered up to it was dropped as sent, the terminal one too, and the stream never ended.
+    [Theory]
+    [InlineData("2")]
+    [InlineData("1000")]
+    public async Task Resume_LastEventIdBeyondTheJobsEvents_StartsWithTheStateThenStreamsEveryEventToTheEnd(string lastEventId)
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        using var client = host.CreateClient("beyond-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+
+        await using var stream = await SseReader.OpenAsync(client, id, lastEventId);
+
+        var state = await stream.NextAsync();
+        Assert.Equal(("job", null), Head(state));
+        Assert.Equal("3000", state.Retry);
+        Assert.Equal(("position", null), Head(await stream.NextAsync()));
+        await PublishProgressAsync(host, id, 0.5);
+        Assert.Equal(("progress", "2"), Head(await stream.NextAsync()));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
+        Assert.Equal(("canceled", "3"), Head(await stream.NextAsync()));
+        var final = await stream.NextAsync();
+        Assert.Equal(("job", null), Head(final));
+        Assert.Contains("\"status\":\"canceled\"", final.Data, StringComparison.Ordinal);
+        Assert.Null(await stream.NextOrEndAsync());
+    }
+
     [Theory]
     [InlineData("banana")]
     [InlineData("-4")]

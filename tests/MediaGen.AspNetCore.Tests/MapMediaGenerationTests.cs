@@ -60,6 +60,81 @@ public sealed class MapMediaGenerationTests(ApiHostFixture fixture) : IClassFixt
         Assert.True((await own.ReadJsonAsync()).GetProperty("cacheHit").GetBoolean());
     }
 
+    // A Host header the server accepts but punycode cannot decode once failed the answer after the cache hit was created
+    // and charged: the client heard 500 for a job it had paid for.
+    [Fact]
+    public async Task Submit_CacheHitWithAHostHeaderThatIsNotValidPunycode_Is202WithTheJobChargedOnce()
+    {
+        await using var host = await TestApiHost.StartAsync(mediaGenBuilder: b => b.ConfigureResultCache(o => o.CacheHitCredits = 3));
+        using var client = host.CreateClient("punycode-cache-owner");
+        var body = new { prompt = "a cached heron", model = "procedural", seed = 7, useResultCache = true };
+        Assert.Equal("succeeded", (await client.WaitForFinalAsync(await client.SubmitIdAsync(body))).Status());
+        var before = await BalanceAsync(client);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/generations")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Host = "xn--";
+        using var response = await client.SendAsync(request);
+
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"Answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        var hit = await response.ReadJsonAsync();
+        var hitId = hit.GetProperty("id").GetString()!;
+        Assert.True(hit.GetProperty("cacheHit").GetBoolean());
+        Assert.Contains($"/media/{hitId}/0.png?expires=", hit.GetProperty("outputs")[0].GetProperty("url").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"/api/v1/generations/{hitId}", response.Headers.Location?.OriginalString);
+        Assert.Equal(3, before - await BalanceAsync(client));
+        Assert.Equal(2, (await (await client.GetAsync("/api/v1/generations")).ReadJsonAsync()).GetProperty("items").GetArrayLength());
+    }
+
+    // The Location header was the request's path as decoded: under a path base that is not ASCII the server refused to
+    // send it, and the submission answered 500 after its job was created and charged.
+    [Fact]
+    public async Task Submit_UnderAPathBaseThatIsNotAscii_Is202WithAnEscapedLocation()
+    {
+        await using var host = await TestApiHost.StartAsync(application: app =>
+        {
+            app.UsePathBase("/\u00fcber");
+            app.UseRouting();
+        });
+        using var client = host.CreateClient("path-base-owner");
+
+        using var response = await client.PostAsync("/%C3%BCber/api/v1/generations", new StringContent("""{"prompt":"a fox","model":"procedural"}""", Encoding.UTF8, "application/json"));
+
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"Answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        var id = (await response.ReadJsonAsync()).GetProperty("id").GetString()!;
+        Assert.Equal($"/%C3%BCber/api/v1/generations/{id}", response.Headers.Location?.OriginalString);
+        using var job = await client.GetAsync(response.Headers.Location);
+        Assert.Equal(HttpStatusCode.OK, job.StatusCode);
+    }
+
+    // Once a submission has created and charged its job, the answer says so even when the storage cannot sign the outputs'
+    // URLs afresh: it carries the URLs signed when they were stored. A read changes nothing, so it reports the outage (503),
+    // the event stream as a problem before it starts.
+    [Fact]
+    public async Task Submit_CacheHitWhoseUrlsTheStorageCannotSignAgain_Is202WithTheUrlsSignedWhenStored()
+    {
+        await using var host = await TestApiHost.StartAsync(services: ResigningFails.Decorate, mediaGenBuilder: b => b.ConfigureResultCache(o => o.CacheHitCredits = 3));
+        var storage = (ResigningFails)host.Services.GetRequiredService<IMediaStorage>();
+        using var client = host.CreateClient("unsigned-cache-owner");
+        var body = new { prompt = "a cached stork", model = "procedural", seed = 11, useResultCache = true };
+        Assert.Equal("succeeded", (await client.WaitForFinalAsync(await client.SubmitIdAsync(body))).Status());
+        var before = await BalanceAsync(client);
+        storage.Armed = true;
+
+        using var response = await client.SubmitAsync(body);
+
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"Answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        var hit = await response.ReadJsonAsync();
+        var hitId = hit.GetProperty("id").GetString()!;
+        Assert.True(hit.GetProperty("cacheHit").GetBoolean());
+        Assert.Equal(storage.FirstUrls[$"{hitId}/0.png"], hit.GetProperty("outputs")[0].GetProperty("url").GetString()![host.Address.GetLeftPart(UriPartial.Authority).Length..]);
+        Assert.Equal(3, before - await BalanceAsync(client));
+        await (await client.GetAsync($"/api/v1/generations/{hitId}")).AssertProblemAsync(503, "storage_unavailable");
+        await (await client.GetAsync($"/api/v1/generations/{hitId}/events")).AssertProblemAsync(503, "storage_unavailable");
+    }
+
     [Fact]
     public async Task Submit_WithWebhookEventsFilter_JobNamesTheEventsInCanonicalOrder()
     {
@@ -215,5 +290,54 @@ public sealed class MapMediaGenerationTests(ApiHostFixture fixture) : IClassFixt
         Assert.Equal("normal", job.GetProperty("priority").GetString());
         Assert.False(job.TryGetProperty("negativePrompt", out _));
         Assert.False(job.TryGetProperty("Id", out _));
+    }
+
+    private static async Task<long> BalanceAsync(HttpClient client) =>
+        (await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync()).GetProperty("balance").GetInt64();
+
+    /// <summary>
+    /// The host's storage, except that once armed it signs a key's read URL only once (the result cache does, when it
+    /// copies an output) and then fails as a storage that cannot be reached.
+    /// </summary>
+    private sealed class ResigningFails(IMediaStorage inner) : IMediaStorage
+    {
+        public volatile bool Armed;
+
+        public System.Collections.Concurrent.ConcurrentDictionary<string, string> FirstUrls { get; } = new(StringComparer.Ordinal);
+
+        public static void Decorate(IServiceCollection services)
+        {
+            var original = services.Last(d => d.ServiceType == typeof(IMediaStorage));
+            services.Remove(original);
+            services.AddSingleton<IMediaStorage>(sp => new ResigningFails((IMediaStorage)(original.ImplementationInstance
+                ?? original.ImplementationFactory?.Invoke(sp)
+                ?? ActivatorUtilities.CreateInstance(sp, original.ImplementationType!))));
+        }
+
+        public async ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
+        {
+            if (Armed && FirstUrls.ContainsKey(key))
+            {
+                throw new StorageUnavailableException("The storage cannot be reached.");
+            }
+
+            var url = await inner.GetReadUrlAsync(key, lifetime, cancellationToken);
+            if (Armed)
+            {
+                FirstUrls[key] = url.OriginalString;
+            }
+
+            return url;
+        }
+
+        public ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default) => inner.SaveAsync(key, content, options, cancellationToken);
+
+        public ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
+
+        public ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => inner.GetInfoAsync(key, cancellationToken);
+
+        public ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+        public ValueTask<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default) => inner.DeletePrefixAsync(prefix, cancellationToken);
     }
 }

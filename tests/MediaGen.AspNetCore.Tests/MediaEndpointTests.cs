@@ -79,6 +79,28 @@ public sealed class MediaEndpointTests
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
 
+    // A Host header the server accepts but punycode cannot decode: URLs are built from the host as sent, so every response
+    // that carries them still answers, the event stream's too.
+    [Fact]
+    public async Task Responses_ForAHostHeaderThatIsNotValidPunycode_StillCarryTheOutputUrls()
+    {
+        await using var host = await TestApiHost.StartAsync();
+        using var client = host.CreateClient("punycode-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a lighthouse", model = "procedural" });
+        Assert.Equal("succeeded", (await client.WaitForFinalAsync(id)).Status());
+
+        foreach (var path in new[] { $"/api/v1/generations/{id}", "/api/v1/generations", $"/api/v1/generations/{id}/events" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Host = "xn--";
+            using var response = await client.SendAsync(request);
+
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode}: {body}");
+            Assert.Contains($"/media/{id}/0.png?expires=", body, StringComparison.Ordinal);
+        }
+    }
+
     // What a static file server answers: validators, a 304 for a client that has the output, ranges, HEAD; and a stored
     // output replaced by a retry gets new validators. No request leaves the file open.
     [Fact]
@@ -160,6 +182,23 @@ public sealed class MediaEndpointTests
                 }
             });
             Assert.Equal(0, open);
+        }
+    }
+
+    // The media path with no key at all was refused by parameter binding, with a bare 400 and no problem body.
+    [Fact]
+    public async Task MediaPathWithoutAKey_Is404LikeAMissingFile()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        var url = (await SaveAsync(host, "job-e/0.png")).OriginalString;
+        using var anonymous = new HttpClient { BaseAddress = host.Address };
+
+        foreach (var path in new[] { "/media/", "/media/" + url[url.IndexOf('?', StringComparison.Ordinal)..] })
+        {
+            using var response = await anonymous.GetAsync(path);
+            await response.AssertProblemAsync(404, MediaGenErrorCodes.StorageObjectNotFound);
+            using var head = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
         }
     }
 

@@ -98,6 +98,10 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"deep\":" + new string('[', 100) + new string(']', 100) + "}}", "parameters.deep", "malformed_json" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"settings\":{\"outputs\":2}}", "settings", "malformed_json" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"outputs\":2}", "outputs", "malformed_json" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"simulateFailure\":\"\\ud800\"}}", "parameters.simulateFailure", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"failOutputs\":\"0,\\udfff\"}}", "parameters.failOutputs", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"style\":{\"tags\":[\"ok\",\"\\udc00 x\"]}}}", "parameters.style.tags[1]", "validation_failed" },
+        { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"parameters\":{\"style\":{\"\\ud800\":1}}}", "parameters.style", "validation_failed" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"ftp://example.com/x\"}", "webhookUrl", "validation_failed" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"http://0x7f000001/x\"}", "webhookUrl", "validation_failed" },
         { "{\"prompt\":\"a fox\",\"model\":\"procedural\",\"webhookUrl\":\"http://[::ffff:169.254.169.254]/x\"}", "webhookUrl", "validation_failed" },
@@ -115,6 +119,23 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
 
         var problem = await response.AssertProblemAsync(400, code);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"Expected an error for '{field}': {problem}");
+    }
+
+    [Fact]
+    public async Task Submit_ParameterStringThatIsNotValidUnicode_Is400SayingSoAndSubmitsNothing()
+    {
+        using var client = fixture.Host.CreateClient("surrogate-owner");
+        var before = (await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync()).GetProperty("balance").GetInt64();
+
+        using var response = await client.PostAsync(
+            "/api/v1/generations",
+            new StringContent("""{"prompt":"a fox","model":"procedural","parameters":{"simulateFailure":"\ud800"}}""", Encoding.UTF8, "application/json"));
+
+        var problem = await response.AssertProblemAsync(400, "validation_failed");
+        Assert.Contains("valid Unicode", problem.GetProperty("errors").GetProperty("parameters.simulateFailure")[0].GetString(), StringComparison.Ordinal);
+        using var list = await client.GetAsync("/api/v1/generations");
+        Assert.Empty((await list.ReadJsonAsync()).GetProperty("items").EnumerateArray());
+        Assert.Equal(before, (await (await client.GetAsync("/api/v1/credits")).ReadJsonAsync()).GetProperty("balance").GetInt64());
     }
 
     [Fact]
@@ -223,6 +244,75 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
         Assert.True(badStatus.GetProperty("errors").TryGetProperty("status", out _));
         Assert.True(numericStatus.GetProperty("errors").TryGetProperty("status", out _));
         Assert.True(badLimit.GetProperty("errors").TryGetProperty("limit", out _));
+    }
+
+    // A list of statuses was read as the bitwise OR of its names, and a repeated parameter arrives joined with commas:
+    // processing|succeeded is failed, so the list answered 200 with the caller's failed jobs instead of a 400.
+    [Theory]
+    [InlineData("status=processing,succeeded", "status")]
+    [InlineData("status=pending&status=failed", "status")]
+    [InlineData("status=pending,%20failed", "status")]
+    [InlineData("status=%20pending", "status")]
+    [InlineData("status=pending%00", "status")]
+    [InlineData("limit=2&limit=3", "limit")]
+    [InlineData("cursor=a&cursor=b", "cursor")]
+    public async Task List_SeveralStatusesOrARepeatedParameter_Is400NamingIt(string query, string parameter)
+    {
+        using var client = fixture.Host.CreateClient("list-many-owner");
+
+        using var response = await client.GetAsync($"/api/v1/generations?{query}");
+
+        var problem = await response.AssertProblemAsync(400, "validation_failed");
+        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), $"Expected an error for '{parameter}': {problem}");
+    }
+
+    [Fact]
+    public async Task List_OneStatusInAnyCase_FiltersByIt()
+    {
+        using var client = fixture.Host.CreateClient("list-case-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+
+        var pending = await (await client.GetAsync("/api/v1/generations?status=PenDing")).ReadJsonAsync();
+        var failed = await (await client.GetAsync("/api/v1/generations?status=failed")).ReadJsonAsync();
+
+        Assert.Equal(id, pending.GetProperty("items").EnumerateArray().Single().GetProperty("id").GetString());
+        Assert.Empty(failed.GetProperty("items").EnumerateArray());
+    }
+
+    // JsonStringEnumConverter reads a list of names as their bitwise OR even for an enum that is not [Flags]: "png, jpeg"
+    // submitted a JPEG job, "jpeg, webp" a format that does not exist.
+    [Theory]
+    [InlineData("outputFormat", "png, jpeg")]
+    [InlineData("outputFormat", "jpeg,webp")]
+    [InlineData("outputFormat", " png")]
+    [InlineData("priority", "low, high")]
+    [InlineData("priority", "normal,high")]
+    [InlineData("priority", "1")]
+    public async Task Submit_EnumFieldWithSeveralNames_Is400NamingTheField(string field, string value)
+    {
+        using var client = fixture.Host.CreateClient("enum-list-owner");
+        var json = $$"""{"prompt":"a fox","model":"procedural","{{field}}":{{JsonSerializer.Serialize(value)}}}""";
+
+        using var response = await client.PostAsync("/api/v1/generations", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        var problem = await response.AssertProblemAsync(400, "malformed_json");
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"Expected an error for '{field}': {problem}");
+    }
+
+    [Fact]
+    public async Task Submit_EnumFieldInAnyCase_IsReadAndWrittenInCamelCase()
+    {
+        using var client = fixture.Host.CreateClient("enum-case-owner");
+
+        using var response = await client.PostAsync(
+            "/api/v1/generations",
+            new StringContent("""{"prompt":"a fox","model":"procedural","priority":"HIGH","outputFormat":"Png"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var job = await response.ReadJsonAsync();
+        Assert.Equal("high", job.GetProperty("priority").GetString());
+        Assert.Equal("png", job.GetProperty("settings").GetProperty("outputFormat").GetString());
+        Assert.Equal("pending", job.GetProperty("status").GetString());
     }
 
     [Fact]

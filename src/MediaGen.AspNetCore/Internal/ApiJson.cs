@@ -33,15 +33,73 @@ internal static class ApiJson
             TypeInfoResolver = ApiJsonContext.Default,
         };
 
-        // Generic converters, one per enum the API reads or writes: the non-generic one needs runtime code generation.
-        options.Converters.Add(new JsonStringEnumConverter<JobStatus>(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
-        options.Converters.Add(new JsonStringEnumConverter<JobPriority>(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
-        options.Converters.Add(new JsonStringEnumConverter<OutputFormat>(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
-        options.Converters.Add(new JsonStringEnumConverter<JobEventType>(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
-        options.Converters.Add(new JsonStringEnumConverter<ModelParameterKind>(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        // One converter per enum the API reads or writes (a factory would need runtime code generation). Each reads one
+        // name only: JsonStringEnumConverter reads "png, jpeg" as the names' bitwise OR, another value than either, or
+        // none at all, even for an enum that is not [Flags].
+        options.Converters.Add(new EnumNameConverter<JobStatus>());
+        options.Converters.Add(new EnumNameConverter<JobPriority>());
+        options.Converters.Add(new EnumNameConverter<OutputFormat>());
+        options.Converters.Add(new EnumNameConverter<JobEventType>());
+        options.Converters.Add(new EnumNameConverter<ModelParameterKind>());
         options.Converters.Add(new JsonStringEnumConverter<WebhookEventFilter>(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         options.MakeReadOnly();
         return options;
+    }
+}
+
+/// <summary>The API's names for enum values: camelCase to write, and exactly one defined name to read.</summary>
+internal static class EnumName
+{
+    /// <summary>
+    /// Reads one name of <typeparamref name="T"/>, in any case. Only letters: <see cref="Enum.TryParse{TEnum}(string, bool, out TEnum)"/>
+    /// alone also reads numbers, and a comma-separated list as the bitwise OR of its names ("processing,succeeded" is
+    /// <c>failed</c>), which would filter or submit silently with another value than the client named.
+    /// </summary>
+    public static bool TryParse<T>(string? text, out T value)
+        where T : struct, Enum
+    {
+        value = default;
+        if (string.IsNullOrEmpty(text))
+        {
+            return false;
+        }
+
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiLetter(c))
+            {
+                return false;
+            }
+        }
+
+        return Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value);
+    }
+
+    /// <summary>The names of <typeparamref name="T"/> as the API writes them, for messages.</summary>
+    public static string List<T>()
+        where T : struct, Enum =>
+        string.Join(", ", Enum.GetNames<T>().Select(JsonNamingPolicy.CamelCase.ConvertName));
+}
+
+/// <summary>An enum as a camelCase string; reads exactly one of its names (<see cref="EnumName.TryParse{T}"/>).</summary>
+internal sealed class EnumNameConverter<T> : JsonConverter<T>
+    where T : struct, Enum
+{
+    private static readonly Dictionary<T, JsonEncodedText> Names = Enum.GetValues<T>().Distinct().ToDictionary(v => v, v => JsonEncodedText.Encode(JsonNamingPolicy.CamelCase.ConvertName(v.ToString())));
+
+    public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.String && EnumName.TryParse(reader.GetString(), out T value)
+            ? value
+            : throw new JsonException($"Must be one of: {EnumName.List<T>()}.");
+
+    public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+    {
+        if (!Names.TryGetValue(value, out var name))
+        {
+            throw new JsonException($"{typeof(T).Name} has no value {value}.");
+        }
+
+        writer.WriteStringValue(name);
     }
 }
 

@@ -32,6 +32,10 @@ internal static class GenerationEndpoints
         generations.MapGet("/", ListAsync)
             .WithName("ListGenerations")
             .WithSummary("Lists the caller's jobs, newest first, optionally with one status; page with the cursor.")
+            .WithDescription(
+                "`status` filters by one status, named in any case: `pending`, `processing`, `succeeded`, `failed` or " +
+                "`canceled`; a list (`processing,succeeded`), a repeated parameter or another name is a 400. " +
+                $"`limit` is 1 to {JobQuery.MaxLimit} (20 by default); `cursor` is the previous page's `nextCursor`.")
             .Produces<JobListResponse>()
             .ProducesValidationProblem();
         generations.MapGet("/{id}", GetAsync)
@@ -96,11 +100,15 @@ internal static class GenerationEndpoints
         return id;
     }
 
-    /// <summary>The job's URL, from the request's own: <c>.../generations</c> plus the id, or <c>.../generations/{id}</c> for an action on it.</summary>
+    /// <summary>
+    /// The job's URL, from the request's own: <c>.../generations</c> plus the id, or <c>.../generations/{id}</c> for an
+    /// action on it. Escaped as a URL (the request's path is held decoded), so the header is always one the server can
+    /// send: it is set after the job was created or charged, when an error could no longer say what happened.
+    /// </summary>
     private static void SetLocation(HttpContext http, string jobId, bool fromCollection)
     {
-        var path = (http.Request.PathBase + http.Request.Path).Value!.TrimEnd('/');
-        http.Response.Headers.Location = fromCollection ? string.Concat(path, "/", jobId) : path[..path.LastIndexOf('/')];
+        var path = (http.Request.PathBase + http.Request.Path).ToUriComponent().TrimEnd('/');
+        http.Response.Headers.Location = fromCollection ? string.Concat(path, "/", Uri.EscapeDataString(jobId)) : path[..path.LastIndexOf('/')];
     }
 
     private static async Task<IResult> SubmitAsync(
@@ -142,7 +150,8 @@ internal static class GenerationEndpoints
         };
 
         var (job, created) = await client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
-        var response = await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false);
+        // From here the job exists and is charged: nothing below may fail, or the client would be told it was not.
+        var response = await mapper.ToResponseAfterChangeAsync(job, cancellationToken).ConfigureAwait(false);
         SetLocation(http, job.Id, fromCollection: true);
         if (created)
         {
@@ -163,15 +172,15 @@ internal static class GenerationEndpoints
     private static async Task<IResult> ListAsync(HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
     {
         var queryString = http.Request.Query;
-        var status = queryString["status"].ToString();
-        var cursor = queryString["cursor"].ToString();
-        var limit = queryString["limit"].ToString();
+        var status = Single(queryString, "status");
+        var cursor = Single(queryString, "cursor");
+        var limit = Single(queryString, "limit");
         JobStatus? statusFilter = null;
         if (!string.IsNullOrEmpty(status))
         {
-            if (!Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || !char.IsLetter(status[0]))
+            if (!EnumName.TryParse<JobStatus>(status, out var parsed))
             {
-                throw new RequestValidationException("status", $"Must be one of: {string.Join(", ", Enum.GetNames<JobStatus>().Select(n => n.ToLowerInvariant()))}.");
+                throw new RequestValidationException("status", $"Must be one status, one of: {EnumName.List<JobStatus>()}.");
             }
 
             statusFilter = parsed;
@@ -195,6 +204,18 @@ internal static class GenerationEndpoints
         return TypedResults.Json(new JobListResponse(items, page.NextCursor), ApiJson.TypeInfo<JobListResponse>());
     }
 
+    /// <summary>
+    /// A query parameter's value; a parameter given more than once is refused rather than read as its values joined with
+    /// commas (what <see cref="Microsoft.Extensions.Primitives.StringValues.ToString"/> makes of them).
+    /// </summary>
+    private static string Single(IQueryCollection query, string name)
+    {
+        var values = query[name];
+        return values.Count <= 1
+            ? values.ToString()
+            : throw new RequestValidationException(name, $"Give '{name}' once; it takes one value.");
+    }
+
     private static async Task<IResult> DeleteAsync(string id, HttpContext http, IMediaGenerationClient client, CancellationToken cancellationToken)
     {
         await client.DeleteAsync(ApiEndpointFilter.GetOwner(http), CheckJobId(id), cancellationToken).ConfigureAwait(false);
@@ -204,13 +225,13 @@ internal static class GenerationEndpoints
     private static async Task<IResult> CancelAsync(string id, HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
     {
         var job = await client.CancelAsync(ApiEndpointFilter.GetOwner(http), CheckJobId(id), cancellationToken).ConfigureAwait(false);
-        return TypedResults.Json(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.TypeInfo<JobResponse>());
+        return TypedResults.Json(await mapper.ToResponseAfterChangeAsync(job, cancellationToken).ConfigureAwait(false), ApiJson.TypeInfo<JobResponse>());
     }
 
     private static async Task<IResult> RetryAsync(string id, HttpContext http, IMediaGenerationClient client, ResponseMapper mapper, CancellationToken cancellationToken)
     {
         var job = await client.RetryAsync(ApiEndpointFilter.GetOwner(http), CheckJobId(id), cancellationToken).ConfigureAwait(false);
-        var response = await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false);
+        var response = await mapper.ToResponseAfterChangeAsync(job, cancellationToken).ConfigureAwait(false);
         SetLocation(http, job.Id, fromCollection: false);
         return TypedResults.Json(response, ApiJson.TypeInfo<JobResponse>(), statusCode: StatusCodes.Status202Accepted);
     }

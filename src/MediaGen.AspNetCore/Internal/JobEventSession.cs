@@ -20,8 +20,9 @@ namespace MediaGen.AspNetCore.Internal;
 /// <para>
 /// A client that reconnects with <c>Last-Event-ID</c> (a browser's <c>EventSource</c> does so by itself) gets the events it
 /// missed from the backend's per-job history (<see cref="IJobEventStream.GetHistoryAsync"/>) instead of the state, then
-/// the live ones; an event that arrives both ways is sent once. When the history no longer reaches back that far, or
-/// there is nothing after the id and the job has finished, the job's state is sent first, as on a first connect.
+/// the live ones; an event that arrives both ways is sent once. When the history does not hold the id's event (it no
+/// longer reaches back that far, or the id is not one of this job's events, such as one beyond its last), or there is
+/// nothing after the id and the job has finished, the job's state is sent first, as on a first connect.
 /// </para>
 /// <para>
 /// Live delivery is best effort (a subscriber's pub/sub connection can drop and come back), so the stream fills in from
@@ -74,7 +75,8 @@ internal sealed class JobEventSession(
         try
         {
             next = enumerator.MoveNextAsync().AsTask();
-            var missed = lastEventId is { } after ? await TryGetHistoryAsync(after, aborted).ConfigureAwait(false) : null;
+            // From the client's last event on, so the history shows whether that event is one of this job's.
+            var kept = lastEventId is { } last ? await TryGetHistoryAsync(last - 1, aborted).ConfigureAwait(false) : null;
             if (await TryGetJobAsync(aborted).ConfigureAwait(false) is not { } job)
             {
                 yield break;
@@ -83,14 +85,21 @@ internal sealed class JobEventSession(
             (_status, _runId) = (job.Status, job.RunId);
             _heard = timeProvider.GetTimestamp();
 
-            // Resumable when the history starts right after the client's last event (or is empty while the job still runs).
-            var resumed = missed is not null
-                && (missed.Count == 0 ? !job.Status.IsTerminal() : missed[0].Sequence == lastEventId + 1);
-            _sent = lastEventId ?? 0;
-            if (!resumed)
+            // Resumable only from an event the history holds: an id it does not (one from another job, a stale one, or one
+            // beyond this job's last event) says nothing about what the client has, and taking it as a resume point would
+            // drop every later event numbered up to it, the terminal one too. Then, when there is something after it: missed
+            // events, or live ones while the job still runs.
+            var missed = kept is [var known, ..] && known.Sequence == lastEventId ? kept.Skip(1).ToList() : null;
+            var resumed = missed is not null && (missed.Count > 0 || !job.Status.IsTerminal());
+            if (resumed)
             {
-                // The state covers whatever the history held (it was read first): only later events follow it.
-                _sent = missed is [.., var latest] ? latest.Sequence : _sent;
+                _sent = lastEventId!.Value;
+            }
+            else
+            {
+                // As on a first connect, the state covers whatever the history held (it was read first): only later
+                // events follow it.
+                _sent = kept is [.., var latest] ? latest.Sequence : 0;
                 missed = null;
                 _stateVersion = job.Version;
                 yield return new SseItem<string>(await SerializeAsync(job, aborted).ConfigureAwait(false), "job")

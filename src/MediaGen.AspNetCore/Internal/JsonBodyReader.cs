@@ -9,7 +9,8 @@ namespace MediaGen.AspNetCore.Internal;
 /// <summary>
 /// Reads a JSON body with the API's own rules instead of the framework's binding, so every failure is one of ours: 415
 /// for a body that is not JSON, 413 past the size limit (checked before and while reading, never buffering more), 400
-/// with the failing field for malformed JSON, wrong types or invalid UTF-8.
+/// with the failing field for malformed JSON, wrong types or invalid UTF-8; and 400 (a field validation error) for a
+/// string in a submission's <c>parameters</c> that is not valid Unicode.
 /// </summary>
 internal static class JsonBodyReader
 {
@@ -74,7 +75,13 @@ internal static class JsonBodyReader
                 }
             }
 
-            return Parse<T>(buffer.AsSpan(0, length));
+            var body = Parse<T>(buffer.AsSpan(0, length));
+            if (body is CreateGenerationBody { Parameters: { Count: > 0 } parameters })
+            {
+                CheckText(parameters);
+            }
+
+            return body;
         }
         finally
         {
@@ -111,6 +118,102 @@ internal static class JsonBodyReader
         {
             // Text that is valid JSON but not valid UTF-16 once unescaped (a lone surrogate such as "\ud800").
             throw Malformed("body", "The JSON body holds a string that is not valid Unicode.");
+        }
+    }
+
+    /// <summary>
+    /// Refuses a submission whose <c>parameters</c> hold a string (or a property name), at any depth, that is not valid
+    /// Unicode once unescaped: a lone surrogate escape such as <c>"\ud800"</c>.
+    /// </summary>
+    /// <remarks>
+    /// The serializer refuses such text in every typed field, because it reads them as strings. A parameter stays a
+    /// <see cref="JsonElement"/> and its text is read only later, by whatever takes it (the model's rules, a generator,
+    /// a store, a webhook), where <see cref="JsonElement.GetString"/> throws. The edge where the JSON is read is the one
+    /// place that sees every string of every parameter, whatever the model declares, so the check is made here, before
+    /// anything is charged or stored.
+    /// </remarks>
+    private static void CheckText(Dictionary<string, JsonElement> parameters)
+    {
+        Dictionary<string, string[]>? errors = null;
+        var path = new List<string>();
+        foreach (var (name, value) in parameters)
+        {
+            path.Clear();
+            if (!IsUnicode(value, path))
+            {
+                path.Add("parameters." + name);
+                path.Reverse();
+                errors ??= new Dictionary<string, string[]>(StringComparer.Ordinal);
+                errors[string.Concat(path)] = ["Must be valid Unicode text, without an unpaired surrogate escape such as \\ud800."];
+            }
+        }
+
+        if (errors is not null)
+        {
+            throw new RequestValidationException(errors);
+        }
+    }
+
+    /// <summary>
+    /// Whether every string and property name in <paramref name="value"/> is valid Unicode; when not, <paramref name="path"/>
+    /// holds the way to the first that is not, innermost first (<c>.name</c>, <c>[index]</c>).
+    /// </summary>
+    private static bool IsUnicode(JsonElement value, List<string> path)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                return CanRead(value);
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (!IsUnicode(item, path))
+                    {
+                        path.Add(string.Create(CultureInfo.InvariantCulture, $"[{index}]"));
+                        return false;
+                    }
+
+                    index++;
+                }
+
+                return true;
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return false;
+                    }
+
+                    if (!IsUnicode(property.Value, path))
+                    {
+                        path.Add("." + name);
+                        return false;
+                    }
+                }
+
+                return true;
+            default:
+                return true;
+        }
+
+        static bool CanRead(JsonElement text)
+        {
+            try
+            {
+                _ = text.GetString();
+                return true;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
         }
     }
 

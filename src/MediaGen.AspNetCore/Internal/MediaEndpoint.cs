@@ -29,14 +29,16 @@ internal static class MediaEndpoint
             return;
         }
 
-        endpoints.MapMethods(path + "{**key}", [HttpMethods.Get, HttpMethods.Head], (HttpContext http, string key, TimeProvider time) => Serve(http, storage, key, time))
+        // The key is optional in the binding: a required one makes the framework answer a bare 400 to the path alone
+        // (/media/), where any other URL without an output is the 404 below.
+        endpoints.MapMethods(path + "{**key}", [HttpMethods.Get, HttpMethods.Head], (HttpContext http, string? key, TimeProvider time) => Serve(http, storage, key, time))
             .ExcludeFromDescription();
     }
 
-    private static IResult Serve(HttpContext http, FileSystemMediaStorage storage, string key, TimeProvider time)
+    private static IResult Serve(HttpContext http, FileSystemMediaStorage storage, string? key, TimeProvider time)
     {
         var query = http.Request.Query;
-        if (!storage.Signature.IsValid(key, query[MediaUrlSignature.ExpiresParameter], query[MediaUrlSignature.SignatureParameter], time.GetUtcNow()))
+        if (string.IsNullOrEmpty(key) || !storage.Signature.IsValid(key, query[MediaUrlSignature.ExpiresParameter], query[MediaUrlSignature.SignatureParameter], time.GetUtcNow()))
         {
             return NotFound();
         }

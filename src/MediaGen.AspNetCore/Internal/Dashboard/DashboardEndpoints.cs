@@ -74,7 +74,7 @@ internal static class DashboardEndpoints
         var job = await client.ReplayDeadLetterAsync(messageId, cancellationToken).ConfigureAwait(false);
         return job is null
             ? DeadLetterNotFound()
-            : Json(await mapper.ToResponseAsync(job, cancellationToken).ConfigureAwait(false));
+            : Json(await mapper.ToResponseAfterChangeAsync(job, cancellationToken).ConfigureAwait(false));
     }
 
     private static async Task<IResult> DeleteAsync(string messageId, IJobQueue queue, CancellationToken cancellationToken) =>
