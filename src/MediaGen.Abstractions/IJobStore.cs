@@ -76,7 +76,9 @@ public interface IJobStore
     /// <remarks>
     /// The default implementation, for stores written before this member existed, reads the job, checks it and then calls
     /// <see cref="DeleteAsync(string, CancellationToken)"/>: not atomic, so a write landing between the read and the delete
-    /// is lost with the job. A store should override it with one conditional delete.
+    /// is lost with the job. MediaGen's delete marks the job first (<see cref="GenerationJob.DeleteRequested"/>) and never
+    /// retries a marked job, so none of its own writes starts a new run in that gap; a store should still override this
+    /// with one conditional delete.
     /// </remarks>
     /// <param name="jobId">The job id.</param>
     /// <param name="expectedVersion">The version the caller read and checked.</param>

@@ -818,6 +818,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
             ProgressMessage = "step 17/28",
             Checkpoint = "prediction:abc123",
             CancelRequested = true,
+            DeleteRequested = true,
             Version = 7,
         };
     }
