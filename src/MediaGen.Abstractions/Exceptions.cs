@@ -174,6 +174,19 @@ public sealed class InvalidJobTransitionException : MediaGenException
         To = to;
     }
 
+    /// <summary>Creates the exception with a message that says why the job's state refuses the operation.</summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="from">Its current status.</param>
+    /// <param name="to">The status asked for.</param>
+    /// <param name="message">Why the operation was refused.</param>
+    public InvalidJobTransitionException(string jobId, JobStatus from, JobStatus to, string message)
+        : base(MediaGenErrorCodes.InvalidTransition, message)
+    {
+        JobId = jobId;
+        From = from;
+        To = to;
+    }
+
     /// <summary>The job.</summary>
     public string JobId { get; }
 

@@ -18,8 +18,9 @@ public sealed record GenerationJob
     private long _leaseExpiresAt;
 
     // What most jobs never set, or set once near their end (a retry's time, failed outputs, an error, a refund, a progress
-    // message, a checkpoint, a cancel request, a cache hit), lives apart: a copy carries one reference for all of it. The
-    // part is shared by the copies and never changed; an init that gives one of its values a new one makes a new part.
+    // message, a checkpoint, a cancel request, a cache hit, a delete begun), lives apart: a copy carries one reference for
+    // all of it. The part is shared by the copies and never changed; an init that gives one of its values a new one makes
+    // a new part.
     private RareFields _rare = RareFields.None;
 
     /// <summary>The job id: 32 lowercase hex characters, unique across owners.</summary>
@@ -137,6 +138,15 @@ public sealed record GenerationJob
     public bool CancelRequested { get => _rare.CancelRequested; init => _rare = _rare.CancelRequested == value ? _rare : _rare with { CancelRequested = value }; }
 
     /// <summary>
+    /// Set on a finished job when its owner's delete (<see cref="IMediaGenerationClient.DeleteAsync"/>) begins, before its
+    /// outputs and record are removed: a marked job is never run again (<see cref="IMediaGenerationClient.RetryAsync"/>
+    /// refuses it), so what the delete removes is the run it checked. A job still stored with the mark is one whose delete
+    /// was interrupted; deleting it again finishes the removal.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool DeleteRequested { get => _rare.DeleteRequested; init => _rare = _rare.DeleteRequested == value ? _rare : _rare with { DeleteRequested = value }; }
+
+    /// <summary>
     /// Which delivery runs the current attempt (a worker's id and an attempt token), while <see cref="Status"/> is
     /// <see cref="JobStatus.Processing"/>; null otherwise. Only the holder writes the attempt's progress and outcome.
     /// </summary>
@@ -179,6 +189,8 @@ public sealed record GenerationJob
         public bool CancelRequested { get; init; }
 
         public bool CacheHit { get; init; }
+
+        public bool DeleteRequested { get; init; }
     }
 
     private static DateTimeOffset Instant(long utcTicks) => new(utcTicks, TimeSpan.Zero);

@@ -59,11 +59,43 @@ public interface IJobStore
     /// <returns>Up to <paramref name="maxCount"/> jobs, by <see cref="GenerationJob.UpdatedAt"/>, latest first.</returns>
     ValueTask<IReadOnlyList<GenerationJob>> ListRecentAsync(JobStatus status, int maxCount, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a job and frees its idempotency key.</summary>
+    /// <summary>Deletes a job and frees its idempotency key, whatever its state.</summary>
     /// <param name="jobId">The job id.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns><see langword="true"/> when it existed.</returns>
     ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes a job as <see cref="DeleteAsync(string, CancellationToken)"/> does, but only if it is finished
+    /// (<see cref="JobStatus.Succeeded"/>, <see cref="JobStatus.Failed"/> or <see cref="JobStatus.Canceled"/>) and its
+    /// stored version is still <paramref name="expectedVersion"/>: the owner's delete
+    /// (<see cref="IMediaGenerationClient.DeleteAsync"/>) removes the job it checked, never a run that started since
+    /// (a retry writes a new version). The check and the delete are one atomic operation in MediaGen's stores (one SQL
+    /// statement, one Lua script, one critical section).
+    /// </summary>
+    /// <remarks>
+    /// The default implementation, for stores written before this member existed, reads the job, checks it and then calls
+    /// <see cref="DeleteAsync(string, CancellationToken)"/>: not atomic, so a write landing between the read and the delete
+    /// is lost with the job. MediaGen's delete marks the job first (<see cref="GenerationJob.DeleteRequested"/>) and never
+    /// retries a marked job, so none of its own writes starts a new run in that gap; a store should still override this
+    /// with one conditional delete.
+    /// </remarks>
+    /// <param name="jobId">The job id.</param>
+    /// <param name="expectedVersion">The version the caller read and checked.</param>
+    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <returns>
+    /// <see langword="true"/> when the job was deleted; <see langword="false"/> when it is missing, was changed since it was
+    /// read, or is not finished, in which case nothing was deleted.
+    /// </returns>
+    async ValueTask<bool> DeleteFinishedAsync(string jobId, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        var job = await GetAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return job is not null
+            && job.Version == expectedVersion
+            && job.Status.IsTerminal()
+            && await DeleteAsync(jobId, cancellationToken).ConfigureAwait(false);
+    }
 }
 
 /// <summary>The result of <see cref="IJobStore.CreateAsync"/>.</summary>

@@ -57,7 +57,9 @@ public interface IMediaGenerationClient
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The job, Pending in its new run.</returns>
     /// <exception cref="JobNotFoundException">No such job for this owner.</exception>
-    /// <exception cref="InvalidJobTransitionException">The job is not Failed or Canceled.</exception>
+    /// <exception cref="InvalidJobTransitionException">
+    /// The job is not Failed or Canceled, or its delete has begun (<see cref="GenerationJob.DeleteRequested"/>).
+    /// </exception>
     /// <exception cref="InsufficientCreditsException">The owner cannot pay for the new run; nothing was written.</exception>
     /// <exception cref="RequestValidationException">The job's model is no longer served.</exception>
     ValueTask<GenerationJob> RetryAsync(string ownerId, string jobId, CancellationToken cancellationToken = default);
@@ -65,7 +67,7 @@ public interface IMediaGenerationClient
     /// <summary>
     /// An operator's replay of a dead-lettered message (not scoped to an owner): the message's job is retried as
     /// <see cref="RetryAsync"/> does, and the dead letter is removed. A dead letter whose job is no longer Failed or
-    /// Canceled (it was retried already) is removed and the job returned as it is.
+    /// Canceled (it was retried already), or whose job is being deleted, is removed and the job returned as it is.
     /// </summary>
     /// <param name="messageId">The dead letter's <see cref="QueueMessage.MessageId"/>, from <see cref="IJobQueue.ListDeadLettersAsync"/>.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
@@ -76,13 +78,24 @@ public interface IMediaGenerationClient
     /// <exception cref="InsufficientCreditsException">The job's owner cannot pay for the new run; the dead letter stays.</exception>
     ValueTask<GenerationJob?> ReplayDeadLetterAsync(string messageId, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a finished job and its stored outputs.</summary>
+    /// <summary>
+    /// Deletes a finished job and its stored outputs: the job as this call found it, never a run that started since. The
+    /// job is first marked (<see cref="GenerationJob.DeleteRequested"/>), which only succeeds while it is still finished in
+    /// the run that was checked, and from then on <see cref="RetryAsync"/> refuses it; then its reservation is settled
+    /// (when a crash left it open), its outputs are deleted, and last the job, only while it is still finished at the
+    /// marked version (<see cref="IJobStore.DeleteFinishedAsync"/>). A delete interrupted after the mark leaves the job
+    /// marked (its outputs possibly gone); deleting it again finishes. Credits are not refunded: what the job cost stays
+    /// spent.
+    /// </summary>
     /// <param name="ownerId">The owner.</param>
     /// <param name="jobId">The job id.</param>
-    /// <param name="cancellationToken">The cancellation token.</param>
+    /// <param name="cancellationToken">The cancellation token; once the job is marked, the delete runs to its end regardless.</param>
     /// <returns>A task that completes once the job and its outputs are gone.</returns>
     /// <exception cref="JobNotFoundException">No such job for this owner.</exception>
-    /// <exception cref="InvalidJobTransitionException">The job is still pending or processing; cancel it first.</exception>
+    /// <exception cref="InvalidJobTransitionException">
+    /// The job is still pending or processing (cancel it first), or it was retried (a new run, charged) after this call
+    /// read it; nothing was deleted then, and the new run keeps its outputs and its charge.
+    /// </exception>
     ValueTask DeleteAsync(string ownerId, string jobId, CancellationToken cancellationToken = default);
 
     /// <summary>The models every registered generator serves.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace MediaGen.AspNetCore.Tests;
 
 public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFixture<PendingHostFixture>
@@ -82,6 +84,58 @@ public sealed class ProblemResponseTests(PendingHostFixture fixture) : IClassFix
         var problem = await (await client.DeleteAsync($"/api/v1/generations/{id}")).AssertProblemAsync(409, "invalid_transition");
 
         Assert.Equal("pending", problem.GetProperty("jobStatus").GetString());
+    }
+
+    [Fact]
+    public async Task Retry_JobWhoseDeleteWasCutShort_Is409SayingItIsBeingDeleted_AndTheNextDeleteIs204()
+    {
+        var storage = new PrefixDeleteFailsOnce();
+        await using var host = await TestApiHost.StartAsync(worker: false, services: storage.Wrap);
+        using var client = host.CreateClient("half-deleted-owner");
+        var id = await client.SubmitIdAsync(new { prompt = "a fox", model = "procedural" });
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/generations/{id}/cancel", null)).StatusCode);
+
+        // The delete begins (the job is marked) and fails on the storage: the job stays, and can no longer run again.
+        await (await client.DeleteAsync($"/api/v1/generations/{id}")).AssertProblemAsync(503, "storage_unavailable");
+        var problem = await (await client.PostAsync($"/api/v1/generations/{id}/retry", null)).AssertProblemAsync(409, "invalid_transition");
+
+        Assert.Equal("canceled", problem.GetProperty("jobStatus").GetString());
+        Assert.Contains("being deleted", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/api/v1/generations/{id}")).StatusCode);
+        await (await client.GetAsync($"/api/v1/generations/{id}")).AssertProblemAsync(404, "job_not_found");
+    }
+
+    /// <summary>The host's storage, whose first prefix delete fails as an unreachable storage would.</summary>
+    private sealed class PrefixDeleteFailsOnce
+    {
+        private int _failed;
+
+        public void Wrap(IServiceCollection services)
+        {
+            var original = services.Last(d => d.ServiceType == typeof(IMediaStorage));
+            var create = original.ImplementationFactory!;
+            services.Replace(ServiceDescriptor.Singleton<IMediaStorage>(sp => new Storage((IMediaStorage)create(sp), this)));
+        }
+
+        private sealed class Storage(IMediaStorage inner, PrefixDeleteFailsOnce owner) : IMediaStorage
+        {
+            public ValueTask<StoredObject> SaveAsync(string key, Stream content, StorageWriteOptions options, CancellationToken cancellationToken = default) =>
+                inner.SaveAsync(key, content, options, cancellationToken);
+
+            public ValueTask<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
+
+            public ValueTask<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken = default) => inner.GetInfoAsync(key, cancellationToken);
+
+            public ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+            public ValueTask<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default) =>
+                Interlocked.Exchange(ref owner._failed, 1) == 0
+                    ? throw new StorageUnavailableException("The storage could not be reached.")
+                    : inner.DeletePrefixAsync(prefix, cancellationToken);
+
+            public ValueTask<Uri> GetReadUrlAsync(string key, TimeSpan? lifetime = null, CancellationToken cancellationToken = default) =>
+                inner.GetReadUrlAsync(key, lifetime, cancellationToken);
+        }
     }
 
     public static TheoryData<string, string, string> MalformedBodies => new()

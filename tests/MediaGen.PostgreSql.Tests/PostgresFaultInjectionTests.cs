@@ -22,6 +22,22 @@ public sealed class PostgresComposedFaultInjectionTests : LifecycleFaultInjectio
         ValueTask.FromResult(PostgresFaultBackend.Create(time, initialBalance, atomic: false));
 }
 
+/// <summary>An owner's delete racing the owner's retry, on PostgreSQL with its one-transaction steps.</summary>
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresDeleteRetryRaceTests : DeleteRetryRaceTests
+{
+    protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance) =>
+        ValueTask.FromResult(PostgresFaultBackend.Create(time, initialBalance, atomic: true));
+}
+
+/// <summary>The same race with the PostgreSQL seams composed one by one.</summary>
+[RequiresServer(PostgresTestServer.Variable)]
+public sealed class PostgresComposedDeleteRetryRaceTests : DeleteRetryRaceTests
+{
+    protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance) =>
+        ValueTask.FromResult(PostgresFaultBackend.Create(time, initialBalance, atomic: false));
+}
+
 internal static class PostgresFaultBackend
 {
     public static FaultBackend Create(FakeTimeProvider time, long initialBalance, bool atomic)

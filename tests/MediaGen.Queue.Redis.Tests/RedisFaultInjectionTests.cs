@@ -22,6 +22,22 @@ public sealed class RedisComposedFaultInjectionTests : LifecycleFaultInjectionTe
         RedisFaultBackend.CreateAsync(time, initialBalance, atomic: false);
 }
 
+/// <summary>An owner's delete racing the owner's retry, on Redis with its one-script steps.</summary>
+[RequiresServer(RedisTestServer.Variable)]
+public sealed class RedisDeleteRetryRaceTests : DeleteRetryRaceTests
+{
+    protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance) =>
+        RedisFaultBackend.CreateAsync(time, initialBalance, atomic: true);
+}
+
+/// <summary>The same race with the Redis seams composed one by one.</summary>
+[RequiresServer(RedisTestServer.Variable)]
+public sealed class RedisComposedDeleteRetryRaceTests : DeleteRetryRaceTests
+{
+    protected override ValueTask<FaultBackend> CreateBackendAsync(FakeTimeProvider time, long initialBalance) =>
+        RedisFaultBackend.CreateAsync(time, initialBalance, atomic: false);
+}
+
 internal static class RedisFaultBackend
 {
     public static async ValueTask<FaultBackend> CreateAsync(FakeTimeProvider time, long initialBalance, bool atomic)

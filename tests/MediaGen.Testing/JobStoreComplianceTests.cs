@@ -263,6 +263,95 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
     }
 
     [ComplianceFact]
+    public async Task DeleteFinishedAsync_FinishedAtTheVersionRead_RemovesItAndFreesItsIdempotencyKey()
+    {
+        var store = await NewStoreAsync();
+        var created = (await store.CreateAsync(NewJob("owner-a", idempotencyKey: "key-1"))).Job;
+        var failed = (await store.UpdateAsync(created with { Status = JobStatus.Failed }, 1))!;
+
+        Assert.True(await store.DeleteFinishedAsync(failed.Id, failed.Version));
+        Assert.False(await store.DeleteFinishedAsync(failed.Id, failed.Version));
+
+        Assert.Null(await store.GetAsync(failed.Id));
+        Assert.Empty((await store.ListAsync(new JobQuery { OwnerId = "owner-a" })).Items);
+        Assert.Empty(await store.ListRecentAsync(JobStatus.Failed, 10));
+        var again = NewJob("owner-a", idempotencyKey: "key-1");
+        var result = await store.CreateAsync(again);
+        Assert.True(result.Created);
+        Assert.Equal(again.Id, result.Job.Id);
+    }
+
+    [ComplianceFact]
+    public async Task DeleteFinishedAsync_EveryFinishedStatus_IsDeleted()
+    {
+        var store = await NewStoreAsync();
+        foreach (var status in new[] { JobStatus.Succeeded, JobStatus.Failed, JobStatus.Canceled })
+        {
+            var created = (await store.CreateAsync(NewJob("owner-a"))).Job;
+            var finished = (await store.UpdateAsync(created with { Status = status }, 1))!;
+
+            Assert.True(await store.DeleteFinishedAsync(finished.Id, 2), $"a job {status} at version 2 was not deleted");
+            Assert.Null(await store.GetAsync(finished.Id));
+        }
+    }
+
+    [ComplianceFact]
+    public async Task DeleteFinishedAsync_JobRunAgainSinceItWasRead_ReturnsFalseAndKeepsTheNewRun()
+    {
+        var store = await NewStoreAsync();
+        var created = (await store.CreateAsync(NewJob("owner-a", idempotencyKey: "key-1"))).Job;
+        var failed = (await store.UpdateAsync(created with { Status = JobStatus.Failed }, 1))!;
+
+        // The caller read the job Failed at version 2; a retry then took it back to Pending as run 2.
+        var retried = (await store.UpdateAsync(failed with { Status = JobStatus.Pending, Run = 2 }, 2))!;
+        Assert.False(await store.DeleteFinishedAsync(failed.Id, failed.Version));
+        var kept = await store.GetAsync(failed.Id);
+        Assert.NotNull(kept);
+        Assert.Equal((3L, JobStatus.Pending, 2), (kept.Version, kept.Status, kept.Run));
+
+        // Finished again, it is still not the job the caller read.
+        var succeeded = (await store.UpdateAsync(retried with { Status = JobStatus.Succeeded }, 3))!;
+        Assert.False(await store.DeleteFinishedAsync(failed.Id, failed.Version));
+
+        var read = await store.GetAsync(failed.Id);
+        Assert.NotNull(read);
+        Assert.Equal((4L, JobStatus.Succeeded, 2), (read.Version, read.Status, read.Run));
+        Assert.Equal([failed.Id], (await store.ListAsync(new JobQuery { OwnerId = "owner-a" })).Items.Select(j => j.Id));
+        Assert.False((await store.CreateAsync(NewJob("owner-a", idempotencyKey: "key-1"))).Created);
+        Assert.True(await store.DeleteFinishedAsync(succeeded.Id, 4));
+    }
+
+    [ComplianceFact]
+    public async Task DeleteFinishedAsync_UnfinishedJobAtItsVersion_ReturnsFalseAndKeepsIt()
+    {
+        var store = await NewStoreAsync();
+        var pending = (await store.CreateAsync(NewJob("owner-a"))).Job;
+        Assert.False(await store.DeleteFinishedAsync(pending.Id, 1));
+
+        var processing = (await store.UpdateAsync(pending with { Status = JobStatus.Processing, Attempt = 1 }, 1))!;
+        Assert.False(await store.DeleteFinishedAsync(processing.Id, 2));
+
+        var read = await store.GetAsync(pending.Id);
+        Assert.NotNull(read);
+        Assert.Equal((2L, JobStatus.Processing), (read.Version, read.Status));
+        Assert.Equal([pending.Id], (await store.ListStaleAsync(JobStatus.Processing, Time.GetUtcNow().AddDays(1), 10)).Select(j => j.Id));
+    }
+
+    [ComplianceFact]
+    public async Task DeleteFinishedAsync_UnknownJobOrVersionNotYetWritten_ReturnsFalse()
+    {
+        var store = await NewStoreAsync();
+        var created = (await store.CreateAsync(NewJob("owner-a"))).Job;
+        var canceled = (await store.UpdateAsync(created with { Status = JobStatus.Canceled }, 1))!;
+
+        Assert.False(await store.DeleteFinishedAsync(NewJobId(), 2));
+        Assert.False(await store.DeleteFinishedAsync(canceled.Id, 3));
+        Assert.False(await store.DeleteFinishedAsync(canceled.Id, 1));
+
+        Assert.Equal(2, (await store.GetAsync(canceled.Id))!.Version);
+    }
+
+    [ComplianceFact]
     public async Task UpdateAsync_DeletedJob_ReturnsNull()
     {
         var store = await NewStoreAsync();
@@ -729,6 +818,7 @@ public abstract class JobStoreComplianceTests : ComplianceTestBase
             ProgressMessage = "step 17/28",
             Checkpoint = "prediction:abc123",
             CancelRequested = true,
+            DeleteRequested = true,
             Version = 7,
         };
     }

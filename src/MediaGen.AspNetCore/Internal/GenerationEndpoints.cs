@@ -45,7 +45,7 @@ internal static class GenerationEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         generations.MapDelete("/{id}", DeleteAsync)
             .WithName("DeleteGeneration")
-            .WithSummary("Deletes a finished job and its outputs; a pending or running job must be canceled first (409).")
+            .WithSummary("Deletes a finished job and its outputs; a pending or running job must be canceled first (409), and a job retried after the delete read it is kept (409).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -57,7 +57,7 @@ internal static class GenerationEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict);
         generations.MapPost("/{id}/retry", RetryAsync)
             .WithName("RetryGeneration")
-            .WithSummary("Runs a failed or canceled job again as a new run, charged again (202); 409 for any other job, 402 when the balance is short.")
+            .WithSummary("Runs a failed or canceled job again as a new run, charged again (202); 409 for any other job or one being deleted, 402 when the balance is short.")
             .Produces<JobResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status402PaymentRequired)
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -148,14 +148,30 @@ internal sealed class PostgresJobStore : IJobStore
         return await ReadJobsAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
+    public ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(jobId);
+        return DeleteAsync(jobId, expectedVersion: null, cancellationToken);
+    }
 
+    public ValueTask<bool> DeleteFinishedAsync(string jobId, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        return DeleteAsync(jobId, expectedVersion, cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes the job, or with <paramref name="expectedVersion"/> only while it is finished at that version: one statement,
+    /// so a concurrent write of a new version (a retry) either commits first, and the row no longer matches, or waits for
+    /// the delete and finds no row.
+    /// </summary>
+    private async ValueTask<bool> DeleteAsync(string jobId, long? expectedVersion, CancellationToken cancellationToken)
+    {
         // The job's queue messages go with it (every run's, dead letters included), and its runs' settled reservations
         // (keyed by run id: the job id, then {jobId}.{run} after a retry), and its event history.
+        var condition = expectedVersion is null ? string.Empty : " AND version = $2 AND status IN ($3, $4, $5)";
         var command = (await _database.CommandAsync(
-            $"WITH job AS (DELETE FROM {_schema}.jobs WHERE id = $1 RETURNING owner_id), " +
+            $"WITH job AS (DELETE FROM {_schema}.jobs WHERE id = $1{condition} RETURNING owner_id), " +
             $"message AS (DELETE FROM {_schema}.queue_messages WHERE (id = $1 OR job_id = $1) AND EXISTS (SELECT 1 FROM job)), " +
             $"reservation AS (DELETE FROM {_schema}.credit_reservations r USING job WHERE r.owner_id = job.owner_id " +
             "AND (r.job_id = $1 OR left(r.job_id, length($1) + 1) = $1 || '.') AND r.refunded IS NOT NULL), " +
@@ -163,6 +179,11 @@ internal sealed class PostgresJobStore : IJobStore
             $"counter AS (DELETE FROM {_schema}.job_event_counters WHERE job_id = $1 AND EXISTS (SELECT 1 FROM job)) " +
             "SELECT count(*) FROM job",
             cancellationToken).ConfigureAwait(false)).Text(jobId);
+        if (expectedVersion is { } version)
+        {
+            command.Bigint(version).Smallint((short)JobStatus.Succeeded).Smallint((short)JobStatus.Failed).Smallint((short)JobStatus.Canceled);
+        }
+
         return (long)(await PostgresDatabase.ScalarAsync(command, cancellationToken).ConfigureAwait(false))! == 1;
     }
 

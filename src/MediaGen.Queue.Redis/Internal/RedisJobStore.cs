@@ -157,6 +157,13 @@ internal sealed class RedisJobStore : IJobStore
         return (long)result == 1;
     }
 
+    public async ValueTask<bool> DeleteFinishedAsync(string jobId, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        var result = await RunAsync(StoreScripts.DeleteFinished, [jobId, expectedVersion], cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
     internal static byte[] Serialize(GenerationJob job) => JsonSerializer.SerializeToUtf8Bytes(job, RedisJsonContext.Default.GenerationJob);
 
     internal static GenerationJob Deserialize(byte[] json) =>

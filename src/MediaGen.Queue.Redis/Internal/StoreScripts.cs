@@ -164,6 +164,16 @@ internal static class StoreScripts
         """;
 
     /// <summary>
+    /// ARGV 4 id, 5 expected version. Deletes the job only while it is finished at that version (a retry writes a new
+    /// one). Returns 1 when it was deleted, 0 when it is missing, changed or unfinished.
+    /// </summary>
+    public const string DeleteFinished = Header + """
+        local f = redis.call('HMGET', root .. 'job:' .. ARGV[4], 'v', 's')
+        if not f[1] or f[1] ~= ARGV[5] or not store_finished(f[2]) then return 0 end
+        return store_delete(ARGV[4])
+        """;
+
+    /// <summary>
     /// ARGV 4 owner, 5 status or '', 6 cursor sequence or '', 7 count. Returns { sequence, JSON, ... } newest first.
     /// </summary>
     public const string List = """

@@ -212,7 +212,7 @@ internal sealed class ResultCache(
 
     /// <summary>A job whose outputs may serve <paramref name="key"/>: succeeded in full, not itself a copy, for the same work.</summary>
     private static bool IsServable(GenerationJob job, string key) =>
-        job.Status == JobStatus.Succeeded && !job.CacheHit && job.FailedOutputs.Count == 0 && job.Outputs.Count > 0
+        job.Status == JobStatus.Succeeded && !job.CacheHit && !job.DeleteRequested && job.FailedOutputs.Count == 0 && job.Outputs.Count > 0
         && string.Equals(ResultCacheKey.Compute(job.Request), key, StringComparison.Ordinal);
 
     private async ValueTask<StoredObject> CopyAsync(string from, string to, string contentType, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)

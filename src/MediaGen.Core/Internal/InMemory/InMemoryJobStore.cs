@@ -181,6 +181,20 @@ internal sealed class InMemoryJobStore(TimeProvider timeProvider, IOptions<InMem
         }
     }
 
+    public ValueTask<bool> DeleteFinishedAsync(string jobId, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        lock (_gate)
+        {
+            // Checked and removed under the lock: a write of a new version (a retry) lands before or after, never between.
+            return ValueTask.FromResult(
+                _jobs.TryGetValue(jobId, out var entry)
+                && entry.Job.Version == expectedVersion
+                && entry.Job.Status.IsTerminal()
+                && Remove(jobId));
+        }
+    }
+
     /// <summary>How many of <paramref name="ownerId"/>'s jobs are <see cref="JobStatus.Pending"/>.</summary>
     public int PendingCount(string ownerId)
     {

@@ -54,7 +54,8 @@ internal sealed partial class JobLifecycle(
     IOptions<MediaGenerationWorkerOptions> workerOptions,
     ILogger<JobLifecycle> logger)
 {
-    private const int MaxConflicts = 16;
+    /// <summary>How many times in a row a step is decided again after another writer changed the job first.</summary>
+    public const int MaxConflicts = 16;
 
     /// <summary>
     /// How long a cache hit may take from its reservation to its job write: half of the stale period after which the
@@ -577,6 +578,37 @@ internal sealed partial class JobLifecycle(
     }
 
     /// <summary>
+    /// The first step of an owner's delete: marks the finished job <see cref="GenerationJob.DeleteRequested"/>, so that no
+    /// retry can start a new run while its outputs and record are removed (<see cref="RetryAsync"/> refuses a marked job).
+    /// The mark is written only while the job is still in the finished run that <paramref name="job"/> is: a retry that got
+    /// there first (a new run, charged) refuses the delete with <see cref="InvalidJobTransitionException"/>, and nothing of
+    /// that run is touched. A job marked already (a delete interrupted by a crash) is returned as stored. Returns the
+    /// marked job as stored.
+    /// </summary>
+    public async ValueTask<GenerationJob> RequestDeleteAsync(GenerationJob job, CancellationToken cancellationToken)
+    {
+        var result = await ApplyAsync(job, job.Run, static (j, run, stamp) =>
+        {
+            if (j.Run != run || !j.Status.IsTerminal())
+            {
+                throw ChangedWhileDeleting(j, run);
+            }
+
+            return j.DeleteRequested
+                ? Step.None
+                : new Step(j with { DeleteRequested = true, UpdatedAt = stamp.At, Version = stamp.Version }, default);
+        }, cancellationToken).ConfigureAwait(false);
+        return result.Job;
+    }
+
+    /// <summary>The refusal of a delete whose job is no longer the finished run <paramref name="run"/> that the delete checked.</summary>
+    public static InvalidJobTransitionException ChangedWhileDeleting(GenerationJob job, int run) => new(
+        job.Id,
+        job.Status,
+        JobStatus.Canceled,
+        $"Job '{job.Id}' changed while it was being deleted: it was finished in run {run} and is now {job.Status} in run {job.Run}. Nothing was deleted.");
+
+    /// <summary>
     /// Hands an interrupted attempt back on shutdown without counting it: the job returns to Pending with its attempt
     /// number given back and its checkpoint kept, and the message returns to the queue at once, its delivery not counted
     /// either (<see cref="IQueueLease.DeferAsync"/>).
@@ -639,8 +671,9 @@ internal sealed partial class JobLifecycle(
     /// <summary>
     /// Takes a Failed or Canceled job back to Pending as its next run, in one step: the new run's reservation of
     /// <paramref name="retry"/>'s credits, the job reset for the run, its message and <see cref="JobEventType.Retried"/>.
-    /// A job in another state is refused with <see cref="InvalidJobTransitionException"/>, or, when
-    /// <paramref name="onlyIfFinished"/>, returned unchanged (a replay of a dead letter whose job was retried already).
+    /// A job in another state, or one its owner's delete has marked (<see cref="RequestDeleteAsync"/>), is refused with
+    /// <see cref="InvalidJobTransitionException"/>, or, when <paramref name="onlyIfFinished"/>, returned unchanged (a
+    /// replay of a dead letter whose job was retried already, or is being deleted).
     /// </summary>
     /// <exception cref="InsufficientCreditsException">The owner cannot pay for the run; nothing was written.</exception>
     public async ValueTask<StepResult> RetryAsync(GenerationJob job, RunRetry retry, bool onlyIfFinished, CancellationToken cancellationToken)
@@ -650,6 +683,13 @@ internal sealed partial class JobLifecycle(
             if (j.Status is not (JobStatus.Failed or JobStatus.Canceled))
             {
                 return s.OnlyIfFinished ? Step.None : throw new InvalidJobTransitionException(j.Id, j.Status, JobStatus.Pending);
+            }
+
+            // Its owner's delete has begun: the run it checked is the one it removes, so no new run starts.
+            if (j.DeleteRequested)
+            {
+                return s.OnlyIfFinished ? Step.None : throw new InvalidJobTransitionException(
+                    j.Id, j.Status, JobStatus.Pending, $"Job '{j.Id}' is being deleted and cannot run again.");
             }
 
             // The provider's work is worth resuming only after transient failures, and only while its results still exist.

@@ -231,6 +231,15 @@ internal sealed class MediaGenerationClient(
         }
     }
 
+    /// <summary>
+    /// Deletes a finished job in four steps, each of which a second delete (or the sweeper, for the reservation) finishes
+    /// after a crash: mark the job (<see cref="JobLifecycle.RequestDeleteAsync"/>; from here no retry starts a new run,
+    /// and a retry that got in first refuses the delete before anything is removed), settle its reservation (a no-op
+    /// unless a crash left it open), delete its outputs, then delete the job only while it is still finished at the
+    /// marked version (<see cref="IJobStore.DeleteFinishedAsync"/>). A crash after the mark leaves a marked job, with or
+    /// without its outputs, which the next delete finishes; never outputs or an open reservation without a job, nor a
+    /// charged run removed.
+    /// </summary>
     public async ValueTask DeleteAsync(string ownerId, string jobId, CancellationToken cancellationToken = default)
     {
         var job = await GetAsync(ownerId, jobId, cancellationToken).ConfigureAwait(false);
@@ -239,14 +248,47 @@ internal sealed class MediaGenerationClient(
             throw new InvalidJobTransitionException(job.Id, job.Status, JobStatus.Canceled);
         }
 
-        // Settle first (a no-op unless a crash left the reservation open), then outputs: a crash in between leaves a job
-        // without outputs, which a second delete finishes, never outputs or an open reservation without a job.
-        await lifecycle.SettleFinishedAsync(job, cancellationToken).ConfigureAwait(false);
-        await storage.DeletePrefixAsync(MediaStorageKeys.JobPrefix(job.Id), cancellationToken).ConfigureAwait(false);
-        await store.DeleteAsync(job.Id, cancellationToken).ConfigureAwait(false);
+        job = await lifecycle.RequestDeleteAsync(job, cancellationToken).ConfigureAwait(false);
+
+        // Marked: the rest runs to the end whatever the caller does, so a caller that goes away leaves no half-deleted job.
+        await lifecycle.SettleFinishedAsync(job, CancellationToken.None).ConfigureAwait(false);
+        await storage.DeletePrefixAsync(MediaStorageKeys.JobPrefix(job.Id), CancellationToken.None).ConfigureAwait(false);
+        await RemoveMarkedAsync(job).ConfigureAwait(false);
 
         // Readers would drop an entry naming a deleted job anyway; dropping it now saves the next one a lookup.
         await resultCache.ForgetAsync(job).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes a job the delete marked, while it is still finished at the version last seen. Another write of the marked job
+    /// (the sweeper's last commit of a cache hit) changes only its version, so the removal is tried again at the new one;
+    /// a job already gone (another delete of it, or its retention) is done.
+    /// </summary>
+    private async ValueTask RemoveMarkedAsync(GenerationJob marked)
+    {
+        var job = marked;
+        for (var i = 0; i < JobLifecycle.MaxConflicts; i++)
+        {
+            if (await store.DeleteFinishedAsync(job.Id, job.Version, CancellationToken.None).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            var current = await store.GetAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+            if (current is null)
+            {
+                return;
+            }
+
+            if (!current.DeleteRequested || current.Run != marked.Run || !current.Status.IsTerminal())
+            {
+                throw JobLifecycle.ChangedWhileDeleting(current, marked.Run);
+            }
+
+            job = current;
+        }
+
+        throw new InvalidOperationException($"Job '{marked.Id}' kept changing while it was being deleted.");
     }
 
     public IReadOnlyList<ModelDescriptor> GetModels() => catalog.Models;

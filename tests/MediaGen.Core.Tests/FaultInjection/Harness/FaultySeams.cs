@@ -50,6 +50,9 @@ internal sealed class FaultyJobStore(IJobStore inner, FaultySeams f) : IJobStore
 
     public ValueTask<bool> DeleteAsync(string jobId, CancellationToken cancellationToken = default) =>
         f.Effect("store.delete", () => inner.DeleteAsync(jobId, cancellationToken));
+
+    public ValueTask<bool> DeleteFinishedAsync(string jobId, long expectedVersion, CancellationToken cancellationToken = default) =>
+        f.Effect("store.delete", () => inner.DeleteFinishedAsync(jobId, expectedVersion, cancellationToken));
 }
 
 internal sealed class FaultyCreditLedger(ICreditLedger inner, FaultySeams f) : ICreditLedger
