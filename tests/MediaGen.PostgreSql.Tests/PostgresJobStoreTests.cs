@@ -40,31 +40,12 @@ public sealed class PostgresJobStoreTests
         }
 
         var deleting = store.DeleteFinishedAsync(failed.Id, failed.Version).AsTask();
-        await WaitForTheDeleteToWaitAsync(source, databases.Schema);
+        await PostgresLockWaits.WaitForAsync(source, $"DELETE FROM \"{databases.Schema}\".jobs", "The delete");
         await retry.CommitAsync();
 
         Assert.False(await deleting);
         var kept = await store.GetAsync(failed.Id);
         Assert.NotNull(kept);
         Assert.Equal((3L, next, 2), (kept.Version, kept.Status, kept.Run));
-    }
-
-    private static async Task WaitForTheDeleteToWaitAsync(NpgsqlDataSource source, string schema)
-    {
-        using var limit = new CancellationTokenSource(Waits.Limit);
-        while (!limit.IsCancellationRequested)
-        {
-            await using var command = source.CreateCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM \"' || $1 || '\".jobs%'");
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema });
-            if ((long)(await command.ExecuteScalarAsync())! > 0)
-            {
-                return;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("The delete never waited for the job's row.");
     }
 }

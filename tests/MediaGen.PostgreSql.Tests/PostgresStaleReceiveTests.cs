@@ -47,7 +47,7 @@ public sealed class PostgresStaleReceiveTests
         }
 
         var receiving = queue.ReceiveAsync(8, TimeSpan.Zero).AsTask();
-        await WaitForLockWaitAsync(blockerSource);
+        await PostgresLockWaits.WaitForAsync(blockerSource, "queue_receive", "The receive statement");
 
         // The owner retries the job while the receive statement waits: run 2, Pending, its message ready.
         var retried = await client.RetryAsync("alice", submitted.Job.Id);
@@ -63,22 +63,5 @@ public sealed class PostgresStaleReceiveTests
         Assert.Equal((JobStatus.Succeeded, 2, 1), (done.Status, done.Run, done.Attempt));
         await leases.Single(l => l.Message.JobId == "other-job").CompleteAsync();
         Assert.Equal(new QueueDepth(0, 0, 0, 0), await queue.GetDepthAsync());
-    }
-
-    // The receive statement waits on the held row: PostgreSQL's own progress, read from pg_stat_activity on its clock.
-    private static async Task WaitForLockWaitAsync(NpgsqlDataSource source)
-    {
-        for (var i = 0; i < 400; i++)
-        {
-            await using var command = source.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%queue_receive%'");
-            if ((long)(await command.ExecuteScalarAsync())! > 0)
-            {
-                return;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(25), TimeProvider.System);
-        }
-
-        throw new TimeoutException("The receive statement never waited for the held row.");
     }
 }
