@@ -14,17 +14,11 @@ public sealed class StaleCarriedJobTests
     public async Task Process_CarriedJobFinishedInAnEarlierRun_RunsTheRetriedRunAsStored()
     {
         await using var services = Services();
-        var client = services.GetRequiredService<IMediaGenerationClient>();
-        var lifecycle = services.GetRequiredService<JobLifecycle>();
-        var processor = services.GetRequiredService<JobProcessor>();
-        var queue = services.GetRequiredService<IJobQueue>();
-        var store = services.GetRequiredService<IJobStore>();
-
-        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = "a lighthouse", Model = "procedural", OwnerId = "alice" });
-        var first = Assert.Single(await queue.ReceiveAsync(1, TimeSpan.Zero));
-        await lifecycle.FailAsync(submitted.Job, new JobError("bad_input", "no", Retryable: false), refund: true, first, deadLetter: false, requireHolder: null, exception: null);
-        var failed = (await store.GetAsync(submitted.Job.Id))!;
-        var retried = await client.RetryAsync("alice", submitted.Job.Id);
+        var (client, processor, queue, store) = Parts(services);
+        var (submitted, first) = await SubmitAndReceiveAsync(services);
+        await services.GetRequiredService<JobLifecycle>().FailAsync(submitted, Bad, refund: true, first, deadLetter: false, requireHolder: null, exception: null);
+        var failed = (await store.GetAsync(submitted.Id))!;
+        var retried = await client.RetryAsync("alice", submitted.Id);
         Assert.Equal((JobStatus.Pending, 2), (retried.Status, retried.Run));
 
         // The run-2 message arrives carrying the job as it was before the retry: Failed, in run 1.
@@ -32,7 +26,7 @@ public sealed class StaleCarriedJobTests
         Assert.Equal(retried.RunId, lease.Message.MessageId);
         await processor.ProcessAsync(new StaleCarryingLease(lease, failed), CancellationToken.None);
 
-        var done = (await store.GetAsync(submitted.Job.Id))!;
+        var done = (await store.GetAsync(submitted.Id))!;
         Assert.Equal((JobStatus.Succeeded, 2, 1), (done.Status, done.Run, done.Attempt));
         Assert.Equal(new QueueDepth(0, 0, 0, 0), await queue.GetDepthAsync());
     }
@@ -41,24 +35,34 @@ public sealed class StaleCarriedJobTests
     public async Task Process_CarriedJobFinishedInTheMessagesOwnRun_DropsTheMessage()
     {
         await using var services = Services();
-        var client = services.GetRequiredService<IMediaGenerationClient>();
-        var lifecycle = services.GetRequiredService<JobLifecycle>();
-        var processor = services.GetRequiredService<JobProcessor>();
-        var queue = services.GetRequiredService<IJobQueue>();
-        var store = services.GetRequiredService<IJobStore>();
+        var (_, processor, queue, store) = Parts(services);
 
         // A redelivery of a run that already failed (its message returned by a crash after the terminal write).
-        var submitted = await client.SubmitAsync(new GenerationRequest { Prompt = "a lighthouse", Model = "procedural", OwnerId = "alice" });
-        var first = Assert.Single(await queue.ReceiveAsync(1, TimeSpan.Zero));
-        await lifecycle.FailAsync(submitted.Job, new JobError("bad_input", "no", Retryable: false), refund: true, lease: null, deadLetter: false, requireHolder: null, exception: null);
+        var (submitted, first) = await SubmitAndReceiveAsync(services);
+        await services.GetRequiredService<JobLifecycle>().FailAsync(submitted, Bad, refund: true, lease: null, deadLetter: false, requireHolder: null, exception: null);
         await first.AbandonAsync();
         var again = Assert.Single(await queue.ReceiveAsync(1, TimeSpan.Zero));
 
-        await processor.ProcessAsync(new StaleCarryingLease(again, (await store.GetAsync(submitted.Job.Id))!), CancellationToken.None);
+        await processor.ProcessAsync(new StaleCarryingLease(again, (await store.GetAsync(submitted.Id))!), CancellationToken.None);
 
-        Assert.Equal(JobStatus.Failed, (await store.GetAsync(submitted.Job.Id))!.Status);
+        Assert.Equal(JobStatus.Failed, (await store.GetAsync(submitted.Id))!.Status);
         Assert.Equal(new QueueDepth(0, 0, 0, 0), await queue.GetDepthAsync());
         Assert.Equal(100, await services.GetRequiredService<ICreditLedger>().GetBalanceAsync("alice"));
+    }
+
+    private static readonly JobError Bad = new("bad_input", "no", Retryable: false);
+
+    private static (IMediaGenerationClient Client, JobProcessor Processor, IJobQueue Queue, IJobStore Store) Parts(IServiceProvider services) => (
+        services.GetRequiredService<IMediaGenerationClient>(),
+        services.GetRequiredService<JobProcessor>(),
+        services.GetRequiredService<IJobQueue>(),
+        services.GetRequiredService<IJobStore>());
+
+    private static async Task<(GenerationJob Job, IQueueLease Lease)> SubmitAndReceiveAsync(IServiceProvider services)
+    {
+        var submitted = await services.GetRequiredService<IMediaGenerationClient>().SubmitAsync(
+            new GenerationRequest { Prompt = "a lighthouse", Model = "procedural", OwnerId = "alice" });
+        return (submitted.Job, Assert.Single(await services.GetRequiredService<IJobQueue>().ReceiveAsync(1, TimeSpan.Zero)));
     }
 
     private ServiceProvider Services()

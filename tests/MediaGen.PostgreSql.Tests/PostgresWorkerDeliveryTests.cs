@@ -4,26 +4,37 @@ using MediaGen.Internal;
 namespace MediaGen.PostgreSql.Tests;
 
 /// <summary>
-/// The receive statement reads each leased message's job in a subquery of the outer SELECT, which sees the snapshot taken
-/// when the statement started, while <c>queue_receive</c> leases messages with newer snapshots. A retry committed in
-/// between hands the worker the new run's message with the job as it was before the retry.
+/// The worker over the PostgreSQL seams and one-statement lifecycle steps, one delivery at a time on a fake clock: what
+/// it does with deliveries handed back on purpose, and with a job the receive read in an older snapshot than the message.
 /// </summary>
-public sealed class PostgresStaleReceiveTests
+public sealed class PostgresWorkerDeliveryTests
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
 
+    /// <summary>Deliveries handed back for a provider's pause are not counted toward MaxDeliveryCount.</summary>
+    [ServerFact(PostgresTestServer.Variable)]
+    public async Task ProviderPause_OverMoreDeliveriesThanMaxDeliveryCount_JobWaitsUncountedThenRuns()
+    {
+        await using var databases = new PostgresComplianceDatabases(_time);
+        var (queue, store, services) = Backend(databases);
+        await using var _ = queue;
+        await using var __ = services;
+
+        await WorkerScenarios.PauseOutlastingTheDeliveryLimitAsync(services, queue, store, _time);
+    }
+
+    /// <summary>
+    /// The receive statement reads each leased message's job in a subquery of the outer SELECT, which sees the snapshot
+    /// taken when the statement started, while <c>queue_receive</c> leases messages with newer snapshots. A retry committed
+    /// in between hands the worker the new run's message with the job as it was before the retry.
+    /// </summary>
     [ServerFact(PostgresTestServer.Variable)]
     public async Task Receive_RetryCommittedWhileTheReceiveRuns_WorkerRunsTheRetriedRun()
     {
         await using var databases = new PostgresComplianceDatabases(_time);
-        var database = databases.Connect();
-        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(databases.Schema));
+        var (queue, store, services) = Backend(databases);
         await using var _ = queue;
-        var store = new PostgresJobStore(database);
-        var ledger = new PostgresCreditLedger(database, () => 100);
-        var events = new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance);
-        var lifecycleStore = new PostgresJobLifecycleStore(database, queue, ledger, events, NullLogger.Instance);
-        await using var services = WorkerScenarios.Services(_time, queue, store, ledger, events, lifecycleStore);
+        await using var __ = services;
         var client = services.GetRequiredService<IMediaGenerationClient>();
         var lifecycle = services.GetRequiredService<JobLifecycle>();
         var processor = services.GetRequiredService<JobProcessor>();
@@ -63,5 +74,16 @@ public sealed class PostgresStaleReceiveTests
         Assert.Equal((JobStatus.Succeeded, 2, 1), (done.Status, done.Run, done.Attempt));
         await leases.Single(l => l.Message.JobId == "other-job").CompleteAsync();
         Assert.Equal(new QueueDepth(0, 0, 0, 0), await queue.GetDepthAsync());
+    }
+
+    private (PostgresJobQueue Queue, PostgresJobStore Store, ServiceProvider Services) Backend(PostgresComplianceDatabases databases)
+    {
+        var database = databases.Connect();
+        var queue = PostgresTestServer.Queue(database, PostgresTestServer.Options(databases.Schema));
+        var store = new PostgresJobStore(database);
+        var ledger = new PostgresCreditLedger(database, () => 100);
+        var events = new PostgresJobEventStream(database, NullLogger<PostgresJobEventStream>.Instance);
+        var lifecycleStore = new PostgresJobLifecycleStore(database, queue, ledger, events, NullLogger.Instance);
+        return (queue, store, WorkerScenarios.Services(_time, queue, store, ledger, events, lifecycleStore));
     }
 }
