@@ -4,8 +4,10 @@ namespace MediaGen.Queue.Redis.Internal;
 /// The lifecycle steps as scripts: each combines the store's, the ledger's and the queue's own Lua functions
 /// (<see cref="StoreScripts.Functions"/>, <see cref="RedisCreditLedger.Functions"/>, <see cref="QueueScripts.Functions"/>)
 /// with the event's publish (history and channel), so a step is one atomic unit on the server. One call carries a batch of steps (group
-/// commit, see <see cref="RedisCommandBatcher{TItem, TResult}"/>); each step in it is applied whole or not at all, on
-/// its own: a step that raises an error is reported for that step only.
+/// commit, see <see cref="RedisCommandBatcher{TItem, TResult}"/>); each step in it runs on its own: a step that raises
+/// an error is reported for that step only, and the others stand. A step checks what it can refuse (the version, the
+/// balance) before its first write; Redis undoes nothing a script wrote, so an error Redis raises part-way through a
+/// step (a key of the wrong type, a balance that would overflow a 64-bit integer) leaves the writes before it.
 /// </summary>
 /// <remarks>
 /// KEYS 1-6 the queue's (see <see cref="RedisLua"/>), 7 the open reservation index; each step's credit balance and
