@@ -57,6 +57,31 @@ public sealed class RedisCreditLedgerTests : RedisClientTests
         Assert.Equal(0, error.Available);
     }
 
+    [ServerFact(RedisTestServer.Variable)]
+    public async Task ReserveAndSettle_AmountsAbove2Pow53_StayExact()
+    {
+        var ledger = await CreateLedgerAsync(0);
+        const long balance = (1L << 53) + 3; // a double rounds it to 2^53 + 4
+
+        await ledger.GrantAsync("whale", balance);
+
+        // One credit more than the balance is refused, however close to it a double would round both.
+        var refused = await Assert.ThrowsAsync<InsufficientCreditsException>(() => ledger.ReserveAsync("whale", "job-1", balance + 1).AsTask());
+        Assert.Equal((balance + 1, balance), (refused.Requested, refused.Available));
+        Assert.Equal(balance, await ledger.GetBalanceAsync("whale"));
+
+        // The whole balance is reserved, and a partial refund one below the reservation comes back to the credit.
+        var reserved = await ledger.ReserveAsync("whale", "job-2", balance);
+        Assert.Equal((balance, 0L), (reserved.Amount, reserved.BalanceAfter));
+        Assert.Equal(balance - 1, await ledger.SettleAsync("whale", "job-2", balance - 1));
+        Assert.Equal(balance - 1, await ledger.GetBalanceAsync("whale"));
+
+        // A refund larger than the reservation gives back the reservation, exactly.
+        await ledger.ReserveAsync("whale", "job-3", balance - 1);
+        Assert.Equal(balance - 1, await ledger.SettleAsync("whale", "job-3", long.MaxValue));
+        Assert.Equal(balance - 1, await ledger.GetBalanceAsync("whale"));
+    }
+
     private async Task<RedisCreditLedger> CreateLedgerAsync(long initialBalance)
     {
         var connection = await ConnectAsync();

@@ -19,6 +19,16 @@ internal sealed class RedisCreditLedger : ICreditLedger
 {
     /// <summary>The ledger's Lua functions, shared with the lifecycle scripts that settle credits in the same step.</summary>
     public const string Functions = """
+        -- Credits stay decimal strings here, as Redis stores them and INCRBY/DECRBY keep them: Lua numbers are doubles, exact
+        -- only to 2^53, so comparing them with tonumber let a reservation larger than the balance through above that.
+        -- ledger_lt compares two such integers (no leading zeros, an optional '-') exactly.
+        local function ledger_lt(a, b)
+          local na, nb = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'
+          if na ~= nb then return na end
+          if na then a, b = string.sub(b, 2), string.sub(a, 2) end
+          if #a ~= #b then return #a < #b end
+          return a < b
+        end
         local function ledger_reserve(balance_key, res_key, open_key, member, amount, initial, now)
           local balance = redis.call('GET', balance_key)
           if not balance then
@@ -27,7 +37,7 @@ internal sealed class RedisCreditLedger : ICreditLedger
           end
           local r = redis.call('HGET', res_key, 'a')
           if r then return { 0, r, balance } end
-          if tonumber(balance) < tonumber(amount) then return { -1, amount, balance } end
+          if ledger_lt(balance, amount) then return { -1, amount, balance } end
           local left = redis.call('DECRBY', balance_key, amount)
           redis.call('HSET', res_key, 'a', amount, 't', now)
           redis.call('ZADD', open_key, now, member)
@@ -36,20 +46,20 @@ internal sealed class RedisCreditLedger : ICreditLedger
         local function ledger_short(balance_key, res_key, amount, initial)
           if redis.call('EXISTS', res_key) == 1 then return nil end
           local balance = redis.call('GET', balance_key) or initial
-          if tonumber(balance) < tonumber(amount) then return balance end
+          if ledger_lt(balance, amount) then return balance end
           return nil
         end
         local function ledger_settle(balance_key, res_key, open_key, member, refund, initial, retention)
           local f = redis.call('HMGET', res_key, 'a', 's')
           if not f[1] or f[2] then return 0 end
-          local give = tonumber(refund)
-          if give > tonumber(f[1]) then give = tonumber(f[1]) end
-          redis.call('HSET', res_key, 's', string.format('%.0f', give))
+          local give = refund
+          if ledger_lt(f[1], give) then give = f[1] end
+          redis.call('HSET', res_key, 's', give)
           redis.call('ZREM', open_key, member)
           if tonumber(retention) >= 0 then redis.call('PEXPIRE', res_key, math.max(1, tonumber(retention))) end
-          if give > 0 then
+          if ledger_lt('0', give) then
             if redis.call('EXISTS', balance_key) == 0 then redis.call('SET', balance_key, initial) end
-            redis.call('INCRBY', balance_key, string.format('%.0f', give))
+            redis.call('INCRBY', balance_key, give)
           end
           return give
         end
