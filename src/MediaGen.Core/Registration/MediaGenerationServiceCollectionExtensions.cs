@@ -100,7 +100,9 @@ public static class MediaGenerationServiceCollectionExtensions
 
         services.TryAddSingleton<IWebhookHostResolver, DnsWebhookHostResolver>();
         services.TryAddSingleton<WebhookConnectGuard>();
-        services.AddHttpClient(WebhookDispatcher.HttpClientName)
+        // No client timeout of its own (100 s by default): each try is bounded by WebhookOptions.AttemptTimeout, which
+        // may be longer.
+        services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<WebhookConnectGuard>().CreateHandler());
         services.TryAddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());

@@ -28,6 +28,7 @@ public sealed class WebhookOptions
     /// </summary>
     /// <value>The default value is null.</value>
     [RegularExpression("^whsec_[A-Za-z0-9+/]{32,88}={0,2}$")]
+    [StandardWebhooksSecret]
     public string? SigningSecret { get; set; }
 
     /// <summary>
@@ -75,7 +76,7 @@ public sealed class WebhookOptions
     [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>The longest delay between two tries (a Retry-After may still be longer).</summary>
+    /// <summary>The longest delay between two tries (a receiver's Retry-After may still be longer, up to a day).</summary>
     /// <value>The default value is 1 hour.</value>
     [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(1);
@@ -109,4 +110,28 @@ public sealed class WebhookOptions
 [OptionsValidator]
 internal sealed partial class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
 {
+}
+
+/// <summary>
+/// A Standard Webhooks secret's key decodes: the pattern alone lets through text of a length base64 cannot have
+/// (33 characters, or 32 and a '='), which would fail only when the dispatcher is made, without naming the setting.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class StandardWebhooksSecretAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext)
+    {
+        if (value is not string secret || !secret.StartsWith("whsec_", StringComparison.Ordinal))
+        {
+            // Null sends unsigned; another shape is the pattern's to refuse.
+            return ValidationResult.Success;
+        }
+
+        var key = new byte[secret.Length];
+        return Convert.TryFromBase64String(secret["whsec_".Length..], key, out var length) && length is >= 24 and <= 64
+            ? ValidationResult.Success
+            : new ValidationResult(
+                $"{validationContext.MemberName} must be 'whsec_' followed by the base64 of 24 to 64 bytes; this one does not decode to that.",
+                validationContext.MemberName is { } member ? [member] : null);
+    }
 }

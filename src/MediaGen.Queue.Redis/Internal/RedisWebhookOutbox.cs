@@ -21,6 +21,14 @@ internal sealed class RedisWebhookOutbox : IWebhookOutbox
           for _, id in ipairs(gone) do redis.call('DEL', ARGV[1] .. id) end
           if #gone > 0 then redis.call('ZREM', KEYS[2], unpack(gone)) end
         end
+        -- A delivery given up whose retention has passed, removed now: purge takes at most 100 a call, so one can outlive it.
+        local function expired(key, id, now)
+          local f = redis.call('HMGET', key, 'state', 'at')
+          if f[1] ~= 'g' or tonumber(f[2]) > tonumber(now) then return false end
+          redis.call('DEL', key)
+          redis.call('ZREM', KEYS[2], id)
+          return true
+        end
         local function held(key, token, now)
           local f = redis.call('HMGET', key, 'token', 'at')
           return f[1] == token and f[2] and tonumber(f[2]) > tonumber(now)
@@ -32,7 +40,7 @@ internal sealed class RedisWebhookOutbox : IWebhookOutbox
     private const string AddScript = Prelude + """
         purge(ARGV[6])
         local key = ARGV[1] .. ARGV[2]
-        if redis.call('EXISTS', key) == 1 then return 0 end
+        if redis.call('EXISTS', key) == 1 and not expired(key, ARGV[2], ARGV[6]) then return 0 end
         redis.call('HSET', key, 'job', ARGV[3], 'payload', ARGV[4], 'attempts', 0, 'at', ARGV[5], 'state', 'w')
         redis.call('ZADD', KEYS[1], ARGV[5], ARGV[2])
         return 1
@@ -95,7 +103,7 @@ internal sealed class RedisWebhookOutbox : IWebhookOutbox
     private const string GetScript = Prelude + """
         purge(ARGV[3])
         local key = ARGV[1] .. ARGV[2]
-        if redis.call('EXISTS', key) == 0 then return nil end
+        if redis.call('EXISTS', key) == 0 or expired(key, ARGV[2], ARGV[3]) then return nil end
         local f = redis.call('HMGET', key, 'job', 'payload', 'attempts', 'error', 'at', 'state')
         return { f[1], f[2], f[3], f[4] or '', f[5], f[6] }
         """;

@@ -93,6 +93,40 @@ public sealed class WebhookOutboxDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task DeliverAsync_RetryAfterOfDecades_NextTryWithinADay()
+    {
+        using var host = BuildHost(o => o.MaxRetryDelay = TimeSpan.FromHours(1));
+        var (dispatcher, outbox) = Parts(host);
+        var id = await NotifyAsync(dispatcher, "parked");
+
+        await TryAsync(dispatcher, outbox, HttpStatusCode.ServiceUnavailable, retryAfter: int.MaxValue);
+
+        // A receiver's Retry-After wins over the backoff only up to a day: beyond, it would park the delivery for good.
+        var record = (await outbox.GetAsync(id))!;
+        Assert.Equal((WebhookDeliveryStatus.Waiting, _time.GetUtcNow().AddDays(1)), (record.Status, record.DueAt));
+    }
+
+    [Fact]
+    public void WebhookHttpClient_HasNoTimeoutOfItsOwn_SoTheAttemptTimeoutBoundsEachTry()
+    {
+        using var host = BuildHost(o => o.AttemptTimeout = TimeSpan.FromMinutes(5));
+        var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookDispatcher.HttpClientName);
+
+        Assert.Equal(Timeout.InfiniteTimeSpan, client.Timeout);
+    }
+
+    [Theory]
+    [InlineData("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]  // 33 characters: no base64 has that length
+    [InlineData("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")] // 32 characters and padding
+    public void SigningSecret_MatchingThePatternButNotBase64_IsAStartUpErrorNamingIt(string secret)
+    {
+        using var host = BuildHost(o => o.SigningSecret = secret);
+
+        var error = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<WebhookOptions>>().Value);
+        Assert.Contains("SigningSecret", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DeliverAsync_LastAttemptFails_GivenUpWithItsError()
     {
         using var host = BuildHost(o => { o.MaxAttempts = 2; o.RetryDelay = TimeSpan.Zero; });

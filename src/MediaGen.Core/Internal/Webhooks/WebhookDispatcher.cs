@@ -371,17 +371,24 @@ internal sealed partial class WebhookDispatcher : BackgroundService
             LogRefused(_logger, jobId, type, e.InnerException!.Message);
             return new SendResult(SendOutcome.Final, e.InnerException!.Message, null);
         }
-        catch (Exception e) when (e is HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Any other fault of the send (a connection error, the attempt timeout, the handler canceling) is a try that
+            // failed: it is recorded and the delivery backs off, rather than staying leased until the lease lapses.
             LogFailed(_logger, jobId, type, e);
             return new SendResult(SendOutcome.Retry, e.Message, null);
         }
     }
 
+    /// <summary>The longest Retry-After a receiver is granted: past it, the delivery tries again then anyway.</summary>
+    internal static readonly TimeSpan MaxRetryAfter = TimeSpan.FromDays(1);
+
+    // A receiver's Retry-After wins over the backoff, up to a day: an unbounded one (years) would park the delivery for
+    // good, neither sent nor given up, holding a place in the outbox.
     private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {
-        { Delta: { } delta } => delta,
-        { Date: { } date } => date - _time.GetUtcNow(),
+        { Delta: { } delta } => delta < MaxRetryAfter ? delta : MaxRetryAfter,
+        { Date: { } date } when date - _time.GetUtcNow() is var wait => wait < MaxRetryAfter ? wait : MaxRetryAfter,
         _ => null,
     };
 
