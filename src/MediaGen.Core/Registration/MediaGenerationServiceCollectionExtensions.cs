@@ -1,5 +1,6 @@
 using MediaGen;
 using MediaGen.Internal;
+using MediaGen.Shared;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -98,10 +99,13 @@ public static class MediaGenerationServiceCollectionExtensions
             return new FixedWindowOwnerRateLimiter(options.SubmissionsPerOwner ?? int.MaxValue, options.SubmissionWindow, sp.GetRequiredService<TimeProvider>());
         }));
 
-        services.TryAddSingleton<IWebhookHostResolver, DnsWebhookHostResolver>();
-        services.TryAddSingleton<WebhookConnectGuard>();
+        services.TryAddSingleton<IOutboundHostResolver>(DnsOutboundHostResolver.Instance);
         services.AddHttpClient(WebhookDispatcher.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<WebhookConnectGuard>().CreateHandler());
+            .ConfigurePrimaryHttpMessageHandler(sp =>
+            {
+                var options = sp.GetRequiredService<IOptions<WebhookOptions>>();
+                return new OutboundConnectGuard(sp.GetRequiredService<IOutboundHostResolver>(), () => options.Value.AllowedNonPublicHosts, "webhook").CreateHandler();
+            });
         services.TryAddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
 
