@@ -47,6 +47,15 @@ public sealed class ExtensionsAIGeneratorOptions
     public TimeSpan DownloadTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// Hosts the generator's image URLs may name even though they are (or resolve to) a loopback, private, link-local or
+    /// other non-public address: a self-hosted model on a private network, or a test server on 127.0.0.1. Every other
+    /// image URL must name a public host and is downloaded without redirects or a proxy, connecting only to the
+    /// addresses checked; a refused URL fails that image permanently (refunded).
+    /// </summary>
+    /// <value>The default value is empty.</value>
+    public IList<string> AllowedNonPublicOutputHosts { get; } = [];
+
+    /// <summary>
     /// Changes the options MediaGen built for one call, before it is made: for what only one provider takes, such as
     /// <see cref="ImageGenerationOptions.RawRepresentationFactory"/> returning the OpenAI client's own options with a
     /// quality. Not bound from configuration.

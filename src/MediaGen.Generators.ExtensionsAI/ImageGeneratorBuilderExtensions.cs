@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using MediaGen;
 using MediaGen.Generators.ExtensionsAI.Internal;
+using MediaGen.Shared;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -127,7 +128,18 @@ public static class ImageGeneratorBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExtensionsAIGeneratorOptions>, ExtensionsAIModelsValidator>());
 
         // No client-wide timeout: each download carries its own, and the body streams for as long as the attempt allows.
-        services.AddHttpClient(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        // Image URLs are the model's choice: they are fetched through the same guard as webhooks (public addresses only
+        // unless a generator allow-lists the host, checked at connect time, no redirects, no proxy).
+        services.AddHttpClient(HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp =>
+            {
+                var monitor = sp.GetRequiredService<IOptionsMonitor<ExtensionsAIGeneratorOptions>>();
+                var names = sp.GetServices<ImageGeneratorRegistration>().Select(r => r.Name).ToArray();
+                return new OutboundConnectGuard(
+                    DnsOutboundHostResolver.Instance,
+                    () => names.SelectMany(n => monitor.Get(n).AllowedNonPublicOutputHosts),
+                    "image").CreateHandler();
+            });
         services.AddSingleton<IMediaGenerator>(sp =>
         {
             var (generator, owned) = source(sp);

@@ -59,6 +59,16 @@ public abstract class HttpGeneratorOptions
     [TimeSpanRange("00:00:00.001", "00:30:00")]
     public TimeSpan RequestTimeout { get; set; }
 
+    /// <summary>
+    /// Hosts a model's output URLs may name even though they are (or resolve to) a loopback, private, link-local or
+    /// other non-public address: a self-hosted model on a private network, or a test server on 127.0.0.1. Every other
+    /// output URL must name a public host and is downloaded without redirects or a proxy, connecting only to the
+    /// addresses checked; a refused URL fails that output permanently (refunded). The API's own host
+    /// (<see cref="BaseUrl"/>) is trusted like the API calls and needs no entry.
+    /// </summary>
+    /// <value>The default value is empty.</value>
+    public IList<string> AllowedNonPublicOutputHosts { get; } = [];
+
     /// <summary>Whether the provider's built-in model catalog is served.</summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool IncludeBuiltInModels { get; set; } = true;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using MediaGen.Generators.Http.Internal;
+using MediaGen.Shared;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using Polly;
@@ -33,6 +34,7 @@ public sealed class ProviderHttpClient
     private readonly Action<ProviderRetry>? _onRetry;
     private readonly ResiliencePipeline<HttpResponseMessage> _retry;
     private readonly ResiliencePipeline _timeout;
+    private readonly Lazy<HttpClient> _outputClient;
 
     /// <summary>Creates the client.</summary>
     /// <param name="options">The provider's options (token, retries, timeouts).</param>
@@ -68,6 +70,15 @@ public sealed class ProviderHttpClient
         _logger = logger;
         _classify = classify;
         _onRetry = onRetry;
+
+        // Output URLs are the model's choice, not the operator's: they are fetched through the same guard as webhooks
+        // (public addresses only unless allow-listed, checked at connect time, no redirects, no proxy), never through
+        // the API's client, whose handler may follow redirects or connect anywhere.
+        _outputClient = new Lazy<HttpClient>(() => new HttpClient(
+            new OutboundConnectGuard(DnsOutboundHostResolver.Instance, () => options.AllowedNonPublicOutputHosts.Append(options.BaseUrl.IdnHost), "output").CreateHandler())
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        });
         _retry = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider }
             .AddRetry(new HttpRetryStrategyOptions
             {
@@ -172,21 +183,26 @@ public sealed class ProviderHttpClient
 
     /// <summary>
     /// Starts downloading a file the provider returned by URL (an output image). The token is sent only to the API's
-    /// own host (<see cref="HttpGeneratorOptions.BaseUrl"/>), never to a delivery CDN. Not retried here: the caller's
-    /// attempt is. The caller owns the response and reads its body as a stream.
+    /// own host (<see cref="HttpGeneratorOptions.BaseUrl"/>), never to a delivery CDN. Any other URL must name a public
+    /// host, or one in <see cref="HttpGeneratorOptions.AllowedNonPublicOutputHosts"/>: every address its name resolves
+    /// to is checked when the connection is made, and only those addresses are connected to. Redirects are not
+    /// followed and no proxy is used. Not retried here: the caller's attempt is. The caller owns the response and
+    /// reads its body as a stream.
     /// </summary>
     /// <param name="url">The file's URL.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The successful response, headers read.</returns>
     /// <exception cref="GenerationException">
-    /// The download failed: transient for a network error, 408, 429 or 5xx (with any Retry-After); permanent otherwise,
-    /// with <see cref="MediaGenErrorCodes.ProviderOutputExpired"/> for 404 and 410.
+    /// The download failed: transient for a network error, 408, 429 or 5xx (with any Retry-After); permanent otherwise
+    /// (<see cref="MediaGenErrorCodes.ProviderOutputExpired"/> for 404 and 410), among them a URL or address that may
+    /// not be fetched and a redirect.
     /// </exception>
     public async Task<HttpResponseMessage> DownloadAsync(Uri url, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(url);
+        CheckDownloadUrl(url);
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (Uri.Compare(url, _options.BaseUrl, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0)
+        if (IsApiUrl(url))
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.ApiToken);
         }
@@ -194,7 +210,11 @@ public sealed class ProviderHttpClient
         HttpResponseMessage response;
         try
         {
-            response = await _httpClient().SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response = await _outputClient.Value.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (OutboundAddressRefusedException.IsRefusal(e))
+        {
+            throw RefusedOutput(url, e.InnerException!.Message, e);
         }
         catch (HttpRequestException e)
         {
@@ -208,8 +228,13 @@ public sealed class ProviderHttpClient
 
         using (response)
         {
-            var text = await ProviderResponses.ReadErrorTextAsync(response, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
+            if (status is >= 300 and < 400)
+            {
+                throw RefusedOutput(url, $"It answered {status}, a redirect{(response.Headers.Location is { } to ? $" to '{Describe(to)}'" : string.Empty)}, and output downloads do not follow redirects.");
+            }
+
+            var text = await ProviderResponses.ReadErrorTextAsync(response, cancellationToken).ConfigureAwait(false);
             if (ProviderResponses.IsTransient(response.StatusCode))
             {
                 throw GenerationException.Transient($"Downloading a {Name} output failed with {status}: {text}", ProviderResponses.GetRetryAfter(response, _timeProvider));
@@ -220,6 +245,35 @@ public sealed class ProviderHttpClient
                 : GenerationException.Permanent($"Downloading a {Name} output failed with {status}: {text}");
         }
     }
+
+    /// <summary>
+    /// Throws when <see cref="DownloadAsync"/> would refuse <paramref name="url"/> without connecting: a URL on the API's
+    /// own host passes; any other must be an http or https URL without credentials naming a public host or one in
+    /// <see cref="HttpGeneratorOptions.AllowedNonPublicOutputHosts"/>. Call it before handing out an output that is
+    /// downloaded later, so a refused URL fails that output at once. A name that resolves to a non-public address is
+    /// refused only when the download connects.
+    /// </summary>
+    /// <param name="url">The output's URL.</param>
+    /// <exception cref="GenerationException">The URL may not be fetched (permanent, refunded).</exception>
+    public void CheckDownloadUrl(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (!IsApiUrl(url) && OutboundAddressPolicy.CheckUrl(url, _options.AllowedNonPublicOutputHosts, "The output URL") is { } refused)
+        {
+            throw RefusedOutput(url, refused);
+        }
+    }
+
+    private bool IsApiUrl(Uri url) =>
+        url.IsAbsoluteUri && Uri.Compare(url, _options.BaseUrl, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
+
+    /// <summary>A permanent failure of one output whose URL may not be fetched; the worker refunds it.</summary>
+    private GenerationException RefusedOutput(Uri url, string reason, Exception? innerException = null) =>
+        GenerationException.Permanent($"Refused to download a {Name} output from '{Describe(url)}': {reason}", innerException: innerException);
+
+    /// <summary>A URL for a message: scheme, host and path only (no query, which may carry a signature).</summary>
+    private static string Describe(Uri url) =>
+        url.IsAbsoluteUri ? url.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped) : "(relative URL)";
 
     private string Name => _options.Profile.DisplayName;
 

@@ -174,13 +174,61 @@ public static class ProviderResponses
         return body;
     }
 
-    /// <summary>The content type a response declares, when it names a media type worth keeping.</summary>
+    /// <summary>
+    /// The content type a response declares, when it is one an output may be stored as (see
+    /// <see cref="OutputContentType(string?)"/>).
+    /// </summary>
     /// <param name="header">The Content-Type header.</param>
-    /// <returns>The media type, or null when absent or generic (for example <c>application/octet-stream</c>).</returns>
-    public static string? MediaContentType(MediaTypeHeaderValue? header) =>
-        header?.MediaType is { } type && (type.StartsWith("image/", StringComparison.OrdinalIgnoreCase) || type.StartsWith("video/", StringComparison.OrdinalIgnoreCase))
-            ? type.ToLowerInvariant()
-            : null;
+    /// <returns>The media type, or null when absent, generic (for example <c>application/octet-stream</c>) or not a raster image or video MediaGen stores.</returns>
+    public static string? MediaContentType(MediaTypeHeaderValue? header) => OutputContentType(header?.MediaType);
+
+    /// <summary>
+    /// The media type an output declaring <paramref name="declared"/> is stored as: only the raster image and video
+    /// types MediaGen stores and serves (PNG, JPEG, WebP, GIF, MP4), so a model's output is never kept as HTML, SVG,
+    /// XML or script that a browser would run on the API's origin.
+    /// </summary>
+    /// <param name="declared">The declared media type, with or without parameters.</param>
+    /// <returns>The normalized media type, or null when it is not one an output may be stored as.</returns>
+    public static string? OutputContentType(string? declared)
+    {
+        if (string.IsNullOrWhiteSpace(declared))
+        {
+            return null;
+        }
+
+        var semicolon = declared.IndexOf(';', StringComparison.Ordinal);
+        var type = (semicolon >= 0 ? declared[..semicolon] : declared).Trim().ToLowerInvariant();
+        return type switch
+        {
+            "image/png" or "image/jpeg" or "image/webp" or "image/gif" or "video/mp4" => type,
+            "image/jpg" => "image/jpeg",
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// The media type an output whose bytes are at hand is stored as: the declared type when it is one an output may be
+    /// stored as (see <see cref="OutputContentType(string?)"/>), else what the leading bytes show when they are such a
+    /// format (a PNG declared as <c>image/svg+xml</c> is kept as the PNG it is).
+    /// </summary>
+    /// <param name="declared">The declared media type.</param>
+    /// <param name="content">The output's bytes, or at least their start.</param>
+    /// <returns>The media type, or null when neither the declaration nor the bytes name one an output may be stored as.</returns>
+    public static string? OutputContentType(string? declared, ReadOnlySpan<byte> content) =>
+        OutputContentType(declared) ?? SniffMediaType(content);
+
+    /// <summary>The media type the leading bytes of a file show: PNG, JPEG, WebP, GIF or MP4 (ISO base media).</summary>
+    /// <param name="content">The file's bytes, or at least its first 12.</param>
+    /// <returns>The media type, or null when the bytes are none of these.</returns>
+    public static string? SniffMediaType(ReadOnlySpan<byte> content) => content switch
+    {
+        [0x89, 0x50, 0x4E, 0x47, ..] => "image/png",
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x45, 0x42, 0x50, ..] => "image/webp",
+        [0x47, 0x49, 0x46, 0x38, ..] => "image/gif",
+        [_, _, _, _, 0x66, 0x74, 0x79, 0x70, ..] => "video/mp4",
+        _ => null,
+    };
 
     /// <summary>Infers a media type from a URL's file extension.</summary>
     /// <param name="url">The URL.</param>

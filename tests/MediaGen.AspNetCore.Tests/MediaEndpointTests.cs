@@ -216,10 +216,38 @@ public sealed class MediaEndpointTests
         await response.AssertProblemAsync(404, MediaGenErrorCodes.StorageObjectNotFound);
     }
 
-    private static async Task<Uri> SaveAsync(TestApiHost host, string key)
+    [Fact]
+    public async Task EveryOutput_IsServedWithNosniffAndASandboxingContentSecurityPolicy()
+    {
+        await using var host = await TestApiHost.StartAsync(worker: false);
+        var png = await SaveAsync(host, "job-f/0.png");
+
+        // An output stored under a type a browser would run, as one stored before outputs were checked could be.
+        var html = await SaveAsync(host, "job-f/1.bin", "text/html", "<script>alert(document.domain)</script>"u8.ToArray());
+        using var anonymous = new HttpClient { BaseAddress = host.Address };
+
+        foreach (var url in new[] { png, html })
+        {
+            using var response = await anonymous.GetAsync(url);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(["nosniff"], response.Headers.GetValues("X-Content-Type-Options"));
+            Assert.Equal(["default-src 'none'; sandbox"], response.Headers.GetValues("Content-Security-Policy"));
+        }
+
+        using (var ranged = new HttpRequestMessage(HttpMethod.Get, png))
+        {
+            ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 3);
+            using var partial = await anonymous.SendAsync(ranged);
+            Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.Equal(["nosniff"], partial.Headers.GetValues("X-Content-Type-Options"));
+            Assert.Equal(["default-src 'none'; sandbox"], partial.Headers.GetValues("Content-Security-Policy"));
+        }
+    }
+
+    private static async Task<Uri> SaveAsync(TestApiHost host, string key, string contentType = "image/png", byte[]? content = null)
     {
         var storage = host.Services.GetRequiredService<IMediaStorage>();
-        await storage.SaveAsync(key, new MemoryStream(Png), new StorageWriteOptions { ContentType = "image/png" });
+        await storage.SaveAsync(key, new MemoryStream(content ?? Png), new StorageWriteOptions { ContentType = contentType });
         return await storage.GetReadUrlAsync(key);
     }
 }

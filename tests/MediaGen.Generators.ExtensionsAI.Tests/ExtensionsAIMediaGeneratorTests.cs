@@ -66,7 +66,13 @@ public sealed class ExtensionsAIMediaGeneratorTests : FakeServerTests<FakeOpenAI
     public async Task GenerateAsync_ImagesAsUrls_StreamsThemAndSavesTheUrlsSoNoRetryCallsAgain()
     {
         var generator = TestSupport.Generator(
-            TestSupport.OpenAIGenerator(Server.Endpoint), o => o.Models[TestSupport.Model].ResponseFormat = ImageGenerationResponseFormat.Uri, http: Http);
+            TestSupport.OpenAIGenerator(Server.Endpoint),
+            o =>
+            {
+                o.Models[TestSupport.Model].ResponseFormat = ImageGenerationResponseFormat.Uri;
+                o.AllowedNonPublicOutputHosts.Add("127.0.0.1"); // the fake's image URLs are on loopback
+            },
+            http: Http);
         var checkpoint = new RecordingCheckpointSink();
 
         var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(new GenerationSettings { OutputCount = 2 }), checkpoint));
@@ -356,6 +362,55 @@ public sealed class ExtensionsAIMediaGeneratorTests : FakeServerTests<FakeOpenAI
         Assert.Contains(records, r => r.Level == LogLevel.Trace && r.Message.Contains("rejected", StringComparison.Ordinal));
         Assert.All(records.Where(r => r.Level > LogLevel.Trace), r => Assert.DoesNotContain("paper lantern", r.Message, StringComparison.Ordinal));
         Assert.All(records, r => Assert.DoesNotContain(FakeOpenAIImagesServer.ApiKey, r.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ImagesTheModelPointsAtInternalAddressesOrDeclaresAsHtml_FailThoseImagesWithoutFetching()
+    {
+        var png = new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3 };
+        var image = new ReturningImageGenerator(
+            new UriContent(new Uri("http://169.254.169.254/latest/meta-data/iam/security-credentials/worker-role"), "image/png"),
+            new DataContent("<script>alert(document.domain)</script>"u8.ToArray(), "text/html"),
+            new UriContent(new Uri($"http://127.0.0.1:{FreePort.Next()}/image.png"), "image/png"),
+            new DataContent(png, "image/svg+xml"));
+        var generator = TestSupport.Generator(image, http: Http);
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(new GenerationSettings { OutputCount = 4 })));
+
+        // Only the PNG is kept, as what its bytes are; the others fail (refunded), and nothing was downloaded.
+        var output = Assert.Single(result.Outputs);
+        Assert.Equal("image/png", output.ContentType);
+        Assert.Equal(png, await GeneratedOutputs.ReadAllAsync(output));
+        Assert.Equal([0, 1, 2], result.FailedOutputs.Select(f => f.Index));
+        Assert.All(result.FailedOutputs, f => Assert.Equal(MediaGenErrorCodes.GeneratorPermanent, f.Code));
+        Assert.Contains("non-public address", result.FailedOutputs[0].Message, StringComparison.Ordinal);
+        Assert.Contains("'text/html'", result.FailedOutputs[1].Message, StringComparison.Ordinal);
+        Assert.Contains("non-public address", result.FailedOutputs[2].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ImageUrlDeclaringSvg_IsRefused()
+    {
+        var image = new ReturningImageGenerator(new UriContent(new Uri("https://images.example.com/a.svg"), "image/svg+xml"));
+        var generator = TestSupport.Generator(image, http: Http);
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()));
+
+        Assert.Empty(result.Outputs);
+        Assert.Contains("'image/svg+xml'", Assert.Single(result.FailedOutputs).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>An image generator that returns the contents it was given.</summary>
+    private sealed class ReturningImageGenerator(params AIContent[] contents) : IImageGenerator
+    {
+        public Task<ImageGenerationResponse> GenerateAsync(ImageGenerationRequest request, ImageGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new ImageGenerationResponse([.. contents]));
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>An image generator that records the options of its call, then fails with an exception or returns one image.</summary>

@@ -31,12 +31,30 @@ public sealed class ImageGeneratorBuilderExtensionsTests : FakeServerTests<FakeO
         {
             TestSupport.Configure(o);
             o.Models[TestSupport.Model].ResponseFormat = ImageGenerationResponseFormat.Uri;
+            o.AllowedNonPublicOutputHosts.Add("127.0.0.1"); // the fake's image URLs are on loopback
         });
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(3, Server.Downloads);
         Assert.Equal(100 - 12, balance);
         Assert.Equal(FakeOpenAIImagesServer.ImageBytes(1, 2, Server.ImageSize), await File.ReadAllBytesAsync(Path.Combine(Root.Path, job.Id, "2.png")));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_ImagesAsUrlsOnALoopbackHostNotAllowListed_FailsRefundedWithoutDownloading()
+    {
+        var (job, balance) = await RunAsync(Request("alice", outputCount: 2), o =>
+        {
+            TestSupport.Configure(o);
+            o.Models[TestSupport.Model].ResponseFormat = ImageGenerationResponseFormat.Uri;
+        });
+
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Equal(0, Server.Downloads);
+        Assert.Equal(100, balance);
+        Assert.Equal(MediaGenErrorCodes.GeneratorPermanent, job.Error?.Code);
+        Assert.Contains("output 1: Refused to download image 1", job.Error?.Message, StringComparison.Ordinal);
+        Assert.Contains("non-public address", job.Error?.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -40,6 +40,9 @@ public sealed class FakeHuggingFaceServer : FakeProviderServer
     /// <summary>Whether fal-ai answers with data URIs (its sync mode) rather than file URLs.</summary>
     public bool FalDataUris { get; set; } = true;
 
+    /// <summary>When set, fal-ai answers with what this returns for its usual file URL: a URL or data URI a model chose.</summary>
+    public Func<string, string>? FalImageUrl { get; set; }
+
     /// <summary>Image files served at <c>/files/{name}</c>, counted as they are downloaded.</summary>
     public int FileDownloads => Volatile.Read(ref _fileDownloads);
 
@@ -149,7 +152,7 @@ public sealed class FakeHuggingFaceServer : FakeProviderServer
             {
                 ["images"] = new JsonArray(new JsonObject
                 {
-                    ["url"] = FalDataUris ? $"data:{(png ? "image/png" : "image/jpeg")};base64,{Convert.ToBase64String(image)}" : file,
+                    ["url"] = FalImageUrl is { } chosen ? chosen(file) : FalDataUris ? $"data:{(png ? "image/png" : "image/jpeg")};base64,{Convert.ToBase64String(image)}" : file,
                     ["content_type"] = png ? "image/png" : "image/jpeg",
                     ["width"] = 1024,
                     ["height"] = 768,

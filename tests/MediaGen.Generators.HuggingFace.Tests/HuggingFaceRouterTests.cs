@@ -45,6 +45,53 @@ public sealed class HuggingFaceRouterTests : FakeServerTests<FakeHuggingFaceServ
         Assert.Equal(FakeHuggingFaceServer.ImageBytes(Server.ImageSize, png: false), await GeneratedOutputs.ReadAllAsync(result.Outputs[0]));
     }
 
+    [Fact]
+    public async Task GenerateAsync_FalAiAnswersAUrlOnALinkLocalAddress_FailsPermanentlyWithoutFetching()
+    {
+        Server.FalImageUrl = _ => "http://169.254.169.254/latest/meta-data/iam/security-credentials/worker-role";
+        var generator = TestSupport.Generator(Server, Http, o => o.Models.Clear());
+
+        var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
+
+        Assert.False(error.IsTransient);
+        Assert.True(error.IsRefundable);
+        Assert.Contains("non-public address", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_FalAiAnswersAUrlOnALoopbackName_IsRefusedUnlessAllowListed()
+    {
+        Server.FalImageUrl = file => file.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+        var refusing = TestSupport.Generator(Server, Http, o => o.Models.Clear());
+
+        var error = await Assert.ThrowsAsync<GenerationException>(() => refusing.GenerateAsync(TestSupport.Context(refusing, TestSupport.Job())).AsTask());
+        Assert.Contains("loopback host", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, Server.FileDownloads);
+
+        var allowing = TestSupport.Generator(Server, Http, o =>
+        {
+            o.Models.Clear();
+            o.AllowedNonPublicOutputHosts.Add("localhost");
+        });
+        var result = await allowing.GenerateAsync(TestSupport.Context(allowing, TestSupport.Job()));
+        Assert.Equal(1, Server.FileDownloads);
+        Assert.Equal("image/jpeg", result.Outputs[0].ContentType);
+    }
+
+    [Theory]
+    [InlineData("text/html", "<script>alert(document.domain)</script>")]
+    [InlineData("image/svg+xml", "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>")]
+    public async Task GenerateAsync_FalAiAnswersADataUriThatIsNoImage_FailsPermanentlyNotStoredAsItsType(string type, string content)
+    {
+        Server.FalImageUrl = _ => $"data:{type};base64,{Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(content))}";
+        var generator = TestSupport.Generator(Server, Http, o => o.Models.Clear());
+
+        var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
+
+        Assert.False(error.IsTransient);
+        Assert.Contains($"'{type}'", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("b64_json", 0)]
     [InlineData("output_url", 1)]

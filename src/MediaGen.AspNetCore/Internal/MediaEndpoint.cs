@@ -35,8 +35,19 @@ internal static class MediaEndpoint
             .ExcludeFromDescription();
     }
 
+    /// <summary>
+    /// The policy every answer of the endpoint carries: the output is shown as an image or video, or downloaded, but
+    /// never runs as a document of the API's origin (no script, no plugin, no requests, a unique origin), whatever type
+    /// a model managed to give it.
+    /// </summary>
+    internal const string ContentSecurityPolicy = "default-src 'none'; sandbox";
+
     private static IResult Serve(HttpContext http, FileSystemMediaStorage storage, string? key, TimeProvider time)
     {
+        // Outputs are served on the API's own origin: the browser must take the stored type as it is (nosniff) and must
+        // not run anything in it (the sandbox), so a model's output can never be stored cross-site scripting.
+        http.Response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
+        http.Response.Headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
         var query = http.Request.Query;
         if (string.IsNullOrEmpty(key) || !storage.Signature.IsValid(key, query[MediaUrlSignature.ExpiresParameter], query[MediaUrlSignature.SignatureParameter], time.GetUtcNow()))
         {

@@ -1,5 +1,6 @@
 using MediaGen;
 using MediaGen.Internal;
+using MediaGen.Shared;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -98,12 +99,15 @@ public static class MediaGenerationServiceCollectionExtensions
             return new FixedWindowOwnerRateLimiter(options.SubmissionsPerOwner ?? int.MaxValue, options.SubmissionWindow, sp.GetRequiredService<TimeProvider>());
         }));
 
-        services.TryAddSingleton<IWebhookHostResolver, DnsWebhookHostResolver>();
-        services.TryAddSingleton<WebhookConnectGuard>();
+        services.TryAddSingleton<IOutboundHostResolver>(DnsOutboundHostResolver.Instance);
         // No client timeout of its own (100 s by default): each try is bounded by WebhookOptions.AttemptTimeout, which
         // may be longer.
         services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<WebhookConnectGuard>().CreateHandler());
+            .ConfigurePrimaryHttpMessageHandler(sp =>
+            {
+                var options = sp.GetRequiredService<IOptions<WebhookOptions>>();
+                return new OutboundConnectGuard(sp.GetRequiredService<IOutboundHostResolver>(), () => options.Value.AllowedNonPublicHosts, "webhook").CreateHandler();
+            });
         services.TryAddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
 

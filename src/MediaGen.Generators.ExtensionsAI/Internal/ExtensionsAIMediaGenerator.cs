@@ -4,6 +4,7 @@
 using System.Drawing;
 using System.Text.Json;
 using MediaGen.Generators.Http;
+using MediaGen.Shared;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -76,7 +77,14 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
         if (saved is { State: ImageCallState.Generated, Outputs: { } generated })
         {
             Log.Resuming(_logger, job.Id, generated.Count, saved.Attempt, Name);
-            return Result(job, [.. generated.Select(o => (o.Index, DownloadOutput(o, job.Id)))], context.Request.GetOutputCount());
+            var resumed = new List<(int Index, GeneratedOutput Output)>(generated.Count);
+            var refusedUrls = new List<OutputFailure>();
+            foreach (var output in generated)
+            {
+                AddDownload(output, job.Id, resumed, refusedUrls);
+            }
+
+            return Result(job, resumed, context.Request.GetOutputCount(), refusedUrls);
         }
 
         if (saved is { State: ImageCallState.Calling } && !_options.IsIdempotent)
@@ -108,6 +116,7 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
         }
 
         var outputs = new List<(int Index, GeneratedOutput Output)>(asked);
+        var refused = new List<OutputFailure>();
         var urls = new List<ImageCallOutput>(asked);
         var contents = response.Contents ?? [];
         for (var i = 0; i < Math.Min(asked, contents.Count); i++)
@@ -115,12 +124,30 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
             switch (contents[i])
             {
                 case DataContent data:
-                    outputs.Add((i, GeneratedOutput.FromBytes(data.MediaType, data.Data)));
+                    // Stored as an image or video type only, never as a type the model declared (text/html, image/svg+xml...).
+                    if (ProviderResponses.OutputContentType(data.MediaType, data.Data.Span) is { } type)
+                    {
+                        outputs.Add((i, GeneratedOutput.FromBytes(type, data.Data)));
+                    }
+                    else
+                    {
+                        refused.Add(new OutputFailure(i, MediaGenErrorCodes.GeneratorPermanent, NotAnImage(i, job.Id, data.MediaType)));
+                    }
+
                     break;
                 case UriContent uri:
-                    var url = new ImageCallOutput(i, uri.Uri, MediaTypeOf(uri, context.Request));
-                    urls.Add(url);
-                    outputs.Add((i, DownloadOutput(url, job.Id)));
+                    if (MediaTypeOf(uri, context.Request) is not { } mediaType)
+                    {
+                        refused.Add(new OutputFailure(i, MediaGenErrorCodes.GeneratorPermanent, NotAnImage(i, job.Id, uri.MediaType)));
+                        break;
+                    }
+
+                    var url = new ImageCallOutput(i, uri.Uri, mediaType);
+                    if (AddDownload(url, job.Id, outputs, refused))
+                    {
+                        urls.Add(url);
+                    }
+
                     break;
             }
         }
@@ -133,7 +160,7 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
 
         Log.Returned(_logger, Name, job.Id, outputs.Count, asked);
         context.Progress.Report(new GenerationProgress(1, "succeeded"));
-        return Result(job, outputs, asked);
+        return Result(job, outputs, asked, refused);
     }
 
     public void Dispose()
@@ -270,22 +297,44 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
         }
     }
 
-    private static GenerationResult Result(GenerationJob job, IReadOnlyList<(int Index, GeneratedOutput Output)> outputs, int asked)
+    private static GenerationResult Result(GenerationJob job, IReadOnlyList<(int Index, GeneratedOutput Output)> outputs, int asked, IReadOnlyList<OutputFailure> refused)
     {
         var failed = Enumerable.Range(0, asked)
             .Where(i => !outputs.Any(o => o.Index == i))
-            .Select(i => new OutputFailure(i, MediaGenErrorCodes.OutputMissing, $"The image generator returned no image {i} of the {asked} job {job.Id} asked for."))
+            .Select(i => refused.FirstOrDefault(r => r.Index == i)
+                ?? new OutputFailure(i, MediaGenErrorCodes.OutputMissing, $"The image generator returned no image {i} of the {asked} job {job.Id} asked for."))
             .ToList();
         var delivered = outputs.OrderBy(o => o.Index).Select(o => o.Output).ToList();
         return failed.Count == 0 ? new GenerationResult(delivered) : new GenerationResult(delivered, failed);
     }
 
-    private static string MediaTypeOf(UriContent content, GenerationRequest request) =>
-        !string.Equals(content.MediaType, "application/octet-stream", StringComparison.OrdinalIgnoreCase) ? content.MediaType
+    /// <summary>
+    /// The type an image URL's output is stored as: the declared one when MediaGen stores it, the URL's extension or the
+    /// requested format when the declaration is generic; null (refused) for any other declared type.
+    /// </summary>
+    private static string? MediaTypeOf(UriContent content, GenerationRequest request) =>
+        !string.Equals(content.MediaType, "application/octet-stream", StringComparison.OrdinalIgnoreCase) ? ProviderResponses.OutputContentType(content.MediaType)
         : ProviderResponses.InferContentType(content.Uri) ?? (request.Settings?.OutputFormat ?? OutputFormat.Png).ToContentType();
 
-    private GeneratedOutput DownloadOutput(ImageCallOutput output, string jobId) =>
-        new(output.MediaType, ct => DownloadAsync(output, jobId, ct));
+    private static string NotAnImage(int index, string jobId, string declared) =>
+        $"Image {index} of job {jobId} is of type '{declared}', not an image MediaGen stores (PNG, JPEG, WebP, GIF, MP4).";
+
+    /// <summary>
+    /// Adds the download of an image URL to <paramref name="outputs"/>, or a refusal to <paramref name="refused"/> when
+    /// the URL may not be fetched (not http or https, credentials, or a non-public host that is not allow-listed): the
+    /// model chose it, so it fails that image before anything connects. Whether it was added.
+    /// </summary>
+    private bool AddDownload(ImageCallOutput output, string jobId, List<(int Index, GeneratedOutput Output)> outputs, List<OutputFailure> refused)
+    {
+        if (OutboundAddressPolicy.CheckUrl(output.Uri, _options.AllowedNonPublicOutputHosts, "The image URL") is { } reason)
+        {
+            refused.Add(new OutputFailure(output.Index, MediaGenErrorCodes.GeneratorPermanent, $"Refused to download image {output.Index} of job {jobId}: {reason}"));
+            return false;
+        }
+
+        outputs.Add((output.Index, new GeneratedOutput(output.MediaType, ct => DownloadAsync(output, jobId, ct))));
+        return true;
+    }
 
     private async ValueTask<Stream> DownloadAsync(ImageCallOutput output, string jobId, CancellationToken cancellationToken)
     {
@@ -301,6 +350,10 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
         {
             throw new IOException($"Downloading image {output.Index} of job {jobId} did not start within {_options.DownloadTimeout}.");
         }
+        catch (HttpRequestException e) when (OutboundAddressRefusedException.IsRefusal(e))
+        {
+            throw GenerationException.Permanent($"Refused to download image {output.Index} of job {jobId}: {e.InnerException!.Message}", innerException: e);
+        }
 
         if (!response.IsSuccessStatusCode)
         {
@@ -312,8 +365,9 @@ internal sealed class ExtensionsAIMediaGenerator : IMediaGenerator, IDisposable
                     throw new HttpRequestException($"Downloading image {output.Index} of job {jobId} failed with {status}.", null, response.StatusCode);
                 }
 
-                throw GenerationException.Permanent(
-                    $"Image {output.Index} of job {jobId} can no longer be downloaded from the provider ({status}); its URL may have expired.");
+                throw status is >= 300 and < 400
+                    ? GenerationException.Permanent($"Refused to download image {output.Index} of job {jobId}: it answered {status}, a redirect, and image downloads do not follow redirects.")
+                    : GenerationException.Permanent($"Image {output.Index} of job {jobId} can no longer be downloaded from the provider ({status}); its URL may have expired.");
             }
         }
 

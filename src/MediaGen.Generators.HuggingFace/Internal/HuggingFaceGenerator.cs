@@ -70,7 +70,7 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
         var bytes = await response.Content.ReadAsByteArrayAsync(both.Token).ConfigureAwait(false);
         var (contentType, image) = ProviderResponses.MediaContentType(response.Content.Headers.ContentType) is { } type
             ? (type, bytes)
-            : SniffImageType(bytes) is { } sniffed
+            : ProviderResponses.SniffMediaType(bytes) is { } sniffed
                 ? (sniffed, bytes)
                 : await ReadJsonImageAsync(bytes, response.Content.Headers.ContentType?.MediaType, model, both.Token).ConfigureAwait(false);
         Log.ImageGenerated(Logger, context.Job.Id, model.Id, image.Length);
@@ -118,7 +118,7 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
             try
             {
                 var decoded = Convert.FromBase64String(found);
-                return (SniffImageType(decoded) ?? "image/jpeg", decoded);
+                return (ProviderResponses.SniffMediaType(decoded) ?? "image/jpeg", decoded);
             }
             catch (FormatException)
             {
@@ -128,7 +128,8 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
 
         if (ProviderResponses.TryDecodeDataUri(found, out var dataType, out var content))
         {
-            return (ProviderResponses.MediaContentType(MediaTypeHeaderValue.TryParse(dataType, out var parsed) ? parsed : null) ?? SniffImageType(content) ?? dataType, content);
+            return (ProviderResponses.OutputContentType(dataType, content)
+                ?? throw GenerationException.Permanent($"Hugging Face answered model '{model.Id}' with a data URI of type '{dataType}' that holds no image MediaGen stores (PNG, JPEG, WebP, GIF)."), content);
         }
 
         if (!Uri.TryCreate(found, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
@@ -139,7 +140,7 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
         using var download = await Http.DownloadAsync(url, cancellationToken).ConfigureAwait(false);
         await BufferAsync(download, model, cancellationToken).ConfigureAwait(false);
         var image = await download.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        return (ProviderResponses.MediaContentType(download.Content.Headers.ContentType) ?? SniffImageType(image) ?? ProviderResponses.InferContentType(url) ?? "image/jpeg", image);
+        return (ProviderResponses.MediaContentType(download.Content.Headers.ContentType) ?? ProviderResponses.SniffMediaType(image) ?? ProviderResponses.InferContentType(url) ?? "image/jpeg", image);
 
         static JsonElement? First(JsonElement root, string name) =>
             root.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0 ? list[0] : null;
@@ -264,15 +265,6 @@ internal sealed class HuggingFaceGenerator : HttpMediaGenerator<HuggingFaceModel
             return null;
         }
     }
-
-    private static string? SniffImageType(ReadOnlySpan<byte> bytes) => bytes switch
-    {
-        [0x89, 0x50, 0x4E, 0x47, ..] => "image/png",
-        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
-        [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x45, 0x42, 0x50, ..] => "image/webp",
-        [0x47, 0x49, 0x46, 0x38, ..] => "image/gif",
-        _ => null,
-    };
 
     private static bool IsContentFiltered(string text) =>
         text.Contains("NSFW", StringComparison.OrdinalIgnoreCase)

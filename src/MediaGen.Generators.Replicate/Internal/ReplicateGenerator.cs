@@ -318,15 +318,24 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     {
         if (value.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
         {
-            return ProviderResponses.TryDecodeDataUri(value, out var dataType, out var bytes)
-                ? GeneratedOutput.FromBytes(dataType, bytes)
-                : throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned a data URI that is not base64.");
+            if (!ProviderResponses.TryDecodeDataUri(value, out var dataType, out var bytes))
+            {
+                throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned a data URI that is not base64.");
+            }
+
+            // Stored as an image or video type only, never as the type the model declared (text/html, image/svg+xml...).
+            return ProviderResponses.OutputContentType(dataType, bytes) is { } type
+                ? GeneratedOutput.FromBytes(type, bytes)
+                : throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned a data URI of type '{dataType}' that holds no image or video MediaGen stores (PNG, JPEG, WebP, GIF, MP4).");
         }
 
         if (!Uri.TryCreate(value, UriKind.Absolute, out var url))
         {
             throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned an output that is not a URL.");
         }
+
+        // The model chose this URL: one naming an internal address fails this output now, before anything connects.
+        Http.CheckDownloadUrl(url);
 
         if (ProviderResponses.InferContentType(url) is { } inferred)
         {
@@ -336,9 +345,15 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
         // The URL does not say what it holds: start the download now to read the response's content type, and hand
         // that response to the first reader (later readers download again).
         var response = await _api.DownloadAsync(url, cancellationToken).ConfigureAwait(false);
+        if (ProviderResponses.MediaContentType(response.Content.Headers.ContentType) is not { } contentType)
+        {
+            var declared = response.Content.Headers.ContentType?.MediaType ?? "no content type";
+            response.Dispose();
+            throw GenerationException.Permanent($"Replicate prediction '{predictionId}' returned an output served as '{declared}', not an image or video MediaGen stores (PNG, JPEG, WebP, GIF, MP4).");
+        }
+
         var preopened = new PreopenedResponse(response);
         opened.Add(preopened);
-        var contentType = ProviderResponses.MediaContentType(response.Content.Headers.ContentType) ?? "application/octet-stream";
         return new GeneratedOutput(contentType, ct => preopened.Take() is { } first ? ProviderResponses.OpenBodyAsync(first, ct) : OpenOutputAsync(url, ct))
         {
             Length = response.Content.Headers.ContentLength,

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using MediaGen.Shared;
 using Microsoft.AspNetCore.Http;
 using StandardWebhooks;
 
@@ -201,7 +202,7 @@ public sealed class WebhookDispatcherTests : IDisposable
 
         var e = await Assert.ThrowsAsync<HttpRequestException>(() => http.PostAsync($"http://hooks.rebind.example:{_port}/hooks/x", new StringContent("{}")));
 
-        Assert.IsType<WebhookAddressRefusedException>(e.InnerException);
+        Assert.IsType<OutboundAddressRefusedException>(e.InnerException);
         Assert.Equal(["hooks.rebind.example"], resolver.Asked);
     }
 
@@ -322,9 +323,9 @@ public sealed class WebhookDispatcherTests : IDisposable
     [InlineData("2002:a00:1::1", false)]
     [InlineData("fc00::1", false)]
     public void IsPublic_ClassifiesAddress(string address, bool expected) =>
-        Assert.Equal(expected, WebhookAddressPolicy.IsPublic(IPAddress.Parse(address)));
+        Assert.Equal(expected, OutboundAddressPolicy.IsPublic(IPAddress.Parse(address)));
 
-    private IHost BuildHost(ScriptedGenerator generator, Action<WebhookOptions> configure, bool worker, TimeProvider? time = null, IWebhookHostResolver? resolver = null) =>
+    private IHost BuildHost(ScriptedGenerator generator, Action<WebhookOptions> configure, bool worker, TimeProvider? time = null, IOutboundHostResolver? resolver = null) =>
         Host.CreateDefaultBuilder().ConfigureServices(s =>
         {
             if (time is not null)
@@ -368,7 +369,7 @@ public sealed class WebhookDispatcherTests : IDisposable
 
     private Task<WebhookReceiver.Received> ReceiveAsync(HttpStatusCode reply) => _receiver.ReceiveAsync(reply);
 
-    private sealed class FixedResolver(IPAddress address) : IWebhookHostResolver
+    private sealed class FixedResolver(IPAddress address) : IOutboundHostResolver
     {
         public List<string> Asked { get; } = [];
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.RateLimiting;
+using MediaGen.Shared;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -320,7 +321,7 @@ internal sealed class MediaGenerationClient(
             (errors ??= new(StringComparer.Ordinal))["idempotencyKey"] = [$"The idempotency key must be 1 to {_options.MaxIdempotencyKeyLength} non-blank characters."];
         }
 
-        if (request.WebhookUrl is { } webhook && WebhookAddressPolicy.CheckUrl(webhook, webhookOptions.Value.AllowedNonPublicHosts) is { } refused)
+        if (request.WebhookUrl is { } webhook && OutboundAddressPolicy.CheckUrl(webhook, webhookOptions.Value.AllowedNonPublicHosts) is { } refused)
         {
             (errors ??= new(StringComparer.Ordinal))["webhookUrl"] = [refused];
         }

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using MediaGen.Shared;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -419,7 +420,7 @@ internal sealed partial class WebhookDispatcher : BackgroundService
     internal static byte[] ParseSecret(string secret) =>
         Convert.FromBase64String(secret.StartsWith(SecretPrefix, StringComparison.Ordinal) ? secret[SecretPrefix.Length..] : secret);
 
-    private static bool IsRefused(HttpRequestException e) => e.InnerException is WebhookAddressRefusedException;
+    private static bool IsRefused(HttpRequestException e) => OutboundAddressRefusedException.IsRefusal(e);
 
     [LoggerMessage(40, LogLevel.Debug, "Webhook {Type} for job {JobId} delivered ({StatusCode}).")]
     private static partial void LogDelivered(ILogger logger, string jobId, string type, int statusCode);

@@ -1,31 +1,34 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace MediaGen.Internal;
+namespace MediaGen.Shared;
 
 /// <summary>
-/// Which webhook URLs and addresses may be called: the one place the server-side request forgery rules live. A URL is
-/// checked at submission (<see cref="CheckUrl"/>) and every address its host resolves to is checked again when the
-/// connection is made (<see cref="WebhookConnectGuard"/>), so a public name that resolves to an internal address is
-/// refused too.
+/// Which URLs and addresses MediaGen may call on someone else's say-so (a webhook URL an owner submits, an output URL a
+/// model returns): the one place the server-side request forgery rules live. A URL is checked before it is used
+/// (<see cref="CheckUrl"/>) and every address its host resolves to is checked again when the connection is made
+/// (<see cref="OutboundConnectGuard"/>), so a public name that resolves to an internal address is refused too.
 /// </summary>
-internal static class WebhookAddressPolicy
+internal static class OutboundAddressPolicy
 {
     /// <summary>
-    /// Why <paramref name="url"/> may not be a webhook URL, or null when it may. Refused: relative URLs, schemes other
-    /// than http and https, credentials, hosts that are a non-public address in any spelling, loopback names, and
-    /// names that cannot be public (one label, or a numeric last label) unless allow-listed.
+    /// Why <paramref name="url"/> may not be called, or null when it may. Refused: relative URLs, schemes other than
+    /// http and https, credentials, hosts that are a non-public address in any spelling, loopback names, and names that
+    /// cannot be public (one label, or a numeric last label) unless allow-listed.
     /// </summary>
-    public static string? CheckUrl(Uri url, IEnumerable<string> allowedHosts)
+    /// <param name="url">The URL.</param>
+    /// <param name="allowedHosts">Hosts that may be non-public.</param>
+    /// <param name="what">What the URL is, to start the reason with: "The webhook URL", "The output URL".</param>
+    public static string? CheckUrl(Uri url, IEnumerable<string> allowedHosts, string what = "The webhook URL")
     {
         if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
         {
-            return "The webhook URL must be an absolute http or https URL.";
+            return what + " must be an absolute http or https URL.";
         }
 
         if (url.UserInfo.Length > 0)
         {
-            return "The webhook URL must not carry credentials.";
+            return what + " must not carry credentials.";
         }
 
         var host = NormalizeHost(url.IdnHost);
@@ -38,19 +41,19 @@ internal static class WebhookAddressPolicy
         {
             return IPAddress.TryParse(host, out var address) && IsPublic(address)
                 ? null
-                : "The webhook URL must not name a loopback, private, link-local or other non-public address.";
+                : what + " must not name a loopback, private, link-local or other non-public address.";
         }
 
         if (host is "localhost" || host.EndsWith(".localhost", StringComparison.Ordinal))
         {
-            return "The webhook URL must not name a loopback host.";
+            return what + " must not name a loopback host.";
         }
 
         var lastDot = host.LastIndexOf('.');
         var lastLabel = host[(lastDot + 1)..];
         if (lastDot < 0 || lastLabel.Length == 0 || lastLabel.All(char.IsAsciiDigit) || lastLabel.StartsWith("0x", StringComparison.Ordinal))
         {
-            return "The webhook URL must name a public host: a fully qualified name or a public address.";
+            return what + " must name a public host: a fully qualified name or a public address.";
         }
 
         return null;
