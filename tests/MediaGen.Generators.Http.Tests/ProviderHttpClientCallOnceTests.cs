@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace MediaGen.Generators.Http.Tests;
 
 /// <summary>
@@ -129,5 +131,26 @@ public sealed class ProviderResponsesRateLimitTests
         response.Headers.TryAddWithoutValidation(header, value);
 
         Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, ProviderResponses.GetRateLimitReset(response));
+    }
+
+    [Theory]
+    [InlineData("5184000")]
+    [InlineData("Sat, 01 Jan 2028 00:00:00 GMT")]
+    public void GetRetryAfter_LongerThanADay_IsReadAsTheLongestPause(string value)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation("Retry-After", value);
+
+        Assert.Equal(ProviderRateGate.MaxPause, ProviderResponses.GetRetryAfter(response, time));
+    }
+
+    [Fact]
+    public void GetRetryAfter_WithinADay_IsReadAsIs()
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation("Retry-After", "86399");
+
+        Assert.Equal(TimeSpan.FromSeconds(86_399), ProviderResponses.GetRetryAfter(response, TimeProvider.System));
     }
 }

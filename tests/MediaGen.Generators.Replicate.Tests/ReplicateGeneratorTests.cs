@@ -160,6 +160,24 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
     }
 
     [Fact]
+    public async Task GenerateAsync_RetryAfterOfSixtyDays_PausesForADayAndLaterCallsFailRateLimitedOrWait()
+    {
+        // A quota that resets monthly: the pause is cut to a day, so no later call asks Task.Delay for 60 days.
+        Server.Inject("create", 429, "Request was throttled.", "5184000");
+        var generator = TestSupport.Generator(Server, Http);
+
+        var first = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
+        Assert.True(first.IsRateLimited);
+        Assert.Equal(ProviderRateGate.MaxPause, first.RetryAfter);
+
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var second = await Record.ExceptionAsync(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()), patience.Token).AsTask());
+
+        Assert.True(second is OperationCanceledException or GenerationException { IsRateLimited: true }, $"Got {second}");
+        Assert.Equal(0, Server.PredictionsCreated);
+    }
+
+    [Fact]
     public async Task GenerateAsync_RateLimitedWithHttpDateBeyondTheWaitLimit_ThrowsRateLimitedWithRetryAfter()
     {
         var now = new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero);
