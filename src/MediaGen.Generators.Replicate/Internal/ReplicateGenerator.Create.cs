@@ -21,7 +21,7 @@ internal sealed partial class ReplicateGenerator
     /// nothing, <see cref="ReplicateGeneratorOptions.UnconfirmedCreate"/> decides between creating again (up to
     /// <see cref="HttpGeneratorOptions.MaxRequestRetries"/> times in this attempt) and failing the job.
     /// </summary>
-    private async Task<ReplicatePrediction> CreateAsync(ReplicateModel model, JsonObject input, GenerationContext context, CancellationToken cancellationToken)
+    private async Task<ReplicatePrediction> CreateAsync(ReplicateModel model, JsonObject input, GenerationContext context, CreateRun run, CancellationToken cancellationToken)
     {
         for (var tries = 0; ; tries++)
         {
@@ -36,7 +36,7 @@ internal sealed partial class ReplicateGenerator
             {
                 Log.CreateUnconfirmed(Logger, context.Job.Id, model.Id, _options.UnconfirmedCreateLookupDelay);
                 await Task.Delay(_options.UnconfirmedCreateLookupDelay, TimeProvider, cancellationToken).ConfigureAwait(false);
-                if (await FindCreatedAsync(model, input, startedAt, context, cancellationToken).ConfigureAwait(false) is { } found)
+                if (await FindCreatedAsync(model, input, startedAt, context, run, cancellationToken).ConfigureAwait(false) is { } found)
                 {
                     return found;
                 }
@@ -45,24 +45,31 @@ internal sealed partial class ReplicateGenerator
                 continue;
             }
 
-            await SaveCreatedAsync(prediction, context, cancellationToken).ConfigureAwait(false);
+            run.PredictionId = prediction.Id;
             Log.PredictionCreated(Logger, prediction.Id, context.Job.Id, model.Id);
+            await SaveCreatedAsync(prediction, context).ConfigureAwait(false);
             return prediction;
         }
     }
 
-    /// <summary>Saves a prediction's id on the job; one that cannot be saved is canceled, since no later attempt could find it.</summary>
-    private async Task SaveCreatedAsync(ReplicatePrediction prediction, GenerationContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Saves a prediction's id on the job; one that cannot be saved is canceled, since no later attempt could find it.
+    /// The save does not take the attempt's token: a create that answers after the job was aborted (the call is let
+    /// finish for that) has its id saved all the same, within <see cref="ReplicateGeneratorOptions.CancelTimeout"/>, and
+    /// the caller then cancels the prediction.
+    /// </summary>
+    private async Task SaveCreatedAsync(ReplicatePrediction prediction, GenerationContext context)
     {
+        using var timeout = new CancellationTokenSource(_options.CancelTimeout, TimeProvider);
         try
         {
-            await context.Checkpoint.SaveAsync(prediction.Id, cancellationToken).ConfigureAwait(false);
+            await context.Checkpoint.SaveAsync(prediction.Id, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             // The job store refused the checkpoint: the prediction would run (and be billed) for nothing while the retry
-            // pays for a new one. Stop it now. A canceled save is left alone: the write may have landed, and a later
-            // attempt may resume the prediction.
+            // pays for a new one. Stop it now. A save that timed out is left alone: the write may have landed, and a
+            // later attempt may resume the prediction (an aborted job's is canceled by the caller, which knows its id).
             await CancelPredictionAsync(prediction.Id, context.Job.Id).ConfigureAwait(false);
             throw;
         }
@@ -75,7 +82,7 @@ internal sealed partial class ReplicateGenerator
     /// on the job and returned.
     /// </summary>
     private async Task<ReplicatePrediction?> FindCreatedAsync(
-        ReplicateModel model, JsonObject input, DateTimeOffset startedAt, GenerationContext context, CancellationToken cancellationToken)
+        ReplicateModel model, JsonObject input, DateTimeOffset startedAt, GenerationContext context, CreateRun run, CancellationToken cancellationToken)
     {
         ReplicatePrediction? found = null;
         var listed = _api.ListAsync(startedAt - ClockSkew, startedAt + _api.CreateTimeout + ClockSkew, cancellationToken);
@@ -94,7 +101,8 @@ internal sealed partial class ReplicateGenerator
         }
 
         Log.PredictionFound(Logger, found.Id, context.Job.Id);
-        await SaveCreatedAsync(found, context, cancellationToken).ConfigureAwait(false);
+        run.PredictionId = found.Id;
+        await SaveCreatedAsync(found, context).ConfigureAwait(false);
         return found;
     }
 

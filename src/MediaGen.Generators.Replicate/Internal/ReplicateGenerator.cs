@@ -54,10 +54,10 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
         var jobId = context.Job.Id;
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.JobAborted);
         var input = WithJobSeed(BuildInput(model, context.Request), model, jobId);
-        var predictionId = ReplicateCheckpoint.PredictionId(context.ExistingCheckpoint);
+        var run = new CreateRun { PredictionId = ReplicateCheckpoint.PredictionId(context.ExistingCheckpoint) };
         try
         {
-            var prediction = await ResumeAsync(model, input, context, both.Token).ConfigureAwait(false);
+            var prediction = await ResumeAsync(model, input, context, run, both.Token).ConfigureAwait(false);
             if (prediction is null)
             {
                 if (Logger.IsEnabled(LogLevel.Trace))
@@ -65,16 +65,18 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
                     Log.PredictionInput(Logger, jobId, input.ToJsonString());
                 }
 
-                prediction = await CreateAsync(model, input, context, cancellationToken).ConfigureAwait(false);
+                prediction = await CreateAsync(model, input, context, run, cancellationToken).ConfigureAwait(false);
             }
 
-            predictionId = prediction.Id;
+            run.PredictionId = prediction.Id;
             context.JobAborted.ThrowIfCancellationRequested();
             prediction = await WaitAsync(prediction, context.Progress, both.Token).ConfigureAwait(false);
             return await CompleteAsync(prediction, context, both.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.JobAborted.IsCancellationRequested && predictionId is not null)
+        catch (OperationCanceledException) when (context.JobAborted.IsCancellationRequested && run.PredictionId is { } predictionId)
         {
+            // Also when the create answered after the abort and its id could not be saved: the prediction is known here
+            // only, and would otherwise run, billed, for a job that is refunded.
             await CancelPredictionAsync(predictionId, jobId).ConfigureAwait(false);
             throw;
         }
@@ -117,13 +119,13 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     /// The saved prediction when it can be resumed; null when a new one must be created. A saved prediction id is read
     /// back; a create that was in flight when an earlier attempt ended is looked up among recent predictions first.
     /// </summary>
-    private async Task<ReplicatePrediction?> ResumeAsync(ReplicateModel model, JsonObject input, GenerationContext context, CancellationToken cancellationToken)
+    private async Task<ReplicatePrediction?> ResumeAsync(ReplicateModel model, JsonObject input, GenerationContext context, CreateRun run, CancellationToken cancellationToken)
     {
         var saved = context.ExistingCheckpoint;
         ReplicatePrediction? prediction;
         if (ReplicateCheckpoint.TryGetCreateStart(saved, out var startedAt))
         {
-            prediction = await FindCreatedAsync(model, input, startedAt, context, cancellationToken).ConfigureAwait(false);
+            prediction = await FindCreatedAsync(model, input, startedAt, context, run, cancellationToken).ConfigureAwait(false);
             if (prediction is null)
             {
                 return UnconfirmedCreateNotFound(context, startedAt);
@@ -438,6 +440,12 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     private static bool IsTransientModelError(string? text) =>
         text is not null
         && (text.Contains("interrupted", StringComparison.OrdinalIgnoreCase) || text.Contains("please retry", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>What one attempt knows of its prediction: the id once a create answered (or a look-up found it), saved or not.</summary>
+    private sealed class CreateRun
+    {
+        public string? PredictionId { get; set; }
+    }
 
     /// <summary>A download started to learn its content type, handed to the first reader.</summary>
     private sealed class PreopenedResponse(HttpResponseMessage response) : IDisposable
