@@ -39,6 +39,30 @@ public sealed class ProviderHttpClientCallOnceTests : FakeServerTests<ProviderHt
     }
 
     [Fact]
+    public async Task SendAsync_BeforeSend_RunsBeforeEachTryAfterTheWaitAtTheGate()
+    {
+        // The first try is rate-limited and pauses the provider; the second waits out the pause, then says it is leaving.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
+        var gate = new ProviderRateGate(time);
+        var client = Client(o => { o.DefaultRateLimitPause = TimeSpan.FromMinutes(10); o.MaxRetryWait = TimeSpan.FromHours(1); }, gate, time);
+        var sends = new ConcurrentQueue<(DateTimeOffset At, int CallsBefore)>();
+        Server.Answers.Enqueue("429");
+
+        var sending = client.SendAsync(Request, Create with { BeforeSendAsync = _ => { sends.Enqueue((time.GetUtcNow(), Server.Calls)); return default; } }, CancellationToken.None);
+        while (gate.WaiterCount == 0)
+        {
+            Assert.False(sending.IsCompleted, "The call ended without waiting at the gate.");
+            await Task.Yield();
+        }
+
+        time.Advance(TimeSpan.FromMinutes(10));
+        using var response = await sending.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([(time.GetUtcNow() - TimeSpan.FromMinutes(10), 0), (time.GetUtcNow(), 1)], sends);
+    }
+
+    [Fact]
     public async Task SendAsync_IdempotentAndTheServerFailed_IsSentAgain()
     {
         Server.Answers.Enqueue("503");
@@ -67,16 +91,16 @@ public sealed class ProviderHttpClientCallOnceTests : FakeServerTests<ProviderHt
 
     private HttpRequestMessage Request() => new(HttpMethod.Post, new Uri(Server.BaseUrl, "v1/run"));
 
-    private ProviderHttpClient Client(Action<AcmeOptions>? configure = null)
+    private ProviderHttpClient Client(Action<AcmeOptions>? configure = null, ProviderRateGate? gate = null, TimeProvider? time = null)
     {
         var options = new AcmeOptions { ApiToken = "token", RetryBaseDelay = TimeSpan.FromMilliseconds(1), DefaultRateLimitPause = TimeSpan.Zero };
         configure?.Invoke(options);
         return new ProviderHttpClient(
             options,
             () => Http,
-            new ProviderRateGate(TimeProvider.System),
+            gate ?? new ProviderRateGate(TimeProvider.System),
             "acme",
-            TimeProvider.System,
+            time ?? TimeProvider.System,
             NullLogger.Instance,
             failure => failure.IsTransientStatus ? GenerationException.Transient($"Failed with {(int)failure.Status}.") : GenerationException.Permanent($"Refused with {(int)failure.Status}."));
     }

@@ -73,6 +73,29 @@ public sealed class ReplicatePaidOnceTests : FakeServerTests<FakeReplicateServer
     }
 
     [Fact]
+    public async Task GenerateAsync_CreateHeldByAProviderPauseThenItsAnswerIsLost_MarksTheSendAndFindsThePrediction()
+    {
+        // Another worker's 429 paused the provider; the create leaves 10 minutes after the attempt asked for it, and its
+        // answer is lost. The mark and the look-up window start when it left, so the prediction is found, not bought twice.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
+        Server.Clock = time;
+        Server.DropCreateResponses = 1;
+        var generator = TestSupport.Generator(Server, Http, o => o.PreferWaitSeconds = 1, time);
+        await generator.Gate.PauseAsync(generator.Name, TimeSpan.FromMinutes(10));
+        var checkpoint = new RecordingCheckpointSink();
+
+        var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint)).AsTask();
+        await Until(() => generator.Gate.WaiterCount == 1);
+        time.Advance(TimeSpan.FromMinutes(10));
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Single(result.Outputs);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal(ReplicateCheckpoint.Creating(time.GetUtcNow()), Assert.Single(checkpoint.Saved, TestSupport.IsCreateMark));
+        Assert.Equal("pred0001fake", TestSupport.SavedPrediction(checkpoint));
+    }
+
+    [Fact]
     public async Task GenerateAsync_CreateMarkedButNeverReceived_CreatesOnePredictionAfterTheLookUp()
     {
         var generator = TestSupport.Generator(Server, Http);
@@ -211,5 +234,15 @@ public sealed class ReplicatePaidOnceTests : FakeServerTests<FakeReplicateServer
         Assert.True(ReplicateGenerator.JsonEquals(sent, same.RootElement));
         Assert.False(ReplicateGenerator.JsonEquals(sent, other.RootElement));
         Assert.False(ReplicateGenerator.JsonEquals(sent, extra.RootElement));
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Timed out waiting.");
+            await Task.Delay(10);
+        }
     }
 }

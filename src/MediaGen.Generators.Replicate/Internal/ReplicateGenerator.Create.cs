@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging;
 namespace MediaGen.Generators.Replicate.Internal;
 
 /// <summary>
-/// Creating a prediction at most once. Replicate takes no idempotency key, so before a create the job's checkpoint
-/// records that one is in flight, and after a create whose outcome is unknown (or an attempt that finds that record) the
+/// Creating a prediction at most once. Replicate takes no idempotency key, so right before a create is sent the job's
+/// checkpoint records that one is in flight, and after a create whose outcome is unknown (or an attempt that finds that record) the
 /// prediction is looked up among the recent ones by its exact input before another is created.
 /// </summary>
 internal sealed partial class ReplicateGenerator
@@ -25,18 +25,29 @@ internal sealed partial class ReplicateGenerator
     {
         for (var tries = 0; ; tries++)
         {
-            var startedAt = TimeProvider.GetUtcNow();
-            await context.Checkpoint.SaveAsync(ReplicateCheckpoint.Creating(startedAt), cancellationToken).ConfigureAwait(false);
+            // The mark and the look-up window start right before each send, after any wait at the rate gate: a create
+            // held there by a provider pause (or sent again after a 429) leaves later than this attempt asked for it.
+            DateTimeOffset? sentAt = null;
+            async ValueTask MarkSendingAsync(CancellationToken token)
+            {
+                var now = TimeProvider.GetUtcNow();
+                await context.Checkpoint.SaveAsync(ReplicateCheckpoint.Creating(now), token).ConfigureAwait(false);
+                sentAt = now;
+            }
+
             ReplicatePrediction prediction;
             try
             {
-                prediction = await SendCreateAsync(model, input, CancelAfter(context.Job), context.JobAborted, cancellationToken).ConfigureAwait(false);
+                prediction = await SendCreateAsync(model, input, CancelAfter(context.Job), MarkSendingAsync, context.JobAborted, cancellationToken).ConfigureAwait(false);
             }
             catch (GenerationException e) when (e.ErrorCode == MediaGenErrorCodes.OutcomeUnknown && tries < _options.MaxRequestRetries)
             {
+                // The prediction, if any, was created between the send and the failure.
+                var failedAt = TimeProvider.GetUtcNow();
+                var startedAt = sentAt ?? failedAt;
                 Log.CreateUnconfirmed(Logger, context.Job.Id, model.Id, _options.UnconfirmedCreateLookupDelay);
                 await Task.Delay(_options.UnconfirmedCreateLookupDelay, TimeProvider, cancellationToken).ConfigureAwait(false);
-                if (await FindCreatedAsync(model, input, startedAt, context, run, cancellationToken).ConfigureAwait(false) is { } found)
+                if (await FindCreatedAsync(model, input, startedAt, failedAt, context, run, cancellationToken).ConfigureAwait(false) is { } found)
                 {
                     return found;
                 }
@@ -76,16 +87,16 @@ internal sealed partial class ReplicateGenerator
     }
 
     /// <summary>
-    /// Looks for a prediction created for this job by a create sent at <paramref name="startedAt"/>: among the predictions
-    /// created from a minute before it to a minute after the create could have timed out, the newest whose model and
-    /// input are exactly those sent (the newest, should a lost create and its retry both have made one). A match is saved
-    /// on the job and returned.
+    /// Looks for a prediction created for this job by a create sent at <paramref name="startedAt"/> and seen to fail (or
+    /// known to have ended) by <paramref name="endedBy"/>: among the predictions created from a minute before the one to
+    /// a minute after the other, the newest whose model and input are exactly those sent (the newest, should a lost
+    /// create and its retry both have made one). A match is saved on the job and returned.
     /// </summary>
     private async Task<ReplicatePrediction?> FindCreatedAsync(
-        ReplicateModel model, JsonObject input, DateTimeOffset startedAt, GenerationContext context, CreateRun run, CancellationToken cancellationToken)
+        ReplicateModel model, JsonObject input, DateTimeOffset startedAt, DateTimeOffset endedBy, GenerationContext context, CreateRun run, CancellationToken cancellationToken)
     {
         ReplicatePrediction? found = null;
-        var listed = _api.ListAsync(startedAt - ClockSkew, startedAt + _api.CreateTimeout + ClockSkew, cancellationToken);
+        var listed = _api.ListAsync(startedAt - ClockSkew, endedBy + ClockSkew, cancellationToken);
         await foreach (var prediction in listed.ConfigureAwait(false))
         {
             if (IsSameModel(prediction, model) && JsonEquals(input, prediction.Input))

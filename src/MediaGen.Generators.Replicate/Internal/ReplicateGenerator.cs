@@ -87,7 +87,8 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     /// most <see cref="ReplicateGeneratorOptions.CancelTimeout"/>) so the id is known and the prediction can be canceled
     /// instead of running, billed, with nobody waiting for it. Any other stop of the attempt cancels the call at once.
     /// </summary>
-    private async Task<ReplicatePrediction> SendCreateAsync(ReplicateModel model, JsonObject input, TimeSpan? cancelAfter, CancellationToken jobAborted, CancellationToken cancellationToken)
+    private async Task<ReplicatePrediction> SendCreateAsync(
+        ReplicateModel model, JsonObject input, TimeSpan? cancelAfter, Func<CancellationToken, ValueTask> beforeSend, CancellationToken jobAborted, CancellationToken cancellationToken)
     {
         using var createCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, TimeProvider);
         using var registration = cancellationToken.UnsafeRegister(
@@ -106,7 +107,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             (createCancel, jobAborted, _options.CancelTimeout));
         try
         {
-            return await _api.CreateAsync(model, input, cancelAfter, createCancel.Token).ConfigureAwait(false);
+            return await _api.CreateAsync(model, input, cancelAfter, beforeSend, createCancel.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (createCancel.IsCancellationRequested)
         {
@@ -125,7 +126,9 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
         ReplicatePrediction? prediction;
         if (ReplicateCheckpoint.TryGetCreateStart(saved, out var startedAt))
         {
-            prediction = await FindCreatedAsync(model, input, startedAt, context, run, cancellationToken).ConfigureAwait(false);
+            // The mark is written right before the create is sent, so the create either failed by the call's timeout
+            // after it or the worker stopped waiting sooner.
+            prediction = await FindCreatedAsync(model, input, startedAt, startedAt + _api.CreateTimeout, context, run, cancellationToken).ConfigureAwait(false);
             if (prediction is null)
             {
                 return UnconfirmedCreateNotFound(context, startedAt);
