@@ -166,6 +166,84 @@ public sealed class ReplicatePaidOnceTests : FakeServerTests<FakeReplicateServer
     }
 
     [Fact]
+    public async Task GenerateAsync_UnconfirmedCreateLookUpFindsAnEarlierCanceledPredictionOfTheJob_PassesOverItAndCreates()
+    {
+        // An earlier attempt's prediction, canceled when its id could not be saved, has this job's exact input.
+        var generator = TestSupport.Generator(Server, Http);
+        var job = TestSupport.Job();
+        var model = ReplicateModelCatalog.Build(TestSupport.Options(Server), out _)["flux-schnell"];
+        var canceled = Server.Seed("canceled", input: ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, job.Request), model, job.Id));
+        Server.Inject("create", 502, "Bad gateway");
+        var checkpoint = new RecordingCheckpointSink();
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, job, checkpoint));
+
+        Assert.Single(result.Outputs);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.DoesNotContain(canceled.Id, checkpoint.Saved);
+        Assert.NotEqual(canceled.Id, TestSupport.SavedPrediction(checkpoint));
+    }
+
+    [Fact]
+    public async Task GenerateAsync_UnconfirmedCreateOfALaterRun_DoesNotMatchTheEarlierRunsPrediction()
+    {
+        // The owner pressed retry: run 2 sends a seed of its own, so run 1's prediction (still listed) is not its input.
+        var generator = TestSupport.Generator(Server, Http, o => o.UnconfirmedCreate = ReplicateRecreatePolicy.Fail);
+        var job = TestSupport.Job() with { Run = 2 };
+        var model = ReplicateModelCatalog.Build(TestSupport.Options(Server), out _)["flux-schnell"];
+        var firstRun = Server.Seed("succeeded", input: ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, job.Request), model, job.Id, run: 1));
+        Server.Inject("create", 502, "Bad gateway");
+        var checkpoint = new RecordingCheckpointSink();
+
+        var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, job, checkpoint)).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.OutcomeUnknown, error.ErrorCode);
+        Assert.DoesNotContain(firstRun.Id, checkpoint.Saved);
+        Assert.NotEqual(
+            ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, job.Request), model, job.Id, run: 1)["seed"]!.GetValue<int>(),
+            ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, job.Request), model, job.Id, run: 2)["seed"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task GenerateAsync_UnconfirmedCreateLookUpFindsAnotherJobsPredictionWithTheSameExplicitSeed_FailsOutcomeUnknownWithoutAdoptingIt()
+    {
+        // Two jobs (any owners) send the same prompt, settings and explicit seed: a listed match cannot be told apart.
+        Server.PollsUntilDone = 1000;
+        var generator = TestSupport.Generator(Server, Http);
+        var settings = new GenerationSettings { Seed = 42 };
+        var jobA = TestSupport.Job(settings: settings);
+        var jobB = TestSupport.Job(settings: settings);
+        var model = ReplicateModelCatalog.Build(TestSupport.Options(Server), out _)["flux-schnell"];
+        var predictionOfA = Server.Seed("processing", input: ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, jobA.Request), model, jobA.Id));
+        Server.Inject("create", 502, "Bad gateway");
+        using var ownerOfBCancels = new CancellationTokenSource();
+        var progress = new RecordingProgress { OnReport = _ => ownerOfBCancels.Cancel() };
+        var checkpoint = new RecordingCheckpointSink();
+
+        var error = await Assert.ThrowsAsync<GenerationException>(
+            () => generator.GenerateAsync(TestSupport.Context(generator, jobB, checkpoint, progress, ownerOfBCancels.Token)).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.OutcomeUnknown, error.ErrorCode);
+        Assert.False(error.IsTransient);
+        Assert.NotEqual("canceled", predictionOfA.Status);
+        Assert.DoesNotContain(predictionOfA.Id, checkpoint.Saved);
+        Assert.Equal(0, Server.PredictionsCreated);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_UnconfirmedCreateWithAnExplicitSeedAndNothingListed_CreatesAgain()
+    {
+        var generator = TestSupport.Generator(Server, Http);
+        Server.Inject("create", 502, "Bad gateway");
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { Seed = 42 })));
+
+        Assert.Single(result.Outputs);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal(1, Server.ListCalls);
+    }
+
+    [Fact]
     public async Task GenerateAsync_RequestWithoutSeed_SendsOneDerivedFromTheJobSoEveryJobsInputDiffers()
     {
         var generator = TestSupport.Generator(Server, Http);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -92,6 +93,13 @@ internal sealed partial class ReplicateGenerator
     /// a minute after the other, the newest whose model and input are exactly those sent (the newest, should a lost
     /// create and its retry both have made one). A match is saved on the job and returned.
     /// </summary>
+    /// <remarks>
+    /// A match is adopted only when it can be this attempt's: not an id the job already had, and not canceled, aborted
+    /// or interrupted (an earlier attempt's, or nothing that runs). When the input is not the run's own (the request set
+    /// its seed, or the model takes none), another job with the same prompt and settings sends the same input: a live
+    /// match could be that job's, and adopting it would make one job's cancel stop the other's prediction, so the job
+    /// fails with <see cref="MediaGenErrorCodes.OutcomeUnknown"/> instead. No match at all proves no prediction was made.
+    /// </remarks>
     private async Task<ReplicatePrediction?> FindCreatedAsync(
         ReplicateModel model, JsonObject input, DateTimeOffset startedAt, DateTimeOffset endedBy, GenerationContext context, CreateRun run, CancellationToken cancellationToken)
     {
@@ -99,16 +107,34 @@ internal sealed partial class ReplicateGenerator
         var listed = _api.ListAsync(startedAt - ClockSkew, endedBy + ClockSkew, cancellationToken);
         await foreach (var prediction in listed.ConfigureAwait(false))
         {
-            if (IsSameModel(prediction, model) && JsonEquals(input, prediction.Input))
+            if (!IsSameModel(prediction, model) || !JsonEquals(input, prediction.Input))
             {
-                found = prediction;
-                break;
+                continue;
             }
+
+            if (run.Known.Contains(prediction.Id) || NotResumable(prediction, canceled: true) is not null)
+            {
+                Log.PredictionNotResumable(Logger, prediction.Id, context.Job.Id, $"listed with this job's input but not adoptable ({prediction.Status})");
+                continue;
+            }
+
+            found = prediction;
+            break;
         }
 
         if (found is null)
         {
             return null;
+        }
+
+        if (!run.InputIsTheRunsOwn)
+        {
+            throw new GenerationException(
+                MediaGenErrorCodes.OutcomeUnknown,
+                $"A Replicate create sent at {startedAt:O} may or may not have made a prediction, and prediction '{found.Id}' has the same input, "
+                + "but the input is not unique to this job (the request sets its own seed, or the model takes none), so it may be another job's; "
+                + "the job fails rather than take it over or pay for a second one.",
+                isTransient: false);
         }
 
         Log.PredictionFound(Logger, found.Id, context.Job.Id);
@@ -164,18 +190,28 @@ internal sealed partial class ReplicateGenerator
     private TimeSpan? CancelAfter(GenerationJob job) => job.Deadline is { } deadline ? deadline - TimeProvider.GetUtcNow() : null;
 
     /// <summary>
-    /// Sends a seed derived from the job id when the request sets none and the model takes one, so two jobs with the same
-    /// prompt and settings never send the same input, and a look-up after a lost create finds this job's prediction only.
+    /// Sends a seed derived from the job id and run when the request sets none and the model takes one, so two jobs (or
+    /// two runs of one job) with the same prompt and settings never send the same input, and a look-up after a lost
+    /// create finds this run's prediction only. The first run's seed derives from the job id alone.
     /// </summary>
-    internal static JsonObject WithJobSeed(JsonObject input, ReplicateModel model, string jobId)
+    internal static JsonObject WithJobSeed(JsonObject input, ReplicateModel model, string jobId, int run = 1)
     {
-        if (model.Descriptor.Settings.SupportsSeed && !input.ContainsKey("seed"))
+        TryAddRunSeed(input, model, jobId, run);
+        return input;
+    }
+
+    /// <summary>Adds the run's seed (<see cref="WithJobSeed"/>); false when the request set its own or the model takes none.</summary>
+    private static bool TryAddRunSeed(JsonObject input, ReplicateModel model, string jobId, int run)
+    {
+        if (!model.Descriptor.Settings.SupportsSeed || input.ContainsKey("seed"))
         {
-            var hash = SHA256.HashData(Encoding.UTF8.GetBytes(jobId));
-            input["seed"] = BitConverter.ToInt32(hash, 0) & int.MaxValue;
+            return false;
         }
 
-        return input;
+        var key = run <= 1 ? jobId : string.Create(CultureInfo.InvariantCulture, $"{jobId}/run/{run}");
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
+        input["seed"] = BitConverter.ToInt32(hash, 0) & int.MaxValue;
+        return true;
     }
 
     private static bool IsSameModel(ReplicatePrediction prediction, ReplicateModel model) =>
