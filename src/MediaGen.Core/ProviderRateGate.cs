@@ -10,7 +10,7 @@ namespace MediaGen;
 /// job, in every process whose pauses share one <see cref="IProviderPauseStore"/> (the Redis backend's, or the in-memory
 /// default's for one process). The worker defers a job of a paused provider instead of starting it, and the HTTP
 /// generator kit waits here before each call. A pause only ever extends: a shorter one asked for while a longer one is
-/// in force changes nothing. Time comes from the injected <see cref="TimeProvider"/>.
+/// in force changes nothing, and none is longer than <see cref="MaxPause"/>. Time comes from the injected <see cref="TimeProvider"/>.
 /// </summary>
 /// <remarks>
 /// Each wait and each check reads the shared deadline, so a pause another process starts holds here from the next call.
@@ -24,6 +24,13 @@ public sealed class ProviderRateGate
     private readonly ConcurrentDictionary<string, long> _known = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _readAt = new(StringComparer.Ordinal);
     private int _waiters;
+
+    /// <summary>
+    /// The longest pause: a longer one asked for (a Retry-After of weeks, say, for a quota that resets monthly) is cut to
+    /// this, and a caller that finds a longer one in the store (written by something that did not cut it) does not wait
+    /// for it but fails rate-limited with the time left, for the worker to defer the job.
+    /// </summary>
+    public static TimeSpan MaxPause { get; } = TimeSpan.FromDays(1);
 
     /// <summary>How old a read of the store <see cref="GetRecentPauseAsync"/> may answer from.</summary>
     internal static readonly TimeSpan RecentReadAge = TimeSpan.FromSeconds(1);
@@ -57,7 +64,7 @@ public sealed class ProviderRateGate
     /// already in force. A pause that cannot be written to the store still holds in this process.
     /// </summary>
     /// <param name="provider">The provider's generator name, such as <c>replicate</c>.</param>
-    /// <param name="duration">How long to pause; zero or less pauses nothing.</param>
+    /// <param name="duration">How long to pause, at most <see cref="MaxPause"/>; zero or less pauses nothing.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The instant the pause in force ends.</returns>
     public async ValueTask<DateTimeOffset> PauseAsync(string provider, TimeSpan duration, CancellationToken cancellationToken = default)
@@ -66,6 +73,11 @@ public sealed class ProviderRateGate
         if (duration <= TimeSpan.Zero)
         {
             return await GetDeadlineAsync(provider, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (duration > MaxPause)
+        {
+            duration = MaxPause;
         }
 
         var until = Remember(provider, _time.GetUtcNow() + duration);
@@ -114,16 +126,27 @@ public sealed class ProviderRateGate
     /// <param name="provider">The provider's generator name.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>A task that completes when calls may go ahead.</returns>
+    /// <exception cref="GenerationException">
+    /// The pause in force ends more than <see cref="MaxPause"/> from now: rate-limited, with the time left as its
+    /// <see cref="GenerationException.RetryAfter"/>, instead of a wait no attempt should make.
+    /// </exception>
     public async ValueTask WaitAsync(string provider, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(provider);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var remaining = await GetDeadlineAsync(provider, cancellationToken).ConfigureAwait(false) - _time.GetUtcNow();
+            var until = await GetDeadlineAsync(provider, cancellationToken).ConfigureAwait(false);
+            var remaining = until - _time.GetUtcNow();
             if (remaining <= TimeSpan.Zero)
             {
                 return;
+            }
+
+            if (remaining > MaxPause)
+            {
+                throw GenerationException.RateLimited(
+                    $"Calls to {provider} are paused until {until:O}, longer than the {MaxPause} a call waits for a pause.", remaining);
             }
 
             // Read again after the wait: another process may have extended the pause meanwhile.

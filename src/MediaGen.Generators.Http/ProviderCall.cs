@@ -29,6 +29,12 @@ public sealed record ProviderCall(string Operation, string Subject)
     /// A <see cref="GenerationException"/> it throws ends the call; an <see cref="IOException"/> is retried.
     /// </summary>
     public Func<HttpResponseMessage, CancellationToken, ValueTask>? ReadSuccessAsync { get; init; }
+
+    /// <summary>
+    /// Runs before each try is sent, after the wait at the <see cref="ProviderRateGate"/> (which may be long): a create
+    /// that must later be looked up records here when it really left. An exception it throws ends the call unsent.
+    /// </summary>
+    public Func<CancellationToken, ValueTask>? BeforeSendAsync { get; init; }
 }
 
 /// <summary>An error answer from a provider, for the provider's own classification.</summary>

@@ -281,6 +281,11 @@ public sealed class ProviderHttpClient
     {
         state.Failure = null;
         await Gate.WaitAsync(Provider, context.CancellationToken).ConfigureAwait(false);
+        if (state.Call.BeforeSendAsync is { } beforeSend)
+        {
+            await beforeSend(context.CancellationToken).ConfigureAwait(false);
+        }
+
         var inner = ResilienceContextPool.Shared.Get(context.CancellationToken);
         inner.Properties.Set(TimeoutKey, state.Call.Timeout ?? _options.RequestTimeout);
         try

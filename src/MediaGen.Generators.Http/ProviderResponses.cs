@@ -20,7 +20,10 @@ public static class ProviderResponses
     public static bool IsTransient(HttpStatusCode status) =>
         status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
 
-    /// <summary>Reads Retry-After as a delay from now; it may be seconds or an HTTP date.</summary>
+    /// <summary>
+    /// Reads Retry-After as a delay from now; it may be seconds or an HTTP date. A longer delay than
+    /// <see cref="ProviderRateGate.MaxPause"/> (a quota that resets monthly, say) is read as that.
+    /// </summary>
     /// <param name="response">The response.</param>
     /// <param name="timeProvider">The clock an HTTP date is measured against.</param>
     /// <returns>The delay, or null when the header is absent or unreadable.</returns>
@@ -29,16 +32,17 @@ public static class ProviderResponses
         var header = response.Headers.RetryAfter;
         if (header?.Delta is { } delta)
         {
-            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
+            return Bounded(delta);
         }
 
         if (header?.Date is { } date)
         {
-            var wait = date - timeProvider.GetUtcNow();
-            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+            return Bounded(date - timeProvider.GetUtcNow());
         }
 
         return null;
+
+        static TimeSpan Bounded(TimeSpan wait) => wait < TimeSpan.Zero ? TimeSpan.Zero : wait > ProviderRateGate.MaxPause ? ProviderRateGate.MaxPause : wait;
     }
 
     /// <summary>
@@ -74,7 +78,7 @@ public static class ProviderResponses
             reset = old;
         }
 
-        return reset is { } value ? TimeSpan.FromSeconds(Math.Min(value, 86_400)) : null;
+        return reset is { } value ? TimeSpan.FromSeconds(Math.Min(value, (long)ProviderRateGate.MaxPause.TotalSeconds)) : null;
     }
 
     /// <summary>

@@ -174,5 +174,44 @@ public sealed class ProviderRateGateTests
         await waiting.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task PauseAsync_LongerThanMaxPause_PausesForMaxPause()
+    {
+        var gate = Gate();
+
+        var until = await gate.PauseAsync(Provider, TimeSpan.FromDays(60));
+
+        Assert.Equal(_time.GetUtcNow() + ProviderRateGate.MaxPause, until);
+        Assert.Equal(until, await _shared.GetAsync(Provider, default));
+    }
+
+    [Fact]
+    public async Task WaitAsync_StoredPauseLongerThanMaxPause_FailsRateLimitedWithTheTimeLeft()
+    {
+        // Written uncapped (by an older version, say): Task.Delay cannot wait 60 days, and no call should.
+        await _shared.ExtendAsync(Provider, _time.GetUtcNow() + TimeSpan.FromDays(60), default);
+        var gate = Gate();
+
+        var error = await Assert.ThrowsAsync<GenerationException>(() => gate.WaitAsync(Provider).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.True(error.IsRateLimited);
+        Assert.Equal(TimeSpan.FromDays(60), error.RetryAfter);
+        Assert.Equal(0, gate.WaiterCount);
+    }
+
+    [Fact]
+    public async Task WaitAsync_PauseOfMaxPause_WaitsItOut()
+    {
+        var gate = Gate();
+        await gate.PauseAsync(Provider, TimeSpan.FromDays(60));
+        var waiting = gate.WaitAsync(Provider).AsTask();
+
+        await _time.WaitForTimersAsync(1, ProviderRateGate.MaxPause);
+        _time.Advance(ProviderRateGate.MaxPause - TimeSpan.FromSeconds(1));
+        Assert.False(waiting.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     private ProviderRateGate Gate() => new(_shared, _time, NullLogger<ProviderRateGate>.Instance);
 }

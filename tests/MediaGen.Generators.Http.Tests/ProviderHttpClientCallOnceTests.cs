@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace MediaGen.Generators.Http.Tests;
 
 /// <summary>
@@ -37,6 +39,30 @@ public sealed class ProviderHttpClientCallOnceTests : FakeServerTests<ProviderHt
     }
 
     [Fact]
+    public async Task SendAsync_BeforeSend_RunsBeforeEachTryAfterTheWaitAtTheGate()
+    {
+        // The first try is rate-limited and pauses the provider; the second waits out the pause, then says it is leaving.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
+        var gate = new ProviderRateGate(time);
+        var client = Client(o => { o.DefaultRateLimitPause = TimeSpan.FromMinutes(10); o.MaxRetryWait = TimeSpan.FromHours(1); }, gate, time);
+        var sends = new ConcurrentQueue<(DateTimeOffset At, int CallsBefore)>();
+        Server.Answers.Enqueue("429");
+
+        var sending = client.SendAsync(Request, Create with { BeforeSendAsync = _ => { sends.Enqueue((time.GetUtcNow(), Server.Calls)); return default; } }, CancellationToken.None);
+        while (gate.WaiterCount == 0)
+        {
+            Assert.False(sending.IsCompleted, "The call ended without waiting at the gate.");
+            await Task.Yield();
+        }
+
+        time.Advance(TimeSpan.FromMinutes(10));
+        using var response = await sending.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([(time.GetUtcNow() - TimeSpan.FromMinutes(10), 0), (time.GetUtcNow(), 1)], sends);
+    }
+
+    [Fact]
     public async Task SendAsync_IdempotentAndTheServerFailed_IsSentAgain()
     {
         Server.Answers.Enqueue("503");
@@ -65,16 +91,16 @@ public sealed class ProviderHttpClientCallOnceTests : FakeServerTests<ProviderHt
 
     private HttpRequestMessage Request() => new(HttpMethod.Post, new Uri(Server.BaseUrl, "v1/run"));
 
-    private ProviderHttpClient Client(Action<AcmeOptions>? configure = null)
+    private ProviderHttpClient Client(Action<AcmeOptions>? configure = null, ProviderRateGate? gate = null, TimeProvider? time = null)
     {
         var options = new AcmeOptions { ApiToken = "token", RetryBaseDelay = TimeSpan.FromMilliseconds(1), DefaultRateLimitPause = TimeSpan.Zero };
         configure?.Invoke(options);
         return new ProviderHttpClient(
             options,
             () => Http,
-            new ProviderRateGate(TimeProvider.System),
+            gate ?? new ProviderRateGate(TimeProvider.System),
             "acme",
-            TimeProvider.System,
+            time ?? TimeProvider.System,
             NullLogger.Instance,
             failure => failure.IsTransientStatus ? GenerationException.Transient($"Failed with {(int)failure.Status}.") : GenerationException.Permanent($"Refused with {(int)failure.Status}."));
     }
@@ -129,5 +155,26 @@ public sealed class ProviderResponsesRateLimitTests
         response.Headers.TryAddWithoutValidation(header, value);
 
         Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, ProviderResponses.GetRateLimitReset(response));
+    }
+
+    [Theory]
+    [InlineData("5184000")]
+    [InlineData("Sat, 01 Jan 2028 00:00:00 GMT")]
+    public void GetRetryAfter_LongerThanADay_IsReadAsTheLongestPause(string value)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation("Retry-After", value);
+
+        Assert.Equal(ProviderRateGate.MaxPause, ProviderResponses.GetRetryAfter(response, time));
+    }
+
+    [Fact]
+    public void GetRetryAfter_WithinADay_IsReadAsIs()
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation("Retry-After", "86399");
+
+        Assert.Equal(TimeSpan.FromSeconds(86_399), ProviderResponses.GetRetryAfter(response, TimeProvider.System));
     }
 }

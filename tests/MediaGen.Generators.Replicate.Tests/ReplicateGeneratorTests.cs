@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Testing;
 
@@ -157,6 +158,24 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"The jobs went ahead after {elapsed}.");
         Assert.Equal(3, Server.CreateCalls);
         Assert.Equal(2, Server.PredictionsCreated);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_RetryAfterOfSixtyDays_PausesForADayAndLaterCallsFailRateLimitedOrWait()
+    {
+        // A quota that resets monthly: the pause is cut to a day, so no later call asks Task.Delay for 60 days.
+        Server.Inject("create", 429, "Request was throttled.", "5184000");
+        var generator = TestSupport.Generator(Server, Http);
+
+        var first = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job())).AsTask());
+        Assert.True(first.IsRateLimited);
+        Assert.Equal(ProviderRateGate.MaxPause, first.RetryAfter);
+
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var second = await Record.ExceptionAsync(() => generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job()), patience.Token).AsTask());
+
+        Assert.True(second is OperationCanceledException or GenerationException { IsRateLimited: true }, $"Got {second}");
+        Assert.Equal(0, Server.PredictionsCreated);
     }
 
     [Fact]
@@ -393,6 +412,54 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
     }
 
     [Fact]
+    public async Task GenerateAsync_JobAbortedThenAttemptCanceledWhileTheCreateIsInFlight_SavesTheIdAndCancelsThePrediction()
+    {
+        // As the worker aborts: the job's token first, then the attempt's. The store, like a database-backed one, refuses
+        // a write on a canceled token, so the id is saved without the attempt's token, and the prediction is canceled.
+        Server.PollsUntilDone = 1000;
+        Server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = TestSupport.Generator(Server, Http);
+        using var aborted = new CancellationTokenSource();
+        using var attempt = new CancellationTokenSource();
+        var checkpoint = new TokenHonouringCheckpointSink();
+
+        var job = TestSupport.Job();
+        var context = new GenerationContext(job, generator.Models.Single(m => m.Id == job.Request.Model), new RecordingProgress(), checkpoint, aborted.Token);
+        var run = generator.GenerateAsync(context, attempt.Token).AsTask();
+        await Server.CreateReceived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        aborted.Cancel();
+        attempt.Cancel();
+        Server.CreateGate.SetResult();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal("canceled", Server.Find("pred0001fake")!.Status);
+        Assert.Contains("pred0001fake", checkpoint.Saved);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_JobAbortedWhileTheCreateIsInFlightAndTheIdCannotBeSaved_CancelsThePrediction()
+    {
+        Server.PollsUntilDone = 1000;
+        Server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var generator = TestSupport.Generator(Server, Http);
+        using var aborted = new CancellationTokenSource();
+        using var attempt = new CancellationTokenSource();
+        var checkpoint = new TokenHonouringCheckpointSink { RefusePredictionIds = true };
+
+        var job = TestSupport.Job();
+        var context = new GenerationContext(job, generator.Models.Single(m => m.Id == job.Request.Model), new RecordingProgress(), checkpoint, aborted.Token);
+        var run = generator.GenerateAsync(context, attempt.Token).AsTask();
+        await Server.CreateReceived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        aborted.Cancel();
+        attempt.Cancel();
+        Server.CreateGate.SetResult();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => run.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal("canceled", Server.Find("pred0001fake")!.Status);
+    }
+
+    [Fact]
     public async Task GenerateAsync_AttemptStoppedWhileTheCreateIsInFlight_StopsAtOnce()
     {
         Server.CreateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -577,5 +644,26 @@ public sealed class ReplicateGeneratorTests : FakeServerTests<FakeReplicateServe
         }
 
         Assert.DoesNotContain(records, r => r.Message.Contains(FakeReplicateServer.Token, StringComparison.Ordinal));
+    }
+
+    /// <summary>A checkpoint sink that, like a database-backed store, refuses to start a write on a canceled token.</summary>
+    private sealed class TokenHonouringCheckpointSink : ICheckpointSink
+    {
+        public ConcurrentQueue<string> Saved { get; } = new();
+
+        /// <summary>Whether a prediction id (anything but a create mark) fails to save, as a store that is down would.</summary>
+        public bool RefusePredictionIds { get; init; }
+
+        public ValueTask SaveAsync(string checkpoint, CancellationToken cancellationToken = default)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (RefusePredictionIds && !TestSupport.IsCreateMark(checkpoint))
+            {
+                throw new InvalidOperationException("The job store is unavailable.");
+            }
+
+            Saved.Enqueue(checkpoint);
+            return ValueTask.CompletedTask;
+        }
     }
 }

@@ -73,6 +73,29 @@ public sealed class ReplicatePaidOnceTests : FakeServerTests<FakeReplicateServer
     }
 
     [Fact]
+    public async Task GenerateAsync_CreateHeldByAProviderPauseThenItsAnswerIsLost_MarksTheSendAndFindsThePrediction()
+    {
+        // Another worker's 429 paused the provider; the create leaves 10 minutes after the attempt asked for it, and its
+        // answer is lost. The mark and the look-up window start when it left, so the prediction is found, not bought twice.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 6, 0, 0, TimeSpan.Zero));
+        Server.Clock = time;
+        Server.DropCreateResponses = 1;
+        var generator = TestSupport.Generator(Server, Http, o => o.PreferWaitSeconds = 1, time);
+        await generator.Gate.PauseAsync(generator.Name, TimeSpan.FromMinutes(10));
+        var checkpoint = new RecordingCheckpointSink();
+
+        var run = generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(), checkpoint)).AsTask();
+        await Until(() => generator.Gate.WaiterCount == 1);
+        time.Advance(TimeSpan.FromMinutes(10));
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Single(result.Outputs);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal(ReplicateCheckpoint.Creating(time.GetUtcNow()), Assert.Single(checkpoint.Saved, TestSupport.IsCreateMark));
+        Assert.Equal("pred0001fake", TestSupport.SavedPrediction(checkpoint));
+    }
+
+    [Fact]
     public async Task GenerateAsync_CreateMarkedButNeverReceived_CreatesOnePredictionAfterTheLookUp()
     {
         var generator = TestSupport.Generator(Server, Http);
@@ -140,6 +163,84 @@ public sealed class ReplicatePaidOnceTests : FakeServerTests<FakeReplicateServer
         Assert.Equal(1, Server.PredictionsCreated);
         Assert.Equal(3, Server.ListCalls);
         Assert.Equal("pred0008fake", TestSupport.SavedPrediction(checkpoint));
+    }
+
+    [Fact]
+    public async Task GenerateAsync_UnconfirmedCreateLookUpFindsAnEarlierCanceledPredictionOfTheJob_PassesOverItAndCreates()
+    {
+        // An earlier attempt's prediction, canceled when its id could not be saved, has this job's exact input.
+        var generator = TestSupport.Generator(Server, Http);
+        var job = TestSupport.Job();
+        var model = ReplicateModelCatalog.Build(TestSupport.Options(Server), out _)["flux-schnell"];
+        var canceled = Server.Seed("canceled", input: ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, job.Request), model, job.Id));
+        Server.Inject("create", 502, "Bad gateway");
+        var checkpoint = new RecordingCheckpointSink();
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, job, checkpoint));
+
+        Assert.Single(result.Outputs);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.DoesNotContain(canceled.Id, checkpoint.Saved);
+        Assert.NotEqual(canceled.Id, TestSupport.SavedPrediction(checkpoint));
+    }
+
+    [Fact]
+    public async Task GenerateAsync_UnconfirmedCreateOfALaterRun_DoesNotMatchTheEarlierRunsPrediction()
+    {
+        // The owner pressed retry: run 2 sends a seed of its own, so run 1's prediction (still listed) is not its input.
+        var generator = TestSupport.Generator(Server, Http, o => o.UnconfirmedCreate = ReplicateRecreatePolicy.Fail);
+        var job = TestSupport.Job() with { Run = 2 };
+        var model = ReplicateModelCatalog.Build(TestSupport.Options(Server), out _)["flux-schnell"];
+        var firstRun = Server.Seed("succeeded", input: ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, job.Request), model, job.Id, run: 1));
+        Server.Inject("create", 502, "Bad gateway");
+        var checkpoint = new RecordingCheckpointSink();
+
+        var error = await Assert.ThrowsAsync<GenerationException>(() => generator.GenerateAsync(TestSupport.Context(generator, job, checkpoint)).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.OutcomeUnknown, error.ErrorCode);
+        Assert.DoesNotContain(firstRun.Id, checkpoint.Saved);
+        Assert.NotEqual(
+            ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, job.Request), model, job.Id, run: 1)["seed"]!.GetValue<int>(),
+            ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, job.Request), model, job.Id, run: 2)["seed"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task GenerateAsync_UnconfirmedCreateLookUpFindsAnotherJobsPredictionWithTheSameExplicitSeed_FailsOutcomeUnknownWithoutAdoptingIt()
+    {
+        // Two jobs (any owners) send the same prompt, settings and explicit seed: a listed match cannot be told apart.
+        Server.PollsUntilDone = 1000;
+        var generator = TestSupport.Generator(Server, Http);
+        var settings = new GenerationSettings { Seed = 42 };
+        var jobA = TestSupport.Job(settings: settings);
+        var jobB = TestSupport.Job(settings: settings);
+        var model = ReplicateModelCatalog.Build(TestSupport.Options(Server), out _)["flux-schnell"];
+        var predictionOfA = Server.Seed("processing", input: ReplicateGenerator.WithJobSeed(ReplicateGenerator.BuildInput(model, jobA.Request), model, jobA.Id));
+        Server.Inject("create", 502, "Bad gateway");
+        using var ownerOfBCancels = new CancellationTokenSource();
+        var progress = new RecordingProgress { OnReport = _ => ownerOfBCancels.Cancel() };
+        var checkpoint = new RecordingCheckpointSink();
+
+        var error = await Assert.ThrowsAsync<GenerationException>(
+            () => generator.GenerateAsync(TestSupport.Context(generator, jobB, checkpoint, progress, ownerOfBCancels.Token)).AsTask());
+
+        Assert.Equal(MediaGenErrorCodes.OutcomeUnknown, error.ErrorCode);
+        Assert.False(error.IsTransient);
+        Assert.NotEqual("canceled", predictionOfA.Status);
+        Assert.DoesNotContain(predictionOfA.Id, checkpoint.Saved);
+        Assert.Equal(0, Server.PredictionsCreated);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_UnconfirmedCreateWithAnExplicitSeedAndNothingListed_CreatesAgain()
+    {
+        var generator = TestSupport.Generator(Server, Http);
+        Server.Inject("create", 502, "Bad gateway");
+
+        var result = await generator.GenerateAsync(TestSupport.Context(generator, TestSupport.Job(settings: new GenerationSettings { Seed = 42 })));
+
+        Assert.Single(result.Outputs);
+        Assert.Equal(1, Server.PredictionsCreated);
+        Assert.Equal(1, Server.ListCalls);
     }
 
     [Fact]
@@ -211,5 +312,15 @@ public sealed class ReplicatePaidOnceTests : FakeServerTests<FakeReplicateServer
         Assert.True(ReplicateGenerator.JsonEquals(sent, same.RootElement));
         Assert.False(ReplicateGenerator.JsonEquals(sent, other.RootElement));
         Assert.False(ReplicateGenerator.JsonEquals(sent, extra.RootElement));
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Timed out waiting.");
+            await Task.Delay(10);
+        }
     }
 }

@@ -28,9 +28,11 @@ internal sealed class ReplicateApiClient(ReplicateGeneratorOptions options, Prov
     /// <param name="model">The model.</param>
     /// <param name="input">The input.</param>
     /// <param name="cancelAfter">Sent as <c>Cancel-After</c>: Replicate stops the prediction (unbilled while it has not started) after this long; null sends none.</param>
+    /// <param name="beforeSend">Runs right before each try is sent, after any wait at the rate gate.</param>
     /// <param name="cancellationToken">The cancellation token.</param>
     /// <returns>The prediction.</returns>
-    public async Task<ReplicatePrediction> CreateAsync(ReplicateModel model, JsonObject input, TimeSpan? cancelAfter, CancellationToken cancellationToken)
+    public async Task<ReplicatePrediction> CreateAsync(
+        ReplicateModel model, JsonObject input, TimeSpan? cancelAfter, Func<CancellationToken, ValueTask>? beforeSend, CancellationToken cancellationToken)
     {
         var body = new JsonObject();
         Uri url;
@@ -51,6 +53,7 @@ internal sealed class ReplicateApiClient(ReplicateGeneratorOptions options, Prov
         {
             Timeout = CreateTimeout,
             IsIdempotent = false,
+            BeforeSendAsync = beforeSend,
         };
         var deadline = cancelAfter is { } lifetime ? FormatCancelAfter(lifetime) : null;
         using var response = await http.SendAsync(

@@ -53,11 +53,20 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
         var model = _models[catalogModel.Id];
         var jobId = context.Job.Id;
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.JobAborted);
-        var input = WithJobSeed(BuildInput(model, context.Request), model, jobId);
-        var predictionId = ReplicateCheckpoint.PredictionId(context.ExistingCheckpoint);
+        var input = BuildInput(model, context.Request);
+        var run = new CreateRun
+        {
+            PredictionId = ReplicateCheckpoint.PredictionId(context.ExistingCheckpoint),
+            InputIsTheRunsOwn = TryAddRunSeed(input, model, jobId, context.Job.Run),
+        };
+        if (run.PredictionId is { } saved)
+        {
+            run.Known.Add(saved);
+        }
+
         try
         {
-            var prediction = await ResumeAsync(model, input, context, both.Token).ConfigureAwait(false);
+            var prediction = await ResumeAsync(model, input, context, run, both.Token).ConfigureAwait(false);
             if (prediction is null)
             {
                 if (Logger.IsEnabled(LogLevel.Trace))
@@ -65,16 +74,18 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
                     Log.PredictionInput(Logger, jobId, input.ToJsonString());
                 }
 
-                prediction = await CreateAsync(model, input, context, cancellationToken).ConfigureAwait(false);
+                prediction = await CreateAsync(model, input, context, run, cancellationToken).ConfigureAwait(false);
             }
 
-            predictionId = prediction.Id;
+            run.PredictionId = prediction.Id;
             context.JobAborted.ThrowIfCancellationRequested();
             prediction = await WaitAsync(prediction, context.Progress, both.Token).ConfigureAwait(false);
             return await CompleteAsync(prediction, context, both.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.JobAborted.IsCancellationRequested && predictionId is not null)
+        catch (OperationCanceledException) when (context.JobAborted.IsCancellationRequested && run.PredictionId is { } predictionId)
         {
+            // Also when the create answered after the abort and its id could not be saved: the prediction is known here
+            // only, and would otherwise run, billed, for a job that is refunded.
             await CancelPredictionAsync(predictionId, jobId).ConfigureAwait(false);
             throw;
         }
@@ -85,7 +96,8 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     /// most <see cref="ReplicateGeneratorOptions.CancelTimeout"/>) so the id is known and the prediction can be canceled
     /// instead of running, billed, with nobody waiting for it. Any other stop of the attempt cancels the call at once.
     /// </summary>
-    private async Task<ReplicatePrediction> SendCreateAsync(ReplicateModel model, JsonObject input, TimeSpan? cancelAfter, CancellationToken jobAborted, CancellationToken cancellationToken)
+    private async Task<ReplicatePrediction> SendCreateAsync(
+        ReplicateModel model, JsonObject input, TimeSpan? cancelAfter, Func<CancellationToken, ValueTask> beforeSend, CancellationToken jobAborted, CancellationToken cancellationToken)
     {
         using var createCancel = new CancellationTokenSource(Timeout.InfiniteTimeSpan, TimeProvider);
         using var registration = cancellationToken.UnsafeRegister(
@@ -104,7 +116,7 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             (createCancel, jobAborted, _options.CancelTimeout));
         try
         {
-            return await _api.CreateAsync(model, input, cancelAfter, createCancel.Token).ConfigureAwait(false);
+            return await _api.CreateAsync(model, input, cancelAfter, beforeSend, createCancel.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (createCancel.IsCancellationRequested)
         {
@@ -117,24 +129,19 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     /// The saved prediction when it can be resumed; null when a new one must be created. A saved prediction id is read
     /// back; a create that was in flight when an earlier attempt ended is looked up among recent predictions first.
     /// </summary>
-    private async Task<ReplicatePrediction?> ResumeAsync(ReplicateModel model, JsonObject input, GenerationContext context, CancellationToken cancellationToken)
+    private async Task<ReplicatePrediction?> ResumeAsync(ReplicateModel model, JsonObject input, GenerationContext context, CreateRun run, CancellationToken cancellationToken)
     {
         var saved = context.ExistingCheckpoint;
         ReplicatePrediction? prediction;
         if (ReplicateCheckpoint.TryGetCreateStart(saved, out var startedAt))
         {
-            prediction = await FindCreatedAsync(model, input, startedAt, context, cancellationToken).ConfigureAwait(false);
+            // The mark is written right before the create is sent, so the create either failed by the call's timeout
+            // after it or the worker stopped waiting sooner. A match canceled, aborted or interrupted is passed over
+            // (FindCreatedAsync): nothing runs under it.
+            prediction = await FindCreatedAsync(model, input, startedAt, startedAt + _api.CreateTimeout, context, run, cancellationToken).ConfigureAwait(false);
             if (prediction is null)
             {
                 return UnconfirmedCreateNotFound(context, startedAt);
-            }
-
-            if (prediction.Status == ReplicatePrediction.Canceled)
-            {
-                // Canceled before anyone could resume it: by this job when its checkpoint could not be saved, or by
-                // Replicate at the job's deadline. Nothing runs under it any more.
-                Log.PredictionNotResumable(Logger, prediction.Id, context.Job.Id, "canceled before it was resumed");
-                return null;
             }
         }
         else if (ReplicateCheckpoint.PredictionId(saved) is { } id)
@@ -153,17 +160,9 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
             return null;
         }
 
-        if (prediction.Status == ReplicatePrediction.Aborted)
+        if (NotResumable(prediction, canceled: false) is { } reason)
         {
-            // Aborted predictions never started running, so they were not paid for.
-            Log.PredictionNotResumable(Logger, prediction.Id, context.Job.Id, "aborted before it started");
-            return null;
-        }
-
-        if (prediction.Status == ReplicatePrediction.Failed && IsTransientModelError(prediction.Error))
-        {
-            // The platform interrupted it; the same prediction can never succeed, so a retry needs a new one.
-            Log.PredictionNotResumable(Logger, prediction.Id, context.Job.Id, "interrupted");
+            Log.PredictionNotResumable(Logger, prediction.Id, context.Job.Id, reason);
             return null;
         }
 
@@ -175,6 +174,21 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
         Log.PredictionResumed(Logger, prediction.Id, context.Job.Id, context.Attempt, prediction.Status);
         return prediction;
     }
+
+    /// <summary>
+    /// Why a prediction cannot be resumed, or null when it can. Aborted predictions never started running, so they were
+    /// not paid for; one the platform interrupted can never succeed, so a retry needs a new one. A canceled one (when
+    /// <paramref name="canceled"/> counts) has nothing running under it: a saved one canceled outside MediaGen fails the
+    /// job instead, but a look-up passes over it (this job canceled it when its id could not be saved, or Replicate did
+    /// at the job's deadline, or it is an earlier attempt's).
+    /// </summary>
+    private static string? NotResumable(ReplicatePrediction prediction, bool canceled) => prediction.Status switch
+    {
+        ReplicatePrediction.Aborted => "aborted before it started",
+        ReplicatePrediction.Failed when IsTransientModelError(prediction.Error) => "interrupted",
+        ReplicatePrediction.Canceled when canceled => "canceled",
+        _ => null,
+    };
 
     private async Task<ReplicatePrediction> WaitAsync(ReplicatePrediction prediction, IProgress<GenerationProgress> progress, CancellationToken cancellationToken)
     {
@@ -453,6 +467,22 @@ internal sealed partial class ReplicateGenerator : HttpMediaGenerator<ReplicateM
     private static bool IsTransientModelError(string? text) =>
         text is not null
         && (text.Contains("interrupted", StringComparison.OrdinalIgnoreCase) || text.Contains("please retry", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>What one attempt knows of its prediction.</summary>
+    private sealed class CreateRun
+    {
+        /// <summary>The id once a create answered (or a look-up found it), saved or not; at first the saved one.</summary>
+        public string? PredictionId { get; set; }
+
+        /// <summary>Ids this job already had (the saved one), which a look-up for a lost create never adopts.</summary>
+        public HashSet<string> Known { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// Whether the input carries the seed derived from this job run, so no other job or run sends the same one and a
+        /// prediction listed with it is this run's. False when the request set its own seed or the model takes none.
+        /// </summary>
+        public bool InputIsTheRunsOwn { get; init; }
+    }
 
     /// <summary>A download started to learn its content type, handed to the first reader.</summary>
     private sealed class PreopenedResponse(HttpResponseMessage response) : IDisposable
