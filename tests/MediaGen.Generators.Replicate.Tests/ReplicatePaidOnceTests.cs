@@ -314,13 +314,14 @@ public sealed class ReplicatePaidOnceTests : FakeServerTests<FakeReplicateServer
         Assert.False(ReplicateGenerator.JsonEquals(sent, extra.RootElement));
     }
 
+    // The create's task reaching the gate is the thread pool's progress, not the fake clock's: polled, within Waits.Limit.
     private static async Task Until(Func<bool> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        using var limit = new CancellationTokenSource(Waits.Limit);
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "Timed out waiting.");
-            await Task.Delay(10);
+            Assert.False(limit.IsCancellationRequested, "Timed out waiting for the create to wait at the gate.");
+            await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System);
         }
     }
 }
